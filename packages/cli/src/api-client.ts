@@ -1,0 +1,251 @@
+import {
+  PromptopsError,
+  type DeploymentRecord,
+  type ErrorKind,
+  type FieldIssue,
+  type LabelRecord,
+  type PromptContent,
+  type PromptDiff,
+  type VersionRecord,
+  type VersionSummary,
+} from '@promptops/core';
+
+/** A typed client for the HTTP API in docs/api.md. Error bodies become `ApiError`s with the server's code and fix. */
+
+export interface PromptHead {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly labels: readonly LabelRecord[];
+}
+
+export type PushResponse = VersionSummary & { readonly created: boolean };
+export type VersionWithLabels = VersionSummary & { readonly labels: readonly string[] };
+export type VersionRecordWithLabels = VersionRecord & { readonly labels: readonly string[] };
+
+export interface VersionPage {
+  readonly versions: readonly VersionWithLabels[];
+  readonly nextBefore: number | null;
+}
+
+export interface DiffResponse {
+  readonly from: VersionSummary;
+  readonly to: VersionSummary;
+  readonly diff: PromptDiff;
+}
+
+export interface SetLabelResponse {
+  readonly changed: boolean;
+  readonly label: LabelRecord;
+  readonly deployment: DeploymentRecord | null;
+}
+
+export interface RollbackResponse {
+  readonly label: LabelRecord;
+  readonly deployment: DeploymentRecord;
+  readonly elapsedMs: number;
+}
+
+export interface VerifyProblem {
+  readonly table: string;
+  readonly row: string | number;
+  readonly problem: string;
+  readonly message: string;
+}
+
+export interface VerifyResponse {
+  readonly ok: boolean;
+  readonly checked: { readonly versions: number; readonly auditEntries: number; readonly deployments: number };
+  readonly problems: readonly VerifyProblem[];
+}
+
+export interface MeResponse {
+  readonly project: { readonly id: number; readonly name: string };
+  readonly role: string;
+  readonly keyId: string;
+  readonly keyName: string;
+}
+
+const KIND_BY_STATUS: Readonly<Record<number, ErrorKind>> = {
+  400: 'invalid',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'too_large',
+  422: 'unprocessable',
+};
+
+/** An error response from the server, with its HTTP status. */
+export class ApiError extends PromptopsError {
+  readonly status: number;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { fix?: string; issues?: readonly FieldIssue[]; details?: Readonly<Record<string, unknown>> },
+  ) {
+    super(KIND_BY_STATUS[status] ?? 'internal', code, message, options);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+export interface ApiClientOptions {
+  /** Base URL without a trailing slash, e.g. http://127.0.0.1:4680. */
+  readonly url: string;
+  readonly apiKey?: string | undefined;
+  readonly fetch?: typeof globalThis.fetch | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+const seg = (value: string): string => encodeURIComponent(value);
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export class ApiClient {
+  readonly url: string;
+  readonly #apiKey: string | undefined;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #timeoutMs: number;
+
+  constructor(options: ApiClientOptions) {
+    this.url = options.url;
+    this.#apiKey = options.apiKey;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  me(): Promise<MeResponse> {
+    return this.#request('GET', '/me');
+  }
+
+  /** The prompt's head and labels, or undefined when the project has no such prompt. */
+  async getPrompt(name: string): Promise<PromptHead | undefined> {
+    try {
+      return await this.#request<PromptHead>('GET', `/prompts/${seg(name)}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404 && error.code === 'prompt_not_found') return undefined;
+      throw error;
+    }
+  }
+
+  pushVersion(
+    name: string,
+    body: { content: PromptContent; parent: string | null; message?: string | undefined },
+  ): Promise<PushResponse> {
+    return this.#request('POST', `/prompts/${seg(name)}/versions`, body);
+  }
+
+  listVersions(name: string, page: { limit?: number; before?: number } = {}): Promise<VersionPage> {
+    return this.#request('GET', `/prompts/${seg(name)}/versions`, undefined, page);
+  }
+
+  getVersion(name: string, ref: string): Promise<VersionRecordWithLabels> {
+    return this.#request('GET', `/prompts/${seg(name)}/versions/${seg(ref)}`);
+  }
+
+  diff(name: string, from: string, to: string): Promise<DiffResponse> {
+    return this.#request('GET', `/prompts/${seg(name)}/diff`, undefined, { from, to });
+  }
+
+  labels(name: string): Promise<{ labels: readonly LabelRecord[] }> {
+    return this.#request('GET', `/prompts/${seg(name)}/labels`);
+  }
+
+  deployments(name: string, label?: string): Promise<{ deployments: readonly DeploymentRecord[] }> {
+    return this.#request('GET', `/prompts/${seg(name)}/deployments`, undefined, label === undefined ? {} : { label });
+  }
+
+  setLabel(name: string, label: string, body: { ref: string; reason?: string | undefined }): Promise<SetLabelResponse> {
+    return this.#request('PUT', `/prompts/${seg(name)}/labels/${seg(label)}`, body);
+  }
+
+  rollback(name: string, label: string, body: { to?: string | undefined; reason?: string | undefined }): Promise<RollbackResponse> {
+    return this.#request('POST', `/prompts/${seg(name)}/labels/${seg(label)}/rollback`, body);
+  }
+
+  verify(): Promise<VerifyResponse> {
+    return this.#request('GET', '/verify');
+  }
+
+  async #request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query: Readonly<Record<string, string | number | undefined>> = {},
+  ): Promise<T> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const search = params.toString() === '' ? '' : `?${params.toString()}`;
+    const target = `${this.url}/api/v1${path}${search}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+
+    let response: Response;
+    try {
+      response = await this.#fetch(target, {
+        method,
+        headers,
+        // JSON.stringify drops undefined fields, which is what optional body fields mean.
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      throw this.#unreachable(error);
+    }
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+    if (!response.ok) throw this.#errorFrom(response.status, data, text, `${method} ${path}`);
+    if (data === undefined) {
+      throw new ApiError(response.status, 'invalid_response', `${method} ${target} returned no JSON body`, {
+        fix: `check that ${this.url} is a promptops server`,
+      });
+    }
+    return data as T;
+  }
+
+  #unreachable(error: unknown): PromptopsError {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const timedOut = (error as Error).name === 'TimeoutError';
+    const reason = timedOut
+      ? `no answer within ${this.#timeoutMs} ms`
+      : (cause?.code ?? cause?.message ?? (error as Error).message);
+    return new PromptopsError('internal', 'server_unreachable', `cannot reach the promptops server at ${this.url} (${reason})`, {
+      fix: 'start it with `promptops serve`, or point --url / PROMPTOPS_URL at a running server',
+    });
+  }
+
+  #errorFrom(status: number, data: unknown, text: string, what: string): ApiError {
+    const body = isRecord(data) && isRecord(data.error) ? data.error : undefined;
+    if (body === undefined) {
+      const snippet = text.trim().slice(0, 200);
+      return new ApiError(status, status === 413 ? 'too_large' : 'http_error', `${what} failed with HTTP ${status}${snippet === '' ? '' : `: ${snippet}`}`, {
+        fix: status === 413 ? 'the request body exceeds the server limit (1 MiB); shrink the prompt' : `check that ${this.url} is a promptops server`,
+      });
+    }
+    const issues = Array.isArray(body.issues)
+      ? body.issues.filter(isRecord).map((issue) => ({ path: String(issue.path ?? ''), message: String(issue.message ?? '') }))
+      : undefined;
+    return new ApiError(
+      status,
+      typeof body.code === 'string' ? body.code : 'http_error',
+      typeof body.message === 'string' ? body.message : `${what} failed with HTTP ${status}`,
+      {
+        ...(typeof body.fix === 'string' ? { fix: body.fix } : {}),
+        ...(issues === undefined ? {} : { issues }),
+        ...(isRecord(body.details) ? { details: body.details } : {}),
+      },
+    );
+  }
+}

@@ -1,0 +1,177 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import {
+  PROMPT_FILE_SUFFIXES,
+  PromptopsError,
+  parsePromptFile,
+  promptNameFromPath,
+  type FieldIssue,
+  type PromptContent,
+} from '@promptops/core';
+
+/**
+ * Prompts as code: finds `**\/*.prompt.yaml|yml` under the files and folders given (default `prompts/`)
+ * and names each by its path relative to the folder given, without the suffix
+ * (`prompts/support/greeter.prompt.yaml` -> `support/greeter`). A `name:` in the file wins.
+ */
+
+export const DEFAULT_PROMPTS_DIR = 'prompts';
+
+export interface PromptFileRef {
+  /** The path as shown to the user: relative to the working directory when inside it. */
+  readonly file: string;
+  readonly absolutePath: string;
+  /** The name derived from the path; the file's own `name:` overrides it. */
+  readonly pathName: string;
+}
+
+export interface LoadedPrompt extends PromptFileRef {
+  readonly content: PromptContent;
+}
+
+export const isPromptFile = (path: string): boolean => PROMPT_FILE_SUFFIXES.some((suffix) => path.endsWith(suffix));
+
+// Folders that never hold a project's prompts but can be huge.
+const SKIPPED_DIRS = new Set(['node_modules']);
+
+const walk = async (dir: string, out: string[]): Promise<void> => {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!entry.name.startsWith('.') && !SKIPPED_DIRS.has(entry.name)) await walk(path, out);
+    } else if (isPromptFile(entry.name) && (entry.isFile() || (entry.isSymbolicLink() && (await isFile(path))))) {
+      out.push(path);
+    }
+  }
+};
+
+const isFile = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined))?.isFile() ?? false;
+
+const display = (cwd: string, path: string): string => {
+  const rel = relative(cwd, path);
+  return (rel === '' || rel.startsWith('..') ? path : rel).split(sep).join('/');
+};
+
+/**
+ * A file named directly is named relative to the nearest enclosing `prompts/` folder, so
+ * `push prompts/support/greeter.prompt.yaml` and `push prompts` agree; outside one, by its file name.
+ */
+export const pathNameForFile = (absolutePath: string): string => {
+  const parts = absolutePath.split(sep);
+  const at = parts.lastIndexOf(DEFAULT_PROMPTS_DIR, parts.length - 2);
+  const rel = at >= 0 ? parts.slice(at + 1).join('/') : basename(absolutePath);
+  return promptNameFromPath(rel);
+};
+
+/** Lists the prompt files under `paths` (default `prompts/`), sorted by name, each file once. */
+export const discoverPromptFiles = async (paths: readonly string[], cwd: string): Promise<PromptFileRef[]> => {
+  const targets = paths.length === 0 ? [DEFAULT_PROMPTS_DIR] : paths;
+  const found = new Map<string, PromptFileRef>();
+  for (const target of targets) {
+    const absolute = resolve(cwd, target);
+    const info = await stat(absolute).catch(() => undefined);
+    if (info === undefined) {
+      throw new PromptopsError('invalid', 'file_not_found', `${target}: no such file or directory`, {
+        fix:
+          paths.length === 0
+            ? 'create prompts/ with *.prompt.yaml files, or name the files or folders to push'
+            : 'check the path; name *.prompt.yaml files or folders that contain them',
+        details: { file: target },
+      });
+    }
+    if (info.isDirectory()) {
+      const files: string[] = [];
+      await walk(absolute, files);
+      if (files.length === 0) {
+        throw new PromptopsError('invalid', 'no_prompt_files', `${target}: no ${PROMPT_FILE_SUFFIXES.join(' or ')} files`, {
+          fix: `prompt files end in ${PROMPT_FILE_SUFFIXES.join(' or ')}, e.g. ${target}/greeter.prompt.yaml`,
+          details: { file: target },
+        });
+      }
+      for (const file of files) {
+        const rel = relative(absolute, file).split(sep).join('/');
+        found.set(file, { file: display(cwd, file), absolutePath: file, pathName: promptNameFromPath(rel) });
+      }
+    } else {
+      if (!isPromptFile(absolute)) {
+        throw new PromptopsError('invalid', 'not_a_prompt_file', `${target} is not a prompt file`, {
+          fix: `prompt files end in ${PROMPT_FILE_SUFFIXES.join(' or ')}; rename it, e.g. ${basename(target).replace(/\.ya?ml$/, '')}.prompt.yaml`,
+          details: { file: target },
+        });
+      }
+      found.set(absolute, { file: display(cwd, absolute), absolutePath: absolute, pathName: pathNameForFile(absolute) });
+    }
+  }
+  return [...found.values()].sort((a, b) => a.pathName.localeCompare(b.pathName) || a.file.localeCompare(b.file));
+};
+
+/**
+ * Reads and validates every file before anything is sent: if any is invalid (or two files define one
+ * prompt), the whole set is refused with every problem listed, so a push is never half-done.
+ */
+export const loadPromptFiles = async (refs: readonly PromptFileRef[]): Promise<LoadedPrompt[]> => {
+  const loaded: LoadedPrompt[] = [];
+  const failures: PromptopsError[] = [];
+  for (const ref of refs) {
+    try {
+      const text = await readFile(ref.absolutePath, 'utf8');
+      const content = parsePromptFile(text, { file: ref.file, defaultName: ref.pathName });
+      loaded.push({ ...ref, content });
+    } catch (error) {
+      if (error instanceof PromptopsError) failures.push(error);
+      else
+        failures.push(
+          new PromptopsError('invalid', 'unreadable_file', `${ref.file}: ${(error as Error).message}`, {
+            fix: 'check that the file exists and is readable',
+            details: { file: ref.file },
+          }),
+        );
+    }
+  }
+  const byName = new Map<string, LoadedPrompt>();
+  for (const prompt of loaded) {
+    const other = byName.get(prompt.content.name);
+    if (other !== undefined) {
+      failures.push(
+        new PromptopsError(
+          'invalid',
+          'duplicate_prompt',
+          `${prompt.file}: prompt "${prompt.content.name}" is also defined by ${other.file}`,
+          {
+            issues: [{ path: 'name', message: `"${prompt.content.name}" is defined twice` }],
+            fix: 'give each prompt one file: rename one of them or change its name:',
+            details: { file: prompt.file, otherFile: other.file },
+          },
+        ),
+      );
+    } else byName.set(prompt.content.name, prompt);
+  }
+  if (failures.length > 0) throw combine(failures, refs.length);
+  return loaded;
+};
+
+const combine = (failures: readonly PromptopsError[], total: number): PromptopsError => {
+  const files = failures.map((failure) => ({
+    file: typeof failure.details?.file === 'string' ? failure.details.file : undefined,
+    code: failure.code,
+    message: failure.message,
+    issues: failure.issues ?? [],
+  }));
+  // Issues carry the file so one flat list still says where each problem is.
+  const issues: FieldIssue[] = files.flatMap((entry) =>
+    entry.issues.map((issue) => ({ path: entry.file === undefined ? issue.path : `${entry.file}: ${issue.path}`, message: issue.message })),
+  );
+  const summary = `${failures.length} of ${total} prompt file${total === 1 ? '' : 's'} invalid; nothing was pushed`;
+  const first = failures[0];
+  return new PromptopsError(
+    'invalid',
+    failures.length === 1 && first !== undefined ? first.code : 'invalid_prompt_files',
+    `${failures.map((failure) => failure.message).join('\n')}\n${summary}`,
+    {
+      issues,
+      fix: failures.length === 1 && first?.fix !== undefined ? first.fix : 'correct the files listed above, then push again',
+      details: { files },
+    },
+  );
+};

@@ -1,0 +1,58 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PromptopsError } from '@promptops/core';
+import type { Clock } from '../context.js';
+import type { ProjectRow, Storage } from '../storage/port.js';
+import { MIN_KEY_LENGTH, generateApiKey, hashApiKey, keyIdOf } from './keys.js';
+
+export const DEFAULT_PROJECT = 'default';
+export const CREDENTIALS_FILE = 'credentials.json';
+
+export interface BootstrapResult {
+  readonly project: ProjectRow;
+  /** Set when this call created the admin key; shown once. */
+  readonly adminKey?: string;
+  /** Set when the key was generated (not given) and written for the local CLI. */
+  readonly credentialsPath?: string;
+}
+
+/**
+ * An empty database gets a `default` project and an admin key: `PROMPTOPS_INIT_ADMIN_KEY` when given
+ * (headless deployments), else a generated one, written with mode 0600 to the data directory's
+ * credentials file so the CLI on this machine picks it up. A database that has a project is left alone.
+ */
+export const bootstrap = async (
+  storage: Storage,
+  clock: Clock,
+  options: { initAdminKey?: string | undefined; dataDir: string; url: string },
+): Promise<BootstrapResult> => {
+  const existing = await storage.getProjectByName(DEFAULT_PROJECT);
+  if (existing || (await storage.countProjects()) > 0) {
+    return { project: existing ?? (await storage.getProject(1))! };
+  }
+  const given = options.initAdminKey;
+  if (given !== undefined && given.length < MIN_KEY_LENGTH) {
+    throw new PromptopsError('invalid', 'weak_init_key', `PROMPTOPS_INIT_ADMIN_KEY is ${given.length} characters long`, {
+      fix: `use a random key of at least ${MIN_KEY_LENGTH} characters, e.g. po_$(openssl rand -hex 24)`,
+    });
+  }
+  const key = given ?? generateApiKey();
+  const at = clock.now().toISOString();
+  const created = await storage.transaction(async (tx) => {
+    // Two replicas may bootstrap at once: the loser sees the winner's project.
+    const raced = await tx.getProjectByName(DEFAULT_PROJECT);
+    if (raced) return undefined;
+    const project = await tx.createProject(DEFAULT_PROJECT, at);
+    const hash = hashApiKey(key);
+    await tx.insertApiKey({ projectId: project.id, keyId: keyIdOf(hash), hash, role: 'admin', name: 'admin', createdBy: 'bootstrap', createdAt: at });
+    await tx.appendAudit({ projectId: project.id, at, actor: 'bootstrap', action: 'project.created', target: DEFAULT_PROJECT, data: { keyId: keyIdOf(hash), role: 'admin' } });
+    return project;
+  });
+  if (!created) return { project: (await storage.getProjectByName(DEFAULT_PROJECT))! };
+  if (given !== undefined) return { project: created, adminKey: key };
+  await mkdir(options.dataDir, { recursive: true });
+  const credentialsPath = join(options.dataDir, CREDENTIALS_FILE);
+  await writeFile(credentialsPath, `${JSON.stringify({ url: options.url, apiKey: key, project: DEFAULT_PROJECT }, null, 2)}\n`, { mode: 0o600 });
+  await chmod(credentialsPath, 0o600);
+  return { project: created, adminKey: key, credentialsPath };
+};

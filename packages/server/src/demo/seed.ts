@@ -1,0 +1,31 @@
+import type { Actor, Clock } from '../context.js';
+import { createLabelService } from '../labels/service.js';
+import { createPromptService } from '../prompts/service.js';
+import type { ProjectRow, Storage } from '../storage/port.js';
+import { demoSteps } from './story.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Seeds the demo through the same services the API uses (so history, labels and the audit chain are
+ * real), with a clock set back to each step's day. Steps are applied in time order.
+ */
+export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date = new Date()): Promise<void> => {
+  let at = now;
+  const clock: Clock = { now: () => at };
+  const prompts = createPromptService(storage, clock);
+  const labels = createLabelService(storage, clock);
+  const heads = new Map<string, string | null>();
+  const steps = [...demoSteps()].sort((a, b) => b.daysAgo - a.daysAgo);
+  for (const step of steps) {
+    at = new Date(now.getTime() - step.daysAgo * DAY_MS);
+    const actor: Actor = { projectId: project.id, projectName: project.name, role: 'admin', keyId: 'demo', name: step.author };
+    if (step.kind === 'push') {
+      const name = String(step.content['name']);
+      const result = await prompts.push(actor, name, { content: step.content, parent: heads.get(name) ?? null, message: step.message });
+      heads.set(name, result.sha);
+    } else {
+      await labels.promote(actor, step.name, step.label, { ref: step.ref, reason: step.reason });
+    }
+  }
+};

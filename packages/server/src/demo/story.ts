@@ -1,0 +1,131 @@
+/**
+ * The demo's data: the story from DESIGN.md. `customer_support_greeter` grows to v17, which greets the
+ * user by name; v18, a "wording fix", drops that line and is promoted to production. Three other
+ * prompts make the registry look like a real team's. Each step is one push or one label move.
+ */
+
+export type DemoStep =
+  | { readonly kind: 'push'; readonly author: string; readonly daysAgo: number; readonly message: string; readonly content: Record<string, unknown> }
+  | { readonly kind: 'promote'; readonly author: string; readonly daysAgo: number; readonly name: string; readonly ref: string; readonly label: string; readonly reason: string };
+
+const GREETER = 'customer_support_greeter';
+
+interface GreeterState {
+  model: string;
+  temperature: number;
+  lines: string[];
+  named: boolean;
+}
+
+const greeter = (state: GreeterState): Record<string, unknown> => ({
+  name: GREETER,
+  type: 'chat',
+  config: { provider: 'openai', model: state.model, params: { temperature: state.temperature } },
+  variables: state.named
+    ? { user_name: { type: 'string', required: true }, question: { type: 'string', required: true } }
+    : { question: { type: 'string', required: true } },
+  slots: {},
+  messages: [
+    { role: 'system', content: `${state.lines.join('\n')}\n` },
+    { role: 'user', content: state.named ? '{{user_name}} asks: {{question}}' : '{{question}}' },
+  ],
+});
+
+const GREET = 'Always greet the user by name.';
+const CLOSE = 'Always end with "Is there anything else I can help with?"';
+
+/** Each edit returns the next state and the commit message. */
+const GREETER_EDITS: readonly [string, string, (s: GreeterState) => void][] = [
+  ['alice', 'first support prompt', () => undefined],
+  ['alice', 'be helpful', (s) => void (s.lines[0] = 'You are a helpful support agent.')],
+  ['bob', 'pass the customer name', (s) => void (s.named = true)],
+  ['alice', 'greet customers by name', (s) => void s.lines.push(GREET)],
+  ['carol', 'keep answers short', (s) => void s.lines.push('Keep answers under 120 words.')],
+  ['bob', 'lower temperature for consistency', (s) => void (s.temperature = 0.3)],
+  ['carol', 'admit when unsure', (s) => void s.lines.push('If you do not know the answer, say so.')],
+  ['bob', 'switch to gpt-4o-mini (cost)', (s) => void (s.model = 'gpt-4o-mini')],
+  ['alice', 'close every answer with an offer to help', (s) => void s.lines.push(CLOSE)],
+  ['carol', 'never leak ticket numbers', (s) => void s.lines.push('Never share internal ticket numbers.')],
+  ['bob', 'temperature 0.2', (s) => void (s.temperature = 0.2)],
+  ['carol', 'tighter word limit', (s) => void (s.lines = s.lines.map((l) => l.replace('120 words', '80 words')))],
+  ['alice', 'plain language', (s) => void s.lines.push('Use plain language.')],
+  ['carol', 'escalation moved to support/escalation_classifier', (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('If you do not know')))],
+  ['alice', 'drop plain-language line (no effect in evals)', (s) => void (s.lines = s.lines.filter((l) => l !== 'Use plain language.'))],
+  ['carol', 'word limit handled by max_tokens', (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('Keep answers')))],
+  ['bob', 'ticket-number rule moved to the shared policy', (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('Never share')))],
+  ['dave', 'wording fix: tighten the system prompt', (s) => void (s.lines = s.lines.filter((l) => l !== GREET))],
+];
+
+const greeterSteps = (): DemoStep[] => {
+  const state: GreeterState = { model: 'gpt-4o', temperature: 0.7, lines: ['You are a support agent.'], named: false };
+  const steps: DemoStep[] = [];
+  const promotions: Record<number, [string, string, string]> = {
+    4: ['alice', 'production', 'first release'],
+    9: ['alice', 'production', 'closing line approved by support lead'],
+    12: ['carol', 'production', 'shorter answers'],
+    15: ['carol', 'production', 'cleanup'],
+    17: ['bob', 'production', 'policy moved out of the prompt'],
+    18: ['dave', 'production', 'small wording fix, low risk'],
+  };
+  GREETER_EDITS.forEach(([author, message, edit], index) => {
+    edit(state);
+    const version = index + 1;
+    const daysAgo = 90 - version * 5 + (version === 18 ? 3 : 0);
+    steps.push({ kind: 'push', author, daysAgo, message, content: greeter(state) });
+    if (version === 17) steps.push({ kind: 'promote', author: 'bob', daysAgo: daysAgo - 0.5, name: GREETER, ref: 'v17', label: 'staging', reason: 'try the policy move' });
+    const promotion = promotions[version];
+    if (promotion) {
+      const [by, label, reason] = promotion;
+      steps.push({ kind: 'promote', author: by, daysAgo: daysAgo - 1, name: GREETER, ref: `v${version}`, label, reason });
+    }
+  });
+  return steps;
+};
+
+const summarize = (template: string, temperature: number): Record<string, unknown> => ({
+  name: 'summarize_ticket',
+  type: 'text',
+  config: { provider: 'openai', model: 'gpt-4o-mini', params: { temperature } },
+  variables: { ticket_text: { type: 'string', required: true }, max_words: { type: 'integer', required: false, default: 60 } },
+  slots: {},
+  template,
+});
+
+const classifier = (labels: string): Record<string, unknown> => ({
+  name: 'support/escalation_classifier',
+  type: 'chat',
+  config: { provider: 'openai', model: 'gpt-4o-mini', params: { temperature: 0, response_format: { type: 'json_object' } } },
+  variables: { message: { type: 'string', required: true } },
+  slots: {},
+  messages: [
+    {
+      role: 'system',
+      content: `Classify the customer's message. Answer in JSON: {"escalate": true|false, "reason": "...", "team": ${labels}}.\nIf you do not know the answer, escalate.\n`,
+    },
+    { role: 'user', content: '{{message}}' },
+  ],
+});
+
+const releaseNotes = (tone: string): Record<string, unknown> => ({
+  name: 'release_notes_writer',
+  type: 'text',
+  config: { provider: 'anthropic', model: 'claude-sonnet-4', params: { max_tokens: 800 } },
+  variables: { changes: { type: 'array', required: true }, product: { type: 'string', required: false, default: 'Acme Cloud' } },
+  slots: { tone },
+  template: 'Write release notes for {{product}}.\n{{> tone}}\nChanges:\n{{#changes}}- {{.}}\n{{/changes}}',
+});
+
+export const demoSteps = (): DemoStep[] => [
+  ...greeterSteps(),
+  { kind: 'push', author: 'carol', daysAgo: 40, message: 'ticket summaries', content: summarize('Summarize this support ticket in at most {{max_words}} words:\n\n{{ticket_text}}\n', 0.3) },
+  { kind: 'push', author: 'carol', daysAgo: 30, message: 'keep the customer intent first', content: summarize('Summarize this support ticket in at most {{max_words}} words.\nStart with what the customer wants.\n\n{{ticket_text}}\n', 0.3) },
+  { kind: 'push', author: 'bob', daysAgo: 20, message: 'deterministic summaries', content: summarize('Summarize this support ticket in at most {{max_words}} words.\nStart with what the customer wants.\n\n{{ticket_text}}\n', 0) },
+  { kind: 'promote', author: 'carol', daysAgo: 19, name: 'summarize_ticket', ref: 'v3', label: 'production', reason: 'evals green' },
+  { kind: 'push', author: 'carol', daysAgo: 35, message: 'escalation classifier', content: classifier('"billing"|"technical"') },
+  { kind: 'push', author: 'carol', daysAgo: 25, message: 'add the accounts team', content: classifier('"billing"|"technical"|"accounts"') },
+  { kind: 'promote', author: 'carol', daysAgo: 24, name: 'support/escalation_classifier', ref: 'v2', label: 'production', reason: 'accounts team live' },
+  { kind: 'push', author: 'alice', daysAgo: 14, message: 'release notes', content: releaseNotes('Be clear and brief.') },
+  { kind: 'promote', author: 'alice', daysAgo: 13, name: 'release_notes_writer', ref: 'v1', label: 'production', reason: 'first release' },
+  { kind: 'push', author: 'alice', daysAgo: 6, message: 'friendlier tone', content: releaseNotes('Be warm, clear and brief. Thank the customers who asked for each change.') },
+  { kind: 'promote', author: 'alice', daysAgo: 5, name: 'release_notes_writer', ref: 'v2', label: 'staging', reason: 'review the tone' },
+];

@@ -1,0 +1,89 @@
+import swagger from '@fastify/swagger';
+import { PromptopsError } from '@promptops/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { auditRoutes } from '../audit/routes.js';
+import { createAuditService } from '../audit/service.js';
+import { createAuthenticator } from '../auth/authenticate.js';
+import { roleAllows } from '../auth/permissions.js';
+import { systemClock, type Clock } from '../context.js';
+import { createLabelService } from '../labels/service.js';
+import { labelRoutes } from '../labels/routes.js';
+import { promptRoutes } from '../prompts/routes.js';
+import { createPromptService } from '../prompts/service.js';
+import type { Storage } from '../storage/port.js';
+import { requireActor } from './actor.js';
+import { errorHandler } from './errors.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppOptions {
+  readonly storage: Storage;
+  readonly clock?: Clock;
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+/** Routes that must declare a permission: everything an API key guards. */
+const isGuarded = (url: string): boolean => url.startsWith('/api/') || url.startsWith('/v1/');
+
+export const buildApp = async (options: AppOptions): Promise<FastifyInstance> => {
+  const clock = options.clock ?? systemClock;
+  const { storage } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    ajv: { customOptions: { allErrors: true } },
+    routerOptions: { maxParamLength: 500 },
+  });
+
+  app.decorateRequest('actor', null);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: { code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, fix: 'see GET /api/v1/openapi.json' },
+    }),
+  );
+
+  // One place decides who may call what; a guarded route without a declared permission cannot exist.
+  app.addHook('onRoute', (route) => {
+    if (isGuarded(route.url ?? '') && route.config?.permission === undefined) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
+    }
+  });
+  const authenticate = createAuthenticator(storage, clock);
+  app.addHook('onRequest', async (request) => {
+    const permission = request.routeOptions.config.permission;
+    if (permission === 'public') return;
+    // Unknown /api paths also need a key: no probing without one.
+    if (permission === undefined && !isGuarded(request.url)) return;
+    const actor = await authenticate(request.headers.authorization);
+    if (permission !== undefined && !roleAllows(actor.role, permission)) {
+      throw new PromptopsError('forbidden', 'forbidden', `the key's role '${actor.role}' may not ${permission.replace(':', ' ')}`, {
+        fix: 'use a key with a higher role',
+      });
+    }
+    request.actor = actor;
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'promptops', version: '1', description: 'Content-addressed prompt registry. See docs/api.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.get('/healthz', { config: { permission: 'public' }, schema: { hide: true } }, async () => ({ status: 'ok', db: storage.dialect }));
+  app.get('/api/v1/openapi.json', { config: { permission: 'prompts:read' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/me', { config: { permission: 'prompts:read' } }, async (request) => {
+    const actor = requireActor(request.actor);
+    return { project: { id: actor.projectId, name: actor.projectName }, role: actor.role, keyId: actor.keyId, keyName: actor.name };
+  });
+
+  const prompts = createPromptService(storage, clock);
+  const labels = createLabelService(storage, clock);
+  const audit = createAuditService(storage);
+  await app.register(promptRoutes(prompts));
+  await app.register(labelRoutes(labels));
+  await app.register(auditRoutes(audit, storage));
+  return app;
+};

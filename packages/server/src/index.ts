@@ -1,0 +1,10 @@
+export { startServer, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_DATA_DIR } from './start-server.js';
+export type { ServerOptions, RunningServer } from './start-server.js';
+export { buildApp } from './http/app.js';
+export type { AppOptions } from './http/app.js';
+export { createStorage } from './storage/index.js';
+export type { Storage } from './storage/port.js';
+export { bootstrap, CREDENTIALS_FILE, DEFAULT_PROJECT } from './auth/bootstrap.js';
+export { PERMISSIONS, roleAllows } from './auth/permissions.js';
+export { verifyProject } from './audit/verify.js';
+export { seedDemo } from './demo/seed.js';

@@ -1,0 +1,209 @@
+import {
+  LATEST_LABEL,
+  PromptopsError,
+  canonicalJson,
+  diffPrompts,
+  promptSha,
+  shortSha,
+  validatePromptContent,
+  type LabelRecord,
+  type PromptContent,
+  type PromptDiff,
+  type VersionRecord,
+  type VersionSummary,
+} from '@promptops/core';
+import type { Actor, Clock } from '../context.js';
+import type { PromptRow, RegistryTx, Storage } from '../storage/port.js';
+import { promptNotFound } from './errors.js';
+import { toLabelRecord, toVersionRecord, toVersionSummary } from './mappers.js';
+import { resolveRef } from './resolve-ref.js';
+
+export interface PushInput {
+  readonly content: unknown;
+  /** The head the author built on: the prompt's current head sha, or null for a new prompt. */
+  readonly parent: string | null;
+  readonly message?: string;
+}
+
+export interface PushResult extends VersionSummary {
+  readonly created: boolean;
+}
+
+export interface PromptListItem {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly updatedAt: string;
+  readonly labels: Readonly<Record<string, { version: number; sha: string }>>;
+}
+
+export interface PromptDetail {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly labels: readonly LabelRecord[];
+}
+
+const MAX_MESSAGE_LENGTH = 2000;
+
+export type PromptService = ReturnType<typeof createPromptService>;
+
+export const createPromptService = (storage: Storage, clock: Clock) => {
+  const requirePrompt = async (actor: Actor, name: string): Promise<PromptRow> => {
+    const prompt = await storage.getPrompt(actor.projectId, name);
+    if (!prompt || prompt.headSha === null) throw promptNotFound(name);
+    return prompt;
+  };
+
+  /** Inserts the version, moves `latest`, and audits it; the caller holds the prompt lock. */
+  const appendVersion = async (
+    tx: RegistryTx,
+    actor: Actor,
+    prompt: PromptRow,
+    content: PromptContent,
+    sha: string,
+    message: string,
+  ): Promise<VersionSummary> => {
+    const at = clock.now().toISOString();
+    const version = prompt.headVersion + 1;
+    const row = await tx.insertVersion({
+      projectId: actor.projectId,
+      promptId: prompt.id,
+      version,
+      sha,
+      content: canonicalJson(content),
+      parentSha: prompt.headSha,
+      author: actor.name,
+      message,
+      createdAt: at,
+    });
+    await tx.setPromptHead(prompt.id, version, sha, at);
+    const previous = await tx.getLabel(prompt.id, LATEST_LABEL);
+    await tx.setLabel({ promptId: prompt.id, label: LATEST_LABEL, sha, version, updatedAt: at, updatedBy: actor.name });
+    const deployment = await tx.insertDeployment({
+      projectId: actor.projectId,
+      promptId: prompt.id,
+      label: LATEST_LABEL,
+      fromSha: previous?.sha ?? null,
+      fromVersion: previous?.version ?? null,
+      toSha: sha,
+      toVersion: version,
+      kind: 'push',
+      actor: actor.name,
+      reason: message,
+      createdAt: at,
+    });
+    await tx.appendAudit({
+      projectId: actor.projectId,
+      at,
+      actor: actor.name,
+      action: 'version.created',
+      target: `${prompt.name}@v${version}`,
+      data: { name: prompt.name, version, sha, parentSha: prompt.headSha, message, deploymentId: deployment.id },
+    });
+    return toVersionSummary(row);
+  };
+
+  return {
+    async push(actor: Actor, name: string, input: PushInput): Promise<PushResult> {
+      const content = validatePromptContent(input.content, `prompt '${name}'`);
+      if (content.name !== name) {
+        throw new PromptopsError('unprocessable', 'name_mismatch', `content.name '${content.name}' differs from the prompt '${name}' in the path`, {
+          fix: 'push the content to the path of its own name',
+        });
+      }
+      const message = (input.message ?? '').slice(0, MAX_MESSAGE_LENGTH);
+      const sha = promptSha(content);
+      return storage.transaction(async (tx) => {
+        const prompt = await tx.lockPrompt(actor.projectId, name, clock.now().toISOString());
+        const existing = await tx.getVersionBySha(prompt.id, sha);
+        if (existing) return { created: false, ...toVersionSummary(existing) };
+        if (input.parent !== prompt.headSha) {
+          const head = prompt.headSha === null ? null : { version: prompt.headVersion, sha: prompt.headSha };
+          throw new PromptopsError(
+            'conflict',
+            'stale_parent',
+            head === null
+              ? `prompt '${name}' has no versions yet, but the push names parent ${input.parent}`
+              : `prompt '${name}' moved on: its head is now v${head.version} (${shortSha(head.sha)}), but the push names parent ${input.parent === null ? 'none' : shortSha(input.parent)}`,
+            { fix: 'pull the head, merge your change into it, and push again', details: { head } },
+          );
+        }
+        return { created: true, ...(await appendVersion(tx, actor, prompt, content, sha, message)) };
+      });
+    },
+
+    async list(actor: Actor): Promise<PromptListItem[]> {
+      const prompts = (await storage.listPrompts(actor.projectId)).filter((p) => p.headSha !== null);
+      return Promise.all(
+        prompts.map(async (prompt) => {
+          const labels = await storage.listLabels(prompt.id);
+          return {
+            name: prompt.name,
+            version: prompt.headVersion,
+            sha: prompt.headSha ?? '',
+            updatedAt: prompt.updatedAt,
+            labels: Object.fromEntries(labels.map((l) => [l.label, { version: l.version, sha: l.sha }])),
+          };
+        }),
+      );
+    },
+
+    async get(actor: Actor, name: string): Promise<PromptDetail> {
+      const prompt = await requirePrompt(actor, name);
+      const labels = await storage.listLabels(prompt.id);
+      return {
+        name: prompt.name,
+        version: prompt.headVersion,
+        sha: prompt.headSha ?? '',
+        createdAt: prompt.createdAt,
+        updatedAt: prompt.updatedAt,
+        labels: labels.map(toLabelRecord),
+      };
+    },
+
+    async log(
+      actor: Actor,
+      name: string,
+      page: { limit: number; before?: number },
+    ): Promise<{ versions: (VersionSummary & { labels: string[] })[]; nextBefore: number | null }> {
+      const prompt = await requirePrompt(actor, name);
+      const [rows, labels] = await Promise.all([
+        storage.listVersions(prompt.id, page),
+        storage.listLabels(prompt.id),
+      ]);
+      const versions = rows.map((row) => ({
+        ...toVersionSummary(row),
+        labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label),
+      }));
+      const last = rows[rows.length - 1];
+      return { versions, nextBefore: rows.length === page.limit && last && last.version > 1 ? last.version : null };
+    },
+
+    async show(actor: Actor, name: string, ref: string): Promise<VersionRecord & { labels: string[] }> {
+      const prompt = await requirePrompt(actor, name);
+      const row = await resolveRef(storage, prompt, ref);
+      const labels = await storage.listLabels(prompt.id);
+      return { ...toVersionRecord(row), labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label) };
+    },
+
+    async diff(
+      actor: Actor,
+      name: string,
+      from: string,
+      to: string,
+    ): Promise<{ from: VersionSummary; to: VersionSummary; diff: PromptDiff }> {
+      const prompt = await requirePrompt(actor, name);
+      const [a, b] = await Promise.all([resolveRef(storage, prompt, from), resolveRef(storage, prompt, to)]);
+      const left = toVersionRecord(a);
+      const right = toVersionRecord(b);
+      const diff = diffPrompts(left.content, right.content, {
+        from: `${name}@v${a.version} (${shortSha(a.sha)})`,
+        to: `${name}@v${b.version} (${shortSha(b.sha)})`,
+      });
+      return { from: toVersionSummary(a), to: toVersionSummary(b), diff };
+    },
+  };
+};

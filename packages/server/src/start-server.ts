@@ -1,0 +1,92 @@
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { bootstrap } from './auth/bootstrap.js';
+import { systemClock } from './context.js';
+import { seedDemo } from './demo/seed.js';
+import { buildApp } from './http/app.js';
+import { createStorage } from './storage/index.js';
+import type { Storage } from './storage/port.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 4680;
+export const DEFAULT_DATA_DIR = '.promptops';
+
+export interface ServerOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** `sqlite:PATH` or `postgres://…`; default `PROMPTOPS_DB`, else `sqlite:<dataDir>/promptops.db`. */
+  readonly db?: string;
+  /** Start on a fresh demo database seeded with the story from DESIGN.md. */
+  readonly demo?: boolean;
+  readonly dataDir?: string;
+  /** Default `PROMPTOPS_INIT_ADMIN_KEY`. */
+  readonly initAdminKey?: string;
+  /** Request logging (pino); off for tests. */
+  readonly log?: boolean | 'quiet';
+  /** Where start-up messages go; default stdout. */
+  readonly print?: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly storage: Storage;
+  /** The admin key when this start created it. */
+  readonly adminKey?: string;
+  close(): Promise<void>;
+}
+
+const DEMO_DB = 'demo.db';
+
+export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  const dataDir = resolve(options.dataDir ?? process.env['PROMPTOPS_DATA_DIR'] ?? DEFAULT_DATA_DIR);
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  let db = options.db ?? process.env['PROMPTOPS_DB'];
+  if (options.demo === true && db === undefined) {
+    // The demo always starts from an empty database so the story is the same every time.
+    const path = join(dataDir, DEMO_DB);
+    await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${path}${suffix}`, { force: true })));
+    db = `sqlite:${path}`;
+  }
+  db ??= `sqlite:${join(dataDir, 'promptops.db')}`;
+
+  const storage = await createStorage(db);
+  try {
+    const app = await buildApp({
+      storage,
+      logger: options.log === true ? { level: 'info' } : options.log === 'quiet' ? { level: 'warn' } : false,
+    });
+    await app.listen({ host, port });
+    const address = app.server.address();
+    const actualPort = typeof address === 'object' && address !== null ? address.port : port;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+
+    const initAdminKey = options.initAdminKey ?? process.env['PROMPTOPS_INIT_ADMIN_KEY'];
+    const boot = await bootstrap(storage, systemClock, { initAdminKey, dataDir, url });
+    if (options.demo === true) {
+      if ((await storage.listPrompts(boot.project.id)).length === 0) await seedDemo(storage, boot.project);
+      else print('demo: the database already has prompts; not seeding');
+    }
+    print(`promptops listening on ${url} (${storage.dialect}${options.demo === true ? ', demo data' : ''})`);
+    if (boot.credentialsPath !== undefined) {
+      print(`admin API key: ${boot.adminKey ?? ''}`);
+      print(`  written to ${boot.credentialsPath} (mode 0600); the CLI in this directory uses it`);
+    }
+    return {
+      url,
+      app,
+      storage,
+      ...(boot.adminKey === undefined ? {} : { adminKey: boot.adminKey }),
+      close: async () => {
+        await app.close();
+        await storage.close();
+      },
+    };
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
+};

@@ -1,0 +1,619 @@
+import { auditHash, canonicalJson, GENESIS_HASH, PromptopsError } from '@promptops/core';
+import type { DeploymentKind } from '@promptops/core';
+import { sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import { migrateToLatest } from './migrations/index.js';
+import type {
+  ApiKeyRow,
+  AuditRow,
+  DeploymentRow,
+  Dialect,
+  LabelRow,
+  NewAuditEntry,
+  NewDeployment,
+  NewVersion,
+  Page,
+  ProjectRow,
+  PromptRow,
+  RegistryReads,
+  RegistryTx,
+  Role,
+  Storage,
+  VersionRow,
+} from './port.js';
+import type {
+  ApiKeysTable,
+  AuditLogTable,
+  Database,
+  DeploymentsTable,
+  LabelsTable,
+  ProjectsTable,
+  PromptsTable,
+  VersionsTable,
+} from './schema.js';
+
+/**
+ * The one implementation of the storage port, over Kysely, for both SQLite and PostgreSQL. The dialects
+ * differ only in how a transaction starts and whether rows can be locked; everything else is shared SQL.
+ */
+
+/**
+ * A write lost a race (unique violation) or the database gave up on a transaction (PostgreSQL deadlock or
+ * serialization failure). The transaction was rolled back; the caller may retry it or answer 409.
+ */
+export class StorageConflictError extends PromptopsError {
+  readonly reason: 'unique_violation' | 'transaction_aborted';
+  /** The violated constraint (PostgreSQL: its name; SQLite: its columns), when the database says. */
+  readonly constraint: string | undefined;
+
+  constructor(reason: StorageConflictError['reason'], message: string, constraint: string | undefined, cause: unknown) {
+    super('conflict', 'storage_conflict', message, {
+      ...(constraint === undefined ? {} : { details: { constraint } }),
+      fix: 'retry the request: the state changed under it',
+    });
+    this.name = 'StorageConflictError';
+    this.reason = reason;
+    this.constraint = constraint;
+    this.cause = cause;
+  }
+}
+
+/** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
+export interface RawSqlAccess {
+  /** Runs one SQL statement as is and returns its rows (none for statements that return none). */
+  rawSql(statement: string): Promise<Record<string, unknown>[]>;
+}
+
+const SQLITE_UNIQUE = new Set(['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+const PG_UNIQUE_VIOLATION = '23505';
+const PG_TRANSACTION_ABORTED = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+const stringField = (value: unknown, key: string): string | undefined => {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'string' ? field : undefined;
+};
+
+/** Turns the drivers' conflict errors into `StorageConflictError`; returns any other error unchanged. */
+export const toStorageError = (error: unknown): unknown => {
+  if (error instanceof StorageConflictError) return error;
+  const code = stringField(error, 'code');
+  const message = stringField(error, 'message') ?? String(error);
+  if (code !== undefined && SQLITE_UNIQUE.has(code)) {
+    const constraint = /constraint failed: (.+)$/.exec(message)?.[1];
+    return new StorageConflictError('unique_violation', `conflicting write: ${message}`, constraint, error);
+  }
+  if (code === PG_UNIQUE_VIOLATION) {
+    return new StorageConflictError(
+      'unique_violation',
+      `conflicting write: ${message}`,
+      stringField(error, 'constraint'),
+      error,
+    );
+  }
+  if (code !== undefined && PG_TRANSACTION_ABORTED.has(code)) {
+    return new StorageConflictError('transaction_aborted', `transaction aborted: ${message}`, undefined, error);
+  }
+  return error;
+};
+
+const translated = async <T>(write: () => Promise<T>): Promise<T> => {
+  try {
+    return await write();
+  } catch (error) {
+    throw toStorageError(error);
+  }
+};
+
+const toProject = (row: Selectable<ProjectsTable>): ProjectRow => ({
+  id: row.id,
+  name: row.name,
+  createdAt: row.created_at,
+});
+
+const toApiKey = (row: Selectable<ApiKeysTable>): ApiKeyRow => ({
+  id: row.id,
+  projectId: row.project_id,
+  keyId: row.key_id,
+  hash: row.hash,
+  role: row.role as Role,
+  name: row.name,
+  createdBy: row.created_by,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  revokedAt: row.revoked_at,
+});
+
+const toPrompt = (row: Selectable<PromptsTable>): PromptRow => ({
+  id: row.id,
+  projectId: row.project_id,
+  name: row.name,
+  headVersion: row.head_version,
+  headSha: row.head_sha,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+type Named<T> = Selectable<T> & { name: string };
+
+const toVersion = (row: Named<VersionsTable>): VersionRow => ({
+  projectId: row.project_id,
+  promptId: row.prompt_id,
+  name: row.name,
+  version: row.version,
+  sha: row.sha,
+  content: row.content,
+  parentSha: row.parent_sha,
+  author: row.author,
+  message: row.message,
+  createdAt: row.created_at,
+});
+
+const toLabel = (row: Named<LabelsTable>): LabelRow => ({
+  promptId: row.prompt_id,
+  name: row.name,
+  label: row.label,
+  sha: row.sha,
+  version: row.version,
+  updatedAt: row.updated_at,
+  updatedBy: row.updated_by,
+});
+
+const toDeployment = (row: Named<DeploymentsTable>): DeploymentRow => ({
+  id: row.id,
+  projectId: row.project_id,
+  promptId: row.prompt_id,
+  name: row.name,
+  label: row.label,
+  fromSha: row.from_sha,
+  fromVersion: row.from_version,
+  toSha: row.to_sha,
+  toVersion: row.to_version,
+  kind: row.kind as DeploymentKind,
+  actor: row.actor,
+  reason: row.reason,
+  createdAt: row.created_at,
+});
+
+const toAudit = (row: Selectable<AuditLogTable>): AuditRow => ({
+  projectId: row.project_id,
+  seq: row.seq,
+  at: row.at,
+  actor: row.actor,
+  action: row.action,
+  target: row.target,
+  data: row.data,
+  prevHash: row.prev_hash,
+  hash: row.hash,
+});
+
+class KyselyReads implements RegistryReads {
+  constructor(
+    protected readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  async getProject(id: number): Promise<ProjectRow | undefined> {
+    const row = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  async getProjectByName(name: string): Promise<ProjectRow | undefined> {
+    const row = await this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toProject(row);
+  }
+
+  async countProjects(): Promise<number> {
+    const row = await this.db
+      .selectFrom('projects')
+      .select(sql<number>`cast(count(*) as integer)`.as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  async findApiKey(keyId: string): Promise<ApiKeyRow | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('key_id', '=', keyId).executeTakeFirst();
+    return row && toApiKey(row);
+  }
+
+  async listApiKeys(projectId: number): Promise<ApiKeyRow[]> {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('id')
+      .execute();
+    return rows.map(toApiKey);
+  }
+
+  async listPrompts(projectId: number): Promise<PromptRow[]> {
+    const rows = await this.db
+      .selectFrom('prompts')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('name')
+      .execute();
+    return rows.map(toPrompt);
+  }
+
+  async getPrompt(projectId: number, name: string): Promise<PromptRow | undefined> {
+    const row = await this.db
+      .selectFrom('prompts')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toPrompt(row);
+  }
+
+  /** Versions with their prompt's name. */
+  protected versions() {
+    return this.db
+      .selectFrom('versions')
+      .innerJoin('prompts', 'prompts.id', 'versions.prompt_id')
+      .selectAll('versions')
+      .select('prompts.name');
+  }
+
+  async listVersions(promptId: number, page: Page): Promise<VersionRow[]> {
+    const { before } = page;
+    const rows = await this.versions()
+      .where('versions.prompt_id', '=', promptId)
+      .$if(before !== undefined, (query) => query.where('versions.version', '<', before ?? 0))
+      .orderBy('versions.version', 'desc')
+      .limit(page.limit)
+      .execute();
+    return rows.map(toVersion);
+  }
+
+  async getVersionByNumber(promptId: number, version: number): Promise<VersionRow | undefined> {
+    const row = await this.versions()
+      .where('versions.prompt_id', '=', promptId)
+      .where('versions.version', '=', version)
+      .executeTakeFirst();
+    return row && toVersion(row);
+  }
+
+  async getVersionBySha(promptId: number, sha: string): Promise<VersionRow | undefined> {
+    const row = await this.versions()
+      .where('versions.prompt_id', '=', promptId)
+      .where('versions.sha', '=', sha)
+      .executeTakeFirst();
+    return row && toVersion(row);
+  }
+
+  async findVersionsByShaPrefix(promptId: number, prefix: string, limit: number): Promise<VersionRow[]> {
+    // substr, not LIKE: a prefix is matched literally (no wildcards to escape) and alike in both dialects.
+    // The scan stays within one prompt's versions, which the primary key already narrows to.
+    const rows = await this.versions()
+      .where('versions.prompt_id', '=', promptId)
+      .where(sql<string>`substr(versions.sha, 1, ${prefix.length})`, '=', prefix)
+      .orderBy('versions.version')
+      .limit(limit)
+      .execute();
+    return rows.map(toVersion);
+  }
+
+  async *streamVersions(projectId: number, batchSize: number): AsyncIterable<VersionRow[]> {
+    // Keyset pagination on (prompt_id, version): each batch is one indexed range scan, however deep.
+    let after: { promptId: number; version: number } | undefined;
+    for (;;) {
+      const cursor = after;
+      const rows = await this.versions()
+        .where('versions.project_id', '=', projectId)
+        .$if(cursor !== undefined, (query) =>
+          query.where((eb) =>
+            eb(
+              eb.refTuple('versions.prompt_id', 'versions.version'),
+              '>',
+              eb.tuple(cursor?.promptId ?? 0, cursor?.version ?? 0),
+            ),
+          ),
+        )
+        .orderBy('versions.prompt_id')
+        .orderBy('versions.version')
+        .limit(batchSize)
+        .execute();
+      if (rows.length > 0) yield rows.map(toVersion);
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < batchSize) return;
+      after = { promptId: last.prompt_id, version: last.version };
+    }
+  }
+
+  protected labels() {
+    return this.db
+      .selectFrom('labels')
+      .innerJoin('prompts', 'prompts.id', 'labels.prompt_id')
+      .selectAll('labels')
+      .select('prompts.name');
+  }
+
+  async listLabels(promptId: number): Promise<LabelRow[]> {
+    const rows = await this.labels().where('labels.prompt_id', '=', promptId).orderBy('labels.label').execute();
+    return rows.map(toLabel);
+  }
+
+  async getLabel(promptId: number, label: string): Promise<LabelRow | undefined> {
+    const row = await this.labels()
+      .where('labels.prompt_id', '=', promptId)
+      .where('labels.label', '=', label)
+      .executeTakeFirst();
+    return row && toLabel(row);
+  }
+
+  protected deployments() {
+    return this.db
+      .selectFrom('deployments')
+      .innerJoin('prompts', 'prompts.id', 'deployments.prompt_id')
+      .selectAll('deployments')
+      .select('prompts.name');
+  }
+
+  async listDeployments(promptId: number, options: { label?: string }): Promise<DeploymentRow[]> {
+    const { label } = options;
+    const rows = await this.deployments()
+      .where('deployments.prompt_id', '=', promptId)
+      .$if(label !== undefined, (query) => query.where('deployments.label', '=', label ?? ''))
+      .orderBy('deployments.id')
+      .execute();
+    return rows.map(toDeployment);
+  }
+
+  async listAudit(projectId: number, options: { afterSeq?: number; limit: number }): Promise<AuditRow[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('seq', '>', options.afterSeq ?? 0)
+      .orderBy('seq')
+      .limit(options.limit)
+      .execute();
+    return rows.map(toAudit);
+  }
+}
+
+/** The writes, bound to one open transaction (`db` is the transaction's connection). */
+class KyselyTx extends KyselyReads implements RegistryTx {
+  /** Row locks exist on PostgreSQL only; on SQLite, BEGIN IMMEDIATE already made this the only writer. */
+  private get locksRows(): boolean {
+    return this.dialect === 'postgres';
+  }
+
+  createProject(name: string, createdAt: string): Promise<ProjectRow> {
+    return translated(async () => {
+      const row = await this.db
+        .insertInto('projects')
+        .values({ name, created_at: createdAt })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toProject(row);
+    });
+  }
+
+  insertApiKey(key: Omit<ApiKeyRow, 'id' | 'lastUsedAt' | 'revokedAt'>): Promise<ApiKeyRow> {
+    return translated(async () => {
+      const row = await this.db
+        .insertInto('api_keys')
+        .values({
+          project_id: key.projectId,
+          key_id: key.keyId,
+          hash: key.hash,
+          role: key.role,
+          name: key.name,
+          created_by: key.createdBy,
+          created_at: key.createdAt,
+          last_used_at: null,
+          revoked_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toApiKey(row);
+    });
+  }
+
+  async revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: at })
+      .where('project_id', '=', projectId)
+      .where('key_id', '=', keyId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  lockPrompt(projectId: number, name: string, at: string): Promise<PromptRow> {
+    return translated(async () => {
+      // On PostgreSQL a concurrent creator's uncommitted row makes this insert wait for it, then do nothing.
+      await this.db
+        .insertInto('prompts')
+        .values({ project_id: projectId, name, head_version: 0, head_sha: null, created_at: at, updated_at: at })
+        .onConflict((conflict) => conflict.columns(['project_id', 'name']).doNothing())
+        .execute();
+      // FOR NO KEY UPDATE serializes lockers like FOR UPDATE but, unlike it, does not block other
+      // transactions' foreign-key checks against the row (which would invite deadlocks).
+      const row = await this.db
+        .selectFrom('prompts')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('name', '=', name)
+        .$if(this.locksRows, (query) => query.forNoKeyUpdate())
+        .executeTakeFirstOrThrow();
+      return toPrompt(row);
+    });
+  }
+
+  insertVersion(version: NewVersion): Promise<VersionRow> {
+    return translated(async () => {
+      await this.db
+        .insertInto('versions')
+        .values({
+          project_id: version.projectId,
+          prompt_id: version.promptId,
+          version: version.version,
+          sha: version.sha,
+          content: version.content,
+          parent_sha: version.parentSha,
+          author: version.author,
+          message: version.message,
+          created_at: version.createdAt,
+        })
+        .execute();
+      const row = await this.getVersionByNumber(version.promptId, version.version);
+      if (row === undefined) throw new Error(`version ${version.version} vanished right after its insert`);
+      return row;
+    });
+  }
+
+  async setPromptHead(promptId: number, version: number, sha: string, at: string): Promise<void> {
+    await this.db
+      .updateTable('prompts')
+      .set({ head_version: version, head_sha: sha, updated_at: at })
+      .where('id', '=', promptId)
+      .execute();
+  }
+
+  setLabel(label: {
+    promptId: number;
+    label: string;
+    sha: string;
+    version: number;
+    updatedAt: string;
+    updatedBy: string;
+  }): Promise<void> {
+    return translated(async () => {
+      await this.db
+        .insertInto('labels')
+        .values({
+          prompt_id: label.promptId,
+          label: label.label,
+          sha: label.sha,
+          version: label.version,
+          updated_at: label.updatedAt,
+          updated_by: label.updatedBy,
+        })
+        .onConflict((conflict) =>
+          conflict.columns(['prompt_id', 'label']).doUpdateSet((eb) => ({
+            sha: eb.ref('excluded.sha'),
+            version: eb.ref('excluded.version'),
+            updated_at: eb.ref('excluded.updated_at'),
+            updated_by: eb.ref('excluded.updated_by'),
+          })),
+        )
+        .execute();
+    });
+  }
+
+  insertDeployment(deployment: NewDeployment): Promise<DeploymentRow> {
+    return translated(async () => {
+      const { id } = await this.db
+        .insertInto('deployments')
+        .values({
+          project_id: deployment.projectId,
+          prompt_id: deployment.promptId,
+          label: deployment.label,
+          from_sha: deployment.fromSha,
+          from_version: deployment.fromVersion,
+          to_sha: deployment.toSha,
+          to_version: deployment.toVersion,
+          kind: deployment.kind,
+          actor: deployment.actor,
+          reason: deployment.reason,
+          created_at: deployment.createdAt,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const row = await this.deployments().where('deployments.id', '=', id).executeTakeFirstOrThrow();
+      return toDeployment(row);
+    });
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<AuditRow> {
+    return translated(async () => {
+      // The project row guards its chain: appenders queue on it, so each reads the true last entry.
+      // (Lock order for callers that also push: lockPrompt first, then appendAudit.)
+      await this.db
+        .selectFrom('projects')
+        .select('id')
+        .where('id', '=', entry.projectId)
+        .$if(this.locksRows, (query) => query.forNoKeyUpdate())
+        .executeTakeFirstOrThrow(
+          () => new PromptopsError('not_found', 'project_not_found', `project ${entry.projectId} does not exist`),
+        );
+      const last = await this.db
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .where('project_id', '=', entry.projectId)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+
+      // Hash what will be read back: the stored text, parsed, so `verify` recomputes the same hash.
+      const dataText = canonicalJson(entry.data);
+      const data = JSON.parse(dataText) as Record<string, unknown>;
+      const seq = (last?.seq ?? 0) + 1;
+      const prevHash = last?.hash ?? GENESIS_HASH;
+      const { at, actor, action, target } = entry;
+      const hash = auditHash({ seq, at, actor, action, target, data, prevHash });
+
+      const row = {
+        project_id: entry.projectId,
+        seq,
+        at,
+        actor,
+        action,
+        target,
+        data: dataText,
+        prev_hash: prevHash,
+        hash,
+      };
+      await this.db.insertInto('audit_log').values(row).execute();
+      return toAudit(row);
+    });
+  }
+}
+
+export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess {
+  async migrate(): Promise<void> {
+    await migrateToLatest(this.db, this.dialect);
+  }
+
+  async transaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
+    try {
+      if (this.dialect === 'postgres') {
+        return await this.db.transaction().execute((trx) => fn(new KyselyTx(trx, this.dialect)));
+      }
+      // SQLite: Kysely's own BEGIN is DEFERRED, which fails (SQLITE_BUSY, no waiting) when a reader
+      // later tries to write while another connection writes. IMMEDIATE takes the write lock up front,
+      // waiting up to busy_timeout. better-sqlite3 has one connection, so this also queues in-process callers.
+      return await this.db.connection().execute(async (connection) => {
+        await sql`begin immediate`.execute(connection);
+        try {
+          const result = await fn(new KyselyTx(connection, this.dialect));
+          await sql`commit`.execute(connection);
+          return result;
+        } catch (error) {
+          // SQLite may already have rolled back on its own (e.g. on SQLITE_FULL); the original error matters.
+          await sql`rollback`.execute(connection).catch(() => undefined);
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw toStorageError(error);
+    }
+  }
+
+  async touchApiKey(keyId: string, at: string): Promise<void> {
+    await this.db.updateTable('api_keys').set({ last_used_at: at }).where('key_id', '=', keyId).execute();
+  }
+
+  async rawSql(statement: string): Promise<Record<string, unknown>[]> {
+    const result = await sql.raw<Record<string, unknown>>(statement).execute(this.db);
+    return result.rows;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,21 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from './schema.js';
+
+export const SQLITE_MEMORY = ':memory:';
+
+/**
+ * Opens (creating if needed) a SQLite database file for the embedded default. WAL lets readers run beside
+ * the one writer; busy_timeout makes a second process wait for the write lock instead of failing at once.
+ */
+export const openSqlite = (path: string): Kysely<Database> => {
+  if (path !== SQLITE_MEMORY) mkdirSync(dirname(path), { recursive: true });
+  const database = new SqliteDatabase(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  database.pragma('synchronous = NORMAL');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+};
