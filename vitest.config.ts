@@ -14,6 +14,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'bench/**/*.test.ts'],
+    globalSetup: ['packages/server/test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Two cores: files in parallel, at most two at a time.

@@ -100,6 +100,8 @@ export interface ApiClientOptions {
   readonly apiKey?: string | undefined;
   readonly fetch?: typeof globalThis.fetch | undefined;
   readonly timeoutMs?: number | undefined;
+  /** The fix shown on a 401 when no key was sent (says where the CLI looks for one). */
+  readonly missingKeyFix?: string | undefined;
 }
 
 const seg = (value: string): string => encodeURIComponent(value);
@@ -112,12 +114,14 @@ export class ApiClient {
   readonly #apiKey: string | undefined;
   readonly #fetch: typeof globalThis.fetch;
   readonly #timeoutMs: number;
+  readonly #missingKeyFix: string | undefined;
 
   constructor(options: ApiClientOptions) {
     this.url = options.url;
     this.#apiKey = options.apiKey;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#missingKeyFix = options.missingKeyFix;
   }
 
   me(): Promise<MeResponse> {
@@ -234,6 +238,12 @@ export class ApiClient {
         fix: status === 413 ? 'the request body exceeds the server limit (1 MiB); shrink the prompt' : `check that ${this.url} is a promptops server`,
       });
     }
+    const fix =
+      status === 401 && this.#apiKey === undefined && this.#missingKeyFix !== undefined
+        ? this.#missingKeyFix
+        : typeof body.fix === 'string'
+          ? body.fix
+          : undefined;
     const issues = Array.isArray(body.issues)
       ? body.issues.filter(isRecord).map((issue) => ({ path: String(issue.path ?? ''), message: String(issue.message ?? '') }))
       : undefined;
@@ -242,7 +252,7 @@ export class ApiClient {
       typeof body.code === 'string' ? body.code : 'http_error',
       typeof body.message === 'string' ? body.message : `${what} failed with HTTP ${status}`,
       {
-        ...(typeof body.fix === 'string' ? { fix: body.fix } : {}),
+        ...(fix === undefined ? {} : { fix }),
         ...(issues === undefined ? {} : { issues }),
         ...(isRecord(body.details) ? { details: body.details } : {}),
       },

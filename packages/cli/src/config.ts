@@ -34,6 +34,8 @@ export interface ResolvedConfig {
   readonly apiKey: string | undefined;
   readonly apiKeySource: ConfigSource | undefined;
   readonly credentialsPath: string;
+  /** The credentials file's URL when its key was not used because it belongs to another server. */
+  readonly credentialsUrlMismatch?: string;
 }
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
@@ -136,5 +138,13 @@ export const resolveConfig = async (flags: GlobalFlags, env: CliIo['env'], cwd: 
           ? [fileKey, 'credentials']
           : [undefined, undefined];
 
-  return { url: normalized, urlSource, apiKey, apiKeySource, credentialsPath };
+  const mismatch = fileKey !== undefined && !fileKeyApplies && apiKey === undefined ? fileUrl : undefined;
+  return {
+    url: normalized,
+    urlSource,
+    apiKey,
+    apiKeySource,
+    credentialsPath,
+    ...(mismatch === undefined ? {} : { credentialsUrlMismatch: mismatch }),
+  };
 };

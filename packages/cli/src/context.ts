@@ -36,7 +36,15 @@ export class CommandContext {
 
   async client(command: Command): Promise<ApiClient> {
     const config = await resolveConfig(this.options(command), this.io.env, this.io.cwd);
-    return new ApiClient({ url: config.url, apiKey: config.apiKey, fetch: this.io.fetch });
+    return new ApiClient({
+      url: config.url,
+      apiKey: config.apiKey,
+      fetch: this.io.fetch,
+      missingKeyFix:
+        config.credentialsUrlMismatch === undefined
+          ? `no API key was given: pass --api-key or set PROMPTOPS_API_KEY (or run where \`promptops serve\` wrote ${config.credentialsPath})`
+          : `the key in ${config.credentialsPath} is for ${config.credentialsUrlMismatch}, not ${config.url}: pass --api-key or set PROMPTOPS_API_KEY for this server`,
+    });
   }
 
   /** A failure that is an outcome, not an exception (verify problems, push conflicts): exit 1 after output. */

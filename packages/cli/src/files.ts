@@ -158,9 +158,9 @@ const combine = (failures: readonly PromptopsError[], total: number): PromptopsE
     message: failure.message,
     issues: failure.issues ?? [],
   }));
-  // Issues carry the file so one flat list still says where each problem is.
-  const issues: FieldIssue[] = files.flatMap((entry) =>
-    entry.issues.map((issue) => ({ path: entry.file === undefined ? issue.path : `${entry.file}: ${issue.path}`, message: issue.message })),
+  // Each issue carries its file, so one flat list still says where every problem is.
+  const issues: (FieldIssue & { file?: string })[] = files.flatMap((entry) =>
+    entry.issues.map((issue) => ({ ...(entry.file === undefined ? {} : { file: entry.file }), path: issue.path, message: issue.message })),
   );
   const summary = `${failures.length} of ${total} prompt file${total === 1 ? '' : 's'} invalid; nothing was pushed`;
   const first = failures[0];

@@ -43,9 +43,10 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
         dataDir: dataDirOf(globals, ctx.io.env, ctx.io.cwd),
         demo: options.demo === true,
         ...(db === undefined ? {} : { db }),
+        // The server announces itself (URL, a new admin key); with --json that goes to stderr.
+        print: (line: string) => (out.json ? out.note(line) : out.line(line)),
       });
       if (out.json) out.data({ url: server.url });
-      else out.line(`promptops listening on ${out.colors.cyan(server.url)}`);
       out.note('press Ctrl+C to stop');
       await (ctx.io.signal === undefined ? processStop() : abortStop(ctx.io.signal));
       out.note('stopping…');

@@ -13,8 +13,9 @@ export const SQLITE_MEMORY = ':memory:';
 export const openSqlite = (path: string): Kysely<Database> => {
   if (path !== SQLITE_MEMORY) mkdirSync(dirname(path), { recursive: true });
   const database = new SqliteDatabase(path);
-  database.pragma('journal_mode = WAL');
+  // busy_timeout first: switching to WAL itself needs a lock another process may hold.
   database.pragma('busy_timeout = 5000');
+  database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
   database.pragma('synchronous = NORMAL');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });

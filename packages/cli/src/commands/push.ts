@@ -1,0 +1,142 @@
+import type { Command } from 'commander';
+import { shortSha } from '@promptops/core';
+import { ApiError, type ApiClient } from '../api-client.js';
+import type { CommandContext } from '../context.js';
+import { toErrorJson, type ErrorJson } from '../errors.js';
+import { discoverPromptFiles, loadPromptFiles, type LoadedPrompt } from '../files.js';
+import type { Output } from '../output.js';
+
+/**
+ * `promptops push`: validate every file first, then push each prompt on top of its current head.
+ * Pushing unchanged content is a no-op on the server (same sha), so push is safe to run on every commit.
+ */
+
+export type PushResult =
+  | { readonly name: string; readonly status: 'new' | 'unchanged'; readonly version: number; readonly sha: string; readonly file: string }
+  | {
+      readonly name: string;
+      readonly status: 'conflict';
+      readonly file: string;
+      readonly head: { readonly version: number; readonly sha: string } | null;
+      readonly error: ErrorJson;
+    }
+  | { readonly name: string; readonly status: 'error'; readonly file: string; readonly error: ErrorJson };
+
+// A few requests in flight hide network latency without hammering the server.
+const CONCURRENCY = 4;
+
+// Errors that no other prompt would escape: stop instead of repeating them per file.
+const FATAL_CODES = new Set(['unauthorized', 'forbidden', 'server_unreachable', 'too_large']);
+
+const pushOne = async (client: ApiClient, prompt: LoadedPrompt, message: string | undefined): Promise<PushResult> => {
+  const { name } = prompt.content;
+  try {
+    const head = await client.getPrompt(name);
+    const pushed = await client.pushVersion(name, { content: prompt.content, parent: head?.sha ?? null, message });
+    return { name, status: pushed.created ? 'new' : 'unchanged', version: pushed.version, sha: pushed.sha, file: prompt.file };
+  } catch (error) {
+    if (error instanceof ApiError && FATAL_CODES.has(error.code)) throw error;
+    if (error instanceof ApiError && error.code === 'stale_parent') {
+      const head = error.details?.head as { version?: unknown; sha?: unknown } | undefined;
+      const known = typeof head?.version === 'number' && typeof head.sha === 'string';
+      return {
+        name,
+        status: 'conflict',
+        file: prompt.file,
+        head: known ? { version: head.version as number, sha: head.sha as string } : null,
+        error: toErrorJson(error),
+      };
+    }
+    if (error instanceof ApiError) return { name, status: 'error', file: prompt.file, error: toErrorJson(error) };
+    throw error;
+  }
+};
+
+const describe = (result: PushResult, out: Output): string => {
+  const c = out.colors;
+  const name = c.bold(result.name);
+  switch (result.status) {
+    case 'new':
+      return `${name}: ${c.green('new')} v${result.version} ${c.yellow(shortSha(result.sha))}`;
+    case 'unchanged':
+      return `${name}: ${c.dim('unchanged')} v${result.version} ${c.yellow(shortSha(result.sha))}`;
+    case 'conflict':
+      return `${name}: ${c.red('conflict')}${result.head === null ? '' : `, head moved to v${result.head.version} ${c.yellow(shortSha(result.head.sha))}`} (${result.file})`;
+    case 'error':
+      return `${name}: ${c.red('error')} ${result.error.message} (${result.file})${result.error.fix === undefined ? '' : `\n  fix: ${result.error.fix}`}`;
+  }
+};
+
+/** Runs `task` over `items` with bounded concurrency, reporting results in input order as soon as they are ready. */
+const inOrder = async <T, R>(
+  items: readonly T[],
+  task: (item: T) => Promise<R>,
+  report: (result: R, index: number) => void,
+): Promise<R[]> => {
+  const results: (R | undefined)[] = new Array<R | undefined>(items.length);
+  let next = 0;
+  let reported = 0;
+  let failed: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failed === undefined && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await task(items[index] as T);
+      } catch (error) {
+        failed ??= { error };
+        return;
+      }
+      while (reported < items.length && results[reported] !== undefined) {
+        report(results[reported] as R, reported);
+        reported += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+  if (failed !== undefined) throw failed.error;
+  return results as R[];
+};
+
+export const registerPush = (program: Command, ctx: CommandContext): void => {
+  program
+    .command('push')
+    .description('validate prompt files and push each changed prompt as a new version')
+    .argument('[paths...]', 'prompt files or folders holding **/*.prompt.yaml (default: prompts/)')
+    .option('-m, --message <message>', 'message recorded with each new version')
+    .action(async (paths: string[], options: { message?: string }, command: Command) => {
+      const out = ctx.output(command);
+      const files = await discoverPromptFiles(paths, ctx.io.cwd);
+      // Everything is parsed before the first request: one bad file means nothing is pushed.
+      const prompts = await loadPromptFiles(files);
+      const client = await ctx.client(command);
+      let done = 0;
+      const results = await inOrder(
+        prompts,
+        async (prompt) => {
+          const result = await pushOne(client, prompt, options.message);
+          done += 1;
+          out.progress(`pushing ${done}/${prompts.length} ${prompt.content.name}`);
+          return result;
+        },
+        (result) => {
+          out.done();
+          out.line(describe(result, out));
+        },
+      ).finally(() => out.done());
+
+      const count = (status: PushResult['status']): number => results.filter((r) => r.status === status).length;
+      const problems = count('conflict') + count('error');
+      if (problems > 0) ctx.fail();
+      if (out.json) {
+        out.data({ results });
+        return;
+      }
+      const parts = [`${count('new')} new`, `${count('unchanged')} unchanged`];
+      if (count('conflict') > 0) parts.push(`${count('conflict')} conflict${count('conflict') === 1 ? '' : 's'}`);
+      if (count('error') > 0) parts.push(`${count('error')} failed`);
+      out.line(`${results.length} prompt${results.length === 1 ? '' : 's'}: ${parts.join(', ')}`);
+      if (count('conflict') > 0) {
+        out.note('fix: the prompts marked conflict changed on the server while pushing; run push again');
+      }
+    });
+};

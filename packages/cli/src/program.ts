@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { registerDiff } from './commands/diff.js';
+import { registerLabels } from './commands/labels.js';
+import { registerLog } from './commands/log.js';
+import { registerPush } from './commands/push.js';
+import { registerServe } from './commands/serve.js';
+import { registerShow } from './commands/show.js';
+import { registerVerify } from './commands/verify.js';
+import { DEFAULT_URL } from './config.js';
+import { CommandContext, type RunState } from './context.js';
+import { EXIT_OK, exitCodeFor, printError } from './errors.js';
+import { colorEnabled, type CliIo } from './io.js';
+
+const readVersion = (): string => {
+  try {
+    // Same relative path from src/ (tests) and dist/ (the binary).
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+};
+
+/** `--json` anywhere before a `--` separator, known before commander has parsed anything. */
+const wantsJson = (argv: readonly string[]): boolean => {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+};
+
+export interface ProgramOptions {
+  /** Receives the exit code of failures that are outcomes rather than exceptions. */
+  readonly state?: RunState;
+  /** Whether this run has --json, so commander's own usage errors can be held back for JSON output. */
+  readonly json?: boolean;
+}
+
+/** Builds a fresh program for one run (commander keeps parsed state on the instance). */
+export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command => {
+  const json = options.json === true;
+  const program = new Command('promptops')
+    .description('promptops: a content-addressed prompt registry (push, log, diff, promote, roll back)')
+    .version(readVersion(), '-V, --version')
+    .addOption(new Option('--url <url>', `server URL (env PROMPTOPS_URL, default ${DEFAULT_URL})`))
+    .addOption(new Option('--api-key <key>', 'API key (env PROMPTOPS_API_KEY, else <data-dir>/credentials.json)'))
+    .addOption(new Option('--data-dir <dir>', 'where serve keeps its data and credentials (env PROMPTOPS_DATA_DIR, default .promptops)'))
+    .option('--json', 'machine-readable output on stdout (errors as { "error": … })')
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // With --json the error goes out as JSON on stdout instead (see runCli).
+      outputError: (text, write) => {
+        if (!json) write(text);
+      },
+      getOutHelpWidth: () => io.stdout.columns ?? 100,
+      getErrHelpWidth: () => io.stderr.columns ?? 100,
+      getOutHasColors: () => colorEnabled(io.stdout, io.env),
+      getErrHasColors: () => colorEnabled(io.stderr, io.env),
+    })
+    .showSuggestionAfterError(true)
+    // Throw instead of process.exit, so runCli decides the exit code (and tests run in-process).
+    .exitOverride();
+
+  const ctx = new CommandContext(io, options.state ?? { exitCode: EXIT_OK });
+  registerServe(program, ctx);
+  registerPush(program, ctx);
+  registerLog(program, ctx);
+  registerShow(program, ctx);
+  registerDiff(program, ctx);
+  registerLabels(program, ctx);
+  registerVerify(program, ctx);
+  return program;
+};
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and returns the exit code:
+ * 0 success, 1 failure (or refused gate, conflict, verify problems), 2 usage error.
+ */
+export const runCli = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const state: RunState = { exitCode: EXIT_OK };
+  const json = wantsJson(argv);
+  const program = createProgram(io, { state, json });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return state.exitCode;
+  } catch (error) {
+    // Help and --version arrive as CommanderErrors with exit code 0: nothing to report.
+    if (error instanceof CommanderError && error.exitCode === 0) return EXIT_OK;
+    printError(io, error, json);
+    return exitCodeFor(error);
+  }
+};

@@ -1,0 +1,72 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CliIo } from '../src/io.js';
+import { runCli } from '../src/program.js';
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as JSON (throws when it is not). */
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface RunOptions {
+  readonly env?: Record<string, string | undefined>;
+  readonly cwd?: string;
+  readonly tty?: boolean;
+  readonly fetch?: typeof globalThis.fetch;
+  readonly signal?: AbortSignal;
+  /** Called with each stdout chunk as it is written (to wait for `serve`). */
+  readonly onStdout?: (text: string) => void;
+}
+
+export const captureIo = (options: RunOptions = {}): { io: CliIo; stdout: () => string; stderr: () => string } => {
+  let stdout = '';
+  let stderr = '';
+  const tty = options.tty === true;
+  const io: CliIo = {
+    stdout: {
+      isTTY: tty,
+      columns: 120,
+      write: (text: string) => {
+        stdout += text;
+        options.onStdout?.(text);
+      },
+    },
+    stderr: { isTTY: tty, columns: 120, write: (text: string) => (stderr += text) },
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  };
+  return { io, stdout: () => stdout, stderr: () => stderr };
+};
+
+/** Runs the CLI in-process with captured output. */
+export const run = async (argv: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
+  const captured = captureIo(options);
+  const code = await runCli(argv, captured.io);
+  const stdout = captured.stdout();
+  return {
+    code,
+    stdout,
+    stderr: captured.stderr(),
+    json: <T>() => JSON.parse(stdout) as T,
+  };
+};
+
+export const tempDir = (prefix = 'promptops-cli-'): Promise<string> => mkdtemp(join(tmpdir(), prefix));
+
+/** A fetch that answers every request with one canned response, recording the requests. */
+export const fakeFetch = (
+  status: number,
+  body: unknown,
+  requests: { url: string; init: RequestInit | undefined }[] = [],
+): typeof globalThis.fetch =>
+  (async (input: string | URL | Request, init?: RequestInit) => {
+    requests.push({ url: String(input), init });
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    return new Response(text, { status, headers: { 'content-type': 'application/json' } });
+  }) as typeof globalThis.fetch;

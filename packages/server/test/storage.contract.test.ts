@@ -1,0 +1,691 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { auditHash, GENESIS_HASH, isPromptopsError, sha256Hex, verifyChain } from '@promptops/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  APPEND_ONLY_TABLES,
+  createAppendOnlyTriggersSql,
+  createStorage,
+  dropAppendOnlyTriggersSql,
+  parseDbUrl,
+  StorageConflictError,
+} from '../src/storage/index.js';
+import type { AuditRow, Dialect, RawSqlAccess, RegistryTx, Storage } from '../src/storage/index.js';
+import { createDatabase, startPostgres } from './support/postgres.js';
+import type { PostgresCluster } from './support/postgres.js';
+
+/**
+ * The storage port's contract, run against both adapters. Every test gets a fresh, empty database
+ * (a new SQLite file; a new PostgreSQL database in the one cluster this file starts).
+ */
+
+type TestStorage = Storage & RawSqlAccess;
+
+interface Backend {
+  readonly dialect: Dialect;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  /** The URL of a new, empty database. */
+  freshUrl(): Promise<string>;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const STORAGE_INDEX = new URL('../src/storage/index.ts', import.meta.url).href;
+
+let databases = 0;
+const nextName = (): string => `db${++databases}_${process.pid}`;
+
+const sqliteBackend = (): Backend => {
+  let dir = '';
+  return {
+    dialect: 'sqlite',
+    setUp: async () => {
+      dir = mkdtempSync(join(tmpdir(), 'promptops-sqlite-'));
+    },
+    tearDown: async () => rmSync(dir, { recursive: true, force: true }),
+    freshUrl: async () => `sqlite:${join(dir, `${nextName()}.sqlite`)}`,
+  };
+};
+
+const postgresBackend = (): Backend => {
+  let cluster: PostgresCluster | undefined;
+  return {
+    dialect: 'postgres',
+    setUp: async () => {
+      cluster = await startPostgres();
+    },
+    tearDown: async () => cluster?.stop(),
+    freshUrl: async () => {
+      if (cluster === undefined) throw new Error('the PostgreSQL cluster did not start');
+      return createDatabase(cluster.url, nextName());
+    },
+  };
+};
+
+const AT = '2024-11-25T10:00:00.000Z';
+const shaOf = (text: string): string => sha256Hex(text);
+
+/** What a push does: lock the prompt, read its head, append head+1, move the head. */
+const pushNext = async (tx: RegistryTx, projectId: number, name: string, author: string): Promise<number> => {
+  const prompt = await tx.lockPrompt(projectId, name, AT);
+  const version = prompt.headVersion + 1;
+  const sha = shaOf(`${name} v${version}`);
+  await tx.insertVersion({
+    projectId,
+    promptId: prompt.id,
+    version,
+    sha,
+    content: JSON.stringify({ version }),
+    parentSha: prompt.headSha,
+    author,
+    message: `v${version}`,
+    createdAt: AT,
+  });
+  await tx.setPromptHead(prompt.id, version, sha, AT);
+  return version;
+};
+
+const toChain = (rows: readonly AuditRow[]) =>
+  rows.map((row) => ({ ...row, data: JSON.parse(row.data) as Record<string, unknown> }));
+
+const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+};
+
+describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect', (backend) => {
+  const opened: TestStorage[] = [];
+
+  const open = async (url?: string): Promise<TestStorage> => {
+    const storage = await createStorage(url ?? (await backend.freshUrl()));
+    opened.push(storage);
+    return storage;
+  };
+
+  /** A project with one prompt (`greeter`) holding `versions` versions. */
+  const seed = async (storage: Storage, versions = 0) =>
+    storage.transaction(async (tx) => {
+      const project = await tx.createProject('acme', AT);
+      const prompt = await tx.lockPrompt(project.id, 'greeter', AT);
+      for (let i = 0; i < versions; i++) await pushNext(tx, project.id, 'greeter', 'ada');
+      return { project, prompt };
+    });
+
+  beforeAll(() => backend.setUp());
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((storage) => storage.close()));
+  });
+  afterAll(() => backend.tearDown());
+
+  describe('migrations', () => {
+    it('are idempotent', async () => {
+      const storage = await open();
+      expect(storage.dialect).toBe(backend.dialect);
+      await storage.migrate();
+      await Promise.all([storage.migrate(), storage.migrate()]);
+      const applied = await storage.rawSql('SELECT name FROM kysely_migration');
+      expect(applied.map((row) => row['name'])).toEqual(['0001-initial']);
+      expect(await storage.countProjects()).toBe(0);
+    });
+
+    it.runIf(backend.dialect === 'postgres')('run concurrently from two storages on one empty database', async () => {
+      const url = await backend.freshUrl();
+      const [first, second] = await Promise.all([open(url), open(url)]);
+      await Promise.all([first.migrate(), second.migrate()]);
+      expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(1);
+      expect(await second.countProjects()).toBe(0);
+    });
+  });
+
+  describe('projects and API keys', () => {
+    it('creates, finds and counts projects; a duplicate name is a conflict', async () => {
+      const storage = await open();
+      const project = await storage.transaction((tx) => tx.createProject('acme', AT));
+      expect(project).toEqual({ id: expect.any(Number), name: 'acme', createdAt: AT });
+      expect(await storage.getProject(project.id)).toEqual(project);
+      expect(await storage.getProjectByName('acme')).toEqual(project);
+      expect(await storage.getProjectByName('nope')).toBeUndefined();
+      expect(await storage.getProject(project.id + 100)).toBeUndefined();
+      expect(await storage.countProjects()).toBe(1);
+
+      const error = await rejection(storage.transaction((tx) => tx.createProject('acme', AT)));
+      expect(error).toBeInstanceOf(StorageConflictError);
+      expect(isPromptopsError(error) && error.kind).toBe('conflict');
+      expect((error as StorageConflictError).reason).toBe('unique_violation');
+      expect(await storage.countProjects()).toBe(1);
+    });
+
+    it('inserts, finds, lists, touches and revokes keys', async () => {
+      const storage = await open();
+      const { project } = await seed(storage);
+      const key = {
+        projectId: project.id,
+        keyId: 'k1',
+        hash: shaOf('po_k1_secret'),
+        role: 'admin',
+        name: 'bootstrap',
+        createdBy: 'system',
+        createdAt: AT,
+      } as const;
+      const inserted = await storage.transaction((tx) => tx.insertApiKey(key));
+      expect(inserted).toEqual({ ...key, id: expect.any(Number), lastUsedAt: null, revokedAt: null });
+      await storage.transaction((tx) => tx.insertApiKey({ ...key, keyId: 'k2', role: 'viewer' }));
+
+      expect(await storage.findApiKey('k1')).toEqual(inserted);
+      expect(await storage.findApiKey('missing')).toBeUndefined();
+      expect((await storage.listApiKeys(project.id)).map((row) => row.keyId)).toEqual(['k1', 'k2']);
+
+      await storage.touchApiKey('k1', '2024-11-25T11:00:00.000Z');
+      expect((await storage.findApiKey('k1'))?.lastUsedAt).toBe('2024-11-25T11:00:00.000Z');
+
+      expect(await storage.transaction((tx) => tx.revokeApiKey(project.id, 'k1', AT))).toBe(true);
+      expect(await storage.transaction((tx) => tx.revokeApiKey(project.id, 'k1', AT))).toBe(false);
+      expect(await storage.transaction((tx) => tx.revokeApiKey(project.id + 1, 'k2', AT))).toBe(false);
+      expect((await storage.findApiKey('k1'))?.revokedAt).toBe(AT);
+
+      await expect(storage.transaction((tx) => tx.insertApiKey(key))).rejects.toBeInstanceOf(StorageConflictError);
+    });
+  });
+
+  describe('prompts and versions', () => {
+    it('lockPrompt creates a prompt once, at head 0', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage);
+      expect(prompt).toEqual({
+        id: expect.any(Number),
+        projectId: project.id,
+        name: 'greeter',
+        headVersion: 0,
+        headSha: null,
+        createdAt: AT,
+        updatedAt: AT,
+      });
+      const again = await storage.transaction((tx) => tx.lockPrompt(project.id, 'greeter', '2030-01-01T00:00:00.000Z'));
+      expect(again).toEqual(prompt);
+      expect(await storage.listPrompts(project.id)).toEqual([prompt]);
+      expect(await storage.getPrompt(project.id, 'greeter')).toEqual(prompt);
+      expect(await storage.getPrompt(project.id, 'other')).toBeUndefined();
+    });
+
+    it('inserts versions and reads them by number, sha and prefix', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage);
+      const shas = [`abcdef1${'0'.repeat(57)}`, `abcdef1${'1'.repeat(57)}`, `abcdef2${'2'.repeat(57)}`];
+      const rows = await storage.transaction(async (tx) => {
+        const inserted = [];
+        for (const [index, sha] of shas.entries()) {
+          inserted.push(
+            await tx.insertVersion({
+              projectId: project.id,
+              promptId: prompt.id,
+              version: index + 1,
+              sha,
+              content: `{"n":${index + 1}}`,
+              parentSha: shas[index - 1] ?? null,
+              author: 'ada',
+              message: `change ${index + 1}`,
+              createdAt: AT,
+            }),
+          );
+        }
+        await tx.setPromptHead(prompt.id, 3, shas[2]!, '2024-11-25T12:00:00.000Z');
+        return inserted;
+      });
+      expect(rows[0]).toEqual({
+        projectId: project.id,
+        promptId: prompt.id,
+        name: 'greeter',
+        version: 1,
+        sha: shas[0],
+        content: '{"n":1}',
+        parentSha: null,
+        author: 'ada',
+        message: 'change 1',
+        createdAt: AT,
+      });
+      expect(await storage.getPrompt(project.id, 'greeter')).toMatchObject({
+        headVersion: 3,
+        headSha: shas[2],
+        updatedAt: '2024-11-25T12:00:00.000Z',
+      });
+
+      expect(await storage.getVersionByNumber(prompt.id, 2)).toEqual(rows[1]);
+      expect(await storage.getVersionByNumber(prompt.id, 4)).toBeUndefined();
+      expect(await storage.getVersionBySha(prompt.id, shas[2]!)).toEqual(rows[2]);
+      expect(await storage.getVersionBySha(prompt.id, 'f'.repeat(64))).toBeUndefined();
+
+      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef1', 2)).toHaveLength(2); // ambiguous
+      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef2', 2)).toEqual([rows[2]]);
+      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef_', 2)).toEqual([]); // no wildcards
+      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef', 1)).toHaveLength(1);
+
+      expect((await storage.listVersions(prompt.id, { limit: 10 })).map((row) => row.version)).toEqual([3, 2, 1]);
+      expect((await storage.listVersions(prompt.id, { limit: 1, before: 3 })).map((row) => row.version)).toEqual([2]);
+    });
+
+    it('rejects a duplicate version number or sha as a conflict', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage, 1);
+      const existing = await storage.getVersionByNumber(prompt.id, 1);
+      const base = { ...existing!, projectId: project.id, promptId: prompt.id };
+
+      const sameNumber = await rejection(storage.transaction((tx) => tx.insertVersion({ ...base, sha: shaOf('x') })));
+      expect(sameNumber).toBeInstanceOf(StorageConflictError);
+      const sameSha = await rejection(storage.transaction((tx) => tx.insertVersion({ ...base, version: 2 })));
+      expect(sameSha).toBeInstanceOf(StorageConflictError);
+      expect(await storage.listVersions(prompt.id, { limit: 10 })).toHaveLength(1);
+    });
+
+    it('streams a project’s versions in (prompt, version) order, in batches', async () => {
+      const storage = await open();
+      const { project } = await seed(storage);
+      await storage.transaction(async (tx) => {
+        for (let i = 0; i < 3; i++) await pushNext(tx, project.id, 'b-prompt', 'ada');
+        for (let i = 0; i < 2; i++) await pushNext(tx, project.id, 'a-prompt', 'ada');
+        const other = await tx.createProject('other', AT);
+        await pushNext(tx, other.id, 'b-prompt', 'ada');
+      });
+      const batches: string[][] = [];
+      for await (const batch of storage.streamVersions(project.id, 2)) {
+        batches.push(batch.map((row) => `${row.name}@v${row.version}`));
+      }
+      // b-prompt was created first, so it has the lower prompt id.
+      expect(batches).toEqual([['b-prompt@v1', 'b-prompt@v2'], ['b-prompt@v3', 'a-prompt@v1'], ['a-prompt@v2']]);
+
+      const exact: number[] = [];
+      for await (const batch of storage.streamVersions(project.id, 5)) exact.push(batch.length);
+      expect(exact).toEqual([5]);
+    });
+  });
+
+  describe('labels and deployments', () => {
+    it('upserts labels', async () => {
+      const storage = await open();
+      const { prompt } = await seed(storage, 2);
+      const v1 = await storage.getVersionByNumber(prompt.id, 1);
+      const v2 = await storage.getVersionByNumber(prompt.id, 2);
+      const label = { promptId: prompt.id, label: 'production', updatedAt: AT, updatedBy: 'ada' };
+      await storage.transaction((tx) => tx.setLabel({ ...label, sha: v1!.sha, version: 1 }));
+      await storage.transaction((tx) => tx.setLabel({ ...label, label: 'staging', sha: v1!.sha, version: 1 }));
+      await storage.transaction((tx) =>
+        tx.setLabel({ ...label, sha: v2!.sha, version: 2, updatedAt: '2024-11-26T00:00:00.000Z', updatedBy: 'bob' }),
+      );
+      expect(await storage.getLabel(prompt.id, 'production')).toEqual({
+        promptId: prompt.id,
+        name: 'greeter',
+        label: 'production',
+        sha: v2!.sha,
+        version: 2,
+        updatedAt: '2024-11-26T00:00:00.000Z',
+        updatedBy: 'bob',
+      });
+      expect((await storage.listLabels(prompt.id)).map((row) => [row.label, row.version])).toEqual([
+        ['production', 2],
+        ['staging', 1],
+      ]);
+      expect(await storage.getLabel(prompt.id, 'canary')).toBeUndefined();
+      // A label can only point at a version of its prompt.
+      await expect(
+        storage.transaction((tx) => tx.setLabel({ ...label, sha: 'f'.repeat(64), version: 9 })),
+      ).rejects.toThrow();
+    });
+
+    it('lists deployments oldest first, optionally for one label', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage, 3);
+      const sha = (version: number) => shaOf(`greeter v${version}`);
+      const moves = [
+        { label: 'production', from: null, to: 1, kind: 'promote' },
+        { label: 'staging', from: null, to: 2, kind: 'promote' },
+        { label: 'production', from: 1, to: 3, kind: 'promote' },
+        { label: 'production', from: 3, to: 1, kind: 'rollback' },
+      ] as const;
+      const inserted = await storage.transaction(async (tx) => {
+        const rows = [];
+        for (const move of moves) {
+          rows.push(
+            await tx.insertDeployment({
+              projectId: project.id,
+              promptId: prompt.id,
+              label: move.label,
+              fromSha: move.from === null ? null : sha(move.from),
+              fromVersion: move.from,
+              toSha: sha(move.to),
+              toVersion: move.to,
+              kind: move.kind,
+              actor: 'ada',
+              reason: `${move.kind} to v${move.to}`,
+              createdAt: AT,
+            }),
+          );
+        }
+        return rows;
+      });
+      expect(inserted[3]).toEqual({
+        id: expect.any(Number),
+        projectId: project.id,
+        promptId: prompt.id,
+        name: 'greeter',
+        label: 'production',
+        fromSha: sha(3),
+        fromVersion: 3,
+        toSha: sha(1),
+        toVersion: 1,
+        kind: 'rollback',
+        actor: 'ada',
+        reason: 'rollback to v1',
+        createdAt: AT,
+      });
+      const all = await storage.listDeployments(prompt.id, {});
+      expect(all).toEqual(inserted);
+      expect(all.map((row) => row.id)).toEqual([...all.map((row) => row.id)].sort((a, b) => a - b));
+      const production = await storage.listDeployments(prompt.id, { label: 'production' });
+      expect(production.map((row) => [row.fromVersion, row.toVersion])).toEqual([
+        [null, 1],
+        [1, 3],
+        [3, 1],
+      ]);
+    });
+  });
+
+  describe('audit log', () => {
+    it('appends a hash chain that core verifies', async () => {
+      const storage = await open();
+      const { project } = await seed(storage);
+      const appended: AuditRow[] = [];
+      for (let i = 1; i <= 4; i++) {
+        appended.push(
+          await storage.transaction((tx) =>
+            tx.appendAudit({
+              projectId: project.id,
+              at: AT,
+              actor: 'ada',
+              action: 'version.push',
+              target: `greeter@v${i}`,
+              data: { z: i, a: { nested: [1, 'two'] } },
+            }),
+          ),
+        );
+      }
+      expect(appended.map((row) => row.seq)).toEqual([1, 2, 3, 4]);
+      expect(appended[0]!.prevHash).toBe(GENESIS_HASH);
+      for (const [index, row] of appended.entries()) {
+        if (index > 0) expect(row.prevHash).toBe(appended[index - 1]!.hash);
+        expect(row.data).toBe(`{"a":{"nested":[1,"two"]},"z":${index + 1}}`); // canonical JSON
+        expect(row.hash).toBe(auditHash({ ...row, data: JSON.parse(row.data) as Record<string, unknown> }));
+      }
+
+      const stored = await storage.listAudit(project.id, { limit: 100 });
+      expect(stored).toEqual(appended);
+      expect(verifyChain(toChain(stored))).toEqual([]);
+      expect((await storage.listAudit(project.id, { afterSeq: 2, limit: 1 })).map((row) => row.seq)).toEqual([3]);
+
+      // Chains are per project.
+      const other = await storage.transaction((tx) => tx.createProject('other', AT));
+      const first = await storage.transaction((tx) =>
+        tx.appendAudit({ projectId: other.id, at: AT, actor: 'bob', action: 'project.create', target: 'other', data: {} }),
+      );
+      expect([first.seq, first.prevHash]).toEqual([1, GENESIS_HASH]);
+    });
+
+    it('serializes concurrent appends into one unbroken chain', async () => {
+      const storage = await open();
+      const { project } = await seed(storage);
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          storage.transaction((tx) =>
+            tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: `t${i}`, data: { i } }),
+          ),
+        ),
+      );
+      const chain = await storage.listAudit(project.id, { limit: 100 });
+      expect(chain.map((row) => row.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(verifyChain(toChain(chain))).toEqual([]);
+    });
+  });
+
+  describe('append-only enforcement in the database', () => {
+    const seedHistory = async (storage: Storage) => {
+      const { project, prompt } = await seed(storage, 1);
+      await storage.transaction(async (tx) => {
+        await tx.insertDeployment({
+          projectId: project.id,
+          promptId: prompt.id,
+          label: 'production',
+          fromSha: null,
+          fromVersion: null,
+          toSha: shaOf('greeter v1'),
+          toVersion: 1,
+          kind: 'promote',
+          actor: 'ada',
+          reason: 'ship it',
+          createdAt: AT,
+        });
+        await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
+        await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'b', target: 't', data: {} });
+      });
+      return { project, prompt };
+    };
+
+    const tamper: Record<(typeof APPEND_ONLY_TABLES)[number], string> = {
+      versions: `UPDATE versions SET message = 'rewritten'`,
+      deployments: `UPDATE deployments SET reason = 'rewritten'`,
+      audit_log: `UPDATE audit_log SET actor = 'mallory' WHERE seq = 1`,
+    };
+
+    it.each(APPEND_ONLY_TABLES)('rejects UPDATE and DELETE on %s', async (table) => {
+      const storage = await open();
+      await seedHistory(storage);
+      const before = await storage.rawSql(`SELECT * FROM ${table}`);
+      await expect(storage.rawSql(tamper[table])).rejects.toThrow(/append-only/);
+      await expect(storage.rawSql(`DELETE FROM ${table}`)).rejects.toThrow(/append-only/);
+      if (backend.dialect === 'postgres') {
+        await expect(storage.rawSql(`TRUNCATE ${table} CASCADE`)).rejects.toThrow(/append-only/);
+      }
+      expect(await storage.rawSql(`SELECT * FROM ${table}`)).toEqual(before);
+    });
+
+    it('lets a DBA drop the triggers to tamper, which verifyChain then detects', async () => {
+      const storage = await open();
+      const { project } = await seedHistory(storage);
+      for (const statement of dropAppendOnlyTriggersSql(backend.dialect, 'audit_log')) await storage.rawSql(statement);
+      await storage.rawSql(tamper.audit_log);
+      const problems = verifyChain(toChain(await storage.listAudit(project.id, { limit: 10 })));
+      expect(problems).toEqual([expect.objectContaining({ seq: 1, problem: 'hash_mismatch' })]);
+
+      for (const statement of createAppendOnlyTriggersSql(backend.dialect, 'audit_log')) await storage.rawSql(statement);
+      await expect(storage.rawSql(tamper.audit_log)).rejects.toThrow(/append-only/);
+    });
+  });
+
+  describe('transactions', () => {
+    it('roll back everything when the callback throws, and rethrow its error', async () => {
+      const storage = await open();
+      const boom = new Error('boom');
+      const error = await rejection(
+        storage.transaction(async (tx) => {
+          const project = await tx.createProject('acme', AT);
+          await pushNext(tx, project.id, 'greeter', 'ada');
+          await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
+          throw boom;
+        }),
+      );
+      expect(error).toBe(boom);
+      expect(await storage.countProjects()).toBe(0);
+      expect(await storage.rawSql('SELECT * FROM prompts')).toEqual([]);
+      expect(await storage.rawSql('SELECT * FROM versions')).toEqual([]);
+      expect(await storage.rawSql('SELECT * FROM audit_log')).toEqual([]);
+    });
+
+    it('roll back earlier writes when a later write conflicts', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage, 1);
+      const error = await rejection(
+        storage.transaction(async (tx) => {
+          await tx.createProject('second', AT);
+          await tx.insertVersion({
+            projectId: project.id,
+            promptId: prompt.id,
+            version: 1,
+            sha: shaOf('another'),
+            content: '{}',
+            parentSha: null,
+            author: 'ada',
+            message: 'racing',
+            createdAt: AT,
+          });
+        }),
+      );
+      expect(error).toBeInstanceOf(StorageConflictError);
+      expect(await storage.countProjects()).toBe(1);
+    });
+
+    it('serialize 50 concurrent pushes to one prompt into versions 1..50', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage);
+      const versions = await Promise.all(
+        Array.from({ length: 50 }, () => storage.transaction((tx) => pushNext(tx, project.id, 'greeter', 'ada'))),
+      );
+      const expected = Array.from({ length: 50 }, (_, i) => i + 1);
+      expect([...versions].sort((a, b) => a - b)).toEqual(expected);
+      const stored = await storage.listVersions(prompt.id, { limit: 100 });
+      expect(stored.map((row) => row.version).reverse()).toEqual(expected);
+      expect(await storage.getPrompt(project.id, 'greeter')).toMatchObject({ headVersion: 50 });
+    });
+
+    it.runIf(backend.dialect === 'postgres')('serialize pushes from two storages (two pools) too', async () => {
+      const url = await backend.freshUrl();
+      const [first, second] = await Promise.all([open(url), open(url)]);
+      const { project, prompt } = await seed(first);
+      const push = (storage: Storage) => storage.transaction((tx) => pushNext(tx, project.id, 'greeter', 'ada'));
+      const versions = await Promise.all(Array.from({ length: 50 }, (_, i) => push(i % 2 === 0 ? first : second)));
+      const expected = Array.from({ length: 50 }, (_, i) => i + 1);
+      expect([...versions].sort((a, b) => a - b)).toEqual(expected);
+      const stored = await second.listVersions(prompt.id, { limit: 100 });
+      expect(stored.map((row) => row.version).reverse()).toEqual(expected);
+    });
+
+    // better-sqlite3 is synchronous: two connections in one process would block each other's event loop,
+    // so several SQLite writers are tested as what they are in production, separate processes.
+    it.runIf(backend.dialect === 'sqlite')(
+      'migrate and serialize pushes from two processes on one file',
+      async () => {
+        const url = await backend.freshUrl();
+        const results = await Promise.all([runChild(url, 25), runChild(url, 25)]);
+        const versions = results.flat().sort((a, b) => a - b);
+        expect(versions).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        const storage = await open(url);
+        const project = await storage.getProjectByName('acme');
+        const prompt = await storage.getPrompt(project!.id, 'greeter');
+        expect(prompt?.headVersion).toBe(50);
+      },
+      60_000,
+    );
+  });
+});
+
+/**
+ * Runs `count` pushes in a separate Node process (sources loaded through tsx, `@promptops/core` mapped to
+ * its sources as in vitest) and returns the version numbers it wrote.
+ */
+const runChild = async (url: string, count: number): Promise<number[]> => {
+  const dir = mkdtempSync(join(tmpdir(), 'promptops-child-'));
+  const tsconfig = join(dir, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      compilerOptions: { baseUrl: REPO_ROOT, paths: { '@promptops/core': ['packages/core/src/index.ts'] } },
+    }),
+  );
+  const script = `
+    const { createStorage } = await import(${JSON.stringify(STORAGE_INDEX)});
+    const storage = await createStorage(${JSON.stringify(url)});
+    const at = ${JSON.stringify(AT)};
+    const project = await storage.transaction(async (tx) =>
+      (await tx.getProjectByName('acme')) ?? tx.createProject('acme', at));
+    const versions = [];
+    for (let i = 0; i < ${count}; i++) {
+      versions.push(await storage.transaction(async (tx) => {
+        const prompt = await tx.lockPrompt(project.id, 'greeter', at);
+        const version = prompt.headVersion + 1;
+        const sha = 'v' + version + '-' + 'x'.repeat(60);
+        await tx.insertVersion({ projectId: project.id, promptId: prompt.id, version, sha, content: '{}',
+          parentSha: prompt.headSha, author: 'ada', message: 'm', createdAt: at });
+        await tx.setPromptHead(prompt.id, version, sha, at);
+        return version;
+      }));
+    }
+    await storage.close();
+    process.stdout.write(JSON.stringify(versions));
+  `;
+  try {
+    return await new Promise<number[]>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code === 0) resolve(JSON.parse(stdout) as number[]);
+        else reject(new Error(`child exited ${code}: ${stderr}`));
+      });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+describe('parseDbUrl', () => {
+  it.each([
+    ['sqlite:./data/promptops.db', { dialect: 'sqlite', path: './data/promptops.db' }],
+    ['sqlite:///var/lib/promptops.db', { dialect: 'sqlite', path: '/var/lib/promptops.db' }],
+    ['sqlite::memory:', { dialect: 'sqlite', path: ':memory:' }],
+    ['.promptops/registry.db', { dialect: 'sqlite', path: '.promptops/registry.db' }],
+    ['postgres://u:p@db:5432/promptops', { dialect: 'postgres', url: 'postgres://u:p@db:5432/promptops' }],
+    ['postgresql://db/promptops', { dialect: 'postgres', url: 'postgresql://db/promptops' }],
+  ])('reads %s', (value, target) => {
+    expect(parseDbUrl(value)).toEqual(target);
+  });
+
+  it.each(['', 'mysql://db/promptops', 'postgres:db', 'sqlite:', 'http://example.com'])(
+    'rejects "%s" naming the value and the accepted forms',
+    (value) => {
+      const error = (() => {
+        try {
+          parseDbUrl(value);
+        } catch (caught) {
+          return caught;
+        }
+        return undefined;
+      })();
+      expect(isPromptopsError(error)).toBe(true);
+      expect(error).toMatchObject({ kind: 'invalid', code: 'invalid_db_url' });
+      expect((error as Error).message).toContain(`"${value}"`);
+      expect((error as { fix: string }).fix).toMatch(/sqlite:PATH.*postgres:\/\//);
+    },
+  );
+
+  it('createStorage opens an in-memory SQLite database and migrates it', async () => {
+    const storage = await createStorage('sqlite::memory:');
+    try {
+      expect(await storage.countProjects()).toBe(0);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('createStorage rejects a bad URL before opening anything', async () => {
+    await expect(createStorage('mongodb://db')).rejects.toMatchObject({ code: 'invalid_db_url' });
+  });
+});

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { bootstrap } from '../../src/auth/bootstrap.js';
+import { hashApiKey, keyIdOf } from '../../src/auth/keys.js';
+import { systemClock, type Clock } from '../../src/context.js';
+import { buildApp } from '../../src/http/app.js';
+import { createStorage, type RawSqlAccess } from '../../src/storage/index.js';
+import { ROLES, type Role, type Storage } from '../../src/storage/port.js';
+import { createDatabase } from './postgres.js';
+
+export const DIALECTS = ['sqlite', 'postgres'] as const;
+export type TestDialect = (typeof DIALECTS)[number];
+
+export const ADMIN_KEY = 'po_test_admin_key_000000000000000000';
+
+let databases = 0;
+
+/** A fresh database: a temp SQLite file, or a new database in the run's PostgreSQL cluster. */
+export const freshDbUrl = async (dialect: TestDialect): Promise<{ url: string; cleanup(): void }> => {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'promptops-test-'));
+    return { url: `sqlite:${join(dir, 'promptops.db')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  databases += 1;
+  const name = `t_${process.pid}_${databases}_${Math.random().toString(36).slice(2, 8)}`;
+  return { url: await createDatabase(inject('pgUrl'), name), cleanup: () => undefined };
+};
+
+/** Inserts a key of the given role directly (the key-management API comes with the review issue). */
+export const addKey = async (storage: Storage, projectId: number, role: Role, key: string, name: string = role): Promise<string> => {
+  const hash = hashApiKey(key);
+  await storage.transaction((tx) =>
+    tx.insertApiKey({ projectId, keyId: keyIdOf(hash), hash, role, name, createdBy: 'test', createdAt: new Date().toISOString() }),
+  );
+  return key;
+};
+
+export interface TestRegistry {
+  readonly dbUrl: string;
+  readonly storage: Storage & RawSqlAccess;
+  readonly app: FastifyInstance;
+  readonly projectId: number;
+  /** One key per role, acting as a user named after the role. */
+  readonly keys: Readonly<Record<Role, string>>;
+  close(): Promise<void>;
+}
+
+export const openTestRegistry = async (dialect: TestDialect, options: { clock?: Clock } = {}): Promise<TestRegistry> => {
+  const db = await freshDbUrl(dialect);
+  const storage = await createStorage(db.url);
+  const clock = options.clock ?? systemClock;
+  const { project } = await bootstrap(storage, clock, { initAdminKey: ADMIN_KEY, dataDir: tmpdir(), url: 'http://test' });
+  const keys = {} as Record<Role, string>;
+  for (const role of ROLES) {
+    keys[role] = role === 'admin' ? ADMIN_KEY : await addKey(storage, project.id, role, `po_test_${role}_key_0000000000000000`);
+  }
+  const app = await buildApp({ storage, clock });
+  await app.ready();
+  return {
+    dbUrl: db.url,
+    storage,
+    app,
+    projectId: project.id,
+    keys,
+    close: async () => {
+      await app.close();
+      await storage.close();
+      db.cleanup();
+    },
+  };
+};
+
+/** Minimal valid content for pushes. */
+export const textContent = (name: string, template: string, variables: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  type: 'text',
+  template,
+  config: { provider: 'openai', model: 'gpt-4o-mini', params: {} },
+  variables,
+  slots: {},
+});
