@@ -578,41 +578,45 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       'migrate and serialize pushes from two processes on one file',
       async () => {
         const url = await backend.freshUrl();
-        const results = await Promise.all([runChild(url, 25), runChild(url, 25)]);
+        const results = await runChildren(url, 100);
         const versions = results.flat().sort((a, b) => a - b);
-        expect(versions).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        expect(versions).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
         const storage = await open(url);
         const project = await storage.getProjectByName('acme');
         const prompt = await storage.getPrompt(project!.id, 'greeter');
-        expect(prompt?.headVersion).toBe(50);
+        expect(prompt?.headVersion).toBe(200);
       },
       60_000,
     );
   });
 });
 
+interface Child {
+  /** Resolves once the child has opened (and migrated) the database. */
+  readonly ready: Promise<void>;
+  /** Lets it push; resolves with the version numbers it wrote. */
+  go(): Promise<number[]>;
+}
+
 /**
- * Runs `count` pushes in a separate Node process (sources loaded through tsx, `@promptops/core` mapped to
- * its sources as in vitest) and returns the version numbers it wrote.
+ * Starts a separate Node process (sources loaded through tsx, `@promptops/core` mapped to its sources as in
+ * vitest) that opens `url`, then on `go()` makes `count` pushes to `acme/greeter`.
  */
-const runChild = async (url: string, count: number): Promise<number[]> => {
-  const dir = mkdtempSync(join(tmpdir(), 'promptops-child-'));
-  const tsconfig = join(dir, 'tsconfig.json');
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      compilerOptions: { baseUrl: REPO_ROOT, paths: { '@promptops/core': ['packages/core/src/index.ts'] } },
-    }),
-  );
+const startChild = (url: string, count: number, tsconfig: string): Child => {
   const script = `
     const { createStorage } = await import(${JSON.stringify(STORAGE_INDEX)});
     const storage = await createStorage(${JSON.stringify(url)});
     const at = ${JSON.stringify(AT)};
     const project = await storage.transaction(async (tx) =>
       (await tx.getProjectByName('acme')) ?? tx.createProject('acme', at));
+    // Both children are ready (migrated) before either pushes, so their pushes really interleave.
+    process.stdout.write('ready\\n');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
     const versions = [];
     for (let i = 0; i < ${count}; i++) {
       versions.push(await storage.transaction(async (tx) => {
+        // Read first, as a service does: with a DEFERRED begin, the later write could not wait its turn.
+        await tx.getPrompt(project.id, 'greeter');
         const prompt = await tx.lockPrompt(project.id, 'greeter', at);
         const version = prompt.headVersion + 1;
         const sha = 'v' + version + '-' + 'x'.repeat(60);
@@ -623,24 +627,52 @@ const runChild = async (url: string, count: number): Promise<number[]> => {
       }));
     }
     await storage.close();
-    process.stdout.write(JSON.stringify(versions));
+    process.stdout.write(JSON.stringify(versions) + '\\n');
+    process.stdin.destroy();
   `;
-  try {
-    return await new Promise<number[]>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code === 0) resolve(JSON.parse(stdout) as number[]);
-        else reject(new Error(`child exited ${code}: ${stderr}`));
-      });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig },
+  });
+  let stdout = '';
+  let stderr = '';
+  let onReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.startsWith('ready\n')) onReady();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number[]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(stdout.slice('ready\n'.length)) as number[]);
+      else reject(new Error(`child exited ${code}: ${stderr}`));
     });
+  });
+  return {
+    // A child that dies before it is ready fails `ready` too.
+    ready: Promise.race([ready, exited.then(() => undefined)]),
+    go: () => {
+      child.stdin.write('go\n');
+      return exited;
+    },
+  };
+};
+
+const runChildren = async (url: string, countEach: number): Promise<number[][]> => {
+  const dir = mkdtempSync(join(tmpdir(), 'promptops-child-'));
+  try {
+    const tsconfig = join(dir, 'tsconfig.json');
+    writeFileSync(
+      tsconfig,
+      JSON.stringify({
+        compilerOptions: { baseUrl: REPO_ROOT, paths: { '@promptops/core': ['packages/core/src/index.ts'] } },
+      }),
+    );
+    const children = [startChild(url, countEach, tsconfig), startChild(url, countEach, tsconfig)];
+    await Promise.all(children.map((child) => child.ready));
+    return await Promise.all(children.map((child) => child.go()));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { auditRoutes } from '../audit/routes.js';
 import { createAuditService } from '../audit/service.js';
 import { createAuthenticator } from '../auth/authenticate.js';
-import { roleAllows } from '../auth/permissions.js';
+import { roleAllows, type Permission } from '../auth/permissions.js';
 import { systemClock, type Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
 import { labelRoutes } from '../labels/routes.js';
@@ -20,6 +20,8 @@ export interface AppOptions {
   readonly storage: Storage;
   readonly clock?: Clock;
   readonly logger?: FastifyServerOptions['logger'];
+  /** Observes every registered route (the permission test enumerates them). */
+  readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
 
 /** Routes that must declare a permission: everything an API key guards. */
@@ -45,6 +47,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
 
   // One place decides who may call what; a guarded route without a declared permission cannot exist.
   app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      options.onRoute?.({ method, url: route.url ?? '', permission: route.config?.permission });
+    }
     if (isGuarded(route.url ?? '') && route.config?.permission === undefined) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
     }
