@@ -169,7 +169,11 @@ export class ApiClient {
     return this.#request('PUT', `/prompts/${seg(name)}/labels/${seg(label)}`, body);
   }
 
-  rollback(name: string, label: string, body: { to?: string | undefined; reason?: string | undefined }): Promise<RollbackResponse> {
+  rollback(
+    name: string,
+    label: string,
+    body: { to?: string | undefined; reason?: string | undefined },
+  ): Promise<RollbackResponse> {
     return this.#request('POST', `/prompts/${seg(name)}/labels/${seg(label)}/rollback`, body);
   }
 
@@ -225,18 +229,31 @@ export class ApiClient {
     const reason = timedOut
       ? `no answer within ${this.#timeoutMs} ms`
       : (cause?.code ?? cause?.message ?? (error as Error).message);
-    return new PromptopsError('internal', 'server_unreachable', `cannot reach the promptops server at ${this.url} (${reason})`, {
-      fix: 'start it with `promptops serve`, or point --url / PROMPTOPS_URL at a running server',
-    });
+    return new PromptopsError(
+      'internal',
+      'server_unreachable',
+      `cannot reach the promptops server at ${this.url} (${reason})`,
+      {
+        fix: 'start it with `promptops serve`, or point --url / PROMPTOPS_URL at a running server',
+      },
+    );
   }
 
   #errorFrom(status: number, data: unknown, text: string, what: string): ApiError {
     const body = isRecord(data) && isRecord(data.error) ? data.error : undefined;
     if (body === undefined) {
       const snippet = text.trim().slice(0, 200);
-      return new ApiError(status, status === 413 ? 'too_large' : 'http_error', `${what} failed with HTTP ${status}${snippet === '' ? '' : `: ${snippet}`}`, {
-        fix: status === 413 ? 'the request body exceeds the server limit (1 MiB); shrink the prompt' : `check that ${this.url} is a promptops server`,
-      });
+      return new ApiError(
+        status,
+        status === 413 ? 'too_large' : 'http_error',
+        `${what} failed with HTTP ${status}${snippet === '' ? '' : `: ${snippet}`}`,
+        {
+          fix:
+            status === 413
+              ? 'the request body exceeds the server limit (1 MiB); shrink the prompt'
+              : `check that ${this.url} is a promptops server`,
+        },
+      );
     }
     const fix =
       status === 401 && this.#apiKey === undefined && this.#missingKeyFix !== undefined
@@ -245,7 +262,9 @@ export class ApiClient {
           ? body.fix
           : undefined;
     const issues = Array.isArray(body.issues)
-      ? body.issues.filter(isRecord).map((issue) => ({ path: String(issue.path ?? ''), message: String(issue.message ?? '') }))
+      ? body.issues
+          .filter(isRecord)
+          .map((issue) => ({ path: String(issue.path ?? ''), message: String(issue.message ?? '') }))
       : undefined;
     return new ApiError(
       status,

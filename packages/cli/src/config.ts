@@ -38,7 +38,8 @@ export interface ResolvedConfig {
   readonly credentialsUrlMismatch?: string;
 }
 
-const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value === '' ? undefined : value;
 
 export const dataDirOf = (flags: GlobalFlags, env: CliIo['env'], cwd: string): string =>
   resolve(cwd, nonEmpty(flags.dataDir) ?? nonEmpty(env.PROMPTOPS_DATA_DIR) ?? DEFAULT_DATA_DIR);
@@ -128,7 +129,8 @@ export const resolveConfig = async (flags: GlobalFlags, env: CliIo['env'], cwd: 
   const normalized = normalizeUrl(url);
 
   const fileKey = nonEmpty(credentials?.apiKey);
-  const fileKeyApplies = fileKey !== undefined && (fileUrl === undefined || sameServer(normalizeUrl(fileUrl), normalized));
+  const fileKeyApplies =
+    fileKey !== undefined && (fileUrl === undefined || sameServer(normalizeUrl(fileUrl), normalized));
   const [apiKey, apiKeySource]: [string | undefined, ConfigSource | undefined] =
     flagKey !== undefined
       ? [flagKey, 'flag']

@@ -84,10 +84,15 @@ export const discoverPromptFiles = async (paths: readonly string[], cwd: string)
       const files: string[] = [];
       await walk(absolute, files);
       if (files.length === 0) {
-        throw new PromptopsError('invalid', 'no_prompt_files', `${target}: no ${PROMPT_FILE_SUFFIXES.join(' or ')} files`, {
-          fix: `prompt files end in ${PROMPT_FILE_SUFFIXES.join(' or ')}, e.g. ${target}/greeter.prompt.yaml`,
-          details: { file: target },
-        });
+        throw new PromptopsError(
+          'invalid',
+          'no_prompt_files',
+          `${target}: no ${PROMPT_FILE_SUFFIXES.join(' or ')} files`,
+          {
+            fix: `prompt files end in ${PROMPT_FILE_SUFFIXES.join(' or ')}, e.g. ${target}/greeter.prompt.yaml`,
+            details: { file: target },
+          },
+        );
       }
       for (const file of files) {
         const rel = relative(absolute, file).split(sep).join('/');
@@ -100,7 +105,11 @@ export const discoverPromptFiles = async (paths: readonly string[], cwd: string)
           details: { file: target },
         });
       }
-      found.set(absolute, { file: display(cwd, absolute), absolutePath: absolute, pathName: pathNameForFile(absolute) });
+      found.set(absolute, {
+        file: display(cwd, absolute),
+        absolutePath: absolute,
+        pathName: pathNameForFile(absolute),
+      });
     }
   }
   return [...found.values()].sort((a, b) => a.pathName.localeCompare(b.pathName) || a.file.localeCompare(b.file));
@@ -160,7 +169,11 @@ const combine = (failures: readonly PromptopsError[], total: number): PromptopsE
   }));
   // Each issue carries its file, so one flat list still says where every problem is.
   const issues: (FieldIssue & { file?: string })[] = files.flatMap((entry) =>
-    entry.issues.map((issue) => ({ ...(entry.file === undefined ? {} : { file: entry.file }), path: issue.path, message: issue.message })),
+    entry.issues.map((issue) => ({
+      ...(entry.file === undefined ? {} : { file: entry.file }),
+      path: issue.path,
+      message: issue.message,
+    })),
   );
   const summary = `${failures.length} of ${total} prompt file${total === 1 ? '' : 's'} invalid; nothing was pushed`;
   const first = failures[0];
@@ -170,7 +183,10 @@ const combine = (failures: readonly PromptopsError[], total: number): PromptopsE
     `${failures.map((failure) => failure.message).join('\n')}\n${summary}`,
     {
       issues,
-      fix: failures.length === 1 && first?.fix !== undefined ? first.fix : 'correct the files listed above, then push again',
+      fix:
+        failures.length === 1 && first?.fix !== undefined
+          ? first.fix
+          : 'correct the files listed above, then push again',
       details: { files },
     },
   );

@@ -51,7 +51,9 @@ export const createOutput = (io: CliIo, json: boolean): Output => {
       const widths: number[] = [];
       for (const row of all) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
       for (const row of all) {
-        const cells = row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell))));
+        const cells = row.map((cell, i) =>
+          i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell)),
+        );
         io.stdout.write(`${cells.join('  ').trimEnd()}\n`);
       }
     },
@@ -71,7 +73,9 @@ export const createOutput = (io: CliIo, json: boolean): Output => {
 
 /** `v18 (b1d7e4a)`, or `(none)` for a label that pointed nowhere. */
 export const versionRef = (version: number | null, sha: string | null, colors?: Colors): string =>
-  version === null || sha === null ? '(none)' : `v${version} (${colors ? colors.yellow(shortSha(sha)) : shortSha(sha)})`;
+  version === null || sha === null
+    ? '(none)'
+    : `v${version} (${colors ? colors.yellow(shortSha(sha)) : shortSha(sha)})`;
 
 /** `2025-11-25 23:16:05Z`: compact, sortable and unambiguous (UTC). */
 export const formatTime = (iso: string): string => {

@@ -43,7 +43,12 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
     .version(readVersion(), '-V, --version')
     .addOption(new Option('--url <url>', `server URL (env PROMPTOPS_URL, default ${DEFAULT_URL})`))
     .addOption(new Option('--api-key <key>', 'API key (env PROMPTOPS_API_KEY, else <data-dir>/credentials.json)'))
-    .addOption(new Option('--data-dir <dir>', 'where serve keeps its data and credentials (env PROMPTOPS_DATA_DIR, default .promptops)'))
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'where serve keeps its data and credentials (env PROMPTOPS_DATA_DIR, default .promptops)',
+      ),
+    )
     .option('--json', 'machine-readable output on stdout (errors as { "error": … })')
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({

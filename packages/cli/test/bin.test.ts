@@ -18,7 +18,9 @@ describe.skipIf(!existsSync(BIN) && process.env.CI === undefined)('dist/bin.js',
   });
 
   it('exits 2 on an unknown command', async () => {
-    const failure = await exec(process.execPath, [BIN, 'nope']).catch((error: { code: number; stderr: string }) => error);
+    const failure = await exec(process.execPath, [BIN, 'nope']).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(failure).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown command 'nope'") });
   });
 });

@@ -8,7 +8,9 @@ const FILE_KEY = 'po_from_file_0123456789abcdef0123456789';
 
 const writeCredentials = async (dir: string, data: unknown): Promise<void> => {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'credentials.json'), typeof data === 'string' ? data : JSON.stringify(data), { mode: 0o600 });
+  await writeFile(join(dir, 'credentials.json'), typeof data === 'string' ? data : JSON.stringify(data), {
+    mode: 0o600,
+  });
 };
 
 describe('resolveConfig', () => {
@@ -24,7 +26,11 @@ describe('resolveConfig', () => {
   });
 
   it('reads url and key from .promptops/credentials.json in the working directory', async () => {
-    await writeCredentials(join(cwd, '.promptops'), { url: 'http://127.0.0.1:5000', apiKey: FILE_KEY, project: 'default' });
+    await writeCredentials(join(cwd, '.promptops'), {
+      url: 'http://127.0.0.1:5000',
+      apiKey: FILE_KEY,
+      project: 'default',
+    });
     const config = await resolveConfig({}, {}, cwd);
     expect(config).toMatchObject({
       url: 'http://127.0.0.1:5000',
@@ -86,7 +92,9 @@ describe('resolveConfig', () => {
       fix: expect.stringContaining('apiKey'),
     });
     // Not read at all when flags and env already say everything.
-    await expect(resolveConfig({ url: DEFAULT_URL, apiKey: 'po_x' }, {}, cwd)).resolves.toMatchObject({ apiKey: 'po_x' });
+    await expect(resolveConfig({ url: DEFAULT_URL, apiKey: 'po_x' }, {}, cwd)).resolves.toMatchObject({
+      apiKey: 'po_x',
+    });
   });
 
   it('treats a missing credentials file as absent', async () => {

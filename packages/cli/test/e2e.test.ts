@@ -77,7 +77,9 @@ describe('promptops CLI against a real server', () => {
     const first = await cli(['push', '-m', 'first support prompt', '--json']);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    const { results } = first.json<{ results: { name: string; status: string; version: number; sha: string; file: string }[] }>();
+    const { results } = first.json<{
+      results: { name: string; status: string; version: number; sha: string; file: string }[];
+    }>();
     expect(results).toEqual([
       {
         name: 'customer_support_greeter',
@@ -86,7 +88,13 @@ describe('promptops CLI against a real server', () => {
         sha: expect.stringMatching(SHA),
         file: 'prompts/customer_support_greeter.prompt.yaml',
       },
-      { name: 'support/faq', status: 'new', version: 1, sha: expect.stringMatching(SHA), file: 'prompts/support/faq.prompt.yaml' },
+      {
+        name: 'support/faq',
+        status: 'new',
+        version: 1,
+        sha: expect.stringMatching(SHA),
+        file: 'prompts/support/faq.prompt.yaml',
+      },
     ]);
     versions[1] = results[0]!.sha;
 
@@ -94,8 +102,15 @@ describe('promptops CLI against a real server', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`customer_support_greeter: unchanged v1 ${versions[1].slice(0, 7)}`);
     expect(again.stdout).toContain('0 new, 2 unchanged');
+    // On a terminal, progress goes to stderr (and is cleared), never into stdout.
+    const onTty = await cli(['push'], { tty: true });
+    expect(onTty.stderr).toContain('pushing 2/2');
+    expect(onTty.stdout).not.toContain('pushing');
 
-    const edited = GREETER.replace('      Always greet the user by name.\n', '').replace('temperature: 0.2', 'temperature: 0.5');
+    const edited = GREETER.replace('      Always greet the user by name.\n', '').replace(
+      'temperature: 0.2',
+      'temperature: 0.5',
+    );
     await write('prompts/customer_support_greeter.prompt.yaml', edited);
     const second = await cli(['push', '-m', 'wording fix']);
     expect(second.code).toBe(0);
@@ -167,7 +182,15 @@ describe('promptops CLI against a real server', () => {
   });
 
   it('promotes to production, rolls back, and records both moves', async () => {
-    const first = await cli(['promote', 'customer_support_greeter', 'v1', '--label', 'production', '--reason', 'first release']);
+    const first = await cli([
+      'promote',
+      'customer_support_greeter',
+      'v1',
+      '--label',
+      'production',
+      '--reason',
+      'first release',
+    ]);
     expect(first.code).toBe(0);
     expect(first.stdout).toBe(`production: (none) -> v1 (${versions[1]!.slice(0, 7)})\n`);
 
@@ -184,7 +207,9 @@ describe('promptops CLI against a real server', () => {
     const rollback = await cli(['rollback', 'customer_support_greeter', '--reason', 'customers complain']);
     expect(rollback.code).toBe(0);
     expect(rollback.stdout).toMatch(
-      new RegExp(`^rolled back production: v2 \\(${versions[2]!.slice(0, 7)}\\) -> v1 \\(${versions[1]!.slice(0, 7)}\\) in \\d+ ms\\n$`),
+      new RegExp(
+        `^rolled back production: v2 \\(${versions[2]!.slice(0, 7)}\\) -> v1 \\(${versions[1]!.slice(0, 7)}\\) in \\d+ ms\\n$`,
+      ),
     );
 
     const labels = await cli(['labels', 'customer_support_greeter', '--json']);
@@ -194,7 +219,14 @@ describe('promptops CLI against a real server', () => {
 
     const history = await cli(['labels', 'customer_support_greeter', '--history', '--label', 'production', '--json']);
     const deployments = history.json<{
-      deployments: { label: string; kind: string; fromVersion: number | null; toVersion: number; actor: string; reason: string }[];
+      deployments: {
+        label: string;
+        kind: string;
+        fromVersion: number | null;
+        toVersion: number;
+        actor: string;
+        reason: string;
+      }[];
     }>().deployments;
     expect(deployments.map((d) => [d.kind, d.fromVersion, d.toVersion, d.reason])).toEqual([
       ['rollback', 2, 1, 'customers complain'],
@@ -204,7 +236,9 @@ describe('promptops CLI against a real server', () => {
     expect(deployments.every((d) => d.label === 'production' && d.actor.length > 0)).toBe(true);
 
     const human = await cli(['labels', 'customer_support_greeter', '--history', '--label', 'production']);
-    expect(human.stdout).toMatch(/production +rollback +v2 \([0-9a-f]{7}\) -> v1 \([0-9a-f]{7}\) +\S+ +customers complain/);
+    expect(human.stdout).toMatch(
+      /production +rollback +v2 \([0-9a-f]{7}\) -> v1 \([0-9a-f]{7}\) +\S+ +customers complain/,
+    );
     const table = await cli(['labels', 'customer_support_greeter']);
     expect(table.stdout).toMatch(/production +v1 +[0-9a-f]{7} /);
   });

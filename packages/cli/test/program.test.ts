@@ -75,7 +75,11 @@ describe('errors', () => {
 
   it('prints error and fix on stderr', () => {
     const { io, stdout, stderr } = captureIo();
-    printError(io, new PromptopsError('not_found', 'prompt_not_found', "prompt 'x' does not exist", { fix: 'push it' }), false);
+    printError(
+      io,
+      new PromptopsError('not_found', 'prompt_not_found', "prompt 'x' does not exist", { fix: 'push it' }),
+      false,
+    );
     expect(stdout()).toBe('');
     expect(stderr()).toBe("error: prompt 'x' does not exist\nfix: push it\n");
   });
@@ -125,7 +129,12 @@ describe('ApiClient', () => {
 
   it('turns an error body into an ApiError with code, fix, issues and details', async () => {
     const body = {
-      error: { code: 'stale_parent', message: 'head moved', fix: 'pull', details: { head: { version: 3, sha: 'a'.repeat(64) } } },
+      error: {
+        code: 'stale_parent',
+        message: 'head moved',
+        fix: 'pull',
+        details: { head: { version: 3, sha: 'a'.repeat(64) } },
+      },
     };
     const client = new ApiClient({ url: 'http://h:1', fetch: fakeFetch(409, body) });
     await expect(client.pushVersion('a', { content: {} as never, parent: null })).rejects.toMatchObject({
@@ -140,7 +149,11 @@ describe('ApiClient', () => {
 
   it('explains a 401 when no key was sent, and a non-JSON error', async () => {
     const unauthorized = { error: { code: 'unauthorized', message: 'missing API key', fix: 'send a key' } };
-    const client = new ApiClient({ url: 'http://h:1', fetch: fakeFetch(401, unauthorized), missingKeyFix: 'pass --api-key' });
+    const client = new ApiClient({
+      url: 'http://h:1',
+      fetch: fakeFetch(401, unauthorized),
+      missingKeyFix: 'pass --api-key',
+    });
     await expect(client.verify()).rejects.toMatchObject({ code: 'unauthorized', fix: 'pass --api-key' });
     const proxy = new ApiClient({ url: 'http://h:1', fetch: fakeFetch(502, '<html>bad gateway</html>') });
     await expect(proxy.verify()).rejects.toMatchObject({

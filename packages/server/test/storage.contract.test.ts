@@ -430,7 +430,14 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       // Chains are per project.
       const other = await storage.transaction((tx) => tx.createProject('other', AT));
       const first = await storage.transaction((tx) =>
-        tx.appendAudit({ projectId: other.id, at: AT, actor: 'bob', action: 'project.create', target: 'other', data: {} }),
+        tx.appendAudit({
+          projectId: other.id,
+          at: AT,
+          actor: 'bob',
+          action: 'project.create',
+          target: 'other',
+          data: {},
+        }),
       );
       expect([first.seq, first.prevHash]).toEqual([1, GENESIS_HASH]);
     });
@@ -500,7 +507,8 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       const problems = verifyChain(toChain(await storage.listAudit(project.id, { limit: 10 })));
       expect(problems).toEqual([expect.objectContaining({ seq: 1, problem: 'hash_mismatch' })]);
 
-      for (const statement of createAppendOnlyTriggersSql(backend.dialect, 'audit_log')) await storage.rawSql(statement);
+      for (const statement of createAppendOnlyTriggersSql(backend.dialect, 'audit_log'))
+        await storage.rawSql(statement);
       await expect(storage.rawSql(tamper.audit_log)).rejects.toThrow(/append-only/);
     });
   });

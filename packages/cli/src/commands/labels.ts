@@ -62,7 +62,13 @@ export const registerLabels = (program: Command, ctx: CommandContext): void => {
         return;
       }
       out.table(
-        labels.map((l: LabelRecord) => [c.green(l.label), `v${l.version}`, c.yellow(shortSha(l.sha)), l.updatedBy, formatTime(l.updatedAt)]),
+        labels.map((l: LabelRecord) => [
+          c.green(l.label),
+          `v${l.version}`,
+          c.yellow(shortSha(l.sha)),
+          l.updatedBy,
+          formatTime(l.updatedAt),
+        ]),
         ['label', 'version', 'sha', 'updated by', 'when'],
       );
     });
@@ -74,27 +80,34 @@ export const registerLabels = (program: Command, ctx: CommandContext): void => {
     .argument('[ref]', 'version to promote: v17, a sha prefix or a label')
     .requiredOption('-l, --label <label>', 'label to move, e.g. production')
     .option('-r, --reason <text>', 'why (recorded in the deployment history)')
-    .action(async (first: string, second: string | undefined, options: { label: string; reason?: string }, command: Command) => {
-      const { name, ref } = nameRefArgs(first, second);
-      const label = labelArg(options.label);
-      const out = ctx.output(command);
-      const client = await ctx.client(command);
-      const result = await client.setLabel(name, label, { ref, reason: options.reason });
-      const to = { version: result.label.version, sha: result.label.sha };
-      const from = result.deployment === null ? to : side(result.deployment.fromVersion, result.deployment.fromSha);
-      if (out.json) {
-        out.data({ name, label, changed: result.changed, from, to, deployment: result.deployment });
-        return;
-      }
-      const c = out.colors;
-      if (!result.changed) {
-        out.line(`${c.green(label)}: already at ${versionRef(to.version, to.sha, c)}`);
-        return;
-      }
-      out.line(
-        `${c.green(label)}: ${versionRef(from?.version ?? null, from?.sha ?? null, c)} -> ${versionRef(to.version, to.sha, c)}`,
-      );
-    });
+    .action(
+      async (
+        first: string,
+        second: string | undefined,
+        options: { label: string; reason?: string },
+        command: Command,
+      ) => {
+        const { name, ref } = nameRefArgs(first, second);
+        const label = labelArg(options.label);
+        const out = ctx.output(command);
+        const client = await ctx.client(command);
+        const result = await client.setLabel(name, label, { ref, reason: options.reason });
+        const to = { version: result.label.version, sha: result.label.sha };
+        const from = result.deployment === null ? to : side(result.deployment.fromVersion, result.deployment.fromSha);
+        if (out.json) {
+          out.data({ name, label, changed: result.changed, from, to, deployment: result.deployment });
+          return;
+        }
+        const c = out.colors;
+        if (!result.changed) {
+          out.line(`${c.green(label)}: already at ${versionRef(to.version, to.sha, c)}`);
+          return;
+        }
+        out.line(
+          `${c.green(label)}: ${versionRef(from?.version ?? null, from?.sha ?? null, c)} -> ${versionRef(to.version, to.sha, c)}`,
+        );
+      },
+    );
 
   program
     .command('rollback')

@@ -42,7 +42,7 @@ export const registerLog = (program: Command, ctx: CommandContext): void => {
           c.yellow(shortSha(v.sha)),
           formatTime(v.createdAt),
           v.author,
-          v.message === '' ? c.dim('(no message)') : v.message.split('\n')[0] ?? '',
+          v.message === '' ? c.dim('(no message)') : (v.message.split('\n')[0] ?? ''),
           v.labels.length === 0 ? '' : c.green(`(${[...v.labels].sort().join(', ')})`),
         ]),
       );

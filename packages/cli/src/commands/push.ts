@@ -12,7 +12,13 @@ import type { Output } from '../output.js';
  */
 
 export type PushResult =
-  | { readonly name: string; readonly status: 'new' | 'unchanged'; readonly version: number; readonly sha: string; readonly file: string }
+  | {
+      readonly name: string;
+      readonly status: 'new' | 'unchanged';
+      readonly version: number;
+      readonly sha: string;
+      readonly file: string;
+    }
   | {
       readonly name: string;
       readonly status: 'conflict';
@@ -33,7 +39,13 @@ const pushOne = async (client: ApiClient, prompt: LoadedPrompt, message: string 
   try {
     const head = await client.getPrompt(name);
     const pushed = await client.pushVersion(name, { content: prompt.content, parent: head?.sha ?? null, message });
-    return { name, status: pushed.created ? 'new' : 'unchanged', version: pushed.version, sha: pushed.sha, file: prompt.file };
+    return {
+      name,
+      status: pushed.created ? 'new' : 'unchanged',
+      version: pushed.version,
+      sha: pushed.sha,
+      file: prompt.file,
+    };
   } catch (error) {
     if (error instanceof ApiError && FATAL_CODES.has(error.code)) throw error;
     if (error instanceof ApiError && error.code === 'stale_parent') {

@@ -29,7 +29,10 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
     .description('run the promptops server (SQLite in the data dir unless --db says otherwise)')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', integerOption('port', 0, 65_535), 4680)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://… (default: env PROMPTOPS_DB, else sqlite:<data-dir>/promptops.db)')
+    .option(
+      '--db <url>',
+      'database: sqlite:PATH or postgres://… (default: env PROMPTOPS_DB, else sqlite:<data-dir>/promptops.db)',
+    )
     .option('--demo', 'seed the demo project (customer_support_greeter v17/v18)')
     .action(async (options: { port: number; host: string; db?: string; demo?: boolean }, command: Command) => {
       const globals = ctx.options(command);

@@ -1,6 +1,7 @@
 import { PromptopsError } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
-import type { Storage } from '../storage/port.js';
+import { LruCache } from '../lru-cache.js';
+import type { ProjectRow, Storage } from '../storage/port.js';
 import { hashApiKey, hashesEqual, keyIdOf } from './keys.js';
 
 const TOUCH_INTERVAL_MS = 60_000;
@@ -16,6 +17,8 @@ const unauthorized = (message: string): PromptopsError =>
  */
 export const createAuthenticator = (storage: Storage, clock: Clock) => {
   const touched = new Map<string, number>();
+  // Projects are never renamed or deleted, so their rows can be cached; keys are read every time.
+  const projects = new LruCache<number, ProjectRow>(1000);
   return async (authorization: string | undefined): Promise<Actor> => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) throw unauthorized('this route needs an API key');
@@ -23,7 +26,8 @@ export const createAuthenticator = (storage: Storage, clock: Clock) => {
     const keyId = keyIdOf(hash);
     const row = await storage.findApiKey(keyId);
     if (!row || !hashesEqual(row.hash, hash) || row.revokedAt !== null) throw unauthorized('the API key is not valid');
-    const project = await storage.getProject(row.projectId);
+    const project = projects.get(row.projectId) ?? (await storage.getProject(row.projectId));
+    if (project) projects.set(project.id, project);
     if (!project) throw unauthorized('the API key is not valid');
     const now = clock.now().getTime();
     if ((touched.get(keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {

@@ -1,8 +1,16 @@
 import { PromptopsError, parseRef, shortSha } from '@promptops/core';
-import type { PromptRow, RegistryReads, VersionRow } from '../storage/port.js';
+import type { LabelRow, PromptRow, RegistryReads, VersionRow } from '../storage/port.js';
 
 /** Resolves `v17`, a sha (prefix) or a label to one version of a prompt; the one place refs are resolved. */
-export const resolveRef = async (reads: RegistryReads, prompt: PromptRow, refText: string): Promise<VersionRow> => {
+export const resolveRef = async (
+  reads: RegistryReads,
+  prompt: Pick<PromptRow, 'id' | 'name' | 'headVersion'>,
+  refText: string,
+  /** The prompt's labels when the caller has them already (saves a query on the hot path). */
+  knownLabels?: readonly LabelRow[],
+  /** Versions are immutable, so a cache by sha is always safe. */
+  bySha: (promptId: number, sha: string) => Promise<VersionRow | undefined> = (id, sha) => reads.getVersionBySha(id, sha),
+): Promise<VersionRow> => {
   const ref = parseRef(refText);
   const notFound = (what: string, fix: string): PromptopsError =>
     new PromptopsError('not_found', 'version_not_found', `prompt '${prompt.name}' has no ${what}`, {
@@ -27,13 +35,13 @@ export const resolveRef = async (reads: RegistryReads, prompt: PromptRow, refTex
       return rows[0]!;
     }
     case 'label': {
-      const label = await reads.getLabel(prompt.id, ref.label);
+      const label = knownLabels ? knownLabels.find((l) => l.label === ref.label) : await reads.getLabel(prompt.id, ref.label);
       if (!label) {
         throw new PromptopsError('not_found', 'label_not_found', `prompt '${prompt.name}' has no label '${ref.label}'`, {
           fix: `promote a version first: promptops promote ${prompt.name} vN --label ${ref.label}`,
         });
       }
-      const row = await reads.getVersionBySha(prompt.id, label.sha);
+      const row = await bySha(prompt.id, label.sha);
       if (!row) throw notFound(`version ${label.sha} (label ${ref.label})`, 'run `promptops verify`: the label points at a missing version');
       return row;
     }

@@ -13,7 +13,8 @@ import {
   type VersionSummary,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
-import type { PromptRow, RegistryTx, Storage } from '../storage/port.js';
+import { LruCache } from '../lru-cache.js';
+import type { PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
 import { promptNotFound } from './errors.js';
 import { toLabelRecord, toVersionRecord, toVersionSummary } from './mappers.js';
 import { resolveRef } from './resolve-ref.js';
@@ -50,12 +51,36 @@ const MAX_MESSAGE_LENGTH = 2000;
 
 export type PromptService = ReturnType<typeof createPromptService>;
 
+const CACHE_SIZE = 2000;
+
 export const createPromptService = (storage: Storage, clock: Clock) => {
   const requirePrompt = async (actor: Actor, name: string): Promise<PromptRow> => {
     const prompt = await storage.getPrompt(actor.projectId, name);
     if (!prompt || prompt.headSha === null) throw promptNotFound(name);
     return prompt;
   };
+
+  // The read hot path (a version by label) touches the database only for what can change: the labels.
+  // A prompt's id never changes once it has a version, and versions are immutable, so both are cached.
+  const promptIds = new LruCache<string, Pick<PromptRow, 'id' | 'name' | 'headVersion'>>(CACHE_SIZE);
+  const versions = new LruCache<string, { row: VersionRow; record: VersionRecord }>(CACHE_SIZE);
+  const promptHandle = async (actor: Actor, name: string): Promise<Pick<PromptRow, 'id' | 'name' | 'headVersion'>> => {
+    const key = `${actor.projectId}\u0000${name}`;
+    const cached = promptIds.get(key);
+    if (cached) return cached;
+    const prompt = await requirePrompt(actor, name);
+    promptIds.set(key, { id: prompt.id, name: prompt.name, headVersion: prompt.headVersion });
+    return prompt;
+  };
+  const cachedVersion = async (promptId: number, sha: string): Promise<VersionRow | undefined> => {
+    const key = `${promptId}:${sha}`;
+    const hit = versions.get(key);
+    if (hit) return hit.row;
+    const row = await storage.getVersionBySha(promptId, sha);
+    if (row) versions.set(key, { row, record: toVersionRecord(row) });
+    return row;
+  };
+  const recordOf = (row: VersionRow): VersionRecord => versions.get(`${row.promptId}:${row.sha}`)?.record ?? toVersionRecord(row);
 
   /** Inserts the version, moves `latest`, and audits it; the caller holds the prompt lock. */
   const appendVersion = async (
@@ -183,10 +208,10 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     },
 
     async show(actor: Actor, name: string, ref: string): Promise<VersionRecord & { labels: string[] }> {
-      const prompt = await requirePrompt(actor, name);
-      const row = await resolveRef(storage, prompt, ref);
+      const prompt = await promptHandle(actor, name);
       const labels = await storage.listLabels(prompt.id);
-      return { ...toVersionRecord(row), labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label) };
+      const row = await resolveRef(storage, prompt, ref, labels, cachedVersion);
+      return { ...recordOf(row), labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label) };
     },
 
     async diff(

@@ -16,9 +16,11 @@ export {
 } from './migrations/append-only.js';
 export type { AppendOnlyTable } from './migrations/append-only.js';
 
-export type DbTarget = { readonly dialect: 'sqlite'; readonly path: string } | { readonly dialect: 'postgres'; readonly url: string };
+export type DbTarget =
+  { readonly dialect: 'sqlite'; readonly path: string } | { readonly dialect: 'postgres'; readonly url: string };
 
-const ACCEPTED_FORMS = 'sqlite:PATH, sqlite::memory:, a bare file path, or postgres://USER@HOST:PORT/DB (or postgresql://)';
+const ACCEPTED_FORMS =
+  'sqlite:PATH, sqlite::memory:, a bare file path, or postgres://USER@HOST:PORT/DB (or postgresql://)';
 
 const invalidDbUrl = (value: string, why: string): PromptopsError =>
   new PromptopsError('invalid', 'invalid_db_url', `invalid database URL "${value}": ${why}`, {

@@ -424,23 +424,29 @@ class KyselyTx extends KyselyReads implements RegistryTx {
   }
 
   lockPrompt(projectId: number, name: string, at: string): Promise<PromptRow> {
-    return translated(async () => {
-      // On PostgreSQL a concurrent creator's uncommitted row makes this insert wait for it, then do nothing.
-      await this.db
-        .insertInto('prompts')
-        .values({ project_id: projectId, name, head_version: 0, head_sha: null, created_at: at, updated_at: at })
-        .onConflict((conflict) => conflict.columns(['project_id', 'name']).doNothing())
-        .execute();
-      // FOR NO KEY UPDATE serializes lockers like FOR UPDATE but, unlike it, does not block other
-      // transactions' foreign-key checks against the row (which would invite deadlocks).
-      const row = await this.db
+    // FOR NO KEY UPDATE serializes lockers like FOR UPDATE but, unlike it, does not block other
+    // transactions' foreign-key checks against the row (which would invite deadlocks).
+    const selectLocked = () =>
+      this.db
         .selectFrom('prompts')
         .selectAll()
         .where('project_id', '=', projectId)
         .where('name', '=', name)
         .$if(this.locksRows, (query) => query.forNoKeyUpdate())
-        .executeTakeFirstOrThrow();
-      return toPrompt(row);
+        .executeTakeFirst();
+    return translated(async () => {
+      const existing = await selectLocked();
+      if (existing !== undefined) return toPrompt(existing);
+      // A concurrent creator's uncommitted row makes this insert wait for its commit, then do nothing;
+      // the select after it then queues for the lock. (Selecting first spares the identity sequence.)
+      await this.db
+        .insertInto('prompts')
+        .values({ project_id: projectId, name, head_version: 0, head_sha: null, created_at: at, updated_at: at })
+        .onConflict((conflict) => conflict.columns(['project_id', 'name']).doNothing())
+        .execute();
+      const created = await selectLocked();
+      if (created === undefined) throw new Error(`prompt ${name} vanished right after its insert`);
+      return toPrompt(created);
     });
   }
 

@@ -186,7 +186,14 @@ export interface RegistryTx extends RegistryReads {
   insertVersion(version: NewVersion): Promise<VersionRow>;
   setPromptHead(promptId: number, version: number, sha: string, at: string): Promise<void>;
   /** Upsert of the movable pointer. */
-  setLabel(label: { promptId: number; label: string; sha: string; version: number; updatedAt: string; updatedBy: string }): Promise<void>;
+  setLabel(label: {
+    promptId: number;
+    label: string;
+    sha: string;
+    version: number;
+    updatedAt: string;
+    updatedBy: string;
+  }): Promise<void>;
   insertDeployment(deployment: NewDeployment): Promise<DeploymentRow>;
   /**
    * Appends to the project's hash chain: locks the chain head, assigns the next seq, links the previous

@@ -1,0 +1,99 @@
+/**
+ * bench/registry: fetching a prompt version by label (`GET …/versions/production`) on the real server,
+ * side by side with a bare Fastify route returning the same JSON from memory (the ceiling), at 100 and
+ * 10 connections; then the time to push 1,000 versions, against the same POSTs to the bare route.
+ * Servers run in their own processes; autocannon runs here. Prints figures and ratios; asserts nothing.
+ *
+ *   npm run bench:registry            (BENCH_SECONDS=10 by default)
+ */
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startBareFastify, startPromptops, type ChildServer } from './servers.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const KEY = 'po_bench_admin_key_0123456789abcdef';
+const PATH = '/api/v1/prompts/customer_support_greeter/versions/production';
+const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+
+interface Load {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+const load = async (url: string, connections: number, duration = SECONDS): Promise<Load> => {
+  const result = await autocannon({ url: `${url}${PATH}`, connections, duration, headers });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+};
+
+const pushMany = async (url: string, count: number, withParent: boolean): Promise<number> => {
+  let parent: string | null = null;
+  const started = performance.now();
+  for (let i = 0; i < count; i += 1) {
+    const content = {
+      name: 'bench',
+      type: 'text',
+      template: `Version ${i}: answer the question {{q}}.`,
+      config: { provider: 'openai', model: 'gpt-4o-mini', params: { temperature: 0.2 } },
+      variables: { q: { type: 'string', required: true } },
+      slots: {},
+    };
+    const response = await fetch(`${url}/api/v1/prompts/bench/versions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ content, parent, message: `push ${i}` }),
+    });
+    if (response.status !== 201) throw new Error(`push ${i}: ${response.status} ${await response.text()}`);
+    const body = (await response.json()) as { sha?: string };
+    if (withParent) parent = body.sha ?? null;
+  }
+  return performance.now() - started;
+};
+
+const fmt = (n: number, digits = 0): string => n.toFixed(digits);
+
+const main = async (): Promise<void> => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'promptops-bench-'));
+  const servers: ChildServer[] = [];
+  try {
+    const promptops = await startPromptops(dataDir, KEY);
+    servers.push(promptops);
+    const body = await (await fetch(`${promptops.url}${PATH}`, { headers })).text();
+    const bare = await startBareFastify(body);
+    servers.push(bare);
+
+    console.log(`bench/registry on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${SECONDS} s per run`);
+    console.log(`GET ${PATH} (${body.length} bytes)\n`);
+    await load(bare.url, 10, 2); // warm up both
+    await load(promptops.url, 10, 2);
+
+    const rows: string[] = [];
+    for (const connections of [100, 10]) {
+      const ceiling = await load(bare.url, connections);
+      const real = await load(promptops.url, connections);
+      rows.push(
+        `${String(connections).padStart(5)} conns | ceiling ${fmt(ceiling.rps).padStart(6)} req/s p99 ${fmt(ceiling.p99).padStart(3)} ms | promptops ${fmt(real.rps).padStart(6)} req/s p99 ${fmt(real.p99).padStart(3)} ms | throughput ${fmt((100 * real.rps) / ceiling.rps)} % of ceiling (target >= 70) | p99 x${fmt(real.p99 / Math.max(ceiling.p99, 1), 2)} (target <= 1.5) | errors ${real.errors + ceiling.errors}`,
+      );
+      console.log(rows[rows.length - 1]);
+    }
+
+    const PUSHES = 1000;
+    const floor = await pushMany(bare.url, PUSHES, false);
+    const pushes = await pushMany(promptops.url, PUSHES, true);
+    console.log(
+      `\npush ${PUSHES} versions (sequential, each on its parent): promptops ${fmt(pushes)} ms (${fmt(pushes / PUSHES, 2)} ms each) | bare POST floor ${fmt(floor)} ms | ratio x${fmt(pushes / floor, 1)}`,
+    );
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+};
+
+await main();

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const SERVER_DIST = fileURLToPath(new URL('../../packages/server/dist/index.js', import.meta.url));
+const FASTIFY = fileURLToPath(new URL('../../node_modules/fastify/fastify.js', import.meta.url));
+
+export interface ChildServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Runs `code` in its own Node process; it must print `listening on URL`. */
+const run = (code: string, env: Record<string, string> = {}): Promise<ChildServer> =>
+  new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match) {
+        resolve({
+          url: match[1]!,
+          stop: () =>
+            new Promise<void>((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    child.once('exit', (exitCode) => reject(new Error(`server exited (${exitCode}): ${out}`)));
+  });
+
+/** The real server, as `promptops serve --demo` runs it (request logging off, as for the baseline). */
+export const startPromptops = (dataDir: string, adminKey: string, db?: string): Promise<ChildServer> =>
+  run(
+    `const { startServer } = await import(${JSON.stringify(SERVER_DIST)});
+     await startServer({ port: 0, demo: ${db === undefined}, dataDir: ${JSON.stringify(dataDir)}, log: false });`,
+    { PROMPTOPS_INIT_ADMIN_KEY: adminKey, ...(db === undefined ? {} : { PROMPTOPS_DB: db }) },
+  );
+
+/** The ceiling: a bare Fastify route that returns the same JSON body from memory. */
+export const startBareFastify = (body: string): Promise<ChildServer> =>
+  run(
+    `const { default: Fastify } = await import(${JSON.stringify(FASTIFY)});
+     const body = JSON.parse(${JSON.stringify(body)});
+     const app = Fastify();
+     app.get('/api/v1/prompts/:name/versions/:ref', async () => body);
+     app.post('/api/v1/prompts/:name/versions', async (request, reply) => reply.code(201).send(request.body));
+     await app.listen({ host: '127.0.0.1', port: 0 });
+     console.log('listening on http://127.0.0.1:' + app.server.address().port);`,
+  );
