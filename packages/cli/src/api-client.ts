@@ -21,6 +21,15 @@ export interface PromptHead {
   readonly labels: readonly LabelRecord[];
 }
 
+/** One row of `GET /prompts`: the head and where each label points. */
+export interface PromptListItem {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly updatedAt: string;
+  readonly labels: Readonly<Record<string, { readonly version: number; readonly sha: string }>>;
+}
+
 export type PushResponse = VersionSummary & { readonly created: boolean };
 export type VersionWithLabels = VersionSummary & { readonly labels: readonly string[] };
 export type VersionRecordWithLabels = VersionRecord & { readonly labels: readonly string[] };
@@ -104,6 +113,12 @@ export interface ApiClientOptions {
   readonly missingKeyFix?: string | undefined;
 }
 
+// Errors that no other prompt would escape: batch commands stop instead of repeating them per prompt.
+const FATAL_CODES = new Set(['unauthorized', 'forbidden', 'server_unreachable', 'too_large', 'project_mismatch']);
+
+/** Whether an error ends a batch of per-prompt requests (push, pull, status) rather than one prompt. */
+export const isFatal = (error: unknown): boolean => error instanceof PromptopsError && FATAL_CODES.has(error.code);
+
 const seg = (value: string): string => encodeURIComponent(value);
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -126,6 +141,11 @@ export class ApiClient {
 
   me(): Promise<MeResponse> {
     return this.#request('GET', '/me');
+  }
+
+  /** Every prompt of the project with its head and labels. */
+  async listPrompts(): Promise<readonly PromptListItem[]> {
+    return (await this.#request<{ prompts: readonly PromptListItem[] }>('GET', '/prompts')).prompts;
   }
 
   /** The prompt's head and labels, or undefined when the project has no such prompt. */
@@ -151,6 +171,22 @@ export class ApiClient {
 
   getVersion(name: string, ref: string): Promise<VersionRecordWithLabels> {
     return this.#request('GET', `/prompts/${seg(name)}/versions/${seg(ref)}`);
+  }
+
+  /** The version with exactly this sha, or undefined when the prompt (or that version) does not exist. */
+  async findVersion(name: string, sha: string): Promise<VersionRecordWithLabels | undefined> {
+    try {
+      return await this.getVersion(name, sha);
+    } catch (error) {
+      if (
+        error instanceof ApiError &&
+        error.status === 404 &&
+        (error.code === 'version_not_found' || error.code === 'prompt_not_found')
+      ) {
+        return undefined;
+      }
+      throw error;
+    }
   }
 
   diff(name: string, from: string, to: string): Promise<DiffResponse> {

@@ -5,8 +5,9 @@ import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
 /**
- * Where the server is and which key to use. Precedence: flag > environment > the credentials file that
- * `promptops serve` writes (`.promptops/credentials.json`) > the default URL.
+ * Where the server is and which key to use. Precedence: flag > environment > `promptops.yaml` (the URL
+ * only; keys never live in a committed file) > the credentials file that `promptops serve` writes
+ * (`.promptops/credentials.json`) > the default URL.
  */
 
 export const DEFAULT_URL = 'http://127.0.0.1:4680';
@@ -17,6 +18,8 @@ export interface GlobalFlags {
   readonly url?: string | undefined;
   readonly apiKey?: string | undefined;
   readonly dataDir?: string | undefined;
+  /** `--config PATH`: the project config file (default `promptops.yaml` in the working directory). */
+  readonly config?: string | undefined;
 }
 
 export interface Credentials {
@@ -25,7 +28,7 @@ export interface Credentials {
   readonly project?: string;
 }
 
-export type ConfigSource = 'flag' | 'env' | 'credentials' | 'default';
+export type ConfigSource = 'flag' | 'env' | 'config' | 'credentials' | 'default';
 
 export interface ResolvedConfig {
   /** Base URL without a trailing slash. */
@@ -106,15 +109,22 @@ export const sameServer = (a: string, b: string): boolean => {
  * Resolves URL and key. The credentials file's key is used only for the server it was written for,
  * so pointing `--url` elsewhere never sends the local admin key to another host.
  */
-export const resolveConfig = async (flags: GlobalFlags, env: CliIo['env'], cwd: string): Promise<ResolvedConfig> => {
+export const resolveConfig = async (
+  flags: GlobalFlags,
+  env: CliIo['env'],
+  cwd: string,
+  /** The URL from `promptops.yaml`, when it has one. */
+  projectUrl?: string,
+): Promise<ResolvedConfig> => {
   const credentialsPath = credentialsPathOf(flags, env, cwd);
   const flagUrl = nonEmpty(flags.url);
   const envUrl = nonEmpty(env.PROMPTOPS_URL);
+  const configUrl = nonEmpty(projectUrl);
   const flagKey = nonEmpty(flags.apiKey);
   const envKey = nonEmpty(env.PROMPTOPS_API_KEY);
 
   // The file is read only when something is still missing.
-  const needFile = (flagUrl ?? envUrl) === undefined || (flagKey ?? envKey) === undefined;
+  const needFile = (flagUrl ?? envUrl ?? configUrl) === undefined || (flagKey ?? envKey) === undefined;
   const credentials = needFile ? await readCredentials(credentialsPath) : undefined;
   const fileUrl = nonEmpty(credentials?.url);
 
@@ -123,9 +133,11 @@ export const resolveConfig = async (flags: GlobalFlags, env: CliIo['env'], cwd: 
       ? [flagUrl, 'flag']
       : envUrl !== undefined
         ? [envUrl, 'env']
-        : fileUrl !== undefined
-          ? [fileUrl, 'credentials']
-          : [DEFAULT_URL, 'default'];
+        : configUrl !== undefined
+          ? [configUrl, 'config']
+          : fileUrl !== undefined
+            ? [fileUrl, 'credentials']
+            : [DEFAULT_URL, 'default'];
   const normalized = normalizeUrl(url);
 
   const fileKey = nonEmpty(credentials?.apiKey);

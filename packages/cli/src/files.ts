@@ -1,5 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   PROMPT_FILE_SUFFIXES,
   PromptopsError,
@@ -48,119 +49,178 @@ const walk = async (dir: string, out: string[]): Promise<void> => {
 
 const isFile = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined))?.isFile() ?? false;
 
-const display = (cwd: string, path: string): string => {
+/** A path as the user should read it: relative to the working directory when inside it. */
+export const displayPath = (cwd: string, path: string): string => {
   const rel = relative(cwd, path);
-  return (rel === '' || rel.startsWith('..') ? path : rel).split(sep).join('/');
+  return (rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel).split(sep).join('/');
+};
+
+const isInside = (root: string, path: string): boolean => {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 };
 
 /**
- * A file named directly is named relative to the nearest enclosing `prompts/` folder, so
- * `push prompts/support/greeter.prompt.yaml` and `push prompts` agree; outside one, by its file name.
+ * A file named directly is named relative to the prompt folder that holds it (`roots`, from
+ * promptops.yaml), else to the nearest enclosing `prompts/` folder, so `push prompts/support/greeter.prompt.yaml`
+ * and `push prompts` agree; outside one, by its file name.
  */
-export const pathNameForFile = (absolutePath: string): string => {
+export const pathNameForFile = (absolutePath: string, roots: readonly string[] = []): string => {
+  const root = roots.find((dir) => isInside(dir, absolutePath));
+  if (root !== undefined) return promptNameFromPath(relative(root, absolutePath).split(sep).join('/'));
   const parts = absolutePath.split(sep);
   const at = parts.lastIndexOf(DEFAULT_PROMPTS_DIR, parts.length - 2);
   const rel = at >= 0 ? parts.slice(at + 1).join('/') : basename(absolutePath);
   return promptNameFromPath(rel);
 };
 
-/** Lists the prompt files under `paths` (default `prompts/`), sorted by name, each file once. */
-export const discoverPromptFiles = async (paths: readonly string[], cwd: string): Promise<PromptFileRef[]> => {
-  const targets = paths.length === 0 ? [DEFAULT_PROMPTS_DIR] : paths;
+export interface DiscoverOptions {
+  /** Folders searched when no paths are given (absolute or relative to cwd); default `prompts/`. */
+  readonly defaults?: readonly string[];
+  /** The prompt folders a directly named file is named relative to. */
+  readonly roots?: readonly string[];
+  /** A default folder that is missing or empty holds no prompts rather than being an error (pull, lock, status). */
+  readonly allowEmpty?: boolean;
+}
+
+/** Lists the prompt files under `paths` (default: the prompt folders), sorted by name, each file once. */
+export const discoverPromptFiles = async (
+  paths: readonly string[],
+  cwd: string,
+  options: DiscoverOptions = {},
+): Promise<PromptFileRef[]> => {
+  const usingDefaults = paths.length === 0;
+  const targets = usingDefaults ? (options.defaults ?? [DEFAULT_PROMPTS_DIR]) : paths;
+  const lenient = usingDefaults && options.allowEmpty === true;
   const found = new Map<string, PromptFileRef>();
   for (const target of targets) {
     const absolute = resolve(cwd, target);
+    const shown = isAbsolute(target) ? displayPath(cwd, target) : target;
     const info = await stat(absolute).catch(() => undefined);
     if (info === undefined) {
-      throw new PromptopsError('invalid', 'file_not_found', `${target}: no such file or directory`, {
-        fix:
-          paths.length === 0
-            ? 'create prompts/ with *.prompt.yaml files, or name the files or folders to push'
-            : 'check the path; name *.prompt.yaml files or folders that contain them',
-        details: { file: target },
+      if (lenient) continue;
+      throw new PromptopsError('invalid', 'file_not_found', `${shown}: no such file or directory`, {
+        fix: usingDefaults
+          ? `create ${shown}/ with *.prompt.yaml files (\`promptops init\` scaffolds one), or name the files or folders to use`
+          : 'check the path; name *.prompt.yaml files or folders that contain them',
+        details: { file: shown },
       });
     }
     if (info.isDirectory()) {
       const files: string[] = [];
       await walk(absolute, files);
       if (files.length === 0) {
+        if (lenient) continue;
         throw new PromptopsError(
           'invalid',
           'no_prompt_files',
-          `${target}: no ${PROMPT_FILE_SUFFIXES.join(' or ')} files`,
+          `${shown}: no ${PROMPT_FILE_SUFFIXES.join(' or ')} files`,
           {
-            fix: `prompt files end in ${PROMPT_FILE_SUFFIXES.join(' or ')}, e.g. ${target}/greeter.prompt.yaml`,
-            details: { file: target },
+            fix: `prompt files end in ${PROMPT_FILE_SUFFIXES.join(' or ')}, e.g. ${shown}/greeter.prompt.yaml`,
+            details: { file: shown },
           },
         );
       }
       for (const file of files) {
         const rel = relative(absolute, file).split(sep).join('/');
-        found.set(file, { file: display(cwd, file), absolutePath: file, pathName: promptNameFromPath(rel) });
+        found.set(file, { file: displayPath(cwd, file), absolutePath: file, pathName: promptNameFromPath(rel) });
       }
     } else {
       if (!isPromptFile(absolute)) {
-        throw new PromptopsError('invalid', 'not_a_prompt_file', `${target} is not a prompt file`, {
+        throw new PromptopsError('invalid', 'not_a_prompt_file', `${shown} is not a prompt file`, {
           fix: `prompt files end in ${PROMPT_FILE_SUFFIXES.join(' or ')}; rename it, e.g. ${basename(target).replace(/\.ya?ml$/, '')}.prompt.yaml`,
-          details: { file: target },
+          details: { file: shown },
         });
       }
       found.set(absolute, {
-        file: display(cwd, absolute),
+        file: displayPath(cwd, absolute),
         absolutePath: absolute,
-        pathName: pathNameForFile(absolute),
+        pathName: pathNameForFile(absolute, options.roots ?? []),
       });
     }
   }
   return [...found.values()].sort((a, b) => a.pathName.localeCompare(b.pathName) || a.file.localeCompare(b.file));
 };
 
+export interface PromptFileFailure {
+  readonly ref: PromptFileRef;
+  readonly error: PromptopsError;
+}
+
 /**
- * Reads and validates every file before anything is sent: if any is invalid (or two files define one
- * prompt), the whole set is refused with every problem listed, so a push is never half-done.
+ * Reads and validates every file, collecting failures instead of stopping at the first: a file that
+ * does not parse, or a second file defining a prompt another file already defines.
  */
-export const loadPromptFiles = async (refs: readonly PromptFileRef[]): Promise<LoadedPrompt[]> => {
+export const readPromptFiles = async (
+  refs: readonly PromptFileRef[],
+): Promise<{ prompts: LoadedPrompt[]; failures: PromptFileFailure[] }> => {
   const loaded: LoadedPrompt[] = [];
-  const failures: PromptopsError[] = [];
+  const failures: PromptFileFailure[] = [];
   for (const ref of refs) {
     try {
       const text = await readFile(ref.absolutePath, 'utf8');
       const content = parsePromptFile(text, { file: ref.file, defaultName: ref.pathName });
       loaded.push({ ...ref, content });
     } catch (error) {
-      if (error instanceof PromptopsError) failures.push(error);
-      else
-        failures.push(
-          new PromptopsError('invalid', 'unreadable_file', `${ref.file}: ${(error as Error).message}`, {
-            fix: 'check that the file exists and is readable',
-            details: { file: ref.file },
-          }),
-        );
+      failures.push({
+        ref,
+        error:
+          error instanceof PromptopsError
+            ? error
+            : new PromptopsError('invalid', 'unreadable_file', `${ref.file}: ${(error as Error).message}`, {
+                fix: 'check that the file exists and is readable',
+                details: { file: ref.file },
+              }),
+      });
     }
   }
   const byName = new Map<string, LoadedPrompt>();
+  const prompts: LoadedPrompt[] = [];
   for (const prompt of loaded) {
     const other = byName.get(prompt.content.name);
     if (other !== undefined) {
-      failures.push(
-        new PromptopsError(
+      failures.push({
+        ref: prompt,
+        error: new PromptopsError(
           'invalid',
           'duplicate_prompt',
           `${prompt.file}: prompt "${prompt.content.name}" is also defined by ${other.file}`,
           {
-            issues: [{ path: 'name', message: `"${prompt.content.name}" is defined twice` }],
+            issues: [{ path: 'name', message: `prompt "${prompt.content.name}" is also defined by ${other.file}` }],
             fix: 'give each prompt one file: rename one of them or change its name:',
             details: { file: prompt.file, otherFile: other.file },
           },
         ),
-      );
-    } else byName.set(prompt.content.name, prompt);
+      });
+    } else {
+      byName.set(prompt.content.name, prompt);
+      prompts.push(prompt);
+    }
   }
-  if (failures.length > 0) throw combine(failures, refs.length);
-  return loaded;
+  return { prompts, failures };
 };
 
-const combine = (failures: readonly PromptopsError[], total: number): PromptopsError => {
+/**
+ * Reads and validates every file before anything is sent: if any is invalid (or two files define one
+ * prompt), the whole set is refused with every problem listed, so a push is never half-done.
+ */
+export const loadPromptFiles = async (
+  refs: readonly PromptFileRef[],
+  /** What the caller did not do because of the failures, for the summary line. */
+  nothing = 'nothing was pushed',
+): Promise<LoadedPrompt[]> => {
+  const { prompts, failures } = await readPromptFiles(refs);
+  if (failures.length > 0) {
+    throw combine(
+      failures.map((failure) => failure.error),
+      refs.length,
+      nothing,
+    );
+  }
+  return prompts;
+};
+
+const combine = (failures: readonly PromptopsError[], total: number, nothing: string): PromptopsError => {
   const files = failures.map((failure) => ({
     file: typeof failure.details?.file === 'string' ? failure.details.file : undefined,
     code: failure.code,
@@ -175,7 +235,7 @@ const combine = (failures: readonly PromptopsError[], total: number): PromptopsE
       message: issue.message,
     })),
   );
-  const summary = `${failures.length} of ${total} prompt file${total === 1 ? '' : 's'} invalid; nothing was pushed`;
+  const summary = `${failures.length} of ${total} prompt file${total === 1 ? '' : 's'} invalid; ${nothing}`;
   const first = failures[0];
   return new PromptopsError(
     'invalid',
@@ -186,8 +246,24 @@ const combine = (failures: readonly PromptopsError[], total: number): PromptopsE
       fix:
         failures.length === 1 && first?.fix !== undefined
           ? first.fix
-          : 'correct the files listed above, then push again',
+          : 'correct the files listed above, then run the command again',
       details: { files },
     },
   );
+};
+
+/**
+ * Writes through a temporary file and a rename, so a reader (or a crash) never sees half a file. The
+ * temporary name does not end in .prompt.yaml, so discovery never picks it up.
+ */
+export const writeFileAtomic = async (path: string, text: string): Promise<void> => {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temporary, text);
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 };

@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
+import { registerInit } from './commands/init.js';
 import { registerLabels } from './commands/labels.js';
+import { registerLock } from './commands/lock.js';
 import { registerLog } from './commands/log.js';
+import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
+import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
 import { DEFAULT_URL } from './config.js';
 import { CommandContext, type RunState } from './context.js';
@@ -39,15 +44,22 @@ export interface ProgramOptions {
 export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command => {
   const json = options.json === true;
   const program = new Command('promptops')
-    .description('promptops: a content-addressed prompt registry (push, log, diff, promote, roll back)')
+    .description(
+      'promptops: a content-addressed prompt registry (push, pull, check, lock, log, diff, promote, roll back)',
+    )
     .version(readVersion(), '-V, --version')
-    .addOption(new Option('--url <url>', `server URL (env PROMPTOPS_URL, default ${DEFAULT_URL})`))
+    .addOption(
+      new Option('--url <url>', `server URL (env PROMPTOPS_URL, else promptops.yaml url, default ${DEFAULT_URL})`),
+    )
     .addOption(new Option('--api-key <key>', 'API key (env PROMPTOPS_API_KEY, else <data-dir>/credentials.json)'))
     .addOption(
       new Option(
         '--data-dir <dir>',
         'where serve keeps its data and credentials (env PROMPTOPS_DATA_DIR, default .promptops)',
       ),
+    )
+    .addOption(
+      new Option('--config <file>', 'project config (default: promptops.yaml in the working directory, if present)'),
     )
     .option('--json', 'machine-readable output on stdout (errors as { "error": … })')
     .configureHelp({ showGlobalOptions: true })
@@ -69,7 +81,12 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
 
   const ctx = new CommandContext(io, options.state ?? { exitCode: EXIT_OK });
   registerServe(program, ctx);
+  registerInit(program, ctx);
   registerPush(program, ctx);
+  registerPull(program, ctx);
+  registerStatus(program, ctx);
+  registerCheck(program, ctx);
+  registerLock(program, ctx);
   registerLog(program, ctx);
   registerShow(program, ctx);
   registerDiff(program, ctx);

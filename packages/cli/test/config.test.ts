@@ -57,6 +57,26 @@ describe('resolveConfig', () => {
     });
   });
 
+  it("ranks promptops.yaml's url below flag and env, above the credentials file", async () => {
+    await writeCredentials(join(cwd, '.promptops'), { url: 'http://127.0.0.1:4680', apiKey: FILE_KEY });
+    const project = 'http://127.0.0.1:4680';
+    const env = { PROMPTOPS_URL: 'http://127.0.0.1:6000' };
+    expect(await resolveConfig({ url: 'http://127.0.0.1:7000' }, env, cwd, project)).toMatchObject({
+      urlSource: 'flag',
+    });
+    expect(await resolveConfig({}, env, cwd, project)).toMatchObject({ urlSource: 'env' });
+    // Same server as the credentials file: its key applies.
+    expect(await resolveConfig({}, {}, cwd, project)).toMatchObject({
+      url: project,
+      urlSource: 'config',
+      apiKey: FILE_KEY,
+    });
+    // Another server: the file's key is not sent there.
+    const elsewhere = await resolveConfig({}, {}, cwd, 'https://prompts.example.com');
+    expect(elsewhere).toMatchObject({ urlSource: 'config', apiKey: undefined });
+    expect(elsewhere.credentialsUrlMismatch).toBe('http://127.0.0.1:4680');
+  });
+
   it('treats empty env values as unset', async () => {
     const config = await resolveConfig({}, { PROMPTOPS_URL: '', PROMPTOPS_API_KEY: '' }, cwd);
     expect(config).toMatchObject({ url: DEFAULT_URL, apiKey: undefined });

@@ -1,6 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { CliIo } from '../src/io.js';
 import { runCli } from '../src/program.js';
 
@@ -70,3 +71,26 @@ export const fakeFetch = (
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     return new Response(text, { status, headers: { 'content-type': 'application/json' } });
   }) as typeof globalThis.fetch;
+
+/** Every file under `root` (relative path -> sha256 of its bytes), to prove a command left a tree untouched. */
+export const hashTree = async (root: string): Promise<Record<string, string>> => {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else
+        out[relative(root, path).split(sep).join('/')] = createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
+    }
+  };
+  await walk(root);
+  return out;
+};
+
+/** Writes `text` at `path` under `root`, creating folders. */
+export const writeAt = async (root: string, path: string, text: string): Promise<void> => {
+  await mkdir(dirname(join(root, path)), { recursive: true });
+  await writeFile(join(root, path), text);
+};

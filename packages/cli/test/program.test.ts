@@ -11,7 +11,22 @@ const COMMANDS = createProgram(captureIo().io)
 
 describe('commands', () => {
   it('has the public command set', () => {
-    expect(COMMANDS).toEqual(['serve', 'push', 'log', 'show', 'diff', 'labels', 'promote', 'rollback', 'verify']);
+    expect(COMMANDS).toEqual([
+      'serve',
+      'init',
+      'push',
+      'pull',
+      'status',
+      'check',
+      'lock',
+      'log',
+      'show',
+      'diff',
+      'labels',
+      'promote',
+      'rollback',
+      'verify',
+    ]);
   });
 
   it.each(COMMANDS)('%s --help exits 0 and shows usage and --json', async (name) => {
@@ -44,6 +59,12 @@ describe('usage errors exit 2', () => {
     [['promote', 'greeter', 'v2', '--label', 'v3'], /not a valid label name/],
     [['rollback', 'greeter', '--to', 'not a ref'], /is not a ref/],
     [['serve', '--port', '70000'], /port must be an integer/],
+    [['pull', '--ref', 'v1'], /--ref needs the prompts to pull/],
+    [['pull', 'greeter', '--ref', 'v1', '--label', 'staging'], /cannot be used with/],
+    [['pull', 'Greeter!'], /not a prompt name/],
+    [['status', '--label', 'v3'], /not a valid label name/],
+    [['lock', '--label', 'abcdef1'], /not a valid label name/],
+    [['check', '--junit'], /argument missing/],
     [[], /Usage: promptops/],
   ])('%j', async (argv, message) => {
     // No server is needed: these fail before any request.

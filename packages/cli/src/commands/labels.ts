@@ -1,15 +1,9 @@
 import type { Command } from 'commander';
-import { assertLabelName, shortSha, type DeploymentRecord, type LabelRecord } from '@promptops/core';
-import { nameRefArgs, promptNameArg, refArg, type CommandContext } from '../context.js';
-import { parseArg } from '../errors.js';
+import { shortSha, type DeploymentRecord, type LabelRecord } from '@promptops/core';
+import { labelArg, nameRefArgs, promptNameArg, refArg, type CommandContext } from '../context.js';
 import { formatTime, versionRef } from '../output.js';
 
 /** Labels are movable pointers (`production` -> sha); every move is a deployment record. */
-
-const labelArg = (text: string): string => {
-  parseArg(() => assertLabelName(text));
-  return text;
-};
 
 /** `{ version, sha }` of one side of a move, or null when the label pointed nowhere before. */
 const side = (version: number | null, sha: string | null): { version: number; sha: string } | null =>

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { shortSha } from '@promptops/core';
-import { ApiError, type ApiClient } from '../api-client.js';
+import { ApiError, isFatal, type ApiClient } from '../api-client.js';
+import { mapInOrder } from '../concurrency.js';
 import type { CommandContext } from '../context.js';
 import { toErrorJson, type ErrorJson } from '../errors.js';
 import { discoverPromptFiles, loadPromptFiles, type LoadedPrompt } from '../files.js';
@@ -28,12 +29,6 @@ export type PushResult =
     }
   | { readonly name: string; readonly status: 'error'; readonly file: string; readonly error: ErrorJson };
 
-// A few requests in flight hide network latency without hammering the server.
-const CONCURRENCY = 4;
-
-// Errors that no other prompt would escape: stop instead of repeating them per file.
-const FATAL_CODES = new Set(['unauthorized', 'forbidden', 'server_unreachable', 'too_large']);
-
 const pushOne = async (client: ApiClient, prompt: LoadedPrompt, message: string | undefined): Promise<PushResult> => {
   const { name } = prompt.content;
   try {
@@ -47,7 +42,7 @@ const pushOne = async (client: ApiClient, prompt: LoadedPrompt, message: string 
       file: prompt.file,
     };
   } catch (error) {
-    if (error instanceof ApiError && FATAL_CODES.has(error.code)) throw error;
+    if (error instanceof ApiError && isFatal(error)) throw error;
     if (error instanceof ApiError && error.code === 'stale_parent') {
       const head = error.details?.head as { version?: unknown; sha?: unknown } | undefined;
       const known = typeof head?.version === 'number' && typeof head.sha === 'string';
@@ -79,50 +74,24 @@ const describe = (result: PushResult, out: Output): string => {
   }
 };
 
-/** Runs `task` over `items` with bounded concurrency, reporting results in input order as soon as they are ready. */
-const inOrder = async <T, R>(
-  items: readonly T[],
-  task: (item: T) => Promise<R>,
-  report: (result: R, index: number) => void,
-): Promise<R[]> => {
-  const results: (R | undefined)[] = new Array<R | undefined>(items.length);
-  let next = 0;
-  let reported = 0;
-  let failed: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failed === undefined && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await task(items[index] as T);
-      } catch (error) {
-        failed ??= { error };
-        return;
-      }
-      while (reported < items.length && results[reported] !== undefined) {
-        report(results[reported] as R, reported);
-        reported += 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-  if (failed !== undefined) throw failed.error;
-  return results as R[];
-};
-
 export const registerPush = (program: Command, ctx: CommandContext): void => {
   program
     .command('push')
     .description('validate prompt files and push each changed prompt as a new version')
-    .argument('[paths...]', 'prompt files or folders holding **/*.prompt.yaml (default: prompts/)')
+    .argument(
+      '[paths...]',
+      'prompt files or folders holding **/*.prompt.yaml (default: promptops.yaml prompts, else prompts/)',
+    )
     .option('-m, --message <message>', 'message recorded with each new version')
     .action(async (paths: string[], options: { message?: string }, command: Command) => {
       const out = ctx.output(command);
-      const files = await discoverPromptFiles(paths, ctx.io.cwd);
+      const dirs = await ctx.promptDirs(command);
+      const files = await discoverPromptFiles(paths, ctx.io.cwd, { defaults: dirs, roots: dirs });
       // Everything is parsed before the first request: one bad file means nothing is pushed.
       const prompts = await loadPromptFiles(files);
       const client = await ctx.client(command);
       let done = 0;
-      const results = await inOrder(
+      const results = await mapInOrder(
         prompts,
         async (prompt) => {
           const result = await pushOne(client, prompt, options.message);
