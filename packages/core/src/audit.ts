@@ -43,7 +43,10 @@ export const verifyChain = (entries: readonly (AuditFields & { readonly hash: st
       problems.push({
         seq: entry.seq,
         problem: 'gap',
-        message: `audit entry #${expectedSeq} is missing (next is #${entry.seq})`,
+        message:
+          entry.seq > expectedSeq
+            ? `audit entry #${expectedSeq} is missing (next is #${entry.seq})`
+            : `audit entry #${entry.seq} is out of order or repeated (expected #${expectedSeq})`,
       });
     }
     if (entry.prevHash !== prev) {

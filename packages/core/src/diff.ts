@@ -110,7 +110,8 @@ export const diffPrompts = (
   }
   const fields = diffFields(from, to);
   const unified = createTwoFilesPatch(labels.from, labels.to, before, after, '', '', { context: 3 });
-  return { identical: before === after && fields.length === 0, unified, lines, fields };
+  // Compare the contents themselves: the body text normalizes final newlines, so it cannot decide alone.
+  return { identical: canonicalJson(from) === canonicalJson(to), unified, lines, fields };
 };
 
 const wordsOf = (

@@ -9,3 +9,5 @@ export * from './diff.js';
 export * from './records.js';
 export * from './rollback.js';
 export * from './audit.js';
+export * from './snapshot.js';
+export * from './lockfile.js';

@@ -1,4 +1,4 @@
-import { parseDocument, stringify } from 'yaml';
+import { Document, Scalar, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { PromptopsError, formatIssues, type FieldIssue } from './errors.js';
 import { validatePromptContent } from './prompt.js';
@@ -6,6 +6,7 @@ import {
   MESSAGE_ROLES,
   VARIABLE_TYPES,
   messageSchema,
+  protoKeyIssues,
   zodIssues,
   type PromptContent,
   type VariableSpec,
@@ -173,7 +174,10 @@ export const parsePromptFile = (text: string, options: { file: string; defaultNa
       'fix the YAML syntax at the line shown',
     );
   }
-  const parsed = promptFileSchema.safeParse(doc.toJS());
+  const raw: unknown = doc.toJS();
+  const protoIssues = protoKeyIssues(raw);
+  if (protoIssues.length > 0) fail(file, protoIssues, 'rename the "__proto__" key');
+  const parsed = promptFileSchema.safeParse(raw);
   if (!parsed.success) fail(file, zodIssues(parsed.error), 'correct the fields listed above');
   const data = (parsed as { data: PromptFile }).data;
   const name = data.name ?? options.defaultName;
@@ -234,5 +238,16 @@ export const formatPromptFile = (content: PromptContent, options: { pathName?: s
       : { messages: content.messages.map((m) => messageSchema.parse(m)) }),
     ...(Object.keys(content.slots).length === 0 ? {} : { slots: content.slots }),
   };
-  return stringify(file, { blockQuote: 'literal', lineWidth: 0, flowCollectionPadding: true });
+  const yamlOptions = { blockQuote: 'literal', lineWidth: 0, flowCollectionPadding: true } as const;
+  const doc = new Document(file);
+  visit(doc, {
+    Scalar: (_, node) => {
+      // yaml writes a multi-line string with no visible character as a literal block that reads back
+      // differently (" \n" becomes "\n"); double quotes keep it exact.
+      if (typeof node.value === 'string' && node.value.includes('\n') && !/\S/.test(node.value)) {
+        node.type = Scalar.QUOTE_DOUBLE;
+      }
+    },
+  });
+  return doc.toString(yamlOptions);
 };

@@ -72,6 +72,24 @@ export const semanticIssues = (content: PromptContent): FieldIssue[] => {
   return issues;
 };
 
+/**
+ * Declared variables that no template (message, template or slot) mentions, in declaration order. Not an
+ * error for the registry (a version may keep an input its callers still pass), but `promptops check`
+ * reports it: usually a template lost the line that used it.
+ */
+export const unusedVariables = (content: PromptContent): string[] => {
+  const used = new Set<string>();
+  for (const { path, template } of templatesOf(content)) {
+    try {
+      for (const name of extractReferences(template, path).names) used.add(name);
+    } catch {
+      // A template that does not parse is reported by semanticIssues; nothing is unused because of it.
+      return [];
+    }
+  }
+  return Object.keys(content.variables).filter((name) => !used.has(name));
+};
+
 /** Schema plus semantics; the one gate every version passes before it is hashed or stored. */
 export const validatePromptContent = (input: unknown, what = 'prompt content'): PromptContent => {
   const content = parsePromptContent(input, what);
@@ -95,13 +113,23 @@ export type RenderedPrompt =
 const isJsonData = (value: unknown, depth = 0): boolean => {
   if (depth > 64) return false;
   if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return true;
-  if (Array.isArray(value)) return value.every((item) => isJsonData(item, depth + 1));
-  if (typeof value === 'object') {
+  if (typeof value !== 'object') return false;
+  if (!Array.isArray(value)) {
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) return false;
-    return Object.values(value as object).every((item) => isJsonData(item, depth + 1));
   }
-  return false;
+  // Read descriptors, not values: a getter is code, and checking it must not run it.
+  const descriptors = Object.getOwnPropertyDescriptors(value);
+  return Reflect.ownKeys(descriptors).every((key) => {
+    if (Array.isArray(value) && key === 'length') return true;
+    const descriptor = descriptors[key as string];
+    return (
+      typeof key === 'string' &&
+      descriptor !== undefined &&
+      'value' in descriptor &&
+      isJsonData(descriptor.value, depth + 1)
+    );
+  });
 };
 
 /**

@@ -12,6 +12,8 @@ export type Ref =
 
 export const MIN_SHA_PREFIX = 7;
 const VERSION_REF = /^v([1-9][0-9]{0,8})$/;
+/** Anything shaped like a version (`v0`, `v007`, `v1234567890`): never a label, even when not a valid version. */
+const VERSION_LIKE = /^v[0-9]+$/;
 const SHA_REF = /^[0-9a-f]{7,64}$/;
 export const LABEL_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 export const LATEST_LABEL = 'latest';
@@ -21,6 +23,11 @@ export const parseRef = (text: string): Ref => {
   const version = VERSION_REF.exec(ref);
   if (version) return { kind: 'version', version: Number(version[1]) };
   if (SHA_REF.test(ref)) return { kind: 'sha', prefix: ref };
+  if (VERSION_LIKE.test(ref)) {
+    throw new PromptopsError('invalid', 'invalid_ref', `"${text}" is not a version: versions are v1, v2, ...`, {
+      fix: 'use a version like v17 (no leading zeros), a sha or a prefix of at least 7 hex characters, or a label',
+    });
+  }
   if (LABEL_PATTERN.test(ref)) return { kind: 'label', label: ref };
   throw new PromptopsError('invalid', 'invalid_ref', `"${text}" is not a ref`, {
     fix: `use a version like v17, a sha or a prefix of at least ${MIN_SHA_PREFIX} hex characters, or a label like production`,
@@ -32,7 +39,7 @@ export const formatRef = (ref: Ref): string =>
 
 /** Validates a label name for moving: it must not read as a version or a sha. */
 export const assertLabelName = (label: string): void => {
-  if (!LABEL_PATTERN.test(label) || VERSION_REF.test(label) || SHA_REF.test(label)) {
+  if (!LABEL_PATTERN.test(label) || VERSION_LIKE.test(label) || SHA_REF.test(label)) {
     throw new PromptopsError('invalid', 'invalid_label', `"${label}" is not a valid label name`, {
       fix: 'a label is lowercase letters, digits, "_" and "-", starts with a letter, and does not look like a version (v17) or a sha',
     });

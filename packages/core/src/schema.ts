@@ -52,10 +52,23 @@ export const messageSchema = strict({
 });
 export type ChatMessage = z.infer<typeof messageSchema>;
 
+/** A prompt file spells config as `model: { provider, name, ...params }`, so params cannot use those two keys. */
+const RESERVED_PARAMS = ['provider', 'name'] as const;
+
 export const modelConfigSchema = strict({
   provider: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
-  params: z.record(z.string(), jsonSchema),
+  params: z.record(z.string(), jsonSchema).superRefine((params, ctx) => {
+    for (const key of RESERVED_PARAMS) {
+      if (Object.prototype.hasOwnProperty.call(params, key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `"${key}" cannot be a model parameter (a prompt file reads model.${key} as the ${key === 'name' ? 'model name' : 'provider'}); use config.${key === 'name' ? 'model' : 'provider'}`,
+        });
+      }
+    }
+  }),
 });
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 
@@ -106,16 +119,35 @@ export const formatPath = (path: readonly PropertyKey[]): string =>
     .join('');
 
 export const zodIssues = (error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] =>
-  error.issues.map((issue) => ({
-    path: formatPath([...prefix, ...issue.path]),
-    message: issue.message,
-  }));
+  error.issues.flatMap((issue) =>
+    // An unknown field is reported at the field itself (`variables.x.typo`), not at its parent.
+    (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path]).map((path) => ({
+      path: formatPath([...prefix, ...path]),
+      message: issue.message,
+    })),
+  );
+
+/**
+ * `__proto__` keys in parsed JSON or YAML: a JavaScript object cannot hold one as data (zod drops it
+ * silently), so the content would not be what was written. Reported instead of lost.
+ */
+export const protoKeyIssues = (value: unknown, prefix: readonly PropertyKey[] = [], depth = 0): FieldIssue[] => {
+  if (value === null || typeof value !== 'object' || depth > 64) return [];
+  const issues: FieldIssue[] = [];
+  for (const [key, inner] of Object.entries(value)) {
+    const path = [...prefix, Array.isArray(value) ? Number(key) : key];
+    if (key === '__proto__') issues.push({ path: formatPath(path), message: 'the key "__proto__" is not allowed' });
+    else issues.push(...protoKeyIssues(inner, path, depth + 1));
+  }
+  return issues;
+};
 
 /** Parses untrusted input as prompt content (schema only; see `validatePromptContent` for semantics). */
 export const parsePromptContent = (input: unknown, what = 'prompt content'): PromptContent => {
-  const result = promptContentSchema.safeParse(input);
-  if (!result.success) {
-    const issues = zodIssues(result.error);
+  const protoIssues = protoKeyIssues(input);
+  const result = protoIssues.length > 0 ? undefined : promptContentSchema.safeParse(input);
+  if (result === undefined || !result.success) {
+    const issues = result === undefined ? protoIssues : zodIssues(result.error);
     throw new PromptopsError(
       'invalid',
       'invalid_prompt',

@@ -28,6 +28,11 @@ export interface TemplateReferences {
   readonly variables: ReadonlySet<string>;
   /** Names of partials (`{{> slot}}`) the template includes. */
   readonly partials: ReadonlySet<string>;
+  /**
+   * The root of every name the template mentions at any depth. Inside a section a name may be a field of
+   * the item or a variable (lookups fall back to the outer context), so this is what "used" means.
+   */
+  readonly names: ReadonlySet<string>;
 }
 
 const rootName = (name: string): string => name.split('.')[0] ?? name;
@@ -39,12 +44,15 @@ const rootName = (name: string): string => name.split('.')[0] ?? name;
 export const extractReferences = (template: string, where = 'template'): TemplateReferences => {
   const variables = new Set<string>();
   const partials = new Set<string>();
+  const names = new Set<string>();
   const walk = (tokens: readonly Token[], depth: number): void => {
     for (const token of tokens) {
       const [type, value] = token;
       if (type === 'name' || type === '&') {
+        if (value !== '.') names.add(rootName(value));
         if (depth === 0 && value !== '.') variables.add(rootName(value));
       } else if (type === '#' || type === '^') {
+        names.add(rootName(value));
         if (depth === 0) variables.add(rootName(value));
         walk((token[4] as Token[] | undefined) ?? [], depth + 1);
       } else if (type === '>') {
@@ -53,35 +61,89 @@ export const extractReferences = (template: string, where = 'template'): Templat
     }
   };
   walk(parseTemplate(template, where), 0);
-  return { variables, partials };
+  return { variables, partials, names };
 };
-
-const hasOwn = (value: unknown, key: string): boolean =>
-  value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, key);
 
 const MISSING = Symbol('missing');
 
+const isDataValue = (value: unknown): boolean =>
+  value === null ||
+  typeof value === 'string' ||
+  typeof value === 'number' ||
+  typeof value === 'boolean' ||
+  typeof value === 'object';
+
+/**
+ * An own data property holding JSON-like data, or MISSING: never the prototype chain, never a getter
+ * (it would run code), never a function, symbol or bigint.
+ */
+const own = (value: unknown, key: string): unknown => {
+  if (value === null || typeof value !== 'object') return MISSING;
+  const descriptor = Object.getOwnPropertyDescriptor(value, key);
+  if (descriptor === undefined || !('value' in descriptor) || !isDataValue(descriptor.value)) return MISSING;
+  return descriptor.value;
+};
+
 const lookup = (stack: readonly unknown[], name: string): unknown => {
   if (name === '.') return stack[stack.length - 1];
-  const [head, ...rest] = name.split('.');
+  const [head = '', ...rest] = name.split('.');
   for (let index = stack.length - 1; index >= 0; index -= 1) {
-    let value = stack[index];
-    if (!hasOwn(value, head ?? '')) continue;
-    value = (value as Record<string, unknown>)[head ?? ''];
+    let value = own(stack[index], head);
+    if (value === MISSING) continue;
     for (const part of rest) {
-      if (!hasOwn(value, part)) return MISSING;
-      value = (value as Record<string, unknown>)[part];
+      value = own(value, part);
+      if (value === MISSING) return MISSING;
     }
     return value;
   }
   return MISSING;
 };
 
+const MAX_DATA_DEPTH = 64;
+
+/** A JSON-only copy read through `own`, so serializing never calls `toJSON`, getters or iterators. */
+const toData = (value: unknown, depth: number): unknown => {
+  if (typeof value !== 'object' || value === null)
+    return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+  if (depth > MAX_DATA_DEPTH) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_variables',
+      `a value is nested more than ${MAX_DATA_DEPTH} levels deep (or is circular)`,
+      {
+        fix: 'pass JSON data',
+      },
+    );
+  }
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    for (let index = 0; index < value.length; index += 1) {
+      const item = own(value, String(index));
+      items.push(item === MISSING ? null : toData(item, depth + 1));
+    }
+    return items;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const item = own(value, key);
+    if (item !== MISSING) {
+      Object.defineProperty(out, key, {
+        value: toData(item, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return out;
+};
+
 const stringify = (value: unknown): string => {
   if (value === MISSING || value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  if (typeof value !== 'object') return '';
+  return JSON.stringify(toData(value, 0));
 };
 
 const isFalsy = (value: unknown): boolean =>
@@ -91,6 +153,16 @@ const isFalsy = (value: unknown): boolean =>
   value === false ||
   value === '' ||
   (Array.isArray(value) && value.length === 0);
+
+/**
+ * A partial tag alone on its line (only whitespace around it) is "standalone": its indentation is
+ * applied to every line of the partial. An inline partial is inserted as is (mustache spec).
+ */
+const standaloneIndentation = (token: Token, source: string): string => {
+  const [, , , end, indentation, tagIndex, lineHasNonSpace] = token;
+  if (typeof indentation !== 'string' || indentation === '' || tagIndex !== 0 || lineHasNonSpace !== false) return '';
+  return /^[ \t]*(\r?\n|$)/.test(source.slice(end)) ? indentation : '';
+};
 
 const MAX_PARTIAL_DEPTH = 16;
 
@@ -104,7 +176,7 @@ export const renderTemplate = (
   partials: Readonly<Record<string, string>> = {},
   where = 'template',
 ): string => {
-  const renderTokens = (tokens: readonly Token[], stack: unknown[], depth: number): string => {
+  const renderTokens = (tokens: readonly Token[], source: string, stack: unknown[], depth: number): string => {
     let out = '';
     for (const token of tokens) {
       const [type, value] = token;
@@ -121,17 +193,18 @@ export const renderTemplate = (
           const inner = (token[4] as Token[] | undefined) ?? [];
           if (isFalsy(found)) break;
           if (Array.isArray(found)) {
-            for (const item of found) out += renderTokens(inner, [...stack, item], depth);
-          } else if (typeof found === 'object') {
-            out += renderTokens(inner, [...stack, found], depth);
+            for (let index = 0; index < found.length; index += 1) {
+              out += renderTokens(inner, source, [...stack, own(found, String(index))], depth);
+            }
           } else {
-            out += renderTokens(inner, stack, depth);
+            // Any other truthy value becomes the context, so `{{#name}}{{.}}{{/name}}` prints it.
+            out += renderTokens(inner, source, [...stack, found], depth);
           }
           break;
         }
         case '^':
           if (isFalsy(lookup(stack, value))) {
-            out += renderTokens((token[4] as Token[] | undefined) ?? [], stack, depth);
+            out += renderTokens((token[4] as Token[] | undefined) ?? [], source, stack, depth);
           }
           break;
         case '>': {
@@ -155,10 +228,10 @@ export const renderTemplate = (
               },
             );
           }
-          const indentation = typeof token[4] === 'string' ? token[4] : '';
+          const indentation = standaloneIndentation(token, source);
           let text = partials[value] ?? '';
           if (indentation !== '') text = text.replace(/^(?=.)/gm, indentation);
-          out += renderTokens(parseTemplate(text, `slot "${value}"`), stack, depth + 1);
+          out += renderTokens(parseTemplate(text, `slot "${value}"`), text, stack, depth + 1);
           break;
         }
         default:
@@ -168,5 +241,5 @@ export const renderTemplate = (
     }
     return out;
   };
-  return renderTokens(parseTemplate(template, where), [view], 0);
+  return renderTokens(parseTemplate(template, where), template, [view], 0);
 };

@@ -1,0 +1,85 @@
+import { PromptopsError } from './errors.js';
+import { parseRef } from './refs.js';
+import type { PromptContent } from './schema.js';
+
+/**
+ * A snapshot is what an SDK holds in memory: per prompt, where each label points and the content of
+ * every version those labels (or pins) need. The server builds it, the SDK applies change events to it,
+ * a lockfile can stand in for it, and `resolveFromSnapshot` is the one resolution both sides use.
+ */
+
+export interface SnapshotVersion {
+  readonly version: number;
+  readonly sha: string;
+  readonly content: PromptContent;
+}
+
+export interface SnapshotPrompt {
+  /** label -> sha */
+  readonly labels: Readonly<Record<string, string>>;
+  /** sha -> version */
+  readonly versions: Readonly<Record<string, SnapshotVersion>>;
+}
+
+export interface Snapshot {
+  readonly project: string;
+  /** The change-feed position this snapshot includes (the project's audit seq); resume after it. */
+  readonly cursor: number;
+  readonly prompts: Readonly<Record<string, SnapshotPrompt>>;
+}
+
+export interface ResolveOptions {
+  /** Defaults to `production`. */
+  readonly label?: string;
+  /** Pins an exact version: a full sha or a unique prefix of at least 7 characters. */
+  readonly sha?: string;
+}
+
+export interface Resolution {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  /** The label that resolved it, or null when pinned by sha / version. */
+  readonly label: string | null;
+  readonly content: PromptContent;
+}
+
+export const DEFAULT_LABEL = 'production';
+
+/**
+ * Resolves `name` (optionally `name@ref`) against a snapshot without I/O. Returns undefined when the
+ * snapshot does not have it, so the caller can try its fallback; throws only on a malformed ref.
+ */
+export const resolveFromSnapshot = (
+  snapshot: Snapshot,
+  nameOrRef: string,
+  options: ResolveOptions = {},
+): Resolution | undefined => {
+  const at = nameOrRef.indexOf('@');
+  const name = at === -1 ? nameOrRef : nameOrRef.slice(0, at);
+  const prompt = snapshot.prompts[name];
+  if (prompt === undefined) return undefined;
+  if (at !== -1 || options.sha !== undefined) {
+    const ref = parseRef(at !== -1 ? nameOrRef.slice(at + 1) : (options.sha ?? ''));
+    if (ref.kind === 'label') return byLabel(name, prompt, ref.label);
+    const versions = Object.values(prompt.versions);
+    const matches =
+      ref.kind === 'version'
+        ? versions.filter((v) => v.version === ref.version)
+        : versions.filter((v) => v.sha.startsWith(ref.prefix));
+    if (matches.length > 1) {
+      throw new PromptopsError('conflict', 'ambiguous_ref', `'${nameOrRef}' matches several versions`, {
+        fix: 'use more characters of the sha',
+      });
+    }
+    const found = matches[0];
+    return found && { name, version: found.version, sha: found.sha, label: null, content: found.content };
+  }
+  return byLabel(name, prompt, options.label ?? DEFAULT_LABEL);
+};
+
+const byLabel = (name: string, prompt: SnapshotPrompt, label: string): Resolution | undefined => {
+  const sha = prompt.labels[label];
+  const version = sha === undefined ? undefined : prompt.versions[sha];
+  return version && { name, version: version.version, sha: version.sha, label, content: version.content };
+};
