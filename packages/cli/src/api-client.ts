@@ -10,6 +10,8 @@ import {
   type VersionSummary,
 } from '@promptops/core';
 
+import type { MetricsResponse, TraceDetail, TracePage, TraceQuery } from './trace-api.js';
+
 /** A typed client for the HTTP API in docs/api.md. Error bodies become `ApiError`s with the server's code and fix. */
 
 export interface PromptHead {
@@ -215,6 +217,18 @@ export class ApiClient {
 
   verify(): Promise<VerifyResponse> {
     return this.#request('GET', '/verify');
+  }
+
+  listTraces(query: TraceQuery): Promise<TracePage> {
+    return this.#request('GET', '/traces', undefined, query);
+  }
+
+  getTrace(id: string): Promise<TraceDetail> {
+    return this.#request('GET', `/traces/${seg(id)}`);
+  }
+
+  metrics(name: string, query: TraceQuery): Promise<MetricsResponse> {
+    return this.#request('GET', `/prompts/${seg(name)}/metrics`, undefined, query);
   }
 
   async #request<T>(

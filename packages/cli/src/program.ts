@@ -10,6 +10,7 @@ import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
+import { registerTraces } from './commands/traces.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
 import { DEFAULT_URL } from './config.js';
@@ -92,6 +93,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerDiff(program, ctx);
   registerLabels(program, ctx);
   registerVerify(program, ctx);
+  registerTraces(program, ctx);
   return program;
 };
 

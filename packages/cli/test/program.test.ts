@@ -26,6 +26,9 @@ describe('commands', () => {
       'promote',
       'rollback',
       'verify',
+      'trace',
+      'traces',
+      'metrics',
     ]);
   });
 

@@ -131,7 +131,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       await storage.migrate();
       await Promise.all([storage.migrate(), storage.migrate()]);
       const applied = await storage.rawSql('SELECT name FROM kysely_migration');
-      expect(applied.map((row) => row['name'])).toEqual(['0001-initial']);
+      expect(applied.map((row) => row['name'])).toEqual(['0001-initial', '0002-traces']);
       expect(await storage.countProjects()).toBe(0);
     });
 
@@ -139,7 +139,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       const url = await backend.freshUrl();
       const [first, second] = await Promise.all([open(url), open(url)]);
       await Promise.all([first.migrate(), second.migrate()]);
-      expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(1);
+      expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(2);
       expect(await second.countProjects()).toBe(0);
     });
   });
@@ -455,6 +455,111 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       const chain = await storage.listAudit(project.id, { limit: 100 });
       expect(chain.map((row) => row.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(verifyChain(toChain(chain))).toEqual([]);
+    });
+  });
+
+  describe('change feed reads', () => {
+    /** Moves `label` to `version` the way the label service does: the pointer and its audit entry in one transaction. */
+    const moveLabel = (storage: Storage, projectId: number, promptId: number, label: string, version: number) =>
+      storage.transaction(async (tx) => {
+        const sha = shaOf(`greeter v${version}`);
+        await tx.setLabel({ promptId, label, sha, version, updatedAt: AT, updatedBy: 'ada' });
+        return tx.appendAudit({ projectId, at: AT, actor: 'ada', action: 'label.moved', target: `greeter:${label}`, data: { label, toVersion: version } });
+      });
+
+    it('latestAuditSeq is the newest seq of the project, 0 when empty', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage, 2);
+      const other = await storage.transaction((tx) => tx.createProject('other', AT));
+      expect(await storage.latestAuditSeq(project.id)).toBe(0);
+      await moveLabel(storage, project.id, prompt.id, 'production', 1);
+      await moveLabel(storage, project.id, prompt.id, 'production', 2);
+      expect(await storage.latestAuditSeq(project.id)).toBe(2);
+      expect(await storage.latestAuditSeq(other.id)).toBe(0);
+      expect(await storage.latestAuditSeq(9999)).toBe(0);
+    });
+
+    it('readLabelSnapshot returns the labels with content and the cursor, only of the project and names asked', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage, 2);
+      expect(await storage.readLabelSnapshot(project.id, {})).toEqual({ cursor: 0, labels: [] });
+      await moveLabel(storage, project.id, prompt.id, 'staging', 2);
+      await moveLabel(storage, project.id, prompt.id, 'production', 1);
+      const other = await storage.transaction(async (tx) => {
+        const created = await tx.createProject('other', AT);
+        await pushNext(tx, created.id, 'secret', 'eve');
+        const secret = await tx.lockPrompt(created.id, 'secret', AT);
+        await tx.setLabel({ promptId: secret.id, label: 'production', sha: shaOf('secret v1'), version: 1, updatedAt: AT, updatedBy: 'eve' });
+        return created;
+      });
+
+      const snapshot = await storage.readLabelSnapshot(project.id, {});
+      expect(snapshot.cursor).toBe(2);
+      expect(snapshot.labels).toEqual([
+        { promptId: prompt.id, name: 'greeter', label: 'production', sha: shaOf('greeter v1'), version: 1, updatedAt: AT, updatedBy: 'ada', content: '{"version":1}' },
+        { promptId: prompt.id, name: 'greeter', label: 'staging', sha: shaOf('greeter v2'), version: 2, updatedAt: AT, updatedBy: 'ada', content: '{"version":2}' },
+      ]);
+      expect(await storage.readLabelSnapshot(project.id, { names: ['greeter', 'absent'] })).toEqual(snapshot);
+      expect(await storage.readLabelSnapshot(project.id, { names: ['absent'] })).toEqual({ cursor: 2, labels: [] });
+      expect(await storage.readLabelSnapshot(project.id, { names: [] })).toEqual({ cursor: 2, labels: [] });
+      expect((await storage.readLabelSnapshot(other.id, {})).labels.map((row) => row.name)).toEqual(['secret']);
+    });
+
+    it('readLabelSnapshot reads labels and cursor at one instant while labels move', async () => {
+      // Two storages on one database: the reader's connection sees the writer's transactions only once committed.
+      const url = await backend.freshUrl();
+      const storage = await open(url);
+      const reader = await open(url);
+      const { project, prompt } = await seed(storage, 3);
+      let moving = true;
+      const mover = (async () => {
+        for (let i = 0; i < 60; i++) await moveLabel(storage, project.id, prompt.id, 'production', (i % 3) + 1);
+        moving = false;
+      })();
+      const reads: { cursor: number; version: number | undefined }[] = [];
+      while (moving) {
+        const { cursor, labels } = await reader.readLabelSnapshot(project.id, {});
+        reads.push({ cursor, version: labels.find((row) => row.label === 'production')?.version });
+      }
+      await mover;
+      // The label held what the last move at or before the cursor set: move n (seq n) sets ((n - 1) % 3) + 1.
+      for (const read of reads) expect(read.version).toBe(read.cursor === 0 ? undefined : ((read.cursor - 1) % 3) + 1);
+      expect(reads.length).toBeGreaterThan(1);
+    });
+
+    it('onAuditCommitted announces each audited project after commit, never after a rollback', async () => {
+      const storage = await open();
+      const { project, prompt } = await seed(storage, 1);
+      const other = await storage.transaction((tx) => tx.createProject('other', AT));
+      const calls: number[] = [];
+      const reads: Promise<[number, number]>[] = [];
+      const stop = storage.onAuditCommitted((projectId) => {
+        calls.push(projectId);
+        // Called after the commit: a read outside the transaction already sees the entry.
+        reads.push(storage.latestAuditSeq(projectId).then((seq) => [projectId, seq]));
+      });
+      await moveLabel(storage, project.id, prompt.id, 'production', 1);
+      await storage.transaction(async (tx) => {
+        for (const projectId of [project.id, project.id, other.id]) {
+          await tx.appendAudit({ projectId, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
+        }
+      });
+      await storage.transaction((tx) => tx.lockPrompt(project.id, 'quiet', AT)); // no audit entry, no call
+      await expect(
+        storage.transaction(async (tx) => {
+          await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(calls).toEqual([project.id, project.id, other.id]);
+      expect(await Promise.all(reads)).toEqual([
+        [project.id, 1],
+        [project.id, 3],
+        [other.id, 1],
+      ]);
+      stop();
+      await moveLabel(storage, project.id, prompt.id, 'production', 1);
+      expect(calls).toHaveLength(3);
     });
   });
 

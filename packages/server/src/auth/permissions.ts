@@ -12,6 +12,9 @@ export const PERMISSIONS = {
   'labels:write': 'deployer',
   'audit:read': 'viewer',
   'audit:verify': 'admin',
+  // Traces: SDKs in production send with an editor key (a dedicated ingest-only role may come with key management).
+  'traces:read': 'viewer',
+  'traces:write': 'editor',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

@@ -3,6 +3,7 @@ import { createLabelService } from '../labels/service.js';
 import { createPromptService } from '../prompts/service.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
 import { demoSteps } from './story.js';
+import { seedDemoTraces } from './traces.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -19,13 +20,25 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
   const steps = [...demoSteps()].sort((a, b) => b.daysAgo - a.daysAgo);
   for (const step of steps) {
     at = new Date(now.getTime() - step.daysAgo * DAY_MS);
-    const actor: Actor = { projectId: project.id, projectName: project.name, role: 'admin', keyId: 'demo', name: step.author };
+    const actor: Actor = {
+      projectId: project.id,
+      projectName: project.name,
+      role: 'admin',
+      keyId: 'demo',
+      name: step.author,
+    };
     if (step.kind === 'push') {
       const name = String(step.content['name']);
-      const result = await prompts.push(actor, name, { content: step.content, parent: heads.get(name) ?? null, message: step.message });
+      const result = await prompts.push(actor, name, {
+        content: step.content,
+        parent: heads.get(name) ?? null,
+        message: step.message,
+      });
       heads.set(name, result.sha);
     } else {
       await labels.promote(actor, step.name, step.label, { ref: step.ref, reason: step.reason });
     }
   }
+  // A week of traces over the same history, so `promptops metrics` shows complaints rising after v18.
+  await seedDemoTraces(storage, project, now);
 };

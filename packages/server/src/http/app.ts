@@ -4,6 +4,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { auditRoutes } from '../audit/routes.js';
 import { createAuditService } from '../audit/service.js';
 import { createAuthenticator } from '../auth/authenticate.js';
+import { changeRoutes } from '../changes/routes.js';
+import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
 import { systemClock, type Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
@@ -11,15 +13,27 @@ import { labelRoutes } from '../labels/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
 import { createPromptService } from '../prompts/service.js';
 import type { Storage } from '../storage/port.js';
+import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from './actor.js';
 import { errorHandler } from './errors.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The change feed's snapshot, stream and long-poll, and its stats (tests read them). */
+    changeFeed: ChangeFeed;
+  }
+}
+
 export interface AppOptions {
   readonly storage: Storage;
   readonly clock?: Clock;
   readonly logger?: FastifyServerOptions['logger'];
+  /** Change feed tuning (poll interval, keepalive, subscriber limit). */
+  readonly changeFeed?: ChangeFeedOptions;
+  /** Trace ingestion gate and retention (issue 6). */
+  readonly traces?: TraceOptions;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -90,5 +104,8 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage));
+  await registerTraces(app, storage, clock, options.traces);
+  app.decorate('changeFeed', createChangeFeed(storage, { log: app.log, ...options.changeFeed }));
+  await app.register(changeRoutes(app.changeFeed));
   return app;
 };

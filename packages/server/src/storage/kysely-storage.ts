@@ -3,11 +3,13 @@ import type { DeploymentKind } from '@promptops/core';
 import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import { migrateToLatest } from './migrations/index.js';
+import { createTraceStore } from './trace-store.js';
 import type {
   ApiKeyRow,
   AuditRow,
   DeploymentRow,
   Dialect,
+  LabeledVersionRow,
   LabelRow,
   NewAuditEntry,
   NewDeployment,
@@ -21,6 +23,7 @@ import type {
   Storage,
   VersionRow,
 } from './port.js';
+import type { TraceStore } from './port.js';
 import type {
   ApiKeysTable,
   AuditLogTable,
@@ -371,10 +374,66 @@ class KyselyReads implements RegistryReads {
       .execute();
     return rows.map(toAudit);
   }
+
+  /** The newest seq of a project's chain, as a scalar subquery (the primary key makes it an index probe). */
+  private latestSeqQuery(projectId: number) {
+    return this.db
+      .selectFrom('audit_log')
+      .select(sql<number>`coalesce(max(seq), 0)`.as('cursor'))
+      .where('project_id', '=', projectId);
+  }
+
+  async latestAuditSeq(projectId: number): Promise<number> {
+    const row = await this.latestSeqQuery(projectId).executeTakeFirstOrThrow();
+    return Number(row.cursor);
+  }
+
+  async readLabelSnapshot(
+    projectId: number,
+    options: { names?: readonly string[] },
+  ): Promise<{ cursor: number; labels: LabeledVersionRow[] }> {
+    const { names } = options;
+    if (names !== undefined && names.length === 0) return { cursor: await this.latestAuditSeq(projectId), labels: [] };
+    // One statement, so one snapshot in both databases (PostgreSQL READ COMMITTED takes one per statement;
+    // SQLite reads a statement from one WAL snapshot): a label move commits with its audit entry, so the
+    // cursor and the labels always agree. The left join keeps the cursor row when there are no labels.
+    const labeled = this.db
+      .selectFrom('labels')
+      .innerJoin('prompts', 'prompts.id', 'labels.prompt_id')
+      .innerJoin('versions', (join) =>
+        join.onRef('versions.prompt_id', '=', 'labels.prompt_id').onRef('versions.sha', '=', 'labels.sha'),
+      )
+      .selectAll('labels')
+      .select(['prompts.name', 'versions.content'])
+      .where('prompts.project_id', '=', projectId)
+      .$if(names !== undefined, (query) => query.where('prompts.name', 'in', names ?? []));
+    const rows = await this.db
+      .selectFrom(this.latestSeqQuery(projectId).as('head'))
+      .leftJoin(labeled.as('l'), (join) => join.onTrue())
+      .selectAll()
+      .orderBy('l.name')
+      .orderBy('l.label')
+      .execute();
+    const labels: LabeledVersionRow[] = [];
+    for (const row of rows) {
+      if (row.prompt_id === null || row.name === null || row.content === null) continue;
+      labels.push({ ...toLabel(row as Named<LabelsTable>), content: row.content });
+    }
+    return { cursor: Number(rows[0]?.cursor ?? 0), labels };
+  }
 }
 
 /** The writes, bound to one open transaction (`db` is the transaction's connection). */
 class KyselyTx extends KyselyReads implements RegistryTx {
+  constructor(
+    db: Kysely<Database>,
+    dialect: Dialect,
+    /** Projects whose audit log this transaction appended to, announced once it commits. */
+    readonly audited: Set<number>,
+  ) {
+    super(db, dialect);
+  }
+
   /** Row locks exist on PostgreSQL only; on SQLite, BEGIN IMMEDIATE already made this the only writer. */
   private get locksRows(): boolean {
     return this.dialect === 'postgres';
@@ -575,20 +634,56 @@ class KyselyTx extends KyselyReads implements RegistryTx {
         hash,
       };
       await this.db.insertInto('audit_log').values(row).execute();
+      this.audited.add(entry.projectId);
       return toAudit(row);
     });
   }
 }
 
 export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess {
+  readonly #auditListeners = new Set<(projectId: number) => void>();
+  // Traces: the SQL lives in trace-store.ts, shared by both dialects like the rest.
+  readonly #traces: TraceStore = createTraceStore(this.db, this.dialect);
+  readonly insertTraces: TraceStore['insertTraces'] = (...args) => this.#traces.insertTraces(...args);
+  readonly queryTraces: TraceStore['queryTraces'] = (...args) => this.#traces.queryTraces(...args);
+  readonly getTrace: TraceStore['getTrace'] = (...args) => this.#traces.getTrace(...args);
+  readonly insertScore: TraceStore['insertScore'] = (...args) => this.#traces.insertScore(...args);
+  readonly listScores: TraceStore['listScores'] = (...args) => this.#traces.listScores(...args);
+  readonly traceMetrics: TraceStore['traceMetrics'] = (...args) => this.#traces.traceMetrics(...args);
+  readonly deleteTracesBefore: TraceStore['deleteTracesBefore'] = (...args) => this.#traces.deleteTracesBefore(...args);
+
   async migrate(): Promise<void> {
     await migrateToLatest(this.db, this.dialect);
   }
 
+  onAuditCommitted(listener: (projectId: number) => void): () => void {
+    // A wrapper per call, so the same function subscribed twice is also unsubscribed one at a time.
+    const entry = (projectId: number): void => listener(projectId);
+    this.#auditListeners.add(entry);
+    return () => {
+      this.#auditListeners.delete(entry);
+    };
+  }
+
   async transaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
+    const audited = new Set<number>();
+    const result = await this.#transaction(fn, audited);
+    for (const projectId of audited) {
+      for (const listener of this.#auditListeners) {
+        try {
+          listener(projectId);
+        } catch {
+          // A listener's failure is its own; the commit stands and the caller gets its result.
+        }
+      }
+    }
+    return result;
+  }
+
+  async #transaction<T>(fn: (tx: RegistryTx) => Promise<T>, audited: Set<number>): Promise<T> {
     try {
       if (this.dialect === 'postgres') {
-        return await this.db.transaction().execute((trx) => fn(new KyselyTx(trx, this.dialect)));
+        return await this.db.transaction().execute((trx) => fn(new KyselyTx(trx, this.dialect, audited)));
       }
       // SQLite: Kysely's own BEGIN is DEFERRED, which fails (SQLITE_BUSY, no waiting) when a reader
       // later tries to write while another connection writes. IMMEDIATE takes the write lock up front,
@@ -596,7 +691,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
       return await this.db.connection().execute(async (connection) => {
         await sql`begin immediate`.execute(connection);
         try {
-          const result = await fn(new KyselyTx(connection, this.dialect));
+          const result = await fn(new KyselyTx(connection, this.dialect, audited));
           await sql`commit`.execute(connection);
           return result;
         } catch (error) {

@@ -70,6 +70,12 @@ export interface LabelRow {
   readonly updatedBy: string;
 }
 
+/** A label with the content of the version it points at (what an SDK snapshot holds). */
+export interface LabeledVersionRow extends LabelRow {
+  /** The canonical JSON of the target version's content. */
+  readonly content: string;
+}
+
 export interface DeploymentRow {
   readonly id: number;
   readonly projectId: number;
@@ -169,6 +175,17 @@ export interface RegistryReads {
 
   /** Oldest first; `afterSeq` exclusive. */
   listAudit(projectId: number, options: { afterSeq?: number; limit: number }): Promise<AuditRow[]>;
+  /** The project's newest audit seq, 0 when its log is empty. */
+  latestAuditSeq(projectId: number): Promise<number>;
+  /**
+   * Every label of the project's prompts (only those named, when `names` is given) with its version's
+   * content, ordered by (name, label), and the project's newest audit seq, read in one consistent read:
+   * every label move the cursor covers is in the labels and none after it is.
+   */
+  readLabelSnapshot(
+    projectId: number,
+    options: { names?: readonly string[] },
+  ): Promise<{ cursor: number; labels: LabeledVersionRow[] }>;
 }
 
 /** Writes; only inside `transaction`. */
@@ -202,7 +219,7 @@ export interface RegistryTx extends RegistryReads {
   appendAudit(entry: NewAuditEntry): Promise<AuditRow>;
 }
 
-export interface Storage extends RegistryReads {
+export interface Storage extends RegistryReads, TraceStore {
   readonly dialect: Dialect;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
@@ -211,7 +228,152 @@ export interface Storage extends RegistryReads {
    * Rolls back on any throw and rethrows it.
    */
   transaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` with the project id after each transaction that appended to that project's audit
+   * log commits (never after a rollback). In-process only: it lets this process push its own changes
+   * at once; other processes learn of them by reading the audit log. Returns the unsubscribe.
+   */
+  onAuditCommitted(listener: (projectId: number) => void): () => void;
   /** Best-effort, outside any transaction: records when a key was last used. */
   touchApiKey(keyId: string, at: string): Promise<void>;
   close(): Promise<void>;
+}
+
+// ---- Traces (issue 6). Deletable by retention; times are epoch milliseconds. ----
+
+export const TRACE_STATUSES = ['ok', 'error'] as const;
+export type TraceStatus = (typeof TRACE_STATUSES)[number];
+
+export const SCORE_KINDS = ['thumbs', 'numeric', 'label'] as const;
+export type ScoreKind = (typeof SCORE_KINDS)[number];
+
+/** One trace event as stored; `variables` and `attributes` are JSON object text. */
+export interface NewTrace {
+  readonly eventId: string;
+  readonly traceId: string | null;
+  readonly spanId: string | null;
+  readonly parentSpanId: string | null;
+  readonly promptName: string | null;
+  readonly promptVersion: number | null;
+  readonly promptSha: string | null;
+  readonly effectiveSha: string | null;
+  readonly label: string | null;
+  readonly tenant: string | null;
+  readonly rolloutId: string | null;
+  readonly rolloutArm: string | null;
+  readonly releaseSha: string | null;
+  readonly variables: string | null;
+  readonly output: string | null;
+  readonly model: string | null;
+  readonly provider: string | null;
+  readonly latencyMs: number | null;
+  readonly inputTokens: number | null;
+  readonly outputTokens: number | null;
+  readonly cost: number | null;
+  readonly status: TraceStatus;
+  readonly error: string | null;
+  readonly attributes: string | null;
+  readonly startedAtMs: number;
+}
+
+export interface TraceRow extends NewTrace {
+  /** Internal row id (cursor tie-breaker); the public id is `eventId`. */
+  readonly id: number;
+  readonly projectId: number;
+  readonly createdAtMs: number;
+}
+
+export interface TraceFilter {
+  readonly promptName?: string;
+  readonly promptVersion?: number;
+  /** A full sha or a prefix (matched as a range, so the sha index serves it). */
+  readonly shaPrefix?: string;
+  readonly label?: string;
+  readonly tenant?: string;
+  readonly rolloutArm?: string;
+  readonly status?: TraceStatus;
+  /** Inclusive. */
+  readonly sinceMs?: number;
+  /** Exclusive. */
+  readonly untilMs?: number;
+}
+
+/** Newest first: the next page starts strictly below this (started_at_ms, id). */
+export interface TraceCursor {
+  readonly startedAtMs: number;
+  readonly id: number;
+}
+
+export interface NewScore {
+  readonly eventId: string;
+  readonly name: string;
+  readonly kind: ScoreKind;
+  readonly value: number | null;
+  readonly stringValue: string | null;
+  readonly comment: string | null;
+  readonly actor: string;
+  readonly createdAtMs: number;
+}
+
+export interface ScoreRow extends NewScore {
+  readonly id: number;
+  readonly projectId: number;
+}
+
+export type MetricsGroupBy = 'sha' | 'label' | 'arm';
+
+export interface MetricsQuery {
+  readonly promptName: string;
+  readonly by: MetricsGroupBy;
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  readonly bucketMs: number;
+  /** Most latencies read for percentiles in one query; above it a deterministic 1-in-k sample is read. */
+  readonly maxLatencySamples: number;
+}
+
+/** Aggregates of one (group key, time bucket). `latencies` are the sampled values, unsorted. */
+export interface MetricsBucketRow {
+  readonly key: string | null;
+  readonly bucketStartMs: number;
+  readonly count: number;
+  readonly errors: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cost: number;
+  readonly latencies: number[];
+  /** Mean of numeric and thumbs scores (thumbs: up 1, down 0) and how many there were. */
+  readonly scoreMean: number | null;
+  readonly scoreCount: number;
+  readonly thumbsUp: number;
+  readonly thumbsDown: number;
+}
+
+export interface TraceStore {
+  /**
+   * Inserts a batch in one transaction. An event id the project already has (or that repeats within the
+   * batch) is a duplicate and changes nothing. When the promise resolves, every accepted row is committed.
+   */
+  insertTraces(
+    projectId: number,
+    traces: readonly NewTrace[],
+    createdAtMs: number,
+  ): Promise<{ accepted: string[]; duplicates: string[] }>;
+  /** Newest first (started_at_ms, then id, descending). */
+  queryTraces(
+    projectId: number,
+    filter: TraceFilter,
+    page: { limit: number; after?: TraceCursor },
+  ): Promise<TraceRow[]>;
+  getTrace(projectId: number, eventId: string): Promise<TraceRow | undefined>;
+  /** Undefined when the project has no trace with that event id. */
+  insertScore(projectId: number, score: NewScore): Promise<ScoreRow | undefined>;
+  /** Oldest first. */
+  listScores(projectId: number, eventId: string): Promise<ScoreRow[]>;
+  traceMetrics(projectId: number, query: MetricsQuery): Promise<MetricsBucketRow[]>;
+  /**
+   * Deletes at most `limit` traces (with their scores) that started before `cutoffMs`, in one short
+   * statement per project; returns how many. Call again until it returns less than `limit`.
+   */
+  deleteTracesBefore(cutoffMs: number, limit: number): Promise<number>;
 }

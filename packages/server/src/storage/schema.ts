@@ -86,6 +86,52 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** One LLM call as the application saw it; deletable (retention). Times are epoch ms. */
+export interface TracesTable {
+  id: Generated<number>;
+  project_id: number;
+  event_id: string;
+  trace_id: string | null;
+  span_id: string | null;
+  parent_span_id: string | null;
+  prompt_name: string | null;
+  prompt_version: number | null;
+  prompt_sha: string | null;
+  effective_sha: string | null;
+  label: string | null;
+  tenant: string | null;
+  rollout_id: string | null;
+  rollout_arm: string | null;
+  release_sha: string | null;
+  variables: string | null;
+  output: string | null;
+  model: string | null;
+  provider: string | null;
+  latency_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost: number | null;
+  status: string;
+  error: string | null;
+  attributes: string | null;
+  started_at_ms: number;
+  created_at_ms: number;
+}
+
+export interface TraceScoresTable {
+  id: Generated<number>;
+  project_id: number;
+  trace_row_id: number;
+  event_id: string;
+  name: string;
+  kind: string;
+  value: number | null;
+  string_value: string | null;
+  comment: string | null;
+  actor: string;
+  created_at_ms: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   api_keys: ApiKeysTable;
@@ -94,4 +140,6 @@ export interface Database {
   labels: LabelsTable;
   deployments: DeploymentsTable;
   audit_log: AuditLogTable;
+  traces: TracesTable;
+  trace_scores: TraceScoresTable;
 }

@@ -1,0 +1,83 @@
+/* global process, URL, performance, Buffer, setTimeout */
+// Ingest load driver, run in its own process so its CPU does not share an event loop with the
+// latency measurements. Sends pre-built batches (only the ids change) with N concurrent senders for a
+// fixed time and prints one JSON line: { events, requests, rejected429, errors, seconds, latencies }.
+import { request } from 'node:http';
+
+const { URL_BASE, KEY, BATCH, CONCURRENCY, SECONDS, RUN } = process.env;
+const batch = Number(BATCH);
+const deadline = Date.now() + Number(SECONDS) * 1000;
+const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: Number(CONCURRENCY) });
+const target = new URL('/api/v1/ingest', URL_BASE);
+
+const event = (i) => ({
+  id: `__ID__-${i}`,
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+  spanId: 'b7ad6b7169203331',
+  prompt: { name: 'bench', version: 1, sha: 'c'.repeat(64) },
+  label: 'production',
+  tenant: `tenant-${i % 7}`,
+  rollout: { id: 'r1', arm: i % 2 ? 'control' : 'candidate' },
+  variables: { user_name: 'Ada', question: 'Where is my order? It was due yesterday.' },
+  output:
+    'Hi Ada! Your order left our warehouse yesterday and should arrive within two days. Is there anything else I can help with?',
+  model: 'gpt-4o-mini',
+  provider: 'openai',
+  latencyMs: 700 + (i % 300),
+  usage: { inputTokens: 120, outputTokens: 48 },
+  cost: 0.000047,
+  attributes: { 'service.name': 'bench', 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' },
+  startedAt: Date.now() - 1000,
+});
+const template = JSON.stringify({ events: Array.from({ length: batch }, (_, i) => event(i)) });
+
+const post = (body) =>
+  new Promise((resolve) => {
+    const started = performance.now();
+    const req = request(
+      target,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode, text, ms: performance.now() - started }));
+      },
+    );
+    req.on('error', () => resolve({ status: 0, text: '', ms: 0 }));
+    req.end(body);
+  });
+
+let seq = 0;
+const result = { events: 0, requests: 0, rejected429: 0, errors: 0, seconds: 0, latencies: [] };
+const started = performance.now();
+const sender = async () => {
+  while (Date.now() < deadline) {
+    const body = template.replaceAll('__ID__', `${RUN}-${seq++}`);
+    const { status, text, ms } = await post(body);
+    if (status === 200) {
+      result.events += JSON.parse(text).accepted.length;
+      result.requests += 1;
+      result.latencies.push(ms);
+    } else if (status === 429) {
+      result.rejected429 += 1;
+      await new Promise((r) => setTimeout(r, 20));
+    } else result.errors += 1;
+  }
+};
+await Promise.all(Array.from({ length: Number(CONCURRENCY) }, sender));
+result.seconds = (performance.now() - started) / 1000;
+result.latencies.sort((a, b) => a - b);
+result.latencies = [
+  result.latencies[Math.floor(result.latencies.length * 0.5)],
+  result.latencies[Math.floor(result.latencies.length * 0.99)],
+];
+process.stdout.write(`${JSON.stringify(result)}\n`);
+agent.destroy();

@@ -1,0 +1,266 @@
+/**
+ * bench/ingest: sustained trace ingestion through HTTP (`POST /api/v1/ingest`, batches of 100 and 1,000,
+ * four concurrent senders in their own process) side by side with the ceiling: the same rows inserted
+ * directly into the same database with one prepared single-row INSERT, one transaction per batch.
+ * Then the accept path's latency (one sender, batches of 1 and 100), and GET-by-label p99 idle vs while
+ * ingestion runs at full speed. SQLite and PostgreSQL (a throwaway cluster). Prints figures and ratios.
+ *
+ *   npm run bench:ingest            (BENCH_SECONDS=8 by default)
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { startPromptops, type ChildServer } from '../registry/servers.js';
+import { createDatabase, startPostgres } from '../../packages/server/test/support/postgres.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
+const KEY = 'po_bench_admin_key_0123456789abcdef';
+const DRIVER = fileURLToPath(new URL('./driver.mjs', import.meta.url));
+const RESOLVE = '/api/v1/prompts/bench/versions/production';
+const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+const CEILING_ROWS = { sqlite: 100_000, postgres: 20_000 } as const;
+
+interface DriverResult {
+  events: number;
+  requests: number;
+  rejected429: number;
+  errors: number;
+  seconds: number;
+  latencies: [number, number];
+}
+
+let runs = 0;
+const drive = (url: string, batch: number, concurrency: number, seconds: number): Promise<DriverResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DRIVER], {
+      env: {
+        ...process.env,
+        URL_BASE: url,
+        KEY,
+        BATCH: String(batch),
+        CONCURRENCY: String(concurrency),
+        SECONDS: String(seconds),
+        RUN: `r${++runs}`,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as DriverResult) : reject(new Error(`driver exited ${code}`)),
+    );
+  });
+
+const api = async (url: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+};
+
+const setUp = async (url: string): Promise<void> => {
+  const content = {
+    name: 'bench',
+    type: 'text',
+    template: 'Hello {{user_name}}, answer: {{question}}',
+    config: { provider: 'openai', model: 'gpt-4o-mini', params: {} },
+    variables: { user_name: { type: 'string', required: true }, question: { type: 'string', required: true } },
+    slots: {},
+  };
+  await api(url, 'POST', '/api/v1/prompts/bench/versions', { content, parent: null });
+  await api(url, 'PUT', '/api/v1/prompts/bench/labels/production', { ref: 'v1' });
+};
+
+/** Sequential POSTs of `size` events; returns p50 and p99 in ms. */
+const acceptLatency = async (url: string, size: number, count: number): Promise<[number, number]> => {
+  const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const events = Array.from({ length: size }, (_, j) => ({
+      id: `acc-${size}-${i}-${j}`,
+      prompt: { name: 'bench', sha: 'c'.repeat(64) },
+      label: 'production',
+      output: 'Hi Ada!',
+      latencyMs: 700,
+      startedAt: Date.now(),
+    }));
+    const body = JSON.stringify({ events });
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        new URL('/api/v1/ingest', url),
+        { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`ingest ${res.statusCode}`))));
+        },
+      );
+      req.end(body);
+    });
+    if (i >= 20) latencies.push(performance.now() - started); // after warm-up
+  }
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return [latencies[Math.floor(latencies.length * 0.5)]!, latencies[Math.floor(latencies.length * 0.99)]!];
+};
+
+const resolveLoad = async (url: string, seconds: number) => {
+  const result = await autocannon({
+    url: `${url}${RESOLVE}`,
+    connections: 4,
+    overallRate: 400,
+    duration: seconds,
+    headers,
+  });
+  return {
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rps: result.requests.average,
+    errors: result.errors + result.non2xx,
+  };
+};
+
+const COLUMNS =
+  'project_id,event_id,trace_id,span_id,parent_span_id,prompt_name,prompt_version,prompt_sha,effective_sha,label,tenant,rollout_id,rollout_arm,release_sha,variables,output,model,provider,latency_ms,input_tokens,output_tokens,cost,status,error,attributes,started_at_ms,created_at_ms';
+const ceilingRow = (id: string, i: number): unknown[] => [
+  1,
+  id,
+  '0af7651916cd43dd8448eb211c80319c',
+  'b7ad6b7169203331',
+  null,
+  'bench',
+  1,
+  'c'.repeat(64),
+  null,
+  'production',
+  `tenant-${i % 7}`,
+  'r1',
+  i % 2 ? 'control' : 'candidate',
+  null,
+  JSON.stringify({ user_name: 'Ada', question: 'Where is my order? It was due yesterday.' }),
+  'Hi Ada! Your order left our warehouse yesterday and should arrive within two days. Is there anything else I can help with?',
+  'gpt-4o-mini',
+  'openai',
+  700 + (i % 300),
+  120,
+  48,
+  0.000047,
+  'ok',
+  null,
+  JSON.stringify({ 'service.name': 'bench', 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' }),
+  Date.now() - 1000,
+  Date.now(),
+];
+
+const sqliteCeiling = (path: string, batch: number, rows: number): number => {
+  const db = new Database(path);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  const insert = db.prepare(
+    `insert into traces (${COLUMNS}) values (${COLUMNS.split(',')
+      .map(() => '?')
+      .join(',')})`,
+  );
+  const tx = db.transaction((start: number) => {
+    for (let i = start; i < start + batch; i += 1) insert.run(...ceilingRow(`ceil-${batch}-${i}`, i));
+  });
+  const started = performance.now();
+  for (let start = 0; start < rows; start += batch) tx(start);
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  return rows / seconds;
+};
+
+const postgresCeiling = async (url: string, batch: number, rows: number): Promise<number> => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const text = `insert into traces (${COLUMNS}) values (${COLUMNS.split(',')
+    .map((_, i) => `$${i + 1}`)
+    .join(',')})`;
+  const started = performance.now();
+  for (let start = 0; start < rows; start += batch) {
+    await client.query('begin');
+    for (let i = start; i < start + batch; i += 1)
+      await client.query({ name: 'ceiling_insert', text, values: ceilingRow(`ceil-${batch}-${i}`, i) });
+    await client.query('commit');
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await client.end();
+  return rows / seconds;
+};
+
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+const benchDialect = async (
+  dialect: 'sqlite' | 'postgres',
+  db: string,
+  ceiling: (batch: number) => Promise<number>,
+): Promise<void> => {
+  const dataDir = mkdtempSync(join(tmpdir(), `promptops-bench-ingest-${dialect}-`));
+  let server: ChildServer | undefined = await startPromptops(dataDir, KEY, db);
+  try {
+    const { url } = server;
+    await setUp(url);
+    await drive(url, 100, 4, 2); // warm up
+    const http: Record<number, DriverResult> = {};
+    for (const batch of [100, 1000]) http[batch] = await drive(url, batch, 4, SECONDS);
+    const accept1 = await acceptLatency(url, 1, 520);
+    const accept100 = await acceptLatency(url, 100, 220);
+    const idle = await resolveLoad(url, SECONDS);
+    const loadRun = drive(url, 1000, 4, SECONDS + 2);
+    await new Promise((r) => setTimeout(r, 1000));
+    const busy = await resolveLoad(url, SECONDS);
+    const during = await loadRun;
+    await server.stop();
+    server = undefined;
+
+    console.log(`\n== ${dialect} ==`);
+    for (const batch of [100, 1000]) {
+      const h = http[batch]!;
+      const rate = h.events / h.seconds;
+      const ceil = await ceiling(batch);
+      console.log(
+        `batch ${String(batch).padStart(5)} | HTTP ${fmt(rate).padStart(7)} events/s (request p50 ${fmt(h.latencies[0], 1)} ms, p99 ${fmt(h.latencies[1], 1)} ms, 429s ${h.rejected429}, errors ${h.errors}) | ceiling ${fmt(ceil).padStart(7)} rows/s | ${fmt((100 * rate) / ceil)} % of ceiling`,
+      );
+    }
+    console.log(
+      `accept path (one sender): 1 event p50 ${fmt(accept1[0], 2)} ms p99 ${fmt(accept1[1], 2)} ms | 100 events p50 ${fmt(accept100[0], 2)} ms p99 ${fmt(accept100[1], 2)} ms`,
+    );
+    console.log(
+      `resolve GET by label (4 conns, 400 req/s): idle p50 ${idle.p50} ms p99 ${idle.p99} ms | during full-speed ingestion (${fmt(during.events / during.seconds)} events/s) p50 ${busy.p50} ms p99 ${busy.p99} ms | p99 x${fmt(busy.p99 / Math.max(idle.p99, 1), 2)} | errors ${idle.errors + busy.errors}`,
+    );
+  } finally {
+    await server?.stop();
+  }
+};
+
+const main = async (): Promise<void> => {
+  console.log(
+    `bench/ingest on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${SECONDS} s per run`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'promptops-bench-ingest-db-'));
+  const sqlitePath = join(dir, 'ingest.db');
+  await benchDialect('sqlite', `sqlite:${sqlitePath}`, async (batch) =>
+    sqliteCeiling(sqlitePath, batch, CEILING_ROWS.sqlite),
+  );
+  if (process.env['BENCH_SKIP_POSTGRES'] === '1') return;
+  const cluster = await startPostgres();
+  try {
+    const url = await createDatabase(cluster.url, 'bench_ingest');
+    await benchDialect('postgres', url, (batch) => postgresCeiling(url, batch, CEILING_ROWS.postgres));
+  } finally {
+    await cluster.stop();
+  }
+};
+
+await main();

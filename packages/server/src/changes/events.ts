@@ -1,0 +1,124 @@
+import { DEPLOYMENT_KINDS, LATEST_LABEL, PromptopsError, type DeploymentKind, type PromptContent } from '@promptops/core';
+import { LruCache } from '../lru-cache.js';
+import type { AuditRow, Storage } from '../storage/port.js';
+
+/**
+ * Change events are read from the audit log: it is durable, ordered per project, written in the same
+ * transaction as every label move, and shared by all replicas, so its `seq` is the event id everywhere.
+ */
+
+/** A label now points at `sha`; `content` is that version's, so a client needs no second request. */
+export interface LabelChangeEvent {
+  readonly type: 'label';
+  /** The audit seq of the move: the event id, and the cursor to resume after. */
+  readonly seq: number;
+  readonly name: string;
+  readonly label: string;
+  readonly sha: string;
+  readonly version: number;
+  readonly kind: DeploymentKind;
+  readonly content: PromptContent;
+}
+
+export type ChangeEvent = LabelChangeEvent;
+
+export interface ChangePage {
+  readonly events: ChangeEvent[];
+  /** The last audit seq read (past entries that make no event too), or `afterSeq` when none was. */
+  readonly cursor: number;
+  /** The page was full: more entries may follow right away. */
+  readonly more: boolean;
+}
+
+export interface ChangeReader {
+  latestSeq(projectId: number): Promise<number>;
+  /** Up to `limit` audit entries after `afterSeq`, as events. */
+  readAfter(projectId: number, afterSeq: number, limit: number): Promise<ChangePage>;
+  /** A version's parsed content; versions are immutable, so it is cached. */
+  contentOf(projectId: number, promptId: number, sha: string, text?: string): Promise<PromptContent>;
+}
+
+const CACHE_SIZE = 2000;
+
+interface LabelMove {
+  readonly name: string;
+  readonly label: string;
+  readonly sha: string;
+  readonly version: number;
+  readonly kind: DeploymentKind;
+}
+
+const isKind = (value: unknown): value is DeploymentKind => DEPLOYMENT_KINDS.includes(value as DeploymentKind);
+
+/** The label move an audit entry records, if any. Anything else (or a malformed entry) moves no label. */
+export const labelMoveOf = (row: AuditRow): LabelMove | undefined => {
+  const data = JSON.parse(row.data) as Record<string, unknown>;
+  const name = data['name'];
+  if (typeof name !== 'string') return undefined;
+  if (row.action === 'version.created') {
+    // Every new version moves `latest` to itself, recorded as a `push` deployment.
+    const { sha, version } = data;
+    if (typeof sha !== 'string' || typeof version !== 'number') return undefined;
+    return { name, label: LATEST_LABEL, sha, version, kind: 'push' };
+  }
+  if (row.action === 'label.moved' || row.action === 'label.rolled_back') {
+    const { label, toSha, toVersion, kind } = data;
+    if (typeof label !== 'string' || typeof toSha !== 'string' || typeof toVersion !== 'number' || !isKind(kind)) {
+      return undefined;
+    }
+    return { name, label, sha: toSha, version: toVersion, kind };
+  }
+  return undefined;
+};
+
+export const createChangeReader = (storage: Storage): ChangeReader => {
+  // Prompt ids never change once a prompt has a version; versions never change at all.
+  const promptIds = new LruCache<string, number>(CACHE_SIZE);
+  const contents = new LruCache<string, PromptContent>(CACHE_SIZE);
+
+  const contentOf = async (projectId: number, promptId: number, sha: string, text?: string): Promise<PromptContent> => {
+    const key = `${promptId}:${sha}`;
+    const cached = contents.get(key);
+    if (cached) return cached;
+    const stored = text ?? (await storage.getVersionBySha(promptId, sha))?.content;
+    if (stored === undefined) {
+      throw new PromptopsError('internal', 'version_missing', `project ${projectId}: the audit log names version ${sha} of prompt ${promptId}, which is not stored`, {
+        fix: 'run promptops verify',
+      });
+    }
+    const content = JSON.parse(stored) as PromptContent;
+    contents.set(key, content);
+    return content;
+  };
+
+  const promptIdOf = async (projectId: number, name: string): Promise<number> => {
+    const key = `${projectId}\u0000${name}`;
+    const cached = promptIds.get(key);
+    if (cached !== undefined) return cached;
+    const prompt = await storage.getPrompt(projectId, name);
+    if (!prompt) {
+      throw new PromptopsError('internal', 'prompt_missing', `project ${projectId}: the audit log names prompt '${name}', which is not stored`, {
+        fix: 'run promptops verify',
+      });
+    }
+    promptIds.set(key, prompt.id);
+    return prompt.id;
+  };
+
+  return {
+    latestSeq: (projectId) => storage.latestAuditSeq(projectId),
+    contentOf,
+
+    async readAfter(projectId, afterSeq, limit) {
+      const rows = await storage.listAudit(projectId, { afterSeq, limit });
+      const events: ChangeEvent[] = [];
+      for (const row of rows) {
+        const move = labelMoveOf(row);
+        if (move === undefined) continue;
+        const content = await contentOf(projectId, await promptIdOf(projectId, move.name), move.sha);
+        events.push({ type: 'label', seq: row.seq, ...move, content });
+      }
+      return { events, cursor: rows.at(-1)?.seq ?? afterSeq, more: rows.length === limit };
+    },
+  };
+};

@@ -1,0 +1,182 @@
+import { PromptopsError, type Snapshot, type SnapshotPrompt, type SnapshotVersion } from '@promptops/core';
+import type { Actor } from '../context.js';
+import type { Storage } from '../storage/port.js';
+import { createChangeReader, type ChangeEvent, type ChangeReader } from './events.js';
+import { ChangeHub } from './hub.js';
+import { openSubscription, type Subscription, type SubscriptionSink } from './subscription.js';
+
+export interface ChangeFeedOptions {
+  /** How often a project's poller reads the audit log (another replica's change is seen within it). */
+  readonly pollIntervalMs?: number;
+  /** SSE comment interval, so proxies and load balancers keep idle streams open. */
+  readonly keepaliveMs?: number;
+  /** Stream and long-poll subscribers per replica; beyond it, 503 with Retry-After. */
+  readonly maxSubscribers?: number;
+  readonly retryAfterSeconds?: number;
+  /** Audit entries per read, and so the most events in one delivery or long-poll answer. */
+  readonly pageSize?: number;
+  /** Live batches a slow stream may have waiting before it is cut off. */
+  readonly maxQueuedBatches?: number;
+  readonly log?: { error(details: object, message: string): void };
+}
+
+export interface ChangeFeedStats {
+  /** Projects being polled by this replica. */
+  readonly pollers: number;
+  /** Open subscriptions (streams and waiting long-polls). */
+  readonly subscribers: number;
+  /** Open SSE responses. */
+  readonly streams: number;
+}
+
+/** Events after a position for one project, optionally only of some prompts. */
+export interface FeedQuery {
+  readonly after?: number;
+  readonly names?: ReadonlySet<string>;
+}
+
+export type ChangeFeed = ReturnType<typeof createChangeFeed>;
+
+const MAX_WAIT_MS = 30_000;
+
+const cursorAhead = (after: number, latest: number): PromptopsError =>
+  new PromptopsError('conflict', 'cursor_ahead', `cursor ${after} is past this project's newest change (${latest}): the server's history is not the one it came from`, {
+    fix: 'drop local state and start again from GET /api/v1/snapshot',
+    details: { after, latest },
+  });
+
+export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = {}) => {
+  const settings = {
+    pollIntervalMs: options.pollIntervalMs ?? 100,
+    keepaliveMs: options.keepaliveMs ?? 15_000,
+    maxSubscribers: options.maxSubscribers ?? 10_000,
+    retryAfterSeconds: options.retryAfterSeconds ?? 5,
+    pageSize: options.pageSize ?? 500,
+    maxQueuedBatches: options.maxQueuedBatches ?? 100,
+  };
+  const reader: ChangeReader = createChangeReader(storage);
+  const hub = new ChangeHub(reader, {
+    pollIntervalMs: settings.pollIntervalMs,
+    pageSize: settings.pageSize,
+    maxSubscribers: settings.maxSubscribers,
+    onError: (error, projectId) => options.log?.error({ err: error, projectId }, 'change feed: polling the audit log failed'),
+  });
+  // A commit through this process wakes its project's poller: local changes go out at once.
+  const stopWaking = storage.onAuditCommitted((projectId) => hub.wake(projectId));
+  /** Ends each open stream, and answers each waiting long-poll, on shutdown. */
+  const streams = new Set<() => void>();
+  const polls = new Set<() => void>();
+
+  const filterOf = (names: ReadonlySet<string> | undefined) =>
+    names === undefined ? {} : { filter: (event: ChangeEvent) => names.has(event.name) };
+
+  /** The position to start after: the client's, checked against the log, else the newest entry. */
+  const startAfter = async (projectId: number, after: number | undefined): Promise<number> => {
+    const latest = await reader.latestSeq(projectId);
+    if (after !== undefined && after > latest) throw cursorAhead(after, latest);
+    return after ?? latest;
+  };
+
+  return {
+    settings,
+
+    stats: (): ChangeFeedStats => ({ ...hub.stats, streams: streams.size }),
+
+    hasRoom: (): boolean => hub.hasRoom(),
+
+    startAfter,
+
+    /** Every label of the project with the content it points at, and the cursor they are current to. */
+    async snapshot(actor: Actor, names?: readonly string[]): Promise<Snapshot> {
+      const { cursor, labels } = await storage.readLabelSnapshot(actor.projectId, names === undefined ? {} : { names });
+      const prompts: Record<string, { labels: Record<string, string>; versions: Record<string, SnapshotVersion> }> = {};
+      for (const row of labels) {
+        const prompt = (prompts[row.name] ??= { labels: {}, versions: {} });
+        prompt.labels[row.label] = row.sha;
+        prompt.versions[row.sha] ??= {
+          version: row.version,
+          sha: row.sha,
+          content: await reader.contentOf(actor.projectId, row.promptId, row.sha, row.content),
+        };
+      }
+      return { project: actor.projectName, cursor, prompts: prompts as Record<string, SnapshotPrompt> };
+    },
+
+    /**
+     * Long-poll: the events after `after` (at most one page) at once if there are any, else the first
+     * ones within `waitMs`, else none. `cursor` is where to ask next; it also moves past entries that
+     * make no event. Resolves early with no events when `signal` aborts (the client went away).
+     */
+    async changes(
+      actor: Actor,
+      query: FeedQuery & { waitMs: number; signal?: AbortSignal },
+    ): Promise<{ events: ChangeEvent[]; cursor: number }> {
+      const { projectId } = actor;
+      let cursor = await startAfter(projectId, query.after);
+      const keep = filterOf(query.names).filter ?? (() => true);
+      for (;;) {
+        const page = await reader.readAfter(projectId, cursor, settings.pageSize);
+        cursor = page.cursor;
+        const events = page.events.filter(keep);
+        if (events.length > 0) return { events, cursor };
+        if (!page.more) break;
+      }
+      const waitMs = Math.min(query.waitMs, MAX_WAIT_MS);
+      if (waitMs <= 0 || query.signal?.aborted === true) return { events: [], cursor };
+      return new Promise((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const settle = (): void => {
+          clearTimeout(timer);
+          query.signal?.removeEventListener('abort', onAbort);
+          polls.delete(onAbort);
+        };
+        const finish = (events: ChangeEvent[], at: number): void => {
+          settle();
+          subscription.close();
+          resolve({ events, cursor: at });
+        };
+        const onAbort = (): void => finish([], subscription.position);
+        const sink: SubscriptionSink = {
+          deliver: (events, at) => {
+            if (events.length > 0) finish([...events], at);
+          },
+          fail: (error) => {
+            settle();
+            reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        };
+        const subscription: Subscription = openSubscription(hub, reader, projectId, cursor, sink, {
+          pageSize: settings.pageSize,
+          maxQueued: settings.maxQueuedBatches,
+          ...filterOf(query.names),
+        });
+        timer = setTimeout(() => finish([], subscription.position), waitMs);
+        query.signal?.addEventListener('abort', onAbort, { once: true });
+        polls.add(onAbort); // shutdown answers it as if the wait had ended
+      });
+    },
+
+    /** A live subscription (the SSE route writes it out); see `openSubscription`. */
+    subscribe(actor: Actor, after: number, names: ReadonlySet<string> | undefined, sink: SubscriptionSink): Subscription {
+      return openSubscription(hub, reader, actor.projectId, after, sink, {
+        pageSize: settings.pageSize,
+        maxQueued: settings.maxQueuedBatches,
+        ...filterOf(names),
+      });
+    },
+
+    /** Tracks an open stream so shutdown can end it; returns the untrack. */
+    track(end: () => void): () => void {
+      streams.add(end);
+      return () => {
+        streams.delete(end);
+      };
+    },
+
+    close(): void {
+      stopWaking();
+      for (const end of [...streams, ...polls]) end();
+      hub.close();
+    },
+  };
+};

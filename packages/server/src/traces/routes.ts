@@ -1,0 +1,285 @@
+import { createGunzip } from 'node:zlib';
+import { PromptopsError } from '@promptops/core';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireActor } from '../http/actor.js';
+import { errorHandler } from '../http/errors.js';
+import { nameParams } from '../http/schemas.js';
+import type { MetricsGroupBy } from '../storage/port.js';
+import type { ConcurrencyGate } from './gate.js';
+import { MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES } from './limits.js';
+import { OtlpTooLargeError } from './otlp.js';
+import { decodeTraceRequest, encodeTraceResponse } from './otlp-proto.js';
+import type { TraceQuery, TraceService } from './service.js';
+
+const PROTOBUF = 'application/x-protobuf';
+const RELEASE = Symbol('promptops.ingestRelease');
+
+type GatedRequest = FastifyRequest & { [RELEASE]?: () => void };
+
+const sendError = (reply: FastifyReply, status: number, code: string, message: string, fix: string): FastifyReply =>
+  reply.code(status).send({ error: { code, message, fix } });
+
+/**
+ * Ingestion: `POST /api/v1/ingest` and OTLP/HTTP `POST /v1/traces`. Encapsulated, so its body parsing
+ * (plain JSON.parse: a hostile `__proto__` key rejects only its own event, as data, instead of the whole
+ * batch; protobuf; gzip) and its 5 MiB limit apply to these routes only.
+ */
+const ingestRoutes =
+  (service: TraceService, gate: ConcurrencyGate, retryAfterSeconds: number) => async (app: FastifyInstance) => {
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        done(null, JSON.parse(body as string) as unknown);
+      } catch {
+        done(
+          new PromptopsError('invalid', 'invalid_json', 'the request body is not valid JSON', {
+            fix: 'send a well-formed JSON body',
+          }),
+          undefined,
+        );
+      }
+    });
+    app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return sendError(
+          reply,
+          413,
+          'too_large',
+          `the request body is larger than ${MAX_INGEST_BODY_BYTES / 1024 / 1024} MiB`,
+          `send at most ${MAX_BATCH_EVENTS} events and 5 MiB per request`,
+        );
+      }
+      if (typeof (error as { errno?: unknown }).errno === 'number' && String(error.code).startsWith('Z_')) {
+        return sendError(
+          reply,
+          400,
+          'invalid_gzip',
+          'the gzip body could not be decompressed',
+          'send a valid gzip body, or none',
+        );
+      }
+      return errorHandler(error, request, reply);
+    });
+
+    // The gate is taken after authentication (app-level hook) and before the body is read.
+    const hooks = {
+      onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+        const entry = gate.tryAcquire();
+        if (entry === undefined) {
+          return sendError(
+            reply.header('retry-after', String(retryAfterSeconds)),
+            429,
+            'overloaded',
+            'ingestion is at capacity',
+            `retry after ${retryAfterSeconds} s; SDKs back off and resend (event ids make resends idempotent)`,
+          );
+        }
+        (request as GatedRequest)[RELEASE] = await entry;
+        return undefined;
+      },
+      onResponse: async (request: FastifyRequest) => (request as GatedRequest)[RELEASE]?.(),
+      onRequestAbort: async (request: FastifyRequest) => (request as GatedRequest)[RELEASE]?.(),
+      preParsing: async (request: FastifyRequest, _reply: FastifyReply, payload: NodeJS.ReadableStream) => {
+        const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase();
+        if (encoding === 'identity') return payload;
+        if (encoding !== 'gzip') {
+          throw new PromptopsError(
+            'invalid',
+            'unsupported_encoding',
+            `content-encoding "${encoding}" is not supported`,
+            { fix: 'send gzip or no content-encoding' },
+          );
+        }
+        // The limit applies to the inflated body (Fastify counts what this stream yields); the compressed
+        // length is reported separately so the Content-Length check still matches.
+        const gunzip = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
+        payload.on('data', (chunk: Buffer) => {
+          gunzip.receivedEncodedLength += chunk.length;
+        });
+        payload.pipe(gunzip);
+        return gunzip;
+      },
+    };
+
+    app.post(
+      '/api/v1/ingest',
+      {
+        config: { permission: 'traces:write' },
+        bodyLimit: MAX_INGEST_BODY_BYTES,
+        ...hooks,
+        schema: {
+          tags: ['traces'],
+          summary: `Ingest a batch of trace events (at most ${MAX_BATCH_EVENTS} and 5 MiB); per-item results`,
+          body: { type: 'object', description: '{ events: TraceEvent[] } — see docs/api.md' },
+        },
+      },
+      async (request, reply) => {
+        const result = await service.ingest(requireActor(request.actor), request.body);
+        const anyStored = result.accepted.length + result.duplicates.length > 0;
+        return reply.code(anyStored ? 200 : 400).send(result);
+      },
+    );
+
+    app.post(
+      '/v1/traces',
+      {
+        config: { permission: 'traces:write' },
+        bodyLimit: MAX_INGEST_BODY_BYTES,
+        ...hooks,
+        schema: { tags: ['traces'], summary: 'OTLP/HTTP trace export (application/json or application/x-protobuf)' },
+      },
+      async (request, reply) => {
+        const isProtobuf = String(request.headers['content-type'] ?? '').startsWith(PROTOBUF);
+        let decoded: unknown;
+        if (isProtobuf) {
+          try {
+            decoded = decodeTraceRequest(request.body as Buffer);
+          } catch (error) {
+            throw new PromptopsError(
+              'invalid',
+              'invalid_otlp',
+              `the protobuf body is not an ExportTraceServiceRequest: ${(error as Error).message}`,
+              {
+                fix: 'send an OTLP ExportTraceServiceRequest (Content-Type: application/x-protobuf)',
+              },
+            );
+          }
+        } else {
+          decoded = request.body;
+        }
+        let result: Awaited<ReturnType<TraceService['ingestOtlp']>>;
+        try {
+          result = await service.ingestOtlp(requireActor(request.actor), decoded);
+        } catch (error) {
+          if (error instanceof OtlpTooLargeError) {
+            throw new PromptopsError(
+              'too_large',
+              'batch_too_large',
+              `${error.message}; the limit is ${MAX_BATCH_EVENTS} LLM spans per request`,
+              {
+                fix: 'lower the exporter batch size (e.g. BatchSpanProcessor maxExportBatchSize)',
+              },
+            );
+          }
+          throw error;
+        }
+        const { rejectedSpans, errorMessage } = result;
+        if (isProtobuf) return reply.type(PROTOBUF).send(Buffer.from(encodeTraceResponse(rejectedSpans, errorMessage)));
+        // OTLP/JSON: int64 as a string; partial_success is left unset when everything was accepted.
+        return reply.send(
+          rejectedSpans === 0 ? {} : { partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } },
+        );
+      },
+    );
+  };
+
+const traceQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    prompt: { type: 'string', minLength: 1, maxLength: 200 },
+    version: { type: 'integer', minimum: 1 },
+    sha: { type: 'string', pattern: '^[0-9a-fA-F]{7,64}$' },
+    label: { type: 'string', minLength: 1, maxLength: 63 },
+    tenant: { type: 'string', minLength: 1, maxLength: 200 },
+    arm: { type: 'string', minLength: 1, maxLength: 200 },
+    status: { type: 'string', enum: ['ok', 'error'] },
+    since: { type: 'string', minLength: 1, maxLength: 40 },
+    until: { type: 'string', minLength: 1, maxLength: 40 },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+    cursor: { type: 'string', minLength: 1, maxLength: 100 },
+  },
+} as const;
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
+/** Queries and scores: ordinary JSON routes. */
+const queryRoutes = (service: TraceService) => async (app: FastifyInstance) => {
+  app.get<{ Querystring: TraceQuery }>(
+    '/api/v1/traces',
+    {
+      config: { permission: 'traces:read' },
+      schema: {
+        tags: ['traces'],
+        summary: 'Traces, newest first, filtered; cursor-paginated',
+        querystring: traceQuery,
+      },
+    },
+    async (request) => service.list(requireActor(request.actor), request.query),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/traces/:id',
+    {
+      config: { permission: 'traces:read' },
+      schema: {
+        tags: ['traces'],
+        summary: 'One trace in full, its prompt version, the diff to its parent and to what its label serves now',
+        params: idParams,
+      },
+    },
+    async (request) => service.detail(requireActor(request.actor), request.params.id),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/v1/traces/:id/scores',
+    {
+      config: { permission: 'traces:write' },
+      schema: {
+        tags: ['traces'],
+        summary: 'Score a trace: thumbs up/down, numeric, or a label, with an optional comment',
+        params: idParams,
+        body: { type: 'object', description: '{ kind: "thumbs"|"numeric"|"label", value, name?, comment? }' },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await service.addScore(requireActor(request.actor), request.params.id, request.body)),
+  );
+
+  app.get<{
+    Params: { name: string };
+    Querystring: { by: MetricsGroupBy; since: string; until?: string; bucket: string };
+  }>(
+    '/api/v1/prompts/:name/metrics',
+    {
+      config: { permission: 'traces:read' },
+      schema: {
+        tags: ['traces'],
+        summary:
+          'Per-sha (or label, arm) time buckets: count, error rate, latency percentiles, tokens, cost, scores; label moves as markers',
+        params: nameParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            by: { type: 'string', enum: ['sha', 'label', 'arm'], default: 'sha' },
+            since: { type: 'string', minLength: 1, maxLength: 40, default: '24h' },
+            until: { type: 'string', minLength: 1, maxLength: 40 },
+            bucket: { type: 'string', minLength: 2, maxLength: 10, default: '1h' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { by, since, until, bucket } = request.query;
+      return service.metrics(requireActor(request.actor), request.params.name, {
+        by,
+        since,
+        bucket,
+        ...(until === undefined ? {} : { until }),
+      });
+    },
+  );
+};
+
+export const traceRoutes =
+  (service: TraceService, gate: ConcurrencyGate, retryAfterSeconds: number) => async (app: FastifyInstance) => {
+    await app.register(ingestRoutes(service, gate, retryAfterSeconds));
+    await app.register(queryRoutes(service));
+  };

@@ -1,0 +1,163 @@
+import { LABEL_PATTERN, PROMPT_NAME_PATTERN, zodIssues, type FieldIssue } from '@promptops/core';
+import { z } from 'zod';
+import type { NewTrace } from '../storage/port.js';
+import {
+  ATTRIBUTE_LIMITS,
+  MAX_ERROR_LENGTH,
+  MAX_EVENT_ID_LENGTH,
+  MAX_OUTPUT_LENGTH,
+  MAX_SHORT_TEXT,
+  VARIABLE_LIMITS,
+} from './limits.js';
+import { sanitizeMap } from './sanitize.js';
+
+/**
+ * One ingest event, validated on its own so a bad item rejects only itself. Unknown fields are ignored
+ * (not rejected): telemetry from a newer SDK must not be lost on an older server.
+ */
+
+const hex = (length: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9a-fA-F]{${length}}$`), `must be ${length} hex characters`)
+    .transform((value) => value.toLowerCase());
+const shortText = z.string().min(1).max(MAX_SHORT_TEXT);
+
+/** Epoch milliseconds, or an ISO-8601 time with a zone; between 2000 and one day ahead of the server. */
+const timestamp = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/,
+      'must be an ISO-8601 time with a zone, e.g. 2025-01-31T12:00:00Z',
+    )
+    .transform((value) => Date.parse(value)),
+]);
+
+export const ingestEventSchema = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(MAX_EVENT_ID_LENGTH)
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  traceId: hex(32).optional(),
+  spanId: hex(16).optional(),
+  parentSpanId: hex(16).optional(),
+  prompt: z
+    .object({
+      name: z.string().max(MAX_SHORT_TEXT).regex(PROMPT_NAME_PATTERN, 'is not a prompt name'),
+      version: z.number().int().min(1).optional(),
+      sha: hex(64).optional(),
+      effectiveSha: hex(64).optional(),
+    })
+    .optional(),
+  label: z.string().regex(LABEL_PATTERN, 'is not a label name').optional(),
+  tenant: shortText.optional(),
+  rollout: z.object({ id: shortText.optional(), arm: shortText.optional() }).optional(),
+  releaseSha: z
+    .string()
+    .regex(/^[0-9a-fA-F]{7,64}$/, 'must be 7 to 64 hex characters')
+    .optional(),
+  variables: z.unknown().optional(),
+  output: z.string().max(MAX_OUTPUT_LENGTH).optional(),
+  model: shortText.optional(),
+  provider: shortText.optional(),
+  latencyMs: z.number().nonnegative().max(86_400_000).optional(),
+  usage: z
+    .object({
+      inputTokens: z.number().int().nonnegative().max(1e9).optional(),
+      outputTokens: z.number().int().nonnegative().max(1e9).optional(),
+    })
+    .optional(),
+  cost: z.number().nonnegative().max(1e6).optional(),
+  status: z.enum(['ok', 'error']).optional(),
+  error: z.string().max(MAX_ERROR_LENGTH).optional(),
+  attributes: z.unknown().optional(),
+  startedAt: timestamp,
+});
+
+export type IngestEvent = z.input<typeof ingestEventSchema>;
+
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
+export type ParsedEvent =
+  | { readonly ok: true; readonly trace: NewTrace; readonly dropped: number }
+  | { readonly ok: false; readonly id: string | undefined; readonly issues: FieldIssue[] };
+
+const json = (value: object): string | null => (Object.keys(value).length === 0 ? null : JSON.stringify(value));
+
+/** Validates one event and maps it to a storage row; never throws. */
+export const parseEvent = (input: unknown, nowMs: number): ParsedEvent => {
+  const result = ingestEventSchema.safeParse(input);
+  const rawId = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+  const id = typeof rawId === 'string' && rawId.length <= MAX_EVENT_ID_LENGTH ? rawId : undefined;
+  if (!result.success) return { ok: false, id, issues: zodIssues(result.error) };
+  const event = result.data;
+  const startedAtMs = event.startedAt;
+  if (!Number.isFinite(startedAtMs) || startedAtMs < EARLIEST_MS || startedAtMs > nowMs + MAX_FUTURE_MS) {
+    return {
+      ok: false,
+      id,
+      issues: [{ path: 'startedAt', message: 'must be a time between 2000 and one day from now' }],
+    };
+  }
+  const variables =
+    event.variables === undefined ? { value: {}, dropped: 0 } : sanitizeMap(event.variables, VARIABLE_LIMITS);
+  const attributes =
+    event.attributes === undefined ? { value: {}, dropped: 0 } : sanitizeMap(event.attributes, ATTRIBUTE_LIMITS);
+  const trace: NewTrace = {
+    eventId: event.id,
+    traceId: event.traceId ?? null,
+    spanId: event.spanId ?? null,
+    parentSpanId: event.parentSpanId ?? null,
+    promptName: event.prompt?.name ?? null,
+    promptVersion: event.prompt?.version ?? null,
+    promptSha: event.prompt?.sha ?? null,
+    effectiveSha: event.prompt?.effectiveSha ?? null,
+    label: event.label ?? null,
+    tenant: event.tenant ?? null,
+    rolloutId: event.rollout?.id ?? null,
+    rolloutArm: event.rollout?.arm ?? null,
+    releaseSha: event.releaseSha?.toLowerCase() ?? null,
+    variables: json(variables.value),
+    output: event.output ?? null,
+    model: event.model ?? null,
+    provider: event.provider ?? null,
+    latencyMs: event.latencyMs ?? null,
+    inputTokens: event.usage?.inputTokens ?? null,
+    outputTokens: event.usage?.outputTokens ?? null,
+    cost: event.cost ?? null,
+    // An error message without a status means the call failed.
+    status: event.status ?? (event.error === undefined ? 'ok' : 'error'),
+    error: event.error ?? null,
+    attributes: json(attributes.value),
+    startedAtMs,
+  };
+  return { ok: true, trace, dropped: variables.dropped + attributes.dropped };
+};
+
+/** The score body of `POST /api/v1/traces/:id/scores`. */
+export const scoreSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('thumbs'),
+    name: shortText.optional(),
+    value: z.union([z.enum(['up', 'down']), z.boolean()]),
+    comment: z.string().max(2000).optional(),
+  }),
+  z.object({
+    kind: z.literal('numeric'),
+    name: shortText.optional(),
+    value: z.number().finite(),
+    comment: z.string().max(2000).optional(),
+  }),
+  z.object({
+    kind: z.literal('label'),
+    name: shortText.optional(),
+    value: shortText,
+    comment: z.string().max(2000).optional(),
+  }),
+]);
+
+export type ScoreInput = z.infer<typeof scoreSchema>;

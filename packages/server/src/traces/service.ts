@@ -1,0 +1,447 @@
+import {
+  LATEST_LABEL,
+  PromptopsError,
+  diffPrompts,
+  previousSha,
+  shortSha,
+  zodIssues,
+  type DeploymentRecord,
+  type FieldIssue,
+  type PromptDiff,
+  type VersionRecord,
+  type VersionSummary,
+} from '@promptops/core';
+import type { Actor, Clock } from '../context.js';
+import { promptNotFound } from '../prompts/errors.js';
+import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
+import type {
+  MetricsGroupBy,
+  NewTrace,
+  Storage,
+  TraceCursor,
+  TraceFilter,
+  TraceStatus,
+  VersionRow,
+} from '../storage/port.js';
+import { MAX_BATCH_EVENTS } from './limits.js';
+import { otlpToEvents } from './otlp.js';
+import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from './records.js';
+import { parseEvent, scoreSchema } from './schemas.js';
+import { parseDuration, parseInstant } from './time.js';
+
+export interface IngestResult {
+  readonly accepted: string[];
+  readonly duplicates: string[];
+  readonly rejected: { index: number; id?: string; issues: FieldIssue[] }[];
+  /** Entries of `variables` / `attributes` dropped for being hostile or over a limit. */
+  readonly droppedAttributes: number;
+}
+
+export interface TraceQuery {
+  readonly prompt?: string;
+  readonly version?: number;
+  readonly sha?: string;
+  readonly label?: string;
+  readonly tenant?: string;
+  readonly arm?: string;
+  readonly status?: TraceStatus;
+  readonly since?: string;
+  readonly until?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface TraceDetail {
+  readonly trace: TraceRecord & { readonly scores: ScoreRecord[] };
+  /** The version the trace names, when the registry has it. */
+  readonly version: VersionRecord | null;
+  readonly parent: VersionSummary | null;
+  readonly diffToParent: PromptDiff | null;
+  /** What the trace's label serves now, and the diff from the trace's version to it. */
+  readonly labelNow: {
+    readonly label: string;
+    readonly version: VersionSummary;
+    readonly servesTrace: boolean;
+    readonly diff: PromptDiff | null;
+  } | null;
+  /** When the label still serves the trace's version: where a rollback would take it. */
+  readonly rollback: {
+    readonly name: string;
+    readonly label: string;
+    readonly from: { version: number; sha: string };
+    readonly to: { version: number; sha: string };
+  } | null;
+}
+
+export interface MetricsPoint {
+  readonly start: string;
+  readonly count: number;
+  readonly errors: number;
+  readonly errorRate: number;
+  readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
+  readonly tokens: { readonly input: number; readonly output: number };
+  readonly cost: number;
+  readonly score: { readonly mean: number | null; readonly count: number };
+  readonly thumbs: { readonly up: number; readonly down: number };
+}
+
+export interface MetricsSeries {
+  readonly key: string | null;
+  /** For `by=sha`: the registry's version number of that sha, when known. */
+  readonly version: number | null;
+  readonly totals: Omit<MetricsPoint, 'start'>;
+  readonly points: MetricsPoint[];
+}
+
+export interface MetricsResult {
+  readonly name: string;
+  readonly by: MetricsGroupBy;
+  readonly since: string;
+  readonly until: string;
+  readonly bucketMs: number;
+  readonly series: MetricsSeries[];
+  /** Label moves in the window (not `latest`), oldest first. */
+  readonly markers: DeploymentRecord[];
+}
+
+/** Rows per insert transaction: short on SQLite (one connection, one writer) so reads interleave. */
+const INSERT_CHUNK = { sqlite: 200, postgres: 1000 } as const;
+const VALIDATE_SLICE = 250;
+const MAX_BUCKETS = 2000;
+const MAX_LATENCY_SAMPLES = 100_000;
+
+/** Gives other requests (prompt resolution) a turn between slices of ingestion work. */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+const traceNotFound = (id: string): PromptopsError =>
+  new PromptopsError('not_found', 'trace_not_found', `no trace with id '${id}' in this project`, {
+    fix: 'list traces with GET /api/v1/traces (or `promptops traces`); traces older than the retention period are deleted',
+  });
+
+const invalid = (message: string, issues: FieldIssue[], fix: string): PromptopsError =>
+  new PromptopsError('invalid', 'invalid_request', message, { issues, fix });
+
+const encodeCursor = (cursor: TraceCursor): string =>
+  Buffer.from(`${cursor.startedAtMs}:${cursor.id}`).toString('base64url');
+
+const decodeCursor = (text: string): TraceCursor => {
+  const match = /^(\d{1,16}):(\d{1,16})$/.exec(Buffer.from(text, 'base64url').toString());
+  if (match === null)
+    throw invalid(
+      `cursor "${text}" is not valid`,
+      [{ path: 'cursor', message: 'is not a cursor this server issued' }],
+      'pass nextCursor from the previous page unchanged',
+    );
+  return { startedAtMs: Number(match[1]), id: Number(match[2]) };
+};
+
+/** Nearest-rank percentile of sorted values. */
+const percentile = (sorted: readonly number[], p: number): number | null =>
+  sorted.length === 0
+    ? null
+    : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+
+const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+export type TraceService = ReturnType<typeof createTraceService>;
+
+export const createTraceService = (storage: Storage, clock: Clock) => {
+  /** Validates a batch item by item (yielding between slices), then inserts in short transactions. */
+  const ingestEvents = async (actor: Actor, events: readonly unknown[], nowMs: number): Promise<IngestResult> => {
+    const rows: NewTrace[] = [];
+    const rejected: IngestResult['rejected'] = [];
+    let droppedAttributes = 0;
+    for (let index = 0; index < events.length; index += 1) {
+      if (index > 0 && index % VALIDATE_SLICE === 0) await yieldToEventLoop();
+      const parsed = parseEvent(events[index], nowMs);
+      if (parsed.ok) {
+        rows.push(parsed.trace);
+        droppedAttributes += parsed.dropped;
+      } else {
+        rejected.push({ index, ...(parsed.id === undefined ? {} : { id: parsed.id }), issues: parsed.issues });
+      }
+    }
+    const accepted: string[] = [];
+    const duplicates: string[] = [];
+    const chunk = INSERT_CHUNK[storage.dialect];
+    for (let offset = 0; offset < rows.length; offset += chunk) {
+      if (offset > 0) await yieldToEventLoop();
+      const result = await storage.insertTraces(
+        actor.projectId,
+        rows.slice(offset, offset + chunk),
+        clock.now().getTime(),
+      );
+      accepted.push(...result.accepted);
+      duplicates.push(...result.duplicates);
+    }
+    return { accepted, duplicates, rejected, droppedAttributes };
+  };
+
+  const versionBySha = async (promptId: number, sha: string, cache: Map<string, VersionRow | undefined>) => {
+    if (!cache.has(sha)) cache.set(sha, await storage.getVersionBySha(promptId, sha));
+    return cache.get(sha);
+  };
+
+  return {
+    /** `POST /api/v1/ingest`: `{ events: [...] }`, at most MAX_BATCH_EVENTS. */
+    async ingest(actor: Actor, body: unknown): Promise<IngestResult> {
+      const events = typeof body === 'object' && body !== null ? (body as { events?: unknown }).events : undefined;
+      if (!Array.isArray(events) || events.length === 0) {
+        throw invalid(
+          'the body must be { "events": [ … ] } with at least one event',
+          [{ path: 'events', message: 'must be a non-empty array' }],
+          'send { "events": [{ "id": "…", "startedAt": "…", … }] }',
+        );
+      }
+      if (events.length > MAX_BATCH_EVENTS) {
+        throw new PromptopsError(
+          'too_large',
+          'batch_too_large',
+          `the batch has ${events.length} events; the limit is ${MAX_BATCH_EVENTS}`,
+          {
+            fix: `split it into batches of at most ${MAX_BATCH_EVENTS} events (and 5 MiB)`,
+            details: { limit: MAX_BATCH_EVENTS },
+          },
+        );
+      }
+      return ingestEvents(actor, events, clock.now().getTime());
+    },
+
+    /** `POST /v1/traces`: an ExportTraceServiceRequest, already decoded. */
+    async ingestOtlp(
+      actor: Actor,
+      request: unknown,
+    ): Promise<{ rejectedSpans: number; errorMessage: string; accepted: number }> {
+      const { events, malformed } = otlpToEvents(request);
+      const result = await ingestEvents(actor, events, clock.now().getTime());
+      const rejectedSpans = result.rejected.length + malformed;
+      const first = result.rejected[0];
+      const errorMessage =
+        rejectedSpans === 0
+          ? ''
+          : first === undefined
+            ? `${malformed} malformed span(s)`
+            : `${rejectedSpans} span(s) rejected; first: span ${first.id ?? `#${first.index}`}: ${first.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`;
+      return { rejectedSpans, errorMessage, accepted: result.accepted.length + result.duplicates.length };
+    },
+
+    async list(actor: Actor, query: TraceQuery): Promise<{ traces: TraceRecord[]; nextCursor: string | null }> {
+      const nowMs = clock.now().getTime();
+      const filter: TraceFilter = {
+        ...(query.prompt === undefined ? {} : { promptName: query.prompt }),
+        ...(query.version === undefined ? {} : { promptVersion: query.version }),
+        ...(query.sha === undefined ? {} : { shaPrefix: query.sha.toLowerCase() }),
+        ...(query.label === undefined ? {} : { label: query.label }),
+        ...(query.tenant === undefined ? {} : { tenant: query.tenant }),
+        ...(query.arm === undefined ? {} : { rolloutArm: query.arm }),
+        ...(query.status === undefined ? {} : { status: query.status }),
+        ...(query.since === undefined ? {} : { sinceMs: parseInstant(query.since, 'since', nowMs) }),
+        ...(query.until === undefined ? {} : { untilMs: parseInstant(query.until, 'until', nowMs) }),
+      };
+      const rows = await storage.queryTraces(actor.projectId, filter, {
+        limit: query.limit,
+        ...(query.cursor === undefined ? {} : { after: decodeCursor(query.cursor) }),
+      });
+      const last = rows.at(-1);
+      return {
+        traces: rows.map(toTraceRecord),
+        nextCursor: rows.length === query.limit && last !== undefined ? encodeCursor(last) : null,
+      };
+    },
+
+    async detail(actor: Actor, id: string): Promise<TraceDetail> {
+      const row = await storage.getTrace(actor.projectId, id);
+      if (row === undefined) throw traceNotFound(id);
+      const scores = (await storage.listScores(actor.projectId, id)).map(toScoreRecord);
+      const detail: { -readonly [K in keyof TraceDetail]: TraceDetail[K] } = {
+        trace: { ...toTraceRecord(row), scores },
+        version: null,
+        parent: null,
+        diffToParent: null,
+        labelNow: null,
+        rollback: null,
+      };
+      const prompt = row.promptName === null ? undefined : await storage.getPrompt(actor.projectId, row.promptName);
+      if (prompt === undefined || row.promptName === null) return detail;
+      const name = row.promptName;
+      const versions = new Map<string, VersionRow | undefined>();
+      const title = (v: VersionRow): string => `${name}@v${v.version} (${shortSha(v.sha)})`;
+      const version = row.promptSha === null ? undefined : await versionBySha(prompt.id, row.promptSha, versions);
+      if (version !== undefined) {
+        const record = toVersionRecord(version);
+        detail.version = record;
+        const parent =
+          version.parentSha === null ? undefined : await versionBySha(prompt.id, version.parentSha, versions);
+        if (parent !== undefined) {
+          detail.parent = toVersionSummary(parent);
+          detail.diffToParent = diffPrompts(toVersionRecord(parent).content, record.content, {
+            from: title(parent),
+            to: title(version),
+          });
+        }
+      }
+      if (row.label !== null) {
+        const label = await storage.getLabel(prompt.id, row.label);
+        const now = label === undefined ? undefined : await versionBySha(prompt.id, label.sha, versions);
+        if (label !== undefined && now !== undefined) {
+          const servesTrace = label.sha === row.promptSha;
+          detail.labelNow = {
+            label: row.label,
+            version: toVersionSummary(now),
+            servesTrace,
+            diff:
+              version === undefined || servesTrace
+                ? null
+                : diffPrompts(toVersionRecord(version).content, toVersionRecord(now).content, {
+                    from: title(version),
+                    to: title(now),
+                  }),
+          };
+          if (servesTrace) {
+            const target = previousSha(await storage.listDeployments(prompt.id, { label: row.label }));
+            const to = target === undefined ? undefined : await versionBySha(prompt.id, target, versions);
+            if (to !== undefined) {
+              detail.rollback = {
+                name,
+                label: row.label,
+                from: { version: now.version, sha: now.sha },
+                to: { version: to.version, sha: to.sha },
+              };
+            }
+          }
+        }
+      }
+      return detail;
+    },
+
+    async addScore(actor: Actor, id: string, body: unknown): Promise<ScoreRecord> {
+      const parsed = scoreSchema.safeParse(body);
+      if (!parsed.success) {
+        const issues = zodIssues(parsed.error);
+        throw invalid(
+          `the score is invalid:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`,
+          issues,
+          'send { kind: "thumbs", value: "up" | "down" }, { kind: "numeric", value: 0.8 } or { kind: "label", value: "rude" }',
+        );
+      }
+      const score = parsed.data;
+      const value =
+        score.kind === 'thumbs'
+          ? score.value === 'up' || score.value === true
+            ? 1
+            : 0
+          : score.kind === 'numeric'
+            ? score.value
+            : null;
+      const row = await storage.insertScore(actor.projectId, {
+        eventId: id,
+        name: score.name ?? (score.kind === 'thumbs' ? 'feedback' : score.kind),
+        kind: score.kind,
+        value,
+        stringValue: score.kind === 'label' ? score.value : null,
+        comment: score.comment ?? null,
+        actor: actor.name,
+        createdAtMs: clock.now().getTime(),
+      });
+      if (row === undefined) throw traceNotFound(id);
+      return toScoreRecord(row);
+    },
+
+    async metrics(
+      actor: Actor,
+      name: string,
+      query: { by: MetricsGroupBy; since: string; until?: string; bucket: string },
+    ): Promise<MetricsResult> {
+      const nowMs = clock.now().getTime();
+      const sinceMs = parseInstant(query.since, 'since', nowMs);
+      const untilMs = query.until === undefined ? nowMs : parseInstant(query.until, 'until', nowMs);
+      const bucketMs = parseDuration(query.bucket, 'bucket');
+      if (untilMs <= sinceMs)
+        throw invalid(
+          'since must be before until',
+          [{ path: 'since', message: 'must be before until' }],
+          'e.g. since=24h',
+        );
+      if ((untilMs - sinceMs) / bucketMs > MAX_BUCKETS) {
+        throw invalid(
+          `the window holds more than ${MAX_BUCKETS} buckets`,
+          [{ path: 'bucket', message: `gives more than ${MAX_BUCKETS} buckets` }],
+          'use a wider bucket or a shorter window',
+        );
+      }
+      const prompt = await storage.getPrompt(actor.projectId, name);
+      if (prompt === undefined || prompt.headSha === null) throw promptNotFound(name);
+
+      const rows = await storage.traceMetrics(actor.projectId, {
+        promptName: name,
+        by: query.by,
+        sinceMs,
+        untilMs,
+        bucketMs,
+        maxLatencySamples: MAX_LATENCY_SAMPLES,
+      });
+      const summarize = (parts: typeof rows) => {
+        const count = parts.reduce((n, r) => n + r.count, 0);
+        const errors = parts.reduce((n, r) => n + r.errors, 0);
+        const latencies = parts.flatMap((r) => r.latencies).sort((a, b) => a - b);
+        const scoreCount = parts.reduce((n, r) => n + r.scoreCount, 0);
+        const scoreSum = parts.reduce((n, r) => n + (r.scoreMean ?? 0) * r.scoreCount, 0);
+        const p = (q: number) => {
+          const value = percentile(latencies, q);
+          return value === null ? null : round(value, 1);
+        };
+        return {
+          count,
+          errors,
+          errorRate: count === 0 ? 0 : round(errors / count, 4),
+          latencyMs: { p50: p(50), p95: p(95), p99: p(99) },
+          tokens: {
+            input: parts.reduce((n, r) => n + r.inputTokens, 0),
+            output: parts.reduce((n, r) => n + r.outputTokens, 0),
+          },
+          cost: round(
+            parts.reduce((n, r) => n + r.cost, 0),
+            6,
+          ),
+          score: { mean: scoreCount === 0 ? null : round(scoreSum / scoreCount, 4), count: scoreCount },
+          thumbs: { up: parts.reduce((n, r) => n + r.thumbsUp, 0), down: parts.reduce((n, r) => n + r.thumbsDown, 0) },
+        };
+      };
+      const byKey = new Map<string | null, typeof rows>();
+      for (const row of rows) byKey.set(row.key, [...(byKey.get(row.key) ?? []), row]);
+      const versions = new Map<string, VersionRow | undefined>();
+      const series: MetricsSeries[] = [];
+      for (const [key, parts] of byKey) {
+        const version = query.by === 'sha' && key !== null ? await versionBySha(prompt.id, key, versions) : undefined;
+        series.push({
+          key,
+          version: version?.version ?? null,
+          totals: summarize(parts),
+          points: parts.map((part) => ({ start: new Date(part.bucketStartMs).toISOString(), ...summarize([part]) })),
+        });
+      }
+      // Oldest version (or first seen) first, so a chart reads left to right.
+      series.sort(
+        (a, b) =>
+          (a.version ?? Infinity) - (b.version ?? Infinity) ||
+          (a.points[0]?.start ?? '').localeCompare(b.points[0]?.start ?? ''),
+      );
+      const markers = (await storage.listDeployments(prompt.id, {}))
+        .filter((d) => d.label !== LATEST_LABEL)
+        .filter((d) => {
+          const at = Date.parse(d.createdAt);
+          return at >= sinceMs && at < untilMs;
+        })
+        .map(toDeploymentRecord);
+      return {
+        name,
+        by: query.by,
+        since: new Date(sinceMs).toISOString(),
+        until: new Date(untilMs).toISOString(),
+        bucketMs,
+        series,
+        markers,
+      };
+    },
+  };
+};
