@@ -11,3 +11,4 @@ export * from './rollback.js';
 export * from './audit.js';
 export * from './snapshot.js';
 export * from './lockfile.js';
+export * from './trace-records.js';

@@ -1,4 +1,4 @@
-import type { DeploymentKind } from '@promptops/core';
+import type { DeploymentKind, MetricsGroupBy } from '@promptops/core';
 
 /**
  * The storage port. The registry service talks only to this interface; two adapters implement it
@@ -147,6 +147,16 @@ export interface Page {
 }
 
 /** Reads, available both outside and inside a transaction. */
+/** Audit log page. A prompt's entries are those whose target is `NAME`, `NAME@vN` or `NAME:label`. */
+export interface AuditQuery {
+  readonly afterSeq?: number;
+  readonly limit: number;
+  readonly newestFirst?: boolean;
+  readonly beforeSeq?: number;
+  readonly actor?: string;
+  readonly prompt?: string;
+}
+
 export interface RegistryReads {
   getProject(id: number): Promise<ProjectRow | undefined>;
   getProjectByName(name: string): Promise<ProjectRow | undefined>;
@@ -173,8 +183,8 @@ export interface RegistryReads {
   /** Oldest first unless paging (then newest first below `before`). */
   listDeployments(promptId: number, options: { label?: string }): Promise<DeploymentRow[]>;
 
-  /** Oldest first; `afterSeq` exclusive. */
-  listAudit(projectId: number, options: { afterSeq?: number; limit: number }): Promise<AuditRow[]>;
+  /** Oldest first (`afterSeq` exclusive), or newest first below `beforeSeq`; optionally one actor's, one prompt's. */
+  listAudit(projectId: number, options: AuditQuery): Promise<AuditRow[]>;
   /** The project's newest audit seq, 0 when its log is empty. */
   latestAuditSeq(projectId: number): Promise<number>;
   /**
@@ -320,7 +330,7 @@ export interface ScoreRow extends NewScore {
   readonly projectId: number;
 }
 
-export type MetricsGroupBy = 'sha' | 'label' | 'arm';
+export type { MetricsGroupBy };
 
 export interface MetricsQuery {
   readonly promptName: string;

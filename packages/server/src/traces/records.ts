@@ -1,47 +1,9 @@
+import type { ScoreRecord, TraceRecord } from '@promptops/core';
 import type { ScoreRow, TraceRow } from '../storage/port.js';
 
+export type { ScoreRecord, TraceRecord };
+
 /** Storage rows to the public JSON shapes of docs/api.md (the same names the ingest body uses). */
-
-export interface TraceRecord {
-  readonly id: string;
-  readonly traceId: string | null;
-  readonly spanId: string | null;
-  readonly parentSpanId: string | null;
-  readonly prompt: {
-    readonly name: string;
-    readonly version: number | null;
-    readonly sha: string | null;
-    readonly effectiveSha: string | null;
-  } | null;
-  readonly label: string | null;
-  readonly tenant: string | null;
-  readonly rollout: { readonly id: string | null; readonly arm: string | null } | null;
-  readonly releaseSha: string | null;
-  readonly variables: Record<string, unknown> | null;
-  readonly output: string | null;
-  readonly model: string | null;
-  readonly provider: string | null;
-  readonly latencyMs: number | null;
-  readonly usage: { readonly inputTokens: number | null; readonly outputTokens: number | null };
-  readonly cost: number | null;
-  readonly status: 'ok' | 'error';
-  readonly error: string | null;
-  readonly attributes: Record<string, unknown> | null;
-  readonly startedAt: string;
-  readonly receivedAt: string;
-}
-
-export interface ScoreRecord {
-  readonly id: number;
-  readonly traceId: string;
-  readonly name: string;
-  readonly kind: 'thumbs' | 'numeric' | 'label';
-  /** thumbs: "up" | "down"; numeric: a number; label: a string. */
-  readonly value: string | number | null;
-  readonly comment: string | null;
-  readonly actor: string;
-  readonly createdAt: string;
-}
 
 const parseJson = (text: string | null): Record<string, unknown> | null =>
   text === null ? null : (JSON.parse(text) as Record<string, unknown>);

@@ -5,11 +5,10 @@ import {
   previousSha,
   shortSha,
   zodIssues,
-  type DeploymentRecord,
   type FieldIssue,
-  type PromptDiff,
-  type VersionRecord,
-  type VersionSummary,
+  type MetricsResult,
+  type MetricsSeries,
+  type TraceDetail,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { promptNotFound } from '../prompts/errors.js';
@@ -49,59 +48,6 @@ export interface TraceQuery {
   readonly until?: string;
   readonly limit: number;
   readonly cursor?: string;
-}
-
-export interface TraceDetail {
-  readonly trace: TraceRecord & { readonly scores: ScoreRecord[] };
-  /** The version the trace names, when the registry has it. */
-  readonly version: VersionRecord | null;
-  readonly parent: VersionSummary | null;
-  readonly diffToParent: PromptDiff | null;
-  /** What the trace's label serves now, and the diff from the trace's version to it. */
-  readonly labelNow: {
-    readonly label: string;
-    readonly version: VersionSummary;
-    readonly servesTrace: boolean;
-    readonly diff: PromptDiff | null;
-  } | null;
-  /** When the label still serves the trace's version: where a rollback would take it. */
-  readonly rollback: {
-    readonly name: string;
-    readonly label: string;
-    readonly from: { version: number; sha: string };
-    readonly to: { version: number; sha: string };
-  } | null;
-}
-
-export interface MetricsPoint {
-  readonly start: string;
-  readonly count: number;
-  readonly errors: number;
-  readonly errorRate: number;
-  readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null };
-  readonly tokens: { readonly input: number; readonly output: number };
-  readonly cost: number;
-  readonly score: { readonly mean: number | null; readonly count: number };
-  readonly thumbs: { readonly up: number; readonly down: number };
-}
-
-export interface MetricsSeries {
-  readonly key: string | null;
-  /** For `by=sha`: the registry's version number of that sha, when known. */
-  readonly version: number | null;
-  readonly totals: Omit<MetricsPoint, 'start'>;
-  readonly points: MetricsPoint[];
-}
-
-export interface MetricsResult {
-  readonly name: string;
-  readonly by: MetricsGroupBy;
-  readonly since: string;
-  readonly until: string;
-  readonly bucketMs: number;
-  readonly series: MetricsSeries[];
-  /** Label moves in the window (not `latest`), oldest first. */
-  readonly markers: DeploymentRecord[];
 }
 
 /** Rows per insert transaction: short on SQLite (one connection, one writer) so reads interleave. */
