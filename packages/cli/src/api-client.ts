@@ -1,76 +1,26 @@
 import {
   PromptopsError,
   type DeploymentRecord,
+  type DiffResult,
   type ErrorKind,
-  type FieldIssue,
   type LabelRecord,
+  type FieldIssue,
+  type MoveResult,
   type PromptContent,
-  type PromptDiff,
-  type VersionRecord,
-  type VersionSummary,
+  type PromptDetail,
+  type PromptListItem,
+  type PushResult,
+  type RollbackResult,
+  type VerifyReport,
+  type VersionPage,
+  type VersionRecordWithLabels,
 } from '@promptops/core';
 
 import type { MetricsResponse, TraceDetail, TracePage, TraceQuery } from './trace-api.js';
 
 /** A typed client for the HTTP API in docs/api.md. Error bodies become `ApiError`s with the server's code and fix. */
 
-export interface PromptHead {
-  readonly name: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly labels: readonly LabelRecord[];
-}
-
 /** One row of `GET /prompts`: the head and where each label points. */
-export interface PromptListItem {
-  readonly name: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly updatedAt: string;
-  readonly labels: Readonly<Record<string, { readonly version: number; readonly sha: string }>>;
-}
-
-export type PushResponse = VersionSummary & { readonly created: boolean };
-export type VersionWithLabels = VersionSummary & { readonly labels: readonly string[] };
-export type VersionRecordWithLabels = VersionRecord & { readonly labels: readonly string[] };
-
-export interface VersionPage {
-  readonly versions: readonly VersionWithLabels[];
-  readonly nextBefore: number | null;
-}
-
-export interface DiffResponse {
-  readonly from: VersionSummary;
-  readonly to: VersionSummary;
-  readonly diff: PromptDiff;
-}
-
-export interface SetLabelResponse {
-  readonly changed: boolean;
-  readonly label: LabelRecord;
-  readonly deployment: DeploymentRecord | null;
-}
-
-export interface RollbackResponse {
-  readonly label: LabelRecord;
-  readonly deployment: DeploymentRecord;
-  readonly elapsedMs: number;
-}
-
-export interface VerifyProblem {
-  readonly table: string;
-  readonly row: string | number;
-  readonly problem: string;
-  readonly message: string;
-}
-
-export interface VerifyResponse {
-  readonly ok: boolean;
-  readonly checked: { readonly versions: number; readonly auditEntries: number; readonly deployments: number };
-  readonly problems: readonly VerifyProblem[];
-}
 
 export interface MeResponse {
   readonly project: { readonly id: number; readonly name: string };
@@ -151,9 +101,9 @@ export class ApiClient {
   }
 
   /** The prompt's head and labels, or undefined when the project has no such prompt. */
-  async getPrompt(name: string): Promise<PromptHead | undefined> {
+  async getPrompt(name: string): Promise<PromptDetail | undefined> {
     try {
-      return await this.#request<PromptHead>('GET', `/prompts/${seg(name)}`);
+      return await this.#request<PromptDetail>('GET', `/prompts/${seg(name)}`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404 && error.code === 'prompt_not_found') return undefined;
       throw error;
@@ -163,7 +113,7 @@ export class ApiClient {
   pushVersion(
     name: string,
     body: { content: PromptContent; parent: string | null; message?: string | undefined },
-  ): Promise<PushResponse> {
+  ): Promise<PushResult> {
     return this.#request('POST', `/prompts/${seg(name)}/versions`, body);
   }
 
@@ -191,7 +141,7 @@ export class ApiClient {
     }
   }
 
-  diff(name: string, from: string, to: string): Promise<DiffResponse> {
+  diff(name: string, from: string, to: string): Promise<DiffResult> {
     return this.#request('GET', `/prompts/${seg(name)}/diff`, undefined, { from, to });
   }
 
@@ -203,7 +153,7 @@ export class ApiClient {
     return this.#request('GET', `/prompts/${seg(name)}/deployments`, undefined, label === undefined ? {} : { label });
   }
 
-  setLabel(name: string, label: string, body: { ref: string; reason?: string | undefined }): Promise<SetLabelResponse> {
+  setLabel(name: string, label: string, body: { ref: string; reason?: string | undefined }): Promise<MoveResult> {
     return this.#request('PUT', `/prompts/${seg(name)}/labels/${seg(label)}`, body);
   }
 
@@ -211,11 +161,11 @@ export class ApiClient {
     name: string,
     label: string,
     body: { to?: string | undefined; reason?: string | undefined },
-  ): Promise<RollbackResponse> {
+  ): Promise<RollbackResult> {
     return this.#request('POST', `/prompts/${seg(name)}/labels/${seg(label)}/rollback`, body);
   }
 
-  verify(): Promise<VerifyResponse> {
+  verify(): Promise<VerifyReport> {
     return this.#request('GET', '/verify');
   }
 

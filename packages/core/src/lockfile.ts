@@ -93,9 +93,14 @@ export const parseLockfile = (text: string, file = LOCKFILE_NAME): Lockfile => {
   const lock = parsed.data as Lockfile;
   for (const [name, entry] of Object.entries(lock.prompts)) {
     if (entry.content !== undefined && (entry.content.name !== name || promptSha(entry.content) !== entry.sha)) {
-      throw new PromptopsError('invalid', 'lockfile_tampered', `${file}: the embedded content of '${name}' does not hash to its sha ${entry.sha.slice(0, 7)}`, {
-        fix: 'regenerate it with `promptops lock --embed`',
-      });
+      throw new PromptopsError(
+        'invalid',
+        'lockfile_tampered',
+        `${file}: the embedded content of '${name}' does not hash to its sha ${entry.sha.slice(0, 7)}`,
+        {
+          fix: 'regenerate it with `promptops lock --embed`',
+        },
+      );
     }
   }
   if (releaseShaOf(lock.prompts) !== lock.releaseSha) {

@@ -1,3 +1,4 @@
+import type { PromptDiff } from './diff.js';
 import type { PromptContent } from './schema.js';
 
 /** The shapes the registry returns, shared by the server, the CLI and the SDK (the public JSON names). */
@@ -58,4 +59,70 @@ export interface AuditEntry {
   readonly data: Readonly<Record<string, unknown>>;
   readonly prevHash: string;
   readonly hash: string;
+}
+
+/** Response shapes of the registry API (docs/api.md), shared by the server, the CLI and the dashboard. */
+
+/** One row of `GET /prompts`: the head and where each label points. */
+export interface PromptListItem {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly updatedAt: string;
+  readonly labels: Readonly<Record<string, { readonly version: number; readonly sha: string }>>;
+}
+
+/** `GET /prompts/:name`: the head and the labels. */
+export interface PromptDetail {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly labels: readonly LabelRecord[];
+}
+
+export type PushResult = VersionSummary & { readonly created: boolean };
+export type VersionWithLabels = VersionSummary & { readonly labels: readonly string[] };
+export type VersionRecordWithLabels = VersionRecord & { readonly labels: readonly string[] };
+
+export interface VersionPage {
+  readonly versions: readonly VersionWithLabels[];
+  readonly nextBefore: number | null;
+}
+
+export interface DiffResult {
+  readonly from: VersionSummary;
+  readonly to: VersionSummary;
+  readonly diff: PromptDiff;
+}
+
+export interface MoveResult {
+  readonly changed: boolean;
+  readonly label: LabelRecord;
+  readonly deployment: DeploymentRecord | null;
+}
+
+export interface RollbackResult {
+  readonly label: LabelRecord;
+  readonly deployment: DeploymentRecord;
+  readonly elapsedMs: number;
+}
+
+export interface VerifyProblem {
+  readonly table: 'versions' | 'audit_log' | 'deployments' | 'labels';
+  readonly row: string;
+  readonly problem: string;
+  readonly message: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly checked: {
+    readonly versions: number;
+    readonly auditEntries: number;
+    readonly deployments: number;
+    readonly labels: number;
+  };
+  readonly problems: readonly VerifyProblem[];
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { shortSha } from '@promptops/core';
-import type { VersionWithLabels } from '../api-client.js';
+import type { VersionWithLabels } from '@promptops/core';
 import { promptNameArg, type CommandContext } from '../context.js';
 import { formatTime } from '../output.js';
 import { integerOption } from './options.js';

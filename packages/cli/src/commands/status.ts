@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { promptSha, shortSha } from '@promptops/core';
-import type { ApiClient, PromptListItem } from '../api-client.js';
+import { promptSha, shortSha, type PromptListItem } from '@promptops/core';
+import type { ApiClient } from '../api-client.js';
 import { mapInOrder } from '../concurrency.js';
 import { labelArg, type CommandContext } from '../context.js';
 import { toErrorJson, type ErrorJson } from '../errors.js';

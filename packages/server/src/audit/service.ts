@@ -13,13 +13,29 @@ export const toAuditEntry = (row: AuditRow): AuditEntry => ({
   hash: row.hash,
 });
 
+export interface AuditPage {
+  readonly limit: number;
+  /** Oldest first after this seq (the default order). */
+  readonly after?: number;
+  /** Newest first, below `before` when given (the dashboard reads the log this way). */
+  readonly order?: 'asc' | 'desc';
+  readonly before?: number;
+  readonly actor?: string;
+  readonly prompt?: string;
+}
+
 export type AuditService = ReturnType<typeof createAuditService>;
 
 export const createAuditService = (storage: Storage) => ({
-  async list(actor: Actor, page: { after?: number; limit: number }): Promise<{ entries: AuditEntry[]; next: number | null }> {
+  /** `next` is the cursor for the following page in the same order (`after`, or `before` when newest first). */
+  async list(actor: Actor, page: AuditPage): Promise<{ entries: AuditEntry[]; next: number | null }> {
     const rows = await storage.listAudit(actor.projectId, {
       limit: page.limit,
       ...(page.after === undefined ? {} : { afterSeq: page.after }),
+      ...(page.order === 'desc' ? { newestFirst: true } : {}),
+      ...(page.before === undefined ? {} : { beforeSeq: page.before }),
+      ...(page.actor === undefined ? {} : { actor: page.actor }),
+      ...(page.prompt === undefined ? {} : { prompt: page.prompt }),
     });
     const last = rows[rows.length - 1];
     return { entries: rows.map(toAuditEntry), next: rows.length === page.limit && last ? last.seq : null };

@@ -1,4 +1,4 @@
-import { contentSha, verifyChain, type PromptContent } from '@promptops/core';
+import { contentSha, verifyChain, type PromptContent, type VerifyProblem, type VerifyReport } from '@promptops/core';
 import type { Storage } from '../storage/port.js';
 import { toAuditEntry } from './service.js';
 
@@ -8,19 +8,6 @@ import { toAuditEntry } from './service.js';
  * recorded. Anything altered behind the server's back is reported with the row it is in.
  */
 
-export interface VerifyProblem {
-  readonly table: 'versions' | 'audit_log' | 'deployments' | 'labels';
-  readonly row: string;
-  readonly problem: string;
-  readonly message: string;
-}
-
-export interface VerifyReport {
-  readonly ok: boolean;
-  readonly checked: { readonly versions: number; readonly auditEntries: number; readonly deployments: number; readonly labels: number };
-  readonly problems: readonly VerifyProblem[];
-}
-
 const PAGE = 1000;
 
 export const verifyProject = async (storage: Storage, projectId: number): Promise<VerifyReport> => {
@@ -28,14 +15,19 @@ export const verifyProject = async (storage: Storage, projectId: number): Promis
 
   // 1. The chain itself.
   const entries = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const rows = await storage.listAudit(projectId, { afterSeq: after, limit: PAGE });
     entries.push(...rows);
     if (rows.length < PAGE) break;
     after = rows[rows.length - 1]!.seq;
   }
   for (const problem of verifyChain(entries.map((row) => ({ ...toAuditEntry(row), hash: row.hash })))) {
-    problems.push({ table: 'audit_log', row: `seq ${problem.seq}`, problem: problem.problem, message: problem.message });
+    problems.push({
+      table: 'audit_log',
+      row: `seq ${problem.seq}`,
+      problem: problem.problem,
+      message: problem.message,
+    });
   }
 
   // What the chain says happened.
@@ -43,7 +35,8 @@ export const verifyProject = async (storage: Storage, projectId: number): Promis
   const deploymentsById = new Map<number, Record<string, unknown>>();
   for (const entry of entries) {
     const data = JSON.parse(entry.data) as Record<string, unknown>;
-    if (entry.action === 'version.created') createdSha.set(`${String(data['name'])}@v${String(data['version'])}`, String(data['sha']));
+    if (entry.action === 'version.created')
+      createdSha.set(`${String(data['name'])}@v${String(data['version'])}`, String(data['sha']));
     if (typeof data['deploymentId'] === 'number') deploymentsById.set(data['deploymentId'], data);
   }
 
@@ -60,24 +53,54 @@ export const verifyProject = async (storage: Storage, projectId: number): Promis
         recomputed = contentSha(content);
         contentName = content.name;
       } catch {
-        problems.push({ table: 'versions', row: where, problem: 'unreadable', message: `${where}: stored content is not valid JSON` });
+        problems.push({
+          table: 'versions',
+          row: where,
+          problem: 'unreadable',
+          message: `${where}: stored content is not valid JSON`,
+        });
         continue;
       }
       if (recomputed !== row.sha) {
-        problems.push({ table: 'versions', row: where, problem: 'sha_mismatch', message: `${where}: content was altered: it hashes to ${recomputed.slice(0, 12)}…, but its sha is ${row.sha.slice(0, 12)}…` });
+        problems.push({
+          table: 'versions',
+          row: where,
+          problem: 'sha_mismatch',
+          message: `${where}: content was altered: it hashes to ${recomputed.slice(0, 12)}…, but its sha is ${row.sha.slice(0, 12)}…`,
+        });
       } else if (contentName !== row.name) {
-        problems.push({ table: 'versions', row: where, problem: 'name_mismatch', message: `${where}: content names prompt '${contentName}'` });
+        problems.push({
+          table: 'versions',
+          row: where,
+          problem: 'name_mismatch',
+          message: `${where}: content names prompt '${contentName}'`,
+        });
       }
       const recorded = createdSha.get(where);
       if (recorded === undefined) {
-        problems.push({ table: 'versions', row: where, problem: 'unrecorded', message: `${where}: no audit entry records its creation` });
+        problems.push({
+          table: 'versions',
+          row: where,
+          problem: 'unrecorded',
+          message: `${where}: no audit entry records its creation`,
+        });
       } else if (recorded !== row.sha) {
-        problems.push({ table: 'versions', row: where, problem: 'sha_differs_from_audit', message: `${where}: sha ${row.sha.slice(0, 12)}… differs from the audited ${recorded.slice(0, 12)}…` });
+        problems.push({
+          table: 'versions',
+          row: where,
+          problem: 'sha_differs_from_audit',
+          message: `${where}: sha ${row.sha.slice(0, 12)}… differs from the audited ${recorded.slice(0, 12)}…`,
+        });
       }
     }
   }
   if (versions < createdSha.size) {
-    problems.push({ table: 'versions', row: '*', problem: 'missing', message: `the audit log records ${createdSha.size} versions but only ${versions} are stored` });
+    problems.push({
+      table: 'versions',
+      row: '*',
+      problem: 'missing',
+      message: `the audit log records ${createdSha.size} versions but only ${versions} are stored`,
+    });
   }
 
   // 3. Deployments and labels against the chain.
@@ -92,19 +115,41 @@ export const verifyProject = async (storage: Storage, projectId: number): Promis
       const where = `#${row.id} (${prompt.name}:${row.label})`;
       const recorded = deploymentsById.get(row.id);
       if (!recorded) {
-        problems.push({ table: 'deployments', row: where, problem: 'unrecorded', message: `deployment ${where}: no audit entry records it` });
-      } else if ((recorded['toSha'] !== undefined && recorded['toSha'] !== row.toSha) || (recorded['sha'] !== undefined && recorded['sha'] !== row.toSha)) {
-        problems.push({ table: 'deployments', row: where, problem: 'altered', message: `deployment ${where}: its target differs from the audited one` });
+        problems.push({
+          table: 'deployments',
+          row: where,
+          problem: 'unrecorded',
+          message: `deployment ${where}: no audit entry records it`,
+        });
+      } else if (
+        (recorded['toSha'] !== undefined && recorded['toSha'] !== row.toSha) ||
+        (recorded['sha'] !== undefined && recorded['sha'] !== row.toSha)
+      ) {
+        problems.push({
+          table: 'deployments',
+          row: where,
+          problem: 'altered',
+          message: `deployment ${where}: its target differs from the audited one`,
+        });
       }
     }
     for (const label of await storage.listLabels(prompt.id)) {
       labels += 1;
       const expected = lastTo.get(label.label);
       if (expected !== label.sha) {
-        problems.push({ table: 'labels', row: `${prompt.name}:${label.label}`, problem: 'altered', message: `label ${prompt.name}:${label.label} points at ${label.sha.slice(0, 12)}… but its last deployment moved it to ${(expected ?? 'nothing').slice(0, 12)}` });
+        problems.push({
+          table: 'labels',
+          row: `${prompt.name}:${label.label}`,
+          problem: 'altered',
+          message: `label ${prompt.name}:${label.label} points at ${label.sha.slice(0, 12)}… but its last deployment moved it to ${(expected ?? 'nothing').slice(0, 12)}`,
+        });
       }
     }
   }
 
-  return { ok: problems.length === 0, checked: { versions, auditEntries: entries.length, deployments, labels }, problems };
+  return {
+    ok: problems.length === 0,
+    checked: { versions, auditEntries: entries.length, deployments, labels },
+    problems,
+  };
 };

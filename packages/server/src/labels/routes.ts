@@ -8,7 +8,10 @@ const reason = { type: 'string', maxLength: 2000 } as const;
 export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance) => {
   app.get<{ Params: { name: string } }>(
     '/api/v1/prompts/:name/labels',
-    { config: { permission: 'prompts:read' }, schema: { tags: ['labels'], summary: 'Current labels of a prompt', params: nameParams } },
+    {
+      config: { permission: 'prompts:read' },
+      schema: { tags: ['labels'], summary: 'Current labels of a prompt', params: nameParams },
+    },
     async (request) => ({ labels: await labels.list(requireActor(request.actor), request.params.name) }),
   );
 
@@ -20,7 +23,11 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
         tags: ['labels'],
         summary: 'Deployment history (every label move), newest first',
         params: nameParams,
-        querystring: { type: 'object', additionalProperties: false, properties: { label: { type: 'string', minLength: 1, maxLength: 63 } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { label: { type: 'string', minLength: 1, maxLength: 63 } },
+        },
       },
     },
     async (request) => ({
@@ -36,12 +43,22 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
         tags: ['labels'],
         summary: 'Promote: move a label to a ref',
         params: nameLabelParams,
-        body: { type: 'object', required: ['ref'], additionalProperties: false, properties: { ref: { type: 'string', minLength: 1, maxLength: 64 }, reason } },
+        body: {
+          type: 'object',
+          required: ['ref'],
+          additionalProperties: false,
+          properties: { ref: { type: 'string', minLength: 1, maxLength: 64 }, reason },
+        },
       },
     },
     async (request) => {
       const { ref, reason: why } = request.body;
-      return labels.promote(requireActor(request.actor), request.params.name, request.params.label, why === undefined ? { ref } : { ref, reason: why });
+      return labels.promote(
+        requireActor(request.actor),
+        request.params.name,
+        request.params.label,
+        why === undefined ? { ref } : { ref, reason: why },
+      );
     },
   );
 
@@ -53,7 +70,11 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
         tags: ['labels'],
         summary: 'Roll a label back to the version it served before, or to one it served at some point',
         params: nameLabelParams,
-        body: { type: 'object', additionalProperties: false, properties: { to: { type: 'string', minLength: 1, maxLength: 64 }, reason } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { to: { type: 'string', minLength: 1, maxLength: 64 }, reason },
+        },
       },
     },
     async (request) => {

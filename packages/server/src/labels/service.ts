@@ -8,6 +8,8 @@ import {
   type DeploymentKind,
   type DeploymentRecord,
   type LabelRecord,
+  type MoveResult,
+  type RollbackResult,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { promptNotFound } from '../prompts/errors.js';
@@ -16,18 +18,6 @@ import { resolveRef } from '../prompts/resolve-ref.js';
 import type { LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
 
 const MAX_REASON_LENGTH = 2000;
-
-export interface MoveResult {
-  readonly changed: boolean;
-  readonly label: LabelRecord;
-  readonly deployment: DeploymentRecord | null;
-}
-
-export interface RollbackResult {
-  readonly label: LabelRecord;
-  readonly deployment: DeploymentRecord;
-  readonly elapsedMs: number;
-}
 
 export type LabelService = ReturnType<typeof createLabelService>;
 
@@ -50,7 +40,14 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
     reason: string,
   ): Promise<{ label: LabelRecord; deployment: DeploymentRecord }> => {
     const at = clock.now().toISOString();
-    await tx.setLabel({ promptId: prompt.id, label, sha: target.sha, version: target.version, updatedAt: at, updatedBy: actor.name });
+    await tx.setLabel({
+      promptId: prompt.id,
+      label,
+      sha: target.sha,
+      version: target.version,
+      updatedAt: at,
+      updatedBy: actor.name,
+    });
     const deployment = await tx.insertDeployment({
       projectId: actor.projectId,
       promptId: prompt.id,
@@ -103,19 +100,32 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
     },
 
     /** Moves a label to a ref. Moving it where it already is changes nothing and records nothing. */
-    async promote(actor: Actor, name: string, label: string, input: { ref: string; reason?: string }): Promise<MoveResult> {
+    async promote(
+      actor: Actor,
+      name: string,
+      label: string,
+      input: { ref: string; reason?: string },
+    ): Promise<MoveResult> {
       assertLabelName(label);
       if (label === LATEST_LABEL) {
-        throw new PromptopsError('unprocessable', 'label_reserved', `'${LATEST_LABEL}' follows the newest version automatically and cannot be moved by hand`, {
-          fix: 'push a new version, or use another label such as production or staging',
-        });
+        throw new PromptopsError(
+          'unprocessable',
+          'label_reserved',
+          `'${LATEST_LABEL}' follows the newest version automatically and cannot be moved by hand`,
+          {
+            fix: 'push a new version, or use another label such as production or staging',
+          },
+        );
       }
       return storage.transaction(async (tx) => {
         const prompt = await lockExisting(tx, actor, name);
         const target = await resolveRef(tx, prompt, input.ref);
         const current = await tx.getLabel(prompt.id, label);
         if (current?.sha === target.sha) return { changed: false, label: toLabelRecord(current), deployment: null };
-        return { changed: true, ...(await move(tx, actor, prompt, label, current, target, 'promote', reasonOf(input.reason))) };
+        return {
+          changed: true,
+          ...(await move(tx, actor, prompt, label, current, target, 'promote', reasonOf(input.reason))),
+        };
       });
     },
 
@@ -123,7 +133,12 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
      * Moves a label back to the sha it held before the current one (default), or to any sha it held at
      * some point (`to`). Never blocked by review: recovery must always be possible.
      */
-    async rollback(actor: Actor, name: string, label: string, input: { to?: string; reason?: string }): Promise<RollbackResult> {
+    async rollback(
+      actor: Actor,
+      name: string,
+      label: string,
+      input: { to?: string; reason?: string },
+    ): Promise<RollbackResult> {
       assertLabelName(label);
       const started = performance.now();
       const result = await storage.transaction(async (tx) => {
@@ -139,24 +154,39 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
         if (input.to !== undefined) {
           target = await resolveRef(tx, prompt, input.to);
           if (!everHeld(moves).has(target.sha)) {
-            throw new PromptopsError('unprocessable', 'not_previously_held', `'${label}' never served v${target.version} (${shortSha(target.sha)}) of '${name}', so it cannot be rolled back to it`, {
-              fix: `promote it instead: promptops promote ${name} v${target.version} --label ${label}`,
-            });
+            throw new PromptopsError(
+              'unprocessable',
+              'not_previously_held',
+              `'${label}' never served v${target.version} (${shortSha(target.sha)}) of '${name}', so it cannot be rolled back to it`,
+              {
+                fix: `promote it instead: promptops promote ${name} v${target.version} --label ${label}`,
+              },
+            );
           }
         } else {
           const sha = previousSha(moves);
           const found = sha === undefined ? undefined : await tx.getVersionBySha(prompt.id, sha);
           if (!found) {
-            throw new PromptopsError('unprocessable', 'nothing_to_roll_back', `'${label}' of '${name}' has served only v${current.version}; there is nothing to roll back to`, {
-              fix: `promote another version instead: promptops promote ${name} vN --label ${label}`,
-            });
+            throw new PromptopsError(
+              'unprocessable',
+              'nothing_to_roll_back',
+              `'${label}' of '${name}' has served only v${current.version}; there is nothing to roll back to`,
+              {
+                fix: `promote another version instead: promptops promote ${name} vN --label ${label}`,
+              },
+            );
           }
           target = found;
         }
         if (target.sha === current.sha) {
-          throw new PromptopsError('unprocessable', 'nothing_to_roll_back', `'${label}' of '${name}' already serves v${target.version} (${shortSha(target.sha)})`, {
-            fix: 'name another version with --to',
-          });
+          throw new PromptopsError(
+            'unprocessable',
+            'nothing_to_roll_back',
+            `'${label}' of '${name}' already serves v${target.version} (${shortSha(target.sha)})`,
+            {
+              fix: 'name another version with --to',
+            },
+          );
         }
         return move(tx, actor, prompt, label, current, target, 'rollback', reasonOf(input.reason));
       });

@@ -8,13 +8,23 @@ interface NameParams {
 }
 
 export const promptRoutes = (prompts: PromptService) => async (app: FastifyInstance) => {
-  app.get('/api/v1/prompts', { config: { permission: 'prompts:read' }, schema: { tags: ['prompts'], summary: 'List prompts with their head and labels' } }, async (request) => ({
-    prompts: await prompts.list(requireActor(request.actor)),
-  }));
+  app.get(
+    '/api/v1/prompts',
+    {
+      config: { permission: 'prompts:read' },
+      schema: { tags: ['prompts'], summary: 'List prompts with their head and labels' },
+    },
+    async (request) => ({
+      prompts: await prompts.list(requireActor(request.actor)),
+    }),
+  );
 
   app.get<{ Params: NameParams }>(
     '/api/v1/prompts/:name',
-    { config: { permission: 'prompts:read' }, schema: { tags: ['prompts'], summary: 'A prompt: head and labels', params: nameParams } },
+    {
+      config: { permission: 'prompts:read' },
+      schema: { tags: ['prompts'], summary: 'A prompt: head and labels', params: nameParams },
+    },
     async (request) => prompts.get(requireActor(request.actor), request.params.name),
   );
 
@@ -31,8 +41,14 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
           required: ['content', 'parent'],
           additionalProperties: false,
           properties: {
-            content: { type: 'object', description: 'prompt content: { name, type, template | messages, config, variables, slots }' },
-            parent: { anyOf: [sha, { type: 'null' }], description: 'sha of the head this version builds on; null for the first version' },
+            content: {
+              type: 'object',
+              description: 'prompt content: { name, type, template | messages, config, variables, slots }',
+            },
+            parent: {
+              anyOf: [sha, { type: 'null' }],
+              description: 'sha of the head this version builds on; null for the first version',
+            },
             message: { type: 'string', maxLength: 2000 },
           },
         },
@@ -60,19 +76,29 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 }, before: { type: 'integer', minimum: 1 } },
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            before: { type: 'integer', minimum: 1 },
+          },
         },
       },
     },
     async (request) => {
       const { limit, before } = request.query;
-      return prompts.log(requireActor(request.actor), request.params.name, before === undefined ? { limit } : { limit, before });
+      return prompts.log(
+        requireActor(request.actor),
+        request.params.name,
+        before === undefined ? { limit } : { limit, before },
+      );
     },
   );
 
   app.get<{ Params: NameParams & { ref: string } }>(
     '/api/v1/prompts/:name/versions/:ref',
-    { config: { permission: 'prompts:read' }, schema: { tags: ['prompts'], summary: 'One version by ref (v17, sha prefix, label)', params: nameRefParams } },
+    {
+      config: { permission: 'prompts:read' },
+      schema: { tags: ['prompts'], summary: 'One version by ref (v17, sha prefix, label)', params: nameRefParams },
+    },
     async (request) => prompts.show(requireActor(request.actor), request.params.name, request.params.ref),
   );
 
@@ -92,6 +118,7 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
         },
       },
     },
-    async (request) => prompts.diff(requireActor(request.actor), request.params.name, request.query.from, request.query.to),
+    async (request) =>
+      prompts.diff(requireActor(request.actor), request.params.name, request.query.from, request.query.to),
   );
 };

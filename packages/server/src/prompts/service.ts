@@ -6,10 +6,14 @@ import {
   promptSha,
   shortSha,
   validatePromptContent,
-  type LabelRecord,
+  type DiffResult,
   type PromptContent,
-  type PromptDiff,
+  type PromptDetail,
+  type PromptListItem,
+  type PushResult,
+  type VersionPage,
   type VersionRecord,
+  type VersionRecordWithLabels,
   type VersionSummary,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
@@ -24,27 +28,6 @@ export interface PushInput {
   /** The head the author built on: the prompt's current head sha, or null for a new prompt. */
   readonly parent: string | null;
   readonly message?: string;
-}
-
-export interface PushResult extends VersionSummary {
-  readonly created: boolean;
-}
-
-export interface PromptListItem {
-  readonly name: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly updatedAt: string;
-  readonly labels: Readonly<Record<string, { version: number; sha: string }>>;
-}
-
-export interface PromptDetail {
-  readonly name: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly labels: readonly LabelRecord[];
 }
 
 const MAX_MESSAGE_LENGTH = 2000;
@@ -80,7 +63,8 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     if (row) versions.set(key, { row, record: toVersionRecord(row) });
     return row;
   };
-  const recordOf = (row: VersionRow): VersionRecord => versions.get(`${row.promptId}:${row.sha}`)?.record ?? toVersionRecord(row);
+  const recordOf = (row: VersionRow): VersionRecord =>
+    versions.get(`${row.promptId}:${row.sha}`)?.record ?? toVersionRecord(row);
 
   /** Inserts the version, moves `latest`, and audits it; the caller holds the prompt lock. */
   const appendVersion = async (
@@ -135,9 +119,14 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     async push(actor: Actor, name: string, input: PushInput): Promise<PushResult> {
       const content = validatePromptContent(input.content, `prompt '${name}'`);
       if (content.name !== name) {
-        throw new PromptopsError('unprocessable', 'name_mismatch', `content.name '${content.name}' differs from the prompt '${name}' in the path`, {
-          fix: 'push the content to the path of its own name',
-        });
+        throw new PromptopsError(
+          'unprocessable',
+          'name_mismatch',
+          `content.name '${content.name}' differs from the prompt '${name}' in the path`,
+          {
+            fix: 'push the content to the path of its own name',
+          },
+        );
       }
       const message = (input.message ?? '').slice(0, MAX_MESSAGE_LENGTH);
       const sha = promptSha(content);
@@ -189,16 +178,9 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
       };
     },
 
-    async log(
-      actor: Actor,
-      name: string,
-      page: { limit: number; before?: number },
-    ): Promise<{ versions: (VersionSummary & { labels: string[] })[]; nextBefore: number | null }> {
+    async log(actor: Actor, name: string, page: { limit: number; before?: number }): Promise<VersionPage> {
       const prompt = await requirePrompt(actor, name);
-      const [rows, labels] = await Promise.all([
-        storage.listVersions(prompt.id, page),
-        storage.listLabels(prompt.id),
-      ]);
+      const [rows, labels] = await Promise.all([storage.listVersions(prompt.id, page), storage.listLabels(prompt.id)]);
       const versions = rows.map((row) => ({
         ...toVersionSummary(row),
         labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label),
@@ -207,19 +189,14 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
       return { versions, nextBefore: rows.length === page.limit && last && last.version > 1 ? last.version : null };
     },
 
-    async show(actor: Actor, name: string, ref: string): Promise<VersionRecord & { labels: string[] }> {
+    async show(actor: Actor, name: string, ref: string): Promise<VersionRecordWithLabels> {
       const prompt = await promptHandle(actor, name);
       const labels = await storage.listLabels(prompt.id);
       const row = await resolveRef(storage, prompt, ref, labels, cachedVersion);
       return { ...recordOf(row), labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label) };
     },
 
-    async diff(
-      actor: Actor,
-      name: string,
-      from: string,
-      to: string,
-    ): Promise<{ from: VersionSummary; to: VersionSummary; diff: PromptDiff }> {
+    async diff(actor: Actor, name: string, from: string, to: string): Promise<DiffResult> {
       const prompt = await requirePrompt(actor, name);
       const [a, b] = await Promise.all([resolveRef(storage, prompt, from), resolveRef(storage, prompt, to)]);
       const left = toVersionRecord(a);
