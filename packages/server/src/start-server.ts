@@ -5,6 +5,7 @@ import { bootstrap } from './auth/bootstrap.js';
 import { systemClock } from './context.js';
 import { seedDemo } from './demo/seed.js';
 import { buildApp } from './http/app.js';
+import { locateWebDist, WEB_BUILD_HINT } from './http/web.js';
 import { createStorage } from './storage/index.js';
 import type { Storage } from './storage/port.js';
 
@@ -24,6 +25,8 @@ export interface ServerOptions {
   readonly initAdminKey?: string;
   /** Request logging (pino); off for tests. */
   readonly log?: boolean | 'quiet';
+  /** The built dashboard to serve at `/`; default: found next to the server (see `locateWebDist`); false serves none. */
+  readonly webRoot?: string | false;
   /** Where start-up messages go; default stdout. */
   readonly print?: (line: string) => void;
 }
@@ -55,8 +58,10 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
 
   const storage = await createStorage(db);
   try {
+    const webRoot = options.webRoot === false ? undefined : (options.webRoot ?? locateWebDist());
     const app = await buildApp({
       storage,
+      ...(webRoot === undefined ? {} : { webRoot }),
       logger: options.log === true ? { level: 'info' } : options.log === 'quiet' ? { level: 'warn' } : false,
     });
     await app.listen({ host, port });
@@ -71,6 +76,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       else print('demo: the database already has prompts; not seeding');
     }
     print(`promptops listening on ${url} (${storage.dialect}${options.demo === true ? ', demo data' : ''})`);
+    if (options.webRoot !== false) print(webRoot === undefined ? `dashboard: ${WEB_BUILD_HINT}` : `dashboard: ${url}/`);
     if (boot.credentialsPath !== undefined) {
       print(`admin API key: ${boot.adminKey ?? ''}`);
       print(`  written to ${boot.credentialsPath} (mode 0600); the CLI in this directory uses it`);

@@ -464,7 +464,14 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       storage.transaction(async (tx) => {
         const sha = shaOf(`greeter v${version}`);
         await tx.setLabel({ promptId, label, sha, version, updatedAt: AT, updatedBy: 'ada' });
-        return tx.appendAudit({ projectId, at: AT, actor: 'ada', action: 'label.moved', target: `greeter:${label}`, data: { label, toVersion: version } });
+        return tx.appendAudit({
+          projectId,
+          at: AT,
+          actor: 'ada',
+          action: 'label.moved',
+          target: `greeter:${label}`,
+          data: { label, toVersion: version },
+        });
       });
 
     it('latestAuditSeq is the newest seq of the project, 0 when empty', async () => {
@@ -489,15 +496,40 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const created = await tx.createProject('other', AT);
         await pushNext(tx, created.id, 'secret', 'eve');
         const secret = await tx.lockPrompt(created.id, 'secret', AT);
-        await tx.setLabel({ promptId: secret.id, label: 'production', sha: shaOf('secret v1'), version: 1, updatedAt: AT, updatedBy: 'eve' });
+        await tx.setLabel({
+          promptId: secret.id,
+          label: 'production',
+          sha: shaOf('secret v1'),
+          version: 1,
+          updatedAt: AT,
+          updatedBy: 'eve',
+        });
         return created;
       });
 
       const snapshot = await storage.readLabelSnapshot(project.id, {});
       expect(snapshot.cursor).toBe(2);
       expect(snapshot.labels).toEqual([
-        { promptId: prompt.id, name: 'greeter', label: 'production', sha: shaOf('greeter v1'), version: 1, updatedAt: AT, updatedBy: 'ada', content: '{"version":1}' },
-        { promptId: prompt.id, name: 'greeter', label: 'staging', sha: shaOf('greeter v2'), version: 2, updatedAt: AT, updatedBy: 'ada', content: '{"version":2}' },
+        {
+          promptId: prompt.id,
+          name: 'greeter',
+          label: 'production',
+          sha: shaOf('greeter v1'),
+          version: 1,
+          updatedAt: AT,
+          updatedBy: 'ada',
+          content: '{"version":1}',
+        },
+        {
+          promptId: prompt.id,
+          name: 'greeter',
+          label: 'staging',
+          sha: shaOf('greeter v2'),
+          version: 2,
+          updatedAt: AT,
+          updatedBy: 'ada',
+          content: '{"version":2}',
+        },
       ]);
       expect(await storage.readLabelSnapshot(project.id, { names: ['greeter', 'absent'] })).toEqual(snapshot);
       expect(await storage.readLabelSnapshot(project.id, { names: ['absent'] })).toEqual({ cursor: 2, labels: [] });

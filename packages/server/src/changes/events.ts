@@ -1,4 +1,10 @@
-import { DEPLOYMENT_KINDS, LATEST_LABEL, PromptopsError, type DeploymentKind, type PromptContent } from '@promptops/core';
+import {
+  DEPLOYMENT_KINDS,
+  LATEST_LABEL,
+  PromptopsError,
+  type DeploymentKind,
+  type PromptContent,
+} from '@promptops/core';
 import { LruCache } from '../lru-cache.js';
 import type { AuditRow, Storage } from '../storage/port.js';
 
@@ -82,9 +88,14 @@ export const createChangeReader = (storage: Storage): ChangeReader => {
     if (cached) return cached;
     const stored = text ?? (await storage.getVersionBySha(promptId, sha))?.content;
     if (stored === undefined) {
-      throw new PromptopsError('internal', 'version_missing', `project ${projectId}: the audit log names version ${sha} of prompt ${promptId}, which is not stored`, {
-        fix: 'run promptops verify',
-      });
+      throw new PromptopsError(
+        'internal',
+        'version_missing',
+        `project ${projectId}: the audit log names version ${sha} of prompt ${promptId}, which is not stored`,
+        {
+          fix: 'run promptops verify',
+        },
+      );
     }
     const content = JSON.parse(stored) as PromptContent;
     contents.set(key, content);
@@ -97,9 +108,14 @@ export const createChangeReader = (storage: Storage): ChangeReader => {
     if (cached !== undefined) return cached;
     const prompt = await storage.getPrompt(projectId, name);
     if (!prompt) {
-      throw new PromptopsError('internal', 'prompt_missing', `project ${projectId}: the audit log names prompt '${name}', which is not stored`, {
-        fix: 'run promptops verify',
-      });
+      throw new PromptopsError(
+        'internal',
+        'prompt_missing',
+        `project ${projectId}: the audit log names prompt '${name}', which is not stored`,
+        {
+          fix: 'run promptops verify',
+        },
+      );
     }
     promptIds.set(key, prompt.id);
     return prompt.id;

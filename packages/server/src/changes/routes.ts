@@ -13,13 +13,30 @@ const names = { type: 'string', maxLength: 200_000, description: 'comma-separate
 /** `?names=a,b` to a set; undefined when absent (all prompts). */
 const parseNames = (value: string | undefined): string[] | undefined => {
   if (value === undefined) return undefined;
-  const list = [...new Set(value.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  const list = [
+    ...new Set(
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    ),
+  ];
   const bad = list.find((name) => !PROMPT_NAME_PATTERN.test(name));
   if (bad !== undefined || list.length > MAX_NAMES) {
-    throw new PromptopsError('invalid', 'invalid_request', bad === undefined ? `names lists more than ${MAX_NAMES} prompts` : `names: "${bad}" is not a prompt name`, {
-      issues: [{ path: 'querystring.names', message: bad === undefined ? `at most ${MAX_NAMES} names` : `"${bad}" is not a prompt name` }],
-      fix: `list at most ${MAX_NAMES} prompt names, separated by commas`,
-    });
+    throw new PromptopsError(
+      'invalid',
+      'invalid_request',
+      bad === undefined ? `names lists more than ${MAX_NAMES} prompts` : `names: "${bad}" is not a prompt name`,
+      {
+        issues: [
+          {
+            path: 'querystring.names',
+            message: bad === undefined ? `at most ${MAX_NAMES} names` : `"${bad}" is not a prompt name`,
+          },
+        ],
+        fix: `list at most ${MAX_NAMES} prompt names, separated by commas`,
+      },
+    );
   }
   return list;
 };
@@ -75,6 +92,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
     '/api/v1/stream',
     {
       config: { permission: 'prompts:read' },
+      exposeHeadRoute: false, // a HEAD would hold a subscription open with nothing to show for it
       schema: {
         tags: ['changes'],
         summary: 'Server-Sent Events: every label move after the cursor (Last-Event-ID or ?after), then live',
@@ -84,7 +102,10 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
     async (request, reply) => {
       const actor = requireActor(request.actor);
       const only = nameSet(request.query.names);
-      const start = await feed.startAfter(actor.projectId, lastEventId(request.headers['last-event-id']) ?? request.query.after);
+      const start = await feed.startAfter(
+        actor.projectId,
+        lastEventId(request.headers['last-event-id']) ?? request.query.after,
+      );
       if (!feed.hasRoom()) return tooManySubscribers(reply, feed);
       streamChanges(feed, reply, actor, start, only);
       return reply;
@@ -95,25 +116,31 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
     '/api/v1/changes',
     {
       config: { permission: 'prompts:read' },
+      exposeHeadRoute: false, // a HEAD would hold a subscription open with nothing to show for it
       schema: {
         tags: ['changes'],
         summary: 'Long-poll: the label moves after ?after, at once if any, else the first within ?wait seconds',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { after, wait: { type: 'number', minimum: 0, default: 0, description: 'seconds, at most 30' }, names },
+          properties: {
+            after,
+            wait: { type: 'number', minimum: 0, default: 0, description: 'seconds, at most 30' },
+            names,
+          },
         },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request.actor);
       const { after: position, wait } = request.query;
+      const only = nameSet(request.query.names);
       const aborted = new AbortController();
       reply.raw.once('close', () => aborted.abort());
       try {
         return await feed.changes(actor, {
           ...(position === undefined ? {} : { after: position }),
-          ...(request.query.names === undefined ? {} : { names: nameSet(request.query.names) ?? new Set() }),
+          ...(only === undefined ? {} : { names: only }),
           waitMs: wait * 1000,
           signal: aborted.signal,
         });

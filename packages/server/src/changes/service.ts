@@ -40,10 +40,15 @@ export type ChangeFeed = ReturnType<typeof createChangeFeed>;
 const MAX_WAIT_MS = 30_000;
 
 const cursorAhead = (after: number, latest: number): PromptopsError =>
-  new PromptopsError('conflict', 'cursor_ahead', `cursor ${after} is past this project's newest change (${latest}): the server's history is not the one it came from`, {
-    fix: 'drop local state and start again from GET /api/v1/snapshot',
-    details: { after, latest },
-  });
+  new PromptopsError(
+    'conflict',
+    'cursor_ahead',
+    `cursor ${after} is past this project's newest change (${latest}): the server's history is not the one it came from`,
+    {
+      fix: 'drop local state and start again from GET /api/v1/snapshot',
+      details: { after, latest },
+    },
+  );
 
 export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = {}) => {
   const settings = {
@@ -59,7 +64,8 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
     pollIntervalMs: settings.pollIntervalMs,
     pageSize: settings.pageSize,
     maxSubscribers: settings.maxSubscribers,
-    onError: (error, projectId) => options.log?.error({ err: error, projectId }, 'change feed: polling the audit log failed'),
+    onError: (error, projectId) =>
+      options.log?.error({ err: error, projectId }, 'change feed: polling the audit log failed'),
   });
   // A commit through this process wakes its project's poller: local changes go out at once.
   const stopWaking = storage.onAuditCommitted((projectId) => hub.wake(projectId));
@@ -124,7 +130,7 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
       const waitMs = Math.min(query.waitMs, MAX_WAIT_MS);
       if (waitMs <= 0 || query.signal?.aborted === true) return { events: [], cursor };
       return new Promise((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
+        // Every callback below runs asynchronously, after `subscription` and `timer` exist.
         const settle = (): void => {
           clearTimeout(timer);
           query.signal?.removeEventListener('abort', onAbort);
@@ -150,14 +156,19 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
           maxQueued: settings.maxQueuedBatches,
           ...filterOf(query.names),
         });
-        timer = setTimeout(() => finish([], subscription.position), waitMs);
+        const timer = setTimeout(() => finish([], subscription.position), waitMs);
         query.signal?.addEventListener('abort', onAbort, { once: true });
         polls.add(onAbort); // shutdown answers it as if the wait had ended
       });
     },
 
     /** A live subscription (the SSE route writes it out); see `openSubscription`. */
-    subscribe(actor: Actor, after: number, names: ReadonlySet<string> | undefined, sink: SubscriptionSink): Subscription {
+    subscribe(
+      actor: Actor,
+      after: number,
+      names: ReadonlySet<string> | undefined,
+      sink: SubscriptionSink,
+    ): Subscription {
       return openSubscription(hub, reader, actor.projectId, after, sink, {
         pageSize: settings.pageSize,
         maxQueued: settings.maxQueuedBatches,

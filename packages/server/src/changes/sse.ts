@@ -20,7 +20,8 @@ export const eventFrame = (event: ChangeEvent): string => {
 };
 
 /** The ready event carries the cursor as its id too, so a client that saw no event still resumes from it. */
-export const readyFrame = (cursor: number): string => `id: ${cursor}\nevent: ready\ndata: ${JSON.stringify({ cursor })}\n\n`;
+export const readyFrame = (cursor: number): string =>
+  `id: ${cursor}\nevent: ready\ndata: ${JSON.stringify({ cursor })}\n\n`;
 
 export const KEEPALIVE_FRAME = ': keepalive\n\n';
 

@@ -16,6 +16,7 @@ import type { Storage } from '../storage/port.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from './actor.js';
 import { errorHandler } from './errors.js';
+import { registerWeb } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -34,6 +35,8 @@ export interface AppOptions {
   readonly changeFeed?: ChangeFeedOptions;
   /** Trace ingestion gate and retention (issue 6). */
   readonly traces?: TraceOptions;
+  /** A built dashboard folder (packages/web/dist) to serve at `/`; `startServer` finds it, `buildApp` serves none by default. */
+  readonly webRoot?: string;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -53,10 +56,17 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
 
   app.decorateRequest('actor', null);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: { code: 'route_not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, fix: 'see GET /api/v1/openapi.json' },
-    }),
+  let webFallback: Awaited<ReturnType<typeof registerWeb>> | undefined;
+  app.setNotFoundHandler(
+    (request, reply) =>
+      webFallback?.(request, reply) ??
+      reply.code(404).send({
+        error: {
+          code: 'route_not_found',
+          message: `no route ${request.method} ${request.url.split('?')[0]}`,
+          fix: 'see GET /api/v1/openapi.json',
+        },
+      }),
   );
 
   // One place decides who may call what; a guarded route without a declared permission cannot exist.
@@ -76,9 +86,14 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     if (permission === undefined && !isGuarded(request.url)) return;
     const actor = await authenticate(request.headers.authorization);
     if (permission !== undefined && !roleAllows(actor.role, permission)) {
-      throw new PromptopsError('forbidden', 'forbidden', `the key's role '${actor.role}' may not ${permission.replace(':', ' ')}`, {
-        fix: 'use a key with a higher role',
-      });
+      throw new PromptopsError(
+        'forbidden',
+        'forbidden',
+        `the key's role '${actor.role}' may not ${permission.replace(':', ' ')}`,
+        {
+          fix: 'use a key with a higher role',
+        },
+      );
     }
     request.actor = actor;
   });
@@ -91,11 +106,21 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     },
   });
 
-  app.get('/healthz', { config: { permission: 'public' }, schema: { hide: true } }, async () => ({ status: 'ok', db: storage.dialect }));
-  app.get('/api/v1/openapi.json', { config: { permission: 'prompts:read' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { config: { permission: 'public' }, schema: { hide: true } }, async () => ({
+    status: 'ok',
+    db: storage.dialect,
+  }));
+  app.get('/api/v1/openapi.json', { config: { permission: 'prompts:read' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
   app.get('/api/v1/me', { config: { permission: 'prompts:read' } }, async (request) => {
     const actor = requireActor(request.actor);
-    return { project: { id: actor.projectId, name: actor.projectName }, role: actor.role, keyId: actor.keyId, keyName: actor.name };
+    return {
+      project: { id: actor.projectId, name: actor.projectName },
+      role: actor.role,
+      keyId: actor.keyId,
+      keyName: actor.name,
+    };
   });
 
   const prompts = createPromptService(storage, clock);
@@ -105,6 +130,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage));
   await registerTraces(app, storage, clock, options.traces);
+  if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate('changeFeed', createChangeFeed(storage, { log: app.log, ...options.changeFeed }));
   await app.register(changeRoutes(app.changeFeed));
   return app;

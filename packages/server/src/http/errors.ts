@@ -53,7 +53,7 @@ export const errorHandler = (error: FastifyError, request: FastifyRequest, reply
     return send(reply, 415, { code: 'unsupported_media_type', message: 'the request body must be JSON', fix: 'send Content-Type: application/json' });
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    const code = error instanceof SyntaxError || error.code.startsWith('FST_ERR_CTP_') ? 'invalid_json' : 'invalid_request';
+    const code = error instanceof SyntaxError || (error.code ?? '').startsWith('FST_ERR_CTP_') ? 'invalid_json' : 'invalid_request';
     return send(reply, error.statusCode, { code, message: error.message, fix: 'send a well-formed JSON body' });
   }
   request.log.error({ err: error }, 'unhandled error');

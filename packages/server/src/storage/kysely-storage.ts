@@ -6,6 +6,7 @@ import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
 import type {
   ApiKeyRow,
+  AuditQuery,
   AuditRow,
   DeploymentRow,
   Dialect,
@@ -363,13 +364,25 @@ class KyselyReads implements RegistryReads {
     return rows.map(toDeployment);
   }
 
-  async listAudit(projectId: number, options: { afterSeq?: number; limit: number }): Promise<AuditRow[]> {
+  async listAudit(projectId: number, options: AuditQuery): Promise<AuditRow[]> {
+    const { actor, prompt, beforeSeq } = options;
     const rows = await this.db
       .selectFrom('audit_log')
       .selectAll()
       .where('project_id', '=', projectId)
       .where('seq', '>', options.afterSeq ?? 0)
-      .orderBy('seq')
+      .$if(beforeSeq !== undefined, (query) => query.where('seq', '<', beforeSeq ?? 0))
+      .$if(actor !== undefined, (query) => query.where('actor', '=', actor ?? ''))
+      // Prompt names never contain '@' or ':', so these prefixes cannot match another prompt's entries.
+      .$if(prompt !== undefined, (query) =>
+        query.where((eb) =>
+          eb.or([
+            eb('target', '=', prompt ?? ''),
+            eb(sql<string>`substr(target, 1, ${(prompt ?? '').length + 1})`, 'in', [`${prompt}@`, `${prompt}:`]),
+          ]),
+        ),
+      )
+      .orderBy('seq', options.newestFirst === true ? 'desc' : 'asc')
       .limit(options.limit)
       .execute();
     return rows.map(toAudit);

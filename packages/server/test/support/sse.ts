@@ -95,7 +95,11 @@ export const openSse = async (url: string, headers: Record<string, string>): Pro
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`SSE condition not met in ${timeoutMs} ms; got ${JSON.stringify(messages.map((m) => [m.id, m.event]))}`));
+          reject(
+            new Error(
+              `SSE condition not met in ${timeoutMs} ms; got ${JSON.stringify(messages.map((m) => [m.id, m.event]))}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
       }),
