@@ -8,6 +8,11 @@ export interface Actor {
   readonly keyId: string;
   /** The name recorded as author / actor in history and the audit log. */
   readonly name: string;
+  /**
+   * The project's change stamp (newest audit seq) when the request was authenticated. Caches of
+   * mutable state (labels) are valid for a request only when they were filled at this stamp.
+   */
+  readonly stamp: number;
 }
 
 /** Injected so tests and the demo can control time. */

@@ -1,10 +1,11 @@
 import { PromptopsError } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
-import { LruCache } from '../lru-cache.js';
+import { BoundedCache } from '../bounded-cache.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
 import { hashApiKey, hashesEqual, keyIdOf } from './keys.js';
 
 const TOUCH_INTERVAL_MS = 60_000;
+const KEY_CACHE_SIZE = 10_000;
 
 const unauthorized = (message: string): PromptopsError =>
   new PromptopsError('unauthorized', 'unauthorized', message, {
@@ -12,28 +13,51 @@ const unauthorized = (message: string): PromptopsError =>
   });
 
 /**
- * Resolves a bearer token to an actor. The key row is read on every request, so a revoked key stops
- * working at once on every replica; only the `last used` stamp is throttled.
+ * Resolves a bearer token to an actor, and reads the project's change stamp (its newest audit seq).
+ *
+ * Every change to keys, labels and versions appends to the project's audit log in the same transaction,
+ * so the stamp moves whenever anything a cache holds may have changed. A verified key is cached with
+ * the stamp it was read at and reused only while the stamp is unchanged: one cheap indexed read per
+ * request, and a revoked key stops working with the next request on every replica.
  */
 export const createAuthenticator = (storage: Storage, clock: Clock) => {
   const touched = new Map<string, number>();
-  // Projects are never renamed or deleted, so their rows can be cached; keys are read every time.
-  const projects = new LruCache<number, ProjectRow>(1000);
-  return async (authorization: string | undefined): Promise<Actor> => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match) throw unauthorized('this route needs an API key');
-    const hash = hashApiKey(match[1]!);
+  // Projects are never renamed or deleted, so their rows can be cached for good.
+  const projects = new BoundedCache<number, ProjectRow>(1000);
+  // Only keys that verified are cached: random tokens cannot grow it.
+  const keys = new BoundedCache<string, { actor: Omit<Actor, 'stamp'>; stamp: number }>(KEY_CACHE_SIZE);
+
+  const load = async (hash: string): Promise<Omit<Actor, 'stamp'>> => {
     const keyId = keyIdOf(hash);
     const row = await storage.findApiKey(keyId);
     if (!row || !hashesEqual(row.hash, hash) || row.revokedAt !== null) throw unauthorized('the API key is not valid');
     const project = projects.get(row.projectId) ?? (await storage.getProject(row.projectId));
-    if (project) projects.set(project.id, project);
     if (!project) throw unauthorized('the API key is not valid');
-    const now = clock.now().getTime();
-    if ((touched.get(keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
-      touched.set(keyId, now);
-      void storage.touchApiKey(keyId, new Date(now).toISOString()).catch(() => undefined);
-    }
+    projects.set(project.id, project);
     return { projectId: project.id, projectName: project.name, role: row.role, keyId, name: row.name };
+  };
+
+  return async (authorization: string | undefined): Promise<Actor> => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) throw unauthorized('this route needs an API key');
+    const hash = hashApiKey(match[1]!);
+    const cached = keys.get(hash);
+    let actor: Omit<Actor, 'stamp'>;
+    let stamp: number;
+    if (cached !== undefined && (stamp = await storage.latestAuditSeq(cached.actor.projectId)) === cached.stamp) {
+      actor = cached.actor;
+    } else {
+      keys.delete(hash);
+      actor = await load(hash);
+      // Read the stamp after the key: a change committed in between only makes the entry stale sooner.
+      stamp = await storage.latestAuditSeq(actor.projectId);
+      keys.set(hash, { actor, stamp });
+    }
+    const now = clock.now().getTime();
+    if ((touched.get(actor.keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
+      touched.set(actor.keyId, now);
+      void storage.touchApiKey(actor.keyId, new Date(now).toISOString()).catch(() => undefined);
+    }
+    return { ...actor, stamp };
   };
 };

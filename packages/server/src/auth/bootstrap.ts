@@ -32,9 +32,14 @@ export const bootstrap = async (
   }
   const given = options.initAdminKey;
   if (given !== undefined && given.length < MIN_KEY_LENGTH) {
-    throw new PromptopsError('invalid', 'weak_init_key', `PROMPTOPS_INIT_ADMIN_KEY is ${given.length} characters long`, {
-      fix: `use a random key of at least ${MIN_KEY_LENGTH} characters, e.g. po_$(openssl rand -hex 24)`,
-    });
+    throw new PromptopsError(
+      'invalid',
+      'weak_init_key',
+      `PROMPTOPS_INIT_ADMIN_KEY is ${given.length} characters long`,
+      {
+        fix: `use a random key of at least ${MIN_KEY_LENGTH} characters, e.g. po_$(openssl rand -hex 24)`,
+      },
+    );
   }
   const key = given ?? generateApiKey();
   const at = clock.now().toISOString();
@@ -44,15 +49,34 @@ export const bootstrap = async (
     if (raced) return undefined;
     const project = await tx.createProject(DEFAULT_PROJECT, at);
     const hash = hashApiKey(key);
-    await tx.insertApiKey({ projectId: project.id, keyId: keyIdOf(hash), hash, role: 'admin', name: 'admin', createdBy: 'bootstrap', createdAt: at });
-    await tx.appendAudit({ projectId: project.id, at, actor: 'bootstrap', action: 'project.created', target: DEFAULT_PROJECT, data: { keyId: keyIdOf(hash), role: 'admin' } });
+    await tx.insertApiKey({
+      projectId: project.id,
+      keyId: keyIdOf(hash),
+      hash,
+      role: 'admin',
+      name: 'admin',
+      createdBy: 'bootstrap',
+      createdAt: at,
+    });
+    await tx.appendAudit({
+      projectId: project.id,
+      at,
+      actor: 'bootstrap',
+      action: 'project.created',
+      target: DEFAULT_PROJECT,
+      data: { keyId: keyIdOf(hash), role: 'admin' },
+    });
     return project;
   });
   if (!created) return { project: (await storage.getProjectByName(DEFAULT_PROJECT))! };
   if (given !== undefined) return { project: created, adminKey: key };
   await mkdir(options.dataDir, { recursive: true });
   const credentialsPath = join(options.dataDir, CREDENTIALS_FILE);
-  await writeFile(credentialsPath, `${JSON.stringify({ url: options.url, apiKey: key, project: DEFAULT_PROJECT }, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(
+    credentialsPath,
+    `${JSON.stringify({ url: options.url, apiKey: key, project: DEFAULT_PROJECT }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
   await chmod(credentialsPath, 0o600);
   return { project: created, adminKey: key, credentialsPath };
 };

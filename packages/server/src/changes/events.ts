@@ -5,7 +5,7 @@ import {
   type DeploymentKind,
   type PromptContent,
 } from '@promptops/core';
-import { LruCache } from '../lru-cache.js';
+import { BoundedCache } from '../bounded-cache.js';
 import type { AuditRow, Storage } from '../storage/port.js';
 
 /**
@@ -79,8 +79,8 @@ export const labelMoveOf = (row: AuditRow): LabelMove | undefined => {
 
 export const createChangeReader = (storage: Storage): ChangeReader => {
   // Prompt ids never change once a prompt has a version; versions never change at all.
-  const promptIds = new LruCache<string, number>(CACHE_SIZE);
-  const contents = new LruCache<string, PromptContent>(CACHE_SIZE);
+  const promptIds = new BoundedCache<string, number>(CACHE_SIZE);
+  const contents = new BoundedCache<string, PromptContent>(CACHE_SIZE);
 
   const contentOf = async (projectId: number, promptId: number, sha: string, text?: string): Promise<PromptContent> => {
     const key = `${promptId}:${sha}`;

@@ -25,6 +25,7 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
       projectName: project.name,
       role: 'admin',
       keyId: 'demo',
+      stamp: 0,
       name: step.author,
     };
     if (step.kind === 'push') {

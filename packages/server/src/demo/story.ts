@@ -5,8 +5,22 @@
  */
 
 export type DemoStep =
-  | { readonly kind: 'push'; readonly author: string; readonly daysAgo: number; readonly message: string; readonly content: Record<string, unknown> }
-  | { readonly kind: 'promote'; readonly author: string; readonly daysAgo: number; readonly name: string; readonly ref: string; readonly label: string; readonly reason: string };
+  | {
+      readonly kind: 'push';
+      readonly author: string;
+      readonly daysAgo: number;
+      readonly message: string;
+      readonly content: Record<string, unknown>;
+    }
+  | {
+      readonly kind: 'promote';
+      readonly author: string;
+      readonly daysAgo: number;
+      readonly name: string;
+      readonly ref: string;
+      readonly label: string;
+      readonly reason: string;
+    };
 
 const GREETER = 'customer_support_greeter';
 
@@ -49,10 +63,26 @@ const GREETER_EDITS: readonly [string, string, (s: GreeterState) => void][] = [
   ['bob', 'temperature 0.2', (s) => void (s.temperature = 0.2)],
   ['carol', 'tighter word limit', (s) => void (s.lines = s.lines.map((l) => l.replace('120 words', '80 words')))],
   ['alice', 'plain language', (s) => void s.lines.push('Use plain language.')],
-  ['carol', 'escalation moved to support/escalation_classifier', (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('If you do not know')))],
-  ['alice', 'drop plain-language line (no effect in evals)', (s) => void (s.lines = s.lines.filter((l) => l !== 'Use plain language.'))],
-  ['carol', 'word limit handled by max_tokens', (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('Keep answers')))],
-  ['bob', 'ticket-number rule moved to the shared policy', (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('Never share')))],
+  [
+    'carol',
+    'escalation moved to support/escalation_classifier',
+    (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('If you do not know'))),
+  ],
+  [
+    'alice',
+    'drop plain-language line (no effect in evals)',
+    (s) => void (s.lines = s.lines.filter((l) => l !== 'Use plain language.')),
+  ],
+  [
+    'carol',
+    'word limit handled by max_tokens',
+    (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('Keep answers'))),
+  ],
+  [
+    'bob',
+    'ticket-number rule moved to the shared policy',
+    (s) => void (s.lines = s.lines.filter((l) => !l.startsWith('Never share'))),
+  ],
   ['dave', 'wording fix: tighten the system prompt', (s) => void (s.lines = s.lines.filter((l) => l !== GREET))],
 ];
 
@@ -72,11 +102,28 @@ const greeterSteps = (): DemoStep[] => {
     const version = index + 1;
     const daysAgo = 90 - version * 5 + (version === 18 ? 3 : 0);
     steps.push({ kind: 'push', author, daysAgo, message, content: greeter(state) });
-    if (version === 17) steps.push({ kind: 'promote', author: 'bob', daysAgo: daysAgo - 0.5, name: GREETER, ref: 'v17', label: 'staging', reason: 'try the policy move' });
+    if (version === 17)
+      steps.push({
+        kind: 'promote',
+        author: 'bob',
+        daysAgo: daysAgo - 0.5,
+        name: GREETER,
+        ref: 'v17',
+        label: 'staging',
+        reason: 'try the policy move',
+      });
     const promotion = promotions[version];
     if (promotion) {
       const [by, label, reason] = promotion;
-      steps.push({ kind: 'promote', author: by, daysAgo: daysAgo - 1, name: GREETER, ref: `v${version}`, label, reason });
+      steps.push({
+        kind: 'promote',
+        author: by,
+        daysAgo: daysAgo - 1,
+        name: GREETER,
+        ref: `v${version}`,
+        label,
+        reason,
+      });
     }
   });
   return steps;
@@ -86,7 +133,10 @@ const summarize = (template: string, temperature: number): Record<string, unknow
   name: 'summarize_ticket',
   type: 'text',
   config: { provider: 'openai', model: 'gpt-4o-mini', params: { temperature } },
-  variables: { ticket_text: { type: 'string', required: true }, max_words: { type: 'integer', required: false, default: 60 } },
+  variables: {
+    ticket_text: { type: 'string', required: true },
+    max_words: { type: 'integer', required: false, default: 60 },
+  },
   slots: {},
   template,
 });
@@ -94,7 +144,11 @@ const summarize = (template: string, temperature: number): Record<string, unknow
 const classifier = (labels: string): Record<string, unknown> => ({
   name: 'support/escalation_classifier',
   type: 'chat',
-  config: { provider: 'openai', model: 'gpt-4o-mini', params: { temperature: 0, response_format: { type: 'json_object' } } },
+  config: {
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    params: { temperature: 0, response_format: { type: 'json_object' } },
+  },
   variables: { message: { type: 'string', required: true } },
   slots: {},
   messages: [
@@ -110,22 +164,105 @@ const releaseNotes = (tone: string): Record<string, unknown> => ({
   name: 'release_notes_writer',
   type: 'text',
   config: { provider: 'anthropic', model: 'claude-sonnet-4', params: { max_tokens: 800 } },
-  variables: { changes: { type: 'array', required: true }, product: { type: 'string', required: false, default: 'Acme Cloud' } },
+  variables: {
+    changes: { type: 'array', required: true },
+    product: { type: 'string', required: false, default: 'Acme Cloud' },
+  },
   slots: { tone },
   template: 'Write release notes for {{product}}.\n{{> tone}}\nChanges:\n{{#changes}}- {{.}}\n{{/changes}}',
 });
 
 export const demoSteps = (): DemoStep[] => [
   ...greeterSteps(),
-  { kind: 'push', author: 'carol', daysAgo: 40, message: 'ticket summaries', content: summarize('Summarize this support ticket in at most {{max_words}} words:\n\n{{ticket_text}}\n', 0.3) },
-  { kind: 'push', author: 'carol', daysAgo: 30, message: 'keep the customer intent first', content: summarize('Summarize this support ticket in at most {{max_words}} words.\nStart with what the customer wants.\n\n{{ticket_text}}\n', 0.3) },
-  { kind: 'push', author: 'bob', daysAgo: 20, message: 'deterministic summaries', content: summarize('Summarize this support ticket in at most {{max_words}} words.\nStart with what the customer wants.\n\n{{ticket_text}}\n', 0) },
-  { kind: 'promote', author: 'carol', daysAgo: 19, name: 'summarize_ticket', ref: 'v3', label: 'production', reason: 'evals green' },
-  { kind: 'push', author: 'carol', daysAgo: 35, message: 'escalation classifier', content: classifier('"billing"|"technical"') },
-  { kind: 'push', author: 'carol', daysAgo: 25, message: 'add the accounts team', content: classifier('"billing"|"technical"|"accounts"') },
-  { kind: 'promote', author: 'carol', daysAgo: 24, name: 'support/escalation_classifier', ref: 'v2', label: 'production', reason: 'accounts team live' },
-  { kind: 'push', author: 'alice', daysAgo: 14, message: 'release notes', content: releaseNotes('Be clear and brief.') },
-  { kind: 'promote', author: 'alice', daysAgo: 13, name: 'release_notes_writer', ref: 'v1', label: 'production', reason: 'first release' },
-  { kind: 'push', author: 'alice', daysAgo: 6, message: 'friendlier tone', content: releaseNotes('Be warm, clear and brief. Thank the customers who asked for each change.') },
-  { kind: 'promote', author: 'alice', daysAgo: 5, name: 'release_notes_writer', ref: 'v2', label: 'staging', reason: 'review the tone' },
+  {
+    kind: 'push',
+    author: 'carol',
+    daysAgo: 40,
+    message: 'ticket summaries',
+    content: summarize('Summarize this support ticket in at most {{max_words}} words:\n\n{{ticket_text}}\n', 0.3),
+  },
+  {
+    kind: 'push',
+    author: 'carol',
+    daysAgo: 30,
+    message: 'keep the customer intent first',
+    content: summarize(
+      'Summarize this support ticket in at most {{max_words}} words.\nStart with what the customer wants.\n\n{{ticket_text}}\n',
+      0.3,
+    ),
+  },
+  {
+    kind: 'push',
+    author: 'bob',
+    daysAgo: 20,
+    message: 'deterministic summaries',
+    content: summarize(
+      'Summarize this support ticket in at most {{max_words}} words.\nStart with what the customer wants.\n\n{{ticket_text}}\n',
+      0,
+    ),
+  },
+  {
+    kind: 'promote',
+    author: 'carol',
+    daysAgo: 19,
+    name: 'summarize_ticket',
+    ref: 'v3',
+    label: 'production',
+    reason: 'evals green',
+  },
+  {
+    kind: 'push',
+    author: 'carol',
+    daysAgo: 35,
+    message: 'escalation classifier',
+    content: classifier('"billing"|"technical"'),
+  },
+  {
+    kind: 'push',
+    author: 'carol',
+    daysAgo: 25,
+    message: 'add the accounts team',
+    content: classifier('"billing"|"technical"|"accounts"'),
+  },
+  {
+    kind: 'promote',
+    author: 'carol',
+    daysAgo: 24,
+    name: 'support/escalation_classifier',
+    ref: 'v2',
+    label: 'production',
+    reason: 'accounts team live',
+  },
+  {
+    kind: 'push',
+    author: 'alice',
+    daysAgo: 14,
+    message: 'release notes',
+    content: releaseNotes('Be clear and brief.'),
+  },
+  {
+    kind: 'promote',
+    author: 'alice',
+    daysAgo: 13,
+    name: 'release_notes_writer',
+    ref: 'v1',
+    label: 'production',
+    reason: 'first release',
+  },
+  {
+    kind: 'push',
+    author: 'alice',
+    daysAgo: 6,
+    message: 'friendlier tone',
+    content: releaseNotes('Be warm, clear and brief. Thank the customers who asked for each change.'),
+  },
+  {
+    kind: 'promote',
+    author: 'alice',
+    daysAgo: 5,
+    name: 'release_notes_writer',
+    ref: 'v2',
+    label: 'staging',
+    reason: 'review the tone',
+  },
 ];

@@ -21,7 +21,8 @@ interface ErrorBody {
   details?: Record<string, unknown>;
 }
 
-const send = (reply: FastifyReply, status: number, body: ErrorBody): FastifyReply => reply.code(status).send({ error: body });
+const send = (reply: FastifyReply, status: number, body: ErrorBody): FastifyReply =>
+  reply.code(status).send({ error: body });
 
 const validationIssues = (error: FastifyError): FieldIssue[] =>
   (error.validation ?? []).map((item) => {
@@ -29,7 +30,12 @@ const validationIssues = (error: FastifyError): FieldIssue[] =>
     const missing = (item.params as { missingProperty?: string }).missingProperty;
     const extra = (item.params as { additionalProperty?: string }).additionalProperty;
     const field = [error.validationContext, base, missing ?? extra].filter(Boolean).join('.');
-    const message = extra !== undefined ? `unknown field "${extra}"` : missing !== undefined ? 'is required' : (item.message ?? 'is invalid');
+    const message =
+      extra !== undefined
+        ? `unknown field "${extra}"`
+        : missing !== undefined
+          ? 'is required'
+          : (item.message ?? 'is invalid');
     return { path: field, message };
   });
 
@@ -47,13 +53,24 @@ export const errorHandler = (error: FastifyError, request: FastifyRequest, reply
     });
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return send(reply, 413, { code: 'too_large', message: 'the request body is larger than the limit', fix: 'send at most 1 MiB per request' });
+    return send(reply, 413, {
+      code: 'too_large',
+      message: 'the request body is larger than the limit',
+      fix: 'send at most 1 MiB per request',
+    });
   }
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return send(reply, 415, { code: 'unsupported_media_type', message: 'the request body must be JSON', fix: 'send Content-Type: application/json' });
+    return send(reply, 415, {
+      code: 'unsupported_media_type',
+      message: 'the request body must be JSON',
+      fix: 'send Content-Type: application/json',
+    });
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    const code = error instanceof SyntaxError || (error.code ?? '').startsWith('FST_ERR_CTP_') ? 'invalid_json' : 'invalid_request';
+    const code =
+      error instanceof SyntaxError || (error.code ?? '').startsWith('FST_ERR_CTP_')
+        ? 'invalid_json'
+        : 'invalid_request';
     return send(reply, error.statusCode, { code, message: error.message, fix: 'send a well-formed JSON body' });
   }
   request.log.error({ err: error }, 'unhandled error');

@@ -28,7 +28,10 @@ export const errorResponse = {
         code: { type: 'string' },
         message: { type: 'string' },
         fix: { type: 'string' },
-        issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+        issues: {
+          type: 'array',
+          items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+        },
         details: { type: 'object', additionalProperties: true },
       },
     },

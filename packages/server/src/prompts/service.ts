@@ -17,8 +17,8 @@ import {
   type VersionSummary,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
-import { LruCache } from '../lru-cache.js';
-import type { PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
+import { BoundedCache } from '../bounded-cache.js';
+import type { LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
 import { promptNotFound } from './errors.js';
 import { toLabelRecord, toVersionRecord, toVersionSummary } from './mappers.js';
 import { resolveRef } from './resolve-ref.js';
@@ -45,8 +45,8 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
 
   // The read hot path (a version by label) touches the database only for what can change: the labels.
   // A prompt's id never changes once it has a version, and versions are immutable, so both are cached.
-  const promptIds = new LruCache<string, Pick<PromptRow, 'id' | 'name' | 'headVersion'>>(CACHE_SIZE);
-  const versions = new LruCache<string, { row: VersionRow; record: VersionRecord }>(CACHE_SIZE);
+  const promptIds = new BoundedCache<string, Pick<PromptRow, 'id' | 'name' | 'headVersion'>>(CACHE_SIZE);
+  const versions = new BoundedCache<string, { row: VersionRow; record: VersionRecord }>(CACHE_SIZE);
   const promptHandle = async (actor: Actor, name: string): Promise<Pick<PromptRow, 'id' | 'name' | 'headVersion'>> => {
     const key = `${actor.projectId}\u0000${name}`;
     const cached = promptIds.get(key);
@@ -62,6 +62,15 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     const row = await storage.getVersionBySha(promptId, sha);
     if (row) versions.set(key, { row, record: toVersionRecord(row) });
     return row;
+  };
+  // Labels move, so they are cached only together with the project stamp they were read at.
+  const labelCache = new BoundedCache<number, { stamp: number; labels: LabelRow[] }>(CACHE_SIZE);
+  const labelsAt = async (promptId: number, stamp: number): Promise<LabelRow[]> => {
+    const hit = labelCache.get(promptId);
+    if (hit !== undefined && hit.stamp === stamp) return hit.labels;
+    const labels = await storage.listLabels(promptId);
+    labelCache.set(promptId, { stamp, labels });
+    return labels;
   };
   const recordOf = (row: VersionRow): VersionRecord =>
     versions.get(`${row.promptId}:${row.sha}`)?.record ?? toVersionRecord(row);
@@ -191,7 +200,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
 
     async show(actor: Actor, name: string, ref: string): Promise<VersionRecordWithLabels> {
       const prompt = await promptHandle(actor, name);
-      const labels = await storage.listLabels(prompt.id);
+      const labels = await labelsAt(prompt.id, actor.stamp);
       const row = await resolveRef(storage, prompt, ref, labels, cachedVersion);
       return { ...recordOf(row), labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label) };
     },

@@ -1,7 +1,7 @@
 import { auditHash, canonicalJson, GENESIS_HASH, PromptopsError } from '@promptops/core';
 import type { DeploymentKind } from '@promptops/core';
 import { sql } from 'kysely';
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
 import type {
@@ -396,9 +396,14 @@ class KyselyReads implements RegistryReads {
       .where('project_id', '=', projectId);
   }
 
+  /** Compiled once: the change stamp is read on every authenticated request. */
+  #latestSeqCompiled: CompiledQuery<{ cursor: number }> | undefined;
+
   async latestAuditSeq(projectId: number): Promise<number> {
-    const row = await this.latestSeqQuery(projectId).executeTakeFirstOrThrow();
-    return Number(row.cursor);
+    this.#latestSeqCompiled ??= this.latestSeqQuery(0).compile();
+    const compiled: CompiledQuery<{ cursor: number }> = { ...this.#latestSeqCompiled, parameters: [projectId] };
+    const result = await this.db.executeQuery(compiled);
+    return Number(result.rows[0]?.cursor ?? 0);
   }
 
   async readLabelSnapshot(

@@ -198,7 +198,10 @@ export interface RegistryReads {
   ): Promise<{ cursor: number; labels: LabeledVersionRow[] }>;
 }
 
-/** Writes; only inside `transaction`. */
+/**
+ * Writes; only inside `transaction`. A transaction that changes keys, labels or versions must also
+ * `appendAudit`: the project's newest audit seq is the stamp that read caches are validated against.
+ */
 export interface RegistryTx extends RegistryReads {
   createProject(name: string, createdAt: string): Promise<ProjectRow>;
   insertApiKey(key: Omit<ApiKeyRow, 'id' | 'lastUsedAt' | 'revokedAt'>): Promise<ApiKeyRow>;
