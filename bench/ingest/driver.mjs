@@ -1,4 +1,3 @@
-/* global process, URL, performance, Buffer, setTimeout */
 // Ingest load driver, run in its own process so its CPU does not share an event loop with the
 // latency measurements. Sends pre-built batches (only the ids change) with N concurrent senders for a
 // fixed time and prints one JSON line: { events, requests, rejected429, errors, seconds, latencies }.

@@ -70,7 +70,9 @@ const main = async (): Promise<void> => {
     const bare = await startBareFastify(body);
     servers.push(bare);
 
-    console.log(`bench/registry on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${SECONDS} s per run`);
+    console.log(
+      `bench/registry on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${SECONDS} s per run`,
+    );
     console.log(`GET ${PATH} (${body.length} bytes)\n`);
     await load(bare.url, 10, 2); // warm up both
     await load(promptops.url, 10, 2);

@@ -46,6 +46,9 @@ export interface Resolution {
 
 export const DEFAULT_LABEL = 'production';
 
+const own = <V>(record: Readonly<Record<string, V>>, key: string): V | undefined =>
+  Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+
 /**
  * Resolves `name` (optionally `name@ref`) against a snapshot without I/O. Returns undefined when the
  * snapshot does not have it, so the caller can try its fallback; throws only on a malformed ref.
@@ -57,7 +60,8 @@ export const resolveFromSnapshot = (
 ): Resolution | undefined => {
   const at = nameOrRef.indexOf('@');
   const name = at === -1 ? nameOrRef : nameOrRef.slice(0, at);
-  const prompt = snapshot.prompts[name];
+  // Own properties only: a prompt or label named like `constructor` must not reach the prototype.
+  const prompt = own(snapshot.prompts, name);
   if (prompt === undefined) return undefined;
   if (at !== -1 || options.sha !== undefined) {
     const ref = parseRef(at !== -1 ? nameOrRef.slice(at + 1) : (options.sha ?? ''));
@@ -79,7 +83,7 @@ export const resolveFromSnapshot = (
 };
 
 const byLabel = (name: string, prompt: SnapshotPrompt, label: string): Resolution | undefined => {
-  const sha = prompt.labels[label];
-  const version = sha === undefined ? undefined : prompt.versions[sha];
+  const sha = own(prompt.labels, label);
+  const version = sha === undefined ? undefined : own(prompt.versions, sha);
   return version && { name, version: version.version, sha: version.sha, label, content: version.content };
 };

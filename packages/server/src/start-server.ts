@@ -41,6 +41,7 @@ export interface RunningServer {
 }
 
 const DEMO_DB = 'demo.db';
+const CLOSE_GRACE_MS = 3000;
 
 export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
   const host = options.host ?? DEFAULT_HOST;
@@ -87,7 +88,12 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       storage,
       ...(boot.adminKey === undefined ? {} : { adminKey: boot.adminKey }),
       close: async () => {
+        // In-flight requests get a grace period; then connections that never sent a request (fetch
+        // clients keep a spare one open after an aborted stream) stop holding the shutdown.
+        const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+        force.unref();
         await app.close();
+        clearTimeout(force);
         await storage.close();
       },
     };

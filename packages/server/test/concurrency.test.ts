@@ -25,9 +25,13 @@ const pushWithRetry = async (base: string, index: number): Promise<{ attempts: n
       headers,
       body: JSON.stringify({ content, parent, message: `client ${index}` }),
     });
-    const body = (await response.json()) as { version?: number; error?: { code: string; details?: { head: { sha: string } | null } } };
+    const body = (await response.json()) as {
+      version?: number;
+      error?: { code: string; details?: { head: { sha: string } | null } };
+    };
     if (response.status === 201) return { attempts, version: body.version! };
-    if (response.status !== 409 || body.error?.code !== 'stale_parent') throw new Error(`unexpected ${response.status}: ${JSON.stringify(body)}`);
+    if (response.status !== 409 || body.error?.code !== 'stale_parent')
+      throw new Error(`unexpected ${response.status}: ${JSON.stringify(body)}`);
     parent = body.error.details?.head?.sha ?? null;
   }
   throw new Error(`client ${index} gave up`);
@@ -41,15 +45,23 @@ describe.each(['sqlite', 'postgres'] as TestDialect[])('concurrent pushes on %s,
 
   it(`${CLIENTS} pushes produce v1..v${CLIENTS} exactly once`, async () => {
     const db = await freshDbUrl(dialect);
-    const env = { PROMPTOPS_DB: db.url, PROMPTOPS_INIT_ADMIN_KEY: ADMIN_KEY, PROMPTOPS_DATA_DIR: mkdtempSync(join(tmpdir(), 'promptops-data-')) };
+    const env = {
+      PROMPTOPS_DB: db.url,
+      PROMPTOPS_INIT_ADMIN_KEY: ADMIN_KEY,
+      PROMPTOPS_DATA_DIR: mkdtempSync(join(tmpdir(), 'promptops-data-')),
+    };
     // The first replica bootstraps and migrates; the second starts on the same database at the same time.
     servers.push(...(await Promise.all([spawnServer(env), spawnServer(env)])));
 
     const results = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => pushWithRetry(servers[i % 2]!.url, i)));
-    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(Array.from({ length: CLIENTS }, (_, i) => i + 1));
+    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: CLIENTS }, (_, i) => i + 1),
+    );
     expect(results.some((r) => r.attempts > 1)).toBe(true); // the race really happened
 
-    const log = (await (await fetch(`${servers[1]!.url}/api/v1/prompts/race/versions?limit=500`, { headers })).json()) as {
+    const log = (await (
+      await fetch(`${servers[1]!.url}/api/v1/prompts/race/versions?limit=500`, { headers })
+    ).json()) as {
       versions: { version: number; sha: string; parentSha: string | null; message: string }[];
     };
     const versions = [...log.versions].reverse();
@@ -57,7 +69,10 @@ describe.each(['sqlite', 'postgres'] as TestDialect[])('concurrent pushes on %s,
     versions.forEach((v, i) => expect(v.parentSha).toBe(i === 0 ? null : versions[i - 1]!.sha));
     expect(new Set(versions.map((v) => v.message)).size).toBe(CLIENTS);
 
-    const verify = (await (await fetch(`${servers[0]!.url}/api/v1/verify`, { headers })).json()) as { ok: boolean; problems: unknown[] };
+    const verify = (await (await fetch(`${servers[0]!.url}/api/v1/verify`, { headers })).json()) as {
+      ok: boolean;
+      problems: unknown[];
+    };
     expect(verify).toMatchObject({ ok: true, problems: [] });
     db.cleanup();
   }, 120_000);

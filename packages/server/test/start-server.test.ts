@@ -25,7 +25,10 @@ describe('startServer', () => {
     expect(credentials.apiKey).toBe(first.adminKey);
     expect(credentials.url).toBe(first.url);
     expect(lines.join('\n')).toContain(credentials.apiKey);
-    expect((await api(first.url, credentials.apiKey, '/api/v1/me')).body).toMatchObject({ role: 'admin', project: { name: 'default' } });
+    expect((await api(first.url, credentials.apiKey, '/api/v1/me')).body).toMatchObject({
+      role: 'admin',
+      project: { name: 'default' },
+    });
     await first.close();
 
     const second = await startServer({ ...quiet, dataDir });
@@ -37,7 +40,10 @@ describe('startServer', () => {
 
   it('uses PROMPTOPS_INIT_ADMIN_KEY headless and refuses a weak one', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'promptops-boot-'));
-    await expect(startServer({ ...quiet, dataDir, initAdminKey: 'short' })).rejects.toMatchObject({ code: 'weak_init_key', fix: expect.stringMatching(/at least 16 characters/) });
+    await expect(startServer({ ...quiet, dataDir, initAdminKey: 'short' })).rejects.toMatchObject({
+      code: 'weak_init_key',
+      fix: expect.stringMatching(/at least 16 characters/),
+    });
     const server = await startServer({ ...quiet, dataDir, initAdminKey: 'po_headless_key_1234567890' });
     expect((await api(server.url, 'po_headless_key_1234567890', '/api/v1/me')).status).toBe(200);
     expect(() => statSync(join(dataDir, 'credentials.json'))).toThrow();
@@ -45,7 +51,11 @@ describe('startServer', () => {
   });
 
   it('rejects a bad --db value with the accepted forms', async () => {
-    await expect(startServer({ ...quiet, db: 'mysql://x' })).rejects.toMatchObject({ code: 'invalid_db_url', message: expect.stringContaining('mysql://x'), fix: expect.stringContaining('sqlite:PATH') });
+    await expect(startServer({ ...quiet, db: 'mysql://x' })).rejects.toMatchObject({
+      code: 'invalid_db_url',
+      message: expect.stringContaining('mysql://x'),
+      fix: expect.stringContaining('sqlite:PATH'),
+    });
   });
 
   it('serves the demo story: v18 in production lost the greeting, and rollback restores v17', async () => {
@@ -54,28 +64,44 @@ describe('startServer', () => {
     const key = server.adminKey!;
     const prompts = (await api(server.url, key, '/api/v1/prompts')).body['prompts'] as { name: string }[];
     expect(prompts.map((p) => p.name)).toEqual(
-      expect.arrayContaining(['customer_support_greeter', 'summarize_ticket', 'support/escalation_classifier', 'release_notes_writer']),
+      expect.arrayContaining([
+        'customer_support_greeter',
+        'summarize_ticket',
+        'support/escalation_classifier',
+        'release_notes_writer',
+      ]),
     );
     const production = await api(server.url, key, '/api/v1/prompts/customer_support_greeter/versions/production');
     expect(production.body).toMatchObject({ version: 18, author: 'dave' });
     const v17 = await api(server.url, key, '/api/v1/prompts/customer_support_greeter/versions/v17');
     expect(JSON.stringify(v17.body['content'])).toContain('Always greet the user by name.');
-    const diff = (await api(server.url, key, '/api/v1/prompts/customer_support_greeter/diff?from=v17&to=v18')).body['diff'] as {
+    const diff = (await api(server.url, key, '/api/v1/prompts/customer_support_greeter/diff?from=v17&to=v18')).body[
+      'diff'
+    ] as {
       lines: { op: string; text: string }[];
     };
-    expect(diff.lines.filter((l) => l.op !== 'equal')).toEqual([{ op: 'remove', text: 'Always greet the user by name.' }]);
+    expect(diff.lines.filter((l) => l.op !== 'equal')).toEqual([
+      { op: 'remove', text: 'Always greet the user by name.' },
+    ]);
 
     const rollback = await api(server.url, key, '/api/v1/prompts/customer_support_greeter/labels/production/rollback', {
       method: 'POST',
       body: JSON.stringify({ reason: 'customers are not greeted by name' }),
     });
-    expect(rollback.body).toMatchObject({ label: { version: 17 }, deployment: { fromVersion: 18, toVersion: 17, kind: 'rollback' } });
+    expect(rollback.body).toMatchObject({
+      label: { version: 17 },
+      deployment: { fromVersion: 18, toVersion: 17, kind: 'rollback' },
+    });
     expect((await api(server.url, key, '/api/v1/verify')).body).toMatchObject({ ok: true });
     await server.close();
 
     // The demo starts from the same story every time.
     const again = await startServer({ ...quiet, dataDir, demo: true });
-    expect((await api(again.url, again.adminKey!, '/api/v1/prompts/customer_support_greeter/versions/production')).body['version']).toBe(18);
+    expect(
+      (await api(again.url, again.adminKey!, '/api/v1/prompts/customer_support_greeter/versions/production')).body[
+        'version'
+      ],
+    ).toBe(18);
     await again.close();
   });
 });

@@ -30,13 +30,20 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
       parent = (response.json() as { sha: string }).sha;
     }
     for (const ref of ['v1', 'v2']) {
-      await r.app.inject({ method: 'PUT', url: '/api/v1/prompts/greeter/labels/production', headers: { authorization: `Bearer ${r.keys.admin}` }, payload: { ref } });
+      await r.app.inject({
+        method: 'PUT',
+        url: '/api/v1/prompts/greeter/labels/production',
+        headers: { authorization: `Bearer ${r.keys.admin}` },
+        payload: { ref },
+      });
     }
     registry = r;
     return r;
   };
   const verify = async (r: TestRegistry): Promise<Report> =>
-    (await r.app.inject({ method: 'GET', url: '/api/v1/verify', headers: { authorization: `Bearer ${r.keys.admin}` } })).json() as Report;
+    (
+      await r.app.inject({ method: 'GET', url: '/api/v1/verify', headers: { authorization: `Bearer ${r.keys.admin}` } })
+    ).json() as Report;
   const unlock = async (r: TestRegistry, table: AppendOnlyTable): Promise<void> => {
     for (const statement of dropAppendOnlyTriggersSql(dialect, table)) await r.storage.rawSql(statement);
   };
@@ -53,13 +60,17 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
     await expect(r.storage.rawSql(`UPDATE audit_log SET actor = 'mallory'`)).rejects.toThrow(/append-only/);
   });
 
-  it("names the version whose content was altered", async () => {
+  it('names the version whose content was altered', async () => {
     const r = await seeded();
     await unlock(r, 'versions');
-    await r.storage.rawSql(`UPDATE versions SET content = REPLACE(content, 'Hello there', 'Hello there, friend') WHERE version = 2`);
+    await r.storage.rawSql(
+      `UPDATE versions SET content = REPLACE(content, 'Hello there', 'Hello there, friend') WHERE version = 2`,
+    );
     const report = await verify(r);
     expect(report.ok).toBe(false);
-    expect(report.problems).toEqual([expect.objectContaining({ table: 'versions', row: 'greeter@v2', problem: 'sha_mismatch' })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ table: 'versions', row: 'greeter@v2', problem: 'sha_mismatch' }),
+    ]);
   });
 
   it('names the audit entry that was altered', async () => {
@@ -68,7 +79,9 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
     await r.storage.rawSql(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`);
     const report = await verify(r);
     expect(report.ok).toBe(false);
-    expect(report.problems).toContainEqual(expect.objectContaining({ table: 'audit_log', row: 'seq 3', problem: 'hash_mismatch' }));
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({ table: 'audit_log', row: 'seq 3', problem: 'hash_mismatch' }),
+    );
     // Only the altered row is blamed: the entries after it still link to its stored hash.
     expect(report.problems.filter((p) => p.table === 'audit_log')).toHaveLength(1);
   });
@@ -79,7 +92,9 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
     await r.storage.rawSql(`DELETE FROM audit_log WHERE seq = 2`);
     await unlock(r, 'deployments');
     const [second] = await r.storage.rawSql(`SELECT to_sha FROM deployments WHERE kind = 'push' ORDER BY id LIMIT 1`);
-    await r.storage.rawSql(`UPDATE deployments SET to_sha = '${String(second!['to_sha'])}' WHERE kind = 'promote' AND to_version = 2`);
+    await r.storage.rawSql(
+      `UPDATE deployments SET to_sha = '${String(second!['to_sha'])}' WHERE kind = 'promote' AND to_version = 2`,
+    );
     const report = await verify(r);
     expect(report.problems).toContainEqual(expect.objectContaining({ table: 'audit_log', problem: 'gap' }));
     expect(report.problems).toContainEqual(expect.objectContaining({ table: 'deployments', problem: 'altered' }));
@@ -90,6 +105,8 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
     const [v3] = await r.storage.rawSql(`SELECT sha FROM versions WHERE version = 3`);
     await r.storage.rawSql(`UPDATE labels SET sha = '${String(v3!['sha'])}', version = 3 WHERE label = 'production'`);
     const report = await verify(r);
-    expect(report.problems).toEqual([expect.objectContaining({ table: 'labels', row: 'greeter:production', problem: 'altered' })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ table: 'labels', row: 'greeter:production', problem: 'altered' }),
+    ]);
   });
 });

@@ -95,9 +95,14 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
     /** Every label of the project with the content it points at, and the cursor they are current to. */
     async snapshot(actor: Actor, names?: readonly string[]): Promise<Snapshot> {
       const { cursor, labels } = await storage.readLabelSnapshot(actor.projectId, names === undefined ? {} : { names });
-      const prompts: Record<string, { labels: Record<string, string>; versions: Record<string, SnapshotVersion> }> = {};
+      // Null-prototype records: prompt names like `constructor` are data, not prototype keys.
+      const prompts: Record<string, { labels: Record<string, string>; versions: Record<string, SnapshotVersion> }> =
+        Object.create(null) as Record<string, never>;
       for (const row of labels) {
-        const prompt = (prompts[row.name] ??= { labels: {}, versions: {} });
+        const prompt = (prompts[row.name] ??= {
+          labels: Object.create(null) as Record<string, string>,
+          versions: Object.create(null) as Record<string, SnapshotVersion>,
+        });
         prompt.labels[row.label] = row.sha;
         prompt.versions[row.sha] ??= {
           version: row.version,

@@ -30,10 +30,24 @@ export const freshDbUrl = async (dialect: TestDialect): Promise<{ url: string; c
 };
 
 /** Inserts a key of the given role directly (the key-management API comes with the review issue). */
-export const addKey = async (storage: Storage, projectId: number, role: Role, key: string, name: string = role): Promise<string> => {
+export const addKey = async (
+  storage: Storage,
+  projectId: number,
+  role: Role,
+  key: string,
+  name: string = role,
+): Promise<string> => {
   const hash = hashApiKey(key);
   await storage.transaction((tx) =>
-    tx.insertApiKey({ projectId, keyId: keyIdOf(hash), hash, role, name, createdBy: 'test', createdAt: new Date().toISOString() }),
+    tx.insertApiKey({
+      projectId,
+      keyId: keyIdOf(hash),
+      hash,
+      role,
+      name,
+      createdBy: 'test',
+      createdAt: new Date().toISOString(),
+    }),
   );
   return key;
 };
@@ -48,14 +62,22 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export const openTestRegistry = async (dialect: TestDialect, options: { clock?: Clock } = {}): Promise<TestRegistry> => {
+export const openTestRegistry = async (
+  dialect: TestDialect,
+  options: { clock?: Clock } = {},
+): Promise<TestRegistry> => {
   const db = await freshDbUrl(dialect);
   const storage = await createStorage(db.url);
   const clock = options.clock ?? systemClock;
-  const { project } = await bootstrap(storage, clock, { initAdminKey: ADMIN_KEY, dataDir: tmpdir(), url: 'http://test' });
+  const { project } = await bootstrap(storage, clock, {
+    initAdminKey: ADMIN_KEY,
+    dataDir: tmpdir(),
+    url: 'http://test',
+  });
   const keys = {} as Record<Role, string>;
   for (const role of ROLES) {
-    keys[role] = role === 'admin' ? ADMIN_KEY : await addKey(storage, project.id, role, `po_test_${role}_key_0000000000000000`);
+    keys[role] =
+      role === 'admin' ? ADMIN_KEY : await addKey(storage, project.id, role, `po_test_${role}_key_0000000000000000`);
   }
   const app = await buildApp({ storage, clock });
   await app.ready();
@@ -74,7 +96,11 @@ export const openTestRegistry = async (dialect: TestDialect, options: { clock?: 
 };
 
 /** Minimal valid content for pushes. */
-export const textContent = (name: string, template: string, variables: Record<string, unknown> = {}): Record<string, unknown> => ({
+export const textContent = (
+  name: string,
+  template: string,
+  variables: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   name,
   type: 'text',
   template,

@@ -1,0 +1,653 @@
+import { PromptopsError, formatRef, parseNameRef, type Snapshot } from '@promptops/core';
+import { readCacheFile, writeCacheFile } from './cache-file.js';
+import { Emitter } from './emitter.js';
+import { toPromptopsError } from './errors.js';
+import {
+  buildFallback,
+  defaultsFrom,
+  readLockfile,
+  verifyLockfile,
+  type Fallback,
+  type FallbackOptions,
+} from './fallback.js';
+import { Http, type FetchLike } from './http.js';
+import { ResolvedPrompt } from './resolved-prompt.js';
+import { Resolver, type GetOptions } from './resolver.js';
+import {
+  advanceCursor,
+  applyLabelEvent,
+  decodeEventText,
+  diffLabels,
+  ingestVersion,
+  knownVersion,
+  parseFeedEvent,
+  validateSnapshot,
+  type DecodedEvent,
+  type FeedEvent,
+  type LabelChange,
+} from './snapshot-store.js';
+import { SseParser, readEventStream, type SseMessage } from './sse.js';
+import { backoffDelay, linkedAbort, sleep, unref } from './timers.js';
+
+export type Transport = 'sse' | 'poll';
+
+export interface ClientOptions {
+  /** The promptops server, e.g. `http://127.0.0.1:4680`. */
+  readonly url: string;
+  /** Sent as `Authorization: Bearer <key>`; a viewer key is enough. */
+  readonly apiKey: string;
+  /** What to serve when the registry has nothing (unreachable at start, or a prompt it lacks). */
+  readonly fallback?: FallbackOptions;
+  /** A file where the last snapshot is kept, so a restarted process serves without the server (Node only). */
+  readonly cacheFile?: string;
+  /** Receives every problem the client works around (unreachable server, dropped stream, bad cache file…). */
+  readonly onError?: (error: PromptopsError) => void;
+  /** `sse` (default): one streaming connection. `poll`: long-polling, for proxies that break streams. */
+  readonly transport?: Transport;
+  /** How often the whole snapshot is re-fetched as a safety net (default 30 s; 0 turns it off). */
+  readonly snapshotCheckIntervalMs?: number;
+  /** A fetch implementation (default the global one). */
+  readonly fetch?: FetchLike;
+  /** Timeout of snapshot and prefetch requests (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Reconnection backoff (full jitter): first delay bound and cap (default 250 ms and 10 s). */
+  readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /** A stream silent for this long (no event, no keepalive) is dropped and reopened (default 45 s). */
+  readonly streamIdleTimeoutMs?: number;
+  /** Seconds a long-poll waits on the server (transport 'poll'; default 25). */
+  readonly pollWaitSeconds?: number;
+}
+
+export interface ChangeEvent extends LabelChange {
+  /** The change-feed position that carried it. */
+  readonly seq: number;
+  /** The deployment kind (`promote`, `rollback`, `push`, …); `snapshot` when found by a snapshot check. */
+  readonly kind: string;
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  change: ChangeEvent;
+  error: PromptopsError;
+}
+
+export interface ClientStatus {
+  readonly state: 'idle' | 'starting' | 'ready' | 'closed';
+  /** Where the served snapshot came from: the server, the cache file, or nothing (fallback only). */
+  readonly snapshotFrom: 'server' | 'cache' | 'none';
+  /** Whether the stream (or long-poll loop) is currently connected. */
+  readonly connected: boolean;
+  readonly cursor: number;
+  readonly lastSyncAt: Date | null;
+  readonly lastError: PromptopsError | null;
+}
+
+export interface PromptopsClient {
+  /**
+   * Loads the snapshot (else the cache file, else the fallback), then follows the change feed in the
+   * background. Resolves whenever there is something to serve, reporting problems through onError;
+   * rejects only when there is nothing at all. Idempotent.
+   */
+  ready(): Promise<void>;
+  /** Synchronous, from memory. `name`, `name@label`, `name@v17` or `name@<sha prefix>`. */
+  get(nameOrRef: string, options?: GetOptions): ResolvedPrompt;
+  /** Fetches a pinned version the snapshot does not hold and keeps it, so `get` of that pin works. */
+  prefetch(ref: string): Promise<ResolvedPrompt>;
+  on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): () => void;
+  off<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): void;
+  status(): ClientStatus;
+  /** Aborts every request, clears every timer and flushes the cache file. `get` keeps serving the last state. */
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  snapshotCheckIntervalMs: 30_000,
+  requestTimeoutMs: 10_000,
+  initialDelayMs: 250,
+  maxDelayMs: 10_000,
+  streamIdleTimeoutMs: 45_000,
+  pollWaitSeconds: 25,
+} as const;
+
+const invalidOption = (message: string, fix: string): PromptopsError =>
+  new PromptopsError('invalid', 'invalid_options', `createClient: ${message}`, { fix });
+
+const normalizeUrl = (text: unknown): string => {
+  const url = typeof text === 'string' && URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw invalidOption(
+      `url ${JSON.stringify(text)} is not an http(s) URL`,
+      'pass the server URL, e.g. http://127.0.0.1:4680',
+    );
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+};
+
+const nonNegative = (value: number | undefined, name: string, fallback: number): number => {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalidOption(
+      `${name} must be a non-negative number`,
+      `pass ${name} in milliseconds (or omit it for ${fallback})`,
+    );
+  }
+  return value;
+};
+
+export const createClient = (options: ClientOptions): PromptopsClient => new Client(options);
+
+class Client implements PromptopsClient {
+  private readonly http: Http;
+  private readonly resolver = new Resolver();
+  private readonly emitter: Emitter<ClientEvents>;
+  private readonly lifetime = new AbortController();
+  private readonly transport: Transport;
+  private readonly checkIntervalMs: number;
+  private readonly initialDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly pollWaitSeconds: number;
+  private readonly requestTimeoutMs: number;
+  private readonly lockfilePath: string | undefined;
+  private readonly defaults: ReturnType<typeof defaultsFrom>;
+  private fallback: Fallback;
+
+  private state: ClientStatus['state'] = 'idle';
+  private snapshotFrom: ClientStatus['snapshotFrom'] = 'none';
+  private connected = false;
+  /** True once the snapshot came from this server; until then each (re)connect fetches it first. */
+  private synced = false;
+  private lastSyncAt: Date | null = null;
+  private lastError: PromptopsError | null = null;
+  private readyPromise: Promise<void> | undefined;
+  private loop: Promise<void> | undefined;
+  private checkTimer: ReturnType<typeof setInterval> | undefined;
+  private checking = false;
+  private streamAbort: ((reason: PromptopsError) => void) | undefined;
+  private cacheWrite: Promise<void> | undefined;
+  private cacheDirty = false;
+
+  constructor(private readonly options: ClientOptions) {
+    const url = normalizeUrl(options.url);
+    if (typeof options.apiKey !== 'string' || options.apiKey === '') {
+      throw invalidOption('apiKey is required', 'pass the API key (e.g. process.env.PROMPTOPS_API_KEY)');
+    }
+    const transport = options.transport ?? 'sse';
+    if (transport !== 'sse' && transport !== 'poll') {
+      throw invalidOption(
+        `transport must be 'sse' or 'poll', got ${JSON.stringify(transport)}`,
+        "use 'sse' (default) or 'poll'",
+      );
+    }
+    this.transport = transport;
+    this.checkIntervalMs = nonNegative(
+      options.snapshotCheckIntervalMs,
+      'snapshotCheckIntervalMs',
+      DEFAULTS.snapshotCheckIntervalMs,
+    );
+    this.initialDelayMs = nonNegative(
+      options.reconnect?.initialDelayMs,
+      'reconnect.initialDelayMs',
+      DEFAULTS.initialDelayMs,
+    );
+    this.maxDelayMs = nonNegative(options.reconnect?.maxDelayMs, 'reconnect.maxDelayMs', DEFAULTS.maxDelayMs);
+    this.idleTimeoutMs = nonNegative(options.streamIdleTimeoutMs, 'streamIdleTimeoutMs', DEFAULTS.streamIdleTimeoutMs);
+    this.pollWaitSeconds = nonNegative(options.pollWaitSeconds, 'pollWaitSeconds', DEFAULTS.pollWaitSeconds);
+    this.requestTimeoutMs = nonNegative(options.requestTimeoutMs, 'requestTimeoutMs', DEFAULTS.requestTimeoutMs);
+    const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.http = new Http(url, options.apiKey, fetchImpl, this.requestTimeoutMs);
+    this.emitter = new Emitter((error) =>
+      this.report(toPromptopsError(error, 'listener_failed', "a 'change' listener threw")),
+    );
+
+    // In-code defaults and a lockfile object are usable at once; a lockfile path is read by ready().
+    this.defaults = defaultsFrom(options.fallback?.prompts);
+    const lockfile = options.fallback?.lockfile;
+    this.lockfilePath = typeof lockfile === 'string' ? lockfile : undefined;
+    const lock = lockfile === undefined || typeof lockfile === 'string' ? undefined : verifyLockfile(lockfile);
+    this.fallback = buildFallback(lock, this.defaults);
+    this.resolver.setFallback(this.fallback);
+  }
+
+  // ---- public API -------------------------------------------------------------------------------
+
+  ready(): Promise<void> {
+    if (this.state === 'closed') {
+      return Promise.reject(
+        new PromptopsError('invalid', 'client_closed', 'ready() after close()', { fix: 'create a new client' }),
+      );
+    }
+    this.readyPromise ??= this.start().catch((error: unknown) => {
+      this.readyPromise = undefined; // a later ready() tries again
+      throw error;
+    });
+    return this.readyPromise;
+  }
+
+  get(nameOrRef: string, options?: GetOptions): ResolvedPrompt {
+    return this.resolver.get(nameOrRef, options);
+  }
+
+  async prefetch(ref: string): Promise<ResolvedPrompt> {
+    const parsed = parseNameRef(ref);
+    const refText = formatRef(parsed.ref);
+    const path = `/api/v1/prompts/${encodeURIComponent(parsed.name)}/versions/${encodeURIComponent(refText)}`;
+    const record = await this.http.json<Record<string, unknown>>(path, this.lifetime.signal);
+    const version = ingestVersion(parsed.name, record['sha'], record['version'], record['content'], `GET ${path}`);
+    this.resolver.addPin(parsed.name, version);
+    const label = parsed.ref.kind === 'label' ? parsed.ref.label : null;
+    return new ResolvedPrompt(
+      parsed.name,
+      version.version,
+      version.sha,
+      label,
+      'base',
+      'snapshot',
+      this.resolver.releaseSha,
+      version.content,
+    );
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): () => void {
+    return this.emitter.on(event, listener);
+  }
+
+  off<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): void {
+    this.emitter.off(event, listener);
+  }
+
+  status(): ClientStatus {
+    return {
+      state: this.state,
+      snapshotFrom: this.snapshotFrom,
+      connected: this.connected,
+      cursor: this.resolver.current.cursor,
+      lastSyncAt: this.lastSyncAt,
+      lastError: this.lastError,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.connected = false;
+    if (this.checkTimer !== undefined) clearInterval(this.checkTimer);
+    this.checkTimer = undefined;
+    this.lifetime.abort(new PromptopsError('internal', 'client_closed', 'the client was closed'));
+    await this.loop?.catch(() => undefined);
+    await this.cacheWrite;
+  }
+
+  // ---- start-up ---------------------------------------------------------------------------------
+
+  private async start(): Promise<void> {
+    this.state = 'starting';
+    if (this.lockfilePath !== undefined) {
+      try {
+        this.fallback = buildFallback(await readLockfile(this.lockfilePath), this.defaults);
+        this.resolver.setFallback(this.fallback);
+      } catch (error) {
+        this.report(toPromptopsError(error));
+      }
+    }
+    if (this.fallback.withoutContent.length > 0) {
+      this.report(
+        new PromptopsError(
+          'invalid',
+          'lockfile_not_embedded',
+          `the lockfile has no content for: ${this.fallback.withoutContent.join(', ')}`,
+          {
+            fix: 'generate it with `promptops lock --embed` so the client can serve those prompts without the server',
+          },
+        ),
+      );
+    }
+
+    let serverError: PromptopsError | undefined;
+    try {
+      await this.syncSnapshot();
+    } catch (error) {
+      if (this.lifetime.signal.aborted) return;
+      serverError = toPromptopsError(error);
+      this.report(serverError, true); // the follow loop's retries then report it only if it changes
+      await this.loadCacheFile();
+    }
+    this.resolver.loaded = true;
+    if (!this.resolver.hasContent && serverError !== undefined) {
+      this.state = 'idle';
+      throw new PromptopsError(
+        'internal',
+        'nothing_to_serve',
+        `${serverError.message}; and there is no cache file or fallback to serve instead`,
+        {
+          fix: 'start the server, or give createClient a fallback (a lockfile made with `promptops lock --embed`, or in-code prompts)',
+          details: { cause: serverError.code },
+        },
+      );
+    }
+    if (this.lifetime.signal.aborted) return;
+    this.state = 'ready';
+    this.loop = this.follow();
+    if (this.checkIntervalMs > 0) {
+      this.checkTimer = unref(setInterval(() => void this.checkSnapshot(), this.checkIntervalMs));
+    }
+  }
+
+  private async loadCacheFile(): Promise<void> {
+    if (this.options.cacheFile === undefined) return;
+    try {
+      const cached = await readCacheFile(this.options.cacheFile, this.http.baseUrl);
+      if (cached !== undefined && !this.synced) {
+        this.resolver.setSnapshot(cached);
+        this.snapshotFrom = 'cache';
+      }
+    } catch (error) {
+      this.report(toPromptopsError(error));
+    }
+  }
+
+  // ---- snapshot ---------------------------------------------------------------------------------
+
+  /** Fetches the whole snapshot and installs it (emitting a change per label that moved). */
+  private async syncSnapshot(): Promise<void> {
+    const data = await this.http.json<unknown>('/api/v1/snapshot', this.lifetime.signal);
+    const previous = this.resolver.current;
+    const snapshot = validateSnapshot(data, `GET ${this.http.baseUrl}/api/v1/snapshot`, previous);
+    if (this.lifetime.signal.aborted) return;
+    this.synced = true;
+    this.snapshotFrom = 'server';
+    this.lastSyncAt = new Date();
+    this.install(snapshot, previous);
+  }
+
+  private install(snapshot: Snapshot, previous: Snapshot): void {
+    this.resolver.setSnapshot(snapshot);
+    this.persist();
+    if (this.emitter.has('change')) {
+      for (const change of diffLabels(previous, snapshot))
+        this.emitter.emit('change', { ...change, seq: snapshot.cursor, kind: 'snapshot' });
+    }
+  }
+
+  /**
+   * The safety net: re-fetch the snapshot and install it when its labels differ from ours and it is not
+   * behind us (an event we missed or misapplied, another project), or when ours is not the server's yet.
+   */
+  private async checkSnapshot(): Promise<void> {
+    if (this.checking || this.state !== 'ready') return;
+    this.checking = true;
+    try {
+      const data = await this.http.json<unknown>('/api/v1/snapshot', this.lifetime.signal);
+      const current = this.resolver.current;
+      const snapshot = validateSnapshot(data, `GET ${this.http.baseUrl}/api/v1/snapshot`, current);
+      if (this.lifetime.signal.aborted) return;
+      this.lastSyncAt = new Date();
+      const differs = snapshot.project !== current.project || diffLabels(current, snapshot).length > 0;
+      if (!this.synced || (differs && snapshot.cursor >= current.cursor)) {
+        if (this.synced && snapshot.cursor === current.cursor) {
+          const message = `the snapshot check found labels that differ at cursor ${current.cursor}; replaced`;
+          this.report(new PromptopsError('internal', 'snapshot_drift', message));
+        }
+        this.synced = true;
+        this.snapshotFrom = 'server';
+        this.install(snapshot, current);
+      } else if (snapshot.cursor > current.cursor) {
+        // Same labels, later cursor (audit entries that move no label): only the position moves.
+        this.commit(advanceCursor(current, snapshot.cursor), undefined);
+      }
+    } catch (error) {
+      if (!this.lifetime.signal.aborted) this.report(toPromptopsError(error), true);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  // ---- following the change feed ----------------------------------------------------------------
+
+  /** Runs until close(): (re)connects with full-jitter backoff, resuming after the cursor. */
+  private async follow(): Promise<void> {
+    const signal = this.lifetime.signal;
+    let attempt = 0;
+    while (!signal.aborted) {
+      let connectedThisRound = false;
+      try {
+        if (!this.synced) await this.syncSnapshot();
+        connectedThisRound = this.transport === 'sse' ? await this.streamOnce() : await this.pollOnce();
+        if (this.transport === 'sse') this.connected = false; // the server ended the stream
+      } catch (error) {
+        this.connected = false;
+        if (signal.aborted) break;
+        const problem = toPromptopsError(error);
+        // Our cursor is past the server's newest change: another database, or one restored from a
+        // backup. Start over from its snapshot rather than trust what we hold.
+        if (problem.code === 'cursor_ahead') this.synced = false;
+        this.report(problem, true);
+      }
+      if (signal.aborted) break;
+      if (connectedThisRound) {
+        attempt = 0;
+        this.lastReported = ''; // the next outage is news again
+        if (this.transport === 'poll') continue; // the next long-poll at once
+      }
+      await sleep(backoffDelay(attempt, this.initialDelayMs, this.maxDelayMs), signal);
+      attempt += 1;
+    }
+  }
+
+  /** One SSE connection, read to its end. Returns whether it got as far as the server's `ready`. */
+  private async streamOnce(): Promise<boolean> {
+    const cursor = this.resolver.current.cursor;
+    const link = linkedAbort(this.lifetime.signal);
+    this.streamAbort = (reason) => link.abort(reason);
+    let reachedReady = false;
+    let lastActivity = Date.now();
+    let opened = false;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    // One timer: first the connect timeout, then the idle watchdog (keepalives count as activity).
+    const arm = (ms: number): void => {
+      watchdog = unref(
+        setTimeout(() => {
+          if (!opened) {
+            const message = `GET ${this.http.baseUrl}/api/v1/stream did not answer within ${this.requestTimeoutMs} ms`;
+            return link.abort(new PromptopsError('internal', 'server_timeout', message));
+          }
+          const idle = Date.now() - lastActivity;
+          if (idle < this.idleTimeoutMs) return arm(this.idleTimeoutMs - idle);
+          link.abort(
+            new PromptopsError('internal', 'stream_idle', `the change stream was silent for ${idle} ms; reconnecting`),
+          );
+        }, ms),
+      );
+    };
+    const queue: SseMessage[] = [];
+    // The stream's `retry:` field is ignored: reconnection follows the client's own backoff.
+    const parser = new SseParser((message) => queue.push(message));
+    try {
+      arm(this.requestTimeoutMs);
+      const response = await this.http.stream(
+        `/api/v1/stream?after=${cursor}`,
+        { accept: 'text/event-stream', 'last-event-id': String(cursor) },
+        link.signal,
+      );
+      opened = true;
+      lastActivity = Date.now();
+      clearTimeout(watchdog);
+      arm(this.idleTimeoutMs);
+      await readEventStream(
+        response.body!,
+        parser,
+        () => (lastActivity = Date.now()),
+        () => {
+          if (queue.length === 0) return undefined;
+          const messages = queue.splice(0);
+          return (async () => {
+            for (const message of messages) {
+              if (message.event === 'ready') {
+                reachedReady = true;
+                this.onStreamReady(message.data);
+              } else {
+                const pending = this.handleEvent(message.data, 'stream');
+                if (pending !== undefined) await pending;
+              }
+            }
+          })();
+        },
+      );
+      return reachedReady;
+    } catch (error) {
+      // An abort we caused (idle watchdog, cursor went backwards) carries its reason.
+      const reason = link.signal.reason as unknown;
+      if (!this.lifetime.signal.aborted && link.signal.aborted && reason instanceof PromptopsError) throw reason;
+      if (error instanceof PromptopsError || this.lifetime.signal.aborted) throw error;
+      const cause =
+        error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      throw new PromptopsError(
+        'internal',
+        'stream_disconnected',
+        `the change stream from ${this.http.baseUrl} dropped: ${cause}; reconnecting`,
+      );
+    } finally {
+      if (watchdog !== undefined) clearTimeout(watchdog);
+      this.streamAbort = undefined;
+      // Whatever ended the read (a bad event included), the connection must not stay open unread.
+      link.abort(new PromptopsError('internal', 'stream_closed', 'the stream was closed by the client'));
+      link.dispose();
+    }
+  }
+
+  private onStreamReady(data: string): void {
+    this.connected = true;
+    this.lastSyncAt = new Date();
+    let cursor: unknown;
+    try {
+      cursor = (JSON.parse(data) as { cursor?: unknown }).cursor;
+    } catch {
+      cursor = undefined;
+    }
+    // The server is behind us: another database, or one restored from a backup. Start over from its snapshot.
+    if (typeof cursor === 'number' && cursor < this.resolver.current.cursor) {
+      this.synced = false;
+      this.streamAbort?.(
+        new PromptopsError(
+          'internal',
+          'cursor_regressed',
+          `the server's change feed is at ${cursor}, behind ours (${this.resolver.current.cursor}); reloading the snapshot`,
+        ),
+      );
+    }
+  }
+
+  /** One long-poll. Returns true when the server answered (so the next poll starts at once). */
+  private async pollOnce(): Promise<boolean> {
+    const cursor = this.resolver.current.cursor;
+    const path = `/api/v1/changes?after=${cursor}&wait=${this.pollWaitSeconds}`;
+    const body = await this.http.json<{ events?: unknown; cursor?: unknown }>(
+      path,
+      this.lifetime.signal,
+      this.pollWaitSeconds * 1000 + this.requestTimeoutMs,
+    );
+    this.connected = true;
+    this.lastSyncAt = new Date();
+    if (typeof body.cursor === 'number' && body.cursor < cursor) {
+      this.synced = false; // see onStreamReady
+      return true;
+    }
+    for (const event of Array.isArray(body.events) ? body.events : []) {
+      const pending = this.handleEvent(event, 'poll');
+      if (pending !== undefined) await pending;
+    }
+    if (typeof body.cursor === 'number') this.commit(advanceCursor(this.resolver.current, body.cursor), undefined);
+    return true;
+  }
+
+  /**
+   * Applies one event (a JSON string from the stream, or an object from a long-poll). Synchronous when
+   * the event carries its content or the version is known; otherwise fetches the version first, and the
+   * caller awaits before the next event so order is kept. A failure propagates: the cursor has not
+   * moved, so the reconnect replays the event.
+   */
+  private handleEvent(raw: unknown, origin: 'stream' | 'poll'): Promise<void> | undefined {
+    const decoded: DecodedEvent =
+      typeof raw === 'string'
+        ? decodeEventText(raw, `the ${origin}`)
+        : { event: parseFeedEvent(raw), version: undefined };
+    const { event } = decoded;
+    const snapshot = this.resolver.current;
+    if (event.seq <= snapshot.cursor) return undefined; // a replay: already applied
+    if (event.type !== 'label') {
+      this.commit(advanceCursor(snapshot, event.seq), undefined);
+      return undefined;
+    }
+    if (event.sha === null) return this.applyLabel(event, undefined);
+    const known = knownVersion(snapshot, event.name, event.sha);
+    if (decoded.version !== undefined || known !== undefined || event.content !== undefined) {
+      const version =
+        decoded.version ??
+        ingestVersion(
+          event.name,
+          event.sha,
+          event.version ?? known?.version,
+          event.content,
+          `change event ${event.seq}`,
+          known,
+        );
+      return this.applyLabel(event, version);
+    }
+    const path = `/api/v1/prompts/${encodeURIComponent(event.name)}/versions/${event.sha}`;
+    return this.http.json<Record<string, unknown>>(path, this.lifetime.signal).then((record) => {
+      const version = ingestVersion(event.name, event.sha, record['version'], record['content'], `GET ${path}`);
+      return this.applyLabel(event, version);
+    });
+  }
+
+  private applyLabel(
+    event: Extract<FeedEvent, { type: 'label' }>,
+    version: ReturnType<typeof ingestVersion> | undefined,
+  ): undefined {
+    const { snapshot, change } = applyLabelEvent(this.resolver.current, event, version);
+    this.commit(snapshot, event.name);
+    if (change !== undefined) this.emitter.emit('change', { ...change, seq: event.seq, kind: event.kind });
+    return undefined;
+  }
+
+  private commit(snapshot: Snapshot, name: string | undefined): void {
+    if (snapshot === this.resolver.current) return;
+    this.resolver.updateSnapshot(snapshot, name);
+    this.persist();
+  }
+
+  // ---- cache file and errors --------------------------------------------------------------------
+
+  /** Writes the snapshot to the cache file; bursts coalesce into one write of the latest state. */
+  private persist(): void {
+    const file = this.options.cacheFile;
+    if (file === undefined || !this.synced) return;
+    this.cacheDirty = true;
+    this.cacheWrite ??= (async () => {
+      while (this.cacheDirty) {
+        this.cacheDirty = false;
+        try {
+          await writeCacheFile(file, this.http.baseUrl, this.resolver.current);
+        } catch (error) {
+          this.report(toPromptopsError(error));
+        }
+      }
+      this.cacheWrite = undefined;
+    })();
+  }
+
+  private lastReported = '';
+
+  /** Reports through onError and the 'error' event. `repeating` errors (retries) are reported once until they change. */
+  private report(error: PromptopsError, repeating = false): void {
+    this.lastError = error;
+    const key = `${error.code}:${error.message}`;
+    if (repeating && key === this.lastReported) return;
+    this.lastReported = repeating ? key : '';
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // the app's error handler must not break the client
+    }
+    this.emitter.emit('error', error);
+  }
+}

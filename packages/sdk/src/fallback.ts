@@ -1,0 +1,145 @@
+import {
+  PromptopsError,
+  formatLockfile,
+  parseLockfile,
+  parseRef,
+  promptSha,
+  resolveFromSnapshot,
+  validatePromptContent,
+  type Lockfile,
+  type PromptContent,
+  type Resolution,
+  type Snapshot,
+  type SnapshotPrompt,
+  type SnapshotVersion,
+} from '@promptops/core';
+import { nodeFs } from './node-fs.js';
+import { dict } from './snapshot-store.js';
+
+/**
+ * What the client serves when the registry has nothing for a request: a lockfile's embedded contents
+ * (`promptops lock --embed`), then in-code defaults. A lock entry serves requests for the label it was
+ * locked from; an entry locked by version or sha (label null) serves any label, since it is what this
+ * build ships. In-code defaults serve any label, and a pin only when it names their sha.
+ */
+
+export interface FallbackOptions {
+  /** A path to `promptops.lock` (read at `ready()`, Node only) or a parsed `Lockfile`. */
+  readonly lockfile?: string | Lockfile;
+  /** Prompt contents keyed by name, used when neither the registry nor the lockfile has the prompt. */
+  readonly prompts?: Readonly<Record<string, PromptContent>>;
+}
+
+export interface Fallback {
+  readonly releaseSha: string | null;
+  /** The lockfile's embedded contents as a snapshot (labels as locked). */
+  readonly lock: Snapshot;
+  /** Lock entries locked without a label: they answer any label. */
+  readonly unlabelled: ReadonlyMap<string, SnapshotVersion>;
+  readonly defaults: ReadonlyMap<string, SnapshotVersion>;
+  /** Names of lock entries without embedded content (they cannot be served). */
+  readonly withoutContent: readonly string[];
+}
+
+export const EMPTY_FALLBACK: Fallback = {
+  releaseSha: null,
+  lock: { project: '', cursor: 0, prompts: dict<SnapshotPrompt>() },
+  unlabelled: new Map(),
+  defaults: new Map(),
+  withoutContent: [],
+};
+
+/** In-code defaults, validated like a push would be: a broken default is a programming error, thrown at once. */
+export const defaultsFrom = (prompts: Readonly<Record<string, PromptContent>> = {}): Map<string, SnapshotVersion> => {
+  const defaults = new Map<string, SnapshotVersion>();
+  for (const [name, input] of Object.entries(prompts)) {
+    const content = validatePromptContent(input, `fallback.prompts['${name}']`);
+    if (content.name !== name) {
+      throw new PromptopsError('invalid', 'invalid_options', `fallback.prompts['${name}'] is named '${content.name}'`, {
+        fix: 'key each default by its content name',
+      });
+    }
+    // Version 0: an in-code default was never pushed, so it has no registry version number.
+    defaults.set(name, Object.freeze({ version: 0, sha: promptSha(content), content: Object.freeze(content) }));
+  }
+  return defaults;
+};
+
+/** A lockfile object given in code is verified like one read from disk. */
+export const verifyLockfile = (lock: Lockfile, what = 'fallback.lockfile'): Lockfile =>
+  parseLockfile(formatLockfile(lock), what);
+
+/** Reads and verifies a lockfile from disk; node:fs is imported only here, so other runtimes load the SDK. */
+export const readLockfile = async (path: string): Promise<Lockfile> => {
+  const { fs } = await nodeFs('fallback.lockfile as a path');
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (error) {
+    throw new PromptopsError(
+      'invalid',
+      'lockfile_unreadable',
+      `cannot read lockfile ${path}: ${(error as Error).message}`,
+      {
+        fix: 'check fallback.lockfile; generate it with `promptops lock --embed`',
+      },
+    );
+  }
+  return parseLockfile(text, path);
+};
+
+export const buildFallback = (lock: Lockfile | undefined, defaults: ReadonlyMap<string, SnapshotVersion>): Fallback => {
+  const prompts = dict<SnapshotPrompt>();
+  const unlabelled = new Map<string, SnapshotVersion>();
+  const withoutContent: string[] = [];
+  for (const [name, entry] of Object.entries(lock?.prompts ?? {})) {
+    if (entry.content === undefined) {
+      withoutContent.push(name);
+      continue;
+    }
+    const version: SnapshotVersion = Object.freeze({ version: entry.version, sha: entry.sha, content: entry.content });
+    const labels = dict<string>();
+    if (entry.label === null) unlabelled.set(name, version);
+    else labels[entry.label] = entry.sha;
+    const versions = dict<SnapshotVersion>();
+    versions[entry.sha] = version;
+    prompts[name] = { labels, versions };
+  }
+  return {
+    releaseSha: lock?.releaseSha ?? null,
+    lock: { project: '', cursor: 0, prompts },
+    unlabelled,
+    defaults,
+    withoutContent,
+  };
+};
+
+const asResolution = (name: string, v: SnapshotVersion, label: string | null): Resolution => ({
+  name,
+  version: v.version,
+  sha: v.sha,
+  label,
+  content: v.content,
+});
+
+/** Resolves by label (`ref` undefined) or by a ref (`v17`, sha prefix, label) against the fallback. */
+export const resolveFallback = (
+  fallback: Fallback,
+  name: string,
+  label: string,
+  ref: string | undefined,
+): Resolution | undefined => {
+  const fromLock = resolveFromSnapshot(fallback.lock, ref === undefined ? name : `${name}@${ref}`, { label });
+  if (fromLock !== undefined) return fromLock;
+  const parsed = ref === undefined ? undefined : parseRef(ref);
+  for (const source of [fallback.unlabelled, fallback.defaults]) {
+    const version = source.get(name);
+    if (version === undefined) continue;
+    if (parsed === undefined) return asResolution(name, version, label);
+    if (parsed.kind === 'label') return asResolution(name, version, parsed.label);
+    if (parsed.kind === 'sha' ? version.sha.startsWith(parsed.prefix) : parsed.version === version.version) {
+      return asResolution(name, version, null);
+    }
+  }
+  return undefined;
+};

@@ -1,0 +1,12 @@
+export { createClient } from './client.js';
+export type { ChangeEvent, ClientEvents, ClientOptions, ClientStatus, PromptopsClient, Transport } from './client.js';
+export type { GetOptions } from './resolver.js';
+export { ResolvedPrompt } from './resolved-prompt.js';
+export type { PromptSource, PromptVariables } from './resolved-prompt.js';
+export type { FallbackOptions } from './fallback.js';
+export type { OpenAIChatMessage, OpenAIChatRequest, ToOpenAIOptions } from './openai.js';
+export { SseParser } from './sse.js';
+export type { SseMessage } from './sse.js';
+// Re-exported so apps can catch and switch on `code` without a direct dependency on core.
+export { PromptopsError, isPromptopsError } from '@promptops/core';
+export type { Lockfile, PromptContent, RenderedPrompt, Snapshot } from '@promptops/core';

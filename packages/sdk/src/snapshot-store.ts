@@ -1,0 +1,315 @@
+import {
+  PromptopsError,
+  SHA_PATTERN,
+  promptSha,
+  shortSha,
+  type PromptContent,
+  type Snapshot,
+  type SnapshotPrompt,
+  type SnapshotVersion,
+} from '@promptops/core';
+
+/**
+ * Pure operations on snapshots: validating one that arrives from the server or a cache file, and
+ * applying change events to it. Snapshots are never mutated: each change makes a new top-level object
+ * and a new entry for the one prompt it touches (copy-on-write), so a snapshot handed to the cache
+ * writer or to listeners stays consistent. Records have no prototype, so a name like `constructor`
+ * can never resolve to something inherited.
+ */
+
+type Dict<T> = Record<string, T>;
+
+export const dict = <T>(from?: Readonly<Record<string, T>>): Dict<T> =>
+  from === undefined ? (Object.create(null) as Dict<T>) : Object.assign(Object.create(null) as Dict<T>, from);
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ project: '', cursor: 0, prompts: dict<SnapshotPrompt>() });
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+};
+
+/** Enough shape for rendering; the sha check below proves the rest is what the server stored. */
+const looksLikeContent = (value: unknown): value is PromptContent => {
+  if (!isObject(value) || typeof value.name !== 'string') return false;
+  if (!isObject(value.config) || !isObject(value.variables) || !isObject(value.slots)) return false;
+  if (value.type === 'text') return typeof value.template === 'string';
+  return (
+    value.type === 'chat' &&
+    Array.isArray(value.messages) &&
+    value.messages.every((m: unknown) => isObject(m) && typeof m.role === 'string' && typeof m.content === 'string')
+  );
+};
+
+/**
+ * A version received from outside, checked: its content must hash to its sha (content addressing makes
+ * tampering or truncation detectable) and name the prompt it is filed under. A version already held
+ * under the same sha is reused without hashing again. Contents are frozen: results hand them out.
+ */
+export const ingestVersion = (
+  name: string,
+  sha: unknown,
+  version: unknown,
+  content: unknown,
+  what: string,
+  known?: SnapshotVersion,
+): SnapshotVersion => {
+  if (typeof sha !== 'string' || !SHA_PATTERN.test(sha)) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_snapshot',
+      `${what}: '${name}' has a version whose sha is not 64 hex characters`,
+    );
+  }
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_snapshot',
+      `${what}: '${name}' ${shortSha(sha)} has no valid version number`,
+    );
+  }
+  if (known !== undefined && known.sha === sha) return known.version === version ? known : { ...known, version };
+  if (!looksLikeContent(content)) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_snapshot',
+      `${what}: '${name}' ${shortSha(sha)} has no valid prompt content`,
+    );
+  }
+  if (content.name !== name) {
+    throw new PromptopsError(
+      'invalid',
+      'sha_mismatch',
+      `${what}: content filed under '${name}' is named '${content.name}'`,
+      {
+        fix: 'the data was altered or mixed up; delete it (a cache file is rewritten from the server)',
+      },
+    );
+  }
+  if (promptSha(content) !== sha) {
+    throw new PromptopsError(
+      'invalid',
+      'sha_mismatch',
+      `${what}: the content of '${name}' does not hash to its sha ${shortSha(sha)}`,
+      {
+        fix: 'the data was altered or truncated; delete it (a cache file is rewritten from the server)',
+      },
+    );
+  }
+  return Object.freeze({ version, sha, content: deepFreeze(content) });
+};
+
+/**
+ * Checks a snapshot (from the server or a cache file) and returns it in the SDK's own records.
+ * `previous` lends already-verified versions, so a periodic re-check hashes only what is new.
+ */
+export const validateSnapshot = (data: unknown, what: string, previous?: Snapshot): Snapshot => {
+  if (!isObject(data) || typeof data.project !== 'string' || !isObject(data.prompts)) {
+    throw new PromptopsError('invalid', 'invalid_snapshot', `${what}: not a snapshot ({ project, cursor, prompts })`);
+  }
+  const cursor = data.cursor;
+  if (typeof cursor !== 'number' || !Number.isSafeInteger(cursor) || cursor < 0) {
+    throw new PromptopsError('invalid', 'invalid_snapshot', `${what}: cursor must be a non-negative integer`);
+  }
+  const prompts = dict<SnapshotPrompt>();
+  for (const [name, raw] of Object.entries(data.prompts)) {
+    if (!isObject(raw) || !isObject(raw.labels) || !isObject(raw.versions)) {
+      throw new PromptopsError('invalid', 'invalid_snapshot', `${what}: prompt '${name}' needs labels and versions`);
+    }
+    const before =
+      previous === undefined ? undefined : Object.hasOwn(previous.prompts, name) ? previous.prompts[name] : undefined;
+    const versions = dict<SnapshotVersion>();
+    for (const [sha, v] of Object.entries(raw.versions)) {
+      if (!isObject(v) || v.sha !== sha) {
+        throw new PromptopsError(
+          'invalid',
+          'sha_mismatch',
+          `${what}: '${name}' files a version under ${shortSha(sha)} that is not its sha`,
+        );
+      }
+      const known = before !== undefined && Object.hasOwn(before.versions, sha) ? before.versions[sha] : undefined;
+      versions[sha] = ingestVersion(name, sha, v.version, v.content, what, known);
+    }
+    const labels = dict<string>();
+    for (const [label, sha] of Object.entries(raw.labels)) {
+      if (typeof sha !== 'string' || !Object.hasOwn(versions, sha)) {
+        throw new PromptopsError(
+          'invalid',
+          'invalid_snapshot',
+          `${what}: label '${name}@${label}' points at a version the snapshot lacks`,
+        );
+      }
+      labels[label] = sha;
+    }
+    prompts[name] = { labels, versions };
+  }
+  return { project: data.project, cursor, prompts };
+};
+
+/** A change-feed event as the SDK uses it. Events of types it does not know only advance the cursor. */
+export type FeedEvent =
+  | {
+      readonly type: 'label';
+      readonly seq: number;
+      readonly name: string;
+      readonly label: string;
+      /** null when the label was removed. */
+      readonly sha: string | null;
+      readonly version: number | null;
+      readonly kind: string;
+      readonly content: unknown;
+    }
+  | { readonly type: 'other'; readonly seq: number };
+
+export const parseFeedEvent = (data: unknown): FeedEvent => {
+  if (!isObject(data) || typeof data.seq !== 'number' || !Number.isSafeInteger(data.seq) || data.seq < 1) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_event',
+      `change event without a valid seq: ${JSON.stringify(data)?.slice(0, 200)}`,
+    );
+  }
+  if (data.type !== 'label') return { type: 'other', seq: data.seq };
+  const { name, label, sha, version, kind } = data;
+  if (
+    typeof name !== 'string' ||
+    typeof label !== 'string' ||
+    !(sha === null || (typeof sha === 'string' && SHA_PATTERN.test(sha))) ||
+    !(version === null || version === undefined || (typeof version === 'number' && Number.isSafeInteger(version)))
+  ) {
+    throw new PromptopsError('invalid', 'invalid_event', `label event ${data.seq} is malformed`);
+  }
+  return {
+    type: 'label',
+    seq: data.seq,
+    name,
+    label,
+    sha,
+    version: version ?? null,
+    kind: typeof kind === 'string' ? kind : 'unknown',
+    content: data.content,
+  };
+};
+
+export interface LabelChange {
+  readonly name: string;
+  readonly label: string;
+  readonly sha: string | null;
+  readonly previousSha: string | null;
+  readonly version: number | null;
+}
+
+/** The version an event needs, when the snapshot already holds it (then the event may omit content). */
+export const knownVersion = (snapshot: Snapshot, name: string, sha: string): SnapshotVersion | undefined => {
+  const prompt = Object.hasOwn(snapshot.prompts, name) ? snapshot.prompts[name] : undefined;
+  return prompt !== undefined && Object.hasOwn(prompt.versions, sha) ? prompt.versions[sha] : undefined;
+};
+
+/**
+ * Applies one label event. Idempotent: an event at or below the cursor (a replay after a reconnect)
+ * returns the snapshot unchanged. `version` is the event's version, ingested by the caller.
+ * Versions no label references any more are dropped, the others kept as they are.
+ */
+export const applyLabelEvent = (
+  snapshot: Snapshot,
+  event: Extract<FeedEvent, { type: 'label' }>,
+  version: SnapshotVersion | undefined,
+): { snapshot: Snapshot; change: LabelChange | undefined } => {
+  if (event.seq <= snapshot.cursor) return { snapshot, change: undefined };
+  const before = Object.hasOwn(snapshot.prompts, event.name) ? snapshot.prompts[event.name] : undefined;
+  const previousSha =
+    before !== undefined && Object.hasOwn(before.labels, event.label) ? before.labels[event.label]! : null;
+  if (event.sha !== null && version?.sha !== event.sha) {
+    throw new PromptopsError(
+      'internal',
+      'missing_version',
+      `label event ${event.seq}: no content for '${event.name}' ${shortSha(event.sha)}`,
+    );
+  }
+  const labels = dict(before?.labels);
+  if (event.sha === null) delete labels[event.label];
+  else labels[event.label] = event.sha;
+  const versions = dict<SnapshotVersion>();
+  for (const sha of Object.values(labels)) {
+    if (Object.hasOwn(versions, sha)) continue;
+    const kept = before !== undefined && Object.hasOwn(before.versions, sha) ? before.versions[sha] : undefined;
+    const next = kept ?? (sha === event.sha ? version : undefined);
+    if (next !== undefined) versions[sha] = next;
+  }
+  const prompts = dict(snapshot.prompts);
+  prompts[event.name] = { labels, versions };
+  const change =
+    previousSha === event.sha
+      ? undefined
+      : { name: event.name, label: event.label, sha: event.sha, previousSha, version: version?.version ?? null };
+  return { snapshot: { project: snapshot.project, cursor: event.seq, prompts }, change };
+};
+
+/** Moves the cursor forward without other change (events the SDK does not use, a poll's cursor). */
+export const advanceCursor = (snapshot: Snapshot, cursor: number): Snapshot =>
+  cursor <= snapshot.cursor ? snapshot : { ...snapshot, cursor };
+
+/** Every label that points elsewhere (or exists on one side only) between two snapshots. */
+export const diffLabels = (from: Snapshot, to: Snapshot): LabelChange[] => {
+  const changes: LabelChange[] = [];
+  const names = new Set([...Object.keys(from.prompts), ...Object.keys(to.prompts)]);
+  for (const name of names) {
+    const a = Object.hasOwn(from.prompts, name) ? from.prompts[name]!.labels : {};
+    const b = Object.hasOwn(to.prompts, name) ? to.prompts[name] : undefined;
+    const bLabels = b?.labels ?? {};
+    for (const label of new Set([...Object.keys(a), ...Object.keys(bLabels)])) {
+      const previousSha = Object.hasOwn(a, label) ? a[label]! : null;
+      const sha = Object.hasOwn(bLabels, label) ? bLabels[label]! : null;
+      if (previousSha !== sha) {
+        const version = sha === null ? null : (b?.versions[sha]?.version ?? null);
+        changes.push({ name, label, sha, previousSha, version });
+      }
+    }
+  }
+  return changes;
+};
+
+export interface DecodedEvent {
+  readonly event: FeedEvent;
+  /** The event's version, verified, when it carried content. */
+  readonly version: SnapshotVersion | undefined;
+}
+
+/**
+ * Decoded stream events by their exact text. Parsing and verifying an event (JSON, RFC 8785, sha256)
+ * costs ~100-250 µs; every client in a process receives the same text for the same event, so the
+ * work is done once per process instead of once per client. A pure memo: the value is a function of
+ * the key alone, and the versions it holds are frozen.
+ */
+const decoded = new Map<string, DecodedEvent>();
+const DECODED_MAX = 64;
+
+export const decodeEventText = (text: string, what: string): DecodedEvent => {
+  const hit = decoded.get(text);
+  if (hit !== undefined) return hit;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_event',
+      `${what} sent an event that is not JSON: ${text.slice(0, 200)}`,
+    );
+  }
+  const event = parseFeedEvent(data);
+  const version =
+    event.type === 'label' && event.sha !== null && event.content !== undefined
+      ? ingestVersion(event.name, event.sha, event.version, event.content, `change event ${event.seq}`)
+      : undefined;
+  const result: DecodedEvent = { event, version };
+  if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value!);
+  decoded.set(text, result);
+  return result;
+};
