@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond npm packages: PostgreSQL 15 binaries from Debian.
-# The tests start their own throwaway cluster (never a shared one), so the package's cluster is stopped.
+# Installs what the test suite needs beyond npm packages, from Debian's packages: PostgreSQL 15 binaries
+# (the tests start their own throwaway cluster, never a shared one, so the package's cluster is stopped)
+# and Chromium (the dashboard's end-to-end tests drive /usr/bin/chromium with playwright-core; no
+# browser is ever downloaded).
 set -euo pipefail
-if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+missing=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "PostgreSQL 15 is missing: run 'sudo apt-get install -y postgresql' and try again" >&2
+    echo "missing Debian packages: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2
     exit 1
   fi
-  echo "installing PostgreSQL 15 from Debian packages"
+  echo "installing from Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq postgresql >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if command -v pg_ctlcluster >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
   pg_ctlcluster 15 main stop >/dev/null 2>&1 || true

@@ -1,0 +1,58 @@
+/**
+ * The API's JSON shapes (docs/api.md). They live once, in core, shared with the server and the CLI; the
+ * dashboard imports them as types only. Here: the few that only the dashboard reads.
+ */
+import type { AuditEntry, DeploymentKind } from '@promptops/core';
+
+export type {
+  AuditEntry,
+  DeploymentKind,
+  DeploymentRecord,
+  DiffLine,
+  DiffResult,
+  FieldChange,
+  LabelRecord,
+  MetricsPoint,
+  MetricsResult,
+  MetricsSeries,
+  PromptContent,
+  PromptDetail,
+  PromptDiff,
+  PromptListItem,
+  RollbackResult,
+  ScoreRecord,
+  TraceDetail,
+  TracePage as TracesPage,
+  TraceRecord,
+  VersionPage as VersionsPage,
+  VersionRecord,
+  VersionSummary,
+  VersionWithLabels as VersionListItem,
+} from '@promptops/core';
+
+export type Role = 'viewer' | 'editor' | 'reviewer' | 'deployer' | 'admin';
+
+/** `GET /api/v1/me`. */
+export interface Me {
+  readonly project: { readonly id: number; readonly name: string };
+  readonly role: Role;
+  readonly keyId: string;
+  readonly keyName: string;
+}
+
+/** `GET /api/v1/audit`. */
+export interface AuditPage {
+  readonly entries: readonly AuditEntry[];
+  readonly next: number | null;
+}
+
+/** One label move from the change feed (`event: label` on GET /api/v1/stream); `content` is not read here. */
+export interface LabelChangeEvent {
+  readonly type: 'label';
+  readonly seq: number;
+  readonly name: string;
+  readonly label: string;
+  readonly sha: string;
+  readonly version: number;
+  readonly kind: DeploymentKind;
+}

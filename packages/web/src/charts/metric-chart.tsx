@@ -1,0 +1,135 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { DeploymentRecord } from '../api/types';
+import type { ChartColumns } from './metrics-data';
+import { markerColor } from './metrics-data';
+
+/**
+ * One time-series chart (uPlot: canvas, ~50 kB, fast with thousands of points) with the label's deployments
+ * drawn as dashed vertical markers, so a regression lines up with the move that caused it.
+ */
+
+const HEIGHT = 220;
+
+interface ChartSeries {
+  readonly name: string;
+  readonly color: string;
+}
+
+/** Room above the plot for the marker captions: two rows, so neighbouring moves do not overprint. */
+const CAPTION_ROWS = 2;
+const CAPTION_ROW_PX = 15;
+
+const drawMarkers = (plot: uPlot, markers: readonly DeploymentRecord[]): void => {
+  const { ctx, bbox } = plot;
+  const ratio = devicePixelRatio;
+  const [min, max] = [plot.scales['x']?.min ?? 0, plot.scales['x']?.max ?? 0];
+  const rowEnds: number[] = Array.from({ length: CAPTION_ROWS }, () => -Infinity);
+  let drawn = 0;
+  ctx.save();
+  ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+  ctx.textBaseline = 'top';
+  const inWindow = markers
+    .map((marker) => ({ marker, at: Date.parse(marker.createdAt) / 1000 }))
+    .filter(({ at }) => at >= min && at <= max)
+    .sort((a, b) => a.at - b.at);
+  for (const { marker, at } of inWindow) {
+    const x = Math.round(plot.valToPos(at, 'x', true));
+    const color = markerColor(marker.label);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.5 * ratio;
+    ctx.setLineDash([5 * ratio, 4 * ratio]);
+    ctx.beginPath();
+    ctx.moveTo(x, bbox.top - 2 * ratio);
+    ctx.lineTo(x, bbox.top + bbox.height);
+    ctx.stroke();
+    // The full caption where it fits, else the version alone, else none (the list below names every move).
+    for (const text of [`${marker.label} → v${marker.toVersion}`, `v${marker.toVersion}`]) {
+      const width = ctx.measureText(text).width;
+      // Captions start at their line, or end at it near the right edge; each takes the first free row.
+      const left = x + 3 * ratio + width > bbox.left + bbox.width ? x - 3 * ratio - width : x + 3 * ratio;
+      const row = rowEnds.findIndex((end) => left > end + 6 * ratio);
+      if (row < 0) continue;
+      rowEnds[row] = left + width;
+      ctx.fillStyle = color;
+      ctx.fillText(text, left, bbox.top - (CAPTION_ROWS - row) * CAPTION_ROW_PX * ratio);
+      break;
+    }
+    drawn += 1;
+  }
+  ctx.restore();
+  plot.root.dataset['markers'] = String(drawn);
+};
+
+export const MetricChart = ({
+  title,
+  columns,
+  series,
+  markers,
+  range,
+  format,
+  testId,
+}: {
+  title: string;
+  columns: ChartColumns;
+  series: readonly ChartSeries[];
+  markers: readonly DeploymentRecord[];
+  range: readonly [number, number];
+  format: (value: number) => string;
+  testId: string;
+}) => {
+  const container = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const element = container.current;
+    if (element === null) return;
+    const options: uPlot.Options = {
+      width: Math.max(element.clientWidth, 200),
+      height: HEIGHT,
+      padding: [CAPTION_ROWS * CAPTION_ROW_PX + 4, 24, 0, 0],
+      scales: { x: { time: true, range: () => [range[0], range[1]] } },
+      series: [
+        { label: 'time' },
+        ...series.map((one) => ({
+          label: one.name,
+          stroke: one.color,
+          width: 2,
+          spanGaps: false,
+          points: { size: 5, fill: one.color },
+          value: (_plot: uPlot, value: number | null) => (value === null ? '–' : format(value)),
+        })),
+      ],
+      axes: [
+        { stroke: '#475569', grid: { stroke: '#e2e8f0' }, ticks: { stroke: '#cbd5e1' } },
+        {
+          stroke: '#475569',
+          size: 60,
+          grid: { stroke: '#e2e8f0' },
+          ticks: { stroke: '#cbd5e1' },
+          values: (_plot, ticks) => ticks.map(format),
+        },
+      ],
+      legend: { show: true, live: true },
+      cursor: { drag: { x: false, y: false } },
+      hooks: { draw: [(plot) => drawMarkers(plot, markers)] },
+    };
+    const plot = new uPlot(options, columns as uPlot.AlignedData, element);
+    // Follow the container's width: laptop and phone layouts both fill the column.
+    const resize = new ResizeObserver(() =>
+      plot.setSize({ width: Math.max(element.clientWidth, 200), height: HEIGHT }),
+    );
+    resize.observe(element);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [columns, series, markers, range, format]);
+
+  return (
+    <figure className="chart" data-testid={testId}>
+      <figcaption className="chart-title">{title}</figcaption>
+      <div ref={container} className="chart-canvas" role="img" aria-label={`${title} per version over time`} />
+    </figure>
+  );
+};

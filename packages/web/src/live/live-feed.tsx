@@ -1,0 +1,99 @@
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { ApiError } from '../api/client';
+import type { LabelChangeEvent } from '../api/types';
+import { useSession } from '../app/session';
+import { readSse } from './sse';
+
+/**
+ * One connection to the change feed (GET /api/v1/stream) for the whole page. Label moves and new
+ * versions (the `latest` label's push moves) reach every subscribed view without a reload. On a drop it
+ * reconnects with backoff and resumes after the last event id it saw, so nothing is missed.
+ */
+
+export type LiveStatus = 'connecting' | 'live' | 'offline';
+
+type Listener = (event: LabelChangeEvent) => void;
+
+interface LiveFeed {
+  readonly status: LiveStatus;
+  subscribe(listener: Listener): () => void;
+}
+
+const LiveContext = createContext<LiveFeed>({ status: 'offline', subscribe: () => () => undefined });
+
+export const useLiveStatus = (): LiveStatus => useContext(LiveContext).status;
+
+/** Calls `onEvent` for every label move (optionally of one prompt) while the component is mounted. */
+export const useLabelEvents = (onEvent: Listener, promptName?: string): void => {
+  const { subscribe } = useContext(LiveContext);
+  const latest = useRef(onEvent);
+  useEffect(() => {
+    latest.current = onEvent;
+  });
+  useEffect(
+    () =>
+      subscribe((event) => {
+        if (promptName === undefined || event.name === promptName) latest.current(event);
+      }),
+    [subscribe, promptName],
+  );
+};
+
+const MAX_BACKOFF_MS = 30_000;
+
+export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
+  const { api } = useSession();
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const [feed] = useState(() => {
+    const listeners = new Set<Listener>();
+    return {
+      listeners,
+      subscribe: (listener: Listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+  });
+
+  useEffect(() => {
+    const controller = new AbortController();
+    let lastEventId: string | undefined;
+    let failures = 0;
+    const wait = (ms: number) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+    const run = async (): Promise<void> => {
+      while (!controller.signal.aborted) {
+        try {
+          const headers: Record<string, string> = { accept: 'text/event-stream' };
+          if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
+          const response = await api.stream('/stream', headers, controller.signal);
+          await readSse(response, (message) => {
+            if (message.id !== undefined) lastEventId = message.id;
+            if (message.event === 'ready') {
+              failures = 0;
+              setStatus('live');
+            } else if (message.event === 'label') {
+              const event = JSON.parse(message.data) as LabelChangeEvent;
+              for (const listener of feed.listeners) listener(event);
+            }
+          });
+        } catch (error) {
+          if (controller.signal.aborted) return;
+          if (error instanceof ApiError && error.status === 401) return setStatus('offline');
+          // A cursor this server does not know (another database): start again from now.
+          if (error instanceof ApiError && error.status === 400) lastEventId = undefined;
+        }
+        if (controller.signal.aborted) return;
+        setStatus('connecting');
+        failures += 1;
+        // Full jitter, so many open dashboards do not reconnect in step after a restart.
+        await wait(Math.random() * Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures));
+      }
+    };
+    void run();
+    return () => controller.abort();
+  }, [api, feed]);
+
+  const value = useMemo(() => ({ status, subscribe: feed.subscribe }), [status, feed]);
+  return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
+};

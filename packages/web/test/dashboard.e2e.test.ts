@@ -1,0 +1,341 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, type RunningServer } from '@promptops/server';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey, keyIdOf } from '../../server/src/auth/keys.js';
+
+/**
+ * The dashboard end to end: Debian's Chromium (driven by playwright-core) against a real
+ * `promptops serve --demo` that serves the built dashboard. Screenshots of the main pages, at laptop and
+ * phone widths, go to artifacts/screenshots/ (git-ignored) for a person to look at.
+ */
+
+const CHROMIUM = process.env['PROMPTOPS_CHROMIUM'] ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+const ADMIN_KEY = 'po_e2e_admin_key_0000000000000000000';
+const VIEWER_KEY = 'po_e2e_viewer_key_000000000000000000';
+const GREETER = 'customer_support_greeter';
+const V17_SHA = '6504af8427b046d43bfaa6070bedf3f5e39b1b53c360e108cb18126f7d5f9ad0';
+const V18_SHA = '7ba01d740f0d41a20337a515e24ba53a01f9197032fc142871b8bcd1cac28278';
+
+const webDir = fileURLToPath(new URL('..', import.meta.url));
+const webDist = join(webDir, 'dist');
+const screenshots = fileURLToPath(new URL('../../../artifacts/screenshots/', import.meta.url));
+
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let server: RunningServer;
+let browser: Browser;
+let dataDir: string;
+const pageErrors: string[] = [];
+
+/** The built dashboard; `npm test` builds it first, a bare `vitest` run builds it here once. */
+const ensureBuilt = (): void => {
+  if (existsSync(join(webDist, 'index.html'))) return;
+  execFileSync('npm', ['run', 'build'], { cwd: webDir, stdio: 'inherit' });
+};
+
+const requireChromium = (): void => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: the dashboard tests need Debian's chromium package ` +
+        `(run 'apt-get install -y chromium', or 'bash scripts/install-test-deps.sh'; PROMPTOPS_CHROMIUM overrides the path)`,
+    );
+  }
+};
+
+const addViewerKey = async (): Promise<void> => {
+  const hash = hashApiKey(VIEWER_KEY);
+  const project = await server.storage.getProjectByName('default');
+  await server.storage.transaction((tx) =>
+    tx.insertApiKey({
+      projectId: project!.id,
+      keyId: keyIdOf(hash),
+      hash,
+      role: 'viewer',
+      name: 'viewer',
+      createdBy: 'e2e',
+      createdAt: new Date().toISOString(),
+    }),
+  );
+};
+
+const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+  const response = await fetch(`${server.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  expect(response.status, `${method} ${path}`).toBeLessThan(300);
+  return response.json();
+};
+
+const newPage = async (viewport = LAPTOP): Promise<{ context: BrowserContext; page: Page }> => {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  return { context, page };
+};
+
+const signIn = async (page: Page, key: string): Promise<void> => {
+  await page.goto(`${server.url}/`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('identity').waitFor();
+};
+
+/**
+ * A new browser context (empty cache) whose tab is signed in (session storage holds the key and its /me
+ * answer, as after a sign-in): navigates to the greeter's page and returns, in the page's own clock, when
+ * the label cards and the history were both on screen.
+ */
+const coldPromptPageLoad = async (me: unknown): Promise<number> => {
+  const { context, page } = await newPage();
+  await page.addInitScript(
+    ({ stored, storageKey }) => {
+      window.sessionStorage.setItem(storageKey, JSON.stringify(stored));
+      const observer = new MutationObserver(() => {
+        if (
+          document.querySelector('[data-testid="version-18"]') &&
+          document.querySelector('[data-testid="label-production"]')
+        ) {
+          Object.assign(window, { readyAtMs: performance.now() });
+          observer.disconnect();
+        }
+      });
+      document.addEventListener('DOMContentLoaded', () =>
+        observer.observe(document.body, { childList: true, subtree: true }),
+      );
+    },
+    { stored: { key: ADMIN_KEY, me }, storageKey: 'promptops.apiKey' },
+  );
+  await page.goto(`${server.url}/prompts/${GREETER}`);
+  await page.getByTestId('version-18').waitFor();
+  await page.getByTestId('label-production').waitFor();
+  const readyAtMs = await page.evaluate(() => (window as unknown as { readyAtMs?: number }).readyAtMs);
+  await context.close();
+  expect(readyAtMs).toBeGreaterThan(0);
+  return readyAtMs ?? Infinity;
+};
+
+/** Waits until nothing on the page is loading (not 'networkidle': the change feed stays open). */
+const settle = async (page: Page): Promise<void> => {
+  await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+  await page.waitForTimeout(150);
+};
+
+/** Full-page screenshots at laptop and phone widths: artifacts/screenshots/NAME-{laptop,phone}.png. */
+const snap = async (page: Page, name: string): Promise<void> => {
+  await settle(page);
+  for (const toast of await page.getByRole('button', { name: 'Dismiss' }).all()) {
+    await toast.click({ timeout: 1000 }).catch(() => undefined); // it may have gone by itself
+  }
+  await page.screenshot({ path: join(screenshots, `${name}-laptop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(300); // charts follow their container's width
+  await page.screenshot({ path: join(screenshots, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(LAPTOP);
+  await page.waitForTimeout(200);
+};
+
+beforeAll(async () => {
+  requireChromium();
+  ensureBuilt();
+  mkdirSync(screenshots, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'promptops-web-e2e-'));
+  server = await startServer({
+    demo: true,
+    port: 0,
+    dataDir,
+    initAdminKey: ADMIN_KEY,
+    webRoot: webDist,
+    print: () => undefined,
+  });
+  await addViewerKey();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
+  it('signs in with an API key and shows its role', async () => {
+    const { context, page } = await newPage();
+    await page.goto(`${server.url}/`);
+    await snap(page, 'sign-in');
+    await page.getByLabel('API key').fill('po_not_a_key_000000000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('not accepted');
+    await signIn(page, ADMIN_KEY);
+    expect(await page.getByTestId('identity').textContent()).toContain('admin');
+    await page.getByTestId(`prompt-${GREETER}`).waitFor();
+    await snap(page, 'prompts');
+    await context.close();
+  });
+
+  it('finds the greeter by search and opens its history', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.getByLabel('Search prompts').fill('greet');
+    await expect.poll(() => page.locator('.prompt-row').count()).toBe(1);
+    await page.getByRole('link', { name: GREETER }).click();
+    await page.getByRole('heading', { level: 1, name: GREETER }).waitFor();
+    await page.getByTestId('version-18').waitFor();
+    expect(await page.getByTestId('label-production-version').textContent()).toBe('v18');
+    await snap(page, 'prompt-history');
+    await context.close();
+  });
+
+  it('loads a prompt page cold, straight from its URL', async () => {
+    const me = await api('GET', '/me');
+    // Speed is measured, not asserted (tests here share two cores): the time is printed for the record,
+    // and the page must come up with its history from a cold browser cache.
+    await coldPromptPageLoad(me); // warms the browser process up, not the page: each load has a new cache
+    const times: number[] = [];
+    for (let i = 0; i < 3; i += 1) times.push(await coldPromptPageLoad(me));
+    console.log(`prompt page, cold first load: ready after ${times.map(Math.round).join(' / ')} ms`);
+    expect(times.every((time) => Number.isFinite(time) && time > 0)).toBe(true);
+  });
+
+  it('opens the v17/v18 diff and shows the removed line', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}`);
+    await page.getByTestId('version-18').getByRole('link', { name: 'Diff with v17' }).click();
+    const removed = page.locator('[data-testid="diff"] .diff-remove', { hasText: 'Always greet the user by name.' });
+    await removed.first().waitFor();
+    expect(page.url()).toContain('tab=compare');
+    expect(await page.getByTestId('diff').textContent()).toContain('1 removed');
+    await snap(page, 'prompt-diff');
+    await context.close();
+  });
+
+  it('draws per-sha charts with the deployments as markers', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}?tab=metrics`);
+    const volume = page.locator('[data-testid="chart-volume"] .uplot[data-markers]');
+    await volume.waitFor();
+    expect(Number(await volume.getAttribute('data-markers'))).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('[data-testid="metrics-charts"] canvas').count()).toBe(4);
+    expect(await page.getByTestId('chart-marker').count()).toBeGreaterThanOrEqual(2);
+    const table = await page.locator('table').first().textContent();
+    expect(table).toContain('v18');
+    expect(table).toContain('v17');
+    await snap(page, 'per-sha-chart');
+    await context.close();
+  });
+
+  it('lists traces filtered by sha and opens a v18 trace with its sha', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/traces`);
+    await page.getByLabel('SHA (7+ hex)').fill(V18_SHA.slice(0, 7));
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('sha')).toBe(V18_SHA.slice(0, 7));
+    await page.locator('tbody tr').first().waitFor();
+    const shas = await page.locator('tbody .sha').allTextContents();
+    expect(shas.length).toBeGreaterThan(10);
+    expect(new Set(shas)).toEqual(new Set([V18_SHA.slice(0, 7)]));
+    await snap(page, 'traces');
+
+    await page.goto(`${server.url}/traces/4481`); // the complaint of the demo story
+    await page.getByTestId('trace-sha').waitFor();
+    expect(await page.getByTestId('trace-sha').textContent()).toBe(V18_SHA);
+    expect(await page.getByTestId('label-now').textContent()).toContain('still serves this version');
+    await snap(page, 'trace');
+    await context.close();
+  });
+
+  it('shows a label moved through the API without a reload', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}?tab=deployments`);
+    await page.getByTestId('label-staging').waitFor();
+    await expect.poll(() => page.locator('.live-live').count()).toBe(1);
+    await page.evaluate(() => Object.assign(window, { notReloaded: true }));
+
+    await api('PUT', `/prompts/${GREETER}/labels/staging`, { ref: 'v16', reason: 'live update e2e' });
+    await expect.poll(() => page.getByTestId('label-staging-version').textContent()).toBe('v16');
+    await page.locator('.move', { hasText: 'live update e2e' }).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await context.close();
+  });
+
+  it('rolls production back to v17 with a reason, behind a confirmation that shows the diff', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}?tab=deployments&label=production`);
+    await page.getByTestId('label-production').getByRole('button', { name: 'Roll back production to v17' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    // From v18 (now) to v17: the greeting line comes back.
+    await dialog.locator('.diff-add', { hasText: 'Always greet the user by name.' }).first().waitFor();
+    expect(await dialog.getByRole('button', { name: 'Roll back to v17' }).isDisabled()).toBe(true);
+    await dialog.getByLabel(/Reason/).fill('customers are not greeted by name');
+    await page.screenshot({ path: join(screenshots, 'rollback-dialog-laptop.png') });
+    await dialog.getByRole('button', { name: 'Roll back to v17' }).click();
+
+    await expect.poll(() => page.getByTestId('label-production-version').textContent()).toBe('v17');
+    await dialog.waitFor({ state: 'detached' });
+    const newest = page.locator('.move').first();
+    await expect.poll(() => newest.textContent()).toContain('customers are not greeted by name');
+    expect(await newest.textContent()).toContain('rollback');
+    await snap(page, 'deployments');
+
+    const labels = (await api('GET', `/prompts/${GREETER}/labels`)) as { labels: { label: string; sha: string }[] };
+    expect(labels.labels.find((label) => label.label === 'production')?.sha).toBe(V17_SHA);
+    await context.close();
+  });
+
+  it('hides rollback from a viewer key', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, VIEWER_KEY);
+    expect(await page.getByTestId('identity').textContent()).toContain('viewer');
+    await page.goto(`${server.url}/prompts/${GREETER}?tab=deployments`);
+    await page.locator('.move').first().waitFor();
+    await page.getByTestId('label-production').waitFor();
+    expect(await page.getByRole('button', { name: /roll back/i }).count()).toBe(0);
+    await context.close();
+  });
+
+  it('filters the audit log by actor and prompt', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/audit`);
+    await page.locator('tbody tr').first().waitFor();
+    await snap(page, 'audit');
+    await page.getByLabel('Actor').fill('bob');
+    await page.getByLabel('Prompt').selectOption(GREETER);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('actor')).toBe('bob');
+    await expect
+      .poll(async () => new Set(await page.locator('tbody tr td:nth-child(3)').allTextContents()))
+      .toEqual(new Set(['bob']));
+    const targets = await page.locator('tbody tr td:nth-child(5)').allTextContents();
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets.every((target) => target.startsWith(`${GREETER}@`) || target.startsWith(`${GREETER}:`))).toBe(true);
+    await context.close();
+  });
+
+  it('raised no uncaught error in any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
