@@ -3,11 +3,12 @@ import { KyselyStorage } from './kysely-storage.js';
 import type { RawSqlAccess } from './kysely-storage.js';
 import type { Storage } from './port.js';
 import { openPostgres } from './postgres.js';
-import { openSqlite } from './sqlite.js';
+import { SQLITE_MEMORY, openSqlite } from './sqlite.js';
 
 export * from './port.js';
 export { StorageConflictError, toStorageError } from './kysely-storage.js';
 export type { RawSqlAccess } from './kysely-storage.js';
+export { TraceWriterUnavailableError } from './sqlite-trace-writer.js';
 export {
   APPEND_ONLY_TABLES,
   appendOnlyTriggerNames,
@@ -68,7 +69,11 @@ export const createStorage = async (dbUrl: string): Promise<Storage & RawSqlAcce
   const target = parseDbUrl(dbUrl);
   const storage =
     target.dialect === 'sqlite'
-      ? new KyselyStorage(openSqlite(target.path), 'sqlite')
+      ? new KyselyStorage(
+          openSqlite(target.path),
+          'sqlite',
+          target.path === SQLITE_MEMORY ? {} : { sqliteFile: target.path },
+        )
       : new KyselyStorage(openPostgres(target.url), 'postgres');
   try {
     await storage.migrate();

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
+import { SqliteTraceWriter } from './sqlite-trace-writer.js';
 import type {
   ApiKeyRow,
   AuditQuery,
@@ -661,7 +662,8 @@ class KyselyTx extends KyselyReads implements RegistryTx {
 export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess {
   readonly #auditListeners = new Set<(projectId: number) => void>();
   // Traces: the SQL lives in trace-store.ts, shared by both dialects like the rest.
-  readonly #traces: TraceStore = createTraceStore(this.db, this.dialect);
+  readonly #writer: SqliteTraceWriter | undefined;
+  readonly #traces: TraceStore;
   readonly insertTraces: TraceStore['insertTraces'] = (...args) => this.#traces.insertTraces(...args);
   readonly queryTraces: TraceStore['queryTraces'] = (...args) => this.#traces.queryTraces(...args);
   readonly getTrace: TraceStore['getTrace'] = (...args) => this.#traces.getTrace(...args);
@@ -669,6 +671,13 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   readonly listScores: TraceStore['listScores'] = (...args) => this.#traces.listScores(...args);
   readonly traceMetrics: TraceStore['traceMetrics'] = (...args) => this.#traces.traceMetrics(...args);
   readonly deleteTracesBefore: TraceStore['deleteTracesBefore'] = (...args) => this.#traces.deleteTracesBefore(...args);
+
+  /** `sqliteFile`: a SQLite file database, whose trace inserts then run on a worker thread. */
+  constructor(db: Kysely<Database>, dialect: Dialect, options: { readonly sqliteFile?: string } = {}) {
+    super(db, dialect);
+    this.#writer = options.sqliteFile === undefined ? undefined : new SqliteTraceWriter(options.sqliteFile);
+    this.#traces = createTraceStore(db, dialect, this.#writer);
+  }
 
   async migrate(): Promise<void> {
     await migrateToLatest(this.db, this.dialect);
@@ -733,6 +742,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   }
 
   async close(): Promise<void> {
+    await this.#writer?.close();
     await this.db.destroy();
   }
 }

@@ -15,6 +15,7 @@ import type {
   TraceStore,
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
+import type { SqliteTraceWriter } from './sqlite-trace-writer.js';
 
 /**
  * The trace half of the storage port, shared by both dialects like the registry half. The ingest insert
@@ -23,7 +24,7 @@ import type { Database, TraceScoresTable, TracesTable } from './schema.js';
  * `ON CONFLICT DO NOTHING RETURNING`, which both databases support.
  */
 
-const INSERT_COLUMNS = [
+export const INSERT_COLUMNS = [
   'project_id',
   'event_id',
   'trace_id',
@@ -53,8 +54,14 @@ const INSERT_COLUMNS = [
   'created_at_ms',
 ] as const;
 
-/** Rows per statement, largest first: any batch is a few statements of these fixed shapes. */
-const CHUNK_SIZES = [500, 100, 20, 5, 1] as const;
+/**
+ * Rows per statement, largest first: any batch is a few statements of these fixed shapes. The largest
+ * stays under both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535): 1,000 x 27 columns.
+ */
+const CHUNK_SIZES = [1000, 100, 20, 5, 1] as const;
+const MAX_PARAMS = 32_766; // the smaller of the two
+if (CHUNK_SIZES[0] * INSERT_COLUMNS.length > MAX_PARAMS)
+  throw new Error('the largest insert chunk binds too many parameters');
 
 const insertSqlCache = new Map<string, string>();
 
@@ -74,7 +81,7 @@ const insertSql = (dialect: Dialect, rows: number): string => {
   return text;
 };
 
-const pushParams = (params: unknown[], projectId: number, t: NewTrace, createdAtMs: number): void => {
+export const pushParams = (params: unknown[], projectId: number, t: NewTrace, createdAtMs: number): void => {
   params.push(
     projectId,
     t.eventId,
@@ -172,8 +179,10 @@ const writeTransaction = async <T>(
   });
 };
 
-export const createTraceStore = (db: Kysely<Database>, dialect: Dialect): TraceStore => ({
+/** `writer`: SQLite file databases insert on a worker thread (sqlite-trace-writer.ts). */
+export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?: SqliteTraceWriter): TraceStore => ({
   async insertTraces(projectId, traces, createdAtMs) {
+    if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
     if (traces.length === 0) return { accepted: [], duplicates: [] };
     const inserted = await writeTransaction(db, dialect, async (trx) => {
       const ids = new Set<string>();

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { requireActor } from '../http/actor.js';
 import { errorHandler } from '../http/errors.js';
 import { nameParams } from '../http/schemas.js';
+import { TraceWriterUnavailableError } from '../storage/sqlite-trace-writer.js';
 import type { MetricsGroupBy } from '../storage/port.js';
 import type { ConcurrencyGate } from './gate.js';
 import { MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES } from './limits.js';
@@ -58,6 +59,17 @@ const ingestRoutes =
           'invalid_gzip',
           'the gzip body could not be decompressed',
           'send a valid gzip body, or none',
+        );
+      }
+      if (error instanceof TraceWriterUnavailableError) {
+        // The failing transaction rolled back (earlier ones of the batch committed): resending is idempotent.
+        request.log.error({ err: error }, 'trace insert failed');
+        return sendError(
+          reply.header('retry-after', String(retryAfterSeconds)),
+          503,
+          'unavailable',
+          error.message,
+          `retry after ${retryAfterSeconds} s; event ids make resends idempotent`,
         );
       }
       return errorHandler(error, request, reply);

@@ -9,6 +9,7 @@ import {
   MAX_SHORT_TEXT,
   VARIABLE_LIMITS,
 } from './limits.js';
+import { isWellFormedEvent, type WellFormedEvent } from './fast-event.js';
 import { sanitizeMap } from './sanitize.js';
 
 /**
@@ -88,18 +89,13 @@ export type ParsedEvent =
 
 const json = (value: object): string | null => (Object.keys(value).length === 0 ? null : JSON.stringify(value));
 
-/** Validates one event and maps it to a storage row; never throws. */
-export const parseEvent = (input: unknown, nowMs: number): ParsedEvent => {
-  const result = ingestEventSchema.safeParse(input);
-  const rawId = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
-  const id = typeof rawId === 'string' && rawId.length <= MAX_EVENT_ID_LENGTH ? rawId : undefined;
-  if (!result.success) return { ok: false, id, issues: zodIssues(result.error) };
-  const event = result.data;
-  const startedAtMs = event.startedAt;
+/** A valid event to its storage row: the time window, the free-form maps' limits, JSON encoded once. */
+const toRow = (event: WellFormedEvent, nowMs: number): ParsedEvent => {
+  const startedAtMs = typeof event.startedAt === 'number' ? event.startedAt : Date.parse(event.startedAt);
   if (!Number.isFinite(startedAtMs) || startedAtMs < EARLIEST_MS || startedAtMs > nowMs + MAX_FUTURE_MS) {
     return {
       ok: false,
-      id,
+      id: event.id,
       issues: [{ path: 'startedAt', message: 'must be a time between 2000 and one day from now' }],
     };
   }
@@ -107,27 +103,29 @@ export const parseEvent = (input: unknown, nowMs: number): ParsedEvent => {
     event.variables === undefined ? { value: {}, dropped: 0 } : sanitizeMap(event.variables, VARIABLE_LIMITS);
   const attributes =
     event.attributes === undefined ? { value: {}, dropped: 0 } : sanitizeMap(event.attributes, ATTRIBUTE_LIMITS);
+  const { prompt, rollout, usage } = event;
   const trace: NewTrace = {
     eventId: event.id,
-    traceId: event.traceId ?? null,
-    spanId: event.spanId ?? null,
-    parentSpanId: event.parentSpanId ?? null,
-    promptName: event.prompt?.name ?? null,
-    promptVersion: event.prompt?.version ?? null,
-    promptSha: event.prompt?.sha ?? null,
-    effectiveSha: event.prompt?.effectiveSha ?? null,
+    // Hex ids are stored lower case (zod's transform already did it; the fast path did not).
+    traceId: event.traceId?.toLowerCase() ?? null,
+    spanId: event.spanId?.toLowerCase() ?? null,
+    parentSpanId: event.parentSpanId?.toLowerCase() ?? null,
+    promptName: prompt?.name ?? null,
+    promptVersion: prompt?.version ?? null,
+    promptSha: prompt?.sha?.toLowerCase() ?? null,
+    effectiveSha: prompt?.effectiveSha?.toLowerCase() ?? null,
     label: event.label ?? null,
     tenant: event.tenant ?? null,
-    rolloutId: event.rollout?.id ?? null,
-    rolloutArm: event.rollout?.arm ?? null,
+    rolloutId: rollout?.id ?? null,
+    rolloutArm: rollout?.arm ?? null,
     releaseSha: event.releaseSha?.toLowerCase() ?? null,
     variables: json(variables.value),
     output: event.output ?? null,
     model: event.model ?? null,
     provider: event.provider ?? null,
     latencyMs: event.latencyMs ?? null,
-    inputTokens: event.usage?.inputTokens ?? null,
-    outputTokens: event.usage?.outputTokens ?? null,
+    inputTokens: usage?.inputTokens ?? null,
+    outputTokens: usage?.outputTokens ?? null,
     cost: event.cost ?? null,
     // An error message without a status means the call failed.
     status: event.status ?? (event.error === undefined ? 'ok' : 'error'),
@@ -137,6 +135,19 @@ export const parseEvent = (input: unknown, nowMs: number): ParsedEvent => {
   };
   return { ok: true, trace, dropped: variables.dropped + attributes.dropped };
 };
+
+/** The zod path: the reference for what is valid, and the source of per-field messages. */
+export const parseEventWithZod = (input: unknown, nowMs: number): ParsedEvent => {
+  const result = ingestEventSchema.safeParse(input);
+  if (result.success) return toRow(result.data, nowMs);
+  const rawId = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+  const id = typeof rawId === 'string' && rawId.length <= MAX_EVENT_ID_LENGTH ? rawId : undefined;
+  return { ok: false, id, issues: zodIssues(result.error) };
+};
+
+/** Validates one event and maps it to a storage row; never throws. Well-formed events skip zod. */
+export const parseEvent = (input: unknown, nowMs: number): ParsedEvent =>
+  isWellFormedEvent(input) ? toRow(input, nowMs) : parseEventWithZod(input, nowMs);
 
 /** The score body of `POST /api/v1/traces/:id/scores`. */
 export const scoreSchema = z.discriminatedUnion('kind', [

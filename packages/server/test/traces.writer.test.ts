@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorage, TraceWriterUnavailableError, type RawSqlAccess } from '../src/storage/index.js';
+import type { NewTrace, Storage } from '../src/storage/port.js';
+import { SqliteTraceWriter } from '../src/storage/sqlite-trace-writer.js';
+import { DIALECTS, freshDbUrl, openTestRegistry } from './support/registry.js';
+import { ingest, traceEvent } from './support/traces.js';
+
+/** The hot insert: chunked statements (and SQLite's worker thread), duplicates, lifecycle, failures. */
+
+const T0 = Date.UTC(2025, 0, 1);
+const row = (eventId: string, i = 0): NewTrace => ({
+  eventId,
+  traceId: null,
+  spanId: null,
+  parentSpanId: null,
+  promptName: 'greeter',
+  promptVersion: 1,
+  promptSha: 'c'.repeat(64),
+  effectiveSha: null,
+  label: 'production',
+  tenant: `t${i % 3}`,
+  rolloutId: null,
+  rolloutArm: null,
+  releaseSha: null,
+  variables: '{"name":"Ada"}',
+  output: 'hi',
+  model: null,
+  provider: null,
+  latencyMs: i,
+  inputTokens: 1,
+  outputTokens: 2,
+  cost: 0.5,
+  status: 'ok',
+  error: null,
+  attributes: null,
+  startedAtMs: T0 + i,
+});
+
+// `sqlite-memory` runs the in-process multi-row path (a memory database has no second connection).
+describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (dialect) => {
+  let storage: Storage & RawSqlAccess;
+  let url: string;
+  let cleanup: () => void;
+  let projectId: number;
+
+  beforeAll(async () => {
+    if (dialect === 'sqlite-memory') ({ url, cleanup } = { url: 'sqlite::memory:', cleanup: () => undefined });
+    else ({ url, cleanup } = await freshDbUrl(dialect));
+    storage = await createStorage(url);
+    projectId = (await storage.transaction((tx) => tx.createProject('acme', new Date(T0).toISOString()))).id;
+  });
+  afterAll(async () => {
+    await storage.close();
+    cleanup();
+  });
+
+  it('stores a batch spanning several statements once, with duplicates inside it and across batches', async () => {
+    // 2,600 rows: more than one 1,000-row statement, with repeats far apart (different statements).
+    const ids = Array.from({ length: 2600 }, (_, i) => `m-${i}`);
+    const batch = [...ids, 'm-0', 'm-1999', 'm-2599'].map((id, i) => row(id, i));
+    const first = await storage.insertTraces(projectId, batch, T0);
+    expect(first.accepted).toEqual(ids);
+    expect(first.duplicates).toEqual(['m-0', 'm-1999', 'm-2599']);
+
+    // Across batches: old ids are duplicates, new ones accepted, in request order.
+    const second = await storage.insertTraces(projectId, [row('m-5'), row('n-1'), row('m-2000'), row('n-1')], T0);
+    expect(second).toEqual({ accepted: ['n-1'], duplicates: ['m-5', 'm-2000', 'n-1'] });
+
+    const [count] = await storage.rawSql(
+      "SELECT COUNT(*) AS n FROM traces WHERE event_id LIKE 'm-%' OR event_id = 'n-1'",
+    );
+    expect(Number(count?.['n'])).toBe(2601);
+    // The first occurrence is what was stored.
+    expect(await storage.getTrace(projectId, 'm-1999')).toMatchObject({ latencyMs: 1999, tenant: 't1' });
+  });
+
+  // PostgreSQL's race is in traces.storage.test.ts; SQLite's writers are worker threads, so they can race here.
+  if (dialect === 'sqlite')
+    it('two storages racing on the same event ids store each once', async () => {
+      const other = await createStorage(url);
+      try {
+        const batch = Array.from({ length: 600 }, (_, i) => row(`race-${i}`, i));
+        const [a, b] = await Promise.all([
+          storage.insertTraces(projectId, batch, T0),
+          other.insertTraces(projectId, batch, T0),
+        ]);
+        expect(a.accepted.length + b.accepted.length).toBe(600);
+        expect(a.duplicates.length + b.duplicates.length).toBe(600);
+      } finally {
+        await other.close();
+      }
+    });
+});
+
+describe('SQLite trace writer (worker thread)', () => {
+  it('finishes pending inserts on close, then refuses new ones', async () => {
+    const { url, cleanup } = await freshDbUrl('sqlite');
+    const storage = await createStorage(url);
+    try {
+      const projectId = (await storage.transaction((tx) => tx.createProject('acme', new Date(T0).toISOString()))).id;
+      const pending = storage.insertTraces(
+        projectId,
+        Array.from({ length: 500 }, (_, i) => row(`c-${i}`, i)),
+        T0,
+      );
+      const closing = storage.close();
+      expect((await pending).accepted).toHaveLength(500);
+      await closing;
+      await expect(storage.insertTraces(projectId, [row('late')], T0)).rejects.toBeInstanceOf(
+        TraceWriterUnavailableError,
+      );
+      const reopened = await createStorage(url);
+      const [count] = await reopened.rawSql("SELECT COUNT(*) AS n FROM traces WHERE event_id LIKE 'c-%'");
+      expect(Number(count?.['n'])).toBe(500);
+      await reopened.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('rejects with TraceWriterUnavailableError when the worker cannot start, and a later call starts anew', async () => {
+    const writer = new SqliteTraceWriter('/nonexistent-dir/promptops.db');
+    await expect(writer.insert(1, [row('x')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
+    await expect(writer.insert(1, [row('y')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
+    await writer.close();
+  });
+
+  it('a failing insert is a clean 503 with Retry-After, never a 500; ingestion recovers', async () => {
+    const registry = await openTestRegistry('sqlite');
+    try {
+      // Without its table the worker's statement cannot be prepared: the worker fails to start.
+      await registry.storage.rawSql('ALTER TABLE traces RENAME TO traces_away');
+      const failed = await ingest(registry.app, registry.keys.editor, { events: [traceEvent('w-1')] });
+      expect(failed.statusCode).toBe(503);
+      expect(failed.headers['retry-after']).toBe('1');
+      expect(failed.json()).toMatchObject({ error: { code: 'unavailable' } });
+
+      await registry.storage.rawSql('ALTER TABLE traces_away RENAME TO traces');
+      const retried = await ingest(registry.app, registry.keys.editor, { events: [traceEvent('w-1')] });
+      expect(retried.statusCode).toBe(200);
+      expect(retried.json()).toMatchObject({ accepted: ['w-1'] });
+    } finally {
+      await registry.close();
+    }
+  });
+});
