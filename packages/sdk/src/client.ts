@@ -28,6 +28,10 @@ import {
 } from './snapshot-store.js';
 import { SseParser, readEventStream, type SseMessage } from './sse.js';
 import { backoffDelay, linkedAbort, sleep, unref } from './timers.js';
+import type { ScoreInput, TraceInput } from './trace/event.js';
+import type { TraceStats } from './trace/exporter.js';
+import type { SpanLike } from './trace/otel.js';
+import { RECORD, Tracer, traceConfig, type Recorder, type TraceOptions } from './trace/tracer.js';
 
 export type Transport = 'sse' | 'poll';
 
@@ -56,6 +60,8 @@ export interface ClientOptions {
   readonly streamIdleTimeoutMs?: number;
   /** Seconds a long-poll waits on the server (transport 'poll'; default 25). */
   readonly pollWaitSeconds?: number;
+  /** Tracing: batching, queue bound, retries, flush on exit, OpenTelemetry. `false` records nothing. */
+  readonly traces?: TraceOptions | false;
 }
 
 export interface ChangeEvent extends LabelChange {
@@ -95,7 +101,21 @@ export interface PromptopsClient {
   on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): () => void;
   off<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): void;
   status(): ClientStatus;
-  /** Aborts every request, clears every timer and flushes the cache file. `get` keeps serving the last state. */
+  /**
+   * Records one LLM call (queued, sent in batches). Returns its event id, for `score()`. Never throws:
+   * invalid input is reported through onError and counted as rejected.
+   */
+  trace(input: TraceInput): string;
+  /** Queues a score for a traced call (sent after the event itself). Never throws. */
+  score(eventId: string, score: ScoreInput): void;
+  /** Sends everything queued so far; true once all of it is settled, false after `timeoutMs` (default traces.flushTimeoutMs, 10 s). */
+  flush(options?: { readonly timeoutMs?: number }): Promise<boolean>;
+  /** Counters of the trace pipeline: `{ queued, sent, dropped, rejected, retries }`. */
+  traceStats(): TraceStats;
+  /**
+   * Flushes traces (up to traces.flushTimeoutMs), aborts every request, clears every timer and flushes
+   * the cache file. `get` keeps serving the last state.
+   */
   close(): Promise<void>;
 }
 
@@ -135,8 +155,9 @@ const nonNegative = (value: number | undefined, name: string, fallback: number):
 
 export const createClient = (options: ClientOptions): PromptopsClient => new Client(options);
 
-class Client implements PromptopsClient {
+class Client implements PromptopsClient, Recorder {
   private readonly http: Http;
+  private readonly tracer: Tracer;
   private readonly resolver = new Resolver();
   private readonly emitter: Emitter<ClientEvents>;
   private readonly lifetime = new AbortController();
@@ -195,6 +216,13 @@ class Client implements PromptopsClient {
     this.requestTimeoutMs = nonNegative(options.requestTimeoutMs, 'requestTimeoutMs', DEFAULTS.requestTimeoutMs);
     const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.http = new Http(url, options.apiKey, fetchImpl, this.requestTimeoutMs);
+    const traces = traceConfig(options.traces, this.requestTimeoutMs);
+    const traceKey = options.traces === false ? undefined : options.traces?.apiKey;
+    this.tracer = new Tracer(
+      () => new Http(url, traceKey ?? options.apiKey, fetchImpl, traces.requestTimeoutMs),
+      traces,
+      (error) => this.notify(error),
+    );
     this.emitter = new Emitter((error) =>
       this.report(toPromptopsError(error, 'listener_failed', "a 'change' listener threw")),
     );
@@ -216,10 +244,14 @@ class Client implements PromptopsClient {
         new PromptopsError('invalid', 'client_closed', 'ready() after close()', { fix: 'create a new client' }),
       );
     }
-    this.readyPromise ??= this.start().catch((error: unknown) => {
-      this.readyPromise = undefined; // a later ready() tries again
-      throw error;
-    });
+    // The OpenTelemetry API (when installed) is loaded alongside, so spans are annotated from the first call.
+    this.readyPromise ??= Promise.all([this.start(), this.tracer.ready()]).then(
+      () => undefined,
+      (error: unknown) => {
+        this.readyPromise = undefined; // a later ready() tries again
+        throw error;
+      },
+    );
     return this.readyPromise;
   }
 
@@ -266,8 +298,29 @@ class Client implements PromptopsClient {
     };
   }
 
+  trace(input: TraceInput): string {
+    return this.tracer.trace(input);
+  }
+
+  [RECORD](input: TraceInput, span: SpanLike | undefined): string {
+    return this.tracer.record(input, span);
+  }
+
+  score(eventId: string, score: ScoreInput): void {
+    this.tracer.score(eventId, score);
+  }
+
+  flush(options?: { readonly timeoutMs?: number }): Promise<boolean> {
+    return this.tracer.flush(options?.timeoutMs);
+  }
+
+  traceStats(): TraceStats {
+    return this.tracer.stats();
+  }
+
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') return this.tracer.close();
+    const traces = this.tracer.close();
     this.state = 'closed';
     this.connected = false;
     if (this.checkTimer !== undefined) clearInterval(this.checkTimer);
@@ -275,6 +328,7 @@ class Client implements PromptopsClient {
     this.lifetime.abort(new PromptopsError('internal', 'client_closed', 'the client was closed'));
     await this.loop?.catch(() => undefined);
     await this.cacheWrite;
+    await traces;
   }
 
   // ---- start-up ---------------------------------------------------------------------------------
@@ -636,6 +690,16 @@ class Client implements PromptopsClient {
   }
 
   private lastReported = '';
+
+  /** Trace pipeline problems: to onError and 'error', without touching status().lastError (the registry's health). */
+  private notify(error: PromptopsError): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // the app's error handler must not break the client
+    }
+    this.emitter.emit('error', error);
+  }
 
   /** Reports through onError and the 'error' event. `repeating` errors (retries) are reported once until they change. */
   private report(error: PromptopsError, repeating = false): void {

@@ -5,6 +5,11 @@ export { ResolvedPrompt } from './resolved-prompt.js';
 export type { PromptSource, PromptVariables } from './resolved-prompt.js';
 export type { FallbackOptions } from './fallback.js';
 export type { OpenAIChatMessage, OpenAIChatRequest, ToOpenAIOptions } from './openai.js';
+export { instrumentOpenAI } from './trace/openai.js';
+export type { InstrumentOpenAIOptions, OpenAILike } from './trace/openai.js';
+export type { AttributeValue, ScoreInput, ScoreKind, TraceInput } from './trace/event.js';
+export type { TraceStats } from './trace/exporter.js';
+export type { TraceOptions } from './trace/tracer.js';
 export { SseParser } from './sse.js';
 export type { SseMessage } from './sse.js';
 // Re-exported so apps can catch and switch on `code` without a direct dependency on core.

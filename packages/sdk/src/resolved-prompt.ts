@@ -1,5 +1,6 @@
 import { renderPrompt, type PromptContent, type RenderedPrompt } from '@promptops/core';
 import { toOpenAIRequest, type OpenAIChatRequest, type ToOpenAIOptions } from './openai.js';
+import { attachPromptLink } from './trace/prompt-link.js';
 
 export type PromptSource = 'snapshot' | 'fallback';
 
@@ -34,8 +35,14 @@ export class ResolvedPrompt {
     return renderPrompt(this.content, vars);
   }
 
-  /** `{ model, messages, ...params }` for `openai.chat.completions.create` (a text prompt becomes one user message). */
+  /**
+   * `{ model, messages, ...params }` for `openai.chat.completions.create` (a text prompt becomes one user
+   * message). The result also carries a hidden link to this prompt and `vars` for `instrumentOpenAI`.
+   */
   toOpenAI(vars: PromptVariables = {}, options?: ToOpenAIOptions): OpenAIChatRequest {
-    return toOpenAIRequest(this.content, this.render(vars), options);
+    const request = toOpenAIRequest(this.content, this.render(vars), options);
+    // Invisible to the provider and to JSON: lets instrumentOpenAI record this prompt's sha and variables.
+    attachPromptLink(request, request.messages, { prompt: this, variables: { ...vars } });
+    return request;
   }
 }
