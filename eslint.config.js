@@ -16,7 +16,16 @@ export default tseslint.config(
   {
     // Plain Node scripts (the .ts files get Node's globals from their types).
     files: ['**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', performance: 'readonly', Buffer: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+      },
+    },
   },
   {
     // The dashboard: the two classic hooks rules (not the compiler-oriented set of the plugin's presets).
