@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PromptopsError } from '@promptops/core';
 import type { NewTrace } from './port.js';
-import { INSERT_COLUMNS, pushParams } from './trace-store.js';
+import { INSERT_COLUMNS, pushParams } from './trace-row-params.js';
 
 /**
  * SQLite trace inserts on a worker thread with its own connection. SQLite has one writer and the server

@@ -5,7 +5,6 @@ import type {
   MetricsBucketRow,
   MetricsQuery,
   NewScore,
-  NewTrace,
   ScoreKind,
   ScoreRow,
   TraceCursor,
@@ -16,6 +15,7 @@ import type {
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
 import type { SqliteTraceWriter } from './sqlite-trace-writer.js';
+import { INSERT_COLUMNS, pushParams } from './trace-row-params.js';
 
 /**
  * The trace half of the storage port, shared by both dialects like the registry half. The ingest insert
@@ -23,36 +23,6 @@ import type { SqliteTraceWriter } from './sqlite-trace-writer.js';
  * statement cache and PostgreSQL's planner see few distinct statements) and reports duplicates through
  * `ON CONFLICT DO NOTHING RETURNING`, which both databases support.
  */
-
-export const INSERT_COLUMNS = [
-  'project_id',
-  'event_id',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'prompt_name',
-  'prompt_version',
-  'prompt_sha',
-  'effective_sha',
-  'label',
-  'tenant',
-  'rollout_id',
-  'rollout_arm',
-  'release_sha',
-  'variables',
-  'output',
-  'model',
-  'provider',
-  'latency_ms',
-  'input_tokens',
-  'output_tokens',
-  'cost',
-  'status',
-  'error',
-  'attributes',
-  'started_at_ms',
-  'created_at_ms',
-] as const;
 
 /**
  * Rows per statement, largest first: any batch is a few statements of these fixed shapes. The largest
@@ -79,38 +49,6 @@ const insertSql = (dialect: Dialect, rows: number): string => {
   const text = `insert into traces (${INSERT_COLUMNS.join(',')}) values ${tuples.join(',')} on conflict (project_id, event_id) do nothing returning event_id`;
   insertSqlCache.set(key, text);
   return text;
-};
-
-export const pushParams = (params: unknown[], projectId: number, t: NewTrace, createdAtMs: number): void => {
-  params.push(
-    projectId,
-    t.eventId,
-    t.traceId,
-    t.spanId,
-    t.parentSpanId,
-    t.promptName,
-    t.promptVersion,
-    t.promptSha,
-    t.effectiveSha,
-    t.label,
-    t.tenant,
-    t.rolloutId,
-    t.rolloutArm,
-    t.releaseSha,
-    t.variables,
-    t.output,
-    t.model,
-    t.provider,
-    t.latencyMs,
-    t.inputTokens,
-    t.outputTokens,
-    t.cost,
-    t.status,
-    t.error,
-    t.attributes,
-    t.startedAtMs,
-    createdAtMs,
-  );
 };
 
 const toTrace = (row: Selectable<TracesTable>): TraceRow => ({
