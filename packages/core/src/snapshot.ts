@@ -1,5 +1,6 @@
 import { PromptopsError } from './errors.js';
 import { parseRef } from './refs.js';
+import type { DeploymentKind } from './records.js';
 import type { PromptContent } from './schema.js';
 
 /**
@@ -87,3 +88,19 @@ const byLabel = (name: string, prompt: SnapshotPrompt, label: string): Resolutio
   const version = sha === undefined ? undefined : own(prompt.versions, sha);
   return version && { name, version: version.version, sha: version.sha, label, content: version.content };
 };
+
+/**
+ * One label move on the change feed (`event: label` on GET /api/v1/stream and GET /api/v1/changes): the
+ * label now points at `sha`, and `content` is that version's, so a client needs no second request.
+ */
+export interface LabelChangeEvent {
+  readonly type: 'label';
+  /** The audit seq of the move: the event id, and the cursor to resume after. */
+  readonly seq: number;
+  readonly name: string;
+  readonly label: string;
+  readonly sha: string;
+  readonly version: number;
+  readonly kind: DeploymentKind;
+  readonly content: PromptContent;
+}

@@ -3,6 +3,7 @@ import {
   LATEST_LABEL,
   PromptopsError,
   type DeploymentKind,
+  type LabelChangeEvent,
   type PromptContent,
 } from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
@@ -13,18 +14,7 @@ import type { AuditRow, Storage } from '../storage/port.js';
  * transaction as every label move, and shared by all replicas, so its `seq` is the event id everywhere.
  */
 
-/** A label now points at `sha`; `content` is that version's, so a client needs no second request. */
-export interface LabelChangeEvent {
-  readonly type: 'label';
-  /** The audit seq of the move: the event id, and the cursor to resume after. */
-  readonly seq: number;
-  readonly name: string;
-  readonly label: string;
-  readonly sha: string;
-  readonly version: number;
-  readonly kind: DeploymentKind;
-  readonly content: PromptContent;
-}
+export type { LabelChangeEvent };
 
 export type ChangeEvent = LabelChangeEvent;
 

@@ -2,7 +2,7 @@
  * The API's JSON shapes (docs/api.md). They live once, in core, shared with the server and the CLI; the
  * dashboard imports them as types only. Here: the few that only the dashboard reads.
  */
-import type { AuditEntry, DeploymentKind } from '@promptops/core';
+import type { AuditEntry, LabelChangeEvent } from '@promptops/core';
 
 export type {
   AuditEntry,
@@ -46,13 +46,4 @@ export interface AuditPage {
   readonly next: number | null;
 }
 
-/** One label move from the change feed (`event: label` on GET /api/v1/stream); `content` is not read here. */
-export interface LabelChangeEvent {
-  readonly type: 'label';
-  readonly seq: number;
-  readonly name: string;
-  readonly label: string;
-  readonly sha: string;
-  readonly version: number;
-  readonly kind: DeploymentKind;
-}
+export type { LabelChangeEvent };
