@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../src/start-server.js';
+import { bootstrap } from '../src/auth/bootstrap.js';
+import { systemClock } from '../src/context.js';
+import { createStorage } from '../src/storage/index.js';
+import { ADMIN_KEY, freshDbUrl } from './support/registry.js';
 
 const quiet = { port: 0, log: false as const, print: () => undefined };
 
@@ -103,5 +107,32 @@ describe('startServer', () => {
       ],
     ).toBe(18);
     await again.close();
+  });
+});
+
+describe('bootstrap race', () => {
+  it('two replicas bootstrapping one empty PostgreSQL at once end with one project and one admin key', async () => {
+    const db = await freshDbUrl('postgres');
+    const storages = await Promise.all([createStorage(db.url), createStorage(db.url)]);
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        if (round > 0) {
+          // A fresh empty database each round, so the race happens again.
+          const next = await freshDbUrl('postgres');
+          await Promise.all(storages.map((s) => s.close()));
+          storages.splice(0, 2, ...(await Promise.all([createStorage(next.url), createStorage(next.url)])));
+        }
+        const results = await Promise.all(
+          storages.map((storage) =>
+            bootstrap(storage, systemClock, { initAdminKey: ADMIN_KEY, dataDir: tmpdir(), url: 'http://test' }),
+          ),
+        );
+        expect(results[0]!.project.id).toBe(results[1]!.project.id);
+        expect(results.filter((r) => r.adminKey !== undefined)).toHaveLength(1);
+        expect(await storages[0]!.countProjects()).toBe(1);
+      }
+    } finally {
+      await Promise.all(storages.map((s) => s.close()));
+    }
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PromptopsError } from '@promptops/core';
 import type { Clock } from '../context.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
+import { StorageConflictError } from '../storage/index.js';
 import { MIN_KEY_LENGTH, generateApiKey, hashApiKey, keyIdOf } from './keys.js';
 
 export const DEFAULT_PROJECT = 'default';
@@ -43,31 +44,37 @@ export const bootstrap = async (
   }
   const key = given ?? generateApiKey();
   const at = clock.now().toISOString();
-  const created = await storage.transaction(async (tx) => {
-    // Two replicas may bootstrap at once: the loser sees the winner's project.
-    const raced = await tx.getProjectByName(DEFAULT_PROJECT);
-    if (raced) return undefined;
-    const project = await tx.createProject(DEFAULT_PROJECT, at);
-    const hash = hashApiKey(key);
-    await tx.insertApiKey({
-      projectId: project.id,
-      keyId: keyIdOf(hash),
-      hash,
-      role: 'admin',
-      name: 'admin',
-      createdBy: 'bootstrap',
-      createdAt: at,
+  // Two replicas may bootstrap at once: the loser either sees the winner's project or collides with it on
+  // the unique project name, and then uses the winner's.
+  const created = await storage
+    .transaction(async (tx) => {
+      const raced = await tx.getProjectByName(DEFAULT_PROJECT);
+      if (raced) return undefined;
+      const project = await tx.createProject(DEFAULT_PROJECT, at);
+      const hash = hashApiKey(key);
+      await tx.insertApiKey({
+        projectId: project.id,
+        keyId: keyIdOf(hash),
+        hash,
+        role: 'admin',
+        name: 'admin',
+        createdBy: 'bootstrap',
+        createdAt: at,
+      });
+      await tx.appendAudit({
+        projectId: project.id,
+        at,
+        actor: 'bootstrap',
+        action: 'project.created',
+        target: DEFAULT_PROJECT,
+        data: { keyId: keyIdOf(hash), role: 'admin' },
+      });
+      return project;
+    })
+    .catch((error: unknown) => {
+      if (error instanceof StorageConflictError) return undefined;
+      throw error;
     });
-    await tx.appendAudit({
-      projectId: project.id,
-      at,
-      actor: 'bootstrap',
-      action: 'project.created',
-      target: DEFAULT_PROJECT,
-      data: { keyId: keyIdOf(hash), role: 'admin' },
-    });
-    return project;
-  });
   if (!created) return { project: (await storage.getProjectByName(DEFAULT_PROJECT))! };
   if (given !== undefined) return { project: created, adminKey: key };
   await mkdir(options.dataDir, { recursive: true });
