@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { PromptContent } from '@promptops/core';
 import { startServer, type RunningServer } from '../../../server/src/index.js';
 import { freshDbUrl, type TestDialect } from '../../../server/test/support/registry.js';
+import { spawnServer as spawnReplica } from '../../../server/test/support/spawn-server.js';
 
 /** Real promptops servers for the SDK's end-to-end tests: in-process, or a child process from the build. */
 
@@ -89,56 +89,25 @@ export const freePort = (): Promise<number> =>
     });
   });
 
-const SERVER_DIST = fileURLToPath(new URL('../../../server/dist/index.js', import.meta.url));
-
 export interface ChildServer {
   readonly url: string;
   readonly child: ChildProcess;
+  /** SIGTERM (default) for a graceful stop, SIGKILL for a crash. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
  * `startServer` from the build in its own process on a chosen port (so a restart comes back on the
- * same URL). Build first: `npx tsc -b packages/server` (`npm test` does).
+ * same URL): the server suite's replica helper, with the SDK tests' key and a fresh data directory.
  */
 export const spawnServer = async (options: { db: string; port?: number; key?: string }): Promise<ChildServer> => {
-  if (!existsSync(SERVER_DIST)) throw new Error(`${SERVER_DIST} is missing: build first (npx tsc -b packages/server)`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'promptops-sdk-child-'));
-  const code = `
-    const { startServer } = await import(${JSON.stringify(SERVER_DIST)});
-    const server = await startServer({ port: ${options.port ?? 0}, log: 'quiet', db: ${JSON.stringify(options.db)}, dataDir: ${JSON.stringify(dataDir)}, initAdminKey: ${JSON.stringify(options.key ?? ADMIN_KEY)} });
-    process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
-  `;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${exitCode}:\n${output}`));
-    });
-  });
-  return {
-    url,
-    child,
-    kill: (signal = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+  const env = {
+    PROMPTOPS_DB: options.db,
+    PROMPTOPS_INIT_ADMIN_KEY: options.key ?? ADMIN_KEY,
+    PROMPTOPS_DATA_DIR: mkdtempSync(join(tmpdir(), 'promptops-sdk-child-')),
   };
+  const server = await spawnReplica(env, options.port === undefined ? {} : { port: options.port });
+  return { url: server.url, child: server.child, kill: (signal) => server.stop(signal) };
 };
 
 /** Polls `check` until it holds or the deadline passes (then throws with `what`). */

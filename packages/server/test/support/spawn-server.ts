@@ -7,18 +7,22 @@ const SERVER_DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url
 export interface SpawnedServer {
   readonly url: string;
   readonly child: ChildProcess;
-  stop(): Promise<void>;
+  /** SIGTERM for a graceful stop (the default), SIGKILL for a crash; SIGKILL after 5 s regardless. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
  * Starts `startServer` from the build in its own Node process (a real replica), on a free port.
  * `npm test` builds before running tests; run `npx tsc -b packages/server` when running a file alone.
  */
-export const spawnServer = async (env: Record<string, string>): Promise<SpawnedServer> => {
+export const spawnServer = async (
+  env: Record<string, string>,
+  options: { port?: number } = {},
+): Promise<SpawnedServer> => {
   if (!existsSync(SERVER_DIST)) throw new Error(`${SERVER_DIST} is missing: build first (npm run build)`);
   const code = `
     const { startServer } = await import(${JSON.stringify(SERVER_DIST)});
-    const server = await startServer({ port: 0, log: 'quiet' });
+    const server = await startServer({ port: ${options.port ?? 0}, log: 'quiet' });
     process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
@@ -46,11 +50,11 @@ export const spawnServer = async (env: Record<string, string>): Promise<SpawnedS
   return {
     url,
     child,
-    stop: () =>
+    stop: (signal = 'SIGTERM') =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        child.kill(signal);
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
   };
