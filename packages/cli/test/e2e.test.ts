@@ -2,27 +2,14 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@promptops/server';
-import { run, tempDir, type RunOptions } from './helpers.js';
+import { GREETER_FILE, run, tempDir, type RunOptions } from './helpers.js';
 
 /** The CLI against the real server (in-process, real HTTP, real SQLite). */
 
 const ADMIN_KEY = 'po_e2e_admin_key_0123456789abcdef0123456789abcdef';
 const SHA = /^[0-9a-f]{64}$/;
 
-const GREETER = `type: chat
-model: { provider: openai, name: gpt-4o-mini, temperature: 0.2 }
-variables:
-  user_name: { type: string }
-  question: { type: string }
-messages:
-  - role: system
-    content: |
-      You are a helpful support agent.
-      Always greet the user by name.
-      Always end with "Is there anything else I can help with?"
-  - role: user
-    content: "{{user_name}} asks: {{question}}"
-`;
+const GREETER = GREETER_FILE;
 const FAQ = 'template: "Answer briefly: {{question}}"\nvariables: { question: string }\n';
 
 interface VersionJson {

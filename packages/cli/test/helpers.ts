@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../src/io.js';
 import { runCli } from '../src/program.js';
 
@@ -94,3 +96,9 @@ export const writeAt = async (root: string, path: string, text: string): Promise
   await mkdir(dirname(join(root, path)), { recursive: true });
   await writeFile(join(root, path), text);
 };
+
+/** The DESIGN.md greeter, byte for byte, as the repository's example prompt holds it. */
+export const GREETER_FILE = readFileSync(
+  fileURLToPath(new URL('../../../examples/prompts/customer_support_greeter.prompt.yaml', import.meta.url)),
+  'utf8',
+);

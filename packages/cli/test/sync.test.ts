@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseLockfile, parsePromptFile, promptSha } from '@promptops/core';
-import { hashTree, run, tempDir, writeAt, type RunOptions } from './helpers.js';
+import { GREETER_FILE, hashTree, run, tempDir, writeAt, type RunOptions } from './helpers.js';
 import { startRegistry, type Registry } from './registry.js';
 
 /** pull, status and lock against the real server (in-process, real HTTP, real SQLite). */
@@ -11,20 +11,7 @@ const SHA = /^[0-9a-f]{64}$/;
 
 /** Hand-written files in varied YAML layouts: flow and block maps, quoting styles, comments, shorthands. */
 const LAYOUTS: Record<string, string> = {
-  'prompts/customer_support_greeter.prompt.yaml': `type: chat
-model: { provider: openai, name: gpt-4o-mini, temperature: 0.2 }
-variables:
-  user_name: { type: string }
-  question: { type: string }
-messages:
-  - role: system
-    content: |
-      You are a helpful support agent.
-      Always greet the user by name.
-      Always end with "Is there anything else I can help with?"
-  - role: user
-    content: "{{user_name}} asks: {{question}}"
-`,
+  'prompts/customer_support_greeter.prompt.yaml': GREETER_FILE,
   'prompts/summarize.prompt.yml': `# comments survive, because an unchanged file is never rewritten
 template: >-
   Summarize in at most {{max_words}} words:
