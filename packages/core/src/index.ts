@@ -12,3 +12,4 @@ export * from './audit.js';
 export * from './snapshot.js';
 export * from './lockfile.js';
 export * from './trace-records.js';
+export * from './eval-records.js';
