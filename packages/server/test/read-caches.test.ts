@@ -87,4 +87,38 @@ describe.each(DIALECTS)('read caches on %s', (dialect) => {
     expect(after.status).toBe(401);
     expect(JSON.stringify(after.body)).not.toContain('cached');
   });
+
+  if (dialect === 'sqlite') {
+    it('the synchronous stamp read sees only committed entries, never an open transaction', async () => {
+      const readNow = a.storage.latestAuditSeqNow;
+      expect(readNow).toBeDefined();
+      const before = readNow!(a.projectId);
+      expect(before).toBe(await a.storage.latestAuditSeq(a.projectId));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let appended!: () => void;
+      const inside = new Promise<void>((resolve) => (appended = resolve));
+      const failing = a.storage
+        .transaction(async (tx) => {
+          await tx.appendAudit({
+            projectId: a.projectId,
+            at: new Date().toISOString(),
+            actor: 'admin',
+            action: 'probe',
+            target: 'probe',
+            data: {},
+          });
+          appended();
+          await held;
+          throw new Error('rolled back on purpose');
+        })
+        .catch((error: Error) => error.message);
+      await inside;
+      // The entry exists inside the open transaction, but a request arriving now must not see it.
+      expect(readNow!(a.projectId)).toBe(before);
+      release();
+      expect(await failing).toBe('rolled back on purpose');
+      expect(readNow!(a.projectId)).toBe(before);
+    });
+  }
 });

@@ -137,12 +137,13 @@ describe.each(DIALECTS)('OTLP/HTTP from the OpenTelemetry SDK (%s)', (dialect) =
   });
 
   it('answers OTLP/JSON with partial_success naming rejected spans; a bad protobuf is 400', async () => {
+    const startMs = BigInt(Date.now());
     const span = (spanId: string, attributes: { key: string; value: Record<string, unknown> }[]) => ({
       traceId: '5b8efff798038103d269b633813fc60c',
       spanId,
       name: 'chat',
-      startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n),
-      endTimeUnixNano: String((BigInt(Date.now()) + 250n) * 1_000_000n),
+      startTimeUnixNano: String(startMs * 1_000_000n),
+      endTimeUnixNano: String((startMs + 250n) * 1_000_000n),
       attributes,
       events: [
         {

@@ -37,27 +37,43 @@ export const createAuthenticator = (storage: Storage, clock: Clock) => {
     return { projectId: project.id, projectName: project.name, role: row.role, keyId, name: row.name };
   };
 
-  return async (authorization: string | undefined): Promise<Actor> => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match) throw unauthorized('this route needs an API key');
-    const hash = hashApiKey(match[1]!);
-    const cached = keys.get(hash);
-    let actor: Omit<Actor, 'stamp'>;
-    let stamp: number;
-    if (cached !== undefined && (stamp = await storage.latestAuditSeq(cached.actor.projectId)) === cached.stamp) {
-      actor = cached.actor;
-    } else {
-      keys.delete(hash);
-      actor = await load(hash);
-      // Read the stamp after the key: a change committed in between only makes the entry stale sooner.
-      stamp = await storage.latestAuditSeq(actor.projectId);
-      keys.set(hash, { actor, stamp });
-    }
+  const stamped = (actor: Omit<Actor, 'stamp'>, stamp: number): Actor => {
     const now = clock.now().getTime();
     if ((touched.get(actor.keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
       touched.set(actor.keyId, now);
       void storage.touchApiKey(actor.keyId, new Date(now).toISOString()).catch(() => undefined);
     }
     return { ...actor, stamp };
+  };
+
+  const readAndCache = async (hash: string): Promise<Actor> => {
+    const cached = keys.get(hash);
+    if (cached !== undefined) {
+      const stamp = await storage.latestAuditSeq(cached.actor.projectId);
+      if (stamp === cached.stamp) return stamped(cached.actor, stamp);
+      keys.delete(hash);
+    }
+    const actor = await load(hash);
+    // Read the stamp after the key: a change committed in between only makes the entry stale sooner.
+    const stamp = await storage.latestAuditSeq(actor.projectId);
+    keys.set(hash, { actor, stamp });
+    return stamped(actor, stamp);
+  };
+
+  /**
+   * Synchronous when the key is cached and the database answers the stamp synchronously (a SQLite
+   * file): the read hot path then runs without a single promise. Throws `unauthorized` synchronously
+   * for a missing or malformed header.
+   */
+  return (authorization: string | undefined): Actor | Promise<Actor> => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match) throw unauthorized('this route needs an API key');
+    const hash = hashApiKey(match[1]!);
+    const cached = keys.get(hash);
+    if (cached !== undefined && storage.latestAuditSeqNow !== undefined) {
+      const stamp = storage.latestAuditSeqNow(cached.actor.projectId);
+      if (stamp === cached.stamp) return stamped(cached.actor, stamp);
+    }
+    return readAndCache(hash);
   };
 };

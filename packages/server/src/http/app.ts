@@ -1,13 +1,13 @@
 import swagger from '@fastify/swagger';
 import { PromptopsError } from '@promptops/core';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { auditRoutes } from '../audit/routes.js';
 import { createAuditService } from '../audit/service.js';
 import { createAuthenticator } from '../auth/authenticate.js';
 import { changeRoutes } from '../changes/routes.js';
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
-import { systemClock, type Clock } from '../context.js';
+import { systemClock, type Actor, type Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
 import { labelRoutes } from '../labels/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
@@ -79,12 +79,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     }
   });
   const authenticate = createAuthenticator(storage, clock);
-  app.addHook('onRequest', async (request) => {
-    const permission = request.routeOptions.config.permission;
-    if (permission === 'public') return;
-    // Unknown /api paths also need a key: no probing without one.
-    if (permission === undefined && !isGuarded(request.url)) return;
-    const actor = await authenticate(request.headers.authorization);
+  const authorize = (request: FastifyRequest, actor: Actor, permission: Permission | undefined): void => {
     if (permission !== undefined && !roleAllows(actor.role, permission)) {
       throw new PromptopsError(
         'forbidden',
@@ -96,6 +91,30 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       );
     }
     request.actor = actor;
+  };
+  // Callback style: a cached key on SQLite authenticates synchronously, and the hot path skips a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const permission = request.routeOptions.config.permission;
+    if (permission === 'public') return done();
+    // Unknown /api paths also need a key: no probing without one.
+    if (permission === undefined && !isGuarded(request.url)) return done();
+    try {
+      const actor = authenticate(request.headers.authorization);
+      if (!(actor instanceof Promise)) {
+        authorize(request, actor, permission);
+        return done();
+      }
+      actor.then((resolved) => {
+        try {
+          authorize(request, resolved, permission);
+          done();
+        } catch (error) {
+          done(error as Error);
+        }
+      }, done);
+    } catch (error) {
+      done(error as Error);
+    }
   });
 
   await app.register(swagger, {

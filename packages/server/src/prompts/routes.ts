@@ -3,6 +3,8 @@ import { requireActor } from '../http/actor.js';
 import { nameParams, nameRefParams, sha } from '../http/schemas.js';
 import type { PromptService } from './service.js';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 interface NameParams {
   name: string;
 }
@@ -99,7 +101,14 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
       config: { permission: 'prompts:read' },
       schema: { tags: ['prompts'], summary: 'One version by ref (v17, sha prefix, label)', params: nameRefParams },
     },
-    async (request) => prompts.show(requireActor(request.actor), request.params.name, request.params.ref),
+    (request, reply) => {
+      const json = prompts.showJson(requireActor(request.actor), request.params.name, request.params.ref);
+      if (typeof json === 'string') {
+        void reply.type(JSON_TYPE).send(json);
+        return;
+      }
+      return json.then((text) => reply.type(JSON_TYPE).send(text));
+    },
   );
 
   app.get<{ Params: NameParams; Querystring: { from: string; to: string } }>(

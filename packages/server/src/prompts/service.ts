@@ -72,6 +72,9 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     labelCache.set(promptId, { stamp, labels });
     return labels;
   };
+  // The read hot path's answer, serialized once per (prompt, ref) and change stamp: a label can move and
+  // the version's label list can change only with the stamp.
+  const shownJson = new BoundedCache<string, { stamp: number; json: string }>(CACHE_SIZE);
   const recordOf = (row: VersionRow): VersionRecord =>
     versions.get(`${row.promptId}:${row.sha}`)?.record ?? toVersionRecord(row);
 
@@ -203,6 +206,21 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
       const labels = await labelsAt(prompt.id, actor.stamp);
       const row = await resolveRef(storage, prompt, ref, labels, cachedVersion);
       return { ...recordOf(row), labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label) };
+    },
+
+    /**
+     * `show` as JSON text, kept while the project's stamp is unchanged: synchronous when cached (the read
+     * hot path), a promise otherwise.
+     */
+    showJson(actor: Actor, name: string, ref: string): string | Promise<string> {
+      const key = `${actor.projectId}\u0000${name}\u0000${ref}`;
+      const hit = shownJson.get(key);
+      if (hit !== undefined && hit.stamp === actor.stamp) return hit.json;
+      return this.show(actor, name, ref).then((record) => {
+        const json = JSON.stringify(record);
+        shownJson.set(key, { stamp: actor.stamp, json });
+        return json;
+      });
     },
 
     async diff(actor: Actor, name: string, from: string, to: string): Promise<DiffResult> {

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
+import { SqliteStampReader } from './sqlite-stamp-reader.js';
 import { SqliteTraceWriter } from './sqlite-trace-writer.js';
 import type {
   ApiKeyRow,
@@ -677,7 +678,15 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
     super(db, dialect);
     this.#writer = options.sqliteFile === undefined ? undefined : new SqliteTraceWriter(options.sqliteFile);
     this.#traces = createTraceStore(db, dialect, this.#writer);
+    if (options.sqliteFile !== undefined) {
+      this.#stampReader = new SqliteStampReader(options.sqliteFile);
+      const reader = this.#stampReader;
+      this.latestAuditSeqNow = (projectId) => reader.read(projectId);
+    }
   }
+
+  readonly #stampReader: SqliteStampReader | undefined;
+  readonly latestAuditSeqNow?: (projectId: number) => number;
 
   async migrate(): Promise<void> {
     await migrateToLatest(this.db, this.dialect);
@@ -742,6 +751,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   }
 
   async close(): Promise<void> {
+    this.#stampReader?.close();
     await this.#writer?.close();
     await this.db.destroy();
   }

@@ -247,6 +247,11 @@ export interface Storage extends RegistryReads, TraceStore {
    * at once; other processes learn of them by reading the audit log. Returns the unsubscribe.
    */
   onAuditCommitted(listener: (projectId: number) => void): () => void;
+  /**
+   * `latestAuditSeq` answered synchronously, where the database can (a SQLite file: a read-only connection
+   * of its own, so it never reads inside another caller's open transaction). Undefined elsewhere.
+   */
+  readonly latestAuditSeqNow?: (projectId: number) => number;
   /** Best-effort, outside any transaction: records when a key was last used. */
   touchApiKey(keyId: string, at: string): Promise<void>;
   close(): Promise<void>;
