@@ -4,6 +4,8 @@ import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
+import { createEvalStore } from './eval-store.js';
+import type { EvalStore } from './eval-port.js';
 import { SqliteTraceWriter } from './sqlite-trace-writer.js';
 import type {
   ApiKeyRow,
@@ -671,12 +673,28 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   readonly listScores: TraceStore['listScores'] = (...args) => this.#traces.listScores(...args);
   readonly traceMetrics: TraceStore['traceMetrics'] = (...args) => this.#traces.traceMetrics(...args);
   readonly deleteTracesBefore: TraceStore['deleteTracesBefore'] = (...args) => this.#traces.deleteTracesBefore(...args);
+  // Eval suites and runs: the SQL lives in eval-store.ts.
+  readonly #evals: EvalStore;
+  readonly insertEvalSuite: EvalStore['insertEvalSuite'] = (...args) => this.#evals.insertEvalSuite(...args);
+  readonly listEvalSuites: EvalStore['listEvalSuites'] = (...args) => this.#evals.listEvalSuites(...args);
+  readonly listEvalSuiteVersions: EvalStore['listEvalSuiteVersions'] = (...args) =>
+    this.#evals.listEvalSuiteVersions(...args);
+  readonly getEvalSuite: EvalStore['getEvalSuite'] = (...args) => this.#evals.getEvalSuite(...args);
+  readonly latestEvalSuite: EvalStore['latestEvalSuite'] = (...args) => this.#evals.latestEvalSuite(...args);
+  readonly insertEvalRun: EvalStore['insertEvalRun'] = (...args) => this.#evals.insertEvalRun(...args);
+  readonly listEvalRuns: EvalStore['listEvalRuns'] = (...args) => this.#evals.listEvalRuns(...args);
+  readonly getEvalRun: EvalStore['getEvalRun'] = (...args) => this.#evals.getEvalRun(...args);
+  readonly listEvalRunCases: EvalStore['listEvalRunCases'] = (...args) => this.#evals.listEvalRunCases(...args);
+  readonly listEvalRunVerdicts: EvalStore['listEvalRunVerdicts'] = (...args) =>
+    this.#evals.listEvalRunVerdicts(...args);
+  readonly latestEvalRun: EvalStore['latestEvalRun'] = (...args) => this.#evals.latestEvalRun(...args);
 
   /** `sqliteFile`: a SQLite file database, whose trace inserts then run on a worker thread. */
   constructor(db: Kysely<Database>, dialect: Dialect, options: { readonly sqliteFile?: string } = {}) {
     super(db, dialect);
     this.#writer = options.sqliteFile === undefined ? undefined : new SqliteTraceWriter(options.sqliteFile);
     this.#traces = createTraceStore(db, dialect, this.#writer);
+    this.#evals = createEvalStore(db, dialect);
   }
 
   async migrate(): Promise<void> {
