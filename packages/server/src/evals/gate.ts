@@ -1,9 +1,4 @@
-import {
-  shortSha,
-  type EvalGateSuiteResult,
-  type EvalGateVerdict,
-  type EvalSuiteContent,
-} from '@promptops/core';
+import { shortSha, type EvalGateSuiteResult, type EvalGateVerdict, type EvalSuiteContent } from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
 import type { EvalRunRow, EvalStore, EvalSuiteRow } from '../storage/eval-port.js';
 

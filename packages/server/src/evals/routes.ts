@@ -46,7 +46,10 @@ export const evalRoutes = (evals: EvalService) => async (app: FastifyInstance) =
           required: ['content'],
           additionalProperties: false,
           properties: {
-            content: { type: 'object', description: 'EvalSuiteContent: { name, prompt, provider, threshold, passRate, cases }' },
+            content: {
+              type: 'object',
+              description: 'EvalSuiteContent: { name, prompt, provider, threshold, passRate, cases }',
+            },
             message: { type: 'string', maxLength: 2000 },
           },
         },

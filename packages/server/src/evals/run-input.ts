@@ -1,4 +1,11 @@
-import { PromptopsError, formatIssues, promptNameSchema, protoKeyIssues, zodIssues, type EvalRunInput } from '@promptops/core';
+import {
+  PromptopsError,
+  formatIssues,
+  promptNameSchema,
+  protoKeyIssues,
+  zodIssues,
+  type EvalRunInput,
+} from '@promptops/core';
 import { z } from 'zod';
 import { MAX_SUITE_CASES, SUITE_NAME_PATTERN } from './suite-content.js';
 

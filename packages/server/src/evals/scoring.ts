@@ -11,10 +11,7 @@ import { PromptopsError, type EvalCaseResult, type EvalSuiteContent } from '@pro
  *
  * The caller has checked that the uploaded case ids are exactly the suite's.
  */
-export const scoreUploadedCases = (
-  suite: EvalSuiteContent,
-  cases: readonly EvalCaseResult[],
-): EvalCaseResult[] => {
+export const scoreUploadedCases = (suite: EvalSuiteContent, cases: readonly EvalCaseResult[]): EvalCaseResult[] => {
   const configured = new Map(suite.cases.map((c) => [c.id, c]));
   return cases.map((uploaded) => {
     const spec = configured.get(uploaded.id);
@@ -38,8 +35,7 @@ export const scoreUploadedCases = (
     }));
     const totalWeight = assertions.reduce((sum, a) => sum + a.weight, 0);
     // No weighted assertion: nothing can fail but the provider call itself.
-    const score =
-      totalWeight === 0 ? 1 : assertions.reduce((sum, a) => sum + a.weight * a.score, 0) / totalWeight;
+    const score = totalWeight === 0 ? 1 : assertions.reduce((sum, a) => sum + a.weight * a.score, 0) / totalWeight;
     const threshold = spec.threshold ?? suite.threshold;
     // A hair of tolerance, so 3 x (1/3) meets a threshold of 1.
     const pass = uploaded.error === null && score >= threshold - 1e-9;

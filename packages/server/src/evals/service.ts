@@ -18,7 +18,14 @@ import { resolveRef } from '../prompts/resolve-ref.js';
 import type { EvalRunRow } from '../storage/eval-port.js';
 import type { Storage } from '../storage/port.js';
 import type { EvalGate } from './gate.js';
-import { toCaseResult, toRunListItem, toRunRecord, toSuiteVersion, type EvalRunListItem, type EvalSuiteVersion } from './mappers.js';
+import {
+  toCaseResult,
+  toRunListItem,
+  toRunRecord,
+  toSuiteVersion,
+  type EvalRunListItem,
+  type EvalSuiteVersion,
+} from './mappers.js';
 import { validateRunInput } from './run-input.js';
 import { scoreUploadedCases } from './scoring.js';
 import { validateSuiteContent } from './suite-content.js';

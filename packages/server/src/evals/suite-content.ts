@@ -43,41 +43,40 @@ const caseSchema = z.strictObject({
   threshold: unit('threshold').optional(),
 });
 
-const suiteSchema = z
-  .strictObject({
-    name: z
-      .string()
-      .max(200, 'a suite name has at most 200 characters')
-      .regex(
-        SUITE_NAME_PATTERN,
-        'a suite name is lowercase letters, digits, "_", "." and "-", with "/" between folders (e.g. "greeter-basics")',
-      ),
-    prompt: promptNameSchema,
-    provider: z.strictObject({
-      id: z.string().min(1, 'provider.id names a provider, e.g. "simulated" or "openai"'),
-      model: z.string().min(1, 'provider.model names the model'),
-      params: z.record(z.string(), json),
+const suiteSchema = z.strictObject({
+  name: z
+    .string()
+    .max(200, 'a suite name has at most 200 characters')
+    .regex(
+      SUITE_NAME_PATTERN,
+      'a suite name is lowercase letters, digits, "_", "." and "-", with "/" between folders (e.g. "greeter-basics")',
+    ),
+  prompt: promptNameSchema,
+  provider: z.strictObject({
+    id: z.string().min(1, 'provider.id names a provider, e.g. "simulated" or "openai"'),
+    model: z.string().min(1, 'provider.model names the model'),
+    params: z.record(z.string(), json),
+  }),
+  threshold: unit('threshold'),
+  passRate: unit('passRate'),
+  cases: z
+    .array(caseSchema)
+    .min(1, 'a suite needs at least one case')
+    .max(MAX_SUITE_CASES, `a suite has at most ${MAX_SUITE_CASES} cases`)
+    .superRefine((cases, ctx) => {
+      const seen = new Set<string>();
+      cases.forEach((c, index) => {
+        if (seen.has(c.id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'id'],
+            message: `case id "${c.id}" appears twice; runs compare cases by id, so ids must be unique`,
+          });
+        }
+        seen.add(c.id);
+      });
     }),
-    threshold: unit('threshold'),
-    passRate: unit('passRate'),
-    cases: z
-      .array(caseSchema)
-      .min(1, 'a suite needs at least one case')
-      .max(MAX_SUITE_CASES, `a suite has at most ${MAX_SUITE_CASES} cases`),
-  })
-  .superRefine((suite, ctx) => {
-    const seen = new Set<string>();
-    suite.cases.forEach((c, index) => {
-      if (seen.has(c.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['cases', index, 'id'],
-          message: `case id "${c.id}" appears twice; runs compare cases by id, so ids must be unique`,
-        });
-      }
-      seen.add(c.id);
-    });
-  });
+});
 
 /** Parses untrusted suite content; a bad field is a 400 naming each field path. */
 export const validateSuiteContent = (input: unknown): EvalSuiteContent => {

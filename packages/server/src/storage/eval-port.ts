@@ -93,7 +93,11 @@ export interface EvalStore {
   /** Inserts a run and its cases (in order) in one transaction; returns the run with its id. */
   insertEvalRun(run: NewEvalRun, cases: readonly EvalRunCaseRow[]): Promise<EvalRunRow>;
   /** Newest first, below `before` (a run id) when given. */
-  listEvalRuns(projectId: number, filter: EvalRunFilter, page: { limit: number; before?: number }): Promise<EvalRunRow[]>;
+  listEvalRuns(
+    projectId: number,
+    filter: EvalRunFilter,
+    page: { limit: number; before?: number },
+  ): Promise<EvalRunRow[]>;
   getEvalRun(projectId: number, id: number): Promise<EvalRunRow | undefined>;
   /** The run's cases in their recorded order. */
   listEvalRunCases(runId: number): Promise<EvalRunCaseRow[]>;

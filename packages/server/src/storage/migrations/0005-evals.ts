@@ -56,12 +56,11 @@ export const evalsMigration = (dialect: Dialect): Migration => {
         .addColumn('duration_ms', 'double precision', (col) => col.notNull())
         .addColumn('recorded_by', 'text', (col) => col.notNull())
         .addColumn('recorded_at', 'text', (col) => col.notNull())
-        .addForeignKeyConstraint(
-          'eval_runs_suite_fk',
-          ['project_id', 'suite_name', 'suite_sha'],
-          'eval_suites',
-          ['project_id', 'name', 'sha'],
-        )
+        .addForeignKeyConstraint('eval_runs_suite_fk', ['project_id', 'suite_name', 'suite_sha'], 'eval_suites', [
+          'project_id',
+          'name',
+          'sha',
+        ])
         .execute();
       const index = (name: string, columns: string[]) =>
         db.schema.createIndex(name).on('eval_runs').columns(columns).execute();
