@@ -3,6 +3,10 @@ import {
   type DeploymentRecord,
   type DiffResult,
   type ErrorKind,
+  type EvalGateVerdict,
+  type EvalRunInput,
+  type EvalRunRecord,
+  type EvalSuiteContent,
   type LabelRecord,
   type FieldIssue,
   type MoveResult,
@@ -16,6 +20,15 @@ import {
   type VersionRecordWithLabels,
 } from '@promptops/core';
 
+import type {
+  EvalRunPage,
+  EvalRunQuery,
+  EvalSuiteVersion,
+  EvalSuiteVersions,
+  GateQuery,
+  PushSuiteResult,
+  RunComparisonResult,
+} from './eval-api.js';
 import type { MetricsResponse, TraceDetail, TracePage, TraceQuery } from './trace-api.js';
 
 /** A typed client for the HTTP API in docs/api.md. Error bodies become `ApiError`s with the server's code and fix. */
@@ -181,14 +194,59 @@ export class ApiClient {
     return this.#request('GET', `/prompts/${seg(name)}/metrics`, undefined, query);
   }
 
+  /** Registers a suite version (content-addressed: pushing the same content again returns it, `created: false`). */
+  pushSuite(content: EvalSuiteContent, message?: string): Promise<PushSuiteResult> {
+    return this.#request('POST', '/evals/suites', { content, message });
+  }
+
+  async listSuites(): Promise<readonly EvalSuiteVersion[]> {
+    return (await this.#request<{ suites: readonly EvalSuiteVersion[] }>('GET', '/evals/suites')).suites;
+  }
+
+  suiteVersions(name: string): Promise<EvalSuiteVersions> {
+    return this.#request('GET', `/evals/suites/${seg(name)}`);
+  }
+
+  /** Records a run; the server re-scores it and answers with its own `passed` and `summary` (needs `evals:write`). */
+  uploadRun(input: EvalRunInput): Promise<EvalRunRecord> {
+    return this.#request('POST', '/evals/runs', input);
+  }
+
+  listRuns(query: EvalRunQuery = {}): Promise<EvalRunPage> {
+    return this.#request('GET', '/evals/runs', undefined, { ...query });
+  }
+
+  getRun(id: string): Promise<EvalRunRecord> {
+    return this.#request('GET', `/evals/runs/${seg(id)}`);
+  }
+
+  /** Which cases regressed (pass -> fail) and which were fixed from run `baseId` to run `id`. */
+  compareRuns(baseId: string, id: string): Promise<RunComparisonResult> {
+    return this.#request('GET', `/evals/runs/${seg(id)}/compare/${seg(baseId)}`);
+  }
+
+  /** The eval gate's verdict: may `ref` of prompt `name` move to `label`, given the required suites? */
+  gate(name: string, query: GateQuery): Promise<EvalGateVerdict> {
+    return this.#request('GET', `/prompts/${seg(name)}/gate`, undefined, {
+      ref: query.ref,
+      label: query.label,
+      suite: query.suites,
+    });
+  }
+
   async #request<T>(
     method: string,
     path: string,
     body?: unknown,
-    query: Readonly<Record<string, string | number | undefined>> = {},
+    query: Readonly<Record<string, string | number | readonly string[] | undefined>> = {},
   ): Promise<T> {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    for (const [key, value] of Object.entries(query)) {
+      if (value === undefined) continue;
+      // A list repeats its key (`suite=a&suite=b`).
+      if (Array.isArray(value)) for (const item of value as readonly string[]) params.append(key, item);
+      else params.set(key, String(value));
+    }
     const search = params.toString() === '' ? '' : `?${params.toString()}`;
     const target = `${this.url}/api/v1${path}${search}`;
     const headers: Record<string, string> = { accept: 'application/json' };

@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
+import { registerGate } from './commands/gate.js';
 import { registerInit } from './commands/init.js';
 import { registerLabels } from './commands/labels.js';
 import { registerLock } from './commands/lock.js';
 import { registerLog } from './commands/log.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
+import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerTraces } from './commands/traces.js';
@@ -94,6 +96,8 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerLabels(program, ctx);
   registerVerify(program, ctx);
   registerTraces(program, ctx);
+  registerRuns(program, ctx);
+  registerGate(program, ctx);
   return program;
 };
 

@@ -29,6 +29,8 @@ describe('commands', () => {
       'trace',
       'traces',
       'metrics',
+      'runs',
+      'gate',
     ]);
   });
 

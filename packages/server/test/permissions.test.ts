@@ -42,7 +42,12 @@ describe('route permissions', () => {
 
   it('every role is allowed exactly the routes its rank grants (role x route matrix)', async () => {
     const sample = (url: string): string =>
-      url.replace(':name', 'matrix').replace(':ref', 'v1').replace(':label', 'production');
+      url
+        .replace(':name', 'matrix')
+        .replace(':ref', 'v1')
+        .replace(':label', 'production')
+        .replace(':id', '1')
+        .replace(':baseId', '2');
     for (const route of routes.filter((r) => r.url.startsWith('/api/') && r.method !== 'HEAD')) {
       // The change stream never ends by itself: take its status from the headers, then drop the stream.
       const streaming = route.url === '/api/v1/stream';

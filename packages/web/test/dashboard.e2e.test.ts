@@ -227,6 +227,31 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await context.close();
   });
 
+  it('shows the eval runs of v17 and v18, with the cases v18 fails and why', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}`);
+    await page.getByRole('link', { name: 'Evals' }).click();
+    const rows = page.locator('.evals-table tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(2);
+    expect((await rows.nth(0).textContent()) ?? '').toMatch(/v18.*greeter-basics.*fail.*0\/4.*0%/);
+    expect((await rows.nth(1).textContent()) ?? '').toMatch(/v17.*greeter-basics.*pass.*4\/4.*100%/);
+    // The newest run (v18) is selected: its four failing cases, each with the missing name.
+    const detail = page.getByTestId('eval-run-detail');
+    await detail.getByText('4 failing cases').waitFor();
+    expect(await detail.textContent()).toContain('0/4 passed');
+    expect(await page.getByTestId('failing-case-password-reset').textContent()).toContain(
+      'expected the value of {{user_name}} ("Maria") in the output',
+    );
+    await snap(page, 'prompt-evals');
+    // The v17 run, linked: every case passed.
+    await rows.nth(1).getByRole('link').click();
+    await detail.getByText('Every case passed.').waitFor();
+    expect(page.url()).toMatch(/tab=evals&run=\d+/);
+    await context.close();
+  });
+
   it('draws per-sha charts with the deployments as markers', async () => {
     const { context, page } = await newPage();
     await signIn(page, ADMIN_KEY);

@@ -15,6 +15,11 @@ export const PERMISSIONS = {
   // Traces: SDKs in production send with an editor key (a dedicated ingest-only role may come with key management).
   'traces:read': 'viewer',
   'traces:write': 'editor',
+  // Eval suites and runs. Recording a run is `reviewer`: runs are the evidence the eval gate rests on, so
+  // results count only when a key trusted to vouch for them uploads them (a client cannot just claim a pass).
+  'evals:read': 'viewer',
+  'evals:write': 'reviewer',
+  'suites:write': 'editor',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

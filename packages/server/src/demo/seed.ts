@@ -2,6 +2,7 @@ import type { Actor, Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
 import { createPromptService } from '../prompts/service.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
+import { seedDemoEvals } from './evals.js';
 import { demoSteps } from './story.js';
 import { seedDemoTraces } from './traces.js';
 
@@ -40,6 +41,8 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
       await labels.promote(actor, step.name, step.label, { ref: step.ref, reason: step.reason });
     }
   }
+  // The greeter's eval suite, with runs on v17 (passes) and v18 (every case regresses).
+  await seedDemoEvals(storage, project, now);
   // A week of traces over the same history, so `promptops metrics` shows complaints rising after v18.
   await seedDemoTraces(storage, project, now);
 };

@@ -8,6 +8,9 @@ import { changeRoutes } from '../changes/routes.js';
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
 import { systemClock, type Actor, type Clock } from '../context.js';
+import { createEvalGate } from '../evals/gate.js';
+import { evalRoutes } from '../evals/routes.js';
+import { createEvalService } from '../evals/service.js';
 import { createLabelService } from '../labels/service.js';
 import { labelRoutes } from '../labels/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
@@ -149,6 +152,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage));
   await registerTraces(app, storage, clock, options.traces);
+  await app.register(evalRoutes(createEvalService(storage, clock, createEvalGate(storage))));
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate('changeFeed', createChangeFeed(storage, { log: app.log, ...options.changeFeed }));
   await app.register(changeRoutes(app.changeFeed));

@@ -5,6 +5,8 @@ import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
+import { createEvalStore } from './eval-store.js';
+import type { EvalStore } from './eval-port.js';
 import { SqliteTraceWriter } from './sqlite-trace-writer.js';
 import type {
   ApiKeyRow,
@@ -672,6 +674,21 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   readonly listScores: TraceStore['listScores'] = (...args) => this.#traces.listScores(...args);
   readonly traceMetrics: TraceStore['traceMetrics'] = (...args) => this.#traces.traceMetrics(...args);
   readonly deleteTracesBefore: TraceStore['deleteTracesBefore'] = (...args) => this.#traces.deleteTracesBefore(...args);
+  // Eval suites and runs: the SQL lives in eval-store.ts.
+  readonly #evals: EvalStore;
+  readonly insertEvalSuite: EvalStore['insertEvalSuite'] = (...args) => this.#evals.insertEvalSuite(...args);
+  readonly listEvalSuites: EvalStore['listEvalSuites'] = (...args) => this.#evals.listEvalSuites(...args);
+  readonly listEvalSuiteVersions: EvalStore['listEvalSuiteVersions'] = (...args) =>
+    this.#evals.listEvalSuiteVersions(...args);
+  readonly getEvalSuite: EvalStore['getEvalSuite'] = (...args) => this.#evals.getEvalSuite(...args);
+  readonly latestEvalSuite: EvalStore['latestEvalSuite'] = (...args) => this.#evals.latestEvalSuite(...args);
+  readonly insertEvalRun: EvalStore['insertEvalRun'] = (...args) => this.#evals.insertEvalRun(...args);
+  readonly listEvalRuns: EvalStore['listEvalRuns'] = (...args) => this.#evals.listEvalRuns(...args);
+  readonly getEvalRun: EvalStore['getEvalRun'] = (...args) => this.#evals.getEvalRun(...args);
+  readonly listEvalRunCases: EvalStore['listEvalRunCases'] = (...args) => this.#evals.listEvalRunCases(...args);
+  readonly listEvalRunVerdicts: EvalStore['listEvalRunVerdicts'] = (...args) =>
+    this.#evals.listEvalRunVerdicts(...args);
+  readonly latestEvalRun: EvalStore['latestEvalRun'] = (...args) => this.#evals.latestEvalRun(...args);
 
   /** `sqliteFile`: a SQLite file database, whose trace inserts then run on a worker thread. */
   constructor(db: Kysely<Database>, dialect: Dialect, options: { readonly sqliteFile?: string } = {}) {
@@ -683,6 +700,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
       const reader = this.#stampReader;
       this.latestAuditSeqNow = (projectId) => reader.read(projectId);
     }
+    this.#evals = createEvalStore(db, dialect);
   }
 
   readonly #stampReader: SqliteStampReader | undefined;

@@ -1,4 +1,5 @@
 import type { DeploymentKind, MetricsGroupBy } from '@promptops/core';
+import type { EvalStore } from './eval-port.js';
 
 /**
  * The storage port. The registry service talks only to this interface; two adapters implement it
@@ -232,7 +233,7 @@ export interface RegistryTx extends RegistryReads {
   appendAudit(entry: NewAuditEntry): Promise<AuditRow>;
 }
 
-export interface Storage extends RegistryReads, TraceStore {
+export interface Storage extends RegistryReads, TraceStore, EvalStore {
   readonly dialect: Dialect;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;

@@ -2,7 +2,7 @@
  * The API's JSON shapes (docs/api.md). They live once, in core, shared with the server and the CLI; the
  * dashboard imports them as types only. Here: the few that only the dashboard reads.
  */
-import type { AuditEntry, LabelChangeEvent } from '@promptops/core';
+import type { AuditEntry, EvalRunRecord, LabelChangeEvent } from '@promptops/core';
 
 export type {
   AuditEntry,
@@ -10,6 +10,7 @@ export type {
   DeploymentRecord,
   DiffLine,
   DiffResult,
+  EvalCaseResult,
   FieldChange,
   LabelRecord,
   MetricsPoint,
@@ -46,4 +47,10 @@ export interface AuditPage {
   readonly next: number | null;
 }
 
-export type { LabelChangeEvent };
+export type { EvalRunRecord, LabelChangeEvent };
+
+/** `GET /api/v1/evals/runs`: runs without their cases, newest first. */
+export interface EvalRunsPage {
+  readonly runs: readonly Omit<EvalRunRecord, 'cases'>[];
+  readonly nextBefore: string | null;
+}

@@ -12,6 +12,7 @@ import { ErrorNote, Loading } from '../components/states';
 import { useLabelEvents } from '../live/live-feed';
 import { CompareTab } from './prompt/compare-tab';
 import { DeploymentsTab } from './prompt/deployments-tab';
+import { EvalsTab } from './prompt/evals-tab';
 import { HistoryTab } from './prompt/history-tab';
 import { LabelCards } from './prompt/label-cards';
 
@@ -23,6 +24,7 @@ const TABS = [
   { id: 'compare', text: 'Compare' },
   { id: 'deployments', text: 'Deployments' },
   { id: 'metrics', text: 'Metrics' },
+  { id: 'evals', text: 'Evals' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 const isTab = (value: string | null): value is TabId => TABS.some((tab) => tab.id === value);
@@ -118,6 +120,7 @@ export const PromptPage = ({ name }: { name: string }) => {
             onRollback={setRollback}
           />
         )}
+        {tab === 'evals' && <EvalsTab name={name} run={search.get('run')} revision={revision} />}
         {tab === 'metrics' && (
           <Suspense fallback={<Loading what="charts" />}>
             <MetricsTab name={name} window={search.get('window') ?? '7d'} revision={revision} />

@@ -46,10 +46,16 @@ export const appendOnlyTriggerNames = (dialect: Dialect, table: AppendOnlyTable)
   operations(dialect).map((operation) => `${table}_append_only_${operation}`);
 
 export const createAppendOnlyTriggersSql = (dialect: Dialect, table: AppendOnlyTable): string[] =>
+  appendOnlyTriggersSql(dialect, table, MESSAGES[table]);
+
+/**
+ * The same triggers for any table (later migrations' append-only tables use it), rejecting changes with
+ * `message`. Names follow the same pattern; `message` must not contain a single quote.
+ */
+export const appendOnlyTriggersSql = (dialect: Dialect, table: string, message: string): string[] =>
   operations(dialect).map((operation) => {
     const name = `${table}_append_only_${operation}`;
     const event = operation.toUpperCase();
-    const message = MESSAGES[table];
     if (dialect === 'sqlite') {
       return `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, '${message}'); END`;
     }

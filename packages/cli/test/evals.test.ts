@@ -1,0 +1,197 @@
+import { join } from 'node:path';
+import { contentSha, type EvalGateVerdict, type EvalSuiteContent } from '@promptops/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '@promptops/server';
+import { ApiClient } from '../src/api-client.js';
+import { run, tempDir } from './helpers.js';
+import { startRegistry, type Registry } from './registry.js';
+
+/** `promptops runs list/show/compare` and `promptops gate` against a real server holding the demo's eval runs. */
+
+const ADMIN_KEY = 'po_evals_admin_key_0123456789abcdef0123';
+const GREETER = 'customer_support_greeter';
+const CASES = ['password-reset', 'refund-status', 'shipping-time', 'cancel-plan'];
+
+describe('promptops runs / gate (demo data)', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let env: Record<string, string>;
+  const cli = (argv: string[]) => run(argv, { env });
+  let v17Run = '';
+  let v18Run = '';
+
+  beforeAll(async () => {
+    const dir = await tempDir('promptops-cli-evals-');
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      demo: true,
+      dataDir: join(dir, 'data'),
+      initAdminKey: ADMIN_KEY,
+      print: () => {},
+    });
+    env = { PROMPTOPS_URL: server.url, PROMPTOPS_API_KEY: ADMIN_KEY };
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('runs list: the greeter-basics runs on v18 and v17, newest first', async () => {
+    const json = await cli(['runs', 'list', '--prompt', GREETER, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const { runs } = json.json<{
+      runs: { id: string; passed: boolean; prompt: { version: number }; suite: { name: string } }[];
+    }>();
+    expect(runs.map((r) => [r.prompt.version, r.passed, r.suite.name])).toEqual([
+      [18, false, 'greeter-basics'],
+      [17, true, 'greeter-basics'],
+    ]);
+    v18Run = runs[0]!.id;
+    v17Run = runs[1]!.id;
+
+    const table = await cli(['runs', 'list', '--suite', 'greeter-basics']);
+    expect(table.stdout.split('\n')[0]).toMatch(/id\s+recorded\s+suite\s+prompt\s+sha\s+result\s+cases\s+rate\s+by/);
+    expect(table.stdout).toContain(`${GREETER}@v18`);
+    expect(table.stdout).toMatch(/fail\s+0\/4\s+0%\s+ci/);
+    expect(table.stdout).toMatch(/pass\s+4\/4\s+100%\s+ci/);
+    expect((await cli(['runs', 'list', '--suite', 'no-such-suite'])).stdout).toContain('no eval runs recorded');
+  });
+
+  it('runs show: every case of v18 fails on mentions-var user_name, with the reason', async () => {
+    const human = await cli(['runs', 'show', v18Run]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('0/4 cases passed (0%)');
+    for (const id of CASES) expect(human.stdout).toMatch(new RegExp(`${id}\\s+fail\\s+0\\.50`));
+    expect(human.stdout).toContain('expected the value of {{user_name}} ("Maria") in the output');
+
+    const json = await cli(['runs', 'show', v17Run, '--json']);
+    const record = json.json<{ passed: boolean; cases: { id: string; output: string; pass: boolean }[] }>();
+    expect(record.passed).toBe(true);
+    expect(record.cases.map((c) => c.id)).toEqual(CASES);
+    expect(record.cases[0]!.output).toContain('Hi Maria!');
+
+    expect((await cli(['runs', 'show', 'abc'])).code).toBe(2);
+    const missing = await cli(['runs', 'show', '999999']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("eval run '999999' does not exist");
+  });
+
+  it('runs compare: every case regressed from v17 to v18', async () => {
+    const human = await cli(['runs', 'compare', v17Run, v18Run]);
+    expect(human.code, human.stderr).toBe(0);
+    for (const id of CASES) expect(human.stdout).toMatch(new RegExp(`${id}\\s+regressed\\s+pass -> fail`));
+    expect(human.stdout).toContain('4 regressed, 0 fixed');
+    const json = (await cli(['runs', 'compare', v17Run, v18Run, '--json'])).json<{
+      regressions: string[];
+      fixes: string[];
+    }>();
+    expect(json).toMatchObject({ regressions: CASES, fixes: [] });
+    const back = (await cli(['runs', 'compare', v18Run, v17Run, '--json'])).json<{
+      regressions: string[];
+      fixes: string[];
+    }>();
+    expect(back).toMatchObject({ regressions: [], fixes: CASES });
+  });
+
+  it('gate: v18 towards staging (v17) is refused naming the regressed cases; v17 towards production passes', async () => {
+    const refused = await cli(['gate', GREETER, 'v18', '--label', 'staging', '--suite', 'greeter-basics']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/eval gate customer_support_greeter \w{7} -> staging \(now \w{7}\): refused/);
+    expect(refused.stdout).toMatch(/greeter-basics\s+failed\s+0%\s+100%/);
+    expect(refused.stdout).toContain(`regressed from staging`);
+    expect(refused.stdout).toContain(CASES.join(', '));
+
+    const json = await cli(['gate', `${GREETER}@v18`, '--label', 'staging', '--suite', 'greeter-basics', '--json']);
+    expect(json.code).toBe(1);
+    const verdict = json.json<EvalGateVerdict>();
+    expect(verdict.suites[0]).toMatchObject({
+      status: 'failed',
+      runId: v18Run,
+      failedCases: CASES,
+      regressedCases: CASES,
+    });
+
+    const allowed = await cli(['gate', GREETER, 'v17', '--label', 'production', '--suite', 'greeter-basics', '--json']);
+    expect(allowed.code, allowed.stdout).toBe(0);
+    expect(allowed.json<EvalGateVerdict>()).toMatchObject({
+      passed: true,
+      suites: [{ status: 'passed', runId: v17Run }],
+    });
+
+    const missing = await cli(['gate', GREETER, 'v16', '--label', 'production', '--suite', 'greeter-basics']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/greeter-basics\s+missing/);
+    expect((await cli(['gate', GREETER, 'v17', '--label', 'production'])).code).toBe(2);
+  });
+});
+
+describe('API client: pushSuite, uploadRun, gate (what `promptops eval` calls)', () => {
+  let registry: Registry;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    await registry.close();
+  });
+
+  it('pushes a suite, uploads a run and reads the gate verdict', async () => {
+    const client = new ApiClient({ url: registry.url, apiKey: registry.env['PROMPTOPS_API_KEY'] });
+    const pushed = await client.pushVersion('hello', {
+      content: {
+        name: 'hello',
+        type: 'text',
+        template: 'Say hi to {{user_name}}',
+        config: { provider: 'openai', model: 'gpt-4o-mini', params: {} },
+        variables: { user_name: { type: 'string', required: true } },
+        slots: {},
+      },
+      parent: null,
+    });
+    const suite: EvalSuiteContent = {
+      name: 'hello-suite',
+      prompt: 'hello',
+      provider: { id: 'simulated', model: 'simulated', params: {} },
+      threshold: 1,
+      passRate: 1,
+      cases: [{ id: 'ana', vars: { user_name: 'Ana' }, assert: [{ type: 'mentions-var', value: 'user_name' }] }],
+    };
+    expect(await client.pushSuite(suite, 'first')).toEqual({
+      name: 'hello-suite',
+      sha: contentSha(suite),
+      version: 1,
+      created: true,
+    });
+    expect((await client.pushSuite(suite)).created).toBe(false);
+    expect((await client.listSuites()).map((s) => s.name)).toEqual(['hello-suite']);
+
+    const before = await client.gate('hello', { ref: 'v1', label: 'production', suites: ['hello-suite'] });
+    expect(before.suites[0]!.status).toBe('missing');
+
+    const recorded = await client.uploadRun({
+      suite: { name: suite.name, sha: contentSha(suite) },
+      prompt: { name: 'hello', sha: pushed.sha, version: 1 },
+      provider: suite.provider,
+      startedAt: new Date().toISOString(),
+      durationMs: 5,
+      cases: [
+        {
+          id: 'ana',
+          caseHash: 'f'.repeat(64),
+          vars: { user_name: 'Ana' },
+          output: 'Hi Ana',
+          error: null,
+          pass: true,
+          score: 1,
+          assertions: [{ type: 'mentions-var', pass: true, score: 1, weight: 1, reason: 'output contains "Ana"' }],
+          latencyMs: 3,
+          usage: { inputTokens: 5, outputTokens: 2 },
+          cost: null,
+          cached: false,
+        },
+      ],
+    });
+    expect(recorded).toMatchObject({ passed: true, summary: { passRate: 1 }, recordedBy: expect.any(String) });
+    const after = await client.gate('hello', { ref: 'v1', label: 'production', suites: ['hello-suite'] });
+    expect(after).toMatchObject({ passed: true, suites: [{ status: 'passed', runId: recorded.id }] });
+    expect((await client.listRuns({ suite: 'hello-suite' })).runs.map((r) => r.id)).toEqual([recorded.id]);
+  });
+});

@@ -1,0 +1,282 @@
+import {
+  PromptopsError,
+  assertLabelName,
+  canonicalJson,
+  compareRuns,
+  contentSha,
+  shortSha,
+  summarizeRun,
+  type EvalGateVerdict,
+  type EvalRunRecord,
+  type EvalRunInput,
+  type EvalSuiteContent,
+  type RunComparison,
+} from '@promptops/core';
+import type { Actor, Clock } from '../context.js';
+import { promptNotFound } from '../prompts/errors.js';
+import { resolveRef } from '../prompts/resolve-ref.js';
+import type { EvalRunRow } from '../storage/eval-port.js';
+import type { Storage } from '../storage/port.js';
+import type { EvalGate } from './gate.js';
+import {
+  toCaseResult,
+  toRunListItem,
+  toRunRecord,
+  toSuiteVersion,
+  type EvalRunListItem,
+  type EvalSuiteVersion,
+} from './mappers.js';
+import { validateRunInput } from './run-input.js';
+import { scoreUploadedCases } from './scoring.js';
+import { validateSuiteContent } from './suite-content.js';
+
+const MAX_MESSAGE_LENGTH = 2000;
+/** Tolerance for float pass rates. */
+const EPSILON = 1e-9;
+
+export interface RunListFilter {
+  readonly prompt?: string;
+  readonly sha?: string;
+  readonly suite?: string;
+}
+
+export interface RunComparisonResult extends RunComparison {
+  readonly base: EvalRunListItem;
+  readonly candidate: EvalRunListItem;
+}
+
+export type EvalService = ReturnType<typeof createEvalService>;
+
+const suiteNotFound = (name: string, sha?: string): PromptopsError =>
+  new PromptopsError(
+    'not_found',
+    'suite_not_found',
+    sha === undefined
+      ? `eval suite '${name}' does not exist in this project`
+      : `eval suite '${name}' has no version ${shortSha(sha)} in this project`,
+    { fix: 'push the suite first (POST /api/v1/evals/suites; `promptops eval` pushes it)', details: { name } },
+  );
+
+const runNotFound = (id: string): PromptopsError =>
+  new PromptopsError('not_found', 'run_not_found', `eval run '${id}' does not exist in this project`, {
+    fix: 'list runs with `promptops runs list` / GET /api/v1/evals/runs',
+  });
+
+/** The uploaded case ids must be exactly the suite's: none missing, none extra, none twice. */
+const checkCaseIds = (suite: EvalSuiteContent, input: EvalRunInput): void => {
+  const expected = new Set(suite.cases.map((c) => c.id));
+  const seen = new Set<string>();
+  const duplicate: string[] = [];
+  const extra: string[] = [];
+  for (const c of input.cases) {
+    if (seen.has(c.id)) duplicate.push(c.id);
+    else if (!expected.has(c.id)) extra.push(c.id);
+    seen.add(c.id);
+  }
+  const missing = [...expected].filter((id) => !seen.has(id));
+  if (missing.length + extra.length + duplicate.length === 0) return;
+  const parts = [
+    missing.length > 0 ? `missing ${missing.join(', ')}` : '',
+    extra.length > 0 ? `not in the suite ${extra.join(', ')}` : '',
+    duplicate.length > 0 ? `repeated ${duplicate.join(', ')}` : '',
+  ].filter((part) => part !== '');
+  throw new PromptopsError(
+    'unprocessable',
+    'case_mismatch',
+    `the run's cases do not match suite '${suite.name}' (${shortSha(input.suite.sha)}): ${parts.join('; ')}`,
+    {
+      fix: 'upload one result for every case of the suite version named in suite.sha',
+      details: { missing, extra, duplicate },
+    },
+  );
+};
+
+export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate) => {
+  const requireRun = async (actor: Actor, id: string): Promise<EvalRunRow> => {
+    const numeric = /^[0-9]{1,15}$/.test(id) ? Number(id) : Number.NaN;
+    const row = Number.isSafeInteger(numeric) ? await storage.getEvalRun(actor.projectId, numeric) : undefined;
+    if (row === undefined) throw runNotFound(id);
+    return row;
+  };
+
+  const requireVersion = async (actor: Actor, name: string, sha: string) => {
+    const prompt = await storage.getPrompt(actor.projectId, name);
+    if (prompt === undefined || prompt.headSha === null) throw promptNotFound(name);
+    const version = await storage.getVersionBySha(prompt.id, sha);
+    if (version === undefined) {
+      throw new PromptopsError(
+        'not_found',
+        'version_not_found',
+        `prompt '${name}' has no version with sha ${shortSha(sha)} in this project`,
+        { fix: `push that version first; see \`promptops log ${name}\` for its shas`, details: { name, sha } },
+      );
+    }
+    return version;
+  };
+
+  return {
+    async pushSuite(
+      actor: Actor,
+      input: { content: unknown; message?: string },
+    ): Promise<{ name: string; sha: string; version: number; created: boolean }> {
+      const content = validateSuiteContent(input.content);
+      const text = canonicalJson(content);
+      const sha = contentSha(content);
+      const { row, created } = await storage.insertEvalSuite({
+        projectId: actor.projectId,
+        name: content.name,
+        sha,
+        prompt: content.prompt,
+        content: text,
+        author: actor.name,
+        message: (input.message ?? '').slice(0, MAX_MESSAGE_LENGTH),
+        createdAt: clock.now().toISOString(),
+      });
+      return { name: row.name, sha: row.sha, version: row.version, created };
+    },
+
+    async listSuites(actor: Actor): Promise<EvalSuiteVersion[]> {
+      return (await storage.listEvalSuites(actor.projectId)).map(toSuiteVersion);
+    },
+
+    async suiteVersions(
+      actor: Actor,
+      name: string,
+    ): Promise<{ name: string; versions: (EvalSuiteVersion & { content: EvalSuiteContent })[] }> {
+      const rows = await storage.listEvalSuiteVersions(actor.projectId, name);
+      if (rows.length === 0) throw suiteNotFound(name);
+      return {
+        name,
+        versions: rows.map((row) => ({ ...toSuiteVersion(row), content: JSON.parse(row.content) as EvalSuiteContent })),
+      };
+    },
+
+    /**
+     * Records an uploaded run. Checked against the registry: the suite version exists here, the prompt
+     * sha is a version of the suite's prompt here, the cases are exactly the suite's. Each case is
+     * re-scored and `passed`/`summary` are computed here; the client's verdicts are not taken.
+     */
+    async recordRun(actor: Actor, body: unknown): Promise<EvalRunRecord> {
+      const input = validateRunInput(body);
+      const suiteRow = await storage.getEvalSuite(actor.projectId, input.suite.name, input.suite.sha);
+      if (suiteRow === undefined) throw suiteNotFound(input.suite.name, input.suite.sha);
+      const suite = JSON.parse(suiteRow.content) as EvalSuiteContent;
+      if (suite.prompt !== input.prompt.name) {
+        throw new PromptopsError(
+          'unprocessable',
+          'prompt_mismatch',
+          `suite '${suite.name}' tests prompt '${suite.prompt}', but the run names prompt '${input.prompt.name}'`,
+          { fix: `record runs of this suite against versions of '${suite.prompt}'` },
+        );
+      }
+      const version = await requireVersion(actor, input.prompt.name, input.prompt.sha);
+      if (input.prompt.version !== null && input.prompt.version !== version.version) {
+        throw new PromptopsError(
+          'unprocessable',
+          'version_mismatch',
+          `prompt '${version.name}' sha ${shortSha(version.sha)} is v${version.version}, but the run says v${input.prompt.version}`,
+          { fix: `send version ${version.version} (or null) with this sha` },
+        );
+      }
+      checkCaseIds(suite, input);
+      const cases = scoreUploadedCases(suite, input.cases);
+      const summary = summarizeRun(cases);
+      const passed = summary.passRate >= suite.passRate - EPSILON;
+      const row = await storage.insertEvalRun(
+        {
+          projectId: actor.projectId,
+          suiteName: suiteRow.name,
+          suiteSha: suiteRow.sha,
+          suiteVersion: suiteRow.version,
+          promptName: version.name,
+          promptSha: version.sha,
+          promptVersion: version.version,
+          provider: canonicalJson(input.provider),
+          passed,
+          passRate: summary.passRate,
+          summary: canonicalJson(summary),
+          startedAt: input.startedAt,
+          durationMs: input.durationMs,
+          recordedBy: actor.name,
+          recordedAt: clock.now().toISOString(),
+        },
+        cases.map((c) => ({
+          caseId: c.id,
+          caseHash: c.caseHash,
+          pass: c.pass,
+          score: c.score,
+          vars: canonicalJson(c.vars),
+          output: c.output,
+          error: c.error,
+          assertions: canonicalJson(c.assertions),
+          latencyMs: c.latencyMs,
+          inputTokens: c.usage.inputTokens,
+          outputTokens: c.usage.outputTokens,
+          cost: c.cost,
+          cached: c.cached,
+        })),
+      );
+      return toRunRecord(row, await storage.listEvalRunCases(row.id));
+    },
+
+    async listRuns(
+      actor: Actor,
+      filter: RunListFilter,
+      page: { limit: number; before?: number },
+    ): Promise<{ runs: EvalRunListItem[]; nextBefore: string | null }> {
+      const rows = await storage.listEvalRuns(
+        actor.projectId,
+        {
+          ...(filter.prompt === undefined ? {} : { promptName: filter.prompt }),
+          ...(filter.sha === undefined ? {} : { promptShaPrefix: filter.sha }),
+          ...(filter.suite === undefined ? {} : { suiteName: filter.suite }),
+        },
+        page,
+      );
+      const last = rows.at(-1);
+      return {
+        runs: rows.map(toRunListItem),
+        nextBefore: rows.length === page.limit && last !== undefined ? String(last.id) : null,
+      };
+    },
+
+    async getRun(actor: Actor, id: string): Promise<EvalRunRecord> {
+      const row = await requireRun(actor, id);
+      return toRunRecord(row, await storage.listEvalRunCases(row.id));
+    },
+
+    async compare(actor: Actor, id: string, baseId: string): Promise<RunComparisonResult> {
+      const [candidate, base] = await Promise.all([requireRun(actor, id), requireRun(actor, baseId)]);
+      const [candidateCases, baseCases] = await Promise.all([
+        storage.listEvalRunCases(candidate.id),
+        storage.listEvalRunCases(base.id),
+      ]);
+      return {
+        ...compareRuns({ cases: baseCases.map(toCaseResult) }, { cases: candidateCases.map(toCaseResult) }),
+        base: toRunListItem(base),
+        candidate: toRunListItem(candidate),
+      };
+    },
+
+    /** The gate verdict for `ref` of prompt `name` moving to `label`, as the label policy will ask it. */
+    async gate(
+      actor: Actor,
+      name: string,
+      input: { ref: string; label: string; suites: readonly { suite: string; passRate?: number }[] },
+    ): Promise<EvalGateVerdict> {
+      assertLabelName(input.label);
+      const prompt = await storage.getPrompt(actor.projectId, name);
+      if (prompt === undefined || prompt.headSha === null) throw promptNotFound(name);
+      const version = await resolveRef(storage, prompt, input.ref);
+      const label = await storage.getLabel(prompt.id, input.label);
+      return gate.check({
+        projectId: actor.projectId,
+        prompt: name,
+        sha: version.sha,
+        label: input.label,
+        labelSha: label?.sha ?? null,
+        suites: input.suites,
+      });
+    },
+  };
+};

@@ -1,0 +1,342 @@
+import { sql } from 'kysely';
+import type { Generated, Kysely, Selectable } from 'kysely';
+import type {
+  EvalRunCaseRow,
+  EvalRunFilter,
+  EvalRunRow,
+  EvalStore,
+  EvalSuiteRow,
+  NewEvalRun,
+  NewEvalSuite,
+} from './eval-port.js';
+import type { Dialect } from './port.js';
+import type { Database } from './schema.js';
+
+/** The eval tables (migration 0005) as Kysely sees them; kept beside their only user. */
+export type EvalTables = {
+  eval_suites: {
+    project_id: number;
+    name: string;
+    version: number;
+    sha: string;
+    prompt: string;
+    content: string;
+    author: string;
+    message: string;
+    created_at: string;
+  };
+  eval_runs: {
+    id: Generated<number>;
+    project_id: number;
+    suite_name: string;
+    suite_sha: string;
+    suite_version: number;
+    prompt_name: string;
+    prompt_sha: string;
+    prompt_version: number;
+    provider: string;
+    passed: number;
+    pass_rate: number;
+    summary: string;
+    started_at: string;
+    duration_ms: number;
+    recorded_by: string;
+    recorded_at: string;
+  };
+  eval_run_cases: {
+    run_id: number;
+    position: number;
+    case_id: string;
+    case_hash: string;
+    pass: number;
+    score: number;
+    vars: string;
+    output: string | null;
+    error: string | null;
+    assertions: string;
+    latency_ms: number | null;
+    input_tokens: number | null;
+    output_tokens: number | null;
+    cost: number | null;
+    cached: number;
+  };
+};
+
+type EvalDb = Kysely<Database & EvalTables>;
+
+const toSuite = (row: Selectable<EvalTables['eval_suites']>): EvalSuiteRow => ({
+  projectId: row.project_id,
+  name: row.name,
+  version: row.version,
+  sha: row.sha,
+  prompt: row.prompt,
+  content: row.content,
+  author: row.author,
+  message: row.message,
+  createdAt: row.created_at,
+});
+
+const toRun = (row: Selectable<EvalTables['eval_runs']>): EvalRunRow => ({
+  id: Number(row.id),
+  projectId: row.project_id,
+  suiteName: row.suite_name,
+  suiteSha: row.suite_sha,
+  suiteVersion: row.suite_version,
+  promptName: row.prompt_name,
+  promptSha: row.prompt_sha,
+  promptVersion: row.prompt_version,
+  provider: row.provider,
+  passed: Number(row.passed) === 1,
+  passRate: Number(row.pass_rate),
+  summary: row.summary,
+  startedAt: row.started_at,
+  durationMs: Number(row.duration_ms),
+  recordedBy: row.recorded_by,
+  recordedAt: row.recorded_at,
+});
+
+const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
+
+const toCase = (row: Selectable<EvalTables['eval_run_cases']>): EvalRunCaseRow => ({
+  caseId: row.case_id,
+  caseHash: row.case_hash,
+  pass: Number(row.pass) === 1,
+  score: Number(row.score),
+  vars: row.vars,
+  output: row.output,
+  error: row.error,
+  assertions: row.assertions,
+  latencyMs: nullableNumber(row.latency_ms),
+  inputTokens: nullableNumber(row.input_tokens),
+  outputTokens: nullableNumber(row.output_tokens),
+  cost: nullableNumber(row.cost),
+  cached: Number(row.cached) === 1,
+});
+
+/** Case rows per insert statement: 15 columns x 500 stays far below both databases' parameter limits. */
+const CASE_CHUNK = 500;
+/** Concurrent pushes of one suite that race for the same version number retry this often. */
+const SUITE_INSERT_ATTEMPTS = 8;
+
+/** A transaction on this store's tables (SQLite: BEGIN IMMEDIATE, as the registry's transactions). */
+const inTransaction = async <T>(db: EvalDb, dialect: Dialect, fn: (trx: EvalDb) => Promise<T>): Promise<T> => {
+  if (dialect === 'postgres') return db.transaction().execute(fn);
+  return db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    try {
+      const result = await fn(connection);
+      await sql`commit`.execute(connection);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(connection).catch(() => undefined);
+      throw error;
+    }
+  });
+};
+
+export const createEvalStore = (database: Kysely<Database>, dialect: Dialect): EvalStore => {
+  const db: EvalDb = database.withTables<EvalTables>();
+
+  const suites = () => db.selectFrom('eval_suites').selectAll();
+  const getEvalSuite = async (projectId: number, name: string, sha: string): Promise<EvalSuiteRow | undefined> => {
+    const row = await suites()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .where('sha', '=', sha)
+      .executeTakeFirst();
+    return row && toSuite(row);
+  };
+  const latestEvalSuite = async (projectId: number, name: string): Promise<EvalSuiteRow | undefined> => {
+    const row = await suites()
+      .where('project_id', '=', projectId)
+      .where('name', '=', name)
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toSuite(row);
+  };
+
+  return {
+    async insertEvalSuite(suite: NewEvalSuite): Promise<{ row: EvalSuiteRow; created: boolean }> {
+      // No lock: the unique keys (name, version) and (name, sha) decide races. A loser whose sha the
+      // winner inserted returns that row; one that lost only the version number tries the next one.
+      for (let attempt = 0; attempt < SUITE_INSERT_ATTEMPTS; attempt += 1) {
+        const existing = await getEvalSuite(suite.projectId, suite.name, suite.sha);
+        if (existing !== undefined) return { row: existing, created: false };
+        const version = ((await latestEvalSuite(suite.projectId, suite.name))?.version ?? 0) + 1;
+        const inserted = await db
+          .insertInto('eval_suites')
+          .values({
+            project_id: suite.projectId,
+            name: suite.name,
+            version,
+            sha: suite.sha,
+            prompt: suite.prompt,
+            content: suite.content,
+            author: suite.author,
+            message: suite.message,
+            created_at: suite.createdAt,
+          })
+          .onConflict((conflict) => conflict.doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (inserted !== undefined) return { row: toSuite(inserted), created: true };
+      }
+      throw new Error(`suite ${suite.name}: no free version number after ${SUITE_INSERT_ATTEMPTS} attempts`);
+    },
+
+    async listEvalSuites(projectId: number): Promise<EvalSuiteRow[]> {
+      const rows = await suites()
+        .where('project_id', '=', projectId)
+        .where(({ eb, selectFrom }) =>
+          eb(
+            'version',
+            '=',
+            selectFrom('eval_suites as newest')
+              .select(sql<number>`max(newest.version)`.as('v'))
+              .whereRef('newest.project_id', '=', 'eval_suites.project_id')
+              .whereRef('newest.name', '=', 'eval_suites.name'),
+          ),
+        )
+        .orderBy('name')
+        .execute();
+      return rows.map(toSuite);
+    },
+
+    async listEvalSuiteVersions(projectId: number, name: string): Promise<EvalSuiteRow[]> {
+      const rows = await suites()
+        .where('project_id', '=', projectId)
+        .where('name', '=', name)
+        .orderBy('version', 'desc')
+        .execute();
+      return rows.map(toSuite);
+    },
+
+    getEvalSuite,
+    latestEvalSuite,
+
+    insertEvalRun(run: NewEvalRun, cases: readonly EvalRunCaseRow[]): Promise<EvalRunRow> {
+      return inTransaction(db, dialect, async (trx) => {
+        const row = await trx
+          .insertInto('eval_runs')
+          .values({
+            project_id: run.projectId,
+            suite_name: run.suiteName,
+            suite_sha: run.suiteSha,
+            suite_version: run.suiteVersion,
+            prompt_name: run.promptName,
+            prompt_sha: run.promptSha,
+            prompt_version: run.promptVersion,
+            provider: run.provider,
+            passed: run.passed ? 1 : 0,
+            pass_rate: run.passRate,
+            summary: run.summary,
+            started_at: run.startedAt,
+            duration_ms: run.durationMs,
+            recorded_by: run.recordedBy,
+            recorded_at: run.recordedAt,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const runId = Number(row.id);
+        for (let start = 0; start < cases.length; start += CASE_CHUNK) {
+          await trx
+            .insertInto('eval_run_cases')
+            .values(
+              cases.slice(start, start + CASE_CHUNK).map((c, offset) => ({
+                run_id: runId,
+                position: start + offset,
+                case_id: c.caseId,
+                case_hash: c.caseHash,
+                pass: c.pass ? 1 : 0,
+                score: c.score,
+                vars: c.vars,
+                output: c.output,
+                error: c.error,
+                assertions: c.assertions,
+                latency_ms: c.latencyMs,
+                input_tokens: c.inputTokens,
+                output_tokens: c.outputTokens,
+                cost: c.cost,
+                cached: c.cached ? 1 : 0,
+              })),
+            )
+            .execute();
+        }
+        return toRun(row);
+      });
+    },
+
+    async listEvalRuns(
+      projectId: number,
+      filter: EvalRunFilter,
+      page: { limit: number; before?: number },
+    ): Promise<EvalRunRow[]> {
+      const { promptName, promptShaPrefix, suiteName } = filter;
+      const { before } = page;
+      const rows = await db
+        .selectFrom('eval_runs')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .$if(promptName !== undefined, (q) => q.where('prompt_name', '=', promptName ?? ''))
+        .$if(suiteName !== undefined, (q) => q.where('suite_name', '=', suiteName ?? ''))
+        // A prefix as a range, so an index on the sha can serve it (hex sorts below 'g').
+        .$if(promptShaPrefix !== undefined, (q) =>
+          q.where('prompt_sha', '>=', promptShaPrefix ?? '').where('prompt_sha', '<', `${promptShaPrefix ?? ''}g`),
+        )
+        .$if(before !== undefined, (q) => q.where('id', '<', before ?? 0))
+        .orderBy('id', 'desc')
+        .limit(page.limit)
+        .execute();
+      return rows.map(toRun);
+    },
+
+    async getEvalRun(projectId: number, id: number): Promise<EvalRunRow | undefined> {
+      const row = await db
+        .selectFrom('eval_runs')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row && toRun(row);
+    },
+
+    async listEvalRunCases(runId: number): Promise<EvalRunCaseRow[]> {
+      const rows = await db
+        .selectFrom('eval_run_cases')
+        .selectAll()
+        .where('run_id', '=', runId)
+        .orderBy('position')
+        .execute();
+      return rows.map(toCase);
+    },
+
+    async listEvalRunVerdicts(runId: number): Promise<{ caseId: string; pass: boolean }[]> {
+      const rows = await db
+        .selectFrom('eval_run_cases')
+        .select(['case_id', 'pass'])
+        .where('run_id', '=', runId)
+        .orderBy('position')
+        .execute();
+      return rows.map((row) => ({ caseId: row.case_id, pass: Number(row.pass) === 1 }));
+    },
+
+    async latestEvalRun(
+      projectId: number,
+      query: { readonly promptSha: string; readonly suiteName: string; readonly suiteSha?: string },
+    ): Promise<EvalRunRow | undefined> {
+      const { suiteSha } = query;
+      const row = await db
+        .selectFrom('eval_runs')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('prompt_sha', '=', query.promptSha)
+        .where('suite_name', '=', query.suiteName)
+        .$if(suiteSha !== undefined, (q) => q.where('suite_sha', '=', suiteSha ?? ''))
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row && toRun(row);
+    },
+  };
+};
