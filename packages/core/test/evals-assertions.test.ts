@@ -231,3 +231,11 @@ describe('scoreCase', () => {
     expect(scoreCase([], 1)).toEqual({ pass: true, score: 1 });
   });
 });
+
+describe('assertion values with variables', () => {
+  it('renders {{var}} in string and list values with the case variables', () => {
+    expect(runAssertion({ type: 'icontains', value: '{{user_name}}' }, ctx('hello alice')).pass).toBe(true);
+    expect(runAssertion({ type: 'contains-any', value: ['{{user_name}}', 'Bob'] }, ctx('Hi Bob')).pass).toBe(true);
+    expect(runAssertion({ type: 'contains', value: '{{user_name}}' }, ctx('Hi Bob')).reason).toContain('"Alice"');
+  });
+});

@@ -1,5 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { canonicalJson } from '../canonical.js';
+import { renderTemplate } from '../template.js';
 import type { FieldIssue } from '../errors.js';
 import type { AssertionResult, EvalAssertion } from '../eval-records.js';
 import { clip, type JudgeVerdict } from './judge.js';
@@ -389,8 +390,25 @@ export const checkAssertion = (assertion: EvalAssertion): FieldIssue[] => {
   return [...problems, ...resolved.handler.check(base)];
 };
 
+const interpolateText = (text: string, vars: Readonly<Record<string, unknown>>): string => {
+  if (!text.includes('{{')) return text;
+  try {
+    return renderTemplate(text, vars);
+  } catch {
+    return text; // not a template after all: compare it as written
+  }
+};
+
+/** As in promptfoo, string values may name the case's variables: `contains: "{{user_name}}"`. */
+const interpolate = (value: unknown, vars: Readonly<Record<string, unknown>>): unknown =>
+  typeof value === 'string'
+    ? interpolateText(value, vars)
+    : Array.isArray(value)
+      ? value.map((item: unknown) => (typeof item === 'string' ? interpolateText(item, vars) : item))
+      : value;
+
 /**
- * Runs one (valid) assertion. A `not-` variant passes when the base fails; its score is 1 - the base's.
+ * Runs one (valid) assertion. String values are first rendered with the case's variables. A `not-` variant passes when the base fails; its score is 1 - the base's.
  * An assertion that throws (it should not, once checked) fails with the error as its reason.
  */
 export const runAssertion = (assertion: EvalAssertion, context: AssertionContext): AssertionResult => {
@@ -405,7 +423,12 @@ export const runAssertion = (assertion: EvalAssertion, context: AssertionContext
       reason: `unknown assertion type "${assertion.type}"`,
     };
   }
-  const base = resolved.negated ? { ...assertion, type: assertion.type.slice(4) } : assertion;
+  const value = interpolate(assertion.value, context.vars);
+  const base = {
+    ...assertion,
+    ...(value === undefined ? {} : { value }),
+    ...(resolved.negated ? { type: assertion.type.slice(4) } : {}),
+  };
   let outcome: Outcome;
   try {
     outcome = resolved.handler.run(base, context);
