@@ -401,6 +401,15 @@ const parseSuiteData = (raw: unknown, options: ParseSuiteOptions, prefix = ''): 
 };
 
 const readYaml = (text: string, file: string): unknown => {
+  // JSON is YAML too; generated suites (hundreds of cases) are usually JSON, and JSON.parse reads them
+  // two orders of magnitude faster than the YAML parser. Text that is not valid JSON goes to the YAML parser.
+  if (/^\s*\{/.test(text)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // YAML flow syntax, or a mistake the YAML parser will point at
+    }
+  }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw invalidSuite(
