@@ -21,21 +21,30 @@ import {
 import { completion, json, startModelServer, type ModelServer } from './support/model-server.js';
 
 const root = new URL('../../../', import.meta.url);
-const V17 = parsePromptFile(await readFile(new URL('examples/prompts/customer_support_greeter.prompt.yaml', root), 'utf8'), {
-  file: 'greeter',
-  defaultName: 'customer_support_greeter',
-});
+const V17 = parsePromptFile(
+  await readFile(new URL('examples/prompts/customer_support_greeter.prompt.yaml', root), 'utf8'),
+  {
+    file: 'greeter',
+    defaultName: 'customer_support_greeter',
+  },
+);
 const V18: PromptContent = {
   ...V17,
   ...(V17.type === 'chat'
     ? {
-        messages: V17.messages.map((m) => ({ ...m, content: m.content.replace('Always greet the user by name.\n', '') })),
+        messages: V17.messages.map((m) => ({
+          ...m,
+          content: m.content.replace('Always greet the user by name.\n', ''),
+        })),
       }
     : {}),
 } as PromptContent;
-const GREETER_SUITE = parseEvalSuiteFile(await readFile(new URL('examples/evals/greeter-basics.eval.yaml', root), 'utf8'), {
-  file: 'examples/evals/greeter-basics.eval.yaml',
-});
+const GREETER_SUITE = parseEvalSuiteFile(
+  await readFile(new URL('examples/evals/greeter-basics.eval.yaml', root), 'utf8'),
+  {
+    file: 'examples/evals/greeter-basics.eval.yaml',
+  },
+);
 const simulated = createProvider(GREETER_SUITE.provider, { env: {} });
 
 describe('simulated provider', () => {
@@ -45,7 +54,10 @@ describe('simulated provider', () => {
       if (content.type !== 'chat') throw new Error('chat');
       return {
         type: 'chat' as const,
-        messages: content.messages.map((m) => ({ ...m, content: m.content.replace('{{user_name}}', 'Alice').replace('{{question}}', vars.question) })),
+        messages: content.messages.map((m) => ({
+          ...m,
+          content: m.content.replace('{{user_name}}', 'Alice').replace('{{question}}', vars.question),
+        })),
       };
     };
     const v17 = simulateAnswer(render(V17), vars);
@@ -65,7 +77,9 @@ describe('simulated provider', () => {
         { role: 'user' as const, content: 'What are your opening hours and how can I reach you by phone?' },
       ],
     });
-    const answer = JSON.parse(simulateAnswer(prompt('Respond in JSON. Greet the user by name.'), { name: 'Kim' })) as Record<string, unknown>;
+    const answer = JSON.parse(
+      simulateAnswer(prompt('Respond in JSON. Greet the user by name.'), { name: 'Kim' }),
+    ) as Record<string, unknown>;
     expect(answer.greeting).toBe('Hello, Kim!');
     expect(typeof answer.answer).toBe('string');
     const short = simulateAnswer(prompt('Answer in at most 8 words. Always end with "Bye now."'), {});
@@ -77,8 +91,18 @@ describe('simulated provider', () => {
 
 describe('the greeter suite with the simulated provider', () => {
   it('passes on v17 and fails on v18, mentions-var regressing on every case', async () => {
-    const v17 = await runSuite({ suite: GREETER_SUITE, prompt: { content: V17, version: 17 }, provider: simulated, cache: null });
-    const v18 = await runSuite({ suite: GREETER_SUITE, prompt: { content: V18, version: 18 }, provider: simulated, cache: null });
+    const v17 = await runSuite({
+      suite: GREETER_SUITE,
+      prompt: { content: V17, version: 17 },
+      provider: simulated,
+      cache: null,
+    });
+    const v18 = await runSuite({
+      suite: GREETER_SUITE,
+      prompt: { content: V18, version: 18 },
+      provider: simulated,
+      cache: null,
+    });
     expect(v17.cases.every((c) => c.pass)).toBe(true);
     expect(runPassed(GREETER_SUITE, v17.cases)).toBe(true);
     expect(v18.cases.some((c) => c.pass)).toBe(false);
@@ -111,7 +135,10 @@ describe('runner against a local OpenAI-compatible server', () => {
       'prompt: customer_support_greeter',
       'provider: { id: openai, model: gpt-4o-mini, baseUrl: "BASE" }',
       'cases:',
-      ...questions.map((q, i) => `  - id: c${i}\n    vars: { user_name: U${i}, question: "${q}" }\n    assert: [{ type: mentions-var, value: user_name }${extra}]`),
+      ...questions.map(
+        (q, i) =>
+          `  - id: c${i}\n    vars: { user_name: U${i}, question: "${q}" }\n    assert: [{ type: mentions-var, value: user_name }${extra}]`,
+      ),
     ].join('\n');
   const suiteFor = (url: string, questions: readonly string[], extra = ''): EvalSuiteContent =>
     parseEvalSuiteFile(suiteText(questions, extra).replace('BASE', `${url}/v1`), { file: 'cached.eval.yaml' });
@@ -148,7 +175,9 @@ describe('runner against a local OpenAI-compatible server', () => {
     const partial = await run(changed);
     expect(server.requests).toHaveLength(6);
     expect(partial.cases.map((c) => c.cached)).toEqual([true, true, false, true, true]);
-    expect(server.requests[5]?.body.messages).toEqual(expect.arrayContaining([expect.objectContaining({ content: 'U2 asks: THREE?' })]));
+    expect(server.requests[5]?.body.messages).toEqual(
+      expect.arrayContaining([expect.objectContaining({ content: 'U2 asks: THREE?' })]),
+    );
 
     // A new assertion re-scores stored outputs: no call.
     const rescored = await run(suiteFor(server.url, questions, ', { type: icontains, value: "hi" }'));
@@ -161,7 +190,10 @@ describe('runner against a local OpenAI-compatible server', () => {
 
   it('keeps to the concurrency limit and reports progress for every case', async () => {
     server = await echoServer(30);
-    const suite = suiteFor(server.url, Array.from({ length: 12 }, (_, i) => `q${i}?`));
+    const suite = suiteFor(
+      server.url,
+      Array.from({ length: 12 }, (_, i) => `q${i}?`),
+    );
     const progress: number[] = [];
     const run = await runSuite({
       suite,
@@ -201,13 +233,22 @@ describe('runner against a local OpenAI-compatible server', () => {
       const messages = req.body.messages as { role: string; content: string }[];
       if (messages[0]?.content.startsWith('You grade')) {
         const pass = messages[1]?.content.includes('Hello U0') === true;
-        json(res, 200, completion(JSON.stringify({ pass, score: pass ? 0.9 : 0.2, reason: pass ? 'greets' : 'no greeting' })));
+        json(
+          res,
+          200,
+          completion(JSON.stringify({ pass, score: pass ? 0.9 : 0.2, reason: pass ? 'greets' : 'no greeting' })),
+        );
       } else json(res, 200, completion(messages.at(-1)?.content.includes('U0') === true ? 'Hello U0' : 'Go away'));
     });
     const suite = suiteFor(server.url, ['a?', 'b?'], ', { type: llm-rubric, value: "greets the user politely" }');
     const cache = createMemoryCache();
     const run = () =>
-      runSuite({ suite, prompt: { content: V17, version: 17 }, provider: createProvider(suite.provider, { env: {} }), cache });
+      runSuite({
+        suite,
+        prompt: { content: V17, version: 17 },
+        provider: createProvider(suite.provider, { env: {} }),
+        cache,
+      });
     const first = await run();
     expect(server.requests).toHaveLength(4);
     expect(first.cases[0]?.assertions[1]).toMatchObject({ type: 'llm-rubric', pass: true, score: 0.9 });
@@ -218,9 +259,12 @@ describe('runner against a local OpenAI-compatible server', () => {
   });
 
   it('a case whose vars do not fit the prompt fails with the render error', async () => {
-    const suite = parseEvalSuiteFile('name: s\nprompt: customer_support_greeter\ncases:\n  - id: x\n    vars: { user_name: A }\n', {
-      file: 's.eval.yaml',
-    });
+    const suite = parseEvalSuiteFile(
+      'name: s\nprompt: customer_support_greeter\ncases:\n  - id: x\n    vars: { user_name: A }\n',
+      {
+        file: 's.eval.yaml',
+      },
+    );
     const run = await runSuite({ suite, prompt: { content: V17, version: 17 }, provider: simulated, cache: null });
     expect(run.cases[0]?.pass).toBe(false);
     expect(run.cases[0]?.error).toContain('question');
