@@ -149,6 +149,17 @@ describe('eval suite files', () => {
     expect(defaults.issues?.[0]?.path).toBe('defaultTest.assert[0].threshold');
   });
 
+  it('refuses an API key written into the suite', () => {
+    const error = failure(() =>
+      parseEvalSuiteFile('prompt: p\nname: s\nprovider: { id: openai, model: m, apiKey: sk-123 }\ncases: [{id: a}]\n', {
+        file: 'x.eval.yaml',
+      }),
+    );
+    expect(error.issues?.[0]?.path).toBe('provider.apiKey');
+    expect(error.issues?.[0]?.message).toContain('apiKeyEnv');
+    expect(error.message).not.toContain('sk-123');
+  });
+
   it('parses provider shorthands', () => {
     const suite = (provider: string) =>
       parseEvalSuiteFile(`prompt: p\nname: s\nprovider: ${provider}\ncases: [{id: a}]\n`, { file: 'x' });

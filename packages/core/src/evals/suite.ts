@@ -64,8 +64,18 @@ const caseLabel = (c: { id?: unknown }, index: number): string =>
   typeof c.id === 'string' ? `case "${c.id}"` : `case ${index + 1}`;
 
 /** Semantic checks beyond the shape: unique ids, assertion configs, variables that assertions name. */
+const SECRET_PARAM = /^(api[_-]?key|x[_-]api[_-]key|authorization|bearer|token|secret|password)$/i;
+
 const contentIssues = (content: EvalSuiteContent): FieldIssue[] => {
   const issues: FieldIssue[] = [];
+  for (const key of Object.keys(content.provider.params)) {
+    if (SECRET_PARAM.test(key)) {
+      issues.push({
+        path: `provider.params.${key}`,
+        message: `a key does not belong in a suite; put it in an environment variable and name that with apiKeyEnv`,
+      });
+    }
+  }
   const seen = new Map<string, number>();
   content.cases.forEach((c, index) => {
     const first = seen.get(c.id);
