@@ -242,3 +242,25 @@ describe('promptops eval import', () => {
     expect(suites[0]?.run.cases[0]?.pass).toBe(true);
   });
 });
+
+describe('the registry upload seam', () => {
+  it('registerEval hands every finished run to uploadRuns before printing', async () => {
+    const { Command } = await import('commander');
+    const { CommandContext } = await import('../src/context.js');
+    const { registerEval } = await import('../src/commands/eval.js');
+    const { captureIo } = await import('./helpers.js');
+    const cwd = await project();
+    const captured = captureIo({ cwd });
+    const uploaded: string[] = [];
+    const program = new Command('promptops').option('--json').exitOverride();
+    registerEval(program, new CommandContext(captured.io, { exitCode: 0 }), {
+      uploadRuns: (runs) => {
+        uploaded.push(...runs.map((r) => `${r.suite.name}:${r.run.cases.length}:${captured.stdout().length}`));
+        return Promise.resolve();
+      },
+    });
+    await program.parseAsync(['eval'], { from: 'user' });
+    expect(uploaded).toEqual(['greeter-basics:5:0']);
+    expect(captured.stdout()).toContain('PASS greeter-basics');
+  });
+});

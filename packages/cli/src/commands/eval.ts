@@ -45,9 +45,14 @@ export interface SuiteRun {
 
 /**
  * Where finished runs go to the registry (`POST /api/v1/evals/runs`, then the gate with `--against LABEL`).
- * The registry's eval routes are not part of this command yet, so nothing is uploaded: runs stay local.
+ * Called with every run once all suites have run, before anything is printed. The program passes none
+ * until the registry's eval routes exist, so runs stay local.
  */
-export type UploadEvalRuns = (runs: readonly SuiteRun[]) => Promise<void>;
+export type UploadEvalRuns = (runs: readonly SuiteRun[], command: Command) => Promise<void>;
+
+export interface EvalCommandOptions {
+  readonly uploadRuns?: UploadEvalRuns;
+}
 
 const providerOption = (text: string): string => {
   const spec = parseProviderSpec(text);
@@ -177,7 +182,7 @@ const printHuman = (out: Output, runs: readonly SuiteRun[]): void => {
   }
 };
 
-export const registerEval = (program: Command, ctx: CommandContext): void => {
+export const registerEval = (program: Command, ctx: CommandContext, hooks: EvalCommandOptions = {}): void => {
   const evalCommand = program
     .command('eval')
     .description('run eval suites (evals/**/*.eval.yaml) against prompt versions; exit 1 when a suite fails')
@@ -254,6 +259,7 @@ export const registerEval = (program: Command, ctx: CommandContext): void => {
           calls: stats.calls,
         });
       }
+      if (hooks.uploadRuns !== undefined) await hooks.uploadRuns(runs, command);
       if (options.junit !== undefined) {
         const path = resolve(ctx.io.cwd, options.junit);
         await mkdir(dirname(path), { recursive: true });
