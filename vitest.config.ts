@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@promptops/core': src('core'),
       '@promptops/sdk': src('sdk'),
+      '@promptops/evals': src('evals'),
       '@promptops/server': src('server'),
     },
   },

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
+import { registerEval } from './commands/eval.js';
 import { registerGate } from './commands/gate.js';
 import { registerInit } from './commands/init.js';
 import { registerLabels } from './commands/labels.js';
@@ -89,6 +90,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerPull(program, ctx);
   registerStatus(program, ctx);
   registerCheck(program, ctx);
+  registerEval(program, ctx);
   registerLock(program, ctx);
   registerLog(program, ctx);
   registerShow(program, ctx);

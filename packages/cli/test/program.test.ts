@@ -18,6 +18,7 @@ describe('commands', () => {
       'pull',
       'status',
       'check',
+      'eval',
       'lock',
       'log',
       'show',
@@ -40,6 +41,13 @@ describe('commands', () => {
     expect(result.stdout).toContain(`Usage: promptops ${name}`);
     expect(result.stdout).toContain('--json');
     expect(result.stderr).toBe('');
+  });
+
+  it('eval import --help exits 0 and shows usage and --json', async () => {
+    const result = await run(['eval', 'import', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: promptops eval import');
+    expect(result.stdout).toContain('--json');
   });
 
   it('--help and --version exit 0', async () => {

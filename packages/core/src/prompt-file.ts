@@ -21,7 +21,7 @@ import {
 
 export const PROMPT_FILE_SUFFIXES = ['.prompt.yaml', '.prompt.yml'] as const;
 
-const FILE_FIELDS = ['name', 'type', 'model', 'variables', 'template', 'messages', 'slots'] as const;
+const FILE_FIELDS = ['name', 'type', 'model', 'variables', 'template', 'messages', 'slots', 'evals'] as const;
 
 // `user_name: string` is shorthand for `user_name: { type: string }`.
 const fileVariableSchema = z.preprocess(
@@ -76,6 +76,8 @@ const promptFileSchema = z.strictObject(
       )
       .optional(),
     slots: z.record(z.string(), z.string({ error: 'a slot is a template string' })).optional(),
+    // Inline eval suites (core/evals `parseInlineEvalSuites`); not part of the prompt's content or sha.
+    evals: z.unknown().optional(),
   },
   {
     error: (issue) =>

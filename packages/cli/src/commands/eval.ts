@@ -1,0 +1,339 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import {
+  PromptopsError,
+  importPromptfooConfig,
+  parseProviderSpec,
+  shortSha,
+  summarizeRun,
+  type EvalRunInput,
+  type EvalSuiteContent,
+  type PromptContent,
+} from '@promptops/core';
+import { parse as parseYaml } from 'yaml';
+import type { CommandContext } from '../context.js';
+import { evalJunitXml } from '../eval-junit.js';
+import { loadInlineSuites, loadSuiteFiles, siblingPromptDir, type LoadedSuite } from '../eval-files.js';
+import { discoverPromptFiles, displayPath, readPromptFiles, type LoadedPrompt } from '../files.js';
+import type { Output } from '../output.js';
+import { integerOption } from './options.js';
+
+/**
+ * `promptops eval [SUITE...]`: runs eval suites against prompt versions (the local prompt files, or the
+ * registry's version with --ref), prints a table of failures, writes JSON or JUnit on request, and exits
+ * 1 when a suite fails. `promptops eval import promptfooconfig.yaml` converts a promptfoo config.
+ */
+
+interface EvalOptions {
+  readonly prompt?: string;
+  readonly ref?: string;
+  readonly provider?: string;
+  readonly concurrency: number;
+  readonly cache: boolean;
+  readonly cacheDir?: string;
+  readonly junit?: string;
+}
+
+export interface SuiteRun {
+  readonly file: string;
+  readonly suite: EvalSuiteContent;
+  readonly run: EvalRunInput;
+  readonly passed: boolean;
+  readonly calls: number;
+}
+
+/**
+ * Where finished runs go to the registry (`POST /api/v1/evals/runs`, then the gate with `--against LABEL`).
+ * Called with every run once all suites have run, before anything is printed. The program passes none
+ * until the registry's eval routes exist, so runs stay local.
+ */
+export type UploadEvalRuns = (runs: readonly SuiteRun[], command: Command) => Promise<void>;
+
+export interface EvalCommandOptions {
+  readonly uploadRuns?: UploadEvalRuns;
+}
+
+const providerOption = (text: string): string => {
+  const spec = parseProviderSpec(text);
+  if (!['simulated', 'openai', 'anthropic'].includes(spec.id) || (spec.id !== 'simulated' && spec.model === '')) {
+    throw new InvalidArgumentError(
+      'a provider is simulated, openai:MODEL or anthropic:MODEL (e.g. openai:gpt-4o-mini)',
+    );
+  }
+  return text;
+};
+
+/** The prompt versions the suites need: local files by default, the registry's with --ref. */
+const promptSource = async (
+  ctx: CommandContext,
+  command: Command,
+  suites: readonly LoadedSuite[],
+  ref: string | undefined,
+) => {
+  const cache = new Map<string, { content: PromptContent; version: number | null; from: string }>();
+  if (ref !== undefined) {
+    const client = await ctx.client(command);
+    return async (name: string) => {
+      const known = cache.get(name);
+      if (known !== undefined) return known;
+      const version = await client.getVersion(name, ref);
+      const entry = { content: version.content, version: version.version, from: `${name}@${ref}` };
+      cache.set(name, entry);
+      return entry;
+    };
+  }
+  const dirs = new Set(await ctx.promptDirs(command));
+  for (const suite of suites) {
+    const sibling = siblingPromptDir(suite.absolutePath);
+    if (sibling !== undefined) dirs.add(sibling);
+  }
+  const refs = await discoverPromptFiles([], ctx.io.cwd, { defaults: [...dirs], allowEmpty: true });
+  const { prompts, failures } = await readPromptFiles(refs);
+  const byName = new Map<string, LoadedPrompt>(prompts.map((p) => [p.content.name, p]));
+  return (name: string) => {
+    const prompt = byName.get(name);
+    if (prompt === undefined) {
+      const broken = failures.find((f) => f.ref.pathName === name);
+      if (broken !== undefined) throw broken.error;
+      throw new PromptopsError('not_found', 'prompt_file_not_found', `no prompt file defines "${name}"`, {
+        fix: `add prompts/${name}.prompt.yaml, or run against the registry with --ref (e.g. --ref production)`,
+        details: { searched: [...dirs].map((dir) => displayPath(ctx.io.cwd, dir)) },
+      });
+    }
+    return Promise.resolve({ content: prompt.content, version: null, from: prompt.file });
+  };
+};
+
+const discoverSuites = async (
+  ctx: CommandContext,
+  command: Command,
+  paths: readonly string[],
+): Promise<LoadedSuite[]> => {
+  const suites = await loadSuiteFiles(paths, ctx.io.cwd, { allowMissingDefault: true });
+  if (paths.length === 0) {
+    const refs = await discoverPromptFiles([], ctx.io.cwd, {
+      defaults: await ctx.promptDirs(command),
+      allowEmpty: true,
+    });
+    suites.push(...(await loadInlineSuites((await readPromptFiles(refs)).prompts)));
+  }
+  const seen = new Map<string, string>();
+  for (const suite of suites) {
+    const other = seen.get(suite.content.name);
+    if (other !== undefined && other !== suite.file) {
+      throw new PromptopsError(
+        'invalid',
+        'duplicate_suite',
+        `${suite.file}: suite "${suite.content.name}" is also defined by ${other}`,
+        {
+          fix: 'give each suite its own name: rename one of them or change its name:',
+        },
+      );
+    }
+    seen.set(suite.content.name, suite.file);
+  }
+  if (suites.length === 0) {
+    throw new PromptopsError('invalid', 'no_eval_suites', 'no eval suites found', {
+      fix: 'add evals/<name>.eval.yaml (see examples/evals/greeter-basics.eval.yaml), or name suite files',
+    });
+  }
+  return suites;
+};
+
+const bar = (done: number, total: number, width = 24): string => {
+  const filled = total === 0 ? width : Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
+};
+
+const clipCell = (text: string, max = 70): string => {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+const printHuman = (out: Output, runs: readonly SuiteRun[]): void => {
+  const c = out.colors;
+  for (const { run, passed, suite, calls } of runs) {
+    const summary = summarizeRun(run.cases);
+    const cached = run.cases.filter((x) => x.cached).length;
+    const version = run.prompt.version === null ? 'local' : `v${run.prompt.version}`;
+    out.line(
+      `${passed ? c.green('PASS') : c.red('FAIL')} ${c.bold(suite.name)}  ${run.prompt.name} ${version} (${c.yellow(shortSha(run.prompt.sha))})  ${run.provider.id}:${run.provider.model}  ` +
+        `${summary.passed}/${summary.total} passed (needs ${Math.round(suite.passRate * 100)} %)  score ${summary.score.toFixed(2)}  ` +
+        `${c.dim(`${calls} calls, ${cached} cached, ${run.durationMs} ms${summary.cost > 0 ? `, $${summary.cost.toFixed(4)}` : ''}`)}`,
+    );
+  }
+  const rows: string[][] = [];
+  for (const { run, suite } of runs) {
+    for (const result of run.cases) {
+      if (result.pass) continue;
+      if (result.error !== null) rows.push([suite.name, result.id, c.red('error'), clipCell(result.error, 110)]);
+      const failing = result.assertions.filter((a) => !a.pass);
+      for (const a of failing) rows.push([suite.name, result.id, a.type, clipCell(a.reason, 110)]);
+      if (result.error === null && failing.length === 0) {
+        rows.push([suite.name, result.id, 'threshold', `score ${result.score.toFixed(2)} below the case threshold`]);
+      }
+    }
+  }
+  if (rows.length > 0) {
+    out.line();
+    out.line(c.bold('Failures'));
+    out.table(rows, ['suite', 'case', 'assertion', 'expected / got']);
+  }
+};
+
+export const registerEval = (program: Command, ctx: CommandContext, hooks: EvalCommandOptions = {}): void => {
+  const evalCommand = program
+    .command('eval')
+    .description('run eval suites (evals/**/*.eval.yaml) against prompt versions; exit 1 when a suite fails')
+    .argument('[suites...]', 'suite files or folders (default: evals/ and suites inline in prompt files)')
+    .option('--prompt <name>', 'only the suites that test this prompt')
+    .option(
+      '--ref <ref>',
+      "test the registry's version (v17, a sha prefix or a label) instead of the local prompt file",
+    )
+    .option(
+      '--provider <provider>',
+      "override the suites' provider: simulated, openai:MODEL, anthropic:MODEL",
+      providerOption,
+    )
+    .option('--concurrency <n>', 'provider calls at once', integerOption('concurrency', 1, 256), 4)
+    .option('--no-cache', 'call the provider for every case, even when a stored result exists')
+    .option('--cache-dir <dir>', 'where results are cached (default .promptops/cache/evals)')
+    .option('--junit <file>', 'also write JUnit XML to this file')
+    .action(async (paths: string[], options: EvalOptions, command: Command) => {
+      const out = ctx.output(command);
+      const evals = await import('@promptops/evals');
+      let suites = await discoverSuites(ctx, command, paths);
+      if (options.prompt !== undefined) {
+        suites = suites.filter((s) => s.content.prompt === options.prompt);
+        if (suites.length === 0) {
+          throw new PromptopsError('not_found', 'no_eval_suites', `no suite tests prompt "${options.prompt}"`, {
+            fix: 'check the prompt name, or add a suite with prompt: set to it',
+          });
+        }
+      }
+      const promptFor = await promptSource(ctx, command, suites, options.ref);
+      const cache =
+        options.cache === false
+          ? null
+          : evals.createFileCache(resolve(ctx.io.cwd, options.cacheDir ?? evals.DEFAULT_CACHE_DIR));
+      const providerOptions = {
+        env: ctx.io.env,
+        ...(ctx.io.fetch === undefined ? {} : { http: { fetch: ctx.io.fetch } }),
+      };
+      const runs: SuiteRun[] = [];
+      for (const loaded of suites) {
+        const suite = loaded.content;
+        const prompt = await promptFor(suite.prompt);
+        const config = options.provider === undefined ? suite.provider : parseProviderSpec(options.provider);
+        const provider = evals.createProvider(config, providerOptions);
+        const judges = new Map<string, ReturnType<typeof evals.createProvider>>();
+        const label = `${suite.name} (${prompt.from}${prompt.version === null ? '' : ` v${prompt.version}`})`;
+        out.progress(`${bar(0, suite.cases.length)} ${label}`);
+        const run = await evals.runSuite({
+          suite,
+          prompt: { content: prompt.content, version: prompt.version },
+          provider,
+          judgeFor: (assertion) => {
+            const spec = assertion.options?.provider;
+            if (typeof spec !== 'string') return provider;
+            let judge = judges.get(spec);
+            if (judge === undefined) {
+              judge = evals.createProvider(parseProviderSpec(spec), providerOptions);
+              judges.set(spec, judge);
+            }
+            return judge;
+          },
+          concurrency: options.concurrency,
+          cache,
+          onProgress: ({ done, total }) => out.progress(`${bar(done, total)} ${label}`),
+        });
+        out.done();
+        const { stats, ...input } = run;
+        runs.push({
+          file: loaded.file,
+          suite,
+          run: input,
+          passed: evals.runPassed(suite, input.cases),
+          calls: stats.calls,
+        });
+      }
+      if (hooks.uploadRuns !== undefined) await hooks.uploadRuns(runs, command);
+      if (options.junit !== undefined) {
+        const path = resolve(ctx.io.cwd, options.junit);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, evalJunitXml(runs.map(({ run, file }) => ({ run, file }))));
+      }
+      const passed = runs.every((r) => r.passed);
+      if (out.json) {
+        out.data({
+          passed,
+          suites: runs.map(({ file, run, passed: ok, suite }) => ({
+            file,
+            passed: ok,
+            passRate: suite.passRate,
+            summary: summarizeRun(run.cases),
+            run,
+          })),
+        });
+      } else printHuman(out, runs);
+      if (!passed) ctx.fail();
+    });
+
+  evalCommand
+    .command('import')
+    .description('convert a promptfoo config (prompts, providers, tests) into prompt files and eval suites')
+    .argument('<config>', 'the promptfoo config, e.g. promptfooconfig.yaml')
+    .option('--out <dir>', 'where suites are written', 'evals')
+    .option('--prompts-out <dir>', 'where prompt files are written', 'prompts')
+    .option('--force', 'overwrite files that exist')
+    .action(
+      async (configPath: string, options: { out: string; promptsOut: string; force?: boolean }, command: Command) => {
+        const out = ctx.output(command);
+        const absolute = resolve(ctx.io.cwd, configPath);
+        const text = await readFile(absolute, 'utf8').catch((error: Error) => {
+          throw new PromptopsError('invalid', 'file_not_found', `${configPath}: ${error.message}`, {
+            fix: 'name an existing promptfoo config file',
+          });
+        });
+        const { readFileSync } = await import('node:fs');
+        const imported = importPromptfooConfig(parseYaml(text) as unknown, {
+          file: configPath,
+          readFile: (path) => readFileSync(resolve(dirname(absolute), path), 'utf8'),
+        });
+        const targets = [
+          ...imported.prompts.map((f) => ({
+            path: join(resolve(ctx.io.cwd, options.promptsOut), f.path),
+            text: f.text,
+          })),
+          ...imported.suites.map((f) => ({ path: join(resolve(ctx.io.cwd, options.out), f.path), text: f.text })),
+        ];
+        const { stat } = await import('node:fs/promises');
+        const existing: string[] = [];
+        for (const target of targets)
+          if ((await stat(target.path).catch(() => undefined)) !== undefined) existing.push(target.path);
+        if (existing.length > 0 && options.force !== true) {
+          throw new PromptopsError(
+            'conflict',
+            'file_exists',
+            `would overwrite ${existing.map((p) => displayPath(ctx.io.cwd, p)).join(', ')}`,
+            {
+              fix: 'pass --force to overwrite, or choose other folders with --out and --prompts-out',
+            },
+          );
+        }
+        for (const target of targets) {
+          await mkdir(dirname(target.path), { recursive: true });
+          await writeFile(target.path, target.text);
+        }
+        const written = targets.map((t) => displayPath(ctx.io.cwd, t.path));
+        if (out.json) {
+          out.data({ written, warnings: imported.warnings });
+          return;
+        }
+        for (const file of written) out.line(`wrote ${file}`);
+        for (const warning of imported.warnings) out.note(`warning: ${warning}`);
+      },
+    );
+};
