@@ -13,3 +13,6 @@ export * from './snapshot.js';
 export * from './lockfile.js';
 export * from './trace-records.js';
 export * from './eval-records.js';
+export * from './review-records.js';
+export * from './review-policy.js';
+export * from './blame.js';
