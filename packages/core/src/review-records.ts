@@ -137,9 +137,12 @@ export interface BlameLine {
   readonly author: string;
   readonly createdAt: string;
   readonly commitMessage: string;
-  /** The change request that brought this version to the label (null: none, or never on the label). */
+  /**
+   * The change request whose merge first shipped this line to the label (null: it shipped otherwise, or
+   * not yet). A line ships with the first label move to its version or a later one of the chain.
+   */
   readonly changeRequest: number | null;
-  /** How this version first reached the label (`promote`, `merge`, `break-glass`, …) or null. */
+  /** That first label move: `promote`, `merge`, `break-glass`, … (null when no label or not shipped). */
   readonly deployedBy: { readonly kind: string; readonly actor: string; readonly at: string } | null;
 }
 

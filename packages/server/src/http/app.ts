@@ -11,6 +11,11 @@ import { systemClock, type Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
 import { labelRoutes } from '../labels/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
+import { createBlameService } from '../reviews/blame.js';
+import { missingEvalGate, type EvalGate } from '../reviews/eval-gate.js';
+import { createPolicyService } from '../reviews/policies.js';
+import { policyRoutes, reviewRoutes } from '../reviews/routes.js';
+import { createReviewService } from '../reviews/service.js';
 import { createPromptService } from '../prompts/service.js';
 import type { Storage } from '../storage/port.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
@@ -37,6 +42,8 @@ export interface AppOptions {
   readonly traces?: TraceOptions;
   /** A built dashboard folder (packages/web/dist) to serve at `/`; `startServer` finds it, `buildApp` serves none by default. */
   readonly webRoot?: string;
+  /** Checks a change request's required eval suites; by default every required suite is `missing`. */
+  readonly evalGate?: EvalGate;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -129,6 +136,10 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage));
+  await app.register(policyRoutes(createPolicyService(storage, clock)));
+  await app.register(
+    reviewRoutes(createReviewService(storage, clock, options.evalGate ?? missingEvalGate), createBlameService(storage)),
+  );
   await registerTraces(app, storage, clock, options.traces);
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate('changeFeed', createChangeFeed(storage, { log: app.log, ...options.changeFeed }));

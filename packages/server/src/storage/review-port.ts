@@ -106,6 +106,8 @@ export interface ReviewTx extends ReviewReads {
       readonly status?: ChangeRequestStatus;
       readonly sha?: string;
       readonly version?: number;
+      readonly baseSha?: string | null;
+      readonly baseVersion?: number | null;
       readonly deploymentId?: number;
       readonly updatedAt: string;
     },

@@ -305,6 +305,8 @@ export const createReviewStore = (database: Kysely<Database>): ReviewTx => {
           ...(patch.status === undefined ? {} : { status: patch.status }),
           ...(patch.sha === undefined ? {} : { sha: patch.sha }),
           ...(patch.version === undefined ? {} : { version: patch.version }),
+          ...(patch.baseSha === undefined ? {} : { base_sha: patch.baseSha }),
+          ...(patch.baseVersion === undefined ? {} : { base_version: patch.baseVersion }),
           ...(patch.deploymentId === undefined ? {} : { deployment_id: patch.deploymentId }),
         })
         .where('project_id', '=', projectId)
