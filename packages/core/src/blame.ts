@@ -38,7 +38,9 @@ export interface BlamedLine<V> extends BodyLine {
  * `chain` runs oldest first and ends with the blamed version; each entry's content derives from the one
  * before it. Returns the last entry's lines, each with the entry that introduced it.
  */
-export const blameChain = <V>(chain: readonly { readonly version: V; readonly content: PromptContent }[]): BlamedLine<V>[] => {
+export const blameChain = <V>(
+  chain: readonly { readonly version: V; readonly content: PromptContent }[],
+): BlamedLine<V>[] => {
   let lines: BlamedLine<V>[] = [];
   for (const { version, content } of chain) {
     const next = bodyLines(content);

@@ -41,7 +41,10 @@ export const specificity = (pattern: string): number =>
   pattern.includes('*') ? pattern.replaceAll('*', '').length : 1_000_000 + pattern.length;
 
 /** The one entry whose pattern matches `name` most specifically (see `specificity`), if any. */
-export const mostSpecific = <T extends { readonly pattern: string }>(entries: readonly T[], name: string): T | undefined =>
+export const mostSpecific = <T extends { readonly pattern: string }>(
+  entries: readonly T[],
+  name: string,
+): T | undefined =>
   entries
     .filter((entry) => patternMatches(entry.pattern, name))
     .sort((a, b) => specificity(b.pattern) - specificity(a.pattern) || a.pattern.localeCompare(b.pattern))[0];
@@ -117,7 +120,8 @@ export const standingVerdicts = <T extends { readonly kind: string; readonly act
   for (const event of events) {
     // A new proposed sha voids every earlier verdict, even if the request later returns to an old sha.
     if (event.kind === 'superseded') latest.clear();
-    else if (event.sha === sha && (event.kind === 'approved' || event.kind === 'rejected')) latest.set(event.actor, event);
+    else if (event.sha === sha && (event.kind === 'approved' || event.kind === 'rejected'))
+      latest.set(event.actor, event);
   }
   const all = [...latest.values()];
   return { approved: all.filter((e) => e.kind === 'approved'), rejected: all.filter((e) => e.kind === 'rejected') };

@@ -30,7 +30,7 @@ describe('route permissions', () => {
 
   it('every guarded route declares a permission', () => {
     const guarded = routes.filter((r) => r.url.startsWith('/api/') || r.url.startsWith('/v1/'));
-    expect(guarded.length).toBeGreaterThanOrEqual(12);
+    expect(guarded.length).toBeGreaterThanOrEqual(30);
     for (const route of guarded) expect(route.permission, `${route.method} ${route.url}`).toBeDefined();
   });
 
@@ -42,7 +42,12 @@ describe('route permissions', () => {
 
   it('every role is allowed exactly the routes its rank grants (role x route matrix)', async () => {
     const sample = (url: string): string =>
-      url.replace(':name', 'matrix').replace(':ref', 'v1').replace(':label', 'production');
+      url
+        .replace(':name', 'matrix')
+        .replace(':ref', 'v1')
+        .replace(':label', 'production')
+        .replace(':id', '1')
+        .replace(':team', 'support');
     for (const route of routes.filter((r) => r.url.startsWith('/api/') && r.method !== 'HEAD')) {
       // The change stream never ends by itself: take its status from the headers, then drop the stream.
       const streaming = route.url === '/api/v1/stream';

@@ -56,7 +56,12 @@ for (const dialect of DIALECTS) {
       registry = await openTestRegistry(dialect);
       await addKey(registry.storage, registry.projectId, 'reviewer', RITA_KEY, 'rita');
       await push('greeter', 'Hello.\nAlways greet the user by name.\n');
-      const first = await call('PUT', '/api/v1/prompts/greeter/labels/production', { ref: 'v1' }, registry.keys.deployer);
+      const first = await call(
+        'PUT',
+        '/api/v1/prompts/greeter/labels/production',
+        { ref: 'v1' },
+        registry.keys.deployer,
+      );
       expect(first.status).toBe(200);
       const policy = await call('PUT', '/api/v1/policies/production', { approvals: 1 });
       expect(policy.status).toBe(200);
@@ -76,16 +81,25 @@ for (const dialect of DIALECTS) {
 
     it('refuses a direct promote to a protected label and points to a change request', async () => {
       await push('greeter', 'Hello.\n');
-      const refused = await call('PUT', '/api/v1/prompts/greeter/labels/production', { ref: 'v2' }, registry.keys.deployer);
+      const refused = await call(
+        'PUT',
+        '/api/v1/prompts/greeter/labels/production',
+        { ref: 'v2' },
+        registry.keys.deployer,
+      );
       expect(refused.status).toBe(403);
       expect(refused.body['error']).toMatchObject({
         code: 'label_protected',
         fix: expect.stringContaining('promptops review request greeter v2 --label production'),
       });
       // Unprotected labels move as before.
-      expect((await call('PUT', '/api/v1/prompts/greeter/labels/staging', { ref: 'v2' }, registry.keys.deployer)).status).toBe(200);
+      expect(
+        (await call('PUT', '/api/v1/prompts/greeter/labels/staging', { ref: 'v2' }, registry.keys.deployer)).status,
+      ).toBe(200);
       const audit = await call('GET', '/api/v1/audit?action=policy.set&order=desc&limit=50');
-      expect((audit.body['entries'] as Json[]).some((e) => e['action'] === 'policy.set' && e['actor'] === 'admin')).toBe(true);
+      expect(
+        (audit.body['entries'] as Json[]).some((e) => e['action'] === 'policy.set' && e['actor'] === 'admin'),
+      ).toBe(true);
     });
 
     it('opens a change request with the diff, the checks and a timeline', async () => {
@@ -113,7 +127,9 @@ for (const dialect of DIALECTS) {
         base: { status: 'passed' },
         drift: { status: 'not_available' },
       });
-      expect(cr['timeline']).toEqual([expect.objectContaining({ kind: 'opened', actor: 'editor', comment: 'ship v2' })]);
+      expect(cr['timeline']).toEqual([
+        expect.objectContaining({ kind: 'opened', actor: 'editor', comment: 'ship v2' }),
+      ]);
       const listed = await call('GET', '/api/v1/reviews?status=open', undefined, registry.keys.viewer);
       expect((listed.body['changeRequests'] as Json[]).map((c) => c['id'])).toContain(cr['id']);
     });
@@ -127,7 +143,9 @@ for (const dialect of DIALECTS) {
           registry.keys.editor,
         );
         expect(response.status, field).toBe(400);
-        expect(response.body['error']['issues']).toEqual([{ path: field, message: expect.stringContaining('set by the server') }]);
+        expect(response.body['error']['issues']).toEqual([
+          { path: field, message: expect.stringContaining('set by the server') },
+        ]);
       }
       const approveWithAuthor = await call('POST', '/api/v1/reviews/1/approve', { author: 'rita' }, RITA_KEY);
       expect(approveWithAuthor.status).toBe(400);
@@ -212,36 +230,68 @@ for (const dialect of DIALECTS) {
       const rebased = await call('POST', `/api/v1/reviews/${loserId}/update`, {}, registry.keys.editor);
       expect(rebased.status).toBe(200);
       expect(rebased.body['checks']).toMatchObject({ base: { status: 'passed' }, approvals: { status: 'pending' } });
-      expect((await call('POST', `/api/v1/reviews/${loserId}/close`, { comment: 'superseded' }, registry.keys.editor)).body['status']).toBe('closed');
+      expect(
+        (await call('POST', `/api/v1/reviews/${loserId}/close`, { comment: 'superseded' }, registry.keys.editor)).body[
+          'status'
+        ],
+      ).toBe('closed');
     });
 
     it('never blocks a rollback, and records break glass everywhere', async () => {
-      const rollback = await call('POST', '/api/v1/prompts/greeter/labels/production/rollback', { reason: 'bad' }, registry.keys.deployer);
+      const rollback = await call(
+        'POST',
+        '/api/v1/prompts/greeter/labels/production/rollback',
+        { reason: 'bad' },
+        registry.keys.deployer,
+      );
       expect(rollback.status).toBe(200);
       expect(rollback.body['deployment']['kind']).toBe('rollback');
 
       const pending = (await open('greeter', 'v5')).body['id'] as number;
-      const asDeployer = await call('PUT', '/api/v1/prompts/greeter/labels/production', { ref: 'v5', force: true, reason: 'hotfix' }, registry.keys.deployer);
+      const asDeployer = await call(
+        'PUT',
+        '/api/v1/prompts/greeter/labels/production',
+        { ref: 'v5', force: true, reason: 'hotfix' },
+        registry.keys.deployer,
+      );
       expect(asDeployer.status).toBe(403);
       const noReason = await call('PUT', '/api/v1/prompts/greeter/labels/production', { ref: 'v5', force: true });
       expect(noReason.status).toBe(400);
       expect(noReason.body['error']['code']).toBe('reason_required');
-      const forced = await call('PUT', '/api/v1/prompts/greeter/labels/production', { ref: 'v5', force: true, reason: 'outage: ship the fix now' });
+      const forced = await call('PUT', '/api/v1/prompts/greeter/labels/production', {
+        ref: 'v5',
+        force: true,
+        reason: 'outage: ship the fix now',
+      });
       expect(forced.status).toBe(200);
-      expect(forced.body['deployment']).toMatchObject({ kind: 'break-glass', actor: 'admin', reason: 'outage: ship the fix now' });
+      expect(forced.body['deployment']).toMatchObject({
+        kind: 'break-glass',
+        actor: 'admin',
+        reason: 'outage: ship the fix now',
+      });
       const audit = await call('GET', '/api/v1/audit?order=desc&limit=1');
       expect(audit.body['entries'][0]).toMatchObject({ action: 'label.forced', actor: 'admin' });
       const view = (await call('GET', `/api/v1/reviews/${pending}`)).body;
-      expect(view['timeline'].at(-1)).toMatchObject({ kind: 'forced', actor: 'admin', comment: 'outage: ship the fix now' });
+      expect(view['timeline'].at(-1)).toMatchObject({
+        kind: 'forced',
+        actor: 'admin',
+        comment: 'outage: ship the fix now',
+      });
       expect(view['checks']['base']['status']).toBe('failed');
-      const unprotected = await call('PUT', '/api/v1/prompts/greeter/labels/staging', { ref: 'v5', force: true, reason: 'x' });
+      const unprotected = await call('PUT', '/api/v1/prompts/greeter/labels/staging', {
+        ref: 'v5',
+        force: true,
+        reason: 'x',
+      });
       expect(unprotected.body['error']['code']).toBe('not_protected');
       expect((await call('GET', '/api/v1/verify')).body['ok']).toBe(true);
     });
 
     it('checks required eval suites through the eval gate (missing by default, or as the gate says)', async () => {
       await push('summary', 'Summarize.\n');
-      expect((await call('PUT', '/api/v1/prompts/summary/labels/production', { ref: 'v1' }, registry.keys.deployer)).status).toBe(403);
+      expect(
+        (await call('PUT', '/api/v1/prompts/summary/labels/production', { ref: 'v1' }, registry.keys.deployer)).status,
+      ).toBe(403);
       const exact = await call('PUT', '/api/v1/policies/production', {
         pattern: 'summary',
         approvals: 0,
@@ -251,7 +301,10 @@ for (const dialect of DIALECTS) {
       const id = (await open('summary', 'v1')).body['id'] as number;
       const view = (await call('GET', `/api/v1/reviews/${id}`)).body;
       expect(view['policy']['pattern']).toBe('summary'); // the exact name wins over '*'
-      expect(view['checks']['evals']).toMatchObject({ status: 'pending', verdict: { suites: [{ suite: 'summary-basics', status: 'missing', required: 0.9 }] } });
+      expect(view['checks']['evals']).toMatchObject({
+        status: 'pending',
+        verdict: { suites: [{ suite: 'summary-basics', status: 'missing', required: 0.9 }] },
+      });
       expect((await call('POST', `/api/v1/reviews/${id}/merge`, {})).status).toBe(422);
 
       const passing = await buildApp({
@@ -262,7 +315,17 @@ for (const dialect of DIALECTS) {
             prompt: input.prompt,
             sha: input.sha,
             against: { label: input.label, sha: input.labelSha },
-            suites: input.suites.map(({ suite }) => ({ suite, status: 'passed', runId: 'r1', suiteSha: null, passRate: 1, required: 0.9, failedCases: [], regressedCases: [], message: 'ok' })),
+            suites: input.suites.map(({ suite }) => ({
+              suite,
+              status: 'passed',
+              runId: 'r1',
+              suiteSha: null,
+              passRate: 1,
+              required: 0.9,
+              failedCases: [],
+              regressedCases: [],
+              message: 'ok',
+            })),
           }),
         },
       });
@@ -273,12 +336,23 @@ for (const dialect of DIALECTS) {
     });
 
     it('blames each line on the version that introduced it and the change request that shipped it', async () => {
-      const blame = await call('GET', '/api/v1/prompts/greeter/blame?label=production', undefined, registry.keys.viewer);
+      const blame = await call(
+        'GET',
+        '/api/v1/prompts/greeter/blame?label=production',
+        undefined,
+        registry.keys.viewer,
+      );
       expect(blame.status).toBe(200);
       expect(blame.body).toMatchObject({ name: 'greeter', label: 'production', version: 5 });
       expect(blame.body['lines']).toEqual([
         // v5 shipped by the race's winning merge or by the break glass, whichever came first.
-        expect.objectContaining({ line: 1, text: 'Hey.', version: 5, author: 'editor', deployedBy: expect.objectContaining({ kind: expect.stringMatching(/^(merge|break-glass)$/) }) }),
+        expect.objectContaining({
+          line: 1,
+          text: 'Hey.',
+          version: 5,
+          author: 'editor',
+          deployedBy: expect.objectContaining({ kind: expect.stringMatching(/^(merge|break-glass)$/) }),
+        }),
       ]);
       const v3 = await call('GET', '/api/v1/prompts/greeter/blame?ref=v3&label=production');
       expect(v3.body['lines']).toEqual([
@@ -314,14 +388,19 @@ for (const dialect of DIALECTS) {
     it('lets owners (users or teams, by pattern) be the only approvers when the policy says so', async () => {
       expect((await call('PUT', '/api/v1/teams/support', { members: ['rita'] })).status).toBe(200);
       expect((await call('PUT', '/api/v1/owners', { pattern: 'support/**', owners: ['support'] })).status).toBe(200);
-      expect((await call('PUT', '/api/v1/policies/production', { pattern: 'support/**', codeOwners: true })).status).toBe(200);
+      expect(
+        (await call('PUT', '/api/v1/policies/production', { pattern: 'support/**', codeOwners: true })).status,
+      ).toBe(200);
       await push('support/faq', 'FAQ.\n');
       const id = (await open('support/faq', 'v1')).body['id'] as number;
       const outsider = await approve(id, registry.keys.reviewer);
       expect(outsider.status).toBe(403);
       expect(outsider.body['error']['code']).toBe('not_an_approver');
       const owner = await approve(id);
-      expect(owner.body['checks']['approvals']).toMatchObject({ status: 'passed', eligible: expect.stringContaining('rita') });
+      expect(owner.body['checks']['approvals']).toMatchObject({
+        status: 'passed',
+        eligible: expect.stringContaining('rita'),
+      });
     });
   });
 }
@@ -343,13 +422,27 @@ describe('two app instances on one PostgreSQL', () => {
   });
 
   it('exactly one of two merges racing through different instances wins, every round', async () => {
-    const call = async (app: FastifyInstance, method: 'POST' | 'PUT', url: string, body: unknown, key = registry.keys.admin) => {
-      const response = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload: body as Json });
+    const call = async (
+      app: FastifyInstance,
+      method: 'POST' | 'PUT',
+      url: string,
+      body: unknown,
+      key = registry.keys.admin,
+    ) => {
+      const response = await app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}` },
+        payload: body as Json,
+      });
       return { status: response.statusCode, body: response.json() as Json };
     };
     let parent: string | null = null;
     const push = async (template: string): Promise<void> => {
-      const result = await call(registry.app, 'POST', '/api/v1/prompts/race/versions', { content: textContent('race', template), parent });
+      const result = await call(registry.app, 'POST', '/api/v1/prompts/race/versions', {
+        content: textContent('race', template),
+        parent,
+      });
       parent = result.body['sha'] as string;
     };
     await push('round 0');
@@ -360,9 +453,17 @@ describe('two app instances on one PostgreSQL', () => {
       await push(`round ${round} b`);
       const ids: number[] = [];
       for (const ref of ['latest', `v${round * 2}`]) {
-        const opened = await call(registry.app, 'POST', '/api/v1/reviews', { name: 'race', ref, label: 'production' }, registry.keys.editor);
+        const opened = await call(
+          registry.app,
+          'POST',
+          '/api/v1/reviews',
+          { name: 'race', ref, label: 'production' },
+          registry.keys.editor,
+        );
         ids.push(opened.body['id'] as number);
-        expect((await call(registry.app, 'POST', `/api/v1/reviews/${opened.body['id']}/approve`, {}, RITA_KEY)).status).toBe(200);
+        expect(
+          (await call(registry.app, 'POST', `/api/v1/reviews/${opened.body['id']}/approve`, {}, RITA_KEY)).status,
+        ).toBe(200);
       }
       const results = await Promise.all([
         call(registry.app, 'POST', `/api/v1/reviews/${ids[0]}/merge`, {}, registry.keys.editor),

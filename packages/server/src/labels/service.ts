@@ -71,20 +71,35 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
       );
     }
     if (!roleAllows(actor.role, 'labels:force')) {
-      throw new PromptopsError('forbidden', 'forbidden', `breaking glass on '${label}' needs the admin role, not '${actor.role}'`, {
-        fix: `open a change request instead: promptops review request ${name} ${ref} --label ${label} -m "why"`,
-      });
+      throw new PromptopsError(
+        'forbidden',
+        'forbidden',
+        `breaking glass on '${label}' needs the admin role, not '${actor.role}'`,
+        {
+          fix: `open a change request instead: promptops review request ${name} ${ref} --label ${label} -m "why"`,
+        },
+      );
     }
     if (reason.trim() === '') {
-      throw new PromptopsError('invalid', 'reason_required', 'a forced promotion (break glass) needs a written reason', {
-        fix: 'say why with --reason "…"; it is recorded and shown with the deployment',
-        issues: [{ path: 'reason', message: 'is required with force' }],
-      });
+      throw new PromptopsError(
+        'invalid',
+        'reason_required',
+        'a forced promotion (break glass) needs a written reason',
+        {
+          fix: 'say why with --reason "…"; it is recorded and shown with the deployment',
+          issues: [{ path: 'reason', message: 'is required with force' }],
+        },
+      );
     }
     if (!isProtected) {
-      throw new PromptopsError('unprocessable', 'not_protected', `'${label}' of '${name}' is not protected: nothing to force`, {
-        fix: `promote without --force: promptops promote ${name} ${ref} --label ${label}`,
-      });
+      throw new PromptopsError(
+        'unprocessable',
+        'not_protected',
+        `'${label}' of '${name}' is not protected: nothing to force`,
+        {
+          fix: `promote without --force: promptops promote ${name} ${ref} --label ${label}`,
+        },
+      );
     }
     return 'break-glass';
   };

@@ -20,7 +20,7 @@ export const createBlameService = (storage: Storage) => ({
     const target = await resolveRef(storage, prompt, input.ref ?? label ?? 'production');
 
     const chain: VersionRow[] = [target];
-    for (let parent = target.parentSha; parent !== null && chain.length < MAX_CHAIN; ) {
+    for (let parent = target.parentSha; parent !== null && chain.length < MAX_CHAIN;) {
       const row = await storage.getVersionBySha(prompt.id, parent);
       if (row === undefined) break;
       chain.push(row);

@@ -48,11 +48,20 @@ export const approvalContext = async (
 };
 
 export const refusalOf = (context: ApprovalContext, actor: string, role: ReviewRole) =>
-  approvalRefusal({ actor, role, authors: context.authors, policy: context.policy ?? DEFAULT_RULES, eligible: context.eligible });
+  approvalRefusal({
+    actor,
+    role,
+    authors: context.authors,
+    policy: context.policy ?? DEFAULT_RULES,
+    eligible: context.eligible,
+  });
 
 const describeEligible = (context: ApprovalContext): string => {
   const rules = context.policy ?? DEFAULT_RULES;
-  const who = context.eligible === null ? `any ${rules.minRole} or above` : `${[...context.eligible].sort().join(', ') || 'nobody'} (with role ${rules.minRole} or above)`;
+  const who =
+    context.eligible === null
+      ? `any ${rules.minRole} or above`
+      : `${[...context.eligible].sort().join(', ') || 'nobody'} (with role ${rules.minRole} or above)`;
   return rules.authorMayApprove ? who : `${who}, not the author (${context.authors.join(', ')})`;
 };
 
@@ -79,8 +88,7 @@ export const computeChecks = (input: {
     comment: event.comment,
     counted: event.kind === 'approved' ? counted.has(event.actor) : true,
   });
-  const approvalsStatus =
-    standing.rejected.length > 0 ? 'failed' : counted.size >= required ? 'passed' : 'pending';
+  const approvalsStatus = standing.rejected.length > 0 ? 'failed' : counted.size >= required ? 'passed' : 'pending';
   const approvalsMessage =
     standing.rejected.length > 0
       ? `rejected by ${standing.rejected.map((e) => e.actor).join(', ')}`

@@ -141,7 +141,14 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
     target: string,
     data: Record<string, unknown>,
   ): Promise<void> => {
-    await tx.appendAudit({ projectId: actor.projectId, at: clock.now().toISOString(), actor: actor.name, action, target, data });
+    await tx.appendAudit({
+      projectId: actor.projectId,
+      at: clock.now().toISOString(),
+      actor: actor.name,
+      action,
+      target,
+      data,
+    });
   };
 
   return {
@@ -156,12 +163,21 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
       return effectivePolicy(storage, actor.projectId, label, name);
     },
 
-    async set(actor: Actor, label: string, input: PolicyInput): Promise<{ policy: PolicyRecord; previous: PolicyRecord | null }> {
+    async set(
+      actor: Actor,
+      label: string,
+      input: PolicyInput,
+    ): Promise<{ policy: PolicyRecord; previous: PolicyRecord | null }> {
       assertLabelName(label);
       if (label === LATEST_LABEL) {
-        throw new PromptopsError('unprocessable', 'label_reserved', `'${LATEST_LABEL}' follows every push and cannot be protected`, {
-          fix: 'protect the labels your applications serve, such as production',
-        });
+        throw new PromptopsError(
+          'unprocessable',
+          'label_reserved',
+          `'${LATEST_LABEL}' follows every push and cannot be protected`,
+          {
+            fix: 'protect the labels your applications serve, such as production',
+          },
+        );
       }
       const spec = policySpec(input);
       return storage.transaction(async (tx) => {

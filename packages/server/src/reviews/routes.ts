@@ -42,7 +42,13 @@ export const policyRoutes = (policies: PolicyService) => async (app: FastifyInst
     suites: {
       type: 'array',
       maxItems: 50,
-      items: body({ suite: { type: 'string', minLength: 1, maxLength: 200 }, passRate: { type: 'number', minimum: 0, maximum: 1 } }, ['suite']),
+      items: body(
+        {
+          suite: { type: 'string', minLength: 1, maxLength: 200 },
+          passRate: { type: 'number', minimum: 0, maximum: 1 },
+        },
+        ['suite'],
+      ),
     },
     authorMayApprove: { type: 'boolean' },
   } as const;
@@ -54,7 +60,11 @@ export const policyRoutes = (policies: PolicyService) => async (app: FastifyInst
       schema: {
         tags: ['reviews'],
         summary: 'Every label policy of the project',
-        querystring: { type: 'object', additionalProperties: false, properties: { label: labelParams.properties.label } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { label: labelParams.properties.label },
+        },
       },
     },
     async (request) => ({ policies: await policies.list(requireActor(request.actor), request.query.label) }),
@@ -68,7 +78,11 @@ export const policyRoutes = (policies: PolicyService) => async (app: FastifyInst
         tags: ['reviews'],
         summary: "A label's policies, and with ?prompt= the one that governs that prompt",
         params: labelParams,
-        querystring: { type: 'object', additionalProperties: false, properties: { prompt: nameParams.properties.name } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { prompt: nameParams.properties.name },
+        },
       },
     },
     async (request) => {
@@ -113,7 +127,10 @@ export const policyRoutes = (policies: PolicyService) => async (app: FastifyInst
 
   app.get(
     '/api/v1/owners',
-    { config: { permission: 'policies:read' }, schema: { tags: ['reviews'], summary: 'Owners by prompt name pattern' } },
+    {
+      config: { permission: 'policies:read' },
+      schema: { tags: ['reviews'], summary: 'Owners by prompt name pattern' },
+    },
     async (request) => ({ owners: await policies.listOwners(requireActor(request.actor)) }),
   );
 
@@ -181,7 +198,9 @@ interface IdParams {
 
 /** Change requests and blame. */
 export const reviewRoutes = (reviews: ReviewService, blame: BlameService) => async (app: FastifyInstance) => {
-  app.get<{ Querystring: { status?: ChangeRequestStatus; name?: string; label?: string; limit?: number; before?: number } }>(
+  app.get<{
+    Querystring: { status?: ChangeRequestStatus; name?: string; label?: string; limit?: number; before?: number };
+  }>(
     '/api/v1/reviews',
     {
       config: { permission: 'reviews:read' },
@@ -212,10 +231,11 @@ export const reviewRoutes = (reviews: ReviewService, blame: BlameService) => asy
       schema: {
         tags: ['reviews'],
         summary: 'Open a change request: move LABEL of NAME to REF once approved',
-        body: body(
-          { name: nameParams.properties.name, ref, label: labelParams.properties.label, message: text },
-          ['name', 'ref', 'label'],
-        ),
+        body: body({ name: nameParams.properties.name, ref, label: labelParams.properties.label, message: text }, [
+          'name',
+          'ref',
+          'label',
+        ]),
       },
     },
     async (request, reply) => {

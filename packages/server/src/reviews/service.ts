@@ -92,7 +92,11 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
   };
 
   /** Locks the request's prompt, then re-reads the request under the lock. */
-  const lockRequest = async (tx: RegistryTx, actor: Actor, id: number): Promise<{ cr: ChangeRequestRow; prompt: PromptRow }> => {
+  const lockRequest = async (
+    tx: RegistryTx,
+    actor: Actor,
+    id: number,
+  ): Promise<{ cr: ChangeRequestRow; prompt: PromptRow }> => {
     const first = await requireRequest(tx, actor, id);
     const prompt = await tx.lockPrompt(actor.projectId, first.name, clock.now().toISOString());
     return { cr: await requireRequest(tx, actor, id), prompt };
@@ -159,10 +163,14 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
     const { policy, to, events, checks } = await gateState(storage, cr, undefined);
     const from = cr.baseSha === null ? null : await versionOf(storage, cr.promptId, cr.baseSha);
     const toRecord = toVersionRecord(to);
-    const diff = diffPrompts(from === null ? emptyLike(toRecord.content) : toVersionRecord(from).content, toRecord.content, {
-      from: from === null ? `${cr.label} (nothing)` : `${cr.name}@v${from.version} (${shortSha(from.sha)})`,
-      to: `${cr.name}@v${to.version} (${shortSha(to.sha)})`,
-    });
+    const diff = diffPrompts(
+      from === null ? emptyLike(toRecord.content) : toVersionRecord(from).content,
+      toRecord.content,
+      {
+        from: from === null ? `${cr.label} (nothing)` : `${cr.name}@v${from.version} (${shortSha(from.sha)})`,
+        to: `${cr.name}@v${to.version} (${shortSha(to.sha)})`,
+      },
+    );
     // Break-glass moves of this label while the request was open belong on its timeline.
     const forced = (await storage.listDeployments(cr.promptId, { label: cr.label })).filter(
       (d) => d.kind === 'break-glass' && d.createdAt >= cr.createdAt,
@@ -253,7 +261,10 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
   return {
     view,
 
-    async list(actor: Actor, query: ListQuery): Promise<{ changeRequests: ChangeRequestSummary[]; nextBefore: number | null }> {
+    async list(
+      actor: Actor,
+      query: ListQuery,
+    ): Promise<{ changeRequests: ChangeRequestSummary[]; nextBefore: number | null }> {
       if (query.label !== undefined) assertLabelName(query.label);
       let promptId: number | undefined;
       if (query.name !== undefined) {
@@ -276,9 +287,14 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
     async open(actor: Actor, input: OpenInput): Promise<ChangeRequestView> {
       assertLabelName(input.label);
       if (input.label === LATEST_LABEL) {
-        throw new PromptopsError('unprocessable', 'label_reserved', `'${LATEST_LABEL}' follows the newest version and takes no change requests`, {
-          fix: 'request a change to another label, such as production',
-        });
+        throw new PromptopsError(
+          'unprocessable',
+          'label_reserved',
+          `'${LATEST_LABEL}' follows the newest version and takes no change requests`,
+          {
+            fix: 'request a change to another label, such as production',
+          },
+        );
       }
       const id = await storage.transaction(async (tx) => {
         const found = await tx.getPrompt(actor.projectId, input.name);
@@ -312,8 +328,10 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
       return view(actor, id);
     },
 
-    approve: (actor: Actor, id: number, input: { comment?: string; sha?: string }) => verdictOn(actor, id, 'approved', input),
-    reject: (actor: Actor, id: number, input: { comment?: string; sha?: string }) => verdictOn(actor, id, 'rejected', input),
+    approve: (actor: Actor, id: number, input: { comment?: string; sha?: string }) =>
+      verdictOn(actor, id, 'approved', input),
+    reject: (actor: Actor, id: number, input: { comment?: string; sha?: string }) =>
+      verdictOn(actor, id, 'rejected', input),
 
     /**
      * Proposes another version (or the same one again on the label's current sha): records the label's
@@ -324,22 +342,38 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
         const { cr, prompt } = await lockRequest(tx, actor, id);
         if (cr.status !== 'open') throw notOpen(cr);
         if (cr.author !== actor.name && actor.role !== 'admin') {
-          throw new PromptopsError('forbidden', 'not_author', `only ${cr.author} (or an admin) may change request #${id}`, {
-            fix: `open your own: promptops review request ${cr.name} REF --label ${cr.label}`,
-          });
+          throw new PromptopsError(
+            'forbidden',
+            'not_author',
+            `only ${cr.author} (or an admin) may change request #${id}`,
+            {
+              fix: `open your own: promptops review request ${cr.name} REF --label ${cr.label}`,
+            },
+          );
         }
-        const target = input.ref === undefined ? await versionOf(tx, prompt.id, cr.sha) : await resolveRef(tx, prompt, input.ref);
+        const target =
+          input.ref === undefined ? await versionOf(tx, prompt.id, cr.sha) : await resolveRef(tx, prompt, input.ref);
         const current = await tx.getLabel(prompt.id, cr.label);
         if (current?.sha === target.sha) {
-          throw new PromptopsError('unprocessable', 'already_serving', `'${cr.label}' already serves v${target.version}`, {
-            fix: `close the request: promptops review close ${id}`,
-          });
+          throw new PromptopsError(
+            'unprocessable',
+            'already_serving',
+            `'${cr.label}' already serves v${target.version}`,
+            {
+              fix: `close the request: promptops review close ${id}`,
+            },
+          );
         }
         const baseSha = current?.sha ?? null;
         if (target.sha === cr.sha && baseSha === cr.baseSha) {
-          throw new PromptopsError('unprocessable', 'nothing_to_update', `change request #${id} already proposes v${target.version} on the label's current version`, {
-            fix: 'name another version to propose',
-          });
+          throw new PromptopsError(
+            'unprocessable',
+            'nothing_to_update',
+            `change request #${id} already proposes v${target.version} on the label's current version`,
+            {
+              fix: 'name another version to propose',
+            },
+          );
         }
         await tx.reviews.updateChangeRequest(actor.projectId, id, {
           sha: target.sha,
@@ -348,7 +382,9 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           baseVersion: current?.version ?? null,
           updatedAt: clock.now().toISOString(),
         });
-        const comment = textOf(input.comment) || `now proposes v${target.version} (${shortSha(target.sha)}) on ${current === undefined ? 'nothing' : `v${current.version}`}`;
+        const comment =
+          textOf(input.comment) ||
+          `now proposes v${target.version} (${shortSha(target.sha)}) on ${current === undefined ? 'nothing' : `v${current.version}`}`;
         await record(tx, actor, cr, 'superseded', target.sha, comment, {
           fromSha: cr.sha,
           version: target.version,
@@ -383,18 +419,28 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
         }
         const state = await gateState(tx, cr, cr.sha === before.sha ? verdict : undefined);
         if (state.policy?.protected !== true && !roleAllows(actor.role, 'labels:write')) {
-          throw new PromptopsError('forbidden', 'forbidden', `'${cr.label}' is not protected: merging moves it directly, which needs the deployer role`, {
-            fix: 'ask a deployer to merge it',
-          });
+          throw new PromptopsError(
+            'forbidden',
+            'forbidden',
+            `'${cr.label}' is not protected: merging moves it directly, which needs the deployer role`,
+            {
+              fix: 'ask a deployer to merge it',
+            },
+          );
         }
         if (!allPass(state.checks)) {
           const failing = (['approvals', 'evals', 'base'] as const)
             .filter((check) => state.checks[check].status !== 'passed')
             .map((check) => `${check}: ${state.checks[check].message}`);
-          throw new PromptopsError('unprocessable', 'checks_failed', `change request #${id} cannot be merged yet: ${failing.join('; ')}`, {
-            fix: `see what is missing: promptops review show ${id}`,
-            details: { checks: state.checks },
-          });
+          throw new PromptopsError(
+            'unprocessable',
+            'checks_failed',
+            `change request #${id} cannot be merged yet: ${failing.join('; ')}`,
+            {
+              fix: `see what is missing: promptops review show ${id}`,
+              details: { checks: state.checks },
+            },
+          );
         }
         const firstLine = cr.message.split('\n')[0] ?? '';
         const moved = await moveLabel(tx, clock, {
@@ -423,11 +469,19 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
         const { cr } = await lockRequest(tx, actor, id);
         if (cr.status !== 'open') throw notOpen(cr);
         if (cr.author !== actor.name && !roleAllows(actor.role, 'reviews:approve')) {
-          throw new PromptopsError('forbidden', 'not_author', `only ${cr.author} or a reviewer may close change request #${id}`, {
-            fix: 'ask the author or a reviewer',
-          });
+          throw new PromptopsError(
+            'forbidden',
+            'not_author',
+            `only ${cr.author} or a reviewer may close change request #${id}`,
+            {
+              fix: 'ask the author or a reviewer',
+            },
+          );
         }
-        await tx.reviews.updateChangeRequest(actor.projectId, id, { status: 'closed', updatedAt: clock.now().toISOString() });
+        await tx.reviews.updateChangeRequest(actor.projectId, id, {
+          status: 'closed',
+          updatedAt: clock.now().toISOString(),
+        });
         await record(tx, actor, cr, 'closed', cr.sha, textOf(input.comment));
       });
       return view(actor, id);

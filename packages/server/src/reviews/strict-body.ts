@@ -2,7 +2,21 @@ import { PromptopsError } from '@promptops/core';
 import type { FastifyRequest } from 'fastify';
 
 /** Fields the server sets itself; a body that names one is refused, never applied (no mass assignment). */
-const SERVER_OWNED = new Set(['author', 'status', 'approvals', 'approvedBy', 'actor', 'project', 'projectId', 'role', 'id', 'createdAt', 'updatedAt', 'deploymentId', 'mergedBy']);
+const SERVER_OWNED = new Set([
+  'author',
+  'status',
+  'approvals',
+  'approvedBy',
+  'actor',
+  'project',
+  'projectId',
+  'role',
+  'id',
+  'createdAt',
+  'updatedAt',
+  'deploymentId',
+  'mergedBy',
+]);
 
 /**
  * A preValidation hook: a body field the route does not take is a 400 naming it (JSON schema's

@@ -139,28 +139,29 @@ export const createReviewStore = (database: Kysely<Database>): ReviewTx => {
         .where('project_id', '=', projectId)
         .orderBy('pattern')
         .execute();
-      return rows.map(
-        (row): OwnersRow => ({
-          projectId: row.project_id,
-          pattern: row.pattern,
-          owners: list<string>(row.owners),
-          updatedAt: row.updated_at,
-          updatedBy: row.updated_by,
-        }),
-      );
+      return rows.map((row): OwnersRow => ({
+        projectId: row.project_id,
+        pattern: row.pattern,
+        owners: list<string>(row.owners),
+        updatedAt: row.updated_at,
+        updatedBy: row.updated_by,
+      }));
     },
 
     async listTeams(projectId) {
-      const rows = await db.selectFrom('teams').selectAll().where('project_id', '=', projectId).orderBy('team').execute();
-      return rows.map(
-        (row): TeamRow => ({
-          projectId: row.project_id,
-          team: row.team,
-          members: list<string>(row.members),
-          updatedAt: row.updated_at,
-          updatedBy: row.updated_by,
-        }),
-      );
+      const rows = await db
+        .selectFrom('teams')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .orderBy('team')
+        .execute();
+      return rows.map((row): TeamRow => ({
+        projectId: row.project_id,
+        team: row.team,
+        members: list<string>(row.members),
+        updatedAt: row.updated_at,
+        updatedBy: row.updated_by,
+      }));
     },
 
     async getChangeRequest(projectId, id) {
