@@ -43,7 +43,8 @@ export const printReview = (cr: ChangeRequestView, out: Output): void => {
   out.line();
   const body = cr.diff.unified.trimEnd();
   if (body.includes('\n@@')) {
-    for (const line of body.split('\n').slice(2)) {
+    const lines = body.split('\n');
+    for (const line of lines.slice(lines.findIndex((l) => l.startsWith('@@')))) {
       out.line(
         line.startsWith('+')
           ? c.green(line)
