@@ -6,6 +6,10 @@ import type { AuditEntry, LabelChangeEvent } from '@promptops/core';
 
 export type {
   AuditEntry,
+  ChangeRequestSummary,
+  ChangeRequestView,
+  CheckStatus,
+  ReviewEvent,
   DeploymentKind,
   DeploymentRecord,
   DiffLine,
