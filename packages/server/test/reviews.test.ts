@@ -248,6 +248,7 @@ for (const dialect of DIALECTS) {
       expect(rollback.body['deployment']['kind']).toBe('rollback');
 
       const pending = (await open('greeter', 'v5')).body['id'] as number;
+      const cursor = (await call('GET', '/api/v1/changes')).body['cursor'] as number;
       const asDeployer = await call(
         'PUT',
         '/api/v1/prompts/greeter/labels/production',
@@ -271,6 +272,17 @@ for (const dialect of DIALECTS) {
       });
       const audit = await call('GET', '/api/v1/audit?order=desc&limit=1');
       expect(audit.body['entries'][0]).toMatchObject({ action: 'label.forced', actor: 'admin' });
+      // SDKs following the change feed see the forced move like any other.
+      const feed = await call('GET', `/api/v1/changes?after=${cursor}`);
+      expect(feed.body['events']).toEqual([
+        expect.objectContaining({
+          type: 'label',
+          name: 'greeter',
+          label: 'production',
+          version: 5,
+          kind: 'break-glass',
+        }),
+      ]);
       const view = (await call('GET', `/api/v1/reviews/${pending}`)).body;
       expect(view['timeline'].at(-1)).toMatchObject({
         kind: 'forced',

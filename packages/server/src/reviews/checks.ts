@@ -110,9 +110,12 @@ export const computeChecks = (input: {
 
   const labelSha = labelNow?.sha ?? null;
   const baseOk = labelSha === cr.baseSha;
+  const servesProposed = labelSha !== null && labelSha === cr.sha;
   const baseMessage = baseOk
     ? `${cr.label} still serves ${cr.baseSha === null ? 'nothing' : `v${cr.baseVersion} (${shortSha(cr.baseSha)})`}`
-    : `${cr.label} moved since this request was opened: it serves ${labelNow === undefined ? 'nothing' : `v${labelNow.version} (${shortSha(labelNow.sha)})`} now; re-review it: promptops review update ${cr.id}`;
+    : servesProposed
+      ? `${cr.label} already serves v${cr.version} (${shortSha(cr.sha)}): it was moved there outside this request (see the timeline)`
+      : `${cr.label} moved since this request was opened: it serves ${labelNow === undefined ? 'nothing' : `v${labelNow.version} (${shortSha(labelNow.sha)})`} now; re-review it: promptops review update ${cr.id}`;
 
   return {
     approvals: {
