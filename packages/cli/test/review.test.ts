@@ -42,7 +42,9 @@ describe('promptops policy / review / blame (demo data)', () => {
     const show = await cli(['review', 'show', '2']);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain('-Always greet the user by name.');
-    expect(show.stdout).toMatch(/approvals: 0 of 1 approval \(may approve: any reviewer or above, not the author \(dave\)\)/);
+    expect(show.stdout).toMatch(
+      /approvals: 0 of 1 approval \(may approve: any reviewer or above, not the author \(dave\)\)/,
+    );
     expect(show.stdout).toContain('FORCED (break glass) by dave');
     expect(show.stdout).toContain('not mergeable yet');
 
