@@ -18,6 +18,14 @@ import {
   type VerifyReport,
   type VersionPage,
   type VersionRecordWithLabels,
+  type BlameResult,
+  type ChangeRequestStatus,
+  type ChangeRequestSummary,
+  type ChangeRequestView,
+  type OwnersRecord,
+  type PolicyRecord,
+  type PolicySpec,
+  type TeamRecord,
 } from '@promptops/core';
 
 import type {
@@ -166,7 +174,11 @@ export class ApiClient {
     return this.#request('GET', `/prompts/${seg(name)}/deployments`, undefined, label === undefined ? {} : { label });
   }
 
-  setLabel(name: string, label: string, body: { ref: string; reason?: string | undefined }): Promise<MoveResult> {
+  setLabel(
+    name: string,
+    label: string,
+    body: { ref: string; reason?: string | undefined; force?: boolean | undefined },
+  ): Promise<MoveResult> {
     return this.#request('PUT', `/prompts/${seg(name)}/labels/${seg(label)}`, body);
   }
 
@@ -176,6 +188,88 @@ export class ApiClient {
     body: { to?: string | undefined; reason?: string | undefined },
   ): Promise<RollbackResult> {
     return this.#request('POST', `/prompts/${seg(name)}/labels/${seg(label)}/rollback`, body);
+  }
+
+  // ---- Review gates ----
+
+  listPolicies(label?: string): Promise<{ policies: readonly PolicyRecord[] }> {
+    return this.#request('GET', '/policies', undefined, { label });
+  }
+
+  getPolicies(
+    label: string,
+    prompt?: string,
+  ): Promise<{ label: string; policies: readonly PolicyRecord[]; effective?: PolicyRecord | null }> {
+    return this.#request('GET', `/policies/${seg(label)}`, undefined, { prompt });
+  }
+
+  setPolicy(
+    label: string,
+    body: Partial<PolicySpec>,
+  ): Promise<{ policy: PolicyRecord; previous: PolicyRecord | null }> {
+    return this.#request('PUT', `/policies/${seg(label)}`, body);
+  }
+
+  deletePolicy(label: string, pattern?: string): Promise<{ deleted: true }> {
+    return this.#request('DELETE', `/policies/${seg(label)}`, undefined, { pattern });
+  }
+
+  listOwners(): Promise<{ owners: readonly OwnersRecord[] }> {
+    return this.#request('GET', '/owners');
+  }
+
+  setOwners(pattern: string, owners: readonly string[]): Promise<OwnersRecord> {
+    return this.#request('PUT', '/owners', { pattern, owners });
+  }
+
+  deleteOwners(pattern: string): Promise<{ deleted: true }> {
+    return this.#request('DELETE', '/owners', undefined, { pattern });
+  }
+
+  listTeams(): Promise<{ teams: readonly TeamRecord[] }> {
+    return this.#request('GET', '/teams');
+  }
+
+  setTeam(team: string, members: readonly string[]): Promise<TeamRecord> {
+    return this.#request('PUT', `/teams/${seg(team)}`, { members });
+  }
+
+  deleteTeam(team: string): Promise<{ deleted: true }> {
+    return this.#request('DELETE', `/teams/${seg(team)}`);
+  }
+
+  listReviews(query: {
+    status?: ChangeRequestStatus | undefined;
+    name?: string | undefined;
+    label?: string | undefined;
+    limit?: number | undefined;
+  }): Promise<{ changeRequests: readonly ChangeRequestSummary[]; nextBefore: number | null }> {
+    return this.#request('GET', '/reviews', undefined, query);
+  }
+
+  openReview(body: {
+    name: string;
+    ref: string;
+    label: string;
+    message?: string | undefined;
+  }): Promise<ChangeRequestView> {
+    return this.#request('POST', '/reviews', body);
+  }
+
+  getReview(id: number): Promise<ChangeRequestView> {
+    return this.#request('GET', `/reviews/${id}`);
+  }
+
+  reviewAction(
+    id: number,
+    action: 'approve' | 'reject' | 'update' | 'merge' | 'close',
+    body: { comment?: string | undefined; ref?: string | undefined; sha?: string | undefined },
+  ): Promise<ChangeRequestView> {
+    return this.#request('POST', `/reviews/${id}/${action}`, body);
+  }
+
+  blame(name: string, query: { label?: string | undefined; ref?: string | undefined }): Promise<BlameResult> {
+    return this.#request('GET', `/prompts/${seg(name)}/blame`, undefined, query);
   }
 
   verify(): Promise<VerifyReport> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { registerBlame } from './commands/blame.js';
 import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
 import { registerEval } from './commands/eval.js';
@@ -8,9 +9,11 @@ import { registerInit } from './commands/init.js';
 import { registerLabels } from './commands/labels.js';
 import { registerLock } from './commands/lock.js';
 import { registerLog } from './commands/log.js';
+import { registerPolicy } from './commands/policy.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRuns } from './commands/runs.js';
+import { registerReview } from './commands/review.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerTraces } from './commands/traces.js';
@@ -96,6 +99,9 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerShow(program, ctx);
   registerDiff(program, ctx);
   registerLabels(program, ctx);
+  registerPolicy(program, ctx);
+  registerReview(program, ctx);
+  registerBlame(program, ctx);
   registerVerify(program, ctx);
   registerTraces(program, ctx);
   registerRuns(program, ctx);

@@ -14,3 +14,6 @@ export * from './lockfile.js';
 export * from './trace-records.js';
 export * from './eval-records.js';
 export * from './evals/index.js';
+export * from './review-records.js';
+export * from './review-policy.js';
+export * from './blame.js';

@@ -10,6 +10,8 @@ export const DEPLOYMENT_KINDS = [
   'rollout-step',
   'auto-rollback',
   'break-glass',
+  // A change request's merge moved the label (the record names it in `changeRequest`).
+  'merge',
 ] as const;
 export type DeploymentKind = (typeof DEPLOYMENT_KINDS)[number];
 
@@ -48,6 +50,8 @@ export interface DeploymentRecord {
   readonly actor: string;
   readonly reason: string;
   readonly createdAt: string;
+  /** The change request whose merge made this move (present on `merge` records in histories). */
+  readonly changeRequest?: number;
 }
 
 export interface AuditEntry {

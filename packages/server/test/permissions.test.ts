@@ -30,7 +30,7 @@ describe('route permissions', () => {
 
   it('every guarded route declares a permission', () => {
     const guarded = routes.filter((r) => r.url.startsWith('/api/') || r.url.startsWith('/v1/'));
-    expect(guarded.length).toBeGreaterThanOrEqual(12);
+    expect(guarded.length).toBeGreaterThanOrEqual(30);
     for (const route of guarded) expect(route.permission, `${route.method} ${route.url}`).toBeDefined();
   });
 
@@ -47,7 +47,8 @@ describe('route permissions', () => {
         .replace(':ref', 'v1')
         .replace(':label', 'production')
         .replace(':id', '1')
-        .replace(':baseId', '2');
+        .replace(':baseId', '2')
+        .replace(':team', 'support');
     for (const route of routes.filter((r) => r.url.startsWith('/api/') && r.method !== 'HEAD')) {
       // The change stream never ends by itself: take its status from the headers, then drop the stream.
       const streaming = route.url === '/api/v1/stream';

@@ -97,6 +97,34 @@ describe('startServer', () => {
       deployment: { fromVersion: 18, toVersion: 17, kind: 'rollback' },
     });
     expect((await api(server.url, key, '/api/v1/verify')).body).toMatchObject({ ok: true });
+
+    // Review gates: production is protected. v18 got there by break glass, not by review.
+    const history = (
+      await api(server.url, key, '/api/v1/prompts/customer_support_greeter/deployments?label=production')
+    ).body['deployments'] as {
+      kind: string;
+      actor: string;
+      toVersion: number;
+      reason: string;
+      changeRequest?: number;
+    }[];
+    expect(history[1]).toMatchObject({ kind: 'break-glass', actor: 'dave', toVersion: 18 });
+    expect(history[2]).toMatchObject({ kind: 'merge', actor: 'bob', toVersion: 17, changeRequest: 1 });
+    const direct = await api(server.url, key, '/api/v1/prompts/customer_support_greeter/labels/production', {
+      method: 'PUT',
+      body: JSON.stringify({ ref: 'v18' }),
+    });
+    expect(direct.status).toBe(403);
+    expect(direct.body['error']).toMatchObject({ code: 'label_protected' });
+    const open = (await api(server.url, key, '/api/v1/reviews?status=open')).body['changeRequests'] as { id: number }[];
+    expect(open).toHaveLength(1);
+    const request = (await api(server.url, key, `/api/v1/reviews/${open[0]!.id}`)).body as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(request).toMatchObject({ author: 'dave', version: 18, baseVersion: 17, mergeable: false });
+    expect((request['diff']['lines'] as { op: string }[]).filter((l) => l.op !== 'equal')).toEqual([
+      { op: 'remove', text: 'Always greet the user by name.' },
+    ]);
+    expect(request['checks']['approvals']).toMatchObject({ status: 'pending', required: 1 });
+    expect((request['timeline'] as { kind: string }[]).map((e) => e.kind)).toEqual(['opened', 'forced']);
     await server.close();
 
     // The demo starts from the same story every time.

@@ -252,6 +252,30 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await context.close();
   });
 
+  it('lists change requests and shows #2 (v18): the one-line diff, a pending approval and the break glass', async () => {
+    const { context, page } = await newPage();
+    await signIn(page, VIEWER_KEY);
+    await page.getByRole('link', { name: 'Reviews' }).click();
+    await page.getByTestId('review-2').waitFor();
+    expect(await page.getByTestId('review-2').textContent()).toContain('v17 → v18');
+    await snap(page, 'reviews');
+    await page.getByRole('button', { name: 'all', exact: true }).click();
+    await page.getByTestId('review-1').waitFor();
+    expect(await page.getByTestId('review-1').textContent()).toContain('merged');
+    await page.getByTestId('review-2').getByRole('link', { name: '#2' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Change request #2' }).waitFor();
+    const removed = page.locator('[data-testid="diff"] .diff-remove', { hasText: 'Always greet the user by name.' });
+    await removed.first().waitFor();
+    expect(await page.getByTestId('check-approvals').getAttribute('data-status')).toBe('pending');
+    expect(await page.getByTestId('check-approvals').textContent()).toContain('0 of 1 approval');
+    expect(await page.getByTestId('timeline').locator('[data-kind="forced"]').textContent()).toContain(
+      'forced (break glass) by dave',
+    );
+    expect(await page.getByTestId('mergeable').textContent()).toBe('Not mergeable yet.');
+    await snap(page, 'review');
+    await context.close();
+  });
+
   it('draws per-sha charts with the deployments as markers', async () => {
     const { context, page } = await newPage();
     await signIn(page, ADMIN_KEY);

@@ -36,7 +36,11 @@ export const registerLabels = (program: Command, ctx: CommandContext): void => {
           deployments.map((d: DeploymentRecord) => [
             formatTime(d.createdAt),
             d.label,
-            d.kind,
+            d.kind === 'break-glass'
+              ? c.red('break-glass')
+              : d.changeRequest === undefined
+                ? d.kind
+                : `${d.kind} #${d.changeRequest}`,
             `${versionRef(d.fromVersion, d.fromSha, c)} -> ${versionRef(d.toVersion, d.toSha, c)}`,
             d.actor,
             d.reason,
@@ -74,18 +78,23 @@ export const registerLabels = (program: Command, ctx: CommandContext): void => {
     .argument('[ref]', 'version to promote: v17, a sha prefix or a label')
     .requiredOption('-l, --label <label>', 'label to move, e.g. production')
     .option('-r, --reason <text>', 'why (recorded in the deployment history)')
+    .option('--force', 'break glass (admin): move a protected label without review; needs --reason, recorded as such')
     .action(
       async (
         first: string,
         second: string | undefined,
-        options: { label: string; reason?: string },
+        options: { label: string; reason?: string; force?: boolean },
         command: Command,
       ) => {
         const { name, ref } = nameRefArgs(first, second);
         const label = labelArg(options.label);
         const out = ctx.output(command);
         const client = await ctx.client(command);
-        const result = await client.setLabel(name, label, { ref, reason: options.reason });
+        const result = await client.setLabel(name, label, {
+          ref,
+          reason: options.reason,
+          ...(options.force === true ? { force: true } : {}),
+        });
         const to = { version: result.label.version, sha: result.label.sha };
         const from = result.deployment === null ? to : side(result.deployment.fromVersion, result.deployment.fromSha);
         if (out.json) {
@@ -98,7 +107,7 @@ export const registerLabels = (program: Command, ctx: CommandContext): void => {
           return;
         }
         out.line(
-          `${c.green(label)}: ${versionRef(from?.version ?? null, from?.sha ?? null, c)} -> ${versionRef(to.version, to.sha, c)}`,
+          `${c.green(label)}: ${versionRef(from?.version ?? null, from?.sha ?? null, c)} -> ${versionRef(to.version, to.sha, c)}${result.deployment?.kind === 'break-glass' ? c.red(' (break glass, recorded)') : ''}`,
         );
       },
     );

@@ -20,6 +20,17 @@ export const PERMISSIONS = {
   'evals:read': 'viewer',
   'evals:write': 'reviewer',
   'suites:write': 'editor',
+  // Review gates: policies, owners and teams are an admin's; anyone may read them and the change requests.
+  'policies:read': 'viewer',
+  'policies:write': 'admin',
+  'reviews:read': 'viewer',
+  'reviews:open': 'editor',
+  'reviews:approve': 'reviewer',
+  // Merging needs only the right to open: the policy's approvals are the gate (an unprotected label's
+  // change request also needs `labels:write`, checked by the service).
+  'reviews:merge': 'editor',
+  // Break glass: a forced promotion to a protected label (checked by the label service, on labels:write routes).
+  'labels:force': 'admin',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

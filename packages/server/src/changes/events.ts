@@ -57,7 +57,7 @@ export const labelMoveOf = (row: AuditRow): LabelMove | undefined => {
     if (typeof sha !== 'string' || typeof version !== 'number') return undefined;
     return { name, label: LATEST_LABEL, sha, version, kind: 'push' };
   }
-  if (row.action === 'label.moved' || row.action === 'label.rolled_back') {
+  if (row.action === 'label.moved' || row.action === 'label.rolled_back' || row.action === 'label.forced') {
     const { label, toSha, toVersion, kind } = data;
     if (typeof label !== 'string' || typeof toSha !== 'string' || typeof toVersion !== 'number' || !isKind(kind)) {
       return undefined;

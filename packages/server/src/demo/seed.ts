@@ -1,6 +1,9 @@
 import type { Actor, Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
 import { createPromptService } from '../prompts/service.js';
+import { createEvalGate } from '../evals/gate.js';
+import { createPolicyService } from '../reviews/policies.js';
+import { createReviewService } from '../reviews/service.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
 import { seedDemoEvals } from './evals.js';
 import { demoSteps } from './story.js';
@@ -17,6 +20,9 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
   const clock: Clock = { now: () => at };
   const prompts = createPromptService(storage, clock);
   const labels = createLabelService(storage, clock);
+  const policies = createPolicyService(storage, clock);
+  const reviews = createReviewService(storage, clock, createEvalGate(storage));
+  const requests: number[] = [];
   const heads = new Map<string, string | null>();
   const steps = [...demoSteps()].sort((a, b) => b.daysAgo - a.daysAgo);
   for (const step of steps) {
@@ -37,8 +43,27 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
         message: step.message,
       });
       heads.set(name, result.sha);
+    } else if (step.kind === 'promote') {
+      await labels.promote(actor, step.name, step.label, {
+        ref: step.ref,
+        reason: step.reason,
+        ...(step.force === true ? { force: true } : {}),
+      });
+    } else if (step.kind === 'protect') {
+      await policies.set(actor, step.label, { approvals: step.approvals });
+    } else if (step.kind === 'review') {
+      const opened = await reviews.open(actor, {
+        name: step.name,
+        ref: step.ref,
+        label: step.label,
+        message: step.message,
+      });
+      requests.push(opened.id);
     } else {
-      await labels.promote(actor, step.name, step.label, { ref: step.ref, reason: step.reason });
+      const id = requests[step.request - 1];
+      if (id === undefined) throw new Error(`demo step names change request ${step.request} before it is opened`);
+      const input = { comment: step.comment };
+      await (step.kind === 'approve' ? reviews.approve(actor, id, input) : reviews.merge(actor, id, input));
     }
   }
   // The greeter's eval suite, with runs on v17 (passes) and v18 (every case regresses).

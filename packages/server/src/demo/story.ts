@@ -1,7 +1,10 @@
 /**
  * The demo's data: the story from DESIGN.md. `customer_support_greeter` grows to v17, which greets the
- * user by name; v18, a "wording fix", drops that line and is promoted to production. Three other
- * prompts make the registry look like a real team's. Each step is one push or one label move.
+ * user by name; v18, a "wording fix", drops that line. A week before the incident `production` became
+ * protected (one reviewer's approval, never the author's): v17 reached it through change request #1,
+ * approved by alice; dave opened #2 for v18, did not wait for a review and forced it through (break glass,
+ * with a reason). #2 is still open: the one-line diff, waiting for an approval. Three other prompts make
+ * the registry look like a real team's. Each step is one push, label move, policy or review action.
  */
 
 export type DemoStep =
@@ -20,6 +23,32 @@ export type DemoStep =
       readonly ref: string;
       readonly label: string;
       readonly reason: string;
+      /** A break glass: an admin forcing a protected label. */
+      readonly force?: boolean;
+    }
+  | {
+      readonly kind: 'protect';
+      readonly author: string;
+      readonly daysAgo: number;
+      readonly label: string;
+      readonly approvals: number;
+    }
+  | {
+      readonly kind: 'review';
+      readonly author: string;
+      readonly daysAgo: number;
+      readonly name: string;
+      readonly ref: string;
+      readonly label: string;
+      readonly message: string;
+    }
+  | {
+      readonly kind: 'approve' | 'merge';
+      readonly author: string;
+      readonly daysAgo: number;
+      /** The change request, by its number in the demo (1, 2, …). */
+      readonly request: number;
+      readonly comment: string;
     };
 
 const GREETER = 'customer_support_greeter';
@@ -94,8 +123,6 @@ const greeterSteps = (): DemoStep[] => {
     9: ['alice', 'production', 'closing line approved by support lead'],
     12: ['carol', 'production', 'shorter answers'],
     15: ['carol', 'production', 'cleanup'],
-    17: ['bob', 'production', 'policy moved out of the prompt'],
-    18: ['dave', 'production', 'small wording fix, low risk'],
   };
   GREETER_EDITS.forEach(([author, message, edit], index) => {
     edit(state);
@@ -112,6 +139,45 @@ const greeterSteps = (): DemoStep[] => {
         label: 'staging',
         reason: 'try the policy move',
       });
+    if (version === 17) {
+      // production is protected by now: v17 goes through a change request, approved by someone else.
+      const request = { author: 'bob', name: GREETER, ref: 'v17', label: 'production' };
+      steps.push(
+        { kind: 'review', ...request, daysAgo: daysAgo - 0.6, message: 'policy moved out of the prompt' },
+        {
+          kind: 'approve',
+          author: 'alice',
+          daysAgo: daysAgo - 0.8,
+          request: 1,
+          comment: 'the shared policy covers ticket numbers',
+        },
+        { kind: 'merge', author: 'bob', daysAgo: daysAgo - 1, request: 1, comment: '' },
+      );
+    }
+    if (version === 18) {
+      // The incident: the review was skipped with break glass.
+      steps.push(
+        {
+          kind: 'review',
+          author: 'dave',
+          name: GREETER,
+          ref: 'v18',
+          label: 'production',
+          daysAgo: daysAgo - 0.5,
+          message: 'small wording fix, low risk',
+        },
+        {
+          kind: 'promote',
+          author: 'dave',
+          daysAgo: daysAgo - 1,
+          name: GREETER,
+          ref: 'v18',
+          label: 'production',
+          reason: 'small wording fix, low risk; change request #2 is waiting for a review',
+          force: true,
+        },
+      );
+    }
     const promotion = promotions[version];
     if (promotion) {
       const [by, label, reason] = promotion;
@@ -174,6 +240,8 @@ const releaseNotes = (tone: string): Record<string, unknown> => ({
 
 export const demoSteps = (): DemoStep[] => [
   ...greeterSteps(),
+  // Production became protected after v15 shipped: one approval by a reviewer, never the author's.
+  { kind: 'protect', author: 'alice', daysAgo: 8, label: 'production', approvals: 1 },
   {
     kind: 'push',
     author: 'carol',

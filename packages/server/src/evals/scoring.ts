@@ -1,13 +1,20 @@
-import { PromptopsError, type EvalCaseResult, type EvalSuiteContent } from '@promptops/core';
+import {
+  PromptopsError,
+  isJudgedAssertion,
+  runAssertion,
+  scoreCase,
+  type AssertionResult,
+  type EvalCaseResult,
+  type EvalSuiteContent,
+} from '@promptops/core';
 
 /**
- * Re-scores uploaded cases against the registered suite: the client's `pass` and `score` per case are
- * never taken. Each case's weighted score is recomputed from its assertion results, with the weights
- * the suite configures (not the ones uploaded), and it passes when it had no provider error and the
- * score meets its threshold (the case's, else the suite's).
- *
- * This is the one seam for scoring uploads: core's assertion engine will replace the body so that each
- * assertion is also re-evaluated from the case's output; callers do not change.
+ * Re-scores uploaded cases against the registered suite: nothing the client says about a verdict is
+ * taken. Every assertion is evaluated again by core's engine from the case's output, with the suite's
+ * variables, values, weights and thresholds (not the uploaded ones); the case passes when it had no
+ * provider error and its assertions meet its threshold (the case's, else the suite's). The one
+ * exception is `llm-rubric`: re-judging would call a model, so the uploaded judge verdict stands in for
+ * the judge (judged again against the suite's threshold) — trusted as far as the uploading key is.
  *
  * The caller has checked that the uploaded case ids are exactly the suite's.
  */
@@ -29,16 +36,28 @@ export const scoreUploadedCases = (suite: EvalSuiteContent, cases: readonly Eval
         },
       );
     }
-    const assertions = uploaded.assertions.map((result, index) => ({
-      ...result,
-      weight: spec.assert[index]?.weight ?? 1,
-    }));
-    const totalWeight = assertions.reduce((sum, a) => sum + a.weight, 0);
-    // No weighted assertion: nothing can fail but the provider call itself.
-    const score = totalWeight === 0 ? 1 : assertions.reduce((sum, a) => sum + a.weight * a.score, 0) / totalWeight;
-    const threshold = spec.threshold ?? suite.threshold;
-    // A hair of tolerance, so 3 x (1/3) meets a threshold of 1.
-    const pass = uploaded.error === null && score >= threshold - 1e-9;
-    return { ...uploaded, assertions, score, pass };
+    const output = uploaded.error === null ? (uploaded.output ?? '') : null;
+    const assertions = spec.assert.map((assertion, index): AssertionResult => {
+      const weight = assertion.weight ?? 1;
+      if (output === null) {
+        return { type: assertion.type, pass: false, score: 0, weight, reason: `no output: ${uploaded.error}` };
+      }
+      const judged = uploaded.assertions[index]!;
+      // The judge's own verdict, un-negated for a `not-` rubric (whose result was the opposite of it).
+      const negated = assertion.type.startsWith('not-');
+      const score = Math.min(1, Math.max(0, judged.score));
+      const verdict = isJudgedAssertion(assertion.type.replace(/^not-/, ''))
+        ? { verdict: { pass: negated !== judged.pass, score: negated ? 1 - score : score, reason: judged.reason } }
+        : {};
+      return runAssertion(assertion, {
+        output,
+        vars: spec.vars,
+        latencyMs: uploaded.latencyMs,
+        cost: uploaded.cost,
+        ...verdict,
+      });
+    });
+    const { pass, score } = scoreCase(assertions, spec.threshold ?? suite.threshold);
+    return { ...uploaded, vars: spec.vars, assertions, score, pass: output !== null && pass };
   });
 };

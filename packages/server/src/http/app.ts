@@ -8,12 +8,16 @@ import { changeRoutes } from '../changes/routes.js';
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
 import { systemClock, type Actor, type Clock } from '../context.js';
-import { createEvalGate } from '../evals/gate.js';
+import { createEvalGate, type EvalGate } from '../evals/gate.js';
 import { evalRoutes } from '../evals/routes.js';
 import { createEvalService } from '../evals/service.js';
 import { createLabelService } from '../labels/service.js';
 import { labelRoutes } from '../labels/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
+import { createBlameService } from '../reviews/blame.js';
+import { createPolicyService } from '../reviews/policies.js';
+import { policyRoutes, reviewRoutes } from '../reviews/routes.js';
+import { createReviewService } from '../reviews/service.js';
 import { createPromptService } from '../prompts/service.js';
 import type { Storage } from '../storage/port.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
@@ -40,6 +44,8 @@ export interface AppOptions {
   readonly traces?: TraceOptions;
   /** A built dashboard folder (packages/web/dist) to serve at `/`; `startServer` finds it, `buildApp` serves none by default. */
   readonly webRoot?: string;
+  /** Checks a change request's required eval suites; by default every required suite is `missing`. */
+  readonly evalGate?: EvalGate;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -145,14 +151,19 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     };
   });
 
+  const evalGate = options.evalGate ?? createEvalGate(storage);
   const prompts = createPromptService(storage, clock);
   const labels = createLabelService(storage, clock);
   const audit = createAuditService(storage);
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage));
+  await app.register(policyRoutes(createPolicyService(storage, clock)));
+  await app.register(
+    reviewRoutes(createReviewService(storage, clock, evalGate), createBlameService(storage)),
+  );
   await registerTraces(app, storage, clock, options.traces);
-  await app.register(evalRoutes(createEvalService(storage, clock, createEvalGate(storage))));
+  await app.register(evalRoutes(createEvalService(storage, clock, evalGate)));
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate('changeFeed', createChangeFeed(storage, { log: app.log, ...options.changeFeed }));
   await app.register(changeRoutes(app.changeFeed));

@@ -35,30 +35,30 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
     }),
   );
 
-  app.put<{ Params: { name: string; label: string }; Body: { ref: string; reason?: string } }>(
+  app.put<{ Params: { name: string; label: string }; Body: { ref: string; reason?: string; force?: boolean } }>(
     '/api/v1/prompts/:name/labels/:label',
     {
       config: { permission: 'labels:write' },
       schema: {
         tags: ['labels'],
-        summary: 'Promote: move a label to a ref',
+        summary:
+          'Promote: move a label to a ref (403 label_protected on a protected label; an admin may force it with a reason: break glass)',
         params: nameLabelParams,
         body: {
           type: 'object',
           required: ['ref'],
           additionalProperties: false,
-          properties: { ref: { type: 'string', minLength: 1, maxLength: 64 }, reason },
+          properties: { ref: { type: 'string', minLength: 1, maxLength: 64 }, reason, force: { type: 'boolean' } },
         },
       },
     },
     async (request) => {
-      const { ref, reason: why } = request.body;
-      return labels.promote(
-        requireActor(request.actor),
-        request.params.name,
-        request.params.label,
-        why === undefined ? { ref } : { ref, reason: why },
-      );
+      const { ref, reason: why, force } = request.body;
+      return labels.promote(requireActor(request.actor), request.params.name, request.params.label, {
+        ref,
+        ...(why === undefined ? {} : { reason: why }),
+        ...(force === undefined ? {} : { force }),
+      });
     },
   );
 

@@ -12,10 +12,13 @@ import {
   type RollbackResult,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
+import { roleAllows } from '../auth/permissions.js';
 import { promptNotFound } from '../prompts/errors.js';
 import { toDeploymentRecord, toLabelRecord } from '../prompts/mappers.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
+import { effectivePolicy } from '../reviews/policies.js';
 import type { LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
+import { moveLabel } from './move.js';
 
 const MAX_REASON_LENGTH = 2000;
 
@@ -29,7 +32,7 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
     return tx.lockPrompt(actor.projectId, name, clock.now().toISOString());
   };
 
-  const move = async (
+  const move = (
     tx: RegistryTx,
     actor: Actor,
     prompt: PromptRow,
@@ -38,51 +41,74 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
     target: VersionRow,
     kind: DeploymentKind,
     reason: string,
-  ): Promise<{ label: LabelRecord; deployment: DeploymentRecord }> => {
-    const at = clock.now().toISOString();
-    await tx.setLabel({
-      promptId: prompt.id,
-      label,
-      sha: target.sha,
-      version: target.version,
-      updatedAt: at,
-      updatedBy: actor.name,
-    });
-    const deployment = await tx.insertDeployment({
-      projectId: actor.projectId,
-      promptId: prompt.id,
-      label,
-      fromSha: current?.sha ?? null,
-      fromVersion: current?.version ?? null,
-      toSha: target.sha,
-      toVersion: target.version,
-      kind,
-      actor: actor.name,
-      reason,
-      createdAt: at,
-    });
-    await tx.appendAudit({
-      projectId: actor.projectId,
-      at,
-      actor: actor.name,
-      action: kind === 'rollback' ? 'label.rolled_back' : 'label.moved',
-      target: `${prompt.name}:${label}`,
-      data: {
-        name: prompt.name,
-        label,
-        kind,
-        fromSha: current?.sha ?? null,
-        toSha: target.sha,
-        toVersion: target.version,
-        reason,
-        deploymentId: deployment.id,
-      },
-    });
-    const label_ = await tx.getLabel(prompt.id, label);
-    return { label: toLabelRecord(label_!), deployment: toDeploymentRecord(deployment) };
-  };
+  ): Promise<{ label: LabelRecord; deployment: DeploymentRecord }> =>
+    moveLabel(tx, clock, { actor, prompt, label, current, target, kind, reason });
 
   const reasonOf = (reason: string | undefined): string => (reason ?? '').slice(0, MAX_REASON_LENGTH);
+
+  /** Whether this promote must be a break glass, or is refused because the label is protected. */
+  const gateDirectMove = async (
+    tx: RegistryTx,
+    actor: Actor,
+    name: string,
+    label: string,
+    ref: string,
+    force: boolean,
+    reason: string,
+  ): Promise<DeploymentKind> => {
+    const policy = await effectivePolicy(tx, actor.projectId, label, name);
+    const isProtected = policy?.protected === true;
+    if (!force) {
+      if (!isProtected) return 'promote';
+      throw new PromptopsError(
+        'forbidden',
+        'label_protected',
+        `'${label}' of '${name}' is protected: it moves only through an approved change request`,
+        {
+          fix: `open one: promptops review request ${name} ${ref} --label ${label} -m "why"`,
+          details: { name, label, policy },
+        },
+      );
+    }
+    if (!roleAllows(actor.role, 'labels:force')) {
+      throw new PromptopsError(
+        'forbidden',
+        'forbidden',
+        `breaking glass on '${label}' needs the admin role, not '${actor.role}'`,
+        {
+          fix: `open a change request instead: promptops review request ${name} ${ref} --label ${label} -m "why"`,
+        },
+      );
+    }
+    if (reason.trim() === '') {
+      throw new PromptopsError(
+        'invalid',
+        'reason_required',
+        'a forced promotion (break glass) needs a written reason',
+        {
+          fix: 'say why with --reason "…"; it is recorded and shown with the deployment',
+          issues: [{ path: 'reason', message: 'is required with force' }],
+        },
+      );
+    }
+    if (!isProtected) {
+      throw new PromptopsError(
+        'unprocessable',
+        'not_protected',
+        `'${label}' of '${name}' is not protected: nothing to force`,
+        {
+          fix: `promote without --force: promptops promote ${name} ${ref} --label ${label}`,
+        },
+      );
+    }
+    return 'break-glass';
+  };
+
+  /** The change request each merge deployment came from, by deployment id. */
+  const mergedRequests = async (promptId: number): Promise<Map<number, number>> => {
+    const merged = await storage.reviews.listMergedChangeRequests(promptId);
+    return new Map(merged.flatMap((cr) => (cr.deploymentId === null ? [] : [[cr.deploymentId, cr.id] as const])));
+  };
 
   return {
     async list(actor: Actor, name: string): Promise<LabelRecord[]> {
@@ -95,8 +121,17 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
     async history(actor: Actor, name: string, label?: string): Promise<DeploymentRecord[]> {
       const prompt = await storage.getPrompt(actor.projectId, name);
       if (!prompt || prompt.headSha === null) throw promptNotFound(name);
-      const rows = await storage.listDeployments(prompt.id, label === undefined ? {} : { label });
-      return rows.map(toDeploymentRecord).reverse();
+      const [rows, merges] = await Promise.all([
+        storage.listDeployments(prompt.id, label === undefined ? {} : { label }),
+        mergedRequests(prompt.id),
+      ]);
+      return rows
+        .map((row) => {
+          const record = toDeploymentRecord(row);
+          const changeRequest = merges.get(row.id);
+          return changeRequest === undefined ? record : { ...record, changeRequest };
+        })
+        .reverse();
     },
 
     /** Moves a label to a ref. Moving it where it already is changes nothing and records nothing. */
@@ -104,7 +139,7 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
       actor: Actor,
       name: string,
       label: string,
-      input: { ref: string; reason?: string },
+      input: { ref: string; reason?: string; force?: boolean },
     ): Promise<MoveResult> {
       assertLabelName(label);
       if (label === LATEST_LABEL) {
@@ -121,11 +156,10 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
         const prompt = await lockExisting(tx, actor, name);
         const target = await resolveRef(tx, prompt, input.ref);
         const current = await tx.getLabel(prompt.id, label);
+        const reason = reasonOf(input.reason);
+        const kind = await gateDirectMove(tx, actor, name, label, input.ref, input.force === true, reason);
         if (current?.sha === target.sha) return { changed: false, label: toLabelRecord(current), deployment: null };
-        return {
-          changed: true,
-          ...(await move(tx, actor, prompt, label, current, target, 'promote', reasonOf(input.reason))),
-        };
+        return { changed: true, ...(await move(tx, actor, prompt, label, current, target, kind, reason)) };
       });
     },
 

@@ -7,6 +7,8 @@ import { createTraceStore } from './trace-store.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
 import { createEvalStore } from './eval-store.js';
 import type { EvalStore } from './eval-port.js';
+import { createReviewStore } from './review-store.js';
+import type { ReviewTx } from './review-port.js';
 import { SqliteTraceWriter } from './sqlite-trace-writer.js';
 import type {
   ApiKeyRow,
@@ -200,6 +202,13 @@ class KyselyReads implements RegistryReads {
     protected readonly db: Kysely<Database>,
     readonly dialect: Dialect,
   ) {}
+
+  #reviews: ReviewTx | undefined;
+  /** The review store on this connection (its writes are typed away outside transactions). */
+  get reviews(): ReviewTx {
+    this.#reviews ??= createReviewStore(this.db);
+    return this.#reviews;
+  }
 
   async getProject(id: number): Promise<ProjectRow | undefined> {
     const row = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,5 +1,6 @@
 import type { DeploymentKind, MetricsGroupBy } from '@promptops/core';
 import type { EvalStore } from './eval-port.js';
+import type { ReviewReads, ReviewTx } from './review-port.js';
 
 /**
  * The storage port. The registry service talks only to this interface; two adapters implement it
@@ -159,6 +160,8 @@ export interface AuditQuery {
 }
 
 export interface RegistryReads {
+  /** Policies, owners, teams and change requests (`review-port.ts`). */
+  readonly reviews: ReviewReads;
   getProject(id: number): Promise<ProjectRow | undefined>;
   getProjectByName(name: string): Promise<ProjectRow | undefined>;
   countProjects(): Promise<number>;
@@ -204,6 +207,7 @@ export interface RegistryReads {
  * `appendAudit`: the project's newest audit seq is the stamp that read caches are validated against.
  */
 export interface RegistryTx extends RegistryReads {
+  readonly reviews: ReviewTx;
   createProject(name: string, createdAt: string): Promise<ProjectRow>;
   insertApiKey(key: Omit<ApiKeyRow, 'id' | 'lastUsedAt' | 'revokedAt'>): Promise<ApiKeyRow>;
   revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;

@@ -6,6 +6,10 @@ import type { AuditEntry, EvalRunRecord, LabelChangeEvent } from '@promptops/cor
 
 export type {
   AuditEntry,
+  ChangeRequestSummary,
+  ChangeRequestView,
+  CheckStatus,
+  ReviewEvent,
   DeploymentKind,
   DeploymentRecord,
   DiffLine,

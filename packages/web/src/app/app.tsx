@@ -11,6 +11,8 @@ import { ToastProvider } from './toasts';
 // The prompt pages are the hot path (in the main bundle); the others load when first opened.
 const TracesPage = lazy(() => import('../pages/traces-page').then((module) => ({ default: module.TracesPage })));
 const TracePage = lazy(() => import('../pages/trace-page').then((module) => ({ default: module.TracePage })));
+const ReviewsPage = lazy(() => import('../pages/reviews-page').then((module) => ({ default: module.ReviewsPage })));
+const ReviewPage = lazy(() => import('../pages/review-page').then((module) => ({ default: module.ReviewPage })));
 const AuditPage = lazy(() => import('../pages/audit-page').then((module) => ({ default: module.AuditPage })));
 
 export const App = () => (
@@ -25,6 +27,7 @@ export const App = () => (
 
 const NAV = [
   { to: '/prompts', text: 'Prompts' },
+  { to: '/reviews', text: 'Reviews' },
   { to: '/traces', text: 'Traces' },
   { to: '/audit', text: 'Audit log' },
 ] as const;
@@ -100,6 +103,9 @@ const Route = ({ path }: { path: string }): ReactNode => {
   if (matchPath('/traces', path)) return <TracesPage />;
   const trace = matchPath('/traces/:id', path);
   if (trace) return <TracePage key={trace['id']} id={trace['id']!} />;
+  if (matchPath('/reviews', path)) return <ReviewsPage />;
+  const review = matchPath('/reviews/:id', path);
+  if (review) return <ReviewPage key={review['id']} id={review['id']!} />;
   if (matchPath('/audit', path)) return <AuditPage />;
   return (
     <section>

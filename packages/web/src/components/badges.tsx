@@ -24,6 +24,7 @@ const KIND_TEXT: Record<DeploymentKind, string> = {
   'rollout-step': 'rollout step',
   'auto-rollback': 'auto-rollback',
   'break-glass': 'break glass',
+  merge: 'merge',
 };
 
 export const KindBadge = ({ kind }: { kind: DeploymentKind }) => (

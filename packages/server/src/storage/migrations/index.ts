@@ -4,12 +4,14 @@ import type { Dialect } from '../port.js';
 import type { Database } from '../schema.js';
 import { initialMigration } from './0001-initial.js';
 import { tracesMigration } from './0002-traces.js';
+import { reviewsMigration } from './0004-reviews.js';
 import { evalsMigration } from './0005-evals.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
 const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
   '0001-initial': initialMigration(dialect),
   '0002-traces': tracesMigration(dialect),
+  '0004-reviews': reviewsMigration(dialect),
   '0005-evals': evalsMigration(dialect),
 });
 

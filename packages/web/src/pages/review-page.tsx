@@ -1,0 +1,130 @@
+import type { ReactNode } from 'react';
+import type { ChangeRequestView, CheckStatus } from '../api/types';
+import { dateTime } from '../app/format';
+import { Link } from '../app/router';
+import { useApiGet } from '../app/use-api';
+import { LabelChip, Sha, When } from '../components/badges';
+import { DiffView } from '../components/diff-view';
+import { ErrorNote, Loading } from '../components/states';
+import { useLabelEvents } from '../live/live-feed';
+
+const MARK: Record<CheckStatus, string> = { passed: '✓', failed: '✗', pending: '…', not_available: '–' };
+const MARK_TEXT: Record<CheckStatus, string> = {
+  passed: 'passed',
+  failed: 'failed',
+  pending: 'pending',
+  not_available: 'not available',
+};
+
+const Check = ({ name, status, children }: { name: string; status: CheckStatus; children: ReactNode }) => (
+  <li className={`check-${status}`} data-testid={`check-${name}`} data-status={status}>
+    <span className="check-mark" aria-label={MARK_TEXT[status]}>
+      {MARK[status]}
+    </span>
+    <strong>{name}</strong>: {children}
+  </li>
+);
+
+/** One change request: what it changes, whether it may merge, and what happened to it. Read-only. */
+export const ReviewPage = ({ id }: { id: string }) => {
+  const review = useApiGet<ChangeRequestView>(`/reviews/${encodeURIComponent(id)}`);
+  useLabelEvents(() => review.reload());
+  const cr = review.data;
+  return (
+    <section aria-labelledby="review-title">
+      <div className="page-head">
+        <p className="muted">
+          <Link to="/reviews">Reviews</Link>
+        </p>
+        <h1 id="review-title" className="page-title" tabIndex={-1}>
+          Change request #{id}
+        </h1>
+        {cr !== undefined && (
+          <p>
+            <Link to={`/prompts/${encodeURIComponent(cr.name)}`}>{cr.name}</Link>: <LabelChip label={cr.label} />{' '}
+            {cr.from === null ? '(none)' : `v${cr.from.version}`} → v{cr.to.version} <Sha sha={cr.sha} />{' '}
+            <span className={`chip chip-status-${cr.status}`} data-testid="review-status">
+              {cr.status}
+            </span>{' '}
+            {cr.protected && <span className="chip chip-production">protected</span>}
+          </p>
+        )}
+        {cr !== undefined && (
+          <p className="muted">
+            opened by {cr.author} <When at={cr.createdAt} />
+            {cr.message === '' ? '' : `: ${cr.message}`}
+          </p>
+        )}
+      </div>
+      {review.error !== undefined && <ErrorNote error={review.error} retry={review.reload} />}
+      {review.loading && <Loading what="the change request" />}
+      {cr !== undefined && (
+        <>
+          <h2>Checks</h2>
+          <ul className="checks" data-testid="checks">
+            <Check name="approvals" status={cr.checks.approvals.status}>
+              {cr.checks.approvals.message} — may approve: {cr.checks.approvals.eligible}
+              {cr.checks.approvals.approvedBy.map((a) => (
+                <div key={`a-${a.actor}`} className="muted">
+                  approved by {a.actor} <When at={a.at} />
+                  {a.counted ? '' : ' (not counted)'}
+                  {a.comment === '' ? '' : `: ${a.comment}`}
+                </div>
+              ))}
+              {cr.checks.approvals.rejectedBy.map((r) => (
+                <div key={`r-${r.actor}`} className="muted">
+                  rejected by {r.actor} <When at={r.at} />
+                  {r.comment === '' ? '' : `: ${r.comment}`}
+                </div>
+              ))}
+            </Check>
+            <Check name="eval suites" status={cr.checks.evals.status}>
+              {cr.checks.evals.message}
+            </Check>
+            <Check name="label" status={cr.checks.base.status}>
+              {cr.checks.base.message}
+            </Check>
+            <Check name="drift" status={cr.checks.drift.status}>
+              {cr.checks.drift.message}
+            </Check>
+          </ul>
+          <p data-testid="mergeable">
+            {cr.mergeable ? (
+              <>
+                Every check passes: <code>promptops review merge {cr.id}</code>
+              </>
+            ) : cr.status === 'open' ? (
+              'Not mergeable yet.'
+            ) : (
+              `This change request is ${cr.status}.`
+            )}
+          </p>
+          <h2>Changes</h2>
+          <div data-testid="diff">
+            <DiffView
+              diff={cr.diff}
+              fromLabel={cr.from === null ? '(nothing)' : `v${cr.from.version}`}
+              toLabel={`v${cr.to.version}`}
+            />
+          </div>
+          <h2>Timeline</h2>
+          <ol className="timeline" data-testid="timeline">
+            {cr.timeline.map((event, index) => (
+              <li
+                key={index}
+                className={event.kind === 'forced' ? 'timeline-forced' : undefined}
+                data-kind={event.kind}
+              >
+                <time dateTime={event.at} title={dateTime(event.at)}>
+                  {dateTime(event.at)}
+                </time>{' '}
+                {event.kind === 'forced' ? 'forced (break glass)' : event.kind} by {event.actor}
+                {event.comment === '' ? '' : `: ${event.comment}`}
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+};
