@@ -15,6 +15,15 @@ export const PERMISSIONS = {
   // Traces: SDKs in production send with an editor key (a dedicated ingest-only role may come with key management).
   'traces:read': 'viewer',
   'traces:write': 'editor',
+  // Access: keys and members are managed by admins; anyone may see who the members are. Projects: the
+  // role is admin, and the access service also requires the key's project to be the bootstrap `default`
+  // project (its admins are the server's admins).
+  'keys:read': 'admin',
+  'keys:write': 'admin',
+  'members:read': 'viewer',
+  'members:write': 'admin',
+  'projects:read': 'admin',
+  'projects:create': 'admin',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

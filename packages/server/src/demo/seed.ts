@@ -27,6 +27,7 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
       keyId: 'demo',
       stamp: 0,
       name: step.author,
+      user: step.author,
     };
     if (step.kind === 'push') {
       const name = String(step.content['name']);

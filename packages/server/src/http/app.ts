@@ -3,7 +3,10 @@ import { PromptopsError } from '@promptops/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { auditRoutes } from '../audit/routes.js';
 import { createAuditService } from '../audit/service.js';
-import { createAuthenticator } from '../auth/authenticate.js';
+import { accessRoutes } from '../access/routes.js';
+import { createAccessService } from '../access/service.js';
+import { AuthRateLimitedError, createAuthenticator } from '../auth/authenticate.js';
+import { AuthFailureLimiter, type AuthRateLimitOptions } from '../auth/rate-limit.js';
 import { changeRoutes } from '../changes/routes.js';
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
@@ -37,6 +40,8 @@ export interface AppOptions {
   readonly traces?: TraceOptions;
   /** A built dashboard folder (packages/web/dist) to serve at `/`; `startServer` finds it, `buildApp` serves none by default. */
   readonly webRoot?: string;
+  /** Failed-authentication limits (per key id and per client address, in this process's memory). */
+  readonly authRateLimit?: AuthRateLimitOptions;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -50,7 +55,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { allErrors: true } },
+    // removeAdditional off: an unknown body field (`role`, `project`, `author`…) is a 400 naming it, never
+    // silently dropped, so no request can believe it assigned something.
+    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     routerOptions: { maxParamLength: 500 },
   });
 
@@ -78,13 +85,19 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
     }
   });
-  const authenticate = createAuthenticator(storage, clock);
-  app.addHook('onRequest', async (request) => {
+  const authenticate = createAuthenticator(storage, clock, new AuthFailureLimiter(options.authRateLimit));
+  app.addHook('onRequest', async (request, reply) => {
     const permission = request.routeOptions.config.permission;
     if (permission === 'public') return;
     // Unknown /api paths also need a key: no probing without one.
     if (permission === undefined && !isGuarded(request.url)) return;
-    const actor = await authenticate(request.headers.authorization);
+    let actor;
+    try {
+      actor = await authenticate(request.headers.authorization, request);
+    } catch (error) {
+      if (!(error instanceof AuthRateLimitedError)) throw error;
+      return reply.code(429).header('retry-after', String(error.retryAfterSeconds)).send({ error: error.toJSON() });
+    }
     if (permission !== undefined && !roleAllows(actor.role, permission)) {
       throw new PromptopsError(
         'forbidden',
@@ -119,7 +132,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       project: { id: actor.projectId, name: actor.projectName },
       role: actor.role,
       keyId: actor.keyId,
-      keyName: actor.name,
+      keyName: actor.keyName ?? actor.name,
+      user: actor.user,
+      name: actor.name,
     };
   });
 
@@ -129,6 +144,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage));
+  await app.register(accessRoutes(createAccessService(storage, clock)));
   await registerTraces(app, storage, clock, options.traces);
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate('changeFeed', createChangeFeed(storage, { log: app.log, ...options.changeFeed }));

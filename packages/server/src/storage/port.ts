@@ -1,4 +1,5 @@
 import type { DeploymentKind, MetricsGroupBy } from '@promptops/core';
+import type { AccessReads, AccessTx } from './access-port.js';
 
 /**
  * The storage port. The registry service talks only to this interface; two adapters implement it
@@ -157,7 +158,7 @@ export interface AuditQuery {
   readonly prompt?: string;
 }
 
-export interface RegistryReads {
+export interface RegistryReads extends AccessReads {
   getProject(id: number): Promise<ProjectRow | undefined>;
   getProjectByName(name: string): Promise<ProjectRow | undefined>;
   countProjects(): Promise<number>;
@@ -202,7 +203,7 @@ export interface RegistryReads {
  * Writes; only inside `transaction`. A transaction that changes keys, labels or versions must also
  * `appendAudit`: the project's newest audit seq is the stamp that read caches are validated against.
  */
-export interface RegistryTx extends RegistryReads {
+export interface RegistryTx extends RegistryReads, AccessTx {
   createProject(name: string, createdAt: string): Promise<ProjectRow>;
   insertApiKey(key: Omit<ApiKeyRow, 'id' | 'lastUsedAt' | 'revokedAt'>): Promise<ApiKeyRow>;
   revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;

@@ -4,11 +4,13 @@ import type { Dialect } from '../port.js';
 import type { Database } from '../schema.js';
 import { initialMigration } from './0001-initial.js';
 import { tracesMigration } from './0002-traces.js';
+import { accessMigration } from './0003-access.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
 const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
   '0001-initial': initialMigration(dialect),
   '0002-traces': tracesMigration(dialect),
+  '0003-access': accessMigration(dialect),
 });
 
 /** Arbitrary but fixed: the PostgreSQL advisory lock every promptops process takes to migrate. */
