@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireActor } from '../http/actor.js';
 import { ROLES, type Role } from '../storage/port.js';
 import { MAX_GRACE_SECONDS, type AccessService } from './service.js';
@@ -30,6 +30,11 @@ const memberParams = {
   required: ['name'],
   properties: { name: { type: 'string', minLength: 1, maxLength: 200 } },
 } as const;
+
+/** Lets a body-less POST through strict body validation as `{}`. */
+const emptyBody = async (request: FastifyRequest): Promise<void> => {
+  request.body ??= {};
+};
 
 export const accessRoutes = (access: AccessService) => async (app: FastifyInstance) => {
   // ---- keys ----
@@ -74,10 +79,11 @@ export const accessRoutes = (access: AccessService) => async (app: FastifyInstan
     async (request, reply) => reply.code(201).send(await access.createKey(requireActor(request.actor), request.body)),
   );
 
-  app.post<{ Params: { keyId: string }; Body: { graceSeconds?: number } | undefined }>(
+  app.post<{ Params: { keyId: string }; Body: { graceSeconds?: number } }>(
     '/api/v1/keys/:keyId/rotate',
     {
       config: { permission: 'keys:write' },
+      preValidation: emptyBody,
       schema: {
         tags: ['keys'],
         summary: 'A new secret for the same name, role and user; the old key stops now or after graceSeconds',
@@ -91,7 +97,7 @@ export const accessRoutes = (access: AccessService) => async (app: FastifyInstan
     },
     async (request) =>
       access.rotateKey(requireActor(request.actor), request.params.keyId, {
-        ...(request.body?.graceSeconds === undefined ? {} : { graceSeconds: request.body.graceSeconds }),
+        ...(request.body.graceSeconds === undefined ? {} : { graceSeconds: request.body.graceSeconds }),
       }),
   );
 
@@ -99,6 +105,7 @@ export const accessRoutes = (access: AccessService) => async (app: FastifyInstan
     '/api/v1/keys/:keyId/revoke',
     {
       config: { permission: 'keys:write' },
+      preValidation: emptyBody,
       schema: {
         tags: ['keys'],
         summary: 'Revoke a key: it stops working at once on every replica',
