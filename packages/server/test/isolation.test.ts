@@ -158,7 +158,8 @@ for (const dialect of DIALECTS)
         ['PATCH', '/api/v1/members/bea', { role: 'viewer' }],
         ['DELETE', '/api/v1/members/bert'],
       ];
-      for (const [method, url, body] of writes) expect404(await call(r.app, method, url, a, body), `${method} ${url} ${JSON.stringify(body)}`);
+      for (const [method, url, body] of writes)
+        expect404(await call(r.app, method, url, a, body), `${method} ${url} ${JSON.stringify(body)}`);
       // Nothing of B changed: its keys still work, its audit log did not move.
       expect((await call(r.app, 'GET', '/api/v1/me', b)).status).toBe(200);
       expect(
