@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { registerAccess } from './commands/access.js';
 import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
 import { registerInit } from './commands/init.js';
@@ -94,6 +95,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerLabels(program, ctx);
   registerVerify(program, ctx);
   registerTraces(program, ctx);
+  registerAccess(program, ctx);
   return program;
 };
 

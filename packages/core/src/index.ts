@@ -13,3 +13,4 @@ export * from './snapshot.js';
 export * from './lockfile.js';
 export * from './trace-records.js';
 export * from './eval-records.js';
+export * from './access-records.js';

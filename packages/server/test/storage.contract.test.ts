@@ -131,7 +131,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       await storage.migrate();
       await Promise.all([storage.migrate(), storage.migrate()]);
       const applied = await storage.rawSql('SELECT name FROM kysely_migration');
-      expect(applied.map((row) => row['name'])).toEqual(['0001-initial', '0002-traces']);
+      expect(applied.map((row) => row['name'])).toEqual(['0001-initial', '0002-traces', '0003-access']);
       expect(await storage.countProjects()).toBe(0);
     });
 
@@ -140,7 +140,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const url = await backend.freshUrl();
         const [first, second] = await Promise.all([open(url), open(url)]);
         await Promise.all([first.migrate(), second.migrate()]);
-        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(2);
+        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(3);
         expect(await second.countProjects()).toBe(0);
       });
   });

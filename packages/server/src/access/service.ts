@@ -1,11 +1,11 @@
-import { PromptopsError } from '@promptops/core';
+import { PromptopsError, type KeyRecord, type MemberRecord, type ProjectRecord } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { DEFAULT_PROJECT } from '../auth/bootstrap.js';
 import { generateApiKey, hashApiKey, keyIdOf } from '../auth/keys.js';
 import { StorageConflictError } from '../storage/index.js';
 import type { AccessKeyRow } from '../storage/access-port.js';
 import type { RegistryTx, Role, Storage } from '../storage/port.js';
-import { toKeyRecord, toMemberRecord, type KeyRecord, type MemberRecord, type ProjectRecord } from './records.js';
+import { toKeyRecord, toMemberRecord } from './records.js';
 import { effectiveRole, keyWorksAt, roleRankOf } from './roles.js';
 
 /**
