@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_ROLES } from '@promptops/core';
 import { PERMISSIONS, roleAllows, type Permission } from '../src/auth/permissions.js';
 import { buildApp } from '../src/http/app.js';
 import { ROLES } from '../src/storage/port.js';

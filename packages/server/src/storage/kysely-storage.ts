@@ -195,7 +195,7 @@ const toAudit = (row: Selectable<AuditLogTable>): AuditRow => ({
 });
 
 // The access reads and writes live in access-store.ts and are mixed in (declaration merging below).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
 interface KyselyReads extends AccessReads {}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -451,7 +451,7 @@ class KyselyReads implements RegistryReads {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
 interface KyselyTx extends Omit<AccessTx, keyof AccessReads> {}
 
 /** The writes, bound to one open transaction (`db` is the transaction's connection). */
