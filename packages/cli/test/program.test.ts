@@ -29,6 +29,9 @@ describe('commands', () => {
       'trace',
       'traces',
       'metrics',
+      'keys',
+      'members',
+      'projects',
     ]);
   });
 
