@@ -95,5 +95,7 @@ for (const dialect of DIALECTS)
 
     it('the permission table only names roles that exist', () => {
       for (const role of Object.values(PERMISSIONS)) expect(ROLES).toContain(role);
+      // The public role list (core) is the server's, in the same order.
+      expect(ACCESS_ROLES).toEqual(ROLES);
     });
   });

@@ -1,4 +1,11 @@
-import type { ProjectRow, Role } from './port.js';
+export const ROLES = ['viewer', 'editor', 'reviewer', 'deployer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ProjectRow {
+  readonly id: number;
+  readonly name: string;
+  readonly createdAt: string;
+}
 
 /**
  * The access half of the storage port: users, project memberships and the parts of API keys that key

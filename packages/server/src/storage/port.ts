@@ -1,5 +1,5 @@
 import type { DeploymentKind, MetricsGroupBy } from '@promptops/core';
-import type { AccessReads, AccessTx } from './access-port.js';
+import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
 
 /**
  * The storage port. The registry service talks only to this interface; two adapters implement it
@@ -12,14 +12,9 @@ import type { AccessReads, AccessTx } from './access-port.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-export const ROLES = ['viewer', 'editor', 'reviewer', 'deployer', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface ProjectRow {
-  readonly id: number;
-  readonly name: string;
-  readonly createdAt: string;
-}
+// Roles and projects are declared beside the access port (which port.ts extends) and re-exported here.
+export { ROLES } from './access-port.js';
+export type { ProjectRow, Role } from './access-port.js';
 
 export interface ApiKeyRow {
   readonly id: number;
