@@ -328,6 +328,16 @@ export class ApiClient {
     });
   }
 
+  /** Any route of docs/api.md under /api/v1; feature modules (e.g. `access-api.ts`) type their calls on it. */
+  request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query: Readonly<Record<string, string | number | undefined>> = {},
+  ): Promise<T> {
+    return this.#request<T>(method, path, body, query);
+  }
+
   async #request<T>(
     method: string,
     path: string,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { registerBlame } from './commands/blame.js';
+import { registerAccess } from './commands/access.js';
 import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
 import { registerEval } from './commands/eval.js';
@@ -106,6 +107,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerTraces(program, ctx);
   registerRuns(program, ctx);
   registerGate(program, ctx);
+  registerAccess(program, ctx);
   return program;
 };
 

@@ -37,6 +37,9 @@ describe('commands', () => {
       'metrics',
       'runs',
       'gate',
+      'keys',
+      'members',
+      'projects',
     ]);
   });
 

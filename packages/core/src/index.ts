@@ -17,3 +17,4 @@ export * from './evals/index.js';
 export * from './review-records.js';
 export * from './review-policy.js';
 export * from './blame.js';
+export * from './access-records.js';

@@ -6,8 +6,15 @@ export interface Actor {
   readonly projectName: string;
   readonly role: Role;
   readonly keyId: string;
-  /** The name recorded as author / actor in history and the audit log. */
+  /**
+   * The name recorded as author / actor / approver in history and the audit log: the user's name when
+   * the key acts as a user, else the key's name.
+   */
   readonly name: string;
+  /** The user the key acts as, or null for a key of its own (a service key). */
+  readonly user: string | null;
+  /** The key's own name (differs from `name` when the key acts as a user). */
+  readonly keyName?: string;
   /**
    * The project's change stamp (newest audit seq) when the request was authenticated. Caches of
    * mutable state (labels) are valid for a request only when they were filled at this stamp.

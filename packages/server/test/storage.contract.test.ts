@@ -131,7 +131,13 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       await storage.migrate();
       await Promise.all([storage.migrate(), storage.migrate()]);
       const applied = await storage.rawSql('SELECT name FROM kysely_migration');
-      expect(applied.map((row) => row['name'])).toEqual(['0001-initial', '0002-traces', '0004-reviews', '0005-evals']);
+      expect(applied.map((row) => row['name'])).toEqual([
+        '0001-initial',
+        '0002-traces',
+        '0003-access',
+        '0004-reviews',
+        '0005-evals',
+      ]);
       expect(await storage.countProjects()).toBe(0);
     });
 

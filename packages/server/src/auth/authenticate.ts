@@ -1,79 +1,167 @@
 import { PromptopsError } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
+import { effectiveRole, keyWorksAt } from '../access/roles.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
 import { hashApiKey, hashesEqual, keyIdOf } from './keys.js';
+import { AuthFailureLimiter } from './rate-limit.js';
 
 const TOUCH_INTERVAL_MS = 60_000;
 const KEY_CACHE_SIZE = 10_000;
+const KEY_FIX =
+  'send an API key as "Authorization: Bearer <key>" (the CLI reads PROMPTOPS_API_KEY or .promptops/credentials.json)';
 
 const unauthorized = (message: string): PromptopsError =>
-  new PromptopsError('unauthorized', 'unauthorized', message, {
-    fix: 'send an API key as "Authorization: Bearer <key>" (the CLI reads PROMPTOPS_API_KEY or .promptops/credentials.json)',
-  });
+  new PromptopsError('unauthorized', 'unauthorized', message, { fix: KEY_FIX });
+
+/** Too many failed attempts from this address or for this key id: answered 429 with `Retry-After`. */
+export class AuthRateLimitedError extends PromptopsError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('unauthorized', 'too_many_auth_failures', 'too many failed authentication attempts', {
+      fix: `wait ${retryAfterSeconds} s, then retry with a valid API key`,
+      details: { retryAfterSeconds },
+    });
+    this.name = 'AuthRateLimitedError';
+  }
+}
+
+/** Why a presented key was refused (logged; the response says only that the key is not valid). */
+type FailureReason = 'malformed' | 'unknown' | 'revoked' | 'not_a_member';
+
+class KeyRefused extends Error {
+  constructor(readonly reason: FailureReason) {
+    super(reason);
+  }
+}
+
+/** What the auth hook passes about the request: the client address and a logger. */
+export interface AuthRequest {
+  readonly ip: string;
+  readonly log: { warn(object: Record<string, unknown>, message: string): void };
+}
+
+interface CachedKey {
+  readonly actor: Omit<Actor, 'stamp'>;
+  readonly stamp: number;
+  /** When a rotated key's grace ends (ms), else null. */
+  readonly stopsAt: number | null;
+}
 
 /**
  * Resolves a bearer token to an actor, and reads the project's change stamp (its newest audit seq).
  *
- * Every change to keys, labels and versions appends to the project's audit log in the same transaction,
- * so the stamp moves whenever anything a cache holds may have changed. A verified key is cached with
- * the stamp it was read at and reused only while the stamp is unchanged: one cheap indexed read per
- * request, and a revoked key stops working with the next request on every replica.
+ * Every change to keys, memberships, labels and versions appends to the project's audit log in the same
+ * transaction, so the stamp moves whenever anything a cache holds may have changed. A verified key is
+ * cached with the stamp it was read at and reused only while the stamp is unchanged: one cheap indexed
+ * read per request (synchronous on a SQLite file), and a revoked key (or a member's lowered role) takes effect with the next request on
+ * every replica. Failed attempts are rate-limited per key id and per address and logged without the key.
  */
-export const createAuthenticator = (storage: Storage, clock: Clock) => {
+export const createAuthenticator = (
+  storage: Storage,
+  clock: Clock,
+  limiter: AuthFailureLimiter = new AuthFailureLimiter(),
+) => {
   const touched = new Map<string, number>();
   // Projects are never renamed or deleted, so their rows can be cached for good.
   const projects = new BoundedCache<number, ProjectRow>(1000);
   // Only keys that verified are cached: random tokens cannot grow it.
-  const keys = new BoundedCache<string, { actor: Omit<Actor, 'stamp'>; stamp: number }>(KEY_CACHE_SIZE);
+  const keys = new BoundedCache<string, CachedKey>(KEY_CACHE_SIZE);
 
-  const load = async (hash: string): Promise<Omit<Actor, 'stamp'>> => {
+  const load = async (hash: string, now: number): Promise<Omit<CachedKey, 'stamp'>> => {
     const keyId = keyIdOf(hash);
-    const row = await storage.findApiKey(keyId);
-    if (!row || !hashesEqual(row.hash, hash) || row.revokedAt !== null) throw unauthorized('the API key is not valid');
+    const row = await storage.findKeyForAuth(keyId);
+    if (!row || !hashesEqual(row.hash, hash)) throw new KeyRefused('unknown');
+    if (!keyWorksAt(row, now)) throw new KeyRefused('revoked');
+    const role = effectiveRole(row);
+    if (role === null) throw new KeyRefused('not_a_member');
     const project = projects.get(row.projectId) ?? (await storage.getProject(row.projectId));
-    if (!project) throw unauthorized('the API key is not valid');
+    if (!project) throw new KeyRefused('unknown');
     projects.set(project.id, project);
-    return { projectId: project.id, projectName: project.name, role: row.role, keyId, name: row.name };
+    return {
+      actor: {
+        projectId: project.id,
+        projectName: project.name,
+        role,
+        keyId,
+        name: row.userName ?? row.name,
+        user: row.userName,
+        keyName: row.name,
+      },
+      stopsAt: row.revokedAt === null ? null : Date.parse(row.revokedAt),
+    };
   };
 
-  const stamped = (actor: Omit<Actor, 'stamp'>, stamp: number): Actor => {
-    const now = clock.now().getTime();
+  const verify = async (hash: string, now: number): Promise<Actor> => {
+    const cached = keys.get(hash);
+    let stamp: number;
+    if (
+      cached !== undefined &&
+      (stamp = await storage.latestAuditSeq(cached.actor.projectId)) === cached.stamp &&
+      (cached.stopsAt === null || cached.stopsAt > now)
+    ) {
+      return { ...cached.actor, stamp };
+    }
+    keys.delete(hash);
+    const loaded = await load(hash, now);
+    // Read the stamp after the key: a change committed in between only makes the entry stale sooner.
+    stamp = await storage.latestAuditSeq(loaded.actor.projectId);
+    keys.set(hash, { ...loaded, stamp });
+    return { ...loaded.actor, stamp };
+  };
+
+  const touch = (actor: Actor, now: number): Actor => {
     if ((touched.get(actor.keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
       touched.set(actor.keyId, now);
       void storage.touchApiKey(actor.keyId, new Date(now).toISOString()).catch(() => undefined);
     }
-    return { ...actor, stamp };
+    return actor;
   };
 
-  const readAndCache = async (hash: string): Promise<Actor> => {
-    const cached = keys.get(hash);
-    if (cached !== undefined) {
-      const stamp = await storage.latestAuditSeq(cached.actor.projectId);
-      if (stamp === cached.stamp) return stamped(cached.actor, stamp);
-      keys.delete(hash);
+  const verifyOrRefuse = async (
+    hash: string | null,
+    keyId: string | null,
+    request: AuthRequest,
+    now: number,
+  ): Promise<Actor> => {
+    try {
+      if (hash === null) throw new KeyRefused('malformed');
+      return touch(await verify(hash, now), now);
+    } catch (error) {
+      if (!(error instanceof KeyRefused)) throw error;
+      limiter.recordFailure(keyId, request.ip, now);
+      request.log.warn({ auth: error.reason, keyId, address: request.ip }, 'authentication failed');
+      throw error.reason === 'malformed'
+        ? unauthorized('the Authorization header is not "Bearer <key>"')
+        : unauthorized('the API key is not valid');
     }
-    const actor = await load(hash);
-    // Read the stamp after the key: a change committed in between only makes the entry stale sooner.
-    const stamp = await storage.latestAuditSeq(actor.projectId);
-    keys.set(hash, { actor, stamp });
-    return stamped(actor, stamp);
   };
 
   /**
-   * Synchronous when the key is cached and the database answers the stamp synchronously (a SQLite
-   * file): the read hot path then runs without a single promise. Throws `unauthorized` synchronously
-   * for a missing or malformed header.
+   * Synchronous when the key is cached, still valid, and the database answers the stamp synchronously (a
+   * SQLite file): the read hot path then runs without a single promise. Refusals before any lookup (no
+   * header, rate-limited) throw synchronously.
    */
-  return (authorization: string | undefined): Actor | Promise<Actor> => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match) throw unauthorized('this route needs an API key');
-    const hash = hashApiKey(match[1]!);
-    const cached = keys.get(hash);
-    if (cached !== undefined && storage.latestAuditSeqNow !== undefined) {
-      const stamp = storage.latestAuditSeqNow(cached.actor.projectId);
-      if (stamp === cached.stamp) return stamped(cached.actor, stamp);
+  return (authorization: string | undefined, request: AuthRequest): Actor | Promise<Actor> => {
+    const now = clock.now().getTime();
+    if (authorization === undefined || authorization === '') throw unauthorized('this route needs an API key');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    const hash = match ? hashApiKey(match[1]!) : null;
+    // The key id is a prefix of the key's sha256: it names the key without revealing any of it.
+    const keyId = hash === null ? null : keyIdOf(hash);
+    const retryAfter = limiter.retryAfterSeconds(keyId, request.ip, now);
+    if (retryAfter > 0) {
+      request.log.warn({ auth: 'rate_limited', keyId, address: request.ip, retryAfter }, 'authentication refused');
+      throw new AuthRateLimitedError(retryAfter);
     }
-    return readAndCache(hash);
+    const cached = hash === null ? undefined : keys.get(hash);
+    if (
+      cached !== undefined &&
+      storage.latestAuditSeqNow !== undefined &&
+      (cached.stopsAt === null || cached.stopsAt > now)
+    ) {
+      const stamp = storage.latestAuditSeqNow(cached.actor.projectId);
+      if (stamp === cached.stamp) return touch({ ...cached.actor, stamp }, now);
+    }
+    return verifyOrRefuse(hash, keyId, request, now);
   };
 };

@@ -31,6 +31,15 @@ export const PERMISSIONS = {
   'reviews:merge': 'editor',
   // Break glass: a forced promotion to a protected label (checked by the label service, on labels:write routes).
   'labels:force': 'admin',
+  // Access: keys and members are managed by admins; anyone may see who the members are. Projects: the
+  // role is admin, and the access service also requires the key's project to be the bootstrap `default`
+  // project (its admins are the server's admins).
+  'keys:read': 'admin',
+  'keys:write': 'admin',
+  'members:read': 'viewer',
+  'members:write': 'admin',
+  'projects:read': 'admin',
+  'projects:create': 'admin',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

@@ -128,6 +128,7 @@ export const seedDemoEvals = async (storage: Storage, project: ProjectRow, now: 
     keyId: 'demo',
     stamp: 0,
     name: 'ci',
+    user: null,
   };
   const prompt = await storage.getPrompt(project.id, GREETER);
   if (prompt === undefined) throw new Error(`the demo has no prompt ${GREETER}`);

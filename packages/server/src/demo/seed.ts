@@ -1,3 +1,4 @@
+import { memberTarget } from '../access/service.js';
 import type { Actor, Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
 import { createPromptService } from '../prompts/service.js';
@@ -6,10 +7,36 @@ import { createPolicyService } from '../reviews/policies.js';
 import { createReviewService } from '../reviews/service.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
 import { seedDemoEvals } from './evals.js';
-import { demoSteps } from './story.js';
+import { demoSteps, DEMO_MEMBERS } from './story.js';
 import { seedDemoTraces } from './traces.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The people of the story, as members of the demo project (audited like any membership change). */
+const seedDemoMembers = async (storage: Storage, project: ProjectRow, at: Date): Promise<void> => {
+  const when = at.toISOString();
+  await storage.transaction(async (tx) => {
+    for (const member of DEMO_MEMBERS) {
+      const user = await tx.ensureUser(member.name, when);
+      await tx.insertMember({
+        projectId: project.id,
+        userId: user.id,
+        role: member.role,
+        displayName: member.displayName,
+        createdAt: when,
+        createdBy: 'demo',
+      });
+      await tx.appendAudit({
+        projectId: project.id,
+        at: when,
+        actor: 'demo',
+        action: 'member.added',
+        target: memberTarget(member.name),
+        data: { name: member.name, role: member.role },
+      });
+    }
+  });
+};
 
 /**
  * Seeds the demo through the same services the API uses (so history, labels and the audit chain are
@@ -24,6 +51,7 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
   const reviews = createReviewService(storage, clock, createEvalGate(storage));
   const requests: number[] = [];
   const heads = new Map<string, string | null>();
+  await seedDemoMembers(storage, project, new Date(now.getTime() - 95 * DAY_MS));
   const steps = [...demoSteps()].sort((a, b) => b.daysAgo - a.daysAgo);
   for (const step of steps) {
     at = new Date(now.getTime() - step.daysAgo * DAY_MS);
@@ -34,6 +62,7 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
       keyId: 'demo',
       stamp: 0,
       name: step.author,
+      user: step.author,
     };
     if (step.kind === 'push') {
       const name = String(step.content['name']);

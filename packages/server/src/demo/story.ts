@@ -6,6 +6,7 @@
  * with a reason). #2 is still open: the one-line diff, waiting for an approval. Three other prompts make
  * the registry look like a real team's. Each step is one push, label move, policy or review action.
  */
+import type { Role } from '../storage/port.js';
 
 export type DemoStep =
   | {
@@ -237,6 +238,18 @@ const releaseNotes = (tone: string): Record<string, unknown> => ({
   slots: { tone },
   template: 'Write release notes for {{product}}.\n{{> tone}}\nChanges:\n{{#changes}}- {{.}}\n{{/changes}}',
 });
+
+/**
+ * The people of the story and their roles today: authors push (editor), bob reviews, carol ships, dana
+ * administers. History was made over three months, so earlier moves need not match today's roles.
+ */
+export const DEMO_MEMBERS: readonly { name: string; displayName: string; role: Role }[] = [
+  { name: 'alice', displayName: 'Alice Moreau', role: 'editor' },
+  { name: 'bob', displayName: 'Bob Okafor', role: 'reviewer' },
+  { name: 'carol', displayName: 'Carol Jensen', role: 'deployer' },
+  { name: 'dana', displayName: 'Dana Whitfield', role: 'admin' },
+  { name: 'dave', displayName: 'Dave Kim', role: 'editor' },
+];
 
 export const demoSteps = (): DemoStep[] => [
   ...greeterSteps(),

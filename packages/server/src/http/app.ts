@@ -3,7 +3,10 @@ import { PromptopsError } from '@promptops/core';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { auditRoutes } from '../audit/routes.js';
 import { createAuditService } from '../audit/service.js';
-import { createAuthenticator } from '../auth/authenticate.js';
+import { accessRoutes } from '../access/routes.js';
+import { createAccessService } from '../access/service.js';
+import { AuthRateLimitedError, createAuthenticator } from '../auth/authenticate.js';
+import { AuthFailureLimiter, type AuthRateLimitOptions } from '../auth/rate-limit.js';
 import { changeRoutes } from '../changes/routes.js';
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
@@ -44,8 +47,10 @@ export interface AppOptions {
   readonly traces?: TraceOptions;
   /** A built dashboard folder (packages/web/dist) to serve at `/`; `startServer` finds it, `buildApp` serves none by default. */
   readonly webRoot?: string;
-  /** Checks a change request's required eval suites; by default every required suite is `missing`. */
+  /** Checks a change request's required eval suites; by default the registry's recorded runs (`evals/gate.ts`). */
   readonly evalGate?: EvalGate;
+  /** Failed-authentication limits (per key id and per client address, in this process's memory). */
+  readonly authRateLimit?: AuthRateLimitOptions;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -59,7 +64,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { allErrors: true } },
+    // removeAdditional off: an unknown body field (`role`, `project`, `author`…) is a 400 naming it, never
+    // silently dropped, so no request can believe it assigned something.
+    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     routerOptions: { maxParamLength: 500 },
   });
 
@@ -87,7 +94,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
     }
   });
-  const authenticate = createAuthenticator(storage, clock);
+  const authenticate = createAuthenticator(storage, clock, new AuthFailureLimiter(options.authRateLimit));
   const authorize = (request: FastifyRequest, actor: Actor, permission: Permission | undefined): void => {
     if (permission !== undefined && !roleAllows(actor.role, permission)) {
       throw new PromptopsError(
@@ -102,13 +109,21 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     request.actor = actor;
   };
   // Callback style: a cached key on SQLite authenticates synchronously, and the hot path skips a promise.
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const permission = request.routeOptions.config.permission;
     if (permission === 'public') return done();
     // Unknown /api paths also need a key: no probing without one.
     if (permission === undefined && !isGuarded(request.url)) return done();
+    const fail = (error: unknown): void => {
+      if (error instanceof AuthRateLimitedError) {
+        // Answered here (a hook that sends does not call done): 429 with when to come back.
+        void reply.code(429).header('retry-after', String(error.retryAfterSeconds)).send({ error: error.toJSON() });
+        return;
+      }
+      done(error as Error);
+    };
     try {
-      const actor = authenticate(request.headers.authorization);
+      const actor = authenticate(request.headers.authorization, request);
       if (!(actor instanceof Promise)) {
         authorize(request, actor, permission);
         return done();
@@ -118,11 +133,11 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
           authorize(request, resolved, permission);
           done();
         } catch (error) {
-          done(error as Error);
+          fail(error);
         }
-      }, done);
+      }, fail);
     } catch (error) {
-      done(error as Error);
+      fail(error);
     }
   });
 
@@ -147,7 +162,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       project: { id: actor.projectId, name: actor.projectName },
       role: actor.role,
       keyId: actor.keyId,
-      keyName: actor.name,
+      keyName: actor.keyName ?? actor.name,
+      user: actor.user,
+      name: actor.name,
     };
   });
 
@@ -159,9 +176,8 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage));
   await app.register(policyRoutes(createPolicyService(storage, clock)));
-  await app.register(
-    reviewRoutes(createReviewService(storage, clock, evalGate), createBlameService(storage)),
-  );
+  await app.register(reviewRoutes(createReviewService(storage, clock, evalGate), createBlameService(storage)));
+  await app.register(accessRoutes(createAccessService(storage, clock)));
   await registerTraces(app, storage, clock, options.traces);
   await app.register(evalRoutes(createEvalService(storage, clock, evalGate)));
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);

@@ -2,6 +2,8 @@ import { auditHash, canonicalJson, GENESIS_HASH, PromptopsError } from '@prompto
 import type { DeploymentKind } from '@promptops/core';
 import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Selectable } from 'kysely';
+import { createAccessReads, createAccessWrites } from './access-store.js';
+import type { AccessReads, AccessTx } from './access-port.js';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
@@ -197,11 +199,18 @@ const toAudit = (row: Selectable<AuditLogTable>): AuditRow => ({
   hash: row.hash,
 });
 
+// The access reads and writes live in access-store.ts and are mixed in (declaration merging below).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+interface KyselyReads extends AccessReads {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class KyselyReads implements RegistryReads {
   constructor(
     protected readonly db: Kysely<Database>,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    Object.assign(this, createAccessReads(db));
+  }
 
   #reviews: ReviewTx | undefined;
   /** The review store on this connection (its writes are typed away outside transactions). */
@@ -454,7 +463,11 @@ class KyselyReads implements RegistryReads {
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+interface KyselyTx extends Omit<AccessTx, keyof AccessReads> {}
+
 /** The writes, bound to one open transaction (`db` is the transaction's connection). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class KyselyTx extends KyselyReads implements RegistryTx {
   constructor(
     db: Kysely<Database>,
@@ -463,6 +476,7 @@ class KyselyTx extends KyselyReads implements RegistryTx {
     readonly audited: Set<number>,
   ) {
     super(db, dialect);
+    Object.assign(this, createAccessWrites(db, dialect));
   }
 
   /** Row locks exist on PostgreSQL only; on SQLite, BEGIN IMMEDIATE already made this the only writer. */

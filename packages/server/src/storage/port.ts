@@ -1,6 +1,7 @@
 import type { DeploymentKind, MetricsGroupBy } from '@promptops/core';
 import type { EvalStore } from './eval-port.js';
 import type { ReviewReads, ReviewTx } from './review-port.js';
+import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
 
 /**
  * The storage port. The registry service talks only to this interface; two adapters implement it
@@ -13,14 +14,9 @@ import type { ReviewReads, ReviewTx } from './review-port.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-export const ROLES = ['viewer', 'editor', 'reviewer', 'deployer', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface ProjectRow {
-  readonly id: number;
-  readonly name: string;
-  readonly createdAt: string;
-}
+// Roles and projects are declared beside the access port (which port.ts extends) and re-exported here.
+export { ROLES } from './access-port.js';
+export type { ProjectRow, Role } from './access-port.js';
 
 export interface ApiKeyRow {
   readonly id: number;
@@ -159,7 +155,7 @@ export interface AuditQuery {
   readonly prompt?: string;
 }
 
-export interface RegistryReads {
+export interface RegistryReads extends AccessReads {
   /** Policies, owners, teams and change requests (`review-port.ts`). */
   readonly reviews: ReviewReads;
   getProject(id: number): Promise<ProjectRow | undefined>;
@@ -206,7 +202,7 @@ export interface RegistryReads {
  * Writes; only inside `transaction`. A transaction that changes keys, labels or versions must also
  * `appendAudit`: the project's newest audit seq is the stamp that read caches are validated against.
  */
-export interface RegistryTx extends RegistryReads {
+export interface RegistryTx extends RegistryReads, AccessTx {
   readonly reviews: ReviewTx;
   createProject(name: string, createdAt: string): Promise<ProjectRow>;
   insertApiKey(key: Omit<ApiKeyRow, 'id' | 'lastUsedAt' | 'revokedAt'>): Promise<ApiKeyRow>;

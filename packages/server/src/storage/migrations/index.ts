@@ -4,6 +4,7 @@ import type { Dialect } from '../port.js';
 import type { Database } from '../schema.js';
 import { initialMigration } from './0001-initial.js';
 import { tracesMigration } from './0002-traces.js';
+import { accessMigration } from './0003-access.js';
 import { reviewsMigration } from './0004-reviews.js';
 import { evalsMigration } from './0005-evals.js';
 
@@ -11,6 +12,7 @@ import { evalsMigration } from './0005-evals.js';
 const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
   '0001-initial': initialMigration(dialect),
   '0002-traces': tracesMigration(dialect),
+  '0003-access': accessMigration(dialect),
   '0004-reviews': reviewsMigration(dialect),
   '0005-evals': evalsMigration(dialect),
 });

@@ -1,0 +1,378 @@
+import { PromptopsError, type KeyRecord, type MemberRecord, type ProjectRecord } from '@promptops/core';
+import type { Actor, Clock } from '../context.js';
+import { DEFAULT_PROJECT } from '../auth/bootstrap.js';
+import { generateApiKey, hashApiKey, keyIdOf } from '../auth/keys.js';
+import { StorageConflictError } from '../storage/index.js';
+import type { AccessKeyRow } from '../storage/access-port.js';
+import type { RegistryTx, Role, Storage } from '../storage/port.js';
+import { toKeyRecord, toMemberRecord } from './records.js';
+import { effectiveRole, keyWorksAt, roleRankOf } from './roles.js';
+
+/**
+ * Keys, members and projects. Every change runs in one transaction that first takes the project's access
+ * lock, then appends an audit entry: the audit seq is the stamp that every replica's key cache checks, so
+ * a revocation or a lowered role is in force on the next request everywhere.
+ */
+
+/** Audit targets of access changes start with `#`, which no prompt name can, so prompt filters never match them. */
+export const keyTarget = (keyId: string): string => `#key/${keyId}`;
+export const memberTarget = (name: string): string => `#member/${name}`;
+export const projectTarget = (name: string): string => `#project/${name}`;
+
+export const MAX_GRACE_SECONDS = 86_400;
+
+export interface CreatedKey {
+  readonly key: KeyRecord;
+  /** The key itself: shown once, never stored. */
+  readonly secret: string;
+}
+
+const keyNotFound = (keyId: string): PromptopsError =>
+  new PromptopsError('not_found', 'key_not_found', `this project has no API key ${keyId}`, {
+    fix: 'list the keys with GET /api/v1/keys (promptops keys list)',
+  });
+
+const memberNotFound = (name: string): PromptopsError =>
+  new PromptopsError('not_found', 'member_not_found', `this project has no member "${name}"`, {
+    fix: 'list the members with GET /api/v1/members (promptops members list), or add one',
+  });
+
+/** Keys that work and act as admin, given a hypothetical change to one user's membership or one key. */
+const adminKeysAfter = (
+  keys: readonly AccessKeyRow[],
+  now: number,
+  change: { readonly stopKeyId?: string; readonly userId?: number; readonly memberRole?: Role | null } = {},
+): number =>
+  keys.filter((key) => {
+    if (key.keyId === change.stopKeyId || !keyWorksAt(key, now)) return false;
+    const memberRole =
+      change.userId !== undefined && key.userId === change.userId ? (change.memberRole ?? null) : key.memberRole;
+    return effectiveRole({ ...key, memberRole }) === 'admin';
+  }).length;
+
+/** Refuses a change that would leave a project that has a working admin key without one. */
+const assertAdminRemains = async (
+  tx: RegistryTx,
+  projectId: number,
+  now: number,
+  change: Parameters<typeof adminKeysAfter>[2],
+  what: string,
+): Promise<void> => {
+  const keys = await tx.listProjectKeys(projectId);
+  if (adminKeysAfter(keys, now) > 0 && adminKeysAfter(keys, now, change) === 0) {
+    throw new PromptopsError(
+      'conflict',
+      'last_admin_key',
+      `${what} would leave the project without a working admin key`,
+      {
+        fix: 'create another admin key first (promptops keys create NAME --role admin), then retry',
+      },
+    );
+  }
+};
+
+export const createAccessService = (storage: Storage, clock: Clock) => {
+  const now = (): Date => clock.now();
+
+  const requireServerAdmin = (actor: Actor): void => {
+    if (actor.projectName !== DEFAULT_PROJECT || actor.role !== 'admin') {
+      throw new PromptopsError(
+        'forbidden',
+        'not_server_admin',
+        `only an admin key of the "${DEFAULT_PROJECT}" project may list or create projects`,
+        { fix: `use an admin key of the "${DEFAULT_PROJECT}" project (the one the server bootstrapped)` },
+      );
+    }
+  };
+
+  const mintKey = async (
+    tx: RegistryTx,
+    input: { projectId: number; name: string; role: Role; userId: number | null; createdBy: string; at: string },
+  ): Promise<{ keyId: string; secret: string }> => {
+    const secret = generateApiKey();
+    const hash = hashApiKey(secret);
+    const keyId = keyIdOf(hash);
+    await tx.insertAccessKey({ ...input, keyId, hash, createdAt: input.at });
+    return { keyId, secret };
+  };
+
+  const readKey = async (tx: RegistryTx, projectId: number, keyId: string, at: number): Promise<KeyRecord> => {
+    const row = await tx.getProjectKey(projectId, keyId);
+    if (row === undefined) throw keyNotFound(keyId);
+    return toKeyRecord(row, at);
+  };
+
+  return {
+    async listKeys(actor: Actor): Promise<KeyRecord[]> {
+      const at = now().getTime();
+      return (await storage.listProjectKeys(actor.projectId)).map((row) => toKeyRecord(row, at));
+    },
+
+    async getKey(actor: Actor, keyId: string): Promise<KeyRecord> {
+      const row = await storage.getProjectKey(actor.projectId, keyId);
+      if (row === undefined) throw keyNotFound(keyId);
+      return toKeyRecord(row, now().getTime());
+    },
+
+    async createKey(actor: Actor, input: { name: string; role: Role; user?: string }): Promise<CreatedKey> {
+      const at = now();
+      return storage.transaction(async (tx) => {
+        await tx.lockProjectAccess(actor.projectId);
+        let userId: number | null = null;
+        if (input.user !== undefined) {
+          const member = await tx.getMember(actor.projectId, input.user);
+          if (member === undefined) throw memberNotFound(input.user);
+          if (roleRankOf(input.role) > roleRankOf(member.role)) {
+            throw new PromptopsError(
+              'unprocessable',
+              'role_above_membership',
+              `a key acting as "${input.user}" cannot have role ${input.role}: the user is ${member.role} in this project`,
+              { fix: `use --role ${member.role} or lower, or raise the member's role first` },
+            );
+          }
+          userId = member.userId;
+        }
+        const { keyId, secret } = await mintKey(tx, {
+          projectId: actor.projectId,
+          name: input.name,
+          role: input.role,
+          userId,
+          createdBy: actor.name,
+          at: at.toISOString(),
+        });
+        await tx.appendAudit({
+          projectId: actor.projectId,
+          at: at.toISOString(),
+          actor: actor.name,
+          action: 'key.created',
+          target: keyTarget(keyId),
+          data: { keyId, name: input.name, role: input.role, user: input.user ?? null },
+        });
+        return { key: await readKey(tx, actor.projectId, keyId, at.getTime()), secret };
+      });
+    },
+
+    /**
+     * A new secret for the same name, role and user. The old key stops at once, or after `graceSeconds`
+     * (at most a day) so running services can switch over. Rotation never leaves a project without an
+     * admin key (the new one has the old one's role), so the last admin key may be rotated.
+     */
+    async rotateKey(
+      actor: Actor,
+      keyId: string,
+      input: { graceSeconds?: number },
+    ): Promise<CreatedKey & { previous: KeyRecord }> {
+      const at = now();
+      const grace = input.graceSeconds ?? 0;
+      return storage.transaction(async (tx) => {
+        await tx.lockProjectAccess(actor.projectId);
+        const old = await tx.getProjectKey(actor.projectId, keyId);
+        if (old === undefined) throw keyNotFound(keyId);
+        if (!keyWorksAt(old, at.getTime()) || old.revokedAt !== null) {
+          throw new PromptopsError('unprocessable', 'key_revoked', `API key ${keyId} is revoked or already rotated`, {
+            fix: 'rotate the key that replaced it, or create a new key',
+          });
+        }
+        const { keyId: newKeyId, secret } = await mintKey(tx, {
+          projectId: actor.projectId,
+          name: old.name,
+          role: old.role,
+          userId: old.userId,
+          createdBy: actor.name,
+          at: at.toISOString(),
+        });
+        await tx.stopApiKey(actor.projectId, keyId, new Date(at.getTime() + grace * 1000).toISOString());
+        await tx.appendAudit({
+          projectId: actor.projectId,
+          at: at.toISOString(),
+          actor: actor.name,
+          action: 'key.rotated',
+          target: keyTarget(keyId),
+          data: { keyId, newKeyId, name: old.name, role: old.role, user: old.userName, graceSeconds: grace },
+        });
+        return {
+          key: await readKey(tx, actor.projectId, newKeyId, at.getTime()),
+          secret,
+          previous: await readKey(tx, actor.projectId, keyId, at.getTime()),
+        };
+      });
+    },
+
+    /** Stops the key at once (also one in its rotation grace). Revoking a revoked key changes nothing. */
+    async revokeKey(actor: Actor, keyId: string): Promise<{ changed: boolean; key: KeyRecord }> {
+      const at = now();
+      return storage.transaction(async (tx) => {
+        await tx.lockProjectAccess(actor.projectId);
+        const key = await tx.getProjectKey(actor.projectId, keyId);
+        if (key === undefined) throw keyNotFound(keyId);
+        if (!keyWorksAt(key, at.getTime())) return { changed: false, key: toKeyRecord(key, at.getTime()) };
+        await assertAdminRemains(tx, actor.projectId, at.getTime(), { stopKeyId: keyId }, `revoking key ${keyId}`);
+        await tx.stopApiKey(actor.projectId, keyId, at.toISOString());
+        await tx.appendAudit({
+          projectId: actor.projectId,
+          at: at.toISOString(),
+          actor: actor.name,
+          action: 'key.revoked',
+          target: keyTarget(keyId),
+          data: { keyId, name: key.name, role: key.role, user: key.userName },
+        });
+        return { changed: true, key: await readKey(tx, actor.projectId, keyId, at.getTime()) };
+      });
+    },
+
+    async listMembers(actor: Actor): Promise<MemberRecord[]> {
+      return (await storage.listMembers(actor.projectId)).map(toMemberRecord);
+    },
+
+    async getMember(actor: Actor, name: string): Promise<MemberRecord> {
+      const member = await storage.getMember(actor.projectId, name);
+      if (member === undefined) throw memberNotFound(name);
+      return toMemberRecord(member);
+    },
+
+    async addMember(actor: Actor, input: { name: string; role: Role; displayName?: string }): Promise<MemberRecord> {
+      const at = now().toISOString();
+      return storage.transaction(async (tx) => {
+        await tx.lockProjectAccess(actor.projectId);
+        if ((await tx.getMember(actor.projectId, input.name)) !== undefined) {
+          throw new PromptopsError('conflict', 'member_exists', `"${input.name}" is already a member of this project`, {
+            fix: `change the role with PATCH /api/v1/members/${input.name} (promptops members set-role)`,
+          });
+        }
+        const user = await tx.ensureUser(input.name, at);
+        await tx.insertMember({
+          projectId: actor.projectId,
+          userId: user.id,
+          role: input.role,
+          displayName: input.displayName ?? null,
+          createdAt: at,
+          createdBy: actor.name,
+        });
+        await tx.appendAudit({
+          projectId: actor.projectId,
+          at,
+          actor: actor.name,
+          action: 'member.added',
+          target: memberTarget(input.name),
+          data: { name: input.name, role: input.role },
+        });
+        return toMemberRecord((await tx.getMember(actor.projectId, input.name))!);
+      });
+    },
+
+    /** A lower role caps the member's keys at once (they keep working with the lower role). */
+    async updateMember(
+      actor: Actor,
+      name: string,
+      change: { role?: Role; displayName?: string | null },
+    ): Promise<MemberRecord> {
+      const at = now();
+      return storage.transaction(async (tx) => {
+        await tx.lockProjectAccess(actor.projectId);
+        const member = await tx.getMember(actor.projectId, name);
+        if (member === undefined) throw memberNotFound(name);
+        if (change.role !== undefined) {
+          await assertAdminRemains(
+            tx,
+            actor.projectId,
+            at.getTime(),
+            { userId: member.userId, memberRole: change.role },
+            `making "${name}" ${change.role}`,
+          );
+        }
+        await tx.updateMember(actor.projectId, member.userId, change, at.toISOString());
+        await tx.appendAudit({
+          projectId: actor.projectId,
+          at: at.toISOString(),
+          actor: actor.name,
+          action: 'member.updated',
+          target: memberTarget(name),
+          data: {
+            name,
+            ...(change.role === undefined ? {} : { role: change.role, previousRole: member.role }),
+            ...(change.displayName === undefined ? {} : { displayName: change.displayName }),
+          },
+        });
+        return toMemberRecord((await tx.getMember(actor.projectId, name))!);
+      });
+    },
+
+    /** The member's keys stop working (they are kept, listed as `suspended`, and work again if re-added). */
+    async removeMember(actor: Actor, name: string): Promise<MemberRecord> {
+      const at = now();
+      return storage.transaction(async (tx) => {
+        await tx.lockProjectAccess(actor.projectId);
+        const member = await tx.getMember(actor.projectId, name);
+        if (member === undefined) throw memberNotFound(name);
+        await assertAdminRemains(
+          tx,
+          actor.projectId,
+          at.getTime(),
+          { userId: member.userId, memberRole: null },
+          `removing "${name}"`,
+        );
+        await tx.deleteMember(actor.projectId, member.userId);
+        await tx.appendAudit({
+          projectId: actor.projectId,
+          at: at.toISOString(),
+          actor: actor.name,
+          action: 'member.removed',
+          target: memberTarget(name),
+          data: { name, role: member.role },
+        });
+        return toMemberRecord(member);
+      });
+    },
+
+    async listProjects(actor: Actor): Promise<ProjectRecord[]> {
+      requireServerAdmin(actor);
+      return storage.listProjects();
+    },
+
+    /** A new, empty project and its first admin key (shown once). */
+    async createProject(actor: Actor, input: { name: string }): Promise<{ project: ProjectRecord } & CreatedKey> {
+      requireServerAdmin(actor);
+      const at = now();
+      const exists = (): PromptopsError =>
+        new PromptopsError('conflict', 'project_exists', `a project named "${input.name}" exists already`, {
+          fix: 'choose another name (promptops projects list shows the taken ones)',
+        });
+      if ((await storage.getProjectByName(input.name)) !== undefined) throw exists();
+      try {
+        return await storage.transaction(async (tx) => {
+          const project = await tx.createProject(input.name, at.toISOString());
+          const { keyId, secret } = await mintKey(tx, {
+            projectId: project.id,
+            name: 'admin',
+            role: 'admin',
+            userId: null,
+            createdBy: actor.name,
+            at: at.toISOString(),
+          });
+          await tx.appendAudit({
+            projectId: project.id,
+            at: at.toISOString(),
+            actor: actor.name,
+            action: 'project.created',
+            target: projectTarget(project.name),
+            data: { keyId, role: 'admin' },
+          });
+          await tx.appendAudit({
+            projectId: actor.projectId,
+            at: at.toISOString(),
+            actor: actor.name,
+            action: 'project.created',
+            target: projectTarget(project.name),
+            data: { project: project.name },
+          });
+          return { project, key: await readKey(tx, project.id, keyId, at.getTime()), secret };
+        });
+      } catch (error) {
+        if (error instanceof StorageConflictError) throw exists();
+        throw error;
+      }
+    },
+  };
+};
+
+export type AccessService = ReturnType<typeof createAccessService>;

@@ -1,0 +1,99 @@
+export const ROLES = ['viewer', 'editor', 'reviewer', 'deployer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ProjectRow {
+  readonly id: number;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+/**
+ * The access half of the storage port: users, project memberships and the parts of API keys that key
+ * management needs. `RegistryReads` / `RegistryTx` extend these interfaces; `access-store.ts` implements
+ * them for both dialects.
+ *
+ * Users are server-wide identities (a name, unique on the server); a membership gives a user one role in
+ * one project and holds what that project shows of the user (its display name), so nothing a project
+ * sees or changes of a user reaches another project.
+ */
+
+export interface UserRow {
+  readonly id: number;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export interface MemberRow {
+  readonly projectId: number;
+  readonly userId: number;
+  readonly name: string;
+  readonly displayName: string | null;
+  readonly role: Role;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly updatedAt: string;
+}
+
+/** An API key with the user it acts as (if any) and that user's role in the key's project (null: not a member). */
+export interface AccessKeyRow {
+  readonly id: number;
+  readonly projectId: number;
+  readonly keyId: string;
+  readonly hash: string;
+  /** The role the key was created with; the effective role is capped by `memberRole` when it acts as a user. */
+  readonly role: Role;
+  readonly name: string;
+  readonly userId: number | null;
+  readonly userName: string | null;
+  readonly memberRole: Role | null;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  /** When the key stops (or stopped) working; a time in the future while a rotated key is in its grace. */
+  readonly revokedAt: string | null;
+}
+
+export interface NewAccessKey {
+  readonly projectId: number;
+  readonly keyId: string;
+  readonly hash: string;
+  readonly role: Role;
+  readonly name: string;
+  readonly userId: number | null;
+  readonly createdBy: string;
+  readonly createdAt: string;
+}
+
+export interface AccessReads {
+  listProjects(): Promise<ProjectRow[]>;
+  /** The key by its lookup id, in any project (authentication), with its user and membership. */
+  findKeyForAuth(keyId: string): Promise<AccessKeyRow | undefined>;
+  /** A project's keys, oldest first. */
+  listProjectKeys(projectId: number): Promise<AccessKeyRow[]>;
+  getProjectKey(projectId: number, keyId: string): Promise<AccessKeyRow | undefined>;
+  /** A project's members by name. */
+  listMembers(projectId: number): Promise<MemberRow[]>;
+  getMember(projectId: number, name: string): Promise<MemberRow | undefined>;
+}
+
+/** Writes; every transaction that uses them must also append to the project's audit log (the cache stamp). */
+export interface AccessTx extends AccessReads {
+  /**
+   * Serializes access changes of one project (PostgreSQL: a row lock on the project; SQLite: the write
+   * transaction already does), so checks like "the last admin key" cannot race. Take it first.
+   */
+  lockProjectAccess(projectId: number): Promise<void>;
+  /** The user with this name, created when missing. */
+  ensureUser(name: string, at: string): Promise<UserRow>;
+  insertMember(member: Omit<MemberRow, 'name' | 'updatedAt'>): Promise<void>;
+  updateMember(
+    projectId: number,
+    userId: number,
+    change: { readonly role?: Role; readonly displayName?: string | null },
+    at: string,
+  ): Promise<void>;
+  deleteMember(projectId: number, userId: number): Promise<void>;
+  insertAccessKey(key: NewAccessKey): Promise<void>;
+  /** Makes the key stop working at `at` (now, or later for a rotation's grace); never extends an earlier stop. */
+  stopApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;
+}
