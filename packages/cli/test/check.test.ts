@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createLockfile, formatLockfile, parsePromptFile, promptSha } from '@promptops/core';
-import { fakeFetch, hashTree, run, tempDir, writeAt, type RunOptions } from './helpers.js';
+import { GREETER_FILE, fakeFetch, hashTree, run, tempDir, writeAt, type RunOptions } from './helpers.js';
 
 /** `promptops init` and `promptops check`: offline, no server (every request would fail loudly). */
 
@@ -350,6 +350,39 @@ describe('promptops check', () => {
     const passing = await readFile(join(dir, 'reports/check.xml'), 'utf8');
     expect(passing.match(/<testcase /g)).toHaveLength(2);
     expect(passing).not.toContain('<failure');
+  });
+
+  it('runs the eval suites of changed prompts: v17 passes, v18 (greet line removed) fails naming the cases', async () => {
+    const suite = await readFile(
+      fileURLToPath(new URL('../../../examples/evals/greeter-basics.eval.yaml', import.meta.url)),
+      'utf8',
+    );
+    const evalsDir = await tempDir('promptops-check-evals-');
+    await writeAt(evalsDir, 'prompts/customer_support_greeter.prompt.yaml', GREETER_FILE);
+    await writeAt(evalsDir, 'evals/greeter-basics.eval.yaml', suite);
+    const inDir = (argv: string[]) => run(argv, { cwd: evalsDir, env: {}, fetch: offline });
+
+    const v17 = await inDir(['check', '--json', '--no-cache']);
+    expect(v17.code, v17.stderr).toBe(0);
+    const passed = JSON.parse(v17.stdout) as CheckJson & { evals: { suite: string; passed: boolean }[] };
+    expect(passed.evals).toEqual([expect.objectContaining({ suite: 'greeter-basics', passed: true })]);
+
+    const v18 = GREETER_FILE.replace('      Always greet the user by name.\n', '');
+    expect(v18).not.toBe(GREETER_FILE);
+    await writeAt(evalsDir, 'prompts/customer_support_greeter.prompt.yaml', v18);
+    const failed = await inDir(['check', '--no-cache']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain('FAIL eval greeter-basics on customer_support_greeter');
+    expect(failed.stdout).toContain('failing: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account');
+    // --no-evals skips them; a lock pinning the file's content means the prompt did not change.
+    expect((await inDir(['check', '--no-evals'])).code).toBe(0);
+    await writeFile(
+      join(evalsDir, 'promptops.lock'),
+      await lockFor(evalsDir, { customer_support_greeter: 'prompts/customer_support_greeter.prompt.yaml' }),
+    );
+    const unchanged = await inDir(['check', '--json']);
+    expect(unchanged.code, unchanged.stdout).toBe(0);
+    expect((JSON.parse(unchanged.stdout) as { evals: unknown[] }).evals).toEqual([]);
   });
 
   it('accepts the repository examples', async () => {

@@ -146,7 +146,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const url = await backend.freshUrl();
         const [first, second] = await Promise.all([open(url), open(url)]);
         await Promise.all([first.migrate(), second.migrate()]);
-        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(3);
+        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(5);
         expect(await second.countProjects()).toBe(0);
       });
   });

@@ -12,11 +12,13 @@ import {
   type PromptContent,
 } from '@promptops/core';
 import { parse as parseYaml } from 'yaml';
-import type { CommandContext } from '../context.js';
+import { labelArg, type CommandContext } from '../context.js';
+import { recordRuns } from '../eval-registry.js';
 import { evalJunitXml } from '../eval-junit.js';
 import { loadInlineSuites, loadSuiteFiles, siblingPromptDir, type LoadedSuite } from '../eval-files.js';
 import { discoverPromptFiles, displayPath, readPromptFiles, type LoadedPrompt } from '../files.js';
 import type { Output } from '../output.js';
+import { printVerdict } from './gate.js';
 import { integerOption } from './options.js';
 
 /**
@@ -33,6 +35,8 @@ interface EvalOptions {
   readonly cache: boolean;
   readonly cacheDir?: string;
   readonly junit?: string;
+  readonly upload?: boolean;
+  readonly against?: string;
 }
 
 export interface SuiteRun {
@@ -41,17 +45,6 @@ export interface SuiteRun {
   readonly run: EvalRunInput;
   readonly passed: boolean;
   readonly calls: number;
-}
-
-/**
- * Where finished runs go to the registry (`POST /api/v1/evals/runs`, then the gate with `--against LABEL`).
- * Called with every run once all suites have run, before anything is printed. The program passes none
- * until the registry's eval routes exist, so runs stay local.
- */
-export type UploadEvalRuns = (runs: readonly SuiteRun[], command: Command) => Promise<void>;
-
-export interface EvalCommandOptions {
-  readonly uploadRuns?: UploadEvalRuns;
 }
 
 const providerOption = (text: string): string => {
@@ -105,10 +98,11 @@ const promptSource = async (
   };
 };
 
-const discoverSuites = async (
+export const discoverSuites = async (
   ctx: CommandContext,
   command: Command,
   paths: readonly string[],
+  options: { readonly allowNone?: boolean } = {},
 ): Promise<LoadedSuite[]> => {
   const suites = await loadSuiteFiles(paths, ctx.io.cwd, { allowMissingDefault: true });
   if (paths.length === 0) {
@@ -133,7 +127,7 @@ const discoverSuites = async (
     }
     seen.set(suite.content.name, suite.file);
   }
-  if (suites.length === 0) {
+  if (suites.length === 0 && options.allowNone !== true) {
     throw new PromptopsError('invalid', 'no_eval_suites', 'no eval suites found', {
       fix: 'add evals/<name>.eval.yaml (see examples/evals/greeter-basics.eval.yaml), or name suite files',
     });
@@ -182,7 +176,65 @@ const printHuman = (out: Output, runs: readonly SuiteRun[]): void => {
   }
 };
 
-export const registerEval = (program: Command, ctx: CommandContext, hooks: EvalCommandOptions = {}): void => {
+/** Runs the suites one after the other (cases concurrently), with progress; `runSuite` comes in lazily. */
+export const runLoadedSuites = async (
+  ctx: CommandContext,
+  command: Command,
+  suites: readonly LoadedSuite[],
+  options: Pick<EvalOptions, 'ref' | 'provider' | 'concurrency' | 'cache' | 'cacheDir'>,
+): Promise<SuiteRun[]> => {
+  const out = ctx.output(command);
+  const evals = await import('@promptops/evals');
+  const promptFor = await promptSource(ctx, command, suites, options.ref);
+  const cache =
+    options.cache === false
+      ? null
+      : evals.createFileCache(resolve(ctx.io.cwd, options.cacheDir ?? evals.DEFAULT_CACHE_DIR));
+  const providerOptions = {
+    env: ctx.io.env,
+    ...(ctx.io.fetch === undefined ? {} : { http: { fetch: ctx.io.fetch } }),
+  };
+  const runs: SuiteRun[] = [];
+  for (const loaded of suites) {
+    const suite = loaded.content;
+    const prompt = await promptFor(suite.prompt);
+    const config = options.provider === undefined ? suite.provider : parseProviderSpec(options.provider);
+    const provider = evals.createProvider(config, providerOptions);
+    const judges = new Map<string, ReturnType<typeof evals.createProvider>>();
+    const label = `${suite.name} (${prompt.from}${prompt.version === null ? '' : ` v${prompt.version}`})`;
+    out.progress(`${bar(0, suite.cases.length)} ${label}`);
+    const run = await evals.runSuite({
+      suite,
+      prompt: { content: prompt.content, version: prompt.version },
+      provider,
+      judgeFor: (assertion) => {
+        const spec = assertion.options?.provider;
+        if (typeof spec !== 'string') return provider;
+        let judge = judges.get(spec);
+        if (judge === undefined) {
+          judge = evals.createProvider(parseProviderSpec(spec), providerOptions);
+          judges.set(spec, judge);
+        }
+        return judge;
+      },
+      concurrency: options.concurrency,
+      cache,
+      onProgress: ({ done, total }) => out.progress(`${bar(done, total)} ${label}`),
+    });
+    out.done();
+    const { stats, ...input } = run;
+    runs.push({
+      file: loaded.file,
+      suite,
+      run: input,
+      passed: evals.runPassed(suite, input.cases),
+      calls: stats.calls,
+    });
+  }
+  return runs;
+};
+
+export const registerEval = (program: Command, ctx: CommandContext): void => {
   const evalCommand = program
     .command('eval')
     .description('run eval suites (evals/**/*.eval.yaml) against prompt versions; exit 1 when a suite fails')
@@ -201,9 +253,14 @@ export const registerEval = (program: Command, ctx: CommandContext, hooks: EvalC
     .option('--no-cache', 'call the provider for every case, even when a stored result exists')
     .option('--cache-dir <dir>', 'where results are cached (default .promptops/cache/evals)')
     .option('--junit <file>', 'also write JUnit XML to this file')
+    .option('--upload', 'record the runs in the registry, which re-scores them (a key with evals:write)')
+    .option(
+      '--against <label>',
+      'record the runs, then ask the eval gate whether the tested versions may move to LABEL; exit 1 when refused',
+      (value: string) => labelArg(value),
+    )
     .action(async (paths: string[], options: EvalOptions, command: Command) => {
       const out = ctx.output(command);
-      const evals = await import('@promptops/evals');
       let suites = await discoverSuites(ctx, command, paths);
       if (options.prompt !== undefined) {
         suites = suites.filter((s) => s.content.prompt === options.prompt);
@@ -213,62 +270,26 @@ export const registerEval = (program: Command, ctx: CommandContext, hooks: EvalC
           });
         }
       }
-      const promptFor = await promptSource(ctx, command, suites, options.ref);
-      const cache =
-        options.cache === false
-          ? null
-          : evals.createFileCache(resolve(ctx.io.cwd, options.cacheDir ?? evals.DEFAULT_CACHE_DIR));
-      const providerOptions = {
-        env: ctx.io.env,
-        ...(ctx.io.fetch === undefined ? {} : { http: { fetch: ctx.io.fetch } }),
-      };
-      const runs: SuiteRun[] = [];
-      for (const loaded of suites) {
-        const suite = loaded.content;
-        const prompt = await promptFor(suite.prompt);
-        const config = options.provider === undefined ? suite.provider : parseProviderSpec(options.provider);
-        const provider = evals.createProvider(config, providerOptions);
-        const judges = new Map<string, ReturnType<typeof evals.createProvider>>();
-        const label = `${suite.name} (${prompt.from}${prompt.version === null ? '' : ` v${prompt.version}`})`;
-        out.progress(`${bar(0, suite.cases.length)} ${label}`);
-        const run = await evals.runSuite({
-          suite,
-          prompt: { content: prompt.content, version: prompt.version },
-          provider,
-          judgeFor: (assertion) => {
-            const spec = assertion.options?.provider;
-            if (typeof spec !== 'string') return provider;
-            let judge = judges.get(spec);
-            if (judge === undefined) {
-              judge = evals.createProvider(parseProviderSpec(spec), providerOptions);
-              judges.set(spec, judge);
-            }
-            return judge;
-          },
-          concurrency: options.concurrency,
-          cache,
-          onProgress: ({ done, total }) => out.progress(`${bar(done, total)} ${label}`),
-        });
-        out.done();
-        const { stats, ...input } = run;
-        runs.push({
-          file: loaded.file,
-          suite,
-          run: input,
-          passed: evals.runPassed(suite, input.cases),
-          calls: stats.calls,
-        });
-      }
-      if (hooks.uploadRuns !== undefined) await hooks.uploadRuns(runs, command);
+      const runs = await runLoadedSuites(ctx, command, suites, options);
+      const recorded =
+        options.upload === true || options.against !== undefined
+          ? await recordRuns(await ctx.client(command), runs, options.against)
+          : undefined;
       if (options.junit !== undefined) {
         const path = resolve(ctx.io.cwd, options.junit);
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, evalJunitXml(runs.map(({ run, file }) => ({ run, file }))));
       }
-      const passed = runs.every((r) => r.passed);
+      const passed = runs.every((r) => r.passed) && (recorded?.gates ?? []).every((gate) => gate.passed);
       if (out.json) {
         out.data({
           passed,
+          ...(recorded === undefined
+            ? {}
+            : {
+                recorded: recorded.records.map((r) => ({ suite: r.suite.name, runId: r.id, passed: r.passed })),
+                ...(options.against === undefined ? {} : { gates: recorded.gates }),
+              }),
           suites: runs.map(({ file, run, passed: ok, suite }) => ({
             file,
             passed: ok,
@@ -277,7 +298,13 @@ export const registerEval = (program: Command, ctx: CommandContext, hooks: EvalC
             run,
           })),
         });
-      } else printHuman(out, runs);
+      } else {
+        printHuman(out, runs);
+        for (const record of recorded?.records ?? []) {
+          out.line(`recorded ${record.suite.name} on ${record.prompt.name} as run #${record.id}`);
+        }
+        for (const gate of recorded?.gates ?? []) printVerdict(out, gate);
+      }
       if (!passed) ctx.fail();
     });
 

@@ -8,7 +8,7 @@ import { percent } from './runs.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-const printVerdict = (out: Output, verdict: EvalGateVerdict): void => {
+export const printVerdict = (out: Output, verdict: EvalGateVerdict): void => {
   const c = out.colors;
   const against =
     verdict.against === null

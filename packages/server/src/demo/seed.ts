@@ -46,7 +46,7 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
   let at = now;
   const clock: Clock = { now: () => at };
   const prompts = createPromptService(storage, clock);
-  const labels = createLabelService(storage, clock);
+  const labels = createLabelService(storage, clock, createEvalGate(storage));
   const policies = createPolicyService(storage, clock);
   const reviews = createReviewService(storage, clock, createEvalGate(storage));
   const requests: number[] = [];
@@ -79,7 +79,10 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
         ...(step.force === true ? { force: true } : {}),
       });
     } else if (step.kind === 'protect') {
-      await policies.set(actor, step.label, { approvals: step.approvals });
+      await policies.set(actor, step.label, {
+        approvals: step.approvals,
+        ...(step.suites === undefined ? {} : { suites: step.suites.map((suite) => ({ suite })) }),
+      });
     } else if (step.kind === 'review') {
       const opened = await reviews.open(actor, {
         name: step.name,

@@ -33,6 +33,8 @@ export type DemoStep =
       readonly daysAgo: number;
       readonly label: string;
       readonly approvals: number;
+      /** Eval suites the label's policy requires (their runs are seeded by `evals.ts`). */
+      readonly suites?: readonly string[];
     }
   | {
       readonly kind: 'review';
@@ -255,6 +257,8 @@ export const demoSteps = (): DemoStep[] => [
   ...greeterSteps(),
   // Production became protected after v15 shipped: one approval by a reviewer, never the author's.
   { kind: 'protect', author: 'alice', daysAgo: 8, label: 'production', approvals: 1 },
+  // After v17's review, production also requires the greeter's eval suite (passing, no case regressing).
+  { kind: 'protect', author: 'alice', daysAgo: 3.9, label: 'production', approvals: 1, suites: ['greeter-basics'] },
   {
     kind: 'push',
     author: 'carol',

@@ -170,7 +170,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
 
   const evalGate = options.evalGate ?? createEvalGate(storage);
   const prompts = createPromptService(storage, clock);
-  const labels = createLabelService(storage, clock);
+  const labels = createLabelService(storage, clock, evalGate);
   const audit = createAuditService(storage);
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));

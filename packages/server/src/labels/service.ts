@@ -7,6 +7,7 @@ import {
   shortSha,
   type DeploymentKind,
   type DeploymentRecord,
+  type EvalGateVerdict,
   type LabelRecord,
   type MoveResult,
   type RollbackResult,
@@ -16,6 +17,7 @@ import { roleAllows } from '../auth/permissions.js';
 import { promptNotFound } from '../prompts/errors.js';
 import { toDeploymentRecord, toLabelRecord } from '../prompts/mappers.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
+import type { EvalGate } from '../evals/gate.js';
 import { effectivePolicy } from '../reviews/policies.js';
 import type { LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
 import { moveLabel } from './move.js';
@@ -24,7 +26,44 @@ const MAX_REASON_LENGTH = 2000;
 
 export type LabelService = ReturnType<typeof createLabelService>;
 
-export const createLabelService = (storage: Storage, clock: Clock) => {
+/** One line per suite that did not pass, for refusals. */
+const gateFailures = (verdict: EvalGateVerdict): string =>
+  verdict.suites
+    .filter((suite) => suite.status !== 'passed')
+    .map((suite) => suite.message)
+    .join('; ');
+
+/** What the eval gate said about a direct promote, and the state it judged. */
+interface CheckedPromote {
+  readonly verdict: EvalGateVerdict;
+  readonly sha: string;
+  readonly labelSha: string | null;
+}
+
+export const createLabelService = (storage: Storage, clock: Clock, evalGate: EvalGate) => {
+  /**
+   * The eval gate of a direct promote, when the label's policy requires suites. Read before the
+   * transaction (the gate reads storage); the transaction then checks that nothing it judged has moved.
+   */
+  const checkEvals = async (actor: Actor, name: string, label: string, ref: string): Promise<CheckedPromote | null> => {
+    const prompt = await storage.getPrompt(actor.projectId, name);
+    if (!prompt || prompt.headSha === null) return null; // the transaction reports it
+    const policy = await effectivePolicy(storage, actor.projectId, label, name);
+    if (policy === null || policy.suites.length === 0) return null;
+    const target = await resolveRef(storage, prompt, ref);
+    const labelSha = (await storage.getLabel(prompt.id, label))?.sha ?? null;
+    if (labelSha === target.sha) return null;
+    const verdict = await evalGate.check({
+      projectId: actor.projectId,
+      prompt: name,
+      sha: target.sha,
+      label,
+      labelSha,
+      suites: policy.suites,
+    });
+    return { verdict, sha: target.sha, labelSha };
+  };
+
   /** Locks an existing prompt (never creates one) for the rest of the transaction. */
   const lockExisting = async (tx: RegistryTx, actor: Actor, name: string): Promise<PromptRow> => {
     const found = await tx.getPrompt(actor.projectId, name);
@@ -55,20 +94,35 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
     ref: string,
     force: boolean,
     reason: string,
+    evals: EvalGateVerdict | null,
   ): Promise<DeploymentKind> => {
     const policy = await effectivePolicy(tx, actor.projectId, label, name);
     const isProtected = policy?.protected === true;
+    const failing = evals !== null && !evals.passed ? gateFailures(evals) : null;
     if (!force) {
-      if (!isProtected) return 'promote';
-      throw new PromptopsError(
-        'forbidden',
-        'label_protected',
-        `'${label}' of '${name}' is protected: it moves only through an approved change request`,
-        {
-          fix: `open one: promptops review request ${name} ${ref} --label ${label} -m "why"`,
-          details: { name, label, policy },
-        },
-      );
+      if (isProtected) {
+        throw new PromptopsError(
+          'forbidden',
+          'label_protected',
+          `'${label}' of '${name}' is protected: it moves only through an approved change request${failing === null ? '' : `; its eval gate also fails: ${failing}`}`,
+          {
+            fix: `open one: promptops review request ${name} ${ref} --label ${label} -m "why"`,
+            details: { name, label, policy, ...(evals === null ? {} : { evals }) },
+          },
+        );
+      }
+      if (failing !== null) {
+        throw new PromptopsError(
+          'conflict',
+          'eval_gate_failed',
+          `'${label}' of '${name}' requires passing eval suites: ${failing}`,
+          {
+            fix: `fix the version and run the suites again (promptops eval), or roll back: promptops rollback ${name} --label ${label}`,
+            details: { name, label, evals },
+          },
+        );
+      }
+      return 'promote';
     }
     if (!roleAllows(actor.role, 'labels:force')) {
       throw new PromptopsError(
@@ -152,12 +206,31 @@ export const createLabelService = (storage: Storage, clock: Clock) => {
           },
         );
       }
+      // Break glass skips the eval gate, as it skips review: it is recorded and shown as such instead.
+      const checked = input.force === true ? null : await checkEvals(actor, name, label, input.ref);
       return storage.transaction(async (tx) => {
         const prompt = await lockExisting(tx, actor, name);
         const target = await resolveRef(tx, prompt, input.ref);
         const current = await tx.getLabel(prompt.id, label);
+        if (checked !== null && (checked.sha !== target.sha || checked.labelSha !== (current?.sha ?? null))) {
+          throw new PromptopsError(
+            'conflict',
+            'label_moved',
+            `'${label}' of '${name}' moved while its eval gate was checked`,
+            { fix: 'retry the promotion: the gate is checked again against what the label serves now' },
+          );
+        }
         const reason = reasonOf(input.reason);
-        const kind = await gateDirectMove(tx, actor, name, label, input.ref, input.force === true, reason);
+        const kind = await gateDirectMove(
+          tx,
+          actor,
+          name,
+          label,
+          input.ref,
+          input.force === true,
+          reason,
+          checked?.verdict ?? null,
+        );
         if (current?.sha === target.sha) return { changed: false, label: toLabelRecord(current), deployment: null };
         return { changed: true, ...(await move(tx, actor, prompt, label, current, target, kind, reason)) };
       });

@@ -153,7 +153,9 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
       reads.reviews.listReviewEvents(cr.id),
     ]);
     const context = await approvalContext(reads, cr, policy, to.author);
-    const resolved = verdict === undefined ? await evalVerdict(cr, policy, labelNow?.sha ?? null) : verdict;
+    // Regressions are measured from the request's base: the sha it proposes to replace (a merge needs the
+    // label to serve it still, so at merge time this is what the label serves).
+    const resolved = verdict === undefined ? await evalVerdict(cr, policy, cr.baseSha) : verdict;
     const checks = computeChecks({ cr, context, events, labelNow, verdict: resolved });
     return { policy, to, labelNow, events, context, checks };
   };

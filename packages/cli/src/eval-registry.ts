@@ -1,0 +1,59 @@
+import {
+  PromptopsError,
+  shortSha,
+  type EvalGateVerdict,
+  type EvalRunInput,
+  type EvalRunRecord,
+  type EvalSuiteContent,
+} from '@promptops/core';
+import type { ApiClient } from './api-client.js';
+
+export interface RecordedEvals {
+  readonly records: readonly EvalRunRecord[];
+  /** One verdict per prompt tested, when a label was named. */
+  readonly gates: readonly EvalGateVerdict[];
+}
+
+/**
+ * Records finished runs in the registry (each suite pushed first: idempotent on content), where the
+ * server re-scores them; then, with a label, asks the eval gate whether each tested version may move to
+ * it, with the suites just run as the required ones.
+ */
+export const recordRuns = async (
+  client: ApiClient,
+  runs: readonly { readonly suite: EvalSuiteContent; readonly run: EvalRunInput }[],
+  against: string | undefined,
+): Promise<RecordedEvals> => {
+  const records: EvalRunRecord[] = [];
+  for (const { suite, run } of runs) {
+    await client.pushSuite(suite);
+    try {
+      records.push(await client.uploadRun(run));
+    } catch (error) {
+      if (error instanceof PromptopsError && error.code === 'version_not_found') {
+        throw new PromptopsError(
+          'not_found',
+          'version_not_found',
+          `${run.prompt.name} ${shortSha(run.prompt.sha)} (the version this run tested) is not in the registry`,
+          {
+            fix: `push the prompt first (promptops push), or test a registry version with --ref`,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+  const gates: EvalGateVerdict[] = [];
+  if (against !== undefined) {
+    const tested = new Map<string, { sha: string; suites: string[] }>();
+    for (const { run } of runs) {
+      const entry = tested.get(run.prompt.name) ?? { sha: run.prompt.sha, suites: [] };
+      entry.suites.push(run.suite.name);
+      tested.set(run.prompt.name, entry);
+    }
+    for (const [name, { sha, suites }] of tested) {
+      gates.push(await client.gate(name, { ref: sha, label: against, suites }));
+    }
+  }
+  return { records, gates };
+};
