@@ -6,13 +6,26 @@ import {
   type EvalRunRecord,
   type EvalSuiteContent,
 } from '@promptops/core';
-import type { ApiClient } from './api-client.js';
+import { ApiError, type ApiClient } from './api-client.js';
 
 export interface RecordedEvals {
   readonly records: readonly EvalRunRecord[];
   /** One verdict per prompt tested, when a label was named. */
   readonly gates: readonly EvalGateVerdict[];
 }
+
+/** A refusal while recording names what recording needs (pushing the suite, then the run), not one route. */
+const recordingRefused = (error: unknown): unknown =>
+  error instanceof ApiError && error.status === 403
+    ? new ApiError(
+        403,
+        error.code,
+        `recording eval runs needs a key with evals:write (role reviewer or above); the registry said: ${error.message}`,
+        {
+          fix: 'use a reviewer key (an admin creates one: promptops keys create ci-evals --role reviewer), or run without --upload and --against',
+        },
+      )
+    : error;
 
 /**
  * Records finished runs in the registry (each suite pushed first: idempotent on content), where the
@@ -26,8 +39,8 @@ export const recordRuns = async (
 ): Promise<RecordedEvals> => {
   const records: EvalRunRecord[] = [];
   for (const { suite, run } of runs) {
-    await client.pushSuite(suite);
     try {
+      await client.pushSuite(suite);
       records.push(await client.uploadRun(run));
     } catch (error) {
       if (error instanceof PromptopsError && error.code === 'version_not_found') {
@@ -40,7 +53,7 @@ export const recordRuns = async (
           },
         );
       }
-      throw error;
+      throw recordingRefused(error);
     }
   }
   const gates: EvalGateVerdict[] = [];

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { EvalGateVerdict } from '@promptops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelServer, json, completion, type ModelServer } from '../../evals/test/support/model-server.js';
 import { GREETER_FILE, run, tempDir, writeAt } from './helpers.js';
@@ -243,24 +244,112 @@ describe('promptops eval import', () => {
   });
 });
 
-describe('the registry upload seam', () => {
-  it('registerEval hands every finished run to uploadRuns before printing', async () => {
-    const { Command } = await import('commander');
-    const { CommandContext } = await import('../src/context.js');
-    const { registerEval } = await import('../src/commands/eval.js');
-    const { captureIo } = await import('./helpers.js');
-    const cwd = await project();
-    const captured = captureIo({ cwd });
-    const uploaded: string[] = [];
-    const program = new Command('promptops').option('--json').exitOverride();
-    registerEval(program, new CommandContext(captured.io, { exitCode: 0 }), {
-      uploadRuns: (runs) => {
-        uploaded.push(...runs.map((r) => `${r.suite.name}:${r.run.cases.length}:${captured.stdout().length}`));
-        return Promise.resolve();
-      },
+describe('promptops eval --upload / --against: runs recorded in the registry and judged by its eval gate', () => {
+  let registry: Registry;
+  let keyOf: (role: 'viewer' | 'reviewer') => Promise<Record<string, string>>;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    keyOf = async (role) => {
+      const created = await run(['keys', 'create', `eval ${role}`, '--role', role], { env: registry.env });
+      expect(created.code, created.stderr).toBe(0);
+      return { ...registry.env, PROMPTOPS_API_KEY: created.stdout.trim() };
+    };
+  });
+  afterAll(() => registry.close());
+
+  interface Recorded {
+    passed: boolean;
+    recorded: { suite: string; runId: string; passed: boolean }[];
+    gates?: EvalGateVerdict[];
+  }
+  const runIds = async (): Promise<string[]> => {
+    const listed = await run(['runs', 'list', '--json'], { env: registry.env });
+    return listed.json<{ runs: { id: string }[] }>().runs.map((r) => r.id);
+  };
+
+  it('v17 passes the gate towards production; v18 is refused naming the regressed cases (exit 1)', async () => {
+    const reviewer = await keyOf('reviewer');
+    const viewer = await keyOf('viewer');
+    const cwd = await project(GREETER_FILE);
+    expect((await run(['push', '-m', 'greet by name'], { cwd, env: registry.env })).code).toBe(0);
+    const promoted = await run(['promote', 'customer_support_greeter', 'v1', '--label', 'production'], {
+      cwd,
+      env: registry.env,
     });
-    await program.parseAsync(['eval'], { from: 'user' });
-    expect(uploaded).toEqual(['greeter-basics:5:0']);
-    expect(captured.stdout()).toContain('PASS greeter-basics');
+    expect(promoted.code, promoted.stderr).toBe(0);
+
+    // A viewer may read runs but not record them: a clear 403 saying what recording needs, nothing recorded.
+    const denied = await run(['eval', '--upload'], { cwd, env: viewer });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('recording eval runs needs a key with evals:write (role reviewer or above)');
+    expect(denied.stderr).toContain("the key's role 'viewer' may not");
+    expect(denied.stderr).toContain('promptops keys create ci-evals --role reviewer');
+    const deniedJson = await run(['eval', '--upload', '--json'], { cwd, env: viewer });
+    expect(deniedJson.code).toBe(1);
+    expect(deniedJson.json<{ error: { code: string } }>().error.code).toBe('forbidden');
+    expect(await runIds()).toEqual([]);
+
+    // --upload records the run (re-scored by the server) without asking the gate.
+    const uploaded = await run(['eval', '--upload', '--json'], { cwd, env: reviewer });
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    const upload = uploaded.json<Recorded>();
+    expect(upload).toMatchObject({ passed: true, recorded: [{ suite: 'greeter-basics', passed: true }] });
+    expect(upload.gates).toBeUndefined();
+    expect(await runIds()).toEqual([upload.recorded[0]!.runId]);
+
+    const v17 = await run(['eval', '--against', 'production', '--json'], { cwd, env: reviewer });
+    expect(v17.code, v17.stderr).toBe(0);
+    const passing = v17.json<Recorded>();
+    expect(passing.recorded).toEqual([{ suite: 'greeter-basics', runId: expect.any(String), passed: true }]);
+    expect(passing.gates).toHaveLength(1);
+    expect(passing.gates![0]).toMatchObject({
+      passed: true,
+      prompt: 'customer_support_greeter',
+      suites: [{ suite: 'greeter-basics', status: 'passed', runId: passing.recorded[0]!.runId }],
+    });
+    const v17Sha = passing.gates![0]!.sha;
+    expect(v17Sha).toMatch(/^6504af8/);
+    // production serves v17 already: the gate compares v17's run with itself, nothing regresses.
+    expect(passing.gates![0]!.against).toEqual({ label: 'production', sha: v17Sha });
+
+    // v18's text, not pushed yet: its run cannot be recorded, and the error says what to do.
+    await writeAt(cwd, 'prompts/customer_support_greeter.prompt.yaml', V18_FILE);
+    const unpushed = await run(['eval', '--against', 'production'], { cwd, env: reviewer });
+    expect(unpushed.code).toBe(1);
+    expect(unpushed.stderr).toMatch(
+      /customer_support_greeter 7ba01d7 \(the version this run tested\) is not in the registry/,
+    );
+    expect(unpushed.stderr).toContain('push the prompt first');
+    expect(await runIds()).toHaveLength(2);
+
+    expect((await run(['push', '-m', 'wording fix'], { cwd, env: registry.env })).code).toBe(0);
+    const v18 = await run(['eval', '--against', 'production'], { cwd, env: reviewer });
+    expect(v18.code).toBe(1);
+    expect(v18.stdout).toMatch(/^FAIL greeter-basics/);
+    expect(v18.stdout).toMatch(/recorded greeter-basics on customer_support_greeter as run #\d+/);
+    expect(v18.stdout).toContain('eval gate customer_support_greeter 7ba01d7 -> production (now 6504af8): refused');
+    expect(v18.stdout).toContain(`failed cases: ${CASES.join(', ')}`);
+    expect(v18.stdout).toContain(
+      `regressed from production (6504af8, run #${passing.recorded[0]!.runId}): ${CASES.join(', ')}`,
+    );
+
+    const json = await run(['eval', '--against', 'production', '--json'], { cwd, env: reviewer });
+    expect(json.code).toBe(1);
+    const refused = json.json<Recorded>();
+    expect(refused).toMatchObject({ passed: false, recorded: [{ suite: 'greeter-basics', passed: false }] });
+    expect(refused.gates![0]).toMatchObject({
+      passed: false,
+      against: { label: 'production', sha: v17Sha },
+      suites: [
+        {
+          suite: 'greeter-basics',
+          status: 'failed',
+          runId: refused.recorded[0]!.runId,
+          failedCases: CASES,
+          regressedCases: CASES,
+        },
+      ],
+    });
+    expect(refused.gates![0]!.sha).toMatch(/^7ba01d7/);
   });
 });

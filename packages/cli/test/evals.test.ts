@@ -10,7 +10,11 @@ import { startRegistry, type Registry } from './registry.js';
 
 const ADMIN_KEY = 'po_evals_admin_key_0123456789abcdef0123';
 const GREETER = 'customer_support_greeter';
-const CASES = ['password-reset', 'refund-status', 'shipping-time', 'cancel-plan'];
+/** The cases of `examples/evals/greeter-basics.eval.yaml`, which the demo runs with the simulated provider. */
+const CASES = ['alice-password', 'bob-refund', 'chen-shipping', 'dana-invoice', 'emeka-account'];
+/** Each v18 case fails `mentions-var` only: 2 of 3 assertions pass, or 3 of 4 where the case adds one. */
+const V18_SCORES = ['0.67', '0.75', '0.67', '0.75', '0.67'];
+const NAMES = ['Alice', 'Bob', 'Chen', 'Dana', 'Emeka'];
 
 describe('promptops runs / gate (demo data)', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -51,23 +55,42 @@ describe('promptops runs / gate (demo data)', () => {
     const table = await cli(['runs', 'list', '--suite', 'greeter-basics']);
     expect(table.stdout.split('\n')[0]).toMatch(/id\s+recorded\s+suite\s+prompt\s+sha\s+result\s+cases\s+rate\s+by/);
     expect(table.stdout).toContain(`${GREETER}@v18`);
-    expect(table.stdout).toMatch(/fail\s+0\/4\s+0%\s+ci/);
-    expect(table.stdout).toMatch(/pass\s+4\/4\s+100%\s+ci/);
+    expect(table.stdout).toMatch(/customer_support_greeter@v18\s+7ba01d7\s+fail\s+0\/5\s+0%\s+ci/);
+    expect(table.stdout).toMatch(/customer_support_greeter@v17\s+6504af8\s+pass\s+5\/5\s+100%\s+ci/);
     expect((await cli(['runs', 'list', '--suite', 'no-such-suite'])).stdout).toContain('no eval runs recorded');
   });
 
   it('runs show: every case of v18 fails on mentions-var user_name, with the reason', async () => {
     const human = await cli(['runs', 'show', v18Run]);
     expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toContain('0/4 cases passed (0%)');
-    for (const id of CASES) expect(human.stdout).toMatch(new RegExp(`${id}\\s+fail\\s+0\\.50`));
-    expect(human.stdout).toContain('expected the value of {{user_name}} ("Maria") in the output');
+    expect(human.stdout).toContain('0/5 cases passed (0%), mean score 0.70');
+    expect(human.stdout).toMatch(/on customer_support_greeter@v18 \(7ba01d7\)\s+fail/);
+    CASES.forEach((id, i) => {
+      expect(human.stdout).toMatch(new RegExp(`${id}\\s+fail\\s+${V18_SCORES[i]!.replace('.', '\\.')}\\s`));
+      expect(human.stdout).toContain(
+        `expected the output to mention {{user_name}} = "${NAMES[i]}"; got "Hello! Thanks`,
+      );
+    });
 
     const json = await cli(['runs', 'show', v17Run, '--json']);
     const record = json.json<{ passed: boolean; cases: { id: string; output: string; pass: boolean }[] }>();
     expect(record.passed).toBe(true);
     expect(record.cases.map((c) => c.id)).toEqual(CASES);
-    expect(record.cases[0]!.output).toContain('Hi Maria!');
+    expect(record.cases.map((c) => c.pass)).toEqual(CASES.map(() => true));
+    record.cases.forEach((c, i) =>
+      expect(c.output).toMatch(new RegExp(`^Hello, ${NAMES[i]}! .* Is there anything else I can help with\\?$`)),
+    );
+
+    const v18 = (await cli(['runs', 'show', v18Run, '--json'])).json<{
+      passed: boolean;
+      cases: { id: string; pass: boolean; output: string; assertions: { type: string; pass: boolean }[] }[];
+    }>();
+    expect(v18.passed).toBe(false);
+    for (const c of v18.cases) {
+      expect(c.pass).toBe(false);
+      expect(c.output).toMatch(/^Hello! Thanks for your question about /);
+      expect(c.assertions.filter((a) => !a.pass).map((a) => a.type)).toEqual(['mentions-var']);
+    }
 
     expect((await cli(['runs', 'show', 'abc'])).code).toBe(2);
     const missing = await cli(['runs', 'show', '999999']);
@@ -79,7 +102,7 @@ describe('promptops runs / gate (demo data)', () => {
     const human = await cli(['runs', 'compare', v17Run, v18Run]);
     expect(human.code, human.stderr).toBe(0);
     for (const id of CASES) expect(human.stdout).toMatch(new RegExp(`${id}\\s+regressed\\s+pass -> fail`));
-    expect(human.stdout).toContain('4 regressed, 0 fixed');
+    expect(human.stdout).toContain('5 regressed, 0 fixed');
     const json = (await cli(['runs', 'compare', v17Run, v18Run, '--json'])).json<{
       regressions: string[];
       fixes: string[];
@@ -97,8 +120,10 @@ describe('promptops runs / gate (demo data)', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/eval gate customer_support_greeter \w{7} -> staging \(now \w{7}\): refused/);
     expect(refused.stdout).toMatch(/greeter-basics\s+failed\s+0%\s+100%/);
-    expect(refused.stdout).toContain(`regressed from staging`);
-    expect(refused.stdout).toContain(CASES.join(', '));
+    expect(refused.stdout).toContain(
+      `0/5 cases passed (0%); below the required 100%; failed cases: ${CASES.join(', ')}`,
+    );
+    expect(refused.stdout).toContain(`regressed from staging (6504af8, run #${v17Run}): ${CASES.join(', ')}`);
 
     const json = await cli(['gate', `${GREETER}@v18`, '--label', 'staging', '--suite', 'greeter-basics', '--json']);
     expect(json.code).toBe(1);

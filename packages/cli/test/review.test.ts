@@ -1,16 +1,25 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@promptops/server';
-import type { BlameResult, ChangeRequestSummary, ChangeRequestView, DeploymentRecord } from '@promptops/core';
+import type {
+  BlameResult,
+  ChangeRequestSummary,
+  ChangeRequestView,
+  DeploymentRecord,
+  EvalGateVerdict,
+} from '@promptops/core';
 import { run, tempDir } from './helpers.js';
 
 /**
- * Review gates from the command line, against the demo: production is protected, v18 got there by break
- * glass, and change request #2 (v18) waits for an approval. Recovery stays one command.
+ * Review gates from the command line, against the demo: production is protected and requires the eval
+ * suite greeter-basics, v18 got there by break glass, and change request #2 (v18) waits for an approval
+ * that is not enough: v18 fails the suite. Recovery stays one command.
  */
 
 const ADMIN_KEY = 'po_review_admin_key_0123456789abcdef0123';
 const GREETER = 'customer_support_greeter';
+/** The cases of the demo's eval suite greeter-basics: v18 fails every one (it no longer greets by name). */
+const CASES = ['alice-password', 'bob-refund', 'chen-shipping', 'dana-invoice', 'emeka-account'];
 
 describe('promptops policy / review / blame (demo data)', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
@@ -58,13 +67,28 @@ describe('promptops policy / review / blame (demo data)', () => {
     expect(human.stdout).toContain('merge #1');
   });
 
-  it('refuses a direct promote to production, allows the rollback, and merges the request once approved', async () => {
+  it('refuses a direct promote to production, allows the rollback; the eval gate keeps v18 out even once approved', async () => {
     const promote = await cli(['promote', GREETER, 'v17', '--label', 'production']);
     expect(promote.code).toBe(1);
     expect(promote.stderr).toContain(`promptops review request ${GREETER} v17 --label production`);
+    expect(promote.stderr).not.toContain('eval gate'); // v17 passes greeter-basics: only the review is missing
 
     const rollback = await cli(['rollback', GREETER, '--reason', 'customers are not greeted by name']);
     expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain('rolled back production: v18 (7ba01d7) -> v17 (6504af8)');
+
+    // Production serves v17 again: promoting v18 directly is refused for the review and for the eval gate.
+    const direct = await cli(['promote', GREETER, 'v18', '--label', 'production', '--json']);
+    expect(direct.code).toBe(1);
+    const refusal = direct.json<{ error: { code: string; message: string; details: { evals: EvalGateVerdict } } }>();
+    expect(refusal.error.code).toBe('label_protected');
+    expect(refusal.error.message).toContain(
+      `its eval gate also fails: suite 'greeter-basics' v1 (7845c3f) run #2: 0/5 cases passed (0%); below the required 100%; failed cases: ${CASES.join(', ')}; regressed from production (6504af8, run #1): ${CASES.join(', ')}`,
+    );
+    expect(refusal.error.details.evals).toMatchObject({
+      passed: false,
+      suites: [{ suite: 'greeter-basics', status: 'failed', failedCases: CASES, regressedCases: CASES }],
+    });
 
     const blame = await cli(['blame', GREETER, '--json']);
     expect(blame.code, blame.stderr).toBe(0);
@@ -78,15 +102,64 @@ describe('promptops policy / review / blame (demo data)', () => {
     const blameText = await cli(['blame', GREETER]);
     expect(blameText.stdout).toMatch(/v4\s+\S+\s+alice.*\[0 system\]\s+Always greet the user by name\./);
 
+    // The approval is there, the label still serves the request's base, but the eval check fails.
     const approve = await cli(['review', 'approve', '2', '-m', 'fine after all', '--json']);
     expect(approve.code, approve.stderr).toBe(0);
-    expect(approve.json<ChangeRequestView>()).toMatchObject({ mergeable: true });
+    const approved = approve.json<ChangeRequestView>();
+    expect(approved.mergeable).toBe(false);
+    expect(approved.checks.approvals.status).toBe('passed');
+    expect(approved.checks.base.status).toBe('passed');
+    expect(approved.checks.evals).toMatchObject({
+      status: 'failed',
+      message:
+        'greeter-basics: failed (regressed: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account)',
+      verdict: {
+        passed: false,
+        against: { label: 'production', sha: expect.stringMatching(/^6504af8/) },
+        suites: [{ suite: 'greeter-basics', status: 'failed', regressedCases: CASES }],
+      },
+    });
+    const show = await cli(['review', 'show', '2']);
+    expect(show.stdout).toMatch(/✗ eval suites: greeter-basics: failed/);
+    expect(show.stdout).toContain('not mergeable yet');
+
     const merge = await cli(['review', 'merge', '2']);
-    expect(merge.code, merge.stderr).toBe(0);
-    expect(merge.stdout).toContain('#2 merged');
-    const again = await cli(['review', 'merge', '2', '--json']);
-    expect(again.code).toBe(1);
-    expect(again.json<{ error: { code: string } }>().error.code).toBe('not_open');
+    expect(merge.code).toBe(1);
+    expect(merge.stderr).toContain(
+      'change request #2 cannot be merged yet: evals: greeter-basics: failed (regressed: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account)',
+    );
+    const mergeJson = await cli(['review', 'merge', '2', '--json']);
+    expect(mergeJson.code).toBe(1);
+    const mergeError = mergeJson.json<{
+      error: { code: string; details: { checks: ChangeRequestView['checks'] } };
+    }>().error;
+    expect(mergeError.code).toBe('checks_failed');
+    expect(mergeError.details.checks.evals.verdict?.suites[0]).toMatchObject({ regressedCases: CASES });
+    // Production still serves v17: the last move is the rollback.
+    const history = await cli(['labels', GREETER, '--history', '--label', 'production', '--json']);
+    expect(history.json<{ deployments: DeploymentRecord[] }>().deployments[0]).toMatchObject({
+      kind: 'rollback',
+      toVersion: 17,
+    });
+
+    // Break glass still moves it (an admin, with a reason), skipping the gate as it skips review.
+    const forced = await cli([
+      'promote',
+      GREETER,
+      'v18',
+      '--label',
+      'production',
+      '--force',
+      '--reason',
+      'incident drill',
+    ]);
+    expect(forced.code, forced.stderr).toBe(0);
+    const after = await cli(['labels', GREETER, '--history', '--label', 'production', '--json']);
+    expect(after.json<{ deployments: DeploymentRecord[] }>().deployments[0]).toMatchObject({
+      kind: 'break-glass',
+      actor: 'admin',
+      toVersion: 18,
+    });
   });
 
   it('sets and shows policies, owners and teams; a bad id is a usage error', async () => {

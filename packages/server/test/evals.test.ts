@@ -332,4 +332,134 @@ for (const dialect of DIALECTS) {
       });
     });
   });
+
+  describe(`a direct promote to a label whose policy requires suites runs the eval gate on ${dialect}`, () => {
+    let registry: TestRegistry;
+    const shas: string[] = [];
+    let suiteSha = '';
+    const CASES = ['greets-ana', 'greets-bo', 'greets-chen'];
+
+    const call = async (method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, key?: string) => {
+      const response = await registry.app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key ?? registry.keys.admin}` },
+        ...(body === undefined ? {} : { payload: body as Body }),
+      });
+      return { status: response.statusCode, body: response.json<Body>() };
+    };
+    const promote = (ref: string) =>
+      call('PUT', '/api/v1/prompts/greeter/labels/staging', { ref }, registry.keys.deployer);
+    const record = async (version: number, output?: (vars: Record<string, unknown>, id: string) => string) => {
+      const sha = shas[version - 1]!;
+      const uploaded = await call(
+        'POST',
+        '/api/v1/evals/runs',
+        runInput(greeterSuite(), suiteSha, { sha, version }, output),
+        registry.keys.reviewer,
+      );
+      expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
+      return uploaded.body as unknown as EvalRunRecord;
+    };
+    const refusal = (response: { status: number; body: Body }) => {
+      expect(response.status, JSON.stringify(response.body)).toBe(409);
+      const error = response.body['error'] as { code: string; message: string; fix: string; details: Body };
+      expect(error.code).toBe('eval_gate_failed');
+      expect(error.fix).toContain('promptops rollback greeter --label staging');
+      return { message: error.message, evals: error.details['evals'] as EvalGateVerdict };
+    };
+    const stagingSha = async (): Promise<string> => {
+      const labels = await call('GET', '/api/v1/prompts/greeter/labels');
+      return (labels.body['labels'] as { label: string; sha: string }[]).find((l) => l.label === 'staging')!.sha;
+    };
+
+    beforeAll(async () => {
+      registry = await openTestRegistry(dialect);
+      let parent: string | null = null;
+      for (const content of [GREETER_V1, GREETER_V2, GREETER_V3]) {
+        const pushed = await call('POST', '/api/v1/prompts/greeter/versions', { content, parent });
+        parent = pushed.body['sha'] as string;
+        shas.push(parent);
+      }
+      suiteSha = (await call('POST', '/api/v1/evals/suites', { content: greeterSuite() })).body['sha'] as string;
+      // Staging serves v1 before any policy; then it requires greeter-basics, without needing a review.
+      expect((await promote('v1')).status).toBe(200);
+      const policy = await call('PUT', '/api/v1/policies/staging', {
+        protected: false,
+        suites: [{ suite: 'greeter-basics' }],
+      });
+      expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+      expect(policy.body['policy']).toMatchObject({ protected: false, suites: [{ suite: 'greeter-basics' }] });
+    });
+    afterAll(async () => {
+      await registry.close();
+    });
+
+    it('refuses without a run and with a failing one, naming the cases; allows a passing run; never blocks a rollback', async () => {
+      // No run of greeter-basics on v2: refused, the label untouched.
+      const missing = refusal(await promote('v2'));
+      expect(missing.message).toContain("'staging' of 'greeter' requires passing eval suites");
+      expect(missing.message).toContain('has no recorded run on greeter');
+      expect(missing.evals).toMatchObject({
+        passed: false,
+        sha: shas[1],
+        against: { label: 'staging', sha: shas[0] },
+        suites: [{ suite: 'greeter-basics', status: 'missing', runId: null }],
+      });
+      expect(await stagingSha()).toBe(shas[0]);
+
+      // A failing run on v2: refused, naming every failing case.
+      const failing = await record(2, anonymous);
+      const failed = refusal(await promote('v2'));
+      expect(failed.message).toContain(`failed cases: ${CASES.join(', ')}`);
+      expect(failed.evals.suites[0]).toMatchObject({
+        status: 'failed',
+        runId: failing.id,
+        failedCases: CASES,
+        regressedCases: [], // staging's v1 has no run: nothing to regress from
+      });
+      expect(await stagingSha()).toBe(shas[0]);
+
+      // The newer, passing run on v2 is what the gate reads: the promote goes through as a plain promote.
+      const passing = await record(2);
+      const allowed = await promote('v2');
+      expect(allowed.status, JSON.stringify(allowed.body)).toBe(200);
+      expect(allowed.body['deployment']).toMatchObject({ kind: 'promote', toVersion: 2, fromVersion: 1 });
+      expect(await stagingSha()).toBe(shas[1]);
+      const gate = await call(
+        'GET',
+        `/api/v1/prompts/greeter/gate?ref=v2&label=staging&suite=greeter-basics`,
+        undefined,
+        registry.keys.viewer,
+      );
+      expect((gate.body as unknown as EvalGateVerdict).suites[0]).toMatchObject({
+        status: 'passed',
+        runId: passing.id,
+      });
+
+      // v3 fails every case that passed on staging's v2: refused as regressed from staging.
+      await record(3, anonymous);
+      const regressed = refusal(await promote('v3'));
+      expect(regressed.message).toContain(
+        `regressed from staging (${shas[1]!.slice(0, 7)}, run #${passing.id}): ${CASES.join(', ')}`,
+      );
+      expect(regressed.evals.suites[0]).toMatchObject({ failedCases: CASES, regressedCases: CASES });
+
+      // Rolling back to v1, which never passed the suite, is not gated: recovery is one call.
+      const rollback = await call(
+        'POST',
+        '/api/v1/prompts/greeter/labels/staging/rollback',
+        { reason: 'back to the last known state' },
+        registry.keys.deployer,
+      );
+      expect(rollback.status, JSON.stringify(rollback.body)).toBe(200);
+      expect(rollback.body['deployment']).toMatchObject({ kind: 'rollback', toVersion: 1 });
+      expect(await stagingSha()).toBe(shas[0]);
+
+      // Promoting what the label already serves changes nothing and is not refused.
+      const same = await promote('v1');
+      expect(same.status).toBe(200);
+      expect(same.body['changed']).toBe(false);
+    });
+  });
 }

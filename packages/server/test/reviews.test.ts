@@ -96,7 +96,7 @@ for (const dialect of DIALECTS) {
       expect(
         (await call('PUT', '/api/v1/prompts/greeter/labels/staging', { ref: 'v2' }, registry.keys.deployer)).status,
       ).toBe(200);
-      const audit = await call('GET', '/api/v1/audit?action=policy.set&order=desc&limit=50');
+      const audit = await call('GET', '/api/v1/audit?order=desc&limit=50');
       expect(
         (audit.body['entries'] as Json[]).some((e) => e['action'] === 'policy.set' && e['actor'] === 'admin'),
       ).toBe(true);

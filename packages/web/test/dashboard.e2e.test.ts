@@ -235,15 +235,23 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     const rows = page.locator('.evals-table tbody tr');
     await rows.first().waitFor();
     expect(await rows.count()).toBe(2);
-    expect((await rows.nth(0).textContent()) ?? '').toMatch(/v18.*greeter-basics.*fail.*0\/4.*0%/);
-    expect((await rows.nth(1).textContent()) ?? '').toMatch(/v17.*greeter-basics.*pass.*4\/4.*100%/);
-    // The newest run (v18) is selected: its four failing cases, each with the missing name.
+    expect((await rows.nth(0).textContent()) ?? '').toMatch(/v18.*greeter-basics.*fail.*0\/5.*0%/);
+    expect((await rows.nth(1).textContent()) ?? '').toMatch(/v17.*greeter-basics.*pass.*5\/5.*100%/);
+    // The newest run (v18) is selected: the five cases of greeter-basics all fail, each missing the name.
     const detail = page.getByTestId('eval-run-detail');
-    await detail.getByText('4 failing cases').waitFor();
-    expect(await detail.textContent()).toContain('0/4 passed');
-    expect(await page.getByTestId('failing-case-password-reset').textContent()).toContain(
-      'expected the value of {{user_name}} ("Maria") in the output',
-    );
+    await detail.getByText('5 failing cases').waitFor();
+    expect(await detail.textContent()).toContain('0/5 passed');
+    for (const [id, name] of [
+      ['alice-password', 'Alice'],
+      ['bob-refund', 'Bob'],
+      ['chen-shipping', 'Chen'],
+      ['dana-invoice', 'Dana'],
+      ['emeka-account', 'Emeka'],
+    ]) {
+      expect(await page.getByTestId(`failing-case-${id}`).textContent()).toContain(
+        `expected the output to mention {{user_name}} = "${name}"; got "Hello! Thanks for your question`,
+      );
+    }
     await snap(page, 'prompt-evals');
     // The v17 run, linked: every case passed.
     await rows.nth(1).getByRole('link').click();
@@ -252,7 +260,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await context.close();
   });
 
-  it('lists change requests and shows #2 (v18): the one-line diff, a pending approval and the break glass', async () => {
+  it('lists change requests and shows #2 (v18): the one-line diff, a pending approval, the failed eval check and the break glass', async () => {
     const { context, page } = await newPage();
     await signIn(page, VIEWER_KEY);
     await page.getByRole('link', { name: 'Reviews' }).click();
@@ -268,6 +276,9 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await removed.first().waitFor();
     expect(await page.getByTestId('check-approvals').getAttribute('data-status')).toBe('pending');
     expect(await page.getByTestId('check-approvals').textContent()).toContain('0 of 1 approval');
+    // Production requires greeter-basics, which v18 fails: even an approval would not make #2 mergeable.
+    expect(await page.getByTestId('check-eval suites').getAttribute('data-status')).toBe('failed');
+    expect(await page.getByTestId('check-eval suites').textContent()).toContain('greeter-basics: failed');
     expect(await page.getByTestId('timeline').locator('[data-kind="forced"]').textContent()).toContain(
       'forced (break glass) by dave',
     );

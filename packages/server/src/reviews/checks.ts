@@ -106,7 +106,14 @@ export const computeChecks = (input: {
   const evalMessage =
     context.policy === null || context.policy.suites.length === 0
       ? 'no eval suites required'
-      : suites.map((s) => `${s.suite}: ${s.status}`).join(', ');
+      : suites
+          .map((s) => {
+            const regressed = s.regressedCases.length === 0 ? '' : ` (regressed: ${s.regressedCases.join(', ')})`;
+            const failed =
+              s.failedCases.length === 0 || regressed !== '' ? '' : ` (failing: ${s.failedCases.join(', ')})`;
+            return `${s.suite}: ${s.status}${regressed}${failed}`;
+          })
+          .join(', ');
 
   const labelSha = labelNow?.sha ?? null;
   const baseOk = labelSha === cr.baseSha;
