@@ -1,14 +1,11 @@
-import { join } from 'node:path';
 import { contentSha, type EvalGateVerdict, type EvalSuiteContent } from '@promptops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '@promptops/server';
 import { ApiClient } from '../src/api-client.js';
-import { run, tempDir } from './helpers.js';
+import { demoServer, run } from './helpers.js';
 import { startRegistry, type Registry } from './registry.js';
 
 /** `promptops runs list/show/compare` and `promptops gate` against a real server holding the demo's eval runs. */
 
-const ADMIN_KEY = 'po_evals_admin_key_0123456789abcdef0123';
 const GREETER = 'customer_support_greeter';
 /** The cases of `examples/evals/greeter-basics.eval.yaml`, which the demo runs with the simulated provider. */
 const CASES = ['alice-password', 'bob-refund', 'chen-shipping', 'dana-invoice', 'emeka-account'];
@@ -17,27 +14,10 @@ const V18_SCORES = ['0.67', '0.75', '0.67', '0.75', '0.67'];
 const NAMES = ['Alice', 'Bob', 'Chen', 'Dana', 'Emeka'];
 
 describe('promptops runs / gate (demo data)', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  let env: Record<string, string>;
-  const cli = (argv: string[]) => run(argv, { env });
+  const demo = demoServer('evals');
+  const cli = (argv: string[]) => run(argv, { env: demo.env });
   let v17Run = '';
   let v18Run = '';
-
-  beforeAll(async () => {
-    const dir = await tempDir('promptops-cli-evals-');
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      demo: true,
-      dataDir: join(dir, 'data'),
-      initAdminKey: ADMIN_KEY,
-      print: () => {},
-    });
-    env = { PROMPTOPS_URL: server.url, PROMPTOPS_API_KEY: ADMIN_KEY };
-  });
-  afterAll(async () => {
-    await server.close();
-  });
 
   it('runs list: the greeter-basics runs on v18 and v17, newest first', async () => {
     const json = await cli(['runs', 'list', '--prompt', GREETER, '--json']);

@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { startServer } from '@promptops/server';
 import type { CliIo } from '../src/io.js';
 import { runCli } from '../src/program.js';
 
@@ -102,3 +104,29 @@ export const GREETER_FILE = readFileSync(
   fileURLToPath(new URL('../../../examples/prompts/customer_support_greeter.prompt.yaml', import.meta.url)),
   'utf8',
 );
+
+/**
+ * A server holding the demo data for the enclosing `describe`: started before its tests, closed after.
+ * `env` points the CLI at it with an admin key.
+ */
+export const demoServer = (name: string): { env: Record<string, string> } => {
+  const adminKey = `po_${name}_admin_key_0123456789abcdef0123`;
+  const state = { env: {} as Record<string, string> };
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  beforeAll(async () => {
+    const dir = await tempDir(`promptops-cli-${name}-`);
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      demo: true,
+      dataDir: join(dir, 'data'),
+      initAdminKey: adminKey,
+      print: () => {},
+    });
+    state.env = { PROMPTOPS_URL: server.url, PROMPTOPS_API_KEY: adminKey };
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return state;
+};

@@ -1,6 +1,4 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '@promptops/server';
+import { describe, expect, it } from 'vitest';
 import type {
   BlameResult,
   ChangeRequestSummary,
@@ -8,7 +6,7 @@ import type {
   DeploymentRecord,
   EvalGateVerdict,
 } from '@promptops/core';
-import { run, tempDir } from './helpers.js';
+import { demoServer, run } from './helpers.js';
 
 /**
  * Review gates from the command line, against the demo: production is protected and requires the eval
@@ -16,31 +14,13 @@ import { run, tempDir } from './helpers.js';
  * that is not enough: v18 fails the suite. Recovery stays one command.
  */
 
-const ADMIN_KEY = 'po_review_admin_key_0123456789abcdef0123';
 const GREETER = 'customer_support_greeter';
 /** The cases of the demo's eval suite greeter-basics: v18 fails every one (it no longer greets by name). */
 const CASES = ['alice-password', 'bob-refund', 'chen-shipping', 'dana-invoice', 'emeka-account'];
 
 describe('promptops policy / review / blame (demo data)', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  let env: Record<string, string>;
-  const cli = (argv: string[]) => run(argv, { env });
-
-  beforeAll(async () => {
-    const dir = await tempDir('promptops-cli-review-');
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      demo: true,
-      dataDir: join(dir, 'data'),
-      initAdminKey: ADMIN_KEY,
-      print: () => {},
-    });
-    env = { PROMPTOPS_URL: server.url, PROMPTOPS_API_KEY: ADMIN_KEY };
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const demo = demoServer('review');
+  const cli = (argv: string[]) => run(argv, { env: demo.env });
 
   it('shows the open change request for v18: the one-line diff, a pending approval and the break glass', async () => {
     const list = await cli(['review', 'list', '--json']);

@@ -1,32 +1,11 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '@promptops/server';
-import { run, tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { demoServer, run } from './helpers.js';
 
 /** `promptops trace`, `traces` and `metrics` against a real server holding the demo's week of traces. */
 
-const ADMIN_KEY = 'po_traces_admin_key_0123456789abcdef0123';
-
 describe('promptops trace / traces / metrics (demo data)', () => {
-  let server: Awaited<ReturnType<typeof startServer>>;
-  let env: Record<string, string>;
-  const cli = (argv: string[]) => run(argv, { env });
-
-  beforeAll(async () => {
-    const dir = await tempDir('promptops-cli-traces-');
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      demo: true,
-      dataDir: join(dir, 'data'),
-      initAdminKey: ADMIN_KEY,
-      print: () => {},
-    });
-    env = { PROMPTOPS_URL: server.url, PROMPTOPS_API_KEY: ADMIN_KEY };
-  });
-  afterAll(async () => {
-    await server.close();
-  });
+  const demo = demoServer('traces');
+  const cli = (argv: string[]) => run(argv, { env: demo.env });
 
   it('trace 4481: the complaint names v18, its sha and label, shows the removed line and the rollback command', async () => {
     const human = await cli(['trace', '4481']);
