@@ -30,13 +30,12 @@ import {
 
 import type {
   EvalRunPage,
-  EvalRunQuery,
   EvalSuiteVersion,
   EvalSuiteVersions,
-  GateQuery,
   PushSuiteResult,
   RunComparisonResult,
-} from './eval-api.js';
+} from '@promptops/core';
+import type { EvalRunQuery, GateQuery } from './eval-api.js';
 import type { MetricsResponse, TraceDetail, TracePage, TraceQuery } from './trace-api.js';
 
 /** A typed client for the HTTP API in docs/api.md. Error bodies become `ApiError`s with the server's code and fix. */

@@ -147,6 +147,48 @@ export interface EvalGateVerdict {
   readonly suites: readonly EvalGateSuiteResult[];
 }
 
+/** A run without its cases, as lists show it. */
+export type EvalRunListItem = Omit<EvalRunRecord, 'cases'>;
+
+/** One registered version of a suite, as lists show it. */
+export interface EvalSuiteVersion {
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly prompt: string;
+  readonly cases: number;
+  readonly author: string;
+  readonly message: string;
+  readonly createdAt: string;
+}
+
+/** `POST /api/v1/evals/suites`. */
+export interface PushSuiteResult {
+  readonly name: string;
+  readonly sha: string;
+  readonly version: number;
+  readonly created: boolean;
+}
+
+/** `GET /api/v1/evals/suites/:name`: newest first. */
+export interface EvalSuiteVersions {
+  readonly name: string;
+  readonly versions: readonly (EvalSuiteVersion & { readonly content: EvalSuiteContent })[];
+}
+
+/** `GET /api/v1/evals/runs`. */
+export interface EvalRunPage {
+  readonly runs: readonly EvalRunListItem[];
+  /** Pass as `before` for the next (older) page; null when this is the last. */
+  readonly nextBefore: string | null;
+}
+
+/** `GET /api/v1/evals/runs/:id/compare/:baseId`. */
+export interface RunComparisonResult extends RunComparison {
+  readonly base: EvalRunListItem;
+  readonly candidate: EvalRunListItem;
+}
+
 const byId = (cases: readonly EvalCaseResult[]): Map<string, EvalCaseResult> => new Map(cases.map((c) => [c.id, c]));
 
 /** Which cases regressed (pass -> fail) and which were fixed (fail -> pass) from `base` to `candidate`. */

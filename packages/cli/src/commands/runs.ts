@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { shortSha, type EvalCaseResult, type EvalRunRecord } from '@promptops/core';
+import { shortSha, type EvalCaseResult, type EvalRunListItem, type EvalRunRecord } from '@promptops/core';
 import { promptNameArg, type CommandContext } from '../context.js';
-import type { EvalRunListItem } from '../eval-api.js';
 import { formatTime, type Output } from '../output.js';
 import { integerOption } from './options.js';
 

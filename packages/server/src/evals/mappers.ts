@@ -2,27 +2,15 @@ import type {
   AssertionResult,
   EvalCaseResult,
   EvalProviderConfig,
+  EvalRunListItem,
   EvalRunRecord,
   EvalRunSummary,
   EvalSuiteContent,
+  EvalSuiteVersion,
 } from '@promptops/core';
 import type { EvalRunCaseRow, EvalRunRow, EvalSuiteRow } from '../storage/eval-port.js';
 
 /** Storage rows to the public JSON shapes (core's eval records). */
-
-/** A run without its cases, as lists show it. */
-export type EvalRunListItem = Omit<EvalRunRecord, 'cases'>;
-
-export interface EvalSuiteVersion {
-  readonly name: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly prompt: string;
-  readonly cases: number;
-  readonly author: string;
-  readonly message: string;
-  readonly createdAt: string;
-}
 
 export const toSuiteVersion = (row: EvalSuiteRow): EvalSuiteVersion => ({
   name: row.name,

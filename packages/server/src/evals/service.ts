@@ -7,10 +7,12 @@ import {
   shortSha,
   summarizeRun,
   type EvalGateVerdict,
+  type EvalRunListItem,
   type EvalRunRecord,
   type EvalRunInput,
   type EvalSuiteContent,
-  type RunComparison,
+  type EvalSuiteVersion,
+  type RunComparisonResult,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { promptNotFound } from '../prompts/errors.js';
@@ -18,14 +20,7 @@ import { resolveRef } from '../prompts/resolve-ref.js';
 import type { EvalRunRow } from '../storage/eval-port.js';
 import type { Storage } from '../storage/port.js';
 import type { EvalGate } from './gate.js';
-import {
-  toCaseResult,
-  toRunListItem,
-  toRunRecord,
-  toSuiteVersion,
-  type EvalRunListItem,
-  type EvalSuiteVersion,
-} from './mappers.js';
+import { toCaseResult, toRunListItem, toRunRecord, toSuiteVersion } from './mappers.js';
 import { validateRunInput } from './run-input.js';
 import { scoreUploadedCases } from './scoring.js';
 import { validateSuiteContent } from './suite-content.js';
@@ -38,11 +33,6 @@ export interface RunListFilter {
   readonly prompt?: string;
   readonly sha?: string;
   readonly suite?: string;
-}
-
-export interface RunComparisonResult extends RunComparison {
-  readonly base: EvalRunListItem;
-  readonly candidate: EvalRunListItem;
 }
 
 export type EvalService = ReturnType<typeof createEvalService>;

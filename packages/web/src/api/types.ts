@@ -54,7 +54,4 @@ export interface AuditPage {
 export type { EvalRunRecord, LabelChangeEvent };
 
 /** `GET /api/v1/evals/runs`: runs without their cases, newest first. */
-export interface EvalRunsPage {
-  readonly runs: readonly Omit<EvalRunRecord, 'cases'>[];
-  readonly nextBefore: string | null;
-}
+export type { EvalRunPage as EvalRunsPage } from '@promptops/core';
