@@ -2,11 +2,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type Reply } from './support/http.js';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
+import { greeterSuite, runInput } from './support/evals.js';
 import { traceEvent } from './support/traces.js';
 
 /**
  * Object-level isolation: a key of project A naming project B's prompts, versions, labels, deployments,
- * audit, traces, scores, keys and members, by real or guessed names and ids, gets 404 and nothing of B.
+ * audit, traces, scores, keys, members, change requests and eval runs, by real or guessed names and ids,
+ * gets 404 and nothing of B.
  */
 
 const MARKER = 'ONLY_IN_PROJECT_B';
@@ -22,12 +24,23 @@ for (const dialect of DIALECTS)
     const bShas: string[] = [];
     const bKeyIds: string[] = [];
     const bMembers = ['bea', 'bert'];
+    const bReviews: number[] = [];
+    const bRuns: string[] = [];
     const aNames = new Set(['a-prompt', SHARED]);
     const aMembers = new Set(['ann']);
     let bAuditCount = 0;
 
     /** Anything that only B holds, which no answer to A may contain. */
-    const secretsOfB = (): string[] => [MARKER, ...bShas, ...bKeyIds, 'bea', 'bert', 'b-trace', 'b-secret-prompt'];
+    const secretsOfB = (): string[] => [
+      MARKER,
+      ...bShas,
+      ...bKeyIds,
+      'bea',
+      'bert',
+      'b-trace',
+      'b-secret-prompt',
+      'b-suite',
+    ];
     const expectNothingOfB = (reply: Reply, asked: string): void => {
       for (const secret of secretsOfB()) {
         if (asked.includes(secret)) continue; // an echo of what the caller sent is not a leak
@@ -87,6 +100,26 @@ for (const dialect of DIALECTS)
         value: 'down',
         comment: MARKER,
       });
+      const opened = await call<{ id: number }>(r.app, 'POST', '/api/v1/reviews', b, {
+        name: 'b-secret-prompt',
+        ref: 'v2',
+        label: 'production',
+        message: MARKER,
+      });
+      expect(opened.status, opened.text).toBe(201);
+      bReviews.push(opened.body.id);
+      const suite = greeterSuite({ name: 'b-suite', prompt: 'b-secret-prompt' }, ['bea']);
+      const pushedSuite = await call<{ sha: string }>(r.app, 'POST', '/api/v1/evals/suites', b, { content: suite });
+      expect(pushedSuite.status, pushedSuite.text).toBe(201);
+      const recorded = await call<{ id: string }>(
+        r.app,
+        'POST',
+        '/api/v1/evals/runs',
+        b,
+        runInput(suite, pushedSuite.body.sha, { sha: bShas[0]!, version: 1 }, () => `${MARKER} hi bea`),
+      );
+      expect(recorded.status, recorded.text).toBe(201);
+      bRuns.push(recorded.body.id);
       bAuditCount = (await call<{ entries: unknown[] }>(r.app, 'GET', '/api/v1/audit?limit=1000', b)).body.entries
         .length;
 
@@ -119,6 +152,10 @@ for (const dialect of DIALECTS)
         `/api/v1/snapshot?names=${bNames.map(encodeURIComponent).join(',')}`,
         '/api/v1/changes?after=0',
         '/api/v1/verify',
+        '/api/v1/reviews',
+        '/api/v1/evals/runs',
+        '/api/v1/evals/suites',
+        '/api/v1/policies',
       ]) {
         const reply = await call(r.app, 'GET', url, a);
         expect(reply.status, `${url}: ${reply.text}`).toBe(200);
@@ -146,6 +183,12 @@ for (const dialect of DIALECTS)
         `/api/v1/keys/${bKeyIds[0]}`,
         `/api/v1/keys/${bKeyIds[1]}`,
         '/api/v1/members/bea',
+        `/api/v1/reviews/${bReviews[0]}`,
+        `/api/v1/prompts/${name}/blame`,
+        `/api/v1/evals/runs/${bRuns[0]}`,
+        `/api/v1/evals/runs/${bRuns[0]}/compare/${bRuns[0]}`,
+        '/api/v1/evals/suites/b-suite',
+        `/api/v1/prompts/${name}/gate?ref=v1&label=production&suite=b-suite`,
       ];
       for (const url of gets) expect404(await call(r.app, 'GET', url, a), url);
       const writes: [method: 'PUT' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown][] = [
@@ -157,6 +200,9 @@ for (const dialect of DIALECTS)
         ['POST', `/api/v1/keys/${bKeyIds[1]}/rotate`, {}],
         ['PATCH', '/api/v1/members/bea', { role: 'viewer' }],
         ['DELETE', '/api/v1/members/bert'],
+        ['POST', `/api/v1/reviews/${bReviews[0]}/approve`, { comment: 'looks fine' }],
+        ['POST', `/api/v1/reviews/${bReviews[0]}/merge`, {}],
+        ['POST', `/api/v1/reviews/${bReviews[0]}/close`, {}],
       ];
       for (const [method, url, body] of writes)
         expect404(await call(r.app, method, url, a, body), `${method} ${url} ${JSON.stringify(body)}`);
@@ -181,38 +227,54 @@ for (const dialect of DIALECTS)
       );
       const traceId = fc.oneof(fc.constantFrom(...bTraces), fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/));
       const keyId = fc.oneof(fc.constantFrom(...bKeyIds), fc.stringMatching(/^[0-9a-f]{16}$/));
+      // A has no change requests and no runs: any id is another project's or nobody's.
+      const reviewId = fc.oneof(fc.constantFrom(...bReviews), fc.integer({ min: 1, max: 99_999 }));
+      const runId = fc.oneof(fc.constantFrom(...bRuns), fc.integer({ min: 1, max: 99_999 }).map(String));
       const member = fc
         .oneof(fc.constantFrom(...bMembers), fc.stringMatching(/^[a-z0-9][a-z0-9_.-]{0,20}$/))
         .filter((m) => !aMembers.has(m));
 
       await fc.assert(
-        fc.asyncProperty(promptName, ref, traceId, keyId, member, async (name, version, trace, key, user) => {
-          const n = encodeURIComponent(name);
-          const v = encodeURIComponent(version);
-          const gets = [
-            `/api/v1/prompts/${n}`,
-            `/api/v1/prompts/${n}/versions`,
-            `/api/v1/prompts/${n}/versions/${v}`,
-            `/api/v1/prompts/${n}/diff?from=${v}&to=v1`,
-            `/api/v1/prompts/${n}/labels`,
-            `/api/v1/prompts/${n}/deployments`,
-            `/api/v1/prompts/${n}/metrics`,
-            `/api/v1/prompts/${SHARED}/versions/${bShas.includes(version) || version === 'v2' ? v : bShas[5]}`,
-            `/api/v1/traces/${encodeURIComponent(trace)}`,
-            `/api/v1/keys/${key}`,
-            `/api/v1/members/${encodeURIComponent(user)}`,
-          ];
-          for (const url of gets) expect404(await call(r.app, 'GET', url, a), url);
-          const writes: ['PUT' | 'POST' | 'PATCH' | 'DELETE', string, unknown?][] = [
-            ['PUT', `/api/v1/prompts/${n}/labels/production`, { ref: version }],
-            ['POST', `/api/v1/prompts/${n}/labels/production/rollback`, {}],
-            ['POST', `/api/v1/traces/${encodeURIComponent(trace)}/scores`, { kind: 'numeric', value: 1 }],
-            ['POST', `/api/v1/keys/${key}/revoke`, {}],
-            ['PATCH', `/api/v1/members/${encodeURIComponent(user)}`, { role: 'admin' }],
-          ];
-          for (const [method, url, body] of writes)
-            expect404(await call(r.app, method, url, a, body), `${method} ${url} ${JSON.stringify(body)}`);
-        }),
+        fc.asyncProperty(
+          promptName,
+          ref,
+          traceId,
+          keyId,
+          member,
+          reviewId,
+          runId,
+          async (name, version, trace, key, user, review, run) => {
+            const n = encodeURIComponent(name);
+            const v = encodeURIComponent(version);
+            const gets = [
+              `/api/v1/prompts/${n}`,
+              `/api/v1/prompts/${n}/versions`,
+              `/api/v1/prompts/${n}/versions/${v}`,
+              `/api/v1/prompts/${n}/diff?from=${v}&to=v1`,
+              `/api/v1/prompts/${n}/labels`,
+              `/api/v1/prompts/${n}/deployments`,
+              `/api/v1/prompts/${n}/metrics`,
+              `/api/v1/prompts/${SHARED}/versions/${bShas.includes(version) || version === 'v2' ? v : bShas[5]}`,
+              `/api/v1/traces/${encodeURIComponent(trace)}`,
+              `/api/v1/keys/${key}`,
+              `/api/v1/members/${encodeURIComponent(user)}`,
+              `/api/v1/reviews/${review}`,
+              `/api/v1/prompts/${n}/blame`,
+              `/api/v1/evals/runs/${run}`,
+            ];
+            for (const url of gets) expect404(await call(r.app, 'GET', url, a), url);
+            const writes: ['PUT' | 'POST' | 'PATCH' | 'DELETE', string, unknown?][] = [
+              ['PUT', `/api/v1/prompts/${n}/labels/production`, { ref: version }],
+              ['POST', `/api/v1/prompts/${n}/labels/production/rollback`, {}],
+              ['POST', `/api/v1/traces/${encodeURIComponent(trace)}/scores`, { kind: 'numeric', value: 1 }],
+              ['POST', `/api/v1/keys/${key}/revoke`, {}],
+              ['PATCH', `/api/v1/members/${encodeURIComponent(user)}`, { role: 'admin' }],
+              ['POST', `/api/v1/reviews/${review}/approve`, {}],
+            ];
+            for (const [method, url, body] of writes)
+              expect404(await call(r.app, method, url, a, body), `${method} ${url} ${JSON.stringify(body)}`);
+          },
+        ),
         { numRuns: 40 },
       );
       expect(
