@@ -134,6 +134,19 @@ for (const dialect of DIALECTS) {
       expect((listed.body['changeRequests'] as Json[]).map((c) => c['id'])).toContain(cr['id']);
     });
 
+    it("a change request's timeline is append-only in the database", async () => {
+      const cr = (await open('greeter', 'v2')).body;
+      const before = await registry.storage.rawSql(`SELECT count(*) AS n FROM review_events`);
+      await expect(registry.storage.rawSql(`UPDATE review_events SET comment = 'rewritten'`)).rejects.toThrow(
+        /review events are append-only/,
+      );
+      await expect(
+        registry.storage.rawSql(`DELETE FROM review_events WHERE change_request_id = ${Number(cr['id'])}`),
+      ).rejects.toThrow(/review events are append-only/);
+      expect(await registry.storage.rawSql(`SELECT count(*) AS n FROM review_events`)).toEqual(before);
+      expect((await call('POST', `/api/v1/reviews/${Number(cr['id'])}/close`, {})).status).toBe(200);
+    });
+
     it('refuses server-owned fields in a change request body, naming them', async () => {
       for (const field of ['author', 'status', 'approvals']) {
         const response = await call(

@@ -42,7 +42,7 @@ $$`;
 const operations = (dialect: Dialect): readonly string[] =>
   dialect === 'postgres' ? ['update', 'delete', 'truncate'] : ['update', 'delete'];
 
-export const appendOnlyTriggerNames = (dialect: Dialect, table: AppendOnlyTable): string[] =>
+export const appendOnlyTriggerNames = (dialect: Dialect, table: string): string[] =>
   operations(dialect).map((operation) => `${table}_append_only_${operation}`);
 
 export const createAppendOnlyTriggersSql = (dialect: Dialect, table: AppendOnlyTable): string[] =>
@@ -63,7 +63,7 @@ export const appendOnlyTriggersSql = (dialect: Dialect, table: string, message: 
     return `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${PG_REJECT_FUNCTION}('${message}')`;
   });
 
-export const dropAppendOnlyTriggersSql = (dialect: Dialect, table: AppendOnlyTable): string[] =>
+export const dropAppendOnlyTriggersSql = (dialect: Dialect, table: string): string[] =>
   appendOnlyTriggerNames(dialect, table).map((name) =>
     dialect === 'sqlite' ? `DROP TRIGGER IF EXISTS ${name}` : `DROP TRIGGER IF EXISTS ${name} ON ${table}`,
   );
