@@ -11,6 +11,7 @@ import type {
 } from './eval-port.js';
 import type { Dialect } from './port.js';
 import type { Database } from './schema.js';
+import { writeTransaction } from './write-transaction.js';
 
 /** The eval tables (migration 0005) as Kysely sees them; kept beside their only user. */
 export type EvalTables = {
@@ -118,22 +119,6 @@ const CASE_CHUNK = 500;
 /** Concurrent pushes of one suite that race for the same version number retry this often. */
 const SUITE_INSERT_ATTEMPTS = 8;
 
-/** A transaction on this store's tables (SQLite: BEGIN IMMEDIATE, as the registry's transactions). */
-const inTransaction = async <T>(db: EvalDb, dialect: Dialect, fn: (trx: EvalDb) => Promise<T>): Promise<T> => {
-  if (dialect === 'postgres') return db.transaction().execute(fn);
-  return db.connection().execute(async (connection) => {
-    await sql`begin immediate`.execute(connection);
-    try {
-      const result = await fn(connection);
-      await sql`commit`.execute(connection);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(connection).catch(() => undefined);
-      throw error;
-    }
-  });
-};
-
 export const createEvalStore = (database: Kysely<Database>, dialect: Dialect): EvalStore => {
   const db: EvalDb = database.withTables<EvalTables>();
 
@@ -216,7 +201,7 @@ export const createEvalStore = (database: Kysely<Database>, dialect: Dialect): E
     latestEvalSuite,
 
     insertEvalRun(run: NewEvalRun, cases: readonly EvalRunCaseRow[]): Promise<EvalRunRow> {
-      return inTransaction(db, dialect, async (trx) => {
+      return writeTransaction(db, dialect, async (trx) => {
         const row = await trx
           .insertInto('eval_runs')
           .values({

@@ -7,6 +7,7 @@ import type { AccessReads, AccessTx } from './access-port.js';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
+import { writeTransaction } from './write-transaction.js';
 import { createEvalStore } from './eval-store.js';
 import type { EvalStore } from './eval-port.js';
 import { createReviewStore } from './review-store.js';
@@ -759,24 +760,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
 
   async #transaction<T>(fn: (tx: RegistryTx) => Promise<T>, audited: Set<number>): Promise<T> {
     try {
-      if (this.dialect === 'postgres') {
-        return await this.db.transaction().execute((trx) => fn(new KyselyTx(trx, this.dialect, audited)));
-      }
-      // SQLite: Kysely's own BEGIN is DEFERRED, which fails (SQLITE_BUSY, no waiting) when a reader
-      // later tries to write while another connection writes. IMMEDIATE takes the write lock up front,
-      // waiting up to busy_timeout. better-sqlite3 has one connection, so this also queues in-process callers.
-      return await this.db.connection().execute(async (connection) => {
-        await sql`begin immediate`.execute(connection);
-        try {
-          const result = await fn(new KyselyTx(connection, this.dialect, audited));
-          await sql`commit`.execute(connection);
-          return result;
-        } catch (error) {
-          // SQLite may already have rolled back on its own (e.g. on SQLITE_FULL); the original error matters.
-          await sql`rollback`.execute(connection).catch(() => undefined);
-          throw error;
-        }
-      });
+      return await writeTransaction(this.db, this.dialect, (db) => fn(new KyselyTx(db, this.dialect, audited)));
     } catch (error) {
       throw toStorageError(error);
     }

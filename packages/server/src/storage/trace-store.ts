@@ -16,6 +16,7 @@ import type {
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
 import type { SqliteTraceWriter } from './sqlite-trace-writer.js';
 import { INSERT_COLUMNS, pushParams } from './trace-row-params.js';
+import { writeTransaction } from './write-transaction.js';
 
 /**
  * The trace half of the storage port, shared by both dialects like the registry half. The ingest insert
@@ -96,26 +97,6 @@ const toScore = (row: Selectable<TraceScoresTable>): ScoreRow => ({
 });
 
 const GROUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
-
-/** Runs `fn` as one write transaction (SQLite: BEGIN IMMEDIATE on its one connection, as the registry does). */
-const writeTransaction = async <T>(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  fn: (db: Kysely<Database>) => Promise<T>,
-): Promise<T> => {
-  if (dialect === 'postgres') return db.transaction().execute(fn);
-  return db.connection().execute(async (connection) => {
-    await sql`begin immediate`.execute(connection);
-    try {
-      const result = await fn(connection);
-      await sql`commit`.execute(connection);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(connection).catch(() => undefined);
-      throw error;
-    }
-  });
-};
 
 /** `writer`: SQLite file databases insert on a worker thread (sqlite-trace-writer.ts). */
 export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?: SqliteTraceWriter): TraceStore => ({
