@@ -189,6 +189,13 @@ export interface RunComparisonResult extends RunComparison {
   readonly candidate: EvalRunListItem;
 }
 
+/** What a refusal says: the message of every suite that did not pass, one after the other. */
+export const gateFailureMessages = (verdict: EvalGateVerdict): string =>
+  verdict.suites
+    .filter((suite) => suite.status !== 'passed')
+    .map((suite) => suite.message)
+    .join('; ');
+
 const byId = (cases: readonly EvalCaseResult[]): Map<string, EvalCaseResult> => new Map(cases.map((c) => [c.id, c]));
 
 /** Which cases regressed (pass -> fail) and which were fixed (fail -> pass) from `base` to `candidate`. */

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   PromptopsError,
+  gateFailureMessages,
   parseLockfile,
   promptSha,
   shortSha,
@@ -140,10 +141,7 @@ const evalProblems = (runs: readonly SuiteRun[], gates: readonly EvalGateVerdict
       name: gate.prompt,
       path: null,
       code: 'eval_gate_refused',
-      message: `the eval gate refuses ${gate.prompt} ${shortSha(gate.sha)} for ${gate.against?.label ?? 'the label'}: ${gate.suites
-        .filter((s) => s.status !== 'passed')
-        .map((s) => s.message)
-        .join('; ')}`,
+      message: `the eval gate refuses ${gate.prompt} ${shortSha(gate.sha)} for ${gate.against?.label ?? 'the label'}: ${gateFailureMessages(gate)}`,
       fix: 'fix the prompt so its suites pass without regressing a case, then push and check again',
     })),
 ];

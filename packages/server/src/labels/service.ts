@@ -3,6 +3,7 @@ import {
   PromptopsError,
   assertLabelName,
   everHeld,
+  gateFailureMessages,
   previousSha,
   shortSha,
   type DeploymentKind,
@@ -25,13 +26,6 @@ import { moveLabel } from './move.js';
 const MAX_REASON_LENGTH = 2000;
 
 export type LabelService = ReturnType<typeof createLabelService>;
-
-/** One line per suite that did not pass, for refusals. */
-const gateFailures = (verdict: EvalGateVerdict): string =>
-  verdict.suites
-    .filter((suite) => suite.status !== 'passed')
-    .map((suite) => suite.message)
-    .join('; ');
 
 /** What the eval gate said about a direct promote, and the state it judged. */
 interface CheckedPromote {
@@ -98,7 +92,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
   ): Promise<DeploymentKind> => {
     const policy = await effectivePolicy(tx, actor.projectId, label, name);
     const isProtected = policy?.protected === true;
-    const failing = evals !== null && !evals.passed ? gateFailures(evals) : null;
+    const failing = evals !== null && !evals.passed ? gateFailureMessages(evals) : null;
     if (!force) {
       if (isProtected) {
         throw new PromptopsError(
