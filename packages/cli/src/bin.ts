@@ -1,12 +1,77 @@
 #!/usr/bin/env node
-import { nodeIo } from './io.js';
-import { runCli } from './program.js';
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
-// `promptops log … | head` closes the pipe early: that is the reader's choice, not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+/**
+ * The `promptops` binary. Start-up is most of a short command's time (a cached `eval` rerun, `status` in a
+ * hook), so the build bundles the CLI into one script (`promptops.cjs`, see scripts/bundle.mjs) and this
+ * launcher runs it with a V8 code cache beside it: Node 20 has no compile cache of its own
+ * (`module.enableCompileCache` arrives in 22), and loading ~200 ES modules then compiling them costs more
+ * than the command itself. Without a bundle, or with one older than the last `tsc -b` (`npm run build`
+ * makes both), it imports `main.js` directly.
+ *
+ * The cache file starts with the sha256 of the bundle it was made from: V8 checks only its own version, flags
+ * and the source length, and a cache applied to other source of the same length would run the wrong code.
+ * It is rewritten (atomically, best effort: a read-only install just compiles every time) when it is
+ * missing, made from another bundle or rejected by V8, at exit, so it holds every function the run compiled.
+ */
 
-// exitCode rather than process.exit(): pending stdout writes to a pipe are flushed before Node exits.
-process.exitCode = await runCli(process.argv.slice(2), nodeIo());
+const BUNDLE = new URL('./promptops.cjs', import.meta.url);
+const CACHE = new URL('./promptops.cjs.cache', import.meta.url);
+const MAIN = new URL('./main.js', import.meta.url);
+/** Rewritten by every `tsc -b` that emits: a bundle older than it misses those changes. */
+const COMPILED = new URL('./.tsbuildinfo', import.meta.url);
+const DIGEST_BYTES = 32;
+
+const bundleIsCurrent = (): boolean => {
+  try {
+    return statSync(BUNDLE).mtimeMs >= statSync(COMPILED).mtimeMs;
+  } catch {
+    return false;
+  }
+};
+
+const readCache = (digest: Buffer): Buffer | undefined => {
+  try {
+    const file = readFileSync(CACHE);
+    return file.subarray(0, DIGEST_BYTES).equals(digest) ? file.subarray(DIGEST_BYTES) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const writeCache = (digest: Buffer, script: vm.Script): void => {
+  const temporary = `${fileURLToPath(CACHE)}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, Buffer.concat([digest, script.createCachedData()]));
+    renameSync(temporary, CACHE);
+  } catch {
+    // A read-only install: the next run compiles again, which is only slower.
+  }
+};
+
+const runBundle = (): void => {
+  const file = fileURLToPath(BUNDLE);
+  const source = readFileSync(file, 'utf8');
+  const digest = createHash('sha256').update(source).digest();
+  const cachedData = readCache(digest);
+  // The CommonJS wrapper, plus what the bundle cannot do as a vm script (see scripts/bundle.mjs): know its
+  // own URL (for import.meta.url) and import() an ES module (the server, for `serve`).
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname, __promptopsUrl, __promptopsImport) {${source}\n})`,
+    { filename: file, ...(cachedData === undefined ? {} : { cachedData }) },
+  );
+  if (cachedData === undefined || script.cachedDataRejected === true) {
+    process.once('exit', () => writeCache(digest, script));
+  }
+  const module = { exports: {} };
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  const importer = (specifier: string): Promise<unknown> => import(specifier);
+  run(module.exports, createRequire(file), module, file, fileURLToPath(new URL('.', BUNDLE)), BUNDLE.href, importer);
+};
+
+if (bundleIsCurrent()) runBundle();
+else await import(MAIN.href);

@@ -26,7 +26,17 @@ export interface ErrorOptions {
   readonly fix?: string;
 }
 
+/** Marks every PromptopsError, whichever copy of core made it (the CLI's bundle holds its own copy). */
+const BRAND = Symbol.for('promptops.error');
+
 export class PromptopsError extends Error {
+  /** `instanceof PromptopsError` holds across copies of core; subclasses keep the ordinary check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== PromptopsError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
+
+  readonly [BRAND] = true;
   readonly code: string;
   readonly kind: ErrorKind;
   readonly details: Readonly<Record<string, unknown>> | undefined;

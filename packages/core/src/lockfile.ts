@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson, contentSha, SHA_PATTERN } from './canonical.js';
 import { PromptopsError, formatIssues } from './errors.js';
 import { promptSha } from './prompt.js';

@@ -1,5 +1,5 @@
 import { Document, Scalar, parseDocument, visit } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PromptopsError, formatIssues, type FieldIssue } from './errors.js';
 import { validatePromptContent } from './prompt.js';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PromptopsError, type FieldIssue } from './errors.js';
 
 /** Prompt names: lowercase words, `/` for folders. */

@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
@@ -324,7 +325,6 @@ export const registerEval = (program: Command, ctx: CommandContext): void => {
             fix: 'name an existing promptfoo config file',
           });
         });
-        const { readFileSync } = await import('node:fs');
         const imported = importPromptfooConfig(parseYaml(text) as unknown, {
           file: configPath,
           readFile: (path) => readFileSync(resolve(dirname(absolute), path), 'utf8'),
@@ -336,7 +336,6 @@ export const registerEval = (program: Command, ctx: CommandContext): void => {
           })),
           ...imported.suites.map((f) => ({ path: join(resolve(ctx.io.cwd, options.out), f.path), text: f.text })),
         ];
-        const { stat } = await import('node:fs/promises');
         const existing: string[] = [];
         for (const target of targets)
           if ((await stat(target.path).catch(() => undefined)) !== undefined) existing.push(target.path);

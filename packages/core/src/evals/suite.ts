@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { contentSha } from '../canonical.js';
 import { PromptopsError, formatIssues, type FieldIssue } from '../errors.js';
 import type { EvalAssertion, EvalCase, EvalProviderConfig, EvalSuiteContent } from '../eval-records.js';

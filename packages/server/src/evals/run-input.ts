@@ -6,7 +6,7 @@ import {
   zodIssues,
   type EvalRunInput,
 } from '@promptops/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SUITE_CASES, SUITE_NAME_PATTERN } from './suite-content.js';
 
 /** The shape of an uploaded run (`POST /api/v1/evals/runs`); what it means is checked by the service. */

@@ -1,5 +1,5 @@
 import { LABEL_PATTERN, PROMPT_NAME_PATTERN, zodIssues, type FieldIssue } from '@promptops/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { NewTrace } from '../storage/port.js';
 import {
   ATTRIBUTE_LIMITS,
