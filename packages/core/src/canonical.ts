@@ -9,7 +9,23 @@ export const canonicalJson = (value: unknown): string => {
   return text;
 };
 
-export const sha256Hex = (text: string): string => bytesToHex(sha256(utf8ToBytes(text)));
+export type Sha256Hex = (text: string) => string;
+
+/** Portable (browsers, any runtime), but some 10x slower than a native digest before its code warms up. */
+const portableSha256Hex: Sha256Hex = (text) => bytesToHex(sha256(utf8ToBytes(text)));
+let sha256Implementation = portableSha256Hex;
+
+/**
+ * Node processes (the server, the CLI) hand in node:crypto's digest at start-up; core cannot import it and
+ * stay loadable in a browser. Only speed changes: both give the same digest (tested). Returns the one before.
+ */
+export const useSha256 = (implementation: Sha256Hex): Sha256Hex => {
+  const previous = sha256Implementation;
+  sha256Implementation = implementation;
+  return previous;
+};
+
+export const sha256Hex = (text: string): string => sha256Implementation(text);
 
 /** The identity of any JSON value: sha256 of its canonical JSON. */
 export const contentSha = (value: unknown): string => sha256Hex(canonicalJson(value));

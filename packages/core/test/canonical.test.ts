@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SHA_PATTERN, canonicalJson, contentSha, sha256Hex, shortSha } from '../src/index.js';
+import { SHA_PATTERN, canonicalJson, contentSha, sha256Hex, shortSha, useSha256 } from '../src/index.js';
 import { jsonValueArb, seededRandom, shuffleKeys } from './arbitraries.js';
 
 /** An IEEE 754 double from its 16-hex-digit bit pattern, as RFC 8785 Appendix B lists them. */
@@ -144,6 +144,24 @@ describe('sha256Hex and contentSha', () => {
     );
     expect(contentSha({ b: 1, a: 2 })).toBe(contentSha({ a: 2, b: 1 }));
     expect(contentSha({ a: 1 })).not.toBe(contentSha({ a: '1' }));
+  });
+
+  it('hashes with the digest a Node process hands in, to the same result as the portable one', () => {
+    let calls = 0;
+    const portable = useSha256((text) => {
+      calls += 1;
+      return createHash('sha256').update(text, 'utf8').digest('hex');
+    });
+    try {
+      const value = { name: 'greeter', vars: { user_name: 'Zoë 😀' } };
+      const native = contentSha(value);
+      expect(calls).toBe(1);
+      useSha256(portable);
+      expect(contentSha(value)).toBe(native);
+      expect(calls).toBe(1);
+    } finally {
+      useSha256(portable);
+    }
   });
 
   it('shortens to 7 characters', () => {

@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { contentSha, type EvalProviderConfig } from '@promptops/core';
 
@@ -100,12 +101,14 @@ export const createFileCache = (dir: string): ResultCache => {
   const pathOf = (key: string): string => join(dir, key.slice(0, 2), `${key}.json`);
   let sequence = 0;
   return {
-    async get(key) {
+    // A synchronous read: entries are a few hundred bytes, and a rerun reads hundreds of them, where the
+    // four thread-pool round trips of an asynchronous read (open, stat, read, close) cost more than reading.
+    get(key) {
       try {
-        const value = JSON.parse(await readFile(pathOf(key), 'utf8')) as unknown;
-        return isCachedResult(value) ? value : undefined;
+        const value = JSON.parse(readFileSync(pathOf(key), 'utf8')) as unknown;
+        return Promise.resolve(isCachedResult(value) ? value : undefined);
       } catch {
-        return undefined;
+        return Promise.resolve(undefined);
       }
     },
     async set(key, value) {

@@ -99,13 +99,15 @@ const parseJson = (output: string): { ok: true; value: unknown } | { ok: false; 
   }
 };
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+// Made on first use: building ajv (its meta-schemas) costs more than a short CLI run's other work.
+let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
 /** Compiles a JSON schema once per distinct schema (ajv generates code; compiling is the slow part). */
 const schemaValidator = (schema: unknown): ValidateFunction => {
   const key = canonicalJson(schema);
   let validate = compiled.get(key);
   if (validate === undefined) {
+    ajv ??= new Ajv({ allErrors: true, strict: false });
     validate = ajv.compile(schema as object);
     compiled.set(key, validate);
   }
