@@ -3,7 +3,8 @@
  * four concurrent senders in their own process) side by side with the ceiling: the same rows inserted
  * directly into the same database with one prepared single-row INSERT, one transaction per batch.
  * Then the accept path's latency (one sender, batches of 1 and 100), and GET-by-label p99 idle vs while
- * ingestion runs at full speed. SQLite and PostgreSQL (a throwaway cluster). Prints figures and ratios.
+ * ingestion runs at full speed (the latency phases start after the database settled: see `settle`).
+ * SQLite and PostgreSQL (a throwaway cluster). Prints figures and ratios.
  *
  *   npm run bench:ingest            (BENCH_SECONDS=8 by default)
  */
@@ -201,6 +202,26 @@ const postgresCeiling = async (url: string, batch: number, rows: number): Promis
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/**
+ * Lets the database finish digesting the throughput runs (PostgreSQL: a checkpoint, and the vacuum and
+ * analyze autovacuum would otherwise start on the new rows mid-measurement; SQLite: the WAL checkpointed),
+ * so the latency phases measure the server, not the database's housekeeping on two shared cores.
+ */
+const settle = async (dialect: 'sqlite' | 'postgres', db: string): Promise<void> => {
+  if (dialect === 'sqlite') {
+    const database = new Database(db.slice('sqlite:'.length));
+    database.pragma('busy_timeout = 5000');
+    database.pragma('wal_checkpoint(TRUNCATE)');
+    database.close();
+    return;
+  }
+  const client = new pg.Client({ connectionString: db });
+  await client.connect();
+  await client.query('checkpoint');
+  await client.query('vacuum analyze traces');
+  await client.end();
+};
+
 const benchDialect = async (
   dialect: 'sqlite' | 'postgres',
   db: string,
@@ -214,6 +235,7 @@ const benchDialect = async (
     await drive(url, 100, 4, 2); // warm up
     const http: Record<number, DriverResult> = {};
     for (const batch of [100, 1000]) http[batch] = await drive(url, batch, 4, SECONDS);
+    await settle(dialect, db);
     const accept1 = await acceptLatency(url, 1, 520);
     const accept100 = await acceptLatency(url, 100, 220);
     const idle = await resolveLoad(url, SECONDS);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage, TraceWriterUnavailableError, type RawSqlAccess } from '../src/storage/index.js';
 import type { NewTrace, Storage } from '../src/storage/port.js';
-import { SqliteTraceWriter } from '../src/storage/sqlite-trace-writer.js';
+import { TraceWriter } from '../src/storage/trace-writer.js';
 import { DIALECTS, freshDbUrl, openTestRegistry } from './support/registry.js';
 import { ingest, traceEvent } from './support/traces.js';
 
@@ -119,7 +119,7 @@ describe('SQLite trace writer (worker thread)', () => {
   });
 
   it('rejects with TraceWriterUnavailableError when the worker cannot start, and a later call starts anew', async () => {
-    const writer = new SqliteTraceWriter('/nonexistent-dir/promptops.db');
+    const writer = new TraceWriter({ dialect: 'sqlite', target: '/nonexistent-dir/promptops.db' });
     await expect(writer.insert(1, [row('x')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
     await expect(writer.insert(1, [row('y')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
     await writer.close();

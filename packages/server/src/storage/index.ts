@@ -10,7 +10,7 @@ export * from './eval-port.js';
 export type * from './access-port.js';
 export { StorageConflictError, toStorageError } from './kysely-storage.js';
 export type { RawSqlAccess } from './kysely-storage.js';
-export { TraceWriterUnavailableError } from './sqlite-trace-writer.js';
+export { TraceWriterUnavailableError } from './trace-writer.js';
 export {
   APPEND_ONLY_TABLES,
   appendOnlyTriggerNames,
@@ -76,7 +76,7 @@ export const createStorage = async (dbUrl: string): Promise<Storage & RawSqlAcce
           'sqlite',
           target.path === SQLITE_MEMORY ? {} : { sqliteFile: target.path },
         )
-      : new KyselyStorage(openPostgres(target.url), 'postgres');
+      : new KyselyStorage(openPostgres(target.url), 'postgres', { postgresUrl: target.url });
   try {
     await storage.migrate();
   } catch (error) {

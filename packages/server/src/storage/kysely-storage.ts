@@ -12,7 +12,7 @@ import { createEvalStore } from './eval-store.js';
 import type { EvalStore } from './eval-port.js';
 import { createReviewStore } from './review-store.js';
 import type { ReviewTx } from './review-port.js';
-import { SqliteTraceWriter } from './sqlite-trace-writer.js';
+import { TraceWriter } from './trace-writer.js';
 import type {
   ApiKeyRow,
   AuditQuery,
@@ -689,7 +689,7 @@ class KyselyTx extends KyselyReads implements RegistryTx {
 export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess {
   readonly #auditListeners = new Set<(projectId: number) => void>();
   // Traces: the SQL lives in trace-store.ts, shared by both dialects like the rest.
-  readonly #writer: SqliteTraceWriter | undefined;
+  readonly #writer: TraceWriter | undefined;
   readonly #traces: TraceStore;
   readonly insertTraces: TraceStore['insertTraces'] = (...args) => this.#traces.insertTraces(...args);
   readonly queryTraces: TraceStore['queryTraces'] = (...args) => this.#traces.queryTraces(...args);
@@ -714,10 +714,26 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
     this.#evals.listEvalRunVerdicts(...args);
   readonly latestEvalRun: EvalStore['latestEvalRun'] = (...args) => this.#evals.latestEvalRun(...args);
 
-  /** `sqliteFile`: a SQLite file database, whose trace inserts then run on a worker thread. */
-  constructor(db: Kysely<Database>, dialect: Dialect, options: { readonly sqliteFile?: string } = {}) {
+  /**
+   * `sqliteFile` (a SQLite file database) or `postgresUrl`: trace inserts then run on a worker thread with a
+   * connection of its own (trace-writer.ts).
+   */
+  constructor(
+    db: Kysely<Database>,
+    dialect: Dialect,
+    options: { readonly sqliteFile?: string; readonly postgresUrl?: string } = {},
+  ) {
     super(db, dialect);
-    this.#writer = options.sqliteFile === undefined ? undefined : new SqliteTraceWriter(options.sqliteFile);
+    this.#writer =
+      options.sqliteFile !== undefined
+        ? new TraceWriter({ dialect: 'sqlite', target: options.sqliteFile })
+        : options.postgresUrl !== undefined
+          ? new TraceWriter({ dialect: 'postgres', target: options.postgresUrl })
+          : undefined;
+    if (this.#writer !== undefined) {
+      const writer = this.#writer;
+      this.ingestTraceBody = (...args) => writer.ingestBody(...args);
+    }
     this.#traces = createTraceStore(db, dialect, this.#writer);
     if (options.sqliteFile !== undefined) {
       this.#stampReader = new SqliteStampReader(options.sqliteFile);
@@ -728,6 +744,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   }
 
   readonly #stampReader: SqliteStampReader | undefined;
+  readonly ingestTraceBody?: NonNullable<TraceStore['ingestTraceBody']>;
   readonly latestAuditSeqNow?: (projectId: number) => number;
 
   async migrate(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { DeploymentKind, MetricsGroupBy } from '@promptops/core';
+import type { DeploymentKind, FieldIssue, MetricsGroupBy } from '@promptops/core';
 import type { EvalStore } from './eval-port.js';
 import type { ReviewReads, ReviewTx } from './review-port.js';
 import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
@@ -368,6 +368,15 @@ export interface MetricsBucketRow {
   readonly thumbsDown: number;
 }
 
+/** What an ingest batch came to, item by item (`POST /api/v1/ingest`'s answer). */
+export interface IngestResult {
+  readonly accepted: string[];
+  readonly duplicates: string[];
+  readonly rejected: { index: number; id?: string; issues: FieldIssue[] }[];
+  /** Entries of `variables` / `attributes` dropped for being hostile or over a limit. */
+  readonly droppedAttributes: number;
+}
+
 export interface TraceStore {
   /**
    * Inserts a batch in one transaction. An event id the project already has (or that repeats within the
@@ -378,6 +387,17 @@ export interface TraceStore {
     traces: readonly NewTrace[],
     createdAtMs: number,
   ): Promise<{ accepted: string[]; duplicates: string[] }>;
+  /**
+   * A whole `POST /api/v1/ingest` body (JSON bytes), parsed, validated and inserted off the main thread
+   * (see trace-writer.ts), where the database has a writer thread (SQLite files, PostgreSQL). The bytes are
+   * moved, not copied. Rejects with the PromptopsError of a malformed batch.
+   */
+  readonly ingestTraceBody?: (
+    projectId: number,
+    body: Uint8Array,
+    nowMs: number,
+    createdAtMs: number,
+  ) => Promise<IngestResult>;
   /** Newest first (started_at_ms, then id, descending). */
   queryTraces(
     projectId: number,

@@ -1,4 +1,4 @@
-import type { NewTrace } from './port.js';
+import type { Dialect, NewTrace } from './port.js';
 
 /** The traces insert's columns and their parameters in that order, shared by every insert path. */
 
@@ -62,4 +62,31 @@ export const pushParams = (params: unknown[], projectId: number, t: NewTrace, cr
     t.startedAtMs,
     createdAtMs,
   );
+};
+
+/**
+ * Rows per statement, largest first: any batch is a few statements of these fixed shapes. The largest
+ * stays under both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535): 1,000 x 27 columns.
+ */
+export const CHUNK_SIZES = [1000, 100, 20, 5, 1] as const;
+const MAX_PARAMS = 32_766; // the smaller of the two
+if (CHUNK_SIZES[0] * INSERT_COLUMNS.length > MAX_PARAMS)
+  throw new Error('the largest insert chunk binds too many parameters');
+
+export const insertSqlCache = new Map<string, string>();
+
+export const insertSql = (dialect: Dialect, rows: number): string => {
+  const key = `${dialect}:${rows}`;
+  const cached = insertSqlCache.get(key);
+  if (cached !== undefined) return cached;
+  const width = INSERT_COLUMNS.length;
+  const tuples: string[] = [];
+  for (let row = 0; row < rows; row += 1) {
+    const cells: string[] = [];
+    for (let col = 1; col <= width; col += 1) cells.push(dialect === 'postgres' ? `$${row * width + col}` : '?');
+    tuples.push(`(${cells.join(',')})`);
+  }
+  const text = `insert into traces (${INSERT_COLUMNS.join(',')}) values ${tuples.join(',')} on conflict (project_id, event_id) do nothing returning event_id`;
+  insertSqlCache.set(key, text);
+  return text;
 };

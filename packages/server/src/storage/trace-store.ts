@@ -14,43 +14,16 @@ import type {
   TraceStore,
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
-import type { SqliteTraceWriter } from './sqlite-trace-writer.js';
-import { INSERT_COLUMNS, pushParams } from './trace-row-params.js';
+import type { TraceWriter } from './trace-writer.js';
+import { CHUNK_SIZES, insertSql, pushParams } from './trace-row-params.js';
 import { writeTransaction } from './write-transaction.js';
 
 /**
  * The trace half of the storage port, shared by both dialects like the registry half. The ingest insert
- * is the one hot write: it bypasses the query builder (one fixed SQL text per chunk size, so SQLite's
- * statement cache and PostgreSQL's planner see few distinct statements) and reports duplicates through
- * `ON CONFLICT DO NOTHING RETURNING`, which both databases support.
+ * is the one hot write: a worker thread does it when there is one (trace-writer.ts: PostgreSQL and SQLite
+ * files); here, in process, only for a SQLite memory database, which has no second connection. Both bypass
+ * the query builder (fixed SQL texts per chunk size) and tell duplicates by `ON CONFLICT DO NOTHING`.
  */
-
-/**
- * Rows per statement, largest first: any batch is a few statements of these fixed shapes. The largest
- * stays under both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535): 1,000 x 27 columns.
- */
-const CHUNK_SIZES = [1000, 100, 20, 5, 1] as const;
-const MAX_PARAMS = 32_766; // the smaller of the two
-if (CHUNK_SIZES[0] * INSERT_COLUMNS.length > MAX_PARAMS)
-  throw new Error('the largest insert chunk binds too many parameters');
-
-const insertSqlCache = new Map<string, string>();
-
-const insertSql = (dialect: Dialect, rows: number): string => {
-  const key = `${dialect}:${rows}`;
-  const cached = insertSqlCache.get(key);
-  if (cached !== undefined) return cached;
-  const width = INSERT_COLUMNS.length;
-  const tuples: string[] = [];
-  for (let row = 0; row < rows; row += 1) {
-    const cells: string[] = [];
-    for (let col = 1; col <= width; col += 1) cells.push(dialect === 'postgres' ? `$${row * width + col}` : '?');
-    tuples.push(`(${cells.join(',')})`);
-  }
-  const text = `insert into traces (${INSERT_COLUMNS.join(',')}) values ${tuples.join(',')} on conflict (project_id, event_id) do nothing returning event_id`;
-  insertSqlCache.set(key, text);
-  return text;
-};
 
 const toTrace = (row: Selectable<TracesTable>): TraceRow => ({
   id: Number(row.id),
@@ -98,8 +71,8 @@ const toScore = (row: Selectable<TraceScoresTable>): ScoreRow => ({
 
 const GROUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
 
-/** `writer`: SQLite file databases insert on a worker thread (sqlite-trace-writer.ts). */
-export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?: SqliteTraceWriter): TraceStore => ({
+/** `writer`: SQLite files and PostgreSQL insert on a worker thread (trace-writer.ts). */
+export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?: TraceWriter): TraceStore => ({
   async insertTraces(projectId, traces, createdAtMs) {
     if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
     if (traces.length === 0) return { accepted: [], duplicates: [] };

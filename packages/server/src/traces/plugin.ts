@@ -7,7 +7,7 @@ import { traceRoutes } from './routes.js';
 import { createTraceService } from './service.js';
 
 export interface IngestOptions {
-  /** Ingest requests processed at once (default 2). */
+  /** Ingest requests processed at once (default 1: the writer thread serves them in order anyway). */
   readonly maxActive?: number;
   /** Ingest requests waiting for a slot before 429 (default 16). */
   readonly maxQueued?: number;
@@ -28,7 +28,7 @@ export const registerTraces = async (
   clock: Clock,
   options: TraceOptions = {},
 ): Promise<void> => {
-  const gate = new ConcurrencyGate(options.ingest?.maxActive ?? 2, options.ingest?.maxQueued ?? 16);
+  const gate = new ConcurrencyGate(options.ingest?.maxActive ?? 1, options.ingest?.maxQueued ?? 16);
   await app.register(traceRoutes(createTraceService(storage, clock), gate, options.ingest?.retryAfterSeconds ?? 1));
   if (options.retention === false) return;
   const retention = startRetention(storage, {

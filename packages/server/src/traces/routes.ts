@@ -4,9 +4,10 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { requireActor } from '../http/actor.js';
 import { errorHandler } from '../http/errors.js';
 import { nameParams } from '../http/schemas.js';
-import { TraceWriterUnavailableError } from '../storage/sqlite-trace-writer.js';
+import { TraceWriterUnavailableError } from '../storage/trace-writer.js';
 import type { MetricsGroupBy } from '../storage/port.js';
 import type { ConcurrencyGate } from './gate.js';
+import { parseJsonBody } from './ingest-body.js';
 import { MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES } from './limits.js';
 import { OtlpTooLargeError } from './otlp.js';
 import { decodeTraceRequest, encodeTraceResponse } from './otlp-proto.js';
@@ -17,29 +18,34 @@ const RELEASE = Symbol('promptops.ingestRelease');
 
 type GatedRequest = FastifyRequest & { [RELEASE]?: () => void };
 
+/** A JSON body not parsed yet (an object, so the route's `type: object` body schema accepts it). */
+class JsonBytes {
+  constructor(readonly bytes: Buffer) {}
+}
+
+const jsonBytesOf = (body: unknown): Buffer => {
+  if (body instanceof JsonBytes) return body.bytes;
+  throw new PromptopsError('invalid', 'invalid_request', 'the body must be JSON (Content-Type: application/json)', {
+    fix: 'send { "events": [ … ] } as application/json',
+  });
+};
+
 const sendError = (reply: FastifyReply, status: number, code: string, message: string, fix: string): FastifyReply =>
   reply.code(status).send({ error: { code, message, fix } });
 
 /**
- * Ingestion: `POST /api/v1/ingest` and OTLP/HTTP `POST /v1/traces`. Encapsulated, so its body parsing
- * (plain JSON.parse: a hostile `__proto__` key rejects only its own event, as data, instead of the whole
- * batch; protobuf; gzip) and its 5 MiB limit apply to these routes only.
+ * Ingestion: `POST /api/v1/ingest` and OTLP/HTTP `POST /v1/traces`. Encapsulated, so its body handling
+ * (JSON kept as bytes, then plain JSON.parse: a hostile `__proto__` key rejects only its own event, as
+ * data, instead of the whole batch; protobuf; gzip) and its 5 MiB limit apply to these routes only.
  */
 const ingestRoutes =
   (service: TraceService, gate: ConcurrencyGate, retryAfterSeconds: number) => async (app: FastifyInstance) => {
+    // JSON stays bytes here: the ingest route hands them to the writer thread (see storage/trace-writer.ts);
+    // OTLP/JSON parses them in its handler.
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-      try {
-        done(null, JSON.parse(body as string) as unknown);
-      } catch {
-        done(
-          new PromptopsError('invalid', 'invalid_json', 'the request body is not valid JSON', {
-            fix: 'send a well-formed JSON body',
-          }),
-          undefined,
-        );
-      }
-    });
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, new JsonBytes(body as Buffer)),
+    );
     app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -128,7 +134,7 @@ const ingestRoutes =
         },
       },
       async (request, reply) => {
-        const result = await service.ingest(requireActor(request.actor), request.body);
+        const result = await service.ingest(requireActor(request.actor), jsonBytesOf(request.body));
         const anyStored = result.accepted.length + result.duplicates.length > 0;
         return reply.code(anyStored ? 200 : 400).send(result);
       },
@@ -159,7 +165,7 @@ const ingestRoutes =
             );
           }
         } else {
-          decoded = request.body;
+          decoded = parseJsonBody(jsonBytesOf(request.body));
         }
         let result: Awaited<ReturnType<TraceService['ingestOtlp']>>;
         try {

@@ -22,19 +22,13 @@ import type {
   TraceStatus,
   VersionRow,
 } from '../storage/port.js';
-import { MAX_BATCH_EVENTS } from './limits.js';
 import { otlpToEvents } from './otlp.js';
 import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from './records.js';
-import { parseEvent, scoreSchema } from './schemas.js';
+import { batchEvents, parseJsonBody, validateEvents, type IngestResult } from './ingest-body.js';
+import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
 
-export interface IngestResult {
-  readonly accepted: string[];
-  readonly duplicates: string[];
-  readonly rejected: { index: number; id?: string; issues: FieldIssue[] }[];
-  /** Entries of `variables` / `attributes` dropped for being hostile or over a limit. */
-  readonly droppedAttributes: number;
-}
+export type { IngestResult };
 
 export interface TraceQuery {
   readonly prompt?: string;
@@ -50,8 +44,13 @@ export interface TraceQuery {
   readonly cursor?: string;
 }
 
-/** Rows per insert transaction: short on SQLite (one connection, one writer) so reads interleave. */
-const INSERT_CHUNK = { sqlite: 200, postgres: 1000 } as const;
+/**
+ * Rows per insert call of the main-thread path (OTLP, a SQLite memory database), each committing on its
+ * own, with a turn of the event loop between calls: short, so that flattening and copying the rows to the
+ * writer thread never holds up prompt resolution for long, and on SQLite a registry write waits little for
+ * the lock.
+ */
+const INSERT_CHUNK = { sqlite: 200, postgres: 100 } as const;
 const VALIDATE_SLICE = 250;
 const MAX_BUCKETS = 2000;
 const MAX_LATENCY_SAMPLES = 100_000;
@@ -94,19 +93,12 @@ export type TraceService = ReturnType<typeof createTraceService>;
 export const createTraceService = (storage: Storage, clock: Clock) => {
   /** Validates a batch item by item (yielding between slices), then inserts in short transactions. */
   const ingestEvents = async (actor: Actor, events: readonly unknown[], nowMs: number): Promise<IngestResult> => {
-    const rows: NewTrace[] = [];
-    const rejected: IngestResult['rejected'] = [];
-    let droppedAttributes = 0;
-    for (let index = 0; index < events.length; index += 1) {
-      if (index > 0 && index % VALIDATE_SLICE === 0) await yieldToEventLoop();
-      const parsed = parseEvent(events[index], nowMs);
-      if (parsed.ok) {
-        rows.push(parsed.trace);
-        droppedAttributes += parsed.dropped;
-      } else {
-        rejected.push({ index, ...(parsed.id === undefined ? {} : { id: parsed.id }), issues: parsed.issues });
-      }
+    const batch = { rows: [] as NewTrace[], rejected: [] as IngestResult['rejected'], droppedAttributes: 0 };
+    for (let from = 0; from < events.length; from += VALIDATE_SLICE) {
+      if (from > 0) await yieldToEventLoop();
+      validateEvents(events, nowMs, batch, from, Math.min(from + VALIDATE_SLICE, events.length));
     }
+    const { rows, rejected, droppedAttributes } = batch;
     const accepted: string[] = [];
     const duplicates: string[] = [];
     const chunk = INSERT_CHUNK[storage.dialect];
@@ -129,28 +121,14 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
   };
 
   return {
-    /** `POST /api/v1/ingest`: `{ events: [...] }`, at most MAX_BATCH_EVENTS. */
-    async ingest(actor: Actor, body: unknown): Promise<IngestResult> {
-      const events = typeof body === 'object' && body !== null ? (body as { events?: unknown }).events : undefined;
-      if (!Array.isArray(events) || events.length === 0) {
-        throw invalid(
-          'the body must be { "events": [ … ] } with at least one event',
-          [{ path: 'events', message: 'must be a non-empty array' }],
-          'send { "events": [{ "id": "…", "startedAt": "…", … }] }',
-        );
-      }
-      if (events.length > MAX_BATCH_EVENTS) {
-        throw new PromptopsError(
-          'too_large',
-          'batch_too_large',
-          `the batch has ${events.length} events; the limit is ${MAX_BATCH_EVENTS}`,
-          {
-            fix: `split it into batches of at most ${MAX_BATCH_EVENTS} events (and 5 MiB)`,
-            details: { limit: MAX_BATCH_EVENTS },
-          },
-        );
-      }
-      return ingestEvents(actor, events, clock.now().getTime());
+    /**
+     * `POST /api/v1/ingest`: the body's JSON bytes (`{ events: [...] }`, at most MAX_BATCH_EVENTS). Parsed,
+     * validated and inserted on the writer thread where the database has one; here otherwise.
+     */
+    async ingest(actor: Actor, body: Uint8Array): Promise<IngestResult> {
+      const nowMs = clock.now().getTime();
+      if (storage.ingestTraceBody !== undefined) return storage.ingestTraceBody(actor.projectId, body, nowMs, nowMs);
+      return ingestEvents(actor, batchEvents(parseJsonBody(body)), nowMs);
     },
 
     /** `POST /v1/traces`: an ExportTraceServiceRequest, already decoded. */

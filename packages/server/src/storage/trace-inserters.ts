@@ -1,0 +1,98 @@
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { CHUNK_SIZES, INSERT_COLUMNS, insertSql } from './trace-row-params.js';
+
+/**
+ * The trace insert of the writer thread (trace-worker.ts), one per dialect, each on a connection of its
+ * own. Input: the rows' parameters, flat, `INSERT_COLUMNS.length` per row. Output: per row, 1 inserted or
+ * 0 duplicate (its event id already stored, or repeated earlier in the same call). All rows of a call
+ * commit together; the promise or value is there after COMMIT.
+ */
+export interface TraceInserter {
+  insert(params: readonly unknown[]): Uint8Array | Promise<Uint8Array>;
+  close(): void | Promise<void>;
+}
+
+const WIDTH = INSERT_COLUMNS.length;
+const EVENT_ID = INSERT_COLUMNS.indexOf('event_id');
+
+/**
+ * SQLite: one prepared single-row `INSERT … ON CONFLICT DO NOTHING` per row in one `BEGIN IMMEDIATE`,
+ * each row's `changes` telling inserted from duplicate. Measured with better-sqlite3, ~2x faster than
+ * multi-row statements and ~3x faster than `RETURNING`. Only file databases: `:memory:` cannot be shared
+ * with a second connection. WAL lets the main connection keep reading while this one writes.
+ */
+export const openSqliteInserter = (path: string): TraceInserter => {
+  const db = new SqliteDatabase(path);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = NORMAL');
+  const statement = db.prepare(
+    `insert into traces (${INSERT_COLUMNS.join(',')}) values (${INSERT_COLUMNS.map(() => '?').join(',')}) on conflict (project_id, event_id) do nothing`,
+  );
+  const write = db.transaction((params: readonly unknown[]) => {
+    const rows = params.length / WIDTH;
+    const inserted = new Uint8Array(rows);
+    for (let row = 0; row < rows; row += 1) {
+      inserted[row] = statement.run(params.slice(row * WIDTH, (row + 1) * WIDTH)).changes;
+    }
+    return inserted;
+  });
+  return {
+    insert: (params) => write.immediate(params),
+    close: () => {
+      db.close();
+    },
+  };
+};
+
+/**
+ * PostgreSQL: multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING event_id` statements of the fixed
+ * chunk sizes, prepared once per connection (named), in one transaction when there is more than one (a
+ * single statement is atomic; BEGIN and COMMIT would add two round trips to a small batch). A row was
+ * inserted when its event id comes back, first occurrence first. Calls run one after another.
+ */
+export const openPostgresInserter = async (url: string, onLost: (error: Error) => void): Promise<TraceInserter> => {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', onLost);
+  await client.connect();
+  const insertRows = async (params: readonly unknown[]): Promise<Uint8Array> => {
+    const rows = params.length / WIDTH;
+    const returned = new Set<unknown>();
+    for (let offset = 0; offset < rows;) {
+      const size = CHUNK_SIZES.find((n) => n <= rows - offset) ?? 1;
+      const result = await client.query<{ event_id: string }>({
+        name: `promptops_trace_insert_${size}`,
+        text: insertSql('postgres', size),
+        values: params.slice(offset * WIDTH, (offset + size) * WIDTH) as unknown[],
+      });
+      for (const row of result.rows) returned.add(row.event_id);
+      offset += size;
+    }
+    const inserted = new Uint8Array(rows);
+    for (let row = 0; row < rows; row += 1) if (returned.delete(params[row * WIDTH + EVENT_ID])) inserted[row] = 1;
+    return inserted;
+  };
+  let queue: Promise<unknown> = Promise.resolve();
+  const insert = async (params: readonly unknown[]): Promise<Uint8Array> => {
+    const single = (CHUNK_SIZES as readonly number[]).includes(params.length / WIDTH);
+    if (single) return insertRows(params);
+    await client.query('begin');
+    try {
+      const inserted = await insertRows(params);
+      await client.query('commit');
+      return inserted;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    }
+  };
+  return {
+    insert: (params) => {
+      const run = queue.then(() => insert(params));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    close: () => client.end(),
+  };
+};

@@ -1,0 +1,117 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { PromptopsError } from '@promptops/core';
+import { validateBatch } from '../traces/ingest-body.js';
+import type { IngestResult } from './port.js';
+import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
+import { pushParams } from './trace-row-params.js';
+
+/**
+ * The trace writer's thread (started by trace-writer.ts). Messages:
+ * - `{ id, params }`: rows already validated (OTLP, the demo, tests) -> `{ id, inserted }`, 1/0 per row;
+ * - `{ id, body, projectId, nowMs, createdAtMs }`: an ingest body's bytes, parsed, validated and inserted
+ *   here, so the main thread only hands over the buffer -> `{ id, result }` or `{ id, failure }` when the
+ *   batch as a whole is malformed (the error's fields, rebuilt as a PromptopsError by the main thread);
+ * - `{ close: true }`.
+ * An insert that fails answers `{ id, error }`; a database that cannot be opened answers `fatal: true` too
+ * and ends the thread, as does a lost connection.
+ */
+
+export interface TraceWorkerData {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** The SQLite file, or the PostgreSQL URL. */
+  readonly target: string;
+}
+
+/** SQLite: short transactions, so a registry write on the main connection never waits long for the lock. */
+const ROWS_PER_TRANSACTION = { sqlite: 200, postgres: 1000 } as const;
+
+/**
+ * Lowers this thread's priority (Linux: `/proc/thread-self` names the thread, and a thread id is a valid
+ * target of setpriority). When the CPU is short the main thread, which answers prompt resolution, runs
+ * first. Elsewhere the thread keeps the default priority.
+ */
+const yieldCpuToMainThread = (): void => {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 10);
+  } catch {
+    // Not Linux: the default priority.
+  }
+};
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+type Message =
+  | { readonly close: true }
+  | { readonly id: number; readonly params: unknown[] }
+  | {
+      readonly id: number;
+      readonly body: Uint8Array;
+      readonly projectId: number;
+      readonly nowMs: number;
+      readonly createdAtMs: number;
+    };
+
+export const runTraceWorker = async (): Promise<void> => {
+  const port = parentPort;
+  if (port === null) throw new Error('runTraceWorker runs on a worker thread');
+  yieldCpuToMainThread();
+  const { dialect, target } = workerData as TraceWorkerData;
+  const inserter: Promise<TraceInserter> =
+    dialect === 'sqlite'
+      ? Promise.resolve().then(() => openSqliteInserter(target))
+      : openPostgresInserter(target, () => process.exit(1));
+  // A database that cannot be opened fails the calls that wait for it, then ends the thread: the next call
+  // starts a new one.
+  inserter.catch(() => undefined);
+
+  const ingestBody = async (message: Extract<Message, { body: Uint8Array }>): Promise<IngestResult> => {
+    const batch = validateBatch(message.body, message.nowMs);
+    const params: unknown[] = [];
+    for (const row of batch.rows) pushParams(params, message.projectId, row, message.createdAtMs);
+    const width = params.length / Math.max(batch.rows.length, 1);
+    const step = ROWS_PER_TRANSACTION[dialect];
+    const accepted: string[] = [];
+    const duplicates: string[] = [];
+    const db = await inserter;
+    for (let offset = 0; offset < batch.rows.length; offset += step) {
+      const inserted = await db.insert(params.slice(offset * width, (offset + step) * width));
+      inserted.forEach((flag, i) => (flag === 1 ? accepted : duplicates).push(batch.rows[offset + i]!.eventId));
+    }
+    return { accepted, duplicates, rejected: batch.rejected, droppedAttributes: batch.droppedAttributes };
+  };
+
+  const serve = async (message: Message): Promise<void> => {
+    if ('close' in message) {
+      await (await inserter.catch(() => undefined))?.close();
+      port.close();
+      return;
+    }
+    const db = await inserter.catch((error: unknown) => {
+      port.postMessage({ id: message.id, error: `cannot open the database: ${errorText(error)}`, fatal: true });
+      return process.exit(1);
+    });
+    try {
+      if ('params' in message) {
+        const inserted = await db.insert(message.params);
+        port.postMessage({ id: message.id, inserted }, [inserted.buffer as ArrayBuffer]);
+      } else {
+        port.postMessage({ id: message.id, result: await ingestBody(message) });
+      }
+    } catch (error) {
+      if (error instanceof PromptopsError) {
+        const { kind, code, message: text, fix, issues, details } = error;
+        port.postMessage({ id: message.id, failure: { kind, code, message: text, fix, issues, details } });
+      } else {
+        port.postMessage({ id: message.id, error: errorText(error) });
+      }
+    }
+  };
+
+  // One call at a time, in order: each is a transaction on the one connection.
+  let queue = Promise.resolve();
+  port.on('message', (message: Message) => {
+    queue = queue.then(() => serve(message));
+  });
+};
