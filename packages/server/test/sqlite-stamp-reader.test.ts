@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStampReader } from '../src/storage/sqlite-stamp-reader.js';
+
+/**
+ * The stamp reader answers from the WAL-index header when nothing has committed since its last statement.
+ * What must hold: it never returns a stamp older than the newest committed one, whoever committed it (this
+ * connection's process, another connection, another process), and it ignores what is not committed.
+ */
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const database = (journal: 'wal' | 'delete' = 'wal') => {
+  const dir = mkdtempSync(join(tmpdir(), 'promptops-stamp-'));
+  dirs.push(dir);
+  const file = join(dir, 'stamp.db');
+  const writer = new Database(file);
+  writer.pragma(`journal_mode = ${journal}`);
+  writer.exec(
+    'create table audit_log (project_id integer not null, seq integer not null, primary key (project_id, seq))',
+  );
+  const append = writer.prepare('insert into audit_log (project_id, seq) values (?, ?)');
+  return { file, writer, append: (project: number, seq: number) => append.run(project, seq) };
+};
+
+describe('SqliteStampReader', () => {
+  it('sees every commit of another connection at once, per project, and nothing uncommitted', () => {
+    const { file, writer, append } = database();
+    const reader = new SqliteStampReader(file);
+    try {
+      expect(reader.read(1)).toBe(0);
+      append(1, 1);
+      expect(reader.read(1)).toBe(1);
+      expect(reader.read(1)).toBe(1);
+      expect(reader.read(2)).toBe(0);
+      append(2, 7);
+      expect(reader.read(2)).toBe(7);
+      expect(reader.read(1)).toBe(1);
+
+      writer.exec('begin immediate');
+      append(1, 2);
+      expect(reader.read(1)).toBe(1);
+      writer.exec('rollback');
+      expect(reader.read(1)).toBe(1);
+      writer.exec('begin immediate');
+      append(1, 3);
+      expect(reader.read(1)).toBe(1);
+      writer.exec('commit');
+      expect(reader.read(1)).toBe(3);
+
+      // A checkpoint that truncates the WAL changes nothing readers see.
+      writer.pragma('wal_checkpoint(TRUNCATE)');
+      expect(reader.read(1)).toBe(3);
+      append(1, 4);
+      expect(reader.read(1)).toBe(4);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
+  it('sees a commit made by another process', () => {
+    const { file, writer, append } = database();
+    const reader = new SqliteStampReader(file);
+    try {
+      append(1, 1);
+      expect(reader.read(1)).toBe(1);
+      const script = `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+        const db = new D(${JSON.stringify(file)}); db.pragma('busy_timeout = 5000');
+        db.prepare('insert into audit_log (project_id, seq) values (1, 2)').run(); db.close();`;
+      execFileSync(process.execPath, ['-e', script]);
+      expect(reader.read(1)).toBe(2);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
+  it('matches the newest committed seq after any sequence of commits, rollbacks and reads', () => {
+    const { file, writer, append } = database();
+    const reader = new SqliteStampReader(file);
+    const newest = writer.prepare('select coalesce(max(seq), 0) from audit_log where project_id = ?').pluck();
+    let seq = 0;
+    try {
+      fc.assert(
+        fc.property(
+          fc.array(
+            fc.record({ project: fc.integer({ min: 1, max: 3 }), op: fc.constantFrom('commit', 'rollback', 'read') }),
+            { maxLength: 40 },
+          ),
+          (steps) => {
+            for (const { project, op } of steps) {
+              if (op === 'commit') append(project, (seq += 1));
+              else if (op === 'rollback') {
+                writer.exec('begin immediate');
+                append(project, (seq += 1));
+                writer.exec('rollback');
+              }
+              expect(reader.read(project)).toBe(newest.get(project));
+            }
+          },
+        ),
+      );
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+
+  it('reads with the statement alone when the database is not in WAL mode', () => {
+    const { file, writer, append } = database('delete');
+    const reader = new SqliteStampReader(file);
+    try {
+      append(1, 1);
+      expect(reader.read(1)).toBe(1);
+      append(1, 2);
+      expect(reader.read(1)).toBe(2);
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  });
+});
