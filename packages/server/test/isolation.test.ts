@@ -23,7 +23,8 @@ for (const dialect of DIALECTS)
     const bTraces = ['b-trace-1', 'b-trace-2'];
     const bShas: string[] = [];
     const bKeyIds: string[] = [];
-    const bMembers = ['bea', 'bert'];
+    // Names that cannot occur by chance in a hex sha or hash in an answer.
+    const bMembers = ['beatrix', 'bert'];
     const bReviews: number[] = [];
     const bRuns: string[] = [];
     const aNames = new Set(['a-prompt', SHARED]);
@@ -35,7 +36,7 @@ for (const dialect of DIALECTS)
       MARKER,
       ...bShas,
       ...bKeyIds,
-      'bea',
+      'beatrix',
       'bert',
       'b-trace',
       'b-secret-prompt',
@@ -86,7 +87,7 @@ for (const dialect of DIALECTS)
       const key = await call<{ key: { keyId: string } }>(r.app, 'POST', '/api/v1/keys', b, {
         name: 'b-ci',
         role: 'editor',
-        user: 'bea',
+        user: 'beatrix',
       });
       bKeyIds.push(key.body.key.keyId, (await call<{ keyId: string }>(r.app, 'GET', '/api/v1/me', b)).body.keyId);
       const ingested = await call(r.app, 'POST', '/api/v1/ingest', b, {
@@ -108,7 +109,7 @@ for (const dialect of DIALECTS)
       });
       expect(opened.status, opened.text).toBe(201);
       bReviews.push(opened.body.id);
-      const suite = greeterSuite({ name: 'b-suite', prompt: 'b-secret-prompt' }, ['bea']);
+      const suite = greeterSuite({ name: 'b-suite', prompt: 'b-secret-prompt' }, ['beatrix']);
       const pushedSuite = await call<{ sha: string }>(r.app, 'POST', '/api/v1/evals/suites', b, { content: suite });
       expect(pushedSuite.status, pushedSuite.text).toBe(201);
       const recorded = await call<{ id: string }>(
@@ -116,7 +117,7 @@ for (const dialect of DIALECTS)
         'POST',
         '/api/v1/evals/runs',
         b,
-        runInput(suite, pushedSuite.body.sha, { sha: bShas[0]!, version: 1 }, () => `${MARKER} hi bea`),
+        runInput(suite, pushedSuite.body.sha, { sha: bShas[0]!, version: 1 }, () => `${MARKER} hi beatrix`),
       );
       expect(recorded.status, recorded.text).toBe(201);
       bRuns.push(recorded.body.id);
@@ -182,7 +183,7 @@ for (const dialect of DIALECTS)
         `/api/v1/traces/${bTraces[0]}`,
         `/api/v1/keys/${bKeyIds[0]}`,
         `/api/v1/keys/${bKeyIds[1]}`,
-        '/api/v1/members/bea',
+        '/api/v1/members/beatrix',
         `/api/v1/reviews/${bReviews[0]}`,
         `/api/v1/prompts/${name}/blame`,
         `/api/v1/evals/runs/${bRuns[0]}`,
@@ -198,7 +199,7 @@ for (const dialect of DIALECTS)
         ['POST', `/api/v1/traces/${bTraces[0]}/scores`, { kind: 'thumbs', value: 'up' }],
         ['POST', `/api/v1/keys/${bKeyIds[0]}/revoke`, {}],
         ['POST', `/api/v1/keys/${bKeyIds[1]}/rotate`, {}],
-        ['PATCH', '/api/v1/members/bea', { role: 'viewer' }],
+        ['PATCH', '/api/v1/members/beatrix', { role: 'viewer' }],
         ['DELETE', '/api/v1/members/bert'],
         ['POST', `/api/v1/reviews/${bReviews[0]}/approve`, { comment: 'looks fine' }],
         ['POST', `/api/v1/reviews/${bReviews[0]}/merge`, {}],

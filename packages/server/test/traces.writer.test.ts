@@ -144,3 +144,49 @@ describe('SQLite trace writer (worker thread)', () => {
     }
   });
 });
+
+describe('PostgreSQL trace writer (worker thread)', () => {
+  it('a lost connection is a 503 with Retry-After at worst, never a 500, and the next call reconnects', async () => {
+    const registry = await openTestRegistry('postgres');
+    try {
+      const first = await ingest(registry.app, registry.keys.editor, { events: [traceEvent('pg-1')] });
+      expect(first.statusCode).toBe(200);
+      // Every other connection to this database ends: the writer thread's, and the pool's idle ones.
+      await registry.storage.rawSql(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 20 && statuses.at(-1) !== 200; attempt += 1) {
+        const response = await ingest(registry.app, registry.keys.editor, { events: [traceEvent('pg-2')] });
+        statuses.push(response.statusCode);
+        if (response.statusCode === 503) expect(response.headers['retry-after']).toBe('1');
+        else if (response.statusCode !== 200) throw new Error(`unexpected ${response.statusCode}: ${response.body}`);
+        else expect(response.json()).toMatchObject({ accepted: ['pg-2'] });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(statuses.at(-1)).toBe(200);
+      expect(await registry.storage.getTrace(registry.projectId, 'pg-1')).toBeDefined();
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('reports a malformed batch exactly as the main thread would (the error crosses the thread)', async () => {
+    const registry = await openTestRegistry('postgres');
+    try {
+      const notJson = await ingest(registry.app, registry.keys.editor, '{"events": [');
+      expect(notJson.statusCode).toBe(400);
+      expect(notJson.json()).toMatchObject({ error: { code: 'invalid_json', fix: 'send a well-formed JSON body' } });
+      const tooMany = await ingest(registry.app, registry.keys.editor, {
+        events: Array.from({ length: 1001 }, (_, i) => traceEvent(`m-${i}`)),
+      });
+      expect(tooMany.statusCode).toBe(413);
+      expect(tooMany.json()).toMatchObject({ error: { code: 'batch_too_large', details: { limit: 1000 } } });
+      const empty = await ingest(registry.app, registry.keys.editor, { events: [] });
+      expect(empty.statusCode).toBe(400);
+      expect(empty.json()).toMatchObject({ error: { code: 'invalid_request', issues: [{ path: 'events' }] } });
+    } finally {
+      await registry.close();
+    }
+  });
+});
