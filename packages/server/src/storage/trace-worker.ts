@@ -5,7 +5,7 @@ import { PromptopsError } from '@promptops/core';
 import { validateBatch } from '../traces/ingest-body.js';
 import type { IngestResult } from './port.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
-import { pushParams } from './trace-row-params.js';
+import { INSERT_COLUMNS, pushParams } from './trace-row-params.js';
 
 /**
  * The trace writer's thread (started by trace-writer.ts). Messages:
@@ -74,7 +74,7 @@ export const runTraceWorker = async (): Promise<void> => {
     const batch = validateBatch(message.body, message.nowMs);
     const params: unknown[] = [];
     for (const row of batch.rows) pushParams(params, message.projectId, row, message.createdAtMs);
-    const width = params.length / Math.max(batch.rows.length, 1);
+    const width = INSERT_COLUMNS.length;
     const step = ROWS_PER_TRANSACTION[dialect];
     const accepted: string[] = [];
     const duplicates: string[] = [];
