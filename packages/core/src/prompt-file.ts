@@ -11,6 +11,7 @@ import {
   type PromptContent,
   type VariableSpec,
 } from './schema.js';
+import { YAML_OUTPUT } from './yaml-output.js';
 
 /**
  * The prompt file format (`prompts/**\/*.prompt.yaml`), part of the public contract. The file is a
@@ -240,7 +241,7 @@ export const formatPromptFile = (content: PromptContent, options: { pathName?: s
       : { messages: content.messages.map((m) => messageSchema.parse(m)) }),
     ...(Object.keys(content.slots).length === 0 ? {} : { slots: content.slots }),
   };
-  const yamlOptions = { blockQuote: 'literal', lineWidth: 0, flowCollectionPadding: true } as const;
+  const yamlOptions = { ...YAML_OUTPUT, blockQuote: 'literal', flowCollectionPadding: true } as const;
   const doc = new Document(file);
   visit(doc, {
     Scalar: (_, node) => {

@@ -307,6 +307,15 @@ describe('formatPromptFile', () => {
     );
   });
 
+  it('keeps a long quoted string with a CR LF and a leading space exact (a yaml folding bug)', () => {
+    const slot = '\r\n \n{{{user_name}}} and some more text to pass forty characters ';
+    const file = `type: text\ntemplate: "{{> note}}"\nvariables:\n  user_name: string\nslots:\n  note: ${JSON.stringify(slot)}\n`;
+    const content = parsePromptFile(file, { file: 'x.prompt.yaml', defaultName: 'crlf' });
+    expect(content.slots['note']).toBe(slot);
+    const text = formatPromptFile(content, { pathName: 'crlf' });
+    expect(parsePromptFile(text, { file: 'x.prompt.yaml', defaultName: 'crlf' })).toEqual(content);
+  });
+
   it('is a fixed point: formatting what it wrote, read back, gives the same bytes', () => {
     fc.assert(
       fc.property(promptContentArb(), (content) => {

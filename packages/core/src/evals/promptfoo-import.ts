@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { YAML_OUTPUT } from '../yaml-output.js';
 import { PromptopsError } from '../errors.js';
 import { ASSERTION_TYPES } from './assertions.js';
 import { parseProviderSpec } from './suite.js';
@@ -103,7 +104,7 @@ const promptFileFor = (source: PromptSource, variables: readonly string[], provi
     ...(variables.length === 0 ? {} : { variables: Object.fromEntries(variables.map((v) => [v, { type: 'any' }])) }),
     ...(messages === undefined ? { template: source.raw } : { messages }),
   };
-  return stringify(file, { lineWidth: 0, blockQuote: 'literal' });
+  return stringify(file, { ...YAML_OUTPUT, blockQuote: 'literal' });
 };
 
 const mapAssertions = (list: unknown, where: string, warnings: string[]): Json[] => {
@@ -236,7 +237,7 @@ export const importPromptfooConfig = (config: unknown, options: PromptfooImportO
             : {}),
           cases,
         },
-        { lineWidth: 0 },
+        YAML_OUTPUT,
       ),
     })),
     warnings,
