@@ -71,9 +71,16 @@ const toRandomYaml = (value: unknown, random: () => number): string => {
       // Block scalars only as values, and only for text with a visible character: yaml 2.9 writes
       // invalid YAML for a block-scalar key, and a whitespace-only block scalar reads back as "".
       const block = key !== 'key' && /\S/.test(node.value);
-      node.type = pick(random, block ? SCALAR_TYPES : SCALAR_TYPES.slice(0, 3));
+      // Multi-line text is never plain: yaml 2.9 writes "-\na", ":\na" or "?\na" as plain lines that
+      // read back as a list, a mapping or an error.
+      const types = node.value.includes('\n') ? [Scalar.QUOTE_DOUBLE, Scalar.QUOTE_SINGLE] : SCALAR_TYPES.slice(0, 3);
+      node.type = pick(random, block ? [...types, Scalar.BLOCK_LITERAL, Scalar.BLOCK_FOLDED] : types);
     },
   });
+  // Folding (lineWidth > 0) only with literal blocks: yaml 2.9 folds a more-indented line of a folded
+  // block scalar (" {{{a}}}aaaa aaaaa{{! aa }}…" at width 40) so that it reads back with a newline.
+  const blockQuote = pick(random, [true, false, 'literal', 'folded'] as const);
+  const lineWidth = blockQuote === 'literal' || blockQuote === false ? pick(random, [0, 40, 80]) : 0;
   // Indent stays 2 and folding has no minimum content width: yaml 2.9 itself writes block scalars that
   // read back differently with `indent: 3|4` (a wrong indentation indicator) or with
   // `lineWidth: 20, minContentWidth: 20` (a folded scalar gains a leading newline). Those are yaml bugs.
@@ -81,10 +88,10 @@ const toRandomYaml = (value: unknown, random: () => number): string => {
     indent: 2,
     // indentSeq stays true: yaml 2.9 writes `key:\n  []` (invalid) for an empty list with indentSeq false.
     indentSeq: true,
-    lineWidth: pick(random, [0, 40, 80]),
+    lineWidth,
     minContentWidth: 0,
     flowCollectionPadding: random() < 0.5,
-    blockQuote: pick(random, [true, false, 'literal', 'folded'] as const),
+    blockQuote,
   });
 };
 
