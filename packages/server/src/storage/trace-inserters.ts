@@ -1,6 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { CHUNK_SIZES, INSERT_COLUMNS, insertSql } from './trace-row-params.js';
+import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks } from './trace-row-params.js';
 
 /**
  * The trace insert of the writer thread (trace-worker.ts), one per dialect, each on a connection of its
@@ -14,7 +14,6 @@ export interface TraceInserter {
 }
 
 const WIDTH = INSERT_COLUMNS.length;
-const EVENT_ID = INSERT_COLUMNS.indexOf('event_id');
 
 /**
  * SQLite: one prepared single-row `INSERT … ON CONFLICT DO NOTHING` per row in one `BEGIN IMMEDIATE`,
@@ -56,23 +55,11 @@ export const openPostgresInserter = async (url: string, onLost: (error: Error) =
   const client = new pg.Client({ connectionString: url });
   client.on('error', onLost);
   await client.connect();
-  const insertRows = async (params: readonly unknown[]): Promise<Uint8Array> => {
-    const rows = params.length / WIDTH;
-    const returned = new Set<unknown>();
-    for (let offset = 0; offset < rows;) {
-      const size = CHUNK_SIZES.find((n) => n <= rows - offset) ?? 1;
-      const result = await client.query<{ event_id: string }>({
-        name: `promptops_trace_insert_${size}`,
-        text: insertSql('postgres', size),
-        values: params.slice(offset * WIDTH, (offset + size) * WIDTH) as unknown[],
-      });
-      for (const row of result.rows) returned.add(row.event_id);
-      offset += size;
-    }
-    const inserted = new Uint8Array(rows);
-    for (let row = 0; row < rows; row += 1) if (returned.delete(params[row * WIDTH + EVENT_ID])) inserted[row] = 1;
-    return inserted;
-  };
+  const insertRows = (params: readonly unknown[]): Promise<Uint8Array> =>
+    insertInChunks('postgres', params, async (size, text, values) => {
+      const result = await client.query<{ event_id: string }>({ name: `promptops_trace_insert_${size}`, text, values });
+      return result.rows;
+    });
   let queue: Promise<unknown> = Promise.resolve();
   const insert = async (params: readonly unknown[]): Promise<Uint8Array> => {
     const single = (CHUNK_SIZES as readonly number[]).includes(params.length / WIDTH);

@@ -90,3 +90,40 @@ export const insertSql = (dialect: Dialect, rows: number): string => {
   insertSqlCache.set(key, text);
   return text;
 };
+
+const WIDTH = INSERT_COLUMNS.length;
+const EVENT_ID = INSERT_COLUMNS.indexOf('event_id');
+
+/**
+ * Inserts rows (flat parameters, `INSERT_COLUMNS.length` per row) in statements of the fixed chunk sizes
+ * that `run` executes, and answers per row 1 (inserted) or 0 (duplicate): a row was inserted when its
+ * event id comes back from `RETURNING`, first occurrence first, so a repeat within the call is a duplicate.
+ */
+export const insertInChunks = async (
+  dialect: Dialect,
+  params: readonly unknown[],
+  run: (size: number, sql: string, values: unknown[]) => Promise<readonly { event_id: string }[]>,
+): Promise<Uint8Array> => {
+  const rows = params.length / WIDTH;
+  const returned = new Set<unknown>();
+  for (let offset = 0; offset < rows;) {
+    const size = CHUNK_SIZES.find((n) => n <= rows - offset) ?? 1;
+    for (const row of await run(size, insertSql(dialect, size), params.slice(offset * WIDTH, (offset + size) * WIDTH)))
+      returned.add(row.event_id);
+    offset += size;
+  }
+  const inserted = new Uint8Array(rows);
+  for (let row = 0; row < rows; row += 1) if (returned.delete(params[row * WIDTH + EVENT_ID])) inserted[row] = 1;
+  return inserted;
+};
+
+/** Event ids split by an insert's per-row flags (1 inserted, 0 duplicate), in order. */
+export const splitInserted = (
+  eventIds: readonly string[],
+  inserted: Uint8Array,
+): { accepted: string[]; duplicates: string[] } => {
+  const accepted: string[] = [];
+  const duplicates: string[] = [];
+  eventIds.forEach((id, i) => (inserted[i] === 1 ? accepted : duplicates).push(id));
+  return { accepted, duplicates };
+};

@@ -15,7 +15,7 @@ import type {
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
 import type { TraceWriter } from './trace-writer.js';
-import { CHUNK_SIZES, insertSql, pushParams } from './trace-row-params.js';
+import { insertInChunks, pushParams, splitInserted } from './trace-row-params.js';
 import { writeTransaction } from './write-transaction.js';
 
 /**
@@ -76,29 +76,18 @@ export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?
   async insertTraces(projectId, traces, createdAtMs) {
     if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
     if (traces.length === 0) return { accepted: [], duplicates: [] };
-    const inserted = await writeTransaction(db, dialect, async (trx) => {
-      const ids = new Set<string>();
-      let offset = 0;
-      while (offset < traces.length) {
-        const size = CHUNK_SIZES.find((n) => n <= traces.length - offset) ?? 1;
-        const params: unknown[] = [];
-        for (let i = offset; i < offset + size; i += 1) pushParams(params, projectId, traces[i]!, createdAtMs);
-        const result = await trx.executeQuery<{ event_id: string }>(
-          CompiledQuery.raw(insertSql(dialect, size), params),
-        );
-        for (const row of result.rows) ids.add(row.event_id);
-        offset += size;
-      }
-      return ids;
-    });
-    // An id repeated within the batch was inserted once: its first occurrence is accepted, the rest duplicates.
-    const accepted: string[] = [];
-    const duplicates: string[] = [];
-    for (const trace of traces) {
-      if (inserted.delete(trace.eventId)) accepted.push(trace.eventId);
-      else duplicates.push(trace.eventId);
-    }
-    return { accepted, duplicates };
+    const params: unknown[] = [];
+    for (const trace of traces) pushParams(params, projectId, trace, createdAtMs);
+    const inserted = await writeTransaction(db, dialect, (trx) =>
+      insertInChunks(dialect, params, async (_size, text, values) => {
+        const result = await trx.executeQuery<{ event_id: string }>(CompiledQuery.raw(text, values));
+        return result.rows;
+      }),
+    );
+    return splitInserted(
+      traces.map((trace) => trace.eventId),
+      inserted,
+    );
   },
 
   async queryTraces(projectId, filter: TraceFilter, page: { limit: number; after?: TraceCursor }) {

@@ -5,7 +5,7 @@ import { PromptopsError } from '@promptops/core';
 import { validateBatch } from '../traces/ingest-body.js';
 import type { IngestResult } from './port.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
-import { INSERT_COLUMNS, pushParams } from './trace-row-params.js';
+import { INSERT_COLUMNS, pushParams, splitInserted } from './trace-row-params.js';
 
 /**
  * The trace writer's thread (started by trace-writer.ts). Messages:
@@ -81,7 +81,12 @@ export const runTraceWorker = async (): Promise<void> => {
     const db = await inserter;
     for (let offset = 0; offset < batch.rows.length; offset += step) {
       const inserted = await db.insert(params.slice(offset * width, (offset + step) * width));
-      inserted.forEach((flag, i) => (flag === 1 ? accepted : duplicates).push(batch.rows[offset + i]!.eventId));
+      const chunk = splitInserted(
+        batch.rows.slice(offset, offset + step).map((row) => row.eventId),
+        inserted,
+      );
+      accepted.push(...chunk.accepted);
+      duplicates.push(...chunk.duplicates);
     }
     return { accepted, duplicates, rejected: batch.rejected, droppedAttributes: batch.droppedAttributes };
   };

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
 import type { IngestResult, NewTrace } from './port.js';
-import { pushParams } from './trace-row-params.js';
+import { pushParams, splitInserted } from './trace-row-params.js';
 import type { TraceWorkerData } from './trace-worker.js';
 
 /**
@@ -137,10 +137,10 @@ export class TraceWriter {
     for (const trace of traces) pushParams(params, projectId, trace, createdAtMs);
     const reply = await this.#call({ params });
     if (!('inserted' in reply)) throw new TraceWriterUnavailableError('the trace writer answered out of turn');
-    const accepted: string[] = [];
-    const duplicates: string[] = [];
-    traces.forEach((trace, i) => (reply.inserted[i] === 1 ? accepted : duplicates).push(trace.eventId));
-    return { accepted, duplicates };
+    return splitInserted(
+      traces.map((trace) => trace.eventId),
+      reply.inserted,
+    );
   }
 
   /**
