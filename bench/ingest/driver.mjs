@@ -1,11 +1,14 @@
 // Ingest load driver, run in its own process so its CPU does not share an event loop with the
 // latency measurements. Sends pre-built batches (only the ids change) with N concurrent senders for a
-// fixed time and prints one JSON line: { events, requests, rejected429, errors, seconds, latencies }.
+// fixed time (SECONDS), or for WARM_UP + COUNT requests with latencies of the last COUNT only (the accept
+// path), and prints one JSON line: { events, requests, rejected429, errors, seconds, latencies: [p50, p99] }.
 import { request } from 'node:http';
 
-const { URL_BASE, KEY, BATCH, CONCURRENCY, SECONDS, RUN } = process.env;
+const { URL_BASE, KEY, BATCH, CONCURRENCY, SECONDS, RUN, WARM_UP, COUNT } = process.env;
 const batch = Number(BATCH);
-const deadline = Date.now() + Number(SECONDS) * 1000;
+const deadline = Date.now() + Number(SECONDS ?? Infinity) * 1000;
+const warmUp = Number(WARM_UP ?? 0);
+const total = COUNT === undefined ? Infinity : warmUp + Number(COUNT);
 const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: Number(CONCURRENCY) });
 const target = new URL('/api/v1/ingest', URL_BASE);
 
@@ -58,13 +61,14 @@ let seq = 0;
 const result = { events: 0, requests: 0, rejected429: 0, errors: 0, seconds: 0, latencies: [] };
 const started = performance.now();
 const sender = async () => {
-  while (Date.now() < deadline) {
-    const body = template.replaceAll('__ID__', `${RUN}-${seq++}`);
+  while (Date.now() < deadline && seq < total) {
+    const n = seq++;
+    const body = template.replaceAll('__ID__', `${RUN}-${n}`);
     const { status, text, ms } = await post(body);
     if (status === 200) {
       result.events += JSON.parse(text).accepted.length;
       result.requests += 1;
-      result.latencies.push(ms);
+      if (n >= warmUp) result.latencies.push(ms);
     } else if (status === 429) {
       result.rejected429 += 1;
       await new Promise((r) => setTimeout(r, 20));

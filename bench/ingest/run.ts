@@ -10,7 +10,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +36,13 @@ interface DriverResult {
 }
 
 let runs = 0;
-const drive = (url: string, batch: number, concurrency: number, seconds: number): Promise<DriverResult> =>
+/** `length`: seconds, or `{ warmUp, count }` requests of which the last `count` are timed. */
+const drive = (
+  url: string,
+  batch: number,
+  concurrency: number,
+  length: number | { warmUp: number; count: number },
+): Promise<DriverResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [DRIVER], {
       env: {
@@ -46,7 +51,9 @@ const drive = (url: string, batch: number, concurrency: number, seconds: number)
         KEY,
         BATCH: String(batch),
         CONCURRENCY: String(concurrency),
-        SECONDS: String(seconds),
+        ...(typeof length === 'number'
+          ? { SECONDS: String(length) }
+          : { WARM_UP: String(length.warmUp), COUNT: String(length.count) }),
         RUN: `r${++runs}`,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -82,40 +89,16 @@ const setUp = async (url: string): Promise<void> => {
 };
 
 /**
- * Sequential POSTs of `size` events; returns p50 and p99 in ms of the requests after `warmUp` (measured:
- * both processes' JIT keeps improving the tail over the first ~1,000 requests of a shape, so the first
- * ones measure compilation, not the accept path).
+ * The accept path: one sender (the driver, in its own process), sequential POSTs of `size` events; p50 and
+ * p99 in ms of the last `count` requests. The first `warmUp` are not timed: measured, the tail of a fresh
+ * server keeps shrinking over its first few thousand requests of a shape (both threads' JIT and heap
+ * sizing), and the target is the accept path of a server that has been running.
  */
 const acceptLatency = async (url: string, size: number, warmUp: number, count: number): Promise<[number, number]> => {
-  const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
-  for (let i = 0; i < warmUp + count; i += 1) {
-    const events = Array.from({ length: size }, (_, j) => ({
-      id: `acc-${size}-${i}-${j}`,
-      prompt: { name: 'bench', sha: 'c'.repeat(64) },
-      label: 'production',
-      output: 'Hi Ada!',
-      latencyMs: 700,
-      startedAt: Date.now(),
-    }));
-    const body = JSON.stringify({ events });
-    const started = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      const req = request(
-        new URL('/api/v1/ingest', url),
-        { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`ingest ${res.statusCode}`))));
-        },
-      );
-      req.end(body);
-    });
-    if (i >= warmUp) latencies.push(performance.now() - started);
-  }
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return [latencies[Math.floor(latencies.length * 0.5)]!, latencies[Math.floor(latencies.length * 0.99)]!];
+  const result = await drive(url, size, 1, { warmUp, count });
+  if (result.errors + result.rejected429 > 0)
+    throw new Error(`accept path: ${result.errors} errors, ${result.rejected429} 429s`);
+  return result.latencies;
 };
 
 /** GET-by-label at 400 req/s over 4 connections, from its own process (resolve-load.mjs). */
@@ -254,7 +237,7 @@ const benchDialect = async (
       http[batch] = await drive(url, batch, 4, SECONDS);
     }
     await settle(dialect, db);
-    const accept1 = await acceptLatency(url, 1, 1000, 1000);
+    const accept1 = await acceptLatency(url, 1, 3000, 1000);
     const accept100 = await acceptLatency(url, 100, 200, 500);
     const idle = await resolveLoad(url, SECONDS);
     const loadRun = drive(url, 1000, 4, SECONDS + 2);

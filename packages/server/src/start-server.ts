@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { useSha256 } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
 import { bootstrap } from './auth/bootstrap.js';
+import { sha256Hex } from './auth/keys.js';
 import { systemClock } from './context.js';
 import { seedDemo } from './demo/seed.js';
 import { buildApp } from './http/app.js';
@@ -46,7 +46,7 @@ const DEMO_DB = 'demo.db';
 const CLOSE_GRACE_MS = 3000;
 
 export const startServer = async (options: ServerOptions = {}): Promise<RunningServer> => {
-  useSha256((text) => createHash('sha256').update(text).digest('hex'));
+  useSha256(sha256Hex);
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
   const dataDir = resolve(options.dataDir ?? process.env['PROMPTOPS_DATA_DIR'] ?? DEFAULT_DATA_DIR);

@@ -41,8 +41,8 @@ export interface AuthRequest {
 }
 
 interface CachedKey {
-  readonly actor: Omit<Actor, 'stamp'>;
-  readonly stamp: number;
+  /** The actor as of `actor.stamp`, handed out as is (never mutated) while the stamp holds. */
+  readonly actor: Actor;
   /** When a rotated key's grace ends (ms), else null. */
   readonly stopsAt: number | null;
 }
@@ -67,7 +67,7 @@ export const createAuthenticator = (
   // Only keys that verified are cached: random tokens cannot grow it.
   const keys = new BoundedCache<string, CachedKey>(KEY_CACHE_SIZE);
 
-  const load = async (hash: string, now: number): Promise<Omit<CachedKey, 'stamp'>> => {
+  const load = async (hash: string, now: number): Promise<{ actor: Omit<Actor, 'stamp'>; stopsAt: number | null }> => {
     const keyId = keyIdOf(hash);
     const row = await storage.findKeyForAuth(keyId);
     if (!row || !hashesEqual(row.hash, hash)) throw new KeyRefused('unknown');
@@ -93,20 +93,20 @@ export const createAuthenticator = (
 
   const verify = async (hash: string, now: number): Promise<Actor> => {
     const cached = keys.get(hash);
-    let stamp: number;
     if (
       cached !== undefined &&
-      (stamp = await storage.latestAuditSeq(cached.actor.projectId)) === cached.stamp &&
+      (await storage.latestAuditSeq(cached.actor.projectId)) === cached.actor.stamp &&
       (cached.stopsAt === null || cached.stopsAt > now)
     ) {
-      return { ...cached.actor, stamp };
+      return cached.actor;
     }
     keys.delete(hash);
     const loaded = await load(hash, now);
     // Read the stamp after the key: a change committed in between only makes the entry stale sooner.
-    stamp = await storage.latestAuditSeq(loaded.actor.projectId);
-    keys.set(hash, { ...loaded, stamp });
-    return { ...loaded.actor, stamp };
+    const stamp = await storage.latestAuditSeq(loaded.actor.projectId);
+    const actor: Actor = { ...loaded.actor, stamp };
+    keys.set(hash, { actor, stopsAt: loaded.stopsAt });
+    return actor;
   };
 
   const touch = (actor: Actor, now: number): Actor => {
@@ -159,8 +159,7 @@ export const createAuthenticator = (
       storage.latestAuditSeqNow !== undefined &&
       (cached.stopsAt === null || cached.stopsAt > now)
     ) {
-      const stamp = storage.latestAuditSeqNow(cached.actor.projectId);
-      if (stamp === cached.stamp) return touch({ ...cached.actor, stamp }, now);
+      if (storage.latestAuditSeqNow(cached.actor.projectId) === cached.actor.stamp) return touch(cached.actor, now);
     }
     return verifyOrRefuse(hash, keyId, request, now);
   };

@@ -37,6 +37,8 @@ export class AuthFailureLimiter {
 
   /** Seconds until the caller may try again, or 0 when neither the key id nor the address is blocked. */
   retryAfterSeconds(keyId: string | null, address: string, now: number): number {
+    // The common case, checked on every request: nobody has failed lately.
+    if (this.#windows.size === 0) return 0;
     const byAddress = this.#blockedFor(`a:${address}`, this.#perAddress, now);
     const byKey = keyId === null ? 0 : this.#blockedFor(`k:${keyId}`, this.#perKey, now);
     return Math.max(byAddress, byKey);

@@ -1,6 +1,7 @@
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks } from './trace-row-params.js';
+import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 /**
  * The trace insert of the writer thread (trace-worker.ts), one per dialect, each on a connection of its
@@ -26,6 +27,8 @@ export const openSqliteInserter = (path: string): TraceInserter => {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
+  // Checkpoints run on their own thread (wal-checkpointer.ts); this writer's are the backstop.
+  db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
   const statement = db.prepare(
     `insert into traces (${INSERT_COLUMNS.join(',')}) values (${INSERT_COLUMNS.map(() => '?').join(',')}) on conflict (project_id, event_id) do nothing`,
   );

@@ -1,8 +1,7 @@
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PromptopsError } from '@promptops/core';
 import { validateBatch } from '../traces/ingest-body.js';
+import { yieldCpuToMainThread } from './module-worker.js';
 import type { IngestResult } from './port.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
 import { INSERT_COLUMNS, pushParams, splitInserted } from './trace-row-params.js';
@@ -30,19 +29,6 @@ export interface TraceWorkerData {
  * SQLite's write lock for ~15 ms, which a registry write on the main connection may wait for.
  */
 const ROWS_PER_TRANSACTION = { sqlite: 1000, postgres: 1000 } as const;
-
-/**
- * Lowers this thread's priority (Linux: `/proc/thread-self` names the thread, and a thread id is a valid
- * target of setpriority). When the CPU is short the main thread, which answers prompt resolution, runs
- * first. Elsewhere the thread keeps the default priority.
- */
-const yieldCpuToMainThread = (): void => {
-  try {
-    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), 10);
-  } catch {
-    // Not Linux: the default priority.
-  }
-};
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

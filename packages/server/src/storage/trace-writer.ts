@@ -1,10 +1,10 @@
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
+import { startModuleWorker } from './module-worker.js';
 import type { IngestResult, NewTrace } from './port.js';
 import { pushParams, splitInserted } from './trace-row-params.js';
 import type { TraceWorkerData } from './trace-worker.js';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * Trace inserts, and the parsing and validation of ingest bodies, on a worker thread (trace-worker.ts)
@@ -25,18 +25,6 @@ export class TraceWriterUnavailableError extends PromptopsError {
     this.name = 'TraceWriterUnavailableError';
   }
 }
-
-/** The worker's module: TypeScript when the server runs from its sources (tests), loaded through tsx then. */
-const WORKER_MODULE = new URL(`./trace-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
-
-const BOOTSTRAP = `
-(async () => {
-  const { workerData } = await import('node:worker_threads');
-  const { module, tsx } = workerData.load;
-  const worker = tsx === undefined ? await import(module) : await (await import(tsx)).tsImport(module, module);
-  await worker.runTraceWorker();
-})();
-`;
 
 interface Failure {
   readonly kind: ErrorKind;
@@ -62,6 +50,8 @@ interface Pending {
 
 export class TraceWriter {
   #worker: Worker | undefined;
+  /** SQLite: checkpoints off the writer's path, from the first call on (wal-checkpointer.ts). */
+  #checkpointer: WalCheckpointer | undefined;
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
   #closed = false;
@@ -70,12 +60,8 @@ export class TraceWriter {
 
   /** The worker starts on first use (a CLI that never ingests never starts one) and after a crash. */
   #start(): Worker {
-    // From the sources (tests, run from the repository root), tsx (a development dependency) loads them.
-    const tsx = WORKER_MODULE.endsWith('.ts') ? 'tsx/esm/api' : undefined;
-    const worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: { ...this.target, load: { module: WORKER_MODULE, tsx } },
-    });
+    if (this.target.dialect === 'sqlite') this.#checkpointer ??= startWalCheckpointer(this.target.target);
+    const worker = startModuleWorker('trace-worker', 'runTraceWorker', this.target);
     worker.unref(); // referenced only while a call is pending (see #settle)
     worker.on('message', (reply: Reply) => {
       const pending = this.#pending.get(reply.id);
@@ -159,18 +145,20 @@ export class TraceWriter {
     return reply.result;
   }
 
-  /** Waits for pending calls (they commit), then closes the worker's connection and the thread. */
+  /** Waits for pending calls (they commit), then closes the worker's connection, the thread and the checkpointer. */
   async close(): Promise<void> {
     this.#closed = true;
     const worker = this.#worker;
-    if (worker === undefined) return;
-    while (this.#pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     this.#worker = undefined;
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.ref();
-    worker.postMessage({ close: true });
-    const timer = setTimeout(() => void worker.terminate(), 2000);
-    await exited;
-    clearTimeout(timer);
+    if (worker !== undefined) {
+      while (this.#pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.ref();
+      worker.postMessage({ close: true });
+      const timer = setTimeout(() => void worker.terminate(), 2000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await this.#checkpointer?.close();
   }
 }

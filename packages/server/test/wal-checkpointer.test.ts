@@ -1,0 +1,85 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { endianness, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWalCheckpointer } from '../src/storage/wal-checkpointer.js';
+
+/**
+ * The checkpointer thread backfills the WAL while the writer, whose own automatic checkpoints are off,
+ * keeps writing. Read from the WAL index (https://www.sqlite.org/walformat.html): the header's mxFrame
+ * (offset 16) is the last valid frame, the checkpoint info's nBackfill (offset 96) how far it has been
+ * copied into the database; both in the machine's byte order.
+ */
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const walState = (file: string): { mxFrame: number; nBackfill: number } => {
+  const shm = readFileSync(`${file}-shm`);
+  const u32 = (offset: number) => (endianness() === 'LE' ? shm.readUInt32LE(offset) : shm.readUInt32BE(offset));
+  return { mxFrame: u32(16), nBackfill: u32(96) };
+};
+
+const writerWithUncheckpointedWal = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'promptops-checkpointer-'));
+  dirs.push(dir);
+  const file = join(dir, 'wal.db');
+  const writer = new Database(file);
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('wal_autocheckpoint = 0');
+  writer.exec('create table t (x blob)');
+  const insert = writer.prepare('insert into t (x) values (?)');
+  writer.transaction(() => {
+    for (let i = 0; i < 200; i += 1) insert.run(Buffer.alloc(6000, i));
+  })();
+  return { file, writer };
+};
+
+const waitFor = async (condition: () => boolean, ms: number): Promise<boolean> => {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return condition();
+};
+
+describe('WAL checkpointer thread', () => {
+  it('backfills what the writer committed, without the writer checkpointing, and stops on close', async () => {
+    const { file, writer } = writerWithUncheckpointedWal();
+    try {
+      const before = walState(file);
+      expect(before.mxFrame).toBeGreaterThan(300);
+      // Nothing else checkpoints: the frames stay in the WAL only.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(walState(file).nBackfill).toBe(0);
+
+      const checkpointer = startWalCheckpointer(file, 20);
+      expect(await waitFor(() => walState(file).nBackfill === walState(file).mxFrame, 5000)).toBe(true);
+      // The writer sees the backfilled WAL and starts it over: the WAL no longer grows.
+      writer.prepare('insert into t (x) values (?)').run(Buffer.alloc(10));
+      expect(walState(file).mxFrame).toBeLessThan(before.mxFrame);
+      expect(writer.prepare('select count(*) as n from t').get()).toEqual({ n: 201 });
+
+      await checkpointer.close();
+      writer.transaction(() => {
+        for (let i = 0; i < 100; i += 1) writer.prepare('insert into t (x) values (?)').run(Buffer.alloc(6000));
+      })();
+      const after = walState(file);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(walState(file).nBackfill).toBe(after.nBackfill);
+    } finally {
+      writer.close();
+    }
+  });
+
+  it('ends quietly when the file does not exist (the writers keep their own checkpoints)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'promptops-checkpointer-'));
+    dirs.push(dir);
+    const checkpointer = startWalCheckpointer(join(dir, 'missing.db'), 20);
+    await expect(checkpointer.close()).resolves.toBeUndefined();
+  });
+});
