@@ -208,8 +208,13 @@ const settle = async (dialect: 'sqlite' | 'postgres', db: string): Promise<void>
   if (dialect === 'sqlite') {
     const database = new Database(db.slice('sqlite:'.length));
     database.pragma('busy_timeout = 5000');
-    const [result] = database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    if (result?.busy !== 0) console.warn('settle: the SQLite checkpoint could not finish (readers busy)');
+    // The server's checkpointer thread may be running a checkpoint of its own: retry until this one finishes.
+    let busy = 1;
+    for (let attempt = 0; attempt < 40 && busy !== 0; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      busy = (database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]?.busy ?? 1;
+    }
+    if (busy !== 0) console.warn('settle: the SQLite checkpoint could not finish (readers busy)');
     database.close();
     return;
   }

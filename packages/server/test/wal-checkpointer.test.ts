@@ -76,6 +76,36 @@ describe('WAL checkpointer thread', () => {
     }
   });
 
+  it("backfills between the writer's commits, so each next commit starts the WAL over", async () => {
+    const { file, writer } = writerWithUncheckpointedWal();
+    const checkpointer = startWalCheckpointer(file);
+    try {
+      const insert = writer.prepare('insert into t (x) values (?)');
+      const commit = writer.transaction(() => {
+        for (let i = 0; i < 20; i += 1) insert.run(Buffer.alloc(6000, i));
+      });
+      let written = walState(file).mxFrame;
+      let largest = 0;
+      let oneCommit = Infinity;
+      for (let round = 0; round < 10; round += 1) {
+        // The thread backfills soon after a commit (on a busy machine, later: it runs at a lower priority).
+        expect(await waitFor(() => walState(file).nBackfill === walState(file).mxFrame, 10_000)).toBe(true);
+        commit();
+        const after = walState(file).mxFrame;
+        // Started over: the WAL holds this commit's frames only (appended, it would hold the earlier ones too).
+        oneCommit = Math.min(oneCommit, after);
+        expect(after).toBe(oneCommit);
+        written += after;
+        largest = Math.max(largest, after);
+      }
+      // Without the thread the WAL would hold every frame written (the writer never checkpoints).
+      expect(largest).toBeLessThan(written / 4);
+    } finally {
+      await checkpointer.close();
+      writer.close();
+    }
+  });
+
   it('ends quietly when the file does not exist (the writers keep their own checkpoints)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'promptops-checkpointer-'));
     dirs.push(dir);
