@@ -4,7 +4,7 @@
  * 10 connections; then the time to push 1,000 versions, against the same POSTs to the bare route.
  * Servers run in their own processes; autocannon runs here. Prints figures and ratios; asserts nothing.
  *
- *   npm run bench:registry            (BENCH_SECONDS=10 by default)
+ *   npm run bench:registry            (BENCH_SECONDS=10 per subject, BENCH_ROUNDS=4 by default)
  */
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import { startBareFastify, startPromptops, type ChildServer } from './servers.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 4);
 const KEY = 'po_bench_admin_key_0123456789abcdef';
 const PATH = '/api/v1/prompts/customer_support_greeter/versions/production';
 const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
@@ -32,6 +33,34 @@ const load = async (url: string, connections: number, duration = SECONDS): Promi
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
   };
+};
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/**
+ * The ceiling and promptops in ROUNDS alternating pairs of SECONDS / ROUNDS each (which goes first
+ * alternates too): on this shared machine the speed of both moves by tens of percent from one minute to the
+ * next, and back-to-back single runs compared two different machines. Throughput is the mean over the
+ * rounds, p99 the median of the rounds' p99s.
+ */
+const compare = async (bareUrl: string, realUrl: string, connections: number): Promise<[Load, Load]> => {
+  const runs: [Load[], Load[]] = [[], []];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const subject of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      runs[subject]!.push(await load(subject === 0 ? bareUrl : realUrl, connections, SECONDS / ROUNDS));
+    }
+  }
+  const summary = (loads: Load[]): Load => ({
+    rps: loads.reduce((sum, one) => sum + one.rps, 0) / loads.length,
+    p50: median(loads.map((one) => one.p50)),
+    p99: median(loads.map((one) => one.p99)),
+    errors: loads.reduce((sum, one) => sum + one.errors, 0),
+  });
+  return [summary(runs[0]), summary(runs[1])];
 };
 
 const pushMany = async (url: string, count: number, withParent: boolean): Promise<number> => {
@@ -71,7 +100,7 @@ const main = async (): Promise<void> => {
     servers.push(bare);
 
     console.log(
-      `bench/registry on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${SECONDS} s per run`,
+      `bench/registry on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${SECONDS} s per subject in ${ROUNDS} alternating rounds`,
     );
     console.log(`GET ${PATH} (${body.length} bytes)\n`);
     await load(bare.url, 10, 2); // warm up both
@@ -79,8 +108,7 @@ const main = async (): Promise<void> => {
 
     const rows: string[] = [];
     for (const connections of [100, 10]) {
-      const ceiling = await load(bare.url, connections);
-      const real = await load(promptops.url, connections);
+      const [ceiling, real] = await compare(bare.url, promptops.url, connections);
       rows.push(
         `${String(connections).padStart(5)} conns | ceiling ${fmt(ceiling.rps).padStart(6)} req/s p99 ${fmt(ceiling.p99).padStart(3)} ms | promptops ${fmt(real.rps).padStart(6)} req/s p99 ${fmt(real.p99).padStart(3)} ms | throughput ${fmt((100 * real.rps) / ceiling.rps)} % of ceiling (target >= 70) | p99 x${fmt(real.p99 / Math.max(ceiling.p99, 1), 2)} (target <= 1.5) | errors ${real.errors + ceiling.errors}`,
       );
