@@ -67,6 +67,7 @@ const addViewerKey = async (): Promise<void> => {
       hash,
       role: 'viewer',
       name: 'viewer',
+      userId: null,
       createdBy: 'e2e',
       createdAt: new Date().toISOString(),
     }),

@@ -92,7 +92,7 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
     const secret = generateApiKey();
     const hash = hashApiKey(secret);
     const keyId = keyIdOf(hash);
-    await tx.insertAccessKey({ ...input, keyId, hash, createdAt: input.at });
+    await tx.insertApiKey({ ...input, keyId, hash, createdAt: input.at });
     return { keyId, secret };
   };
 

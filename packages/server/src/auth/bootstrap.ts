@@ -58,6 +58,7 @@ export const bootstrap = async (
         hash,
         role: 'admin',
         name: 'admin',
+        userId: null,
         createdBy: 'bootstrap',
         createdAt: at,
       });

@@ -53,12 +53,14 @@ export interface AccessKeyRow {
   readonly revokedAt: string | null;
 }
 
-export interface NewAccessKey {
+/** A new API key: bootstrap's admin key or one minted through the access API. */
+export interface NewApiKey {
   readonly projectId: number;
   readonly keyId: string;
   readonly hash: string;
   readonly role: Role;
   readonly name: string;
+  /** The user the key acts as, or null for a key of its own (a service key). */
   readonly userId: number | null;
   readonly createdBy: string;
   readonly createdAt: string;
@@ -93,7 +95,8 @@ export interface AccessTx extends AccessReads {
     at: string,
   ): Promise<void>;
   deleteMember(projectId: number, userId: number): Promise<void>;
-  insertAccessKey(key: NewAccessKey): Promise<void>;
+  /** The one insert of an API key; a key id already taken is a StorageConflictError. */
+  insertApiKey(key: NewApiKey): Promise<void>;
   /** Makes the key stop working at `at` (now, or later for a rotation's grace); never extends an earlier stop. */
   stopApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;
 }

@@ -1,7 +1,8 @@
 import type { Generated, Kysely } from 'kysely';
-import type { AccessKeyRow, AccessReads, AccessTx, MemberRow, NewAccessKey, UserRow } from './access-port.js';
+import type { AccessKeyRow, AccessReads, AccessTx, MemberRow, NewApiKey, UserRow } from './access-port.js';
 import type { Dialect, ProjectRow, Role } from './port.js';
 import type { ApiKeysTable, Database } from './schema.js';
+import { translated } from './storage-errors.js';
 
 /** The tables of migration 0003, as Kysely sees them (beside `schema.ts`, which holds the older ones). */
 export interface UsersTable {
@@ -164,22 +165,24 @@ export const createAccessWrites = (database: Kysely<Database>, dialect: Dialect)
     async deleteMember(projectId, userId) {
       await db.deleteFrom('memberships').where('project_id', '=', projectId).where('user_id', '=', userId).execute();
     },
-    async insertAccessKey(key: NewAccessKey) {
-      await db
-        .insertInto('api_keys')
-        .values({
-          project_id: key.projectId,
-          key_id: key.keyId,
-          hash: key.hash,
-          role: key.role,
-          name: key.name,
-          user_id: key.userId,
-          created_by: key.createdBy,
-          created_at: key.createdAt,
-          last_used_at: null,
-          revoked_at: null,
-        })
-        .execute();
+    async insertApiKey(key: NewApiKey) {
+      await translated(() =>
+        db
+          .insertInto('api_keys')
+          .values({
+            project_id: key.projectId,
+            key_id: key.keyId,
+            hash: key.hash,
+            role: key.role,
+            name: key.name,
+            user_id: key.userId,
+            created_by: key.createdBy,
+            created_at: key.createdAt,
+            last_used_at: null,
+            revoked_at: null,
+          })
+          .execute(),
+      );
     },
     async stopApiKey(projectId, keyId, at) {
       // ISO-8601 UTC text compares in time order.

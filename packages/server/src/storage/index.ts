@@ -8,7 +8,7 @@ import { SQLITE_MEMORY, openSqlite } from './sqlite.js';
 export * from './port.js';
 export * from './eval-port.js';
 export type * from './access-port.js';
-export { StorageConflictError, toStorageError } from './kysely-storage.js';
+export { StorageConflictError, toStorageError } from './storage-errors.js';
 export type { RawSqlAccess } from './kysely-storage.js';
 export { TraceWriterUnavailableError } from './trace-writer.js';
 export {

@@ -7,6 +7,7 @@ import type { AccessReads, AccessTx } from './access-port.js';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
+import { toStorageError, translated } from './storage-errors.js';
 import { writeTransaction } from './write-transaction.js';
 import { createEvalStore } from './eval-store.js';
 import type { EvalStore } from './eval-port.js';
@@ -50,73 +51,11 @@ import type {
  * differ only in how a transaction starts and whether rows can be locked; everything else is shared SQL.
  */
 
-/**
- * A write lost a race (unique violation) or the database gave up on a transaction (PostgreSQL deadlock or
- * serialization failure). The transaction was rolled back; the caller may retry it or answer 409.
- */
-export class StorageConflictError extends PromptopsError {
-  readonly reason: 'unique_violation' | 'transaction_aborted';
-  /** The violated constraint (PostgreSQL: its name; SQLite: its columns), when the database says. */
-  readonly constraint: string | undefined;
-
-  constructor(reason: StorageConflictError['reason'], message: string, constraint: string | undefined, cause: unknown) {
-    super('conflict', 'storage_conflict', message, {
-      ...(constraint === undefined ? {} : { details: { constraint } }),
-      fix: 'retry the request: the state changed under it',
-    });
-    this.name = 'StorageConflictError';
-    this.reason = reason;
-    this.constraint = constraint;
-    this.cause = cause;
-  }
-}
-
 /** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
 export interface RawSqlAccess {
   /** Runs one SQL statement as is and returns its rows (none for statements that return none). */
   rawSql(statement: string): Promise<Record<string, unknown>[]>;
 }
-
-const SQLITE_UNIQUE = new Set(['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
-const PG_UNIQUE_VIOLATION = '23505';
-const PG_TRANSACTION_ABORTED = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
-
-const stringField = (value: unknown, key: string): string | undefined => {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const field = (value as Record<string, unknown>)[key];
-  return typeof field === 'string' ? field : undefined;
-};
-
-/** Turns the drivers' conflict errors into `StorageConflictError`; returns any other error unchanged. */
-export const toStorageError = (error: unknown): unknown => {
-  if (error instanceof StorageConflictError) return error;
-  const code = stringField(error, 'code');
-  const message = stringField(error, 'message') ?? String(error);
-  if (code !== undefined && SQLITE_UNIQUE.has(code)) {
-    const constraint = /constraint failed: (.+)$/.exec(message)?.[1];
-    return new StorageConflictError('unique_violation', `conflicting write: ${message}`, constraint, error);
-  }
-  if (code === PG_UNIQUE_VIOLATION) {
-    return new StorageConflictError(
-      'unique_violation',
-      `conflicting write: ${message}`,
-      stringField(error, 'constraint'),
-      error,
-    );
-  }
-  if (code !== undefined && PG_TRANSACTION_ABORTED.has(code)) {
-    return new StorageConflictError('transaction_aborted', `transaction aborted: ${message}`, undefined, error);
-  }
-  return error;
-};
-
-const translated = async <T>(write: () => Promise<T>): Promise<T> => {
-  try {
-    return await write();
-  } catch (error) {
-    throw toStorageError(error);
-  }
-};
 
 const toProject = (row: Selectable<ProjectsTable>): ProjectRow => ({
   id: row.id,
@@ -493,27 +432,6 @@ class KyselyTx extends KyselyReads implements RegistryTx {
         .returningAll()
         .executeTakeFirstOrThrow();
       return toProject(row);
-    });
-  }
-
-  insertApiKey(key: Omit<ApiKeyRow, 'id' | 'lastUsedAt' | 'revokedAt'>): Promise<ApiKeyRow> {
-    return translated(async () => {
-      const row = await this.db
-        .insertInto('api_keys')
-        .values({
-          project_id: key.projectId,
-          key_id: key.keyId,
-          hash: key.hash,
-          role: key.role,
-          name: key.name,
-          created_by: key.createdBy,
-          created_at: key.createdAt,
-          last_used_at: null,
-          revoked_at: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toApiKey(row);
     });
   }
 

@@ -205,7 +205,6 @@ export interface RegistryReads extends AccessReads {
 export interface RegistryTx extends RegistryReads, AccessTx {
   readonly reviews: ReviewTx;
   createProject(name: string, createdAt: string): Promise<ProjectRow>;
-  insertApiKey(key: Omit<ApiKeyRow, 'id' | 'lastUsedAt' | 'revokedAt'>): Promise<ApiKeyRow>;
   revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;
 
   /**

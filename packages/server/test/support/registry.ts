@@ -45,6 +45,7 @@ export const addKey = async (
       hash,
       role,
       name,
+      userId: null,
       createdBy: 'test',
       createdAt: new Date().toISOString(),
     }),
