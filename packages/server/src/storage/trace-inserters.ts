@@ -1,6 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks } from './trace-row-params.js';
+import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks, type RowParams } from './trace-row-params.js';
 import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 /**
@@ -10,11 +10,9 @@ import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
  * commit together; the promise or value is there after COMMIT.
  */
 export interface TraceInserter {
-  insert(params: readonly unknown[]): Uint8Array | Promise<Uint8Array>;
+  insert(rows: readonly RowParams[]): Uint8Array | Promise<Uint8Array>;
   close(): void | Promise<void>;
 }
-
-const WIDTH = INSERT_COLUMNS.length;
 
 /**
  * SQLite: one prepared single-row `INSERT … ON CONFLICT DO NOTHING` per row in one `BEGIN IMMEDIATE`,
@@ -32,16 +30,13 @@ export const openSqliteInserter = (path: string): TraceInserter => {
   const statement = db.prepare(
     `insert into traces (${INSERT_COLUMNS.join(',')}) values (${INSERT_COLUMNS.map(() => '?').join(',')}) on conflict (project_id, event_id) do nothing`,
   );
-  const write = db.transaction((params: readonly unknown[]) => {
-    const rows = params.length / WIDTH;
-    const inserted = new Uint8Array(rows);
-    for (let row = 0; row < rows; row += 1) {
-      inserted[row] = statement.run(params.slice(row * WIDTH, (row + 1) * WIDTH)).changes;
-    }
+  const write = db.transaction((rows: readonly RowParams[]) => {
+    const inserted = new Uint8Array(rows.length);
+    for (let row = 0; row < rows.length; row += 1) inserted[row] = statement.run(rows[row]).changes;
     return inserted;
   });
   return {
-    insert: (params) => write.immediate(params),
+    insert: (rows) => write.immediate(rows),
     close: () => {
       db.close();
     },
@@ -58,18 +53,18 @@ export const openPostgresInserter = async (url: string, onLost: (error: Error) =
   const client = new pg.Client({ connectionString: url });
   client.on('error', onLost);
   await client.connect();
-  const insertRows = (params: readonly unknown[]): Promise<Uint8Array> =>
-    insertInChunks('postgres', params, async (size, text, values) => {
+  const insertRows = (rows: readonly RowParams[]): Promise<Uint8Array> =>
+    insertInChunks('postgres', rows, async (size, text, values) => {
       const result = await client.query<{ event_id: string }>({ name: `promptops_trace_insert_${size}`, text, values });
       return result.rows;
     });
   let queue: Promise<unknown> = Promise.resolve();
-  const insert = async (params: readonly unknown[]): Promise<Uint8Array> => {
-    const single = (CHUNK_SIZES as readonly number[]).includes(params.length / WIDTH);
-    if (single) return insertRows(params);
+  const insert = async (rows: readonly RowParams[]): Promise<Uint8Array> => {
+    const single = (CHUNK_SIZES as readonly number[]).includes(rows.length);
+    if (single) return insertRows(rows);
     await client.query('begin');
     try {
-      const inserted = await insertRows(params);
+      const inserted = await insertRows(rows);
       await client.query('commit');
       return inserted;
     } catch (error) {
@@ -78,8 +73,8 @@ export const openPostgresInserter = async (url: string, onLost: (error: Error) =
     }
   };
   return {
-    insert: (params) => {
-      const run = queue.then(() => insert(params));
+    insert: (rows) => {
+      const run = queue.then(() => insert(rows));
       queue = run.catch(() => undefined);
       return run;
     },

@@ -32,37 +32,44 @@ export const INSERT_COLUMNS = [
   'created_at_ms',
 ] as const;
 
-export const pushParams = (params: unknown[], projectId: number, t: NewTrace, createdAtMs: number): void => {
-  params.push(
-    projectId,
-    t.eventId,
-    t.traceId,
-    t.spanId,
-    t.parentSpanId,
-    t.promptName,
-    t.promptVersion,
-    t.promptSha,
-    t.effectiveSha,
-    t.label,
-    t.tenant,
-    t.rolloutId,
-    t.rolloutArm,
-    t.releaseSha,
-    t.variables,
-    t.output,
-    t.model,
-    t.provider,
-    t.latencyMs,
-    t.inputTokens,
-    t.outputTokens,
-    t.cost,
-    t.status,
-    t.error,
-    t.attributes,
-    t.startedAtMs,
-    createdAtMs,
-  );
-};
+/** One row's parameters, in `INSERT_COLUMNS` order. */
+export type RowParams = readonly unknown[];
+
+/**
+ * A row's parameters as an array of its own: a batch is an array of these, never one flat array. Measured,
+ * a flat array of 1,000 rows x 27 columns (216 KB) lands in V8's large-object space, whose fresh pages
+ * fault in on every batch: ~2 ms to build, and again for every slice of it, against ~0.03 ms for 1,000
+ * row arrays.
+ */
+export const rowParams = (projectId: number, t: NewTrace, createdAtMs: number): RowParams => [
+  projectId,
+  t.eventId,
+  t.traceId,
+  t.spanId,
+  t.parentSpanId,
+  t.promptName,
+  t.promptVersion,
+  t.promptSha,
+  t.effectiveSha,
+  t.label,
+  t.tenant,
+  t.rolloutId,
+  t.rolloutArm,
+  t.releaseSha,
+  t.variables,
+  t.output,
+  t.model,
+  t.provider,
+  t.latencyMs,
+  t.inputTokens,
+  t.outputTokens,
+  t.cost,
+  t.status,
+  t.error,
+  t.attributes,
+  t.startedAtMs,
+  createdAtMs,
+];
 
 /**
  * Rows per statement, largest first: any batch is a few statements of these fixed shapes. The largest
@@ -91,29 +98,30 @@ export const insertSql = (dialect: Dialect, rows: number): string => {
   return text;
 };
 
-const WIDTH = INSERT_COLUMNS.length;
 const EVENT_ID = INSERT_COLUMNS.indexOf('event_id');
 
 /**
- * Inserts rows (flat parameters, `INSERT_COLUMNS.length` per row) in statements of the fixed chunk sizes
- * that `run` executes, and answers per row 1 (inserted) or 0 (duplicate): a row was inserted when its
+ * Inserts rows in statements of the fixed chunk sizes that `run` executes (a multi-row statement takes its
+ * rows' parameters flat), and answers per row 1 (inserted) or 0 (duplicate): a row was inserted when its
  * event id comes back from `RETURNING`, first occurrence first, so a repeat within the call is a duplicate.
  */
 export const insertInChunks = async (
   dialect: Dialect,
-  params: readonly unknown[],
+  rows: readonly RowParams[],
   run: (size: number, sql: string, values: unknown[]) => Promise<readonly { event_id: string }[]>,
 ): Promise<Uint8Array> => {
-  const rows = params.length / WIDTH;
   const returned = new Set<unknown>();
-  for (let offset = 0; offset < rows;) {
-    const size = CHUNK_SIZES.find((n) => n <= rows - offset) ?? 1;
-    for (const row of await run(size, insertSql(dialect, size), params.slice(offset * WIDTH, (offset + size) * WIDTH)))
-      returned.add(row.event_id);
+  for (let offset = 0; offset < rows.length;) {
+    const size = CHUNK_SIZES.find((n) => n <= rows.length - offset) ?? 1;
+    const values: unknown[] = [];
+    for (let row = offset; row < offset + size; row += 1) values.push(...rows[row]!);
+    for (const row of await run(size, insertSql(dialect, size), values)) returned.add(row.event_id);
     offset += size;
   }
-  const inserted = new Uint8Array(rows);
-  for (let row = 0; row < rows; row += 1) if (returned.delete(params[row * WIDTH + EVENT_ID])) inserted[row] = 1;
+  const inserted = new Uint8Array(rows.length);
+  rows.forEach((row, i) => {
+    if (returned.delete(row[EVENT_ID])) inserted[i] = 1;
+  });
   return inserted;
 };
 

@@ -15,7 +15,7 @@ import type {
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
 import type { TraceWriter } from './trace-writer.js';
-import { insertInChunks, pushParams, splitInserted } from './trace-row-params.js';
+import { insertInChunks, rowParams, splitInserted } from './trace-row-params.js';
 import { writeTransaction } from './write-transaction.js';
 
 /**
@@ -76,10 +76,9 @@ export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?
   async insertTraces(projectId, traces, createdAtMs) {
     if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
     if (traces.length === 0) return { accepted: [], duplicates: [] };
-    const params: unknown[] = [];
-    for (const trace of traces) pushParams(params, projectId, trace, createdAtMs);
+    const rows = traces.map((trace) => rowParams(projectId, trace, createdAtMs));
     const inserted = await writeTransaction(db, dialect, (trx) =>
-      insertInChunks(dialect, params, async (_size, text, values) => {
+      insertInChunks(dialect, rows, async (_size, text, values) => {
         const result = await trx.executeQuery<{ event_id: string }>(CompiledQuery.raw(text, values));
         return result.rows;
       }),

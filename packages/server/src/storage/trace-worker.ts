@@ -4,11 +4,11 @@ import { validateBatch } from '../traces/ingest-body.js';
 import { yieldCpuToMainThread } from './module-worker.js';
 import type { IngestResult } from './port.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
-import { INSERT_COLUMNS, pushParams, splitInserted } from './trace-row-params.js';
+import { rowParams, splitInserted, type RowParams } from './trace-row-params.js';
 
 /**
  * The trace writer's thread (started by trace-writer.ts). Messages:
- * - `{ id, params }`: rows already validated (OTLP, the demo, tests) -> `{ id, inserted }`, 1/0 per row;
+ * - `{ id, rows }`: rows' parameters, already validated (OTLP, the demo, tests) -> `{ id, inserted }`, 1/0 per row;
  * - `{ id, body, projectId, nowMs, createdAtMs }`: an ingest body's bytes, parsed, validated and inserted
  *   here, so the main thread only hands over the buffer -> `{ id, result }` or `{ id, failure }` when the
  *   batch as a whole is malformed (the error's fields, rebuilt as a PromptopsError by the main thread);
@@ -34,7 +34,7 @@ const errorText = (error: unknown): string => (error instanceof Error ? error.me
 
 type Message =
   | { readonly close: true }
-  | { readonly id: number; readonly params: unknown[] }
+  | { readonly id: number; readonly rows: RowParams[] }
   | {
       readonly id: number;
       readonly body: Uint8Array;
@@ -58,15 +58,13 @@ export const runTraceWorker = async (): Promise<void> => {
 
   const ingestBody = async (message: Extract<Message, { body: Uint8Array }>): Promise<IngestResult> => {
     const batch = validateBatch(message.body, message.nowMs);
-    const params: unknown[] = [];
-    for (const row of batch.rows) pushParams(params, message.projectId, row, message.createdAtMs);
-    const width = INSERT_COLUMNS.length;
+    const rows = batch.rows.map((row) => rowParams(message.projectId, row, message.createdAtMs));
     const step = ROWS_PER_TRANSACTION[dialect];
     const accepted: string[] = [];
     const duplicates: string[] = [];
     const db = await inserter;
     for (let offset = 0; offset < batch.rows.length; offset += step) {
-      const inserted = await db.insert(params.slice(offset * width, (offset + step) * width));
+      const inserted = await db.insert(rows.slice(offset, offset + step));
       const chunk = splitInserted(
         batch.rows.slice(offset, offset + step).map((row) => row.eventId),
         inserted,
@@ -88,8 +86,8 @@ export const runTraceWorker = async (): Promise<void> => {
       return process.exit(1);
     });
     try {
-      if ('params' in message) {
-        const inserted = await db.insert(message.params);
+      if ('rows' in message) {
+        const inserted = await db.insert(message.rows);
         port.postMessage({ id: message.id, inserted }, [inserted.buffer as ArrayBuffer]);
       } else {
         port.postMessage({ id: message.id, result: await ingestBody(message) });

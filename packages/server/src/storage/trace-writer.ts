@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
 import { startModuleWorker } from './module-worker.js';
 import type { IngestResult, NewTrace } from './port.js';
-import { pushParams, splitInserted } from './trace-row-params.js';
+import { rowParams, splitInserted } from './trace-row-params.js';
 import type { TraceWorkerData } from './trace-worker.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
@@ -119,9 +119,8 @@ export class TraceWriter {
     createdAtMs: number,
   ): Promise<{ accepted: string[]; duplicates: string[] }> {
     if (traces.length === 0 && !this.#closed) return { accepted: [], duplicates: [] };
-    const params: unknown[] = [];
-    for (const trace of traces) pushParams(params, projectId, trace, createdAtMs);
-    const reply = await this.#call({ params });
+    const rows = traces.map((trace) => rowParams(projectId, trace, createdAtMs));
+    const reply = await this.#call({ rows });
     if (!('inserted' in reply)) throw new TraceWriterUnavailableError('the trace writer answered out of turn');
     return splitInserted(
       traces.map((trace) => trace.eventId),
