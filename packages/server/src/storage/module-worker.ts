@@ -27,6 +27,22 @@ export const startModuleWorker = (name: string, entry: string, workerData: objec
 };
 
 /**
+ * Asks a worker to end (`message`), waits for `exited`, and terminates the worker if it has not exited
+ * within `graceMs`.
+ */
+export const endWorker = async (
+  worker: Worker,
+  exited: Promise<unknown>,
+  message: unknown,
+  graceMs = 2000,
+): Promise<void> => {
+  worker.postMessage(message);
+  const timer = setTimeout(() => void worker.terminate(), graceMs);
+  await exited;
+  clearTimeout(timer);
+};
+
+/**
  * Lowers the calling thread's priority (Linux: `/proc/thread-self` names the thread, and a thread id is a
  * valid target of setpriority). When the CPU is short the main thread, which answers prompt resolution,
  * runs first. Elsewhere the thread keeps the default priority.

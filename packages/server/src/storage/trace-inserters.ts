@@ -5,7 +5,7 @@ import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 /**
  * The trace insert of the writer thread (trace-worker.ts), one per dialect, each on a connection of its
- * own. Input: the rows' parameters, flat, `INSERT_COLUMNS.length` per row. Output: per row, 1 inserted or
+ * own. Input: the rows' parameters, one array per row (`rowParams`). Output: per row, 1 inserted or
  * 0 duplicate (its event id already stored, or repeated earlier in the same call). All rows of a call
  * commit together; the promise or value is there after COMMIT.
  */

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
-import { startModuleWorker } from './module-worker.js';
+import { endWorker, startModuleWorker } from './module-worker.js';
 import type { IngestResult, NewTrace } from './port.js';
 import { rowParams, splitInserted } from './trace-row-params.js';
 import type { TraceWorkerData } from './trace-worker.js';
@@ -153,10 +153,7 @@ export class TraceWriter {
       while (this.#pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.ref();
-      worker.postMessage({ close: true });
-      const timer = setTimeout(() => void worker.terminate(), 2000);
-      await exited;
-      clearTimeout(timer);
+      await endWorker(worker, exited, { close: true });
     }
     await this.#checkpointer?.close();
   }

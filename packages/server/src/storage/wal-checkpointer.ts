@@ -1,6 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startModuleWorker, yieldCpuToMainThread } from './module-worker.js';
+import { endWorker, startModuleWorker, yieldCpuToMainThread } from './module-worker.js';
 
 /**
  * SQLite WAL checkpoints on a thread of their own, off the writers' path. By default SQLite checkpoints
@@ -42,14 +42,7 @@ export const startWalCheckpointer = (file: string, idleIntervalMs = IDLE_INTERVA
   // A thread that cannot open the file ends; the writers' own checkpoints then keep the WAL bounded.
   worker.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  return {
-    close: async () => {
-      worker.postMessage('close');
-      const timer = setTimeout(() => void worker.terminate(), 2000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { close: () => endWorker(worker, exited, 'close') };
 };
 
 /** The thread's side (run by `startModuleWorker`). */
