@@ -22,15 +22,31 @@ interface Load {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /** The server's CPU time per request (µs): steadier than throughput when the machine's speed moves. */
+  readonly cpuUs: number;
   readonly errors: number;
 }
 
-const load = async (url: string, connections: number, duration = SECONDS): Promise<Load> => {
-  const result = await autocannon({ url: `${url}${PATH}`, connections, duration, headers });
+/** The q-quantile of ascending values. */
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
+
+const load = async (server: ChildServer, connections: number, duration = SECONDS): Promise<Load> => {
+  const cpuBefore = server.cpuMs();
+  const instance = autocannon({ url: `${server.url}${PATH}`, connections, duration, headers });
+  // autocannon's own percentiles are whole milliseconds (0 at 10 connections); its response event has the
+  // exact time of each response.
+  const latencies: number[] = [];
+  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, ms: number) => {
+    if (statusCode === 200) latencies.push(ms);
+  });
+  const result = await instance;
+  latencies.sort((a, b) => a - b);
   return {
     rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    cpuUs: ((server.cpuMs() - cpuBefore) * 1000) / Math.max(result.requests.total, 1),
     errors: result.errors + result.non2xx,
   };
 };
@@ -47,17 +63,18 @@ const median = (values: readonly number[]): number => {
  * next, and back-to-back single runs compared two different machines. Throughput is the mean over the
  * rounds, p99 the median of the rounds' p99s.
  */
-const compare = async (bareUrl: string, realUrl: string, connections: number): Promise<[Load, Load]> => {
+const compare = async (bare: ChildServer, real: ChildServer, connections: number): Promise<[Load, Load]> => {
   const runs: [Load[], Load[]] = [[], []];
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const subject of round % 2 === 0 ? [0, 1] : [1, 0]) {
-      runs[subject]!.push(await load(subject === 0 ? bareUrl : realUrl, connections, SECONDS / ROUNDS));
+      runs[subject]!.push(await load(subject === 0 ? bare : real, connections, SECONDS / ROUNDS));
     }
   }
   const summary = (loads: Load[]): Load => ({
     rps: loads.reduce((sum, one) => sum + one.rps, 0) / loads.length,
     p50: median(loads.map((one) => one.p50)),
     p99: median(loads.map((one) => one.p99)),
+    cpuUs: median(loads.map((one) => one.cpuUs)),
     errors: loads.reduce((sum, one) => sum + one.errors, 0),
   });
   return [summary(runs[0]), summary(runs[1])];
@@ -103,14 +120,14 @@ const main = async (): Promise<void> => {
       `bench/registry on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${SECONDS} s per subject in ${ROUNDS} alternating rounds`,
     );
     console.log(`GET ${PATH} (${body.length} bytes)\n`);
-    await load(bare.url, 10, 2); // warm up both
-    await load(promptops.url, 10, 2);
+    await load(bare, 10, 2); // warm up both
+    await load(promptops, 10, 2);
 
     const rows: string[] = [];
     for (const connections of [100, 10]) {
-      const [ceiling, real] = await compare(bare.url, promptops.url, connections);
+      const [ceiling, real] = await compare(bare, promptops, connections);
       rows.push(
-        `${String(connections).padStart(5)} conns | ceiling ${fmt(ceiling.rps).padStart(6)} req/s p99 ${fmt(ceiling.p99).padStart(3)} ms | promptops ${fmt(real.rps).padStart(6)} req/s p99 ${fmt(real.p99).padStart(3)} ms | throughput ${fmt((100 * real.rps) / ceiling.rps)} % of ceiling (target >= 70) | p99 x${fmt(real.p99 / Math.max(ceiling.p99, 1), 2)} (target <= 1.5) | errors ${real.errors + ceiling.errors}`,
+        `${String(connections).padStart(5)} conns | ceiling ${fmt(ceiling.rps).padStart(6)} req/s p99 ${fmt(ceiling.p99, 2).padStart(5)} ms | promptops ${fmt(real.rps).padStart(6)} req/s p99 ${fmt(real.p99, 2).padStart(5)} ms | throughput ${fmt((100 * real.rps) / ceiling.rps)} % of ceiling (target >= 70) | p99 x${fmt(real.p99 / ceiling.p99, 2)} (target <= 1.5) | server CPU per request ${fmt(ceiling.cpuUs, 1)} -> ${fmt(real.cpuUs, 1)} µs (x${fmt(real.cpuUs / ceiling.cpuUs, 2)}) | errors ${real.errors + ceiling.errors}`,
       );
       console.log(rows[rows.length - 1]);
     }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SERVER_DIST = fileURLToPath(new URL('../../packages/server/dist/index.js', import.meta.url));
@@ -6,8 +7,20 @@ const FASTIFY = fileURLToPath(new URL('../../node_modules/fastify/fastify.js', i
 
 export interface ChildServer {
   readonly url: string;
+  /** CPU time the server process has used so far (user + system, all threads), in ms; NaN off Linux. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
+
+/** utime + stime from /proc/PID/stat (fields 14 and 15, after the parenthesized command name). */
+const processCpuMs = (pid: number | undefined): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks: 100 per second on Linux
+  } catch {
+    return Number.NaN;
+  }
+};
 
 /** Runs `code` in its own Node process; it must print `listening on URL`. */
 const run = (code: string, env: Record<string, string> = {}): Promise<ChildServer> =>
@@ -23,6 +36,7 @@ const run = (code: string, env: Record<string, string> = {}): Promise<ChildServe
       if (match) {
         resolve({
           url: match[1]!,
+          cpuMs: () => processCpuMs(child.pid),
           stop: () =>
             new Promise<void>((done) => {
               child.once('exit', () => done());

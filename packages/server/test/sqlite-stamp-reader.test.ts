@@ -129,4 +129,60 @@ describe('SqliteStampReader', () => {
       writer.close();
     }
   });
+
+  describe('readSoon (the request path)', () => {
+    const soon = (reader: SqliteStampReader, project: number): Promise<number> =>
+      new Promise((resolve, reject) =>
+        reader.readSoon(project, (error, stamp) => (error === null ? resolve(stamp) : reject(error))),
+      );
+
+    it('answers the calls of one turn from one header read, each with its own project', async () => {
+      const { file, writer, append } = database();
+      const reader = new SqliteStampReader(file);
+      try {
+        append(1, 1);
+        append(2, 5);
+        expect(reader.read(1)).toBe(1); // opened, header seen
+        const reads = reader.headerReads;
+        const answers = await Promise.all([soon(reader, 1), soon(reader, 2), soon(reader, 1), soon(reader, 3)]);
+        expect(answers).toEqual([1, 5, 1, 0]);
+        expect(reader.headerReads).toBe(reads + 1);
+        // The next turn reads again.
+        append(1, 2);
+        expect(await soon(reader, 1)).toBe(2);
+        expect(reader.headerReads).toBe(reads + 2);
+      } finally {
+        reader.close();
+        writer.close();
+      }
+    });
+
+    it('sees a commit made after the call and before the answer: the read starts after the call', async () => {
+      const { file, writer, append } = database();
+      const reader = new SqliteStampReader(file);
+      try {
+        append(1, 1);
+        expect(reader.read(1)).toBe(1);
+        const answer = soon(reader, 1);
+        append(1, 2); // committed in the same turn, after the call
+        expect(await answer).toBe(2);
+      } finally {
+        reader.close();
+        writer.close();
+      }
+    });
+
+    it('hands a failed read to every waiting call', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'promptops-stamp-'));
+      dirs.push(dir);
+      const reader = new SqliteStampReader(join(dir, 'missing.db'));
+      try {
+        const answers = await Promise.allSettled([soon(reader, 1), soon(reader, 2)]);
+        expect(answers.map((answer) => answer.status)).toEqual(['rejected', 'rejected']);
+        expect(String((answers[0] as PromiseRejectedResult).reason)).toMatch(/missing\.db|unable to open/i);
+      } finally {
+        reader.close();
+      }
+    });
+  });
 });

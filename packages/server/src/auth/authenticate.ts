@@ -137,13 +137,13 @@ export const createAuthenticator = (
   };
 
   /**
-   * Synchronous when the key is cached, still valid, and the database answers the stamp synchronously (a
-   * SQLite file): the read hot path then runs without a single promise. Refusals before any lookup (no
-   * header, rate-limited) throw synchronously.
+   * Answers `done` with the actor or the refusal. A cached key that is still valid is checked against the
+   * stamp without a single promise where the database answers it by callback (a SQLite file: one shared
+   * read per turn of the event loop). Refusals before any lookup (no header, rate-limited) answer at once.
    */
-  return (authorization: string | undefined, request: AuthRequest): Actor | Promise<Actor> => {
+  return (authorization: string | undefined, request: AuthRequest, done: AuthDone): void => {
     const now = clock.now().getTime();
-    if (authorization === undefined || authorization === '') throw unauthorized('this route needs an API key');
+    if (authorization === undefined || authorization === '') return done(unauthorized('this route needs an API key'));
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     const hash = match ? hashApiKey(match[1]!) : null;
     // The key id is a prefix of the key's sha256: it names the key without revealing any of it.
@@ -151,16 +151,22 @@ export const createAuthenticator = (
     const retryAfter = limiter.retryAfterSeconds(keyId, request.ip, now);
     if (retryAfter > 0) {
       request.log.warn({ auth: 'rate_limited', keyId, address: request.ip, retryAfter }, 'authentication refused');
-      throw new AuthRateLimitedError(retryAfter);
+      return done(new AuthRateLimitedError(retryAfter));
     }
+    const slowPath = (): void => {
+      verifyOrRefuse(hash, keyId, request, now).then((actor) => done(null, actor), done);
+    };
     const cached = hash === null ? undefined : keys.get(hash);
-    if (
-      cached !== undefined &&
-      storage.latestAuditSeqNow !== undefined &&
-      (cached.stopsAt === null || cached.stopsAt > now)
-    ) {
-      if (storage.latestAuditSeqNow(cached.actor.projectId) === cached.actor.stamp) return touch(cached.actor, now);
+    const readSoon = storage.latestAuditSeqSoon;
+    if (cached === undefined || readSoon === undefined || (cached.stopsAt !== null && cached.stopsAt <= now)) {
+      return slowPath();
     }
-    return verifyOrRefuse(hash, keyId, request, now);
+    readSoon(cached.actor.projectId, (error, stamp) => {
+      if (error === null && stamp === cached.actor.stamp) done(null, touch(cached.actor, now));
+      else slowPath();
+    });
   };
 };
+
+/** How the authenticator answers: the actor, or the error to send (401, or 429 with `Retry-After`). */
+export type AuthDone = (error: unknown, actor?: Actor) => void;

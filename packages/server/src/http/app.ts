@@ -108,37 +108,28 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     }
     request.actor = actor;
   };
-  // Callback style: a cached key on SQLite authenticates synchronously, and the hot path skips a promise.
+  // Callback style: a cached key on SQLite authenticates without a single promise.
   app.addHook('onRequest', (request, reply, done) => {
     const permission = request.routeOptions.config.permission;
     if (permission === 'public') return done();
     // Unknown /api paths also need a key: no probing without one.
     if (permission === undefined && !isGuarded(request.url)) return done();
-    const fail = (error: unknown): void => {
+    authenticate(request.headers.authorization, request, (error, actor) => {
+      if (error === null) {
+        try {
+          authorize(request, actor!, permission);
+        } catch (refused) {
+          error = refused;
+        }
+      }
+      if (error === null) return done();
       if (error instanceof AuthRateLimitedError) {
         // Answered here (a hook that sends does not call done): 429 with when to come back.
         void reply.code(429).header('retry-after', String(error.retryAfterSeconds)).send({ error: error.toJSON() });
         return;
       }
       done(error as Error);
-    };
-    try {
-      const actor = authenticate(request.headers.authorization, request);
-      if (!(actor instanceof Promise)) {
-        authorize(request, actor, permission);
-        return done();
-      }
-      actor.then((resolved) => {
-        try {
-          authorize(request, resolved, permission);
-          done();
-        } catch (error) {
-          fail(error);
-        }
-      }, fail);
-    } catch (error) {
-      fail(error);
-    }
+    });
   });
 
   await app.register(swagger, {

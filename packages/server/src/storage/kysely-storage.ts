@@ -656,14 +656,14 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
     if (options.sqliteFile !== undefined) {
       this.#stampReader = new SqliteStampReader(options.sqliteFile);
       const reader = this.#stampReader;
-      this.latestAuditSeqNow = (projectId) => reader.read(projectId);
+      this.latestAuditSeqSoon = (projectId, callback) => reader.readSoon(projectId, callback);
     }
     this.#evals = createEvalStore(db, dialect);
   }
 
   readonly #stampReader: SqliteStampReader | undefined;
   readonly ingestTraceBody?: NonNullable<TraceStore['ingestTraceBody']>;
-  readonly latestAuditSeqNow?: (projectId: number) => number;
+  readonly latestAuditSeqSoon?: NonNullable<Storage['latestAuditSeqSoon']>;
 
   async migrate(): Promise<void> {
     await migrateToLatest(this.db, this.dialect);

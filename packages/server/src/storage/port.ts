@@ -248,10 +248,12 @@ export interface Storage extends RegistryReads, TraceStore, EvalStore {
    */
   onAuditCommitted(listener: (projectId: number) => void): () => void;
   /**
-   * `latestAuditSeq` answered synchronously, where the database can (a SQLite file: a read-only connection
-   * of its own, so it never reads inside another caller's open transaction). Undefined elsewhere.
+   * `latestAuditSeq` for the read hot path, where the database allows it (a SQLite file): answered by
+   * callback, without a promise, from a read that starts after the call, on a read-only connection of its
+   * own (so never inside another caller's open transaction). Calls made in the same turn of the event loop
+   * share one read. Undefined elsewhere.
    */
-  readonly latestAuditSeqNow?: (projectId: number) => number;
+  readonly latestAuditSeqSoon?: (projectId: number, callback: (error: Error | null, stamp: number) => void) => void;
   /** Best-effort, outside any transaction: records when a key was last used. */
   touchApiKey(keyId: string, at: string): Promise<void>;
   close(): Promise<void>;
