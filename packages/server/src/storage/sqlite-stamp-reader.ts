@@ -116,7 +116,14 @@ export class SqliteStampReader {
           error = thrown as Error;
         }
       }
-      callback(error, stamp);
+      try {
+        callback(error, stamp);
+      } catch (thrown) {
+        // A callback must not throw; if one does, the others are still answered before it surfaces.
+        queueMicrotask(() => {
+          throw thrown;
+        });
+      }
     }
   };
 
