@@ -130,11 +130,17 @@ export class SqliteStampReader {
   #open(): void {
     // Opened on first use: the file and its tables exist only after the migrations ran.
     if (this.#statement !== undefined) return;
-    this.#database = new SqliteDatabase(this.file, { readonly: true, fileMustExist: true });
-    this.#database.pragma('busy_timeout = 5000');
-    this.#statement = this.#database
-      .prepare<[number], number>('SELECT coalesce(max(seq), 0) FROM audit_log WHERE project_id = ?')
-      .pluck();
+    const database = new SqliteDatabase(this.file, { readonly: true, fileMustExist: true });
+    try {
+      database.pragma('busy_timeout = 5000');
+      this.#statement = database
+        .prepare<[number], number>('SELECT coalesce(max(seq), 0) FROM audit_log WHERE project_id = ?')
+        .pluck();
+    } catch (error) {
+      database.close(); // no table yet: the next read opens it again
+      throw error;
+    }
+    this.#database = database;
     try {
       // Present while a connection has the database open in WAL mode (this one does).
       this.#shm = openSync(`${this.file}-shm`, 'r');
