@@ -172,6 +172,21 @@ describe('SqliteStampReader', () => {
       }
     });
 
+    it('answers calls still waiting at close with an error, and opens nothing again', async () => {
+      const { file, writer, append } = database();
+      const reader = new SqliteStampReader(file);
+      try {
+        append(1, 1);
+        expect(reader.read(1)).toBe(1);
+        const waiting = soon(reader, 1);
+        reader.close();
+        await expect(waiting).rejects.toThrow(/closed/);
+        expect(() => reader.read(1)).toThrow(/closed/);
+      } finally {
+        writer.close();
+      }
+    });
+
     it('hands a failed read to every waiting call', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'promptops-stamp-'));
       dirs.push(dir);

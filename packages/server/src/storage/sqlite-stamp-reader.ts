@@ -42,6 +42,7 @@ export class SqliteStampReader {
   #stamps = new Map<number, number>();
   #waiting: { projectId: number; callback: StampCallback }[] = [];
   #headerReads = 0;
+  #closed = false;
 
   constructor(private readonly file: string) {}
 
@@ -130,6 +131,8 @@ export class SqliteStampReader {
   #open(): void {
     // Opened on first use: the file and its tables exist only after the migrations ran.
     if (this.#statement !== undefined) return;
+    // Calls still waiting when the storage closes are answered with this, and nothing opens again.
+    if (this.#closed) throw new Error('the stamp reader is closed');
     const database = new SqliteDatabase(this.file, { readonly: true, fileMustExist: true });
     try {
       database.pragma('busy_timeout = 5000');
@@ -174,6 +177,7 @@ export class SqliteStampReader {
   }
 
   close(): void {
+    this.#closed = true;
     if (this.#shm !== undefined) closeSync(this.#shm);
     this.#shm = undefined;
     this.#database?.close();
