@@ -15,15 +15,25 @@ import { SqliteStampReader } from '../src/storage/sqlite-stamp-reader.js';
  */
 
 const dirs: string[] = [];
+/** Connections the current test opened, closed after it, newest first (readers before their writer). */
+const opened: { close(): unknown }[] = [];
 afterEach(() => {
+  for (const connection of opened.splice(0).reverse()) connection.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+const openReader = (file: string): SqliteStampReader => {
+  const reader = new SqliteStampReader(file);
+  opened.push(reader);
+  return reader;
+};
 
 const database = (journal: 'wal' | 'delete' = 'wal') => {
   const dir = mkdtempSync(join(tmpdir(), 'promptops-stamp-'));
   dirs.push(dir);
   const file = join(dir, 'stamp.db');
   const writer = new Database(file);
+  opened.push(writer);
   writer.pragma(`journal_mode = ${journal}`);
   writer.exec(
     'create table audit_log (project_id integer not null, seq integer not null, primary key (project_id, seq))',
@@ -35,99 +45,79 @@ const database = (journal: 'wal' | 'delete' = 'wal') => {
 describe('SqliteStampReader', () => {
   it('sees every commit of another connection at once, per project, and nothing uncommitted', () => {
     const { file, writer, append } = database();
-    const reader = new SqliteStampReader(file);
-    try {
-      expect(reader.read(1)).toBe(0);
-      append(1, 1);
-      expect(reader.read(1)).toBe(1);
-      expect(reader.read(1)).toBe(1);
-      expect(reader.read(2)).toBe(0);
-      append(2, 7);
-      expect(reader.read(2)).toBe(7);
-      expect(reader.read(1)).toBe(1);
+    const reader = openReader(file);
+    expect(reader.read(1)).toBe(0);
+    append(1, 1);
+    expect(reader.read(1)).toBe(1);
+    expect(reader.read(1)).toBe(1);
+    expect(reader.read(2)).toBe(0);
+    append(2, 7);
+    expect(reader.read(2)).toBe(7);
+    expect(reader.read(1)).toBe(1);
 
-      writer.exec('begin immediate');
-      append(1, 2);
-      expect(reader.read(1)).toBe(1);
-      writer.exec('rollback');
-      expect(reader.read(1)).toBe(1);
-      writer.exec('begin immediate');
-      append(1, 3);
-      expect(reader.read(1)).toBe(1);
-      writer.exec('commit');
-      expect(reader.read(1)).toBe(3);
+    writer.exec('begin immediate');
+    append(1, 2);
+    expect(reader.read(1)).toBe(1);
+    writer.exec('rollback');
+    expect(reader.read(1)).toBe(1);
+    writer.exec('begin immediate');
+    append(1, 3);
+    expect(reader.read(1)).toBe(1);
+    writer.exec('commit');
+    expect(reader.read(1)).toBe(3);
 
-      // A checkpoint that truncates the WAL changes nothing readers see.
-      writer.pragma('wal_checkpoint(TRUNCATE)');
-      expect(reader.read(1)).toBe(3);
-      append(1, 4);
-      expect(reader.read(1)).toBe(4);
-    } finally {
-      reader.close();
-      writer.close();
-    }
+    // A checkpoint that truncates the WAL changes nothing readers see.
+    writer.pragma('wal_checkpoint(TRUNCATE)');
+    expect(reader.read(1)).toBe(3);
+    append(1, 4);
+    expect(reader.read(1)).toBe(4);
   });
 
   it('sees a commit made by another process', () => {
-    const { file, writer, append } = database();
-    const reader = new SqliteStampReader(file);
-    try {
-      append(1, 1);
-      expect(reader.read(1)).toBe(1);
-      const script = `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
-        const db = new D(${JSON.stringify(file)}); db.pragma('busy_timeout = 5000');
-        db.prepare('insert into audit_log (project_id, seq) values (1, 2)').run(); db.close();`;
-      execFileSync(process.execPath, ['-e', script]);
-      expect(reader.read(1)).toBe(2);
-    } finally {
-      reader.close();
-      writer.close();
-    }
+    const { file, append } = database();
+    const reader = openReader(file);
+    append(1, 1);
+    expect(reader.read(1)).toBe(1);
+    const script = `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+      const db = new D(${JSON.stringify(file)}); db.pragma('busy_timeout = 5000');
+      db.prepare('insert into audit_log (project_id, seq) values (1, 2)').run(); db.close();`;
+    execFileSync(process.execPath, ['-e', script]);
+    expect(reader.read(1)).toBe(2);
   });
 
   it('matches the newest committed seq after any sequence of commits, rollbacks and reads', () => {
     const { file, writer, append } = database();
-    const reader = new SqliteStampReader(file);
+    const reader = openReader(file);
     const newest = writer.prepare('select coalesce(max(seq), 0) from audit_log where project_id = ?').pluck();
     let seq = 0;
-    try {
-      fc.assert(
-        fc.property(
-          fc.array(
-            fc.record({ project: fc.integer({ min: 1, max: 3 }), op: fc.constantFrom('commit', 'rollback', 'read') }),
-            { maxLength: 40 },
-          ),
-          (steps) => {
-            for (const { project, op } of steps) {
-              if (op === 'commit') append(project, (seq += 1));
-              else if (op === 'rollback') {
-                writer.exec('begin immediate');
-                append(project, (seq += 1));
-                writer.exec('rollback');
-              }
-              expect(reader.read(project)).toBe(newest.get(project));
-            }
-          },
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ project: fc.integer({ min: 1, max: 3 }), op: fc.constantFrom('commit', 'rollback', 'read') }),
+          { maxLength: 40 },
         ),
-      );
-    } finally {
-      reader.close();
-      writer.close();
-    }
+        (steps) => {
+          for (const { project, op } of steps) {
+            if (op === 'commit') append(project, (seq += 1));
+            else if (op === 'rollback') {
+              writer.exec('begin immediate');
+              append(project, (seq += 1));
+              writer.exec('rollback');
+            }
+            expect(reader.read(project)).toBe(newest.get(project));
+          }
+        },
+      ),
+    );
   });
 
   it('reads with the statement alone when the database is not in WAL mode', () => {
-    const { file, writer, append } = database('delete');
-    const reader = new SqliteStampReader(file);
-    try {
-      append(1, 1);
-      expect(reader.read(1)).toBe(1);
-      append(1, 2);
-      expect(reader.read(1)).toBe(2);
-    } finally {
-      reader.close();
-      writer.close();
-    }
+    const { file, append } = database('delete');
+    const reader = openReader(file);
+    append(1, 1);
+    expect(reader.read(1)).toBe(1);
+    append(1, 2);
+    expect(reader.read(1)).toBe(2);
   });
 
   describe('readSoon (the request path)', () => {
@@ -137,67 +127,49 @@ describe('SqliteStampReader', () => {
       );
 
     it('answers the calls of one turn from one header read, each with its own project', async () => {
-      const { file, writer, append } = database();
-      const reader = new SqliteStampReader(file);
-      try {
-        append(1, 1);
-        append(2, 5);
-        expect(reader.read(1)).toBe(1); // opened, header seen
-        const reads = reader.headerReads;
-        const answers = await Promise.all([soon(reader, 1), soon(reader, 2), soon(reader, 1), soon(reader, 3)]);
-        expect(answers).toEqual([1, 5, 1, 0]);
-        expect(reader.headerReads).toBe(reads + 1);
-        // The next turn reads again.
-        append(1, 2);
-        expect(await soon(reader, 1)).toBe(2);
-        expect(reader.headerReads).toBe(reads + 2);
-      } finally {
-        reader.close();
-        writer.close();
-      }
+      const { file, append } = database();
+      const reader = openReader(file);
+      append(1, 1);
+      append(2, 5);
+      expect(reader.read(1)).toBe(1); // opened, header seen
+      const reads = reader.headerReads;
+      const answers = await Promise.all([soon(reader, 1), soon(reader, 2), soon(reader, 1), soon(reader, 3)]);
+      expect(answers).toEqual([1, 5, 1, 0]);
+      expect(reader.headerReads).toBe(reads + 1);
+      // The next turn reads again.
+      append(1, 2);
+      expect(await soon(reader, 1)).toBe(2);
+      expect(reader.headerReads).toBe(reads + 2);
     });
 
     it('sees a commit made after the call and before the answer: the read starts after the call', async () => {
-      const { file, writer, append } = database();
-      const reader = new SqliteStampReader(file);
-      try {
-        append(1, 1);
-        expect(reader.read(1)).toBe(1);
-        const answer = soon(reader, 1);
-        append(1, 2); // committed in the same turn, after the call
-        expect(await answer).toBe(2);
-      } finally {
-        reader.close();
-        writer.close();
-      }
+      const { file, append } = database();
+      const reader = openReader(file);
+      append(1, 1);
+      expect(reader.read(1)).toBe(1);
+      const answer = soon(reader, 1);
+      append(1, 2); // committed in the same turn, after the call
+      expect(await answer).toBe(2);
     });
 
     it('answers calls still waiting at close with an error, and opens nothing again', async () => {
-      const { file, writer, append } = database();
-      const reader = new SqliteStampReader(file);
-      try {
-        append(1, 1);
-        expect(reader.read(1)).toBe(1);
-        const waiting = soon(reader, 1);
-        reader.close();
-        await expect(waiting).rejects.toThrow(/closed/);
-        expect(() => reader.read(1)).toThrow(/closed/);
-      } finally {
-        writer.close();
-      }
+      const { file, append } = database();
+      const reader = openReader(file);
+      append(1, 1);
+      expect(reader.read(1)).toBe(1);
+      const waiting = soon(reader, 1);
+      reader.close();
+      await expect(waiting).rejects.toThrow(/closed/);
+      expect(() => reader.read(1)).toThrow(/closed/);
     });
 
     it('hands a failed read to every waiting call', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'promptops-stamp-'));
       dirs.push(dir);
-      const reader = new SqliteStampReader(join(dir, 'missing.db'));
-      try {
-        const answers = await Promise.allSettled([soon(reader, 1), soon(reader, 2)]);
-        expect(answers.map((answer) => answer.status)).toEqual(['rejected', 'rejected']);
-        expect(String((answers[0] as PromiseRejectedResult).reason)).toMatch(/missing\.db|unable to open/i);
-      } finally {
-        reader.close();
-      }
+      const reader = openReader(join(dir, 'missing.db'));
+      const answers = await Promise.allSettled([soon(reader, 1), soon(reader, 2)]);
+      expect(answers.map((answer) => answer.status)).toEqual(['rejected', 'rejected']);
+      expect(String((answers[0] as PromiseRejectedResult).reason)).toMatch(/missing\.db|unable to open/i);
     });
   });
 });
