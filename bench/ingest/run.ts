@@ -9,7 +9,7 @@
  *   npm run bench:ingest            (BENCH_SECONDS=8 by default)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -270,6 +270,7 @@ const benchDialect = async (
     );
   } finally {
     await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 };
 
@@ -279,9 +280,13 @@ const main = async (): Promise<void> => {
   );
   const dir = mkdtempSync(join(tmpdir(), 'promptops-bench-ingest-db-'));
   const sqlitePath = join(dir, 'ingest.db');
-  await benchDialect('sqlite', `sqlite:${sqlitePath}`, async (batch) =>
-    sqliteCeiling(sqlitePath, batch, CEILING_ROWS.sqlite),
-  );
+  try {
+    await benchDialect('sqlite', `sqlite:${sqlitePath}`, async (batch) =>
+      sqliteCeiling(sqlitePath, batch, CEILING_ROWS.sqlite),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // ~1 GB of traces after a run
+  }
   if (process.env['BENCH_SKIP_POSTGRES'] === '1') return;
   const cluster = await startPostgres();
   try {

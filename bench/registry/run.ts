@@ -6,7 +6,7 @@
  *
  *   npm run bench:registry            (BENCH_SECONDS=10 per subject, BENCH_ROUNDS=4 by default)
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -140,6 +140,7 @@ const main = async (): Promise<void> => {
     );
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
   }
 };
 

@@ -13,7 +13,7 @@
  *   npm run bench:sdk          (BENCH_ROUNDS=5, BENCH_MOVES=50)
  * Prints figures and ratios against the targets; asserts nothing.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GrowthBook } from '@growthbook/growthbook';
@@ -263,6 +263,7 @@ const main = async (): Promise<void> => {
     }
   } finally {
     await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 };
 

@@ -12,7 +12,8 @@ interface IngestBody {
   droppedAttributes: number;
 }
 
-describe.each(DIALECTS)('POST /api/v1/ingest (%s)', (dialect) => {
+// `sqlite-memory`: the batch is parsed, validated and inserted on the main thread (no writer thread).
+describe.each([...DIALECTS, 'sqlite-memory'] as const)('POST /api/v1/ingest (%s)', (dialect) => {
   let registry: TestRegistry;
   let key: string;
 
@@ -27,6 +28,8 @@ describe.each(DIALECTS)('POST /api/v1/ingest (%s)', (dialect) => {
   it('accepts a batch; accepted events are committed when the response arrives', async () => {
     const response = await ingest(registry.app, key, { events: [traceEvent('ok-1'), traceEvent('ok-2')] });
     expect(response.statusCode).toBe(200);
+    // The JSON is encoded where the batch was processed (the writer thread) and sent as bytes.
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(response.json<IngestBody>()).toEqual({
       accepted: ['ok-1', 'ok-2'],
       duplicates: [],

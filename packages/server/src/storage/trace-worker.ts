@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PromptopsError } from '@promptops/core';
-import { validateBatch } from '../traces/ingest-body.js';
+import { encodeIngestResult, validateBatch } from '../traces/ingest-body.js';
 import { yieldCpuToMainThread } from './module-worker.js';
 import type { IngestResult } from './port.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
@@ -10,7 +10,8 @@ import { rowParams, splitInserted, type RowParams } from './trace-row-params.js'
  * The trace writer's thread (started by trace-writer.ts). Messages:
  * - `{ id, rows }`: rows' parameters, already validated (OTLP, the demo, tests) -> `{ id, inserted }`, 1/0 per row;
  * - `{ id, body, projectId, nowMs, createdAtMs }`: an ingest body's bytes, parsed, validated and inserted
- *   here, so the main thread only hands over the buffer -> `{ id, result }` or `{ id, failure }` when the
+ *   here, so the main thread only hands over the buffer -> `{ id, answer }` (the result's JSON, moved) or
+ *   `{ id, failure }` when the
  *   batch as a whole is malformed (the error's fields, rebuilt as a PromptopsError by the main thread);
  * - `{ close: true }`.
  * An insert that fails answers `{ id, error }`; a database that cannot be opened answers `fatal: true` too
@@ -90,7 +91,8 @@ export const runTraceWorker = async (): Promise<void> => {
         const inserted = await db.insert(message.rows);
         port.postMessage({ id: message.id, inserted }, [inserted.buffer as ArrayBuffer]);
       } else {
-        port.postMessage({ id: message.id, result: await ingestBody(message) });
+        const answer = encodeIngestResult(await ingestBody(message));
+        port.postMessage({ id: message.id, answer }, [answer.json.buffer as ArrayBuffer]);
       }
     } catch (error) {
       if (error instanceof PromptopsError) {

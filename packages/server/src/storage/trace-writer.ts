@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
 import { endWorker, startModuleWorker } from './module-worker.js';
-import type { IngestResult, NewTrace } from './port.js';
+import type { EncodedIngestResult, NewTrace } from './port.js';
 import { rowParams, splitInserted } from './trace-row-params.js';
 import type { TraceWorkerData } from './trace-worker.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
@@ -12,7 +12,8 @@ import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.j
  * kilobytes a second; on the main thread, decoding and `JSON.parse` of a 1,000-event body (~8 ms), the
  * validation, and the insert (better-sqlite3 is synchronous; pg serializes parameters and writes them to
  * its socket synchronously) stall every other request, prompt resolution included. The main thread now
- * hands over the body's buffer (transferred, not copied) and gets back the per-item result. A call
+ * hands over the body's buffer (transferred, not copied) and gets back the per-item result as JSON bytes
+ * (moved too). A call
  * resolves after COMMIT.
  */
 
@@ -37,7 +38,7 @@ interface Failure {
 
 type Reply = { readonly id: number } & (
   | { readonly inserted: Uint8Array }
-  | { readonly result: IngestResult }
+  | { readonly answer: EncodedIngestResult }
   | { readonly failure: Failure }
   | { readonly error: string; readonly fatal?: true }
 );
@@ -130,18 +131,23 @@ export class TraceWriter {
 
   /**
    * An ingest body (`{ events: [...] }` as JSON bytes, already inflated): parsed, validated and inserted on
-   * the worker. A malformed batch rejects with the PromptopsError the main thread would have thrown. The
-   * bytes are moved to the worker: the caller must not use them afterwards.
+   * the worker, which answers with the result's JSON. A malformed batch rejects with the PromptopsError the
+   * main thread would have thrown. The bytes are moved to the worker: the caller must not use them afterwards.
    */
-  async ingestBody(projectId: number, body: Uint8Array, nowMs: number, createdAtMs: number): Promise<IngestResult> {
+  async ingestBody(
+    projectId: number,
+    body: Uint8Array,
+    nowMs: number,
+    createdAtMs: number,
+  ): Promise<EncodedIngestResult> {
     // Moving needs a buffer of its own: Node's pooled small buffers share one ArrayBuffer.
     const owned =
       body.byteOffset === 0 && body.byteLength === body.buffer.byteLength
         ? body
         : Uint8Array.prototype.slice.call(body);
     const reply = await this.#call({ body: owned, projectId, nowMs, createdAtMs }, [owned.buffer as ArrayBuffer]);
-    if (!('result' in reply)) throw new TraceWriterUnavailableError('the trace writer answered out of turn');
-    return reply.result;
+    if (!('answer' in reply)) throw new TraceWriterUnavailableError('the trace writer answered out of turn');
+    return reply.answer;
   }
 
   /** Waits for pending calls (they commit), then closes the worker's connection, the thread and the checkpointer. */

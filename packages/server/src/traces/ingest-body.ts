@@ -1,5 +1,5 @@
 import { PromptopsError } from '@promptops/core';
-import type { IngestResult, NewTrace } from '../storage/port.js';
+import type { EncodedIngestResult, IngestResult, NewTrace } from '../storage/port.js';
 import { MAX_BATCH_EVENTS } from './limits.js';
 import { parseEvent } from './schemas.js';
 
@@ -9,7 +9,7 @@ import { parseEvent } from './schemas.js';
  * memory), on the main thread by the trace service.
  */
 
-export type { IngestResult };
+export type { EncodedIngestResult, IngestResult };
 
 export interface ValidatedBatch {
   readonly rows: NewTrace[];
@@ -82,3 +82,9 @@ export const validateBatch = (bytes: Uint8Array, nowMs: number): ValidatedBatch 
   validateEvents(events, nowMs, batch);
   return batch;
 };
+
+/** The answer's bytes (a buffer of their own, so a worker can move them to the main thread). */
+export const encodeIngestResult = (result: IngestResult): EncodedIngestResult => ({
+  anyStored: result.accepted.length + result.duplicates.length > 0,
+  json: new TextEncoder().encode(JSON.stringify(result)),
+});

@@ -134,9 +134,11 @@ const ingestRoutes =
         },
       },
       async (request, reply) => {
-        const result = await service.ingest(requireActor(request.actor), jsonBytesOf(request.body));
-        const anyStored = result.accepted.length + result.duplicates.length > 0;
-        return reply.code(anyStored ? 200 : 400).send(result);
+        const { anyStored, json } = await service.ingest(requireActor(request.actor), jsonBytesOf(request.body));
+        return reply
+          .code(anyStored ? 200 : 400)
+          .type('application/json; charset=utf-8')
+          .send(Buffer.from(json.buffer, json.byteOffset, json.byteLength));
       },
     );
 

@@ -24,7 +24,14 @@ import type {
 } from '../storage/port.js';
 import { otlpToEvents } from './otlp.js';
 import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from './records.js';
-import { batchEvents, parseJsonBody, validateEvents, type IngestResult } from './ingest-body.js';
+import {
+  batchEvents,
+  encodeIngestResult,
+  parseJsonBody,
+  validateEvents,
+  type EncodedIngestResult,
+  type IngestResult,
+} from './ingest-body.js';
 import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
 
@@ -123,12 +130,13 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
   return {
     /**
      * `POST /api/v1/ingest`: the body's JSON bytes (`{ events: [...] }`, at most MAX_BATCH_EVENTS). Parsed,
-     * validated and inserted on the writer thread where the database has one; here otherwise.
+     * validated and inserted on the writer thread where the database has one; here otherwise. Answers the
+     * result's JSON (see EncodedIngestResult).
      */
-    async ingest(actor: Actor, body: Uint8Array): Promise<IngestResult> {
+    async ingest(actor: Actor, body: Uint8Array): Promise<EncodedIngestResult> {
       const nowMs = clock.now().getTime();
       if (storage.ingestTraceBody !== undefined) return storage.ingestTraceBody(actor.projectId, body, nowMs, nowMs);
-      return ingestEvents(actor, batchEvents(parseJsonBody(body)), nowMs);
+      return encodeIngestResult(await ingestEvents(actor, batchEvents(parseJsonBody(body)), nowMs));
     },
 
     /** `POST /v1/traces`: an ExportTraceServiceRequest, already decoded. */

@@ -18,8 +18,12 @@ export const ADMIN_KEY = 'po_test_admin_key_000000000000000000';
 
 let databases = 0;
 
-/** A fresh database: a temp SQLite file, or a new database in the run's PostgreSQL cluster. */
-export const freshDbUrl = async (dialect: TestDialect): Promise<{ url: string; cleanup(): void }> => {
+/** Also SQLite in memory: no second connection, so no trace writer thread (its work runs on the main thread). */
+export type TestDatabase = TestDialect | 'sqlite-memory';
+
+/** A fresh database: a temp SQLite file, one in memory, or a new database in the run's PostgreSQL cluster. */
+export const freshDbUrl = async (dialect: TestDatabase): Promise<{ url: string; cleanup(): void }> => {
+  if (dialect === 'sqlite-memory') return { url: 'sqlite::memory:', cleanup: () => undefined };
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'promptops-test-'));
     return { url: `sqlite:${join(dir, 'promptops.db')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
@@ -64,7 +68,7 @@ export interface TestRegistry {
 }
 
 export const openTestRegistry = async (
-  dialect: TestDialect,
+  dialect: TestDatabase,
   options: { clock?: Clock } = {},
 ): Promise<TestRegistry> => {
   const db = await freshDbUrl(dialect);
