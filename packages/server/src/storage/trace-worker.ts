@@ -10,9 +10,9 @@ import { rowParams, splitInserted, type RowParams } from './trace-row-params.js'
  * The trace writer's thread (started by trace-writer.ts). Messages:
  * - `{ id, rows }`: rows' parameters, already validated (OTLP, the demo, tests) -> `{ id, inserted }`, 1/0 per row;
  * - `{ id, body, projectId, nowMs, createdAtMs }`: an ingest body's bytes, parsed, validated and inserted
- *   here, so the main thread only hands over the buffer -> `{ id, answer }` (the result's JSON, moved) or
- *   `{ id, failure }` when the
- *   batch as a whole is malformed (the error's fields, rebuilt as a PromptopsError by the main thread);
+ *   here, so the main thread only hands over the buffer -> `{ id, answer }` (the result's JSON, moved), or
+ *   `{ id, failure }` when the batch as a whole is malformed (the error's fields, rebuilt as a
+ *   PromptopsError by the main thread);
  * - `{ close: true }`.
  * An insert that fails answers `{ id, error }`; a database that cannot be opened answers `fatal: true` too
  * and ends the thread, as does a lost connection.
