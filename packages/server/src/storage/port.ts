@@ -232,6 +232,9 @@ export interface RegistryTx extends RegistryReads, AccessTx {
   appendAudit(entry: NewAuditEntry): Promise<AuditRow>;
 }
 
+/** How `latestAuditSeqSoon` answers: the stamp, or the error of reading it. */
+export type StampCallback = (error: Error | null, stamp: number) => void;
+
 export interface Storage extends RegistryReads, TraceStore, EvalStore {
   readonly dialect: Dialect;
   /** Applies pending migrations; safe to call from several processes at once. */
@@ -253,7 +256,7 @@ export interface Storage extends RegistryReads, TraceStore, EvalStore {
    * own (so never inside another caller's open transaction). Calls made in the same turn of the event loop
    * share one read. Undefined elsewhere.
    */
-  readonly latestAuditSeqSoon?: (projectId: number, callback: (error: Error | null, stamp: number) => void) => void;
+  readonly latestAuditSeqSoon?: (projectId: number, callback: StampCallback) => void;
   /** Best-effort, outside any transaction: records when a key was last used. */
   touchApiKey(keyId: string, at: string): Promise<void>;
   close(): Promise<void>;

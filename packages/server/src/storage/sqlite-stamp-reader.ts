@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
+import type { StampCallback } from './port.js';
 
 /**
  * Reads a project's change stamp (newest audit seq) synchronously, on a read-only connection of its own.
@@ -23,8 +24,6 @@ import SqliteDatabase from 'better-sqlite3';
  * waiting call was made, hence after the request behind it was received: a commit acknowledged before a
  * client sent its request is seen by that request, as with one read per request.
  */
-
-export type StampCallback = (error: Error | null, stamp: number) => void;
 
 const HEADER_BYTES = 48;
 const IS_INIT_OFFSET = 12;

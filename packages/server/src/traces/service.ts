@@ -35,8 +35,6 @@ import {
 import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
 
-export type { IngestResult };
-
 export interface TraceQuery {
   readonly prompt?: string;
   readonly version?: number;
