@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage, TraceWriterUnavailableError, type RawSqlAccess } from '../src/storage/index.js';
 import type { NewTrace, Storage } from '../src/storage/port.js';
+import { SMALL_BODY_BYTES } from '../src/storage/trace-store.js';
 import { TraceWriter } from '../src/storage/trace-writer.js';
 import { DIALECTS, freshDbUrl, openTestRegistry } from './support/registry.js';
 import { ingest, traceEvent } from './support/traces.js';
@@ -145,27 +146,87 @@ describe('SQLite trace writer (worker thread)', () => {
   });
 });
 
-describe('PostgreSQL trace writer (worker thread)', () => {
-  it('a lost connection is a 503 with Retry-After at worst, never a 500, and the next call reconnects', async () => {
+describe("PostgreSQL ingest bodies (a few events on the main thread's pool, the rest on the writer thread)", () => {
+  /** The same JSON, padded with whitespace past the small-body size: it goes to the writer thread. */
+  const large = (body: unknown): string => JSON.stringify(body) + ' '.repeat(SMALL_BODY_BYTES);
+
+  it('a lost connection is a 503 with Retry-After at worst, never a 500, on either path, and the next call reconnects', async () => {
     const registry = await openTestRegistry('postgres');
     try {
       const first = await ingest(registry.app, registry.keys.editor, { events: [traceEvent('pg-1')] });
       expect(first.statusCode).toBe(200);
-      // Every other connection to this database ends: the writer thread's, and the pool's idle ones.
-      await registry.storage.rawSql(
-        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-      );
-      const statuses: number[] = [];
-      for (let attempt = 0; attempt < 20 && statuses.at(-1) !== 200; attempt += 1) {
-        const response = await ingest(registry.app, registry.keys.editor, { events: [traceEvent('pg-2')] });
-        statuses.push(response.statusCode);
-        if (response.statusCode === 503) expect(response.headers['retry-after']).toBe('1');
-        else if (response.statusCode !== 200) throw new Error(`unexpected ${response.statusCode}: ${response.body}`);
-        else expect(response.json()).toMatchObject({ accepted: ['pg-2'] });
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const [id, shape] of [
+        ['pg-small', (body: unknown) => body],
+        ['pg-large', large],
+      ] as const) {
+        // Every other connection to this database ends: the writer thread's, and the pool's idle ones.
+        await registry.storage.rawSql(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        const statuses: number[] = [];
+        for (let attempt = 0; attempt < 20 && statuses.at(-1) !== 200; attempt += 1) {
+          const response = await ingest(registry.app, registry.keys.editor, shape({ events: [traceEvent(id)] }));
+          statuses.push(response.statusCode);
+          if (response.statusCode === 503) expect(response.headers['retry-after']).toBe('1');
+          else if (response.statusCode !== 200) throw new Error(`unexpected ${response.statusCode}: ${response.body}`);
+          else expect(response.json()).toMatchObject({ accepted: [id] });
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(statuses.at(-1), id).toBe(200);
       }
-      expect(statuses.at(-1)).toBe(200);
       expect(await registry.storage.getTrace(registry.projectId, 'pg-1')).toBeDefined();
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('a small body and the same body padded past the small-body size get the same answer', async () => {
+    const registry = await openTestRegistry('postgres');
+    try {
+      const batch = (prefix: string) => ({
+        events: [
+          traceEvent(`${prefix}-a`),
+          traceEvent(`${prefix}-b`, { prompt: { name: 'greeter', sha: 'xyz' } }),
+          traceEvent(`${prefix}-a`, { output: 'again' }),
+          traceEvent('stored-before'),
+          traceEvent(`${prefix}-c`, { attributes: JSON.parse('{"__proto__": "x", "ok": 1}') as unknown }),
+        ],
+      });
+      expect(
+        (await ingest(registry.app, registry.keys.editor, { events: [traceEvent('stored-before')] })).statusCode,
+      ).toBe(200);
+      const small = await ingest(registry.app, registry.keys.editor, batch('s'));
+      const padded = await ingest(registry.app, registry.keys.editor, large(batch('l')));
+      expect(small.statusCode).toBe(200);
+      expect(padded.statusCode).toBe(200);
+      expect(padded.headers['content-type']).toBe(small.headers['content-type']);
+      expect(small.json()).toMatchObject({
+        accepted: ['s-a', 's-c'],
+        duplicates: ['s-a', 'stored-before'],
+        rejected: [{ index: 1, id: 's-b' }],
+        droppedAttributes: 1,
+      });
+      expect(padded.body.replaceAll('l-', 's-')).toBe(small.body);
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('concurrent small bodies with overlapping ids store each id once (some overflow to the writer thread)', async () => {
+    const registry = await openTestRegistry('postgres');
+    try {
+      const ids = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+      const bodies = Array.from({ length: 12 }, (_, n) => ({
+        events: [0, 3, 7].map((step) => traceEvent(ids[(n + step) % ids.length]!)),
+      }));
+      const answers = await Promise.all(bodies.map((body) => ingest(registry.app, registry.keys.editor, body)));
+      const accepted = answers.flatMap((answer) => {
+        expect(answer.statusCode).toBe(200);
+        return answer.json<{ accepted: string[] }>().accepted;
+      });
+      expect(accepted.sort()).toEqual([...ids].sort());
+      const rows = await registry.storage.rawSql("SELECT count(*) AS n FROM traces WHERE event_id LIKE 'race-%'");
+      expect(Number(rows[0]?.n)).toBe(ids.length);
     } finally {
       await registry.close();
     }
@@ -174,9 +235,11 @@ describe('PostgreSQL trace writer (worker thread)', () => {
   it('reports a malformed batch exactly as the main thread would (the error crosses the thread)', async () => {
     const registry = await openTestRegistry('postgres');
     try {
-      const notJson = await ingest(registry.app, registry.keys.editor, '{"events": [');
-      expect(notJson.statusCode).toBe(400);
-      expect(notJson.json()).toMatchObject({ error: { code: 'invalid_json', fix: 'send a well-formed JSON body' } });
+      for (const body of ['{"events": [', `{"events": [${' '.repeat(SMALL_BODY_BYTES)}`]) {
+        const notJson = await ingest(registry.app, registry.keys.editor, body);
+        expect(notJson.statusCode).toBe(400);
+        expect(notJson.json()).toMatchObject({ error: { code: 'invalid_json', fix: 'send a well-formed JSON body' } });
+      }
       const tooMany = await ingest(registry.app, registry.keys.editor, {
         events: Array.from({ length: 1001 }, (_, i) => traceEvent(`m-${i}`)),
       });

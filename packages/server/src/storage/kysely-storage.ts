@@ -648,11 +648,9 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
         : options.postgresUrl !== undefined
           ? new TraceWriter({ dialect: 'postgres', target: options.postgresUrl })
           : undefined;
-    if (this.#writer !== undefined) {
-      const writer = this.#writer;
-      this.ingestTraceBody = (...args) => writer.ingestBody(...args);
-    }
     this.#traces = createTraceStore(db, dialect, this.#writer);
+    const { ingestTraceBody } = this.#traces;
+    if (ingestTraceBody !== undefined) this.ingestTraceBody = ingestTraceBody;
     if (options.sqliteFile !== undefined) {
       this.#stampReader = new SqliteStampReader(options.sqliteFile);
       const reader = this.#stampReader;

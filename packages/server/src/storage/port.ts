@@ -406,8 +406,10 @@ export interface TraceStore {
   ): Promise<{ accepted: string[]; duplicates: string[] }>;
   /**
    * A whole `POST /api/v1/ingest` body (JSON bytes), parsed, validated and inserted off the main thread
-   * (see trace-writer.ts), where the database has a writer thread (SQLite files, PostgreSQL). The bytes are
-   * moved, not copied, and the result comes back encoded. Rejects with the PromptopsError of a malformed batch.
+   * (see trace-writer.ts), where the database has a writer thread (SQLite files, PostgreSQL; on PostgreSQL
+   * a body of a few events is inserted on the main thread's pool, see trace-store.ts). The bytes may be
+   * moved, so the caller must not use them afterwards; the result comes back encoded. Rejects with the
+   * PromptopsError of a malformed batch.
    */
   readonly ingestTraceBody?: (
     projectId: number,

@@ -101,18 +101,20 @@ export const insertSql = (dialect: Dialect, rows: number): string => {
 const EVENT_ID = INSERT_COLUMNS.indexOf('event_id');
 
 /**
- * Inserts rows in statements of the fixed chunk sizes that `run` executes (a multi-row statement takes its
- * rows' parameters flat), and answers per row 1 (inserted) or 0 (duplicate): a row was inserted when its
- * event id comes back from `RETURNING`, first occurrence first, so a repeat within the call is a duplicate.
+ * Inserts rows in statements of the given sizes (the fixed chunk sizes unless told), largest that fits
+ * first, which `run` executes (a multi-row statement takes its rows' parameters flat), and answers per row
+ * 1 (inserted) or 0 (duplicate): a row was inserted when its event id comes back from `RETURNING`, first
+ * occurrence first, so a repeat within the call is a duplicate.
  */
 export const insertInChunks = async (
   dialect: Dialect,
   rows: readonly RowParams[],
   run: (size: number, sql: string, values: unknown[]) => Promise<readonly { event_id: string }[]>,
+  sizes: readonly number[] = CHUNK_SIZES,
 ): Promise<Uint8Array> => {
   const returned = new Set<unknown>();
   for (let offset = 0; offset < rows.length;) {
-    const size = CHUNK_SIZES.find((n) => n <= rows.length - offset) ?? 1;
+    const size = sizes.find((n) => n <= rows.length - offset) ?? 1;
     const values: unknown[] = [];
     for (let row = offset; row < offset + size; row += 1) values.push(...rows[row]!);
     for (const row of await run(size, insertSql(dialect, size), values)) returned.add(row.event_id);

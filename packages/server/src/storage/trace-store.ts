@@ -2,9 +2,11 @@ import { CompiledQuery, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type {
   Dialect,
+  IngestResult,
   MetricsBucketRow,
   MetricsQuery,
   NewScore,
+  NewTrace,
   ScoreKind,
   ScoreRow,
   TraceCursor,
@@ -14,7 +16,9 @@ import type {
   TraceStore,
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
-import type { TraceWriter } from './trace-writer.js';
+import { PromptopsError } from '@promptops/core';
+import { batchEvents, encodeIngestResult, parseJsonBody, validateEvents } from '../traces/ingest-body.js';
+import { TraceWriterUnavailableError, type TraceWriter } from './trace-writer.js';
 import { insertInChunks, rowParams, splitInserted } from './trace-row-params.js';
 import { writeTransaction } from './write-transaction.js';
 
@@ -71,8 +75,72 @@ const toScore = (row: Selectable<TraceScoresTable>): ScoreRow => ({
 
 const GROUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
 
+/**
+ * PostgreSQL: a body this small (an SDK's flush of a few calls) with at most this many events is parsed,
+ * validated and inserted on the main thread, as one statement on its pool (atomic on its own: no BEGIN and
+ * COMMIT), instead of two hops to the writer thread and back. The work this adds to the main thread is
+ * bounded (~0.1 ms at most), and so is its share of the pool, which prompt resolution needs too: beyond
+ * MAX_SMALL_IN_FLIGHT bodies at once, the rest go to the writer. SQLite keeps every body on the writer: its
+ * main connection would wait for the writer's lock.
+ */
+export const SMALL_BODY_BYTES = 16 * 1024;
+export const SMALL_BATCH_EVENTS = 20;
+const MAX_SMALL_IN_FLIGHT = 2;
+
+const insertFailed = (error: unknown): Error =>
+  error instanceof PromptopsError
+    ? error
+    : new TraceWriterUnavailableError(
+        `the trace insert failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+
+/** `ingestTraceBody` with the small-body path of PostgreSQL in front of the writer thread's. */
+const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNullable<TraceStore['ingestTraceBody']> => {
+  let inFlight = 0;
+  return async (projectId, body, nowMs, createdAtMs) => {
+    if (body.byteLength > SMALL_BODY_BYTES || inFlight >= MAX_SMALL_IN_FLIGHT)
+      return writer.ingestBody(projectId, body, nowMs, createdAtMs);
+    const events = batchEvents(parseJsonBody(body));
+    if (events.length > SMALL_BATCH_EVENTS) return writer.ingestBody(projectId, body, nowMs, createdAtMs);
+    const batch = { rows: [] as NewTrace[], rejected: [] as IngestResult['rejected'], droppedAttributes: 0 };
+    validateEvents(events, nowMs, batch);
+    inFlight += 1;
+    try {
+      const inserted = await insertInChunks(
+        'postgres',
+        batch.rows.map((trace) => rowParams(projectId, trace, createdAtMs)),
+        async (_size, text, values) =>
+          (await db.executeQuery<{ event_id: string }>(CompiledQuery.raw(text, values))).rows,
+        [batch.rows.length],
+      );
+      const { accepted, duplicates } = splitInserted(
+        batch.rows.map((trace) => trace.eventId),
+        inserted,
+      );
+      return encodeIngestResult({
+        accepted,
+        duplicates,
+        rejected: batch.rejected,
+        droppedAttributes: batch.droppedAttributes,
+      });
+    } catch (error) {
+      throw insertFailed(error);
+    } finally {
+      inFlight -= 1;
+    }
+  };
+};
+
 /** `writer`: SQLite files and PostgreSQL insert on a worker thread (trace-writer.ts). */
 export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?: TraceWriter): TraceStore => ({
+  ...(writer === undefined
+    ? {}
+    : {
+        ingestTraceBody:
+          dialect === 'postgres'
+            ? postgresBodyIngest(db, writer)
+            : (projectId, body, nowMs, createdAtMs) => writer.ingestBody(projectId, body, nowMs, createdAtMs),
+      }),
   async insertTraces(projectId, traces, createdAtMs) {
     if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
     if (traces.length === 0) return { accepted: [], duplicates: [] };

@@ -13,7 +13,8 @@ import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.j
  * validation, and the insert (better-sqlite3 is synchronous; pg serializes parameters and writes them to
  * its socket synchronously) stall every other request, prompt resolution included. The main thread now
  * hands over the body's buffer (transferred, not copied) and gets back the per-item result as JSON bytes
- * (moved too). A call resolves after COMMIT.
+ * (moved too). A call resolves after COMMIT. (On PostgreSQL, bodies of a few events skip the hops: see
+ * trace-store.ts.)
  */
 
 /** The ingest routes answer this with 503 and Retry-After: the batch may be resent as a whole. */
