@@ -1,7 +1,7 @@
 // Prompt resolution load, run in its own process (like driver.mjs) so the orchestrator's own work and
 // garbage collection never land in the measured latencies: CONNECTIONS keep-alive connections, each
 // sending one GET every CONNECTIONS/RATE seconds (or right after the previous answer, when that was
-// slower) for SECONDS. Prints one JSON line: { requests, errors, p50, p99 } with latencies in ms.
+// slower) for SECONDS. Prints one JSON line: { requests, errors, p50, p99, latencies } in ms.
 //
 // The client is a measuring instrument sharing the server's two cores, so it is kept light: each
 // connection writes one pre-built request and reads the answer's status line and Content-Length off the
@@ -86,4 +86,8 @@ const connection = async (offset) => {
 await Promise.all(Array.from({ length: connections }, (_, i) => connection((i * interval) / connections)));
 latencies.sort((a, b) => a - b);
 const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
-process.stdout.write(`${JSON.stringify({ requests: latencies.length, errors, p50: at(0.5), p99: at(0.99) })}\n`);
+// Every latency too (µs precision), so that a caller can pool several windows.
+const all = latencies.map((ms) => Math.round(ms * 1000) / 1000);
+process.stdout.write(
+  `${JSON.stringify({ requests: latencies.length, errors, p50: at(0.5), p99: at(0.99), latencies: all })}\n`,
+);
