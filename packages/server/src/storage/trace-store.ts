@@ -1,5 +1,7 @@
+import { PromptopsError } from '@promptops/core';
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
+import { batchEvents, encodeIngestResult, parseJsonBody, validateEvents } from '../traces/ingest-body.js';
 import type {
   Dialect,
   IngestResult,
@@ -16,8 +18,6 @@ import type {
   TraceStore,
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
-import { PromptopsError } from '@promptops/core';
-import { batchEvents, encodeIngestResult, parseJsonBody, validateEvents } from '../traces/ingest-body.js';
 import { TraceWriterUnavailableError, type TraceWriter } from './trace-writer.js';
 import { insertInChunks, rowParams, splitInserted } from './trace-row-params.js';
 import { writeTransaction } from './write-transaction.js';
@@ -25,8 +25,9 @@ import { writeTransaction } from './write-transaction.js';
 /**
  * The trace half of the storage port, shared by both dialects like the registry half. The ingest insert
  * is the one hot write: a worker thread does it when there is one (trace-writer.ts: PostgreSQL and SQLite
- * files); here, in process, only for a SQLite memory database, which has no second connection. Both bypass
- * the query builder (fixed SQL texts per chunk size) and tell duplicates by `ON CONFLICT DO NOTHING`.
+ * files); here, in process, for a SQLite memory database, which has no second connection, and for
+ * PostgreSQL's bodies of a few events (`postgresBodyIngest`). All bypass the query builder (fixed SQL texts
+ * per statement size) and tell duplicates by `ON CONFLICT DO NOTHING`.
  */
 
 const toTrace = (row: Selectable<TracesTable>): TraceRow => ({
@@ -84,7 +85,7 @@ const GROUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } 
  * main connection would wait for the writer's lock.
  */
 export const SMALL_BODY_BYTES = 16 * 1024;
-export const SMALL_BATCH_EVENTS = 20;
+const SMALL_BATCH_EVENTS = 20;
 const MAX_SMALL_IN_FLIGHT = 2;
 
 const insertFailed = (error: unknown): Error =>
