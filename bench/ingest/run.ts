@@ -300,7 +300,7 @@ const benchDialect = async (
     await settle(dialect, db);
     const accept1 = await acceptLatency(url, 1, 3000, 1000);
     const accept100 = await acceptLatency(url, 100, 200, 500);
-    const resolve = await resolveIdleVsBusy(url, dialect, db);
+    const resolution = await resolveIdleVsBusy(url, dialect, db);
     await server.stop();
     server = undefined;
 
@@ -317,9 +317,9 @@ const benchDialect = async (
     console.log(
       `accept path (one sender): 1 event p50 ${fmt(accept1[0], 2)} ms p99 ${fmt(accept1[1], 2)} ms | 100 events p50 ${fmt(accept100[0], 2)} ms p99 ${fmt(accept100[1], 2)} ms`,
     );
-    const { idle, busy } = resolve;
+    const { idle, busy } = resolution;
     console.log(
-      `resolve GET by label (4 conns, 400 req/s; ${RATIO_ROUNDS} alternated rounds, pooled): idle p50 ${fmt(idle.p50, 2)} ms p99 ${fmt(idle.p99, 2)} ms | during full-speed ingestion (${fmt(resolve.eventsPerSecond)} events/s) p50 ${fmt(busy.p50, 2)} ms p99 ${fmt(busy.p99, 2)} ms | p99 x${fmt(busy.p99 / idle.p99, 2)} (rounds on their own: ${resolve.rounds.map((r) => `${fmt(r.idle, 2)} -> ${fmt(r.busy, 2)} ms x${fmt(r.busy / r.idle, 2)}`).join(', ')}) | errors ${resolve.errors}`,
+      `resolve GET by label (4 conns, 400 req/s; ${RATIO_ROUNDS} alternated rounds, pooled): idle p50 ${fmt(idle.p50, 2)} ms p99 ${fmt(idle.p99, 2)} ms | during full-speed ingestion (${fmt(resolution.eventsPerSecond)} events/s) p50 ${fmt(busy.p50, 2)} ms p99 ${fmt(busy.p99, 2)} ms | p99 x${fmt(busy.p99 / idle.p99, 2)} (rounds on their own: ${resolution.rounds.map((r) => `${fmt(r.idle, 2)} -> ${fmt(r.busy, 2)} ms x${fmt(r.busy / r.idle, 2)}`).join(', ')}) | errors ${resolution.errors}`,
     );
   } finally {
     await server?.stop();
