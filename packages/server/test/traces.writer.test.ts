@@ -45,8 +45,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (di
   let projectId: number;
 
   beforeAll(async () => {
-    if (dialect === 'sqlite-memory') ({ url, cleanup } = { url: 'sqlite::memory:', cleanup: () => undefined });
-    else ({ url, cleanup } = await freshDbUrl(dialect));
+    ({ url, cleanup } = await freshDbUrl(dialect));
     storage = await createStorage(url);
     projectId = (await storage.transaction((tx) => tx.createProject('acme', new Date(T0).toISOString()))).id;
   });

@@ -1,14 +1,11 @@
-import { PromptopsError } from '@promptops/core';
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
-import { batchEvents, encodeIngestResult, parseJsonBody, validateEvents } from '../traces/ingest-body.js';
+import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents } from '../traces/ingest-body.js';
 import type {
   Dialect,
-  IngestResult,
   MetricsBucketRow,
   MetricsQuery,
   NewScore,
-  NewTrace,
   ScoreKind,
   ScoreRow,
   TraceCursor,
@@ -88,13 +85,6 @@ export const SMALL_BODY_BYTES = 16 * 1024;
 const SMALL_BATCH_EVENTS = 20;
 const MAX_SMALL_IN_FLIGHT = 2;
 
-const insertFailed = (error: unknown): Error =>
-  error instanceof PromptopsError
-    ? error
-    : new TraceWriterUnavailableError(
-        `the trace insert failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-
 /** `ingestTraceBody` with the small-body path of PostgreSQL in front of the writer thread's. */
 const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNullable<TraceStore['ingestTraceBody']> => {
   let inFlight = 0;
@@ -103,8 +93,7 @@ const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNulla
       return writer.ingestBody(projectId, body, nowMs, createdAtMs);
     const events = batchEvents(parseJsonBody(body));
     if (events.length > SMALL_BATCH_EVENTS) return writer.ingestBody(projectId, body, nowMs, createdAtMs);
-    const batch = { rows: [] as NewTrace[], rejected: [] as IngestResult['rejected'], droppedAttributes: 0 };
-    validateEvents(events, nowMs, batch);
+    const batch = validateAllEvents(events, nowMs);
     inFlight += 1;
     try {
       const inserted = await insertInChunks(
@@ -125,7 +114,10 @@ const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNulla
         droppedAttributes: batch.droppedAttributes,
       });
     } catch (error) {
-      throw insertFailed(error);
+      // Only the database can fail here (the batch is valid): a 503, as when the writer thread's insert fails.
+      throw new TraceWriterUnavailableError(
+        `the trace insert failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       inFlight -= 1;
     }

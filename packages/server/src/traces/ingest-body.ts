@@ -75,13 +75,16 @@ export const validateEvents = (
   }
 };
 
-/** The whole batch at once: what the writer thread does with a body. */
-export const validateBatch = (bytes: Uint8Array, nowMs: number): ValidatedBatch => {
-  const events = batchEvents(parseJsonBody(bytes));
+/** Every event of a batch at once. */
+export const validateAllEvents = (events: readonly unknown[], nowMs: number): ValidatedBatch => {
   const batch = { rows: [] as NewTrace[], rejected: [] as IngestResult['rejected'], droppedAttributes: 0 };
   validateEvents(events, nowMs, batch);
   return batch;
 };
+
+/** The whole body at once: what the writer thread does with it. */
+export const validateBatch = (bytes: Uint8Array, nowMs: number): ValidatedBatch =>
+  validateAllEvents(batchEvents(parseJsonBody(bytes)), nowMs);
 
 /** The answer's bytes (a buffer of their own, so a worker can move them to the main thread). */
 export const encodeIngestResult = (result: IngestResult): EncodedIngestResult => ({
