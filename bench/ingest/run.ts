@@ -8,7 +8,7 @@
  *
  *   npm run bench:ingest            (BENCH_SECONDS=8 by default)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,10 +109,31 @@ interface ResolveResult {
   latencies: number[];
 }
 
-/** GET-by-label at 400 req/s over 4 connections, from its own process (resolve-load.mjs). */
-const resolveLoad = (url: string, seconds: number): Promise<ResolveResult> =>
+/**
+ * The real-time comparison (see resolveIdleVsBusy) needs `chrt` and the right to use SCHED_FIFO (root, or
+ * CAP_SYS_NICE); without them it is skipped and says why. BENCH_REALTIME=0 skips it.
+ */
+const realtimeUnavailable = (): string | undefined => {
+  if (process.env['BENCH_REALTIME'] === '0') return 'BENCH_REALTIME=0';
+  const probe = spawnSync('chrt', ['-f', '1', 'true']);
+  if (probe.error !== undefined) return `chrt: ${probe.error.message}`;
+  return probe.status === 0 ? undefined : `chrt -f: ${probe.stderr.toString().trim()}`;
+};
+
+/** Puts one thread (a process id names its main thread) in the real-time class, or back in the normal one. */
+const setRealtime = (tid: number, on: boolean): void => {
+  const result = spawnSync('chrt', on ? ['-f', '-p', '10', String(tid)] : ['-o', '-p', '0', String(tid)]);
+  if (result.status !== 0) throw new Error(`chrt on thread ${tid}: ${result.stderr.toString().trim()}`);
+};
+
+/**
+ * GET-by-label at 400 req/s over 4 connections, from its own process (resolve-load.mjs); `realtime`: that
+ * process runs in the real-time class.
+ */
+const resolveLoad = (url: string, seconds: number, realtime = false): Promise<ResolveResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RESOLVE_LOAD], {
+    const command = realtime ? ['chrt', '-f', '10', process.execPath] : [process.execPath];
+    const child = spawn(command[0]!, [...command.slice(1), RESOLVE_LOAD], {
       env: {
         ...process.env,
         URL_FULL: `${url}${RESOLVE}`,
@@ -144,11 +165,17 @@ const RATIO_ROUNDS = 3;
  * 3 x 3,200 requests per condition narrows that, and alternating spreads the database's growth over both
  * conditions. Each idle window starts from a settled database: it never includes the previous round's
  * backlog.
+ *
+ * When `serverPid` is given, each round has a third window: ingesting again, with the server's main thread
+ * and the resolve client in the real-time class (SCHED_FIFO), so that neither waits for a CPU behind the
+ * writer, the load driver or each other. It measures how much of the ingesting tail is waiting for a CPU on
+ * this machine's two cores, which no code in the server removes (see bench/README.md).
  */
-const resolveIdleVsBusy = async (url: string, dialect: 'sqlite' | 'postgres', db: string) => {
+const resolveIdleVsBusy = async (url: string, dialect: 'sqlite' | 'postgres', db: string, serverPid?: number) => {
   const idle: number[] = [];
   const busy: number[] = [];
-  const rounds: { idle: number; busy: number }[] = [];
+  const realtime: number[] = [];
+  const rounds: { idle: number; busy: number; realtime?: number }[] = [];
   let errors = 0;
   let events = 0;
   let seconds = 0;
@@ -168,12 +195,27 @@ const resolveIdleVsBusy = async (url: string, dialect: 'sqlite' | 'postgres', db
     errors += quiet.errors + loaded.errors;
     events += during.events;
     seconds += during.seconds;
+    if (serverPid === undefined) continue;
+    const realtimeRun = drive(url, 1000, 4, SECONDS + 2);
+    await new Promise((r) => setTimeout(r, 1000));
+    setRealtime(serverPid, true);
+    try {
+      const prioritized = await resolveLoad(url, SECONDS, true);
+      realtime.push(...prioritized.latencies);
+      rounds[round]!.realtime = prioritized.p99;
+      errors += prioritized.errors;
+    } finally {
+      setRealtime(serverPid, false);
+    }
+    await realtimeRun;
   }
   idle.sort((a, b) => a - b);
   busy.sort((a, b) => a - b);
+  realtime.sort((a, b) => a - b);
   return {
     idle: { p50: quantile(idle, 0.5), p99: quantile(idle, 0.99) },
     busy: { p50: quantile(busy, 0.5), p99: quantile(busy, 0.99) },
+    realtime: realtime.length === 0 ? undefined : { p50: quantile(realtime, 0.5), p99: quantile(realtime, 0.99) },
     rounds,
     errors,
     eventsPerSecond: events / seconds,
@@ -300,7 +342,8 @@ const benchDialect = async (
     await settle(dialect, db);
     const accept1 = await acceptLatency(url, 1, 3000, 1000);
     const accept100 = await acceptLatency(url, 100, 200, 500);
-    const resolution = await resolveIdleVsBusy(url, dialect, db);
+    const noRealtime = realtimeUnavailable();
+    const resolution = await resolveIdleVsBusy(url, dialect, db, noRealtime === undefined ? server.pid : undefined);
     await server.stop();
     server = undefined;
 
@@ -320,6 +363,12 @@ const benchDialect = async (
     const { idle, busy } = resolution;
     console.log(
       `resolve GET by label (4 conns, 400 req/s; ${RATIO_ROUNDS} alternated rounds, pooled): idle p50 ${fmt(idle.p50, 2)} ms p99 ${fmt(idle.p99, 2)} ms | during full-speed ingestion (${fmt(resolution.eventsPerSecond)} events/s) p50 ${fmt(busy.p50, 2)} ms p99 ${fmt(busy.p99, 2)} ms | p99 x${fmt(busy.p99 / idle.p99, 2)} (rounds on their own: ${resolution.rounds.map((r) => `${fmt(r.idle, 2)} -> ${fmt(r.busy, 2)} ms x${fmt(r.busy / r.idle, 2)}`).join(', ')}) | errors ${resolution.errors}`,
+    );
+    const { realtime } = resolution;
+    console.log(
+      realtime === undefined
+        ? `resolve during ingestion, server main thread and client in the real-time class: skipped (${noRealtime})`
+        : `resolve during ingestion, server main thread and client in the real-time class (chrt -f): p50 ${fmt(realtime.p50, 2)} ms p99 ${fmt(realtime.p99, 2)} ms | p99 x${fmt(realtime.p99 / idle.p99, 2)} of idle (rounds: ${resolution.rounds.map((r) => `${fmt(r.realtime ?? Number.NaN, 2)} ms`).join(', ')})`,
     );
   } finally {
     await server?.stop();

@@ -7,6 +7,8 @@ const FASTIFY = fileURLToPath(new URL('../../node_modules/fastify/fastify.js', i
 
 export interface ChildServer {
   readonly url: string;
+  /** The server's process id, which is also its main thread's id on Linux. */
+  readonly pid: number | undefined;
   /** CPU time the server process has used so far (user + system, all threads), in ms; NaN off Linux. */
   cpuMs(): number;
   stop(): Promise<void>;
@@ -36,6 +38,7 @@ const run = (code: string, env: Record<string, string> = {}): Promise<ChildServe
       if (match) {
         resolve({
           url: match[1]!,
+          pid: child.pid,
           cpuMs: () => processCpuMs(child.pid),
           stop: () =>
             new Promise<void>((done) => {
