@@ -55,6 +55,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('POST /api/v1/ingest (%s)
         traceEvent('mixed-bad-time', { startedAt: 'yesterday' }),
         'not an object',
         traceEvent('mixed-future', { startedAt: Date.now() + 3 * 86_400_000 }),
+        traceEvent('mixed-no-time', { startedAt: undefined }),
       ],
     });
     expect(response.statusCode).toBe(200);
@@ -66,7 +67,12 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('POST /api/v1/ingest (%s)
       [3, 'mixed-bad-time', 'startedAt'],
       [4, undefined, ''],
       [5, 'mixed-future', 'startedAt'],
+      [6, 'mixed-no-time', 'startedAt'],
     ]);
+    // A time in neither form, or none, says which forms it takes (not zod's bare "Invalid input").
+    const forms = 'epoch milliseconds or an ISO-8601 time with a zone, e.g. 2025-01-31T12:00:00Z';
+    expect(body.rejected[2]?.issues).toEqual([{ path: 'startedAt', message: `must be ${forms}` }]);
+    expect(body.rejected[5]?.issues).toEqual([{ path: 'startedAt', message: `required: ${forms}` }]);
   });
 
   it('answers 400 when every item is rejected, and for a malformed batch', async () => {

@@ -184,7 +184,9 @@ describe.each(DIALECTS)('trace queries (%s)', (dialect) => {
     expect((await score('q1-1', { kind: 'thumbs', value: true })).statusCode).toBe(201);
     const bad = await score('q2-1', { kind: 'thumbs', value: 3 });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ error: { issues: [{ path: 'value' }] } });
+    expect(bad.json()).toMatchObject({
+      error: { issues: [{ path: 'value', message: 'a thumbs score is up, down, true or false' }] },
+    });
     expect((await score('missing', { kind: 'thumbs', value: 'up' })).statusCode).toBe(404);
     const detail = (await getJson<Loose>(registry.app, registry.keys.viewer, '/api/v1/traces/q2-1')).body;
     expect(detail.trace.scores.map((s: { kind: string; value: unknown }) => [s.kind, s.value])).toEqual([

@@ -24,17 +24,23 @@ const hex = (length: number) =>
     .transform((value) => value.toLowerCase());
 const shortText = z.string().min(1).max(MAX_SHORT_TEXT);
 
-/** Epoch milliseconds, or an ISO-8601 time with a zone; between 2000 and one day ahead of the server. */
-const timestamp = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .regex(
-      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/,
-      'must be an ISO-8601 time with a zone, e.g. 2025-01-31T12:00:00Z',
-    )
-    .transform((value) => Date.parse(value)),
-]);
+const TIMESTAMP_FORMS = 'epoch milliseconds or an ISO-8601 time with a zone, e.g. 2025-01-31T12:00:00Z';
+
+/**
+ * Epoch milliseconds, or an ISO-8601 time with a zone; between 2000 and one day ahead of the server. A
+ * value that matches neither would be only "Invalid input" (the union hides the pattern's message), so the
+ * union names the forms it takes.
+ */
+const timestamp = z.union(
+  [
+    z.number().int().nonnegative(),
+    z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/)
+      .transform((value) => Date.parse(value)),
+  ],
+  { error: (issue) => (issue.input === undefined ? `required: ${TIMESTAMP_FORMS}` : `must be ${TIMESTAMP_FORMS}`) },
+);
 
 export const ingestEventSchema = z.object({
   id: z
@@ -154,7 +160,7 @@ export const scoreSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('thumbs'),
     name: shortText.optional(),
-    value: z.union([z.enum(['up', 'down']), z.boolean()]),
+    value: z.union([z.enum(['up', 'down']), z.boolean()], { error: 'a thumbs score is up, down, true or false' }),
     comment: z.string().max(2000).optional(),
   }),
   z.object({
