@@ -6,6 +6,7 @@ import type {
   MetricsBucketRow,
   MetricsQuery,
   NewScore,
+  NewTrace,
   ScoreKind,
   ScoreRow,
   TraceCursor,
@@ -74,6 +75,31 @@ const toScore = (row: Selectable<TraceScoresTable>): ScoreRow => ({
 const GROUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
 
 /**
+ * Inserts traces through `executor` (the pool, or a transaction the caller opened) in statements of the
+ * given sizes (insertInChunks' own unless told), and tells accepted from duplicate ids, in order.
+ */
+const insertWith = async (
+  executor: Kysely<Database>,
+  dialect: Dialect,
+  projectId: number,
+  traces: readonly NewTrace[],
+  createdAtMs: number,
+  sizes?: readonly number[],
+): Promise<{ accepted: string[]; duplicates: string[] }> => {
+  const inserted = await insertInChunks(
+    dialect,
+    traces.map((trace) => rowParams(projectId, trace, createdAtMs)),
+    async (_size, text, values) =>
+      (await executor.executeQuery<{ event_id: string }>(CompiledQuery.raw(text, values))).rows,
+    sizes,
+  );
+  return splitInserted(
+    traces.map((trace) => trace.eventId),
+    inserted,
+  );
+};
+
+/**
  * PostgreSQL: a body this small (an SDK's flush of a few calls) with at most this many events is parsed,
  * validated and inserted on the main thread, as one statement on its pool (atomic on its own: no BEGIN and
  * COMMIT), instead of two hops to the writer thread and back. The work this adds to the main thread is
@@ -96,17 +122,9 @@ const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNulla
     const batch = validateAllEvents(events, nowMs);
     inFlight += 1;
     try {
-      const inserted = await insertInChunks(
-        'postgres',
-        batch.rows.map((trace) => rowParams(projectId, trace, createdAtMs)),
-        async (_size, text, values) =>
-          (await db.executeQuery<{ event_id: string }>(CompiledQuery.raw(text, values))).rows,
-        [batch.rows.length],
-      );
-      const { accepted, duplicates } = splitInserted(
-        batch.rows.map((trace) => trace.eventId),
-        inserted,
-      );
+      const { accepted, duplicates } = await insertWith(db, 'postgres', projectId, batch.rows, createdAtMs, [
+        batch.rows.length,
+      ]);
       return encodeIngestResult({
         accepted,
         duplicates,
@@ -137,17 +155,7 @@ export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?
   async insertTraces(projectId, traces, createdAtMs) {
     if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
     if (traces.length === 0) return { accepted: [], duplicates: [] };
-    const rows = traces.map((trace) => rowParams(projectId, trace, createdAtMs));
-    const inserted = await writeTransaction(db, dialect, (trx) =>
-      insertInChunks(dialect, rows, async (_size, text, values) => {
-        const result = await trx.executeQuery<{ event_id: string }>(CompiledQuery.raw(text, values));
-        return result.rows;
-      }),
-    );
-    return splitInserted(
-      traces.map((trace) => trace.eventId),
-      inserted,
-    );
+    return writeTransaction(db, dialect, (trx) => insertWith(trx, dialect, projectId, traces, createdAtMs));
   },
 
   async queryTraces(projectId, filter: TraceFilter, page: { limit: number; after?: TraceCursor }) {
