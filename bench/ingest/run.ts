@@ -159,6 +159,48 @@ const quantile = (sorted: readonly number[], q: number): number =>
 const RATIO_ROUNDS = 3;
 
 /**
+ * One window of resolution while ingestion runs at full speed (batches of 1,000, four senders, started a
+ * second before); `realtimePid`: that server's main thread and the resolve client in the real-time class.
+ */
+const resolveWhileIngesting = async (url: string, realtimePid?: number): Promise<[ResolveResult, DriverResult]> => {
+  const ingestion = drive(url, 1000, 4, SECONDS + 2);
+  await new Promise((r) => setTimeout(r, 1000));
+  if (realtimePid !== undefined) setRealtime(realtimePid, true);
+  let resolution: ResolveResult;
+  try {
+    resolution = await resolveLoad(url, SECONDS, realtimePid !== undefined);
+  } finally {
+    if (realtimePid !== undefined) setRealtime(realtimePid, false);
+  }
+  return [resolution, await ingestion];
+};
+
+/** One condition's windows, pooled: latencies, errors, and the ingestion that ran beside them. */
+const pool = () => {
+  const latencies: number[] = [];
+  let events = 0;
+  let seconds = 0;
+  const state = {
+    windows: 0,
+    errors: 0,
+    /** Adds a window; answers it, for the round's own figures. */
+    add(window: ResolveResult, ingested?: DriverResult): ResolveResult {
+      latencies.push(...window.latencies);
+      state.windows += 1;
+      state.errors += window.errors;
+      events += ingested?.events ?? 0;
+      seconds += ingested?.seconds ?? 0;
+      return window;
+    },
+    summary() {
+      const sorted = [...latencies].sort((a, b) => a - b);
+      return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), eventsPerSecond: events / seconds };
+    },
+  };
+  return state;
+};
+
+/**
  * Resolve latency idle and while ingestion runs at full speed (batches of 1,000, four senders), in
  * RATIO_ROUNDS alternated rounds whose latencies are pooled per condition. One window's p99 is its 32nd
  * slowest request: in six runs of the same SQLite path it ranged 2.9-3.8 ms idle and 4.4-8.5 ms busy, and
@@ -173,64 +215,27 @@ const RATIO_ROUNDS = 3;
  * this machine's two cores, which no code in the server removes (see bench/README.md).
  */
 const resolveIdleVsBusy = async (url: string, dialect: 'sqlite' | 'postgres', db: string, serverPid?: number) => {
-  const idle: number[] = [];
-  const busy: number[] = [];
-  const realtime: number[] = [];
+  const idle = pool();
+  const busy = pool();
+  const realtime = pool();
   const rounds: { idle: number; busy: number; realtime?: number }[] = [];
-  let errors = 0;
-  let events = 0;
-  let seconds = 0;
-  let realtimeEvents = 0;
-  let realtimeSeconds = 0;
   // Not timed: the server's first seconds of resolution are its warm-up. Measured, the first idle window's
   // p99 was 3.1-5.0 ms against 1.3-2.2 ms for the next ones without it, and still 2.7 ms after 3 s of it.
   await resolveLoad(url, SECONDS);
   for (let round = 0; round < RATIO_ROUNDS; round += 1) {
     await settle(dialect, db);
-    const quiet = await resolveLoad(url, SECONDS);
-    const loadRun = drive(url, 1000, 4, SECONDS + 2);
-    await new Promise((r) => setTimeout(r, 1000));
-    const loaded = await resolveLoad(url, SECONDS);
-    const during = await loadRun;
-    idle.push(...quiet.latencies);
-    busy.push(...loaded.latencies);
+    const quiet = idle.add(await resolveLoad(url, SECONDS));
+    const loaded = busy.add(...(await resolveWhileIngesting(url)));
     rounds.push({ idle: quiet.p99, busy: loaded.p99 });
-    errors += quiet.errors + loaded.errors;
-    events += during.events;
-    seconds += during.seconds;
-    if (serverPid === undefined) continue;
-    const realtimeRun = drive(url, 1000, 4, SECONDS + 2);
-    await new Promise((r) => setTimeout(r, 1000));
-    setRealtime(serverPid, true);
-    try {
-      const prioritized = await resolveLoad(url, SECONDS, true);
-      realtime.push(...prioritized.latencies);
-      rounds[round]!.realtime = prioritized.p99;
-      errors += prioritized.errors;
-    } finally {
-      setRealtime(serverPid, false);
-    }
-    const ingested = await realtimeRun;
-    realtimeEvents += ingested.events;
-    realtimeSeconds += ingested.seconds;
+    if (serverPid !== undefined)
+      rounds[round]!.realtime = realtime.add(...(await resolveWhileIngesting(url, serverPid))).p99;
   }
-  idle.sort((a, b) => a - b);
-  busy.sort((a, b) => a - b);
-  realtime.sort((a, b) => a - b);
   return {
-    idle: { p50: quantile(idle, 0.5), p99: quantile(idle, 0.99) },
-    busy: { p50: quantile(busy, 0.5), p99: quantile(busy, 0.99) },
-    realtime:
-      realtime.length === 0
-        ? undefined
-        : {
-            p50: quantile(realtime, 0.5),
-            p99: quantile(realtime, 0.99),
-            eventsPerSecond: realtimeEvents / realtimeSeconds,
-          },
+    idle: idle.summary(),
+    busy: busy.summary(),
+    realtime: realtime.windows === 0 ? undefined : realtime.summary(),
     rounds,
-    errors,
-    eventsPerSecond: events / seconds,
+    errors: idle.errors + busy.errors + realtime.errors,
   };
 };
 
@@ -374,7 +379,7 @@ const benchDialect = async (
     );
     const { idle, busy } = resolution;
     console.log(
-      `resolve GET by label (4 conns, 400 req/s; ${RATIO_ROUNDS} alternated rounds, pooled): idle p50 ${fmt(idle.p50, 2)} ms p99 ${fmt(idle.p99, 2)} ms | during full-speed ingestion (${fmt(resolution.eventsPerSecond)} events/s) p50 ${fmt(busy.p50, 2)} ms p99 ${fmt(busy.p99, 2)} ms | p99 x${fmt(busy.p99 / idle.p99, 2)} (rounds on their own: ${resolution.rounds.map((r) => `${fmt(r.idle, 2)} -> ${fmt(r.busy, 2)} ms x${fmt(r.busy / r.idle, 2)}`).join(', ')}) | errors ${resolution.errors}`,
+      `resolve GET by label (4 conns, 400 req/s; ${RATIO_ROUNDS} alternated rounds, pooled): idle p50 ${fmt(idle.p50, 2)} ms p99 ${fmt(idle.p99, 2)} ms | during full-speed ingestion (${fmt(busy.eventsPerSecond)} events/s) p50 ${fmt(busy.p50, 2)} ms p99 ${fmt(busy.p99, 2)} ms | p99 x${fmt(busy.p99 / idle.p99, 2)} (rounds on their own: ${resolution.rounds.map((r) => `${fmt(r.idle, 2)} -> ${fmt(r.busy, 2)} ms x${fmt(r.busy / r.idle, 2)}`).join(', ')}) | errors ${resolution.errors}`,
     );
     const { realtime } = resolution;
     console.log(
