@@ -12,6 +12,8 @@ export * from './audit.js';
 export * from './snapshot.js';
 export * from './lockfile.js';
 export * from './trace-records.js';
+export * from './latency-sketch.js';
+export * from './rollup-window.js';
 export * from './eval-records.js';
 export * from './evals/index.js';
 export * from './review-records.js';
