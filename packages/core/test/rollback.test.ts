@@ -5,6 +5,8 @@ import {
   everHeld,
   heldStack,
   previousSha,
+  reviewedShas,
+  rollbackChoices,
   type DeploymentKind,
   type LabelMove,
 } from '../src/index.js';
@@ -187,6 +189,61 @@ describe('previousSha: properties', () => {
           expect(everHeld(label.moves).has(target)).toBe(true);
           expect(target).not.toBe(label.current);
         }
+      }),
+    );
+  });
+});
+
+describe('rollbackChoices: a protected label goes back only to versions that came through its policy', () => {
+  it('skips break-glass versions for the default target and leaves them out of the targets', () => {
+    const label = new Label().promote('A').move('B', 'merge').move('C', 'break-glass').move('D', 'break-glass');
+    const choices = rollbackChoices(label.moves, true, 'D');
+    expect(choices.previous).toBe('B');
+    expect(choices.targets.sort()).toEqual(['A', 'B']);
+    expect(choices.eligible('C')).toBe(false);
+    expect(reviewedShas(label.moves)).toEqual(new Set(['A', 'B']));
+  });
+
+  it('a rollback neither grants nor removes eligibility', () => {
+    const unprotected = new Label().promote('A').move('B', 'break-glass');
+    unprotected.move('A', 'rollback').move('B', 'rollback');
+    expect(reviewedShas(unprotected.moves)).toEqual(new Set(['A']));
+    const label = new Label().promote('A').move('B', 'merge').move('A', 'rollback').move('B', 'auto-rollback');
+    expect(rollbackChoices(label.moves, true, 'B').targets).toEqual(['A']);
+  });
+
+  it('never offers the sha the label holds, even when it lies below the top', () => {
+    const label = new Label().promote('A').move('B', 'break-glass').promote('A');
+    expect(heldStack(label.moves)).toEqual(['A', 'B', 'A']);
+    expect(rollbackChoices(label.moves, true, 'A')).toMatchObject({ previous: undefined, targets: [] });
+    expect(rollbackChoices(label.moves, false, 'A')).toMatchObject({ previous: 'B', targets: ['B'] });
+  });
+
+  it('on an unprotected label is exactly previousSha and everHeld', () => {
+    const moveArb = fc.record({ sha: shaArb, kind: fc.constantFrom(...DEPLOYMENT_KINDS) });
+    fc.assert(
+      fc.property(fc.array(moveArb, { maxLength: 25 }), (steps) => {
+        const label = new Label();
+        for (const { sha, kind } of steps) label.move(sha, kind);
+        const choices = rollbackChoices(label.moves, false, label.current);
+        expect(choices.previous).toBe(previousSha(label.moves));
+        expect(new Set(choices.targets)).toEqual(
+          new Set([...everHeld(label.moves)].filter((sha) => sha !== label.current)),
+        );
+      }),
+    );
+  });
+
+  it('on a protected label, every target came through the policy and the default is one of them', () => {
+    const moveArb = fc.record({ sha: shaArb, kind: fc.constantFrom(...DEPLOYMENT_KINDS) });
+    fc.assert(
+      fc.property(fc.array(moveArb, { maxLength: 25 }), (steps) => {
+        const label = new Label();
+        for (const { sha, kind } of steps) label.move(sha, kind);
+        const choices = rollbackChoices(label.moves, true, label.current);
+        const reviewed = reviewedShas(label.moves);
+        for (const sha of choices.targets) expect(reviewed.has(sha)).toBe(true);
+        if (choices.previous !== undefined) expect(choices.targets).toContain(choices.previous);
       }),
     );
   });

@@ -359,6 +359,14 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     const newest = page.locator('.move').first();
     await expect.poll(() => newest.textContent()).toContain('customers are not greeted by name');
     expect(await newest.textContent()).toContain('rollback');
+    // v18 reached protected production only by break glass: no button puts it back, while v15 (promoted
+    // before production was protected) is the next default target.
+    await expect
+      .poll(() =>
+        page.getByTestId('label-production').getByRole('button', { name: 'Roll back production to v15' }).count(),
+      )
+      .toBe(1);
+    expect(await page.getByRole('button', { name: 'Roll back production to v18' }).count()).toBe(0);
     await snap(page, 'deployments');
 
     const labels = (await api('GET', `/prompts/${GREETER}/labels`)) as { labels: { label: string; sha: string }[] };

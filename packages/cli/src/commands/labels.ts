@@ -117,7 +117,10 @@ export const registerLabels = (program: Command, ctx: CommandContext): void => {
     .description('move a label back to the version it held before (or to --to REF); never blocked by review')
     .argument('<name>', 'prompt name')
     .option('-l, --label <label>', 'label to roll back', 'production')
-    .option('--to <ref>', 'a version the label held before (default: the one before the current)')
+    .option(
+      '--to <ref>',
+      'a version the label held before; on a protected label, one that reached it through review or the eval gate (default: the previous such version)',
+    )
     .option('-r, --reason <text>', 'why (recorded in the deployment history)')
     .action(async (nameText: string, options: { label: string; to?: string; reason?: string }, command: Command) => {
       const name = promptNameArg(nameText);

@@ -21,7 +21,8 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
       config: { permission: 'prompts:read' },
       schema: {
         tags: ['labels'],
-        summary: 'Deployment history (every label move), newest first',
+        summary:
+          'Deployment history (every label move), newest first, and where each label may be rolled back to (on a protected label: only versions that reached it through its policy)',
         params: nameParams,
         querystring: {
           type: 'object',
@@ -30,9 +31,7 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
         },
       },
     },
-    async (request) => ({
-      deployments: await labels.history(requireActor(request.actor), request.params.name, request.query.label),
-    }),
+    async (request) => labels.history(requireActor(request.actor), request.params.name, request.query.label),
   );
 
   app.put<{ Params: { name: string; label: string }; Body: { ref: string; reason?: string; force?: boolean } }>(
@@ -68,7 +67,8 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
       config: { permission: 'labels:write' },
       schema: {
         tags: ['labels'],
-        summary: 'Roll a label back to the version it served before, or to one it served at some point',
+        summary:
+          'Roll a label back to the version it served before, or to one it served at some point (403 label_protected when a protected label got that version only by break glass)',
         params: nameLabelParams,
         body: {
           type: 'object',

@@ -11,6 +11,7 @@ import {
   type EvalGateVerdict,
   type LabelRecord,
   type MoveResult,
+  type RollbackOptions,
   type RollbackResult,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
@@ -20,12 +21,43 @@ import { toDeploymentRecord, toLabelRecord } from '../prompts/mappers.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { EvalGate } from '../evals/gate.js';
 import { effectivePolicy } from '../reviews/policies.js';
-import type { LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
+import type { DeploymentRow, LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
 import { moveLabel } from './move.js';
+import { rollbackOptions, rollbackPlan } from './rollback-targets.js';
 
 const MAX_REASON_LENGTH = 2000;
 
 export type LabelService = ReturnType<typeof createLabelService>;
+
+/**
+ * A protected label's rollback refused: `target` never reached it through its policy. `none` says the
+ * default target was looked for and every earlier version was of this kind.
+ */
+const notThroughPolicy = (
+  name: string,
+  label: string,
+  target: VersionRow,
+  moves: readonly DeploymentRow[],
+  none?: 'no earlier version',
+): PromptopsError => {
+  const ref = `v${target.version}`;
+  const forced = moves.some((move) => move.toSha === target.sha && move.kind === 'break-glass');
+  const how = forced
+    ? 'only by break glass'
+    : 'without an approved change request or a promote that passed its eval gate';
+  const what = `${ref} (${shortSha(target.sha)}) reached it ${how}`;
+  return new PromptopsError(
+    'forbidden',
+    'label_protected',
+    none === undefined
+      ? `'${label}' of '${name}' is protected: ${what}, so a rollback cannot put it back`
+      : `'${label}' of '${name}' is protected and served no earlier version through review: ${what}`,
+    {
+      fix: `ship it through review: promptops review request ${name} ${ref} --label ${label} -m "why"; in an emergency an admin may break glass: promptops promote ${name} ${ref} --label ${label} --force --reason "why"`,
+      details: { name, label, sha: target.sha, version: target.version, rollback: 'not_through_policy' },
+    },
+  );
+};
 
 /** What the eval gate said about a direct promote, and the state it judged. */
 interface CheckedPromote {
@@ -165,21 +197,26 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
       return (await storage.listLabels(prompt.id)).map(toLabelRecord);
     },
 
-    /** Deployment history, newest first. */
-    async history(actor: Actor, name: string, label?: string): Promise<DeploymentRecord[]> {
+    /** Deployment history, newest first, and where each label in it may be rolled back to now. */
+    async history(
+      actor: Actor,
+      name: string,
+      label?: string,
+    ): Promise<{ deployments: DeploymentRecord[]; rollback: RollbackOptions[] }> {
       const prompt = await storage.getPrompt(actor.projectId, name);
       if (!prompt || prompt.headSha === null) throw promptNotFound(name);
       const [rows, merges] = await Promise.all([
         storage.listDeployments(prompt.id, label === undefined ? {} : { label }),
         mergedRequests(prompt.id),
       ]);
-      return rows
+      const deployments = rows
         .map((row) => {
           const record = toDeploymentRecord(row);
           const changeRequest = merges.get(row.id);
           return changeRequest === undefined ? record : { ...record, changeRequest };
         })
         .reverse();
+      return { deployments, rollback: await rollbackOptions(storage, actor.projectId, prompt, rows) };
     },
 
     /** Moves a label to a ref. Moving it where it already is changes nothing and records nothing. */
@@ -232,7 +269,9 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
 
     /**
      * Moves a label back to the sha it held before the current one (default), or to any sha it held at
-     * some point (`to`). Never blocked by review: recovery must always be possible.
+     * some point (`to`). Never waits for review: recovery must always be possible. On a protected label
+     * the target must have reached the label through its policy (see `rollbackChoices`), so a rollback
+     * cannot ship what review or the eval gate refused; the default skips versions that did not.
      */
     async rollback(
       actor: Actor,
@@ -251,6 +290,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
           });
         }
         const moves = await tx.listDeployments(prompt.id, { label });
+        const { choices } = await rollbackPlan(tx, actor.projectId, prompt, label, current.sha, moves);
         let target: VersionRow;
         if (input.to !== undefined) {
           target = await resolveRef(tx, prompt, input.to);
@@ -264,8 +304,17 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
               },
             );
           }
+          if (target.sha !== current.sha && !choices.eligible(target.sha)) {
+            throw notThroughPolicy(name, label, target, moves);
+          }
         } else {
-          const sha = previousSha(moves);
+          const sha = choices.previous;
+          if (sha === undefined) {
+            // Earlier versions, but none that came through the policy: say which and how to ship it.
+            const skipped = previousSha(moves);
+            const version = skipped === undefined ? undefined : await tx.getVersionBySha(prompt.id, skipped);
+            if (version) throw notThroughPolicy(name, label, version, moves, 'no earlier version');
+          }
           const found = sha === undefined ? undefined : await tx.getVersionBySha(prompt.id, sha);
           if (!found) {
             throw new PromptopsError(

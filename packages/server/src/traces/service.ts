@@ -2,7 +2,6 @@ import {
   LATEST_LABEL,
   PromptopsError,
   diffPrompts,
-  previousSha,
   shortSha,
   zodIssues,
   type FieldIssue,
@@ -12,6 +11,7 @@ import {
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { promptNotFound } from '../prompts/errors.js';
+import { rollbackPlan } from '../labels/rollback-targets.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
 import type {
   MetricsGroupBy,
@@ -228,7 +228,9 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
                   }),
           };
           if (servesTrace) {
-            const target = previousSha(await storage.listDeployments(prompt.id, { label: row.label }));
+            // The rollback the label would take now: on a protected label, never to a break-glass version.
+            const plan = await rollbackPlan(storage, actor.projectId, prompt, row.label, label.sha);
+            const target = plan.choices.previous;
             const to = target === undefined ? undefined : await versionBySha(prompt.id, target, versions);
             if (to !== undefined) {
               detail.rollback = {

@@ -24,6 +24,7 @@ export type {
   PromptDetail,
   PromptDiff,
   PromptListItem,
+  RollbackOptions,
   RollbackResult,
   ScoreRecord,
   TraceDetail,

@@ -1,6 +1,6 @@
 import { lazy, Suspense, useCallback, useRef, useState } from 'react';
 import { promptPath, withQuery } from '../api/client';
-import type { DeploymentRecord, PromptDetail, RollbackResult } from '../api/types';
+import type { DeploymentRecord, PromptDetail, RollbackOptions, RollbackResult } from '../api/types';
 import { millis } from '../app/format';
 import { Link, useLocation } from '../app/router';
 import { useSession } from '../app/session';
@@ -41,7 +41,7 @@ export const PromptPage = ({ name }: { name: string }) => {
   const [revision, setRevision] = useState(0);
   const [rollback, setRollback] = useState<RollbackTarget | undefined>(undefined);
   const prompt = useApiGet<PromptDetail>(promptPath(name), undefined, revision);
-  const deployments = useApiGet<{ deployments: DeploymentRecord[] }>(
+  const deployments = useApiGet<{ deployments: DeploymentRecord[]; rollback: RollbackOptions[] }>(
     promptPath(name, '/deployments'),
     undefined,
     revision,
@@ -94,7 +94,7 @@ export const PromptPage = ({ name }: { name: string }) => {
         <LabelCards
           name={name}
           labels={prompt.data.labels}
-          deployments={deployments.data?.deployments}
+          rollback={deployments.data?.rollback}
           canDeploy={canDeploy}
           onRollback={setRollback}
           historyHref={(label) => tabHref('deployments', { label })}

@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import type { DeploymentRecord, LabelRecord } from '../../api/types';
+import type { DeploymentRecord, LabelRecord, RollbackOptions } from '../../api/types';
 import { useSearchParam } from '../../app/router';
 import { KindBadge, LabelChip, Sha, When } from '../../components/badges';
 import type { RollbackTarget } from '../../components/rollback-dialog';
@@ -9,7 +9,8 @@ import { sortLabelNames } from './labels';
 
 /**
  * Every label move, newest first, with its kind (promote, rollback, push, break glass, …), who and why.
- * A deployer can roll a label back to any version it served before, from the move that put it there.
+ * A deployer can roll a label back from the move that put a version there, to any version the server
+ * accepts: one it served before, and on a protected label only one that came through review.
  */
 export const DeploymentsTab = ({
   name,
@@ -22,7 +23,7 @@ export const DeploymentsTab = ({
   name: string;
   label: string;
   labels: readonly LabelRecord[];
-  deployments: Resource<{ deployments: readonly DeploymentRecord[] }>;
+  deployments: Resource<{ deployments: readonly DeploymentRecord[]; rollback: readonly RollbackOptions[] }>;
   canDeploy: boolean;
   onRollback: (target: RollbackTarget) => void;
 }) => {
@@ -33,7 +34,7 @@ export const DeploymentsTab = ({
   const all = deployments.data.deployments;
   const shown = all.filter((move) => (label === 'all' ? move.label !== 'latest' : move.label === label));
   const current = new Map(labels.map((record) => [record.label, record]));
-  const offered = rollbackOffers(shown, current);
+  const offered = rollbackOffers(shown, deployments.data.rollback);
   return (
     <section aria-labelledby="deployments-title">
       <div className="section-head">
@@ -113,17 +114,21 @@ export const DeploymentsTab = ({
 };
 
 /**
- * The moves that offer a rollback: per label, the newest move to each sha the label no longer serves
- * (the server accepts any sha the label held). `latest` follows pushes and cannot be moved by hand.
+ * The moves that offer a rollback: per label, the newest move to each sha the server names as a target
+ * (never the one it serves; on a protected label, none that came only by break glass). `latest` follows
+ * pushes and has no targets.
  */
-const rollbackOffers = (moves: readonly DeploymentRecord[], current: ReadonlyMap<string, LabelRecord>): Set<number> => {
+const rollbackOffers = (moves: readonly DeploymentRecord[], rollback: readonly RollbackOptions[]): Set<number> => {
+  const targets = new Set(
+    rollback.flatMap((options) => options.targets.map((target) => `${options.label}\u0000${target.sha}`)),
+  );
   const seen = new Set<string>();
   const offers = new Set<number>();
   for (const move of moves) {
     const key = `${move.label}\u0000${move.toSha}`;
-    if (move.label === 'latest' || seen.has(key)) continue;
+    if (seen.has(key)) continue;
     seen.add(key);
-    if (current.get(move.label)?.sha !== move.toSha) offers.add(move.id);
+    if (targets.has(key)) offers.add(move.id);
   }
   return offers;
 };

@@ -1,5 +1,4 @@
-import { previousSha } from '@promptops/core/rollback';
-import type { DeploymentRecord, LabelRecord } from '../../api/types';
+import type { LabelRecord, RollbackOptions } from '../../api/types';
 import { Link } from '../../app/router';
 import { LabelChip, Sha, When } from '../../components/badges';
 import type { RollbackTarget } from '../../components/rollback-dialog';
@@ -9,21 +8,22 @@ import { labelOrder } from './labels';
 export const LabelCards = ({
   name,
   labels,
-  deployments,
+  rollback,
   canDeploy,
   onRollback,
   historyHref,
 }: {
   name: string;
   labels: readonly LabelRecord[];
-  deployments: readonly DeploymentRecord[] | undefined;
+  /** Where each label may be rolled back to, as the deployment history says (undefined while loading). */
+  rollback: readonly RollbackOptions[] | undefined;
   canDeploy: boolean;
   onRollback: (target: RollbackTarget) => void;
   historyHref: (label: string) => string;
 }) => (
   <ul className="label-cards" aria-label="Labels">
     {[...labels].sort(labelOrder).map((label) => {
-      const target = canDeploy && label.label !== 'latest' ? rollbackTargetOf(name, label, deployments) : undefined;
+      const target = canDeploy && label.label !== 'latest' ? rollbackTargetOf(name, label, rollback) : undefined;
       return (
         <li key={label.label} className="label-card" data-testid={`label-${label.label}`}>
           <div className="label-card-head">
@@ -57,26 +57,17 @@ export const LabelCards = ({
   </ul>
 );
 
-/** The server's default rollback target (core's `previousSha` over the label's moves, oldest first). */
+/**
+ * The server's default rollback target for the label (on a protected label, never a version that got
+ * there only by break glass), or none while the history loads or when there is nowhere to go.
+ */
 const rollbackTargetOf = (
   name: string,
   label: LabelRecord,
-  deployments: readonly DeploymentRecord[] | undefined,
+  rollback: readonly RollbackOptions[] | undefined,
 ): RollbackTarget | undefined => {
-  if (deployments === undefined) return undefined;
-  const moves = deployments.filter((move) => move.label === label.label).reverse();
-  const sha = previousSha(moves);
-  if (sha === undefined) return undefined;
-  const version = versionOf(sha, moves);
-  return version === undefined
+  const previous = rollback?.find((options) => options.label === label.label)?.previous ?? null;
+  return previous === null
     ? undefined
-    : { name, label: label.label, current: { version: label.version, sha: label.sha }, to: { version, sha } };
-};
-
-export const versionOf = (sha: string, moves: readonly DeploymentRecord[]): number | undefined => {
-  for (const move of moves) {
-    if (move.toSha === sha) return move.toVersion;
-    if (move.fromSha === sha && move.fromVersion !== null) return move.fromVersion;
-  }
-  return undefined;
+    : { name, label: label.label, current: { version: label.version, sha: label.sha }, to: previous };
 };
