@@ -1,4 +1,3 @@
-import { createGunzip } from 'node:zlib';
 import { PromptopsError } from '@promptops/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireActor } from '../http/actor.js';
@@ -6,7 +5,8 @@ import { errorHandler } from '../http/errors.js';
 import { nameParams } from '../http/schemas.js';
 import { TraceWriterUnavailableError } from '../storage/trace-writer.js';
 import type { MetricsGroupBy } from '../storage/port.js';
-import type { ConcurrencyGate } from './gate.js';
+import { BodyTimeoutError, guardBody, type BodyDeadline } from './body-deadline.js';
+import type { BodyReadLimit, ConcurrencyGate } from './gate.js';
 import { parseJsonBody } from './ingest-body.js';
 import { MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES } from './limits.js';
 import { OtlpTooLargeError } from './otlp.js';
@@ -14,9 +14,14 @@ import { decodeTraceRequest, encodeTraceResponse } from './otlp-proto.js';
 import type { TraceQuery, TraceService } from './service.js';
 
 const PROTOBUF = 'application/x-protobuf';
-const RELEASE = Symbol('promptops.ingestRelease');
 
-type GatedRequest = FastifyRequest & { [RELEASE]?: () => void };
+/** What bounds ingestion (see plugin.ts for the defaults). */
+export interface IngestLimits {
+  readonly gate: ConcurrencyGate;
+  readonly reads: BodyReadLimit;
+  readonly deadline: BodyDeadline;
+  readonly retryAfterSeconds: number;
+}
 
 /** A JSON body not parsed yet (an object, so the route's `type: object` body schema accepts it). */
 class JsonBytes {
@@ -39,7 +44,8 @@ const sendError = (reply: FastifyReply, status: number, code: string, message: s
  * data, instead of the whole batch; protobuf; gzip) and its 5 MiB limit apply to these routes only.
  */
 const ingestRoutes =
-  (service: TraceService, gate: ConcurrencyGate, retryAfterSeconds: number) => async (app: FastifyInstance) => {
+  (service: TraceService, { gate, reads, deadline, retryAfterSeconds }: IngestLimits) =>
+  async (app: FastifyInstance) => {
     // JSON stays bytes here: the ingest route hands them to the writer thread (see storage/trace-writer.ts);
     // OTLP/JSON parses them in its handler.
     app.removeContentTypeParser('application/json');
@@ -67,6 +73,15 @@ const ingestRoutes =
           'send a valid gzip body, or none',
         );
       }
+      if (error instanceof BodyTimeoutError) {
+        return sendError(
+          reply.header('connection', 'close'),
+          408,
+          'body_timeout',
+          error.message,
+          `send the whole body within ${deadline.timeoutMs / 1000} s (and at least ${deadline.minBytesPerSecond} bytes/s)`,
+        );
+      }
       if (error instanceof TraceWriterUnavailableError) {
         // The failing transaction rolled back (earlier ones of the batch committed): resending is idempotent.
         request.log.error({ err: error }, 'trace insert failed');
@@ -81,28 +96,52 @@ const ingestRoutes =
       return errorHandler(error, request, reply);
     });
 
-    // The gate is taken after authentication (app-level hook) and before the body is read.
-    const hooks = {
-      onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-        const entry = gate.tryAcquire();
-        if (entry === undefined) {
-          return sendError(
-            reply.header('retry-after', String(retryAfterSeconds)),
-            429,
-            'overloaded',
-            'ingestion is at capacity',
-            `retry after ${retryAfterSeconds} s; SDKs back off and resend (event ids make resends idempotent)`,
-          );
+    /** 429 with Retry-After. */
+    const overloaded = (reply: FastifyReply, message: string): FastifyReply =>
+      sendError(
+        reply.header('retry-after', String(retryAfterSeconds)),
+        429,
+        'overloaded',
+        message,
+        `retry after ${retryAfterSeconds} s; SDKs back off and resend (event ids make resends idempotent)`,
+      );
+
+    /**
+     * Runs the route's work inside the gate, after the body has arrived: a slow sender never holds a
+     * slot. A client that goes away while waiting leaves the queue; one that goes away while its batch is
+     * processed keeps the slot until the work (already handed to storage) ends.
+     */
+    const admitted = async (reply: FastifyReply, work: () => Promise<FastifyReply>): Promise<FastifyReply> => {
+      const left = new AbortController();
+      const onClose = (): void => left.abort(new Error('the client went away'));
+      reply.raw.once('close', onClose);
+      if (reply.raw.destroyed) onClose();
+      try {
+        const entry = gate.tryAcquire(left.signal);
+        if (entry === undefined) return overloaded(reply, 'ingestion is at capacity');
+        let release: () => void;
+        try {
+          release = await entry;
+        } catch {
+          // Nobody is there to answer.
+          reply.hijack();
+          return reply;
         }
-        (request as GatedRequest)[RELEASE] = await entry;
-        return undefined;
-      },
-      onResponse: async (request: FastifyRequest) => (request as GatedRequest)[RELEASE]?.(),
-      onRequestAbort: async (request: FastifyRequest) => (request as GatedRequest)[RELEASE]?.(),
-      preParsing: async (request: FastifyRequest, _reply: FastifyReply, payload: NodeJS.ReadableStream) => {
+        try {
+          return await work();
+        } finally {
+          release();
+        }
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    };
+
+    // After authentication (app-level hook): a read slot of the key, then the body against a deadline.
+    const hooks = {
+      preParsing: async (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream) => {
         const encoding = String(request.headers['content-encoding'] ?? 'identity').toLowerCase();
-        if (encoding === 'identity') return payload;
-        if (encoding !== 'gzip') {
+        if (encoding !== 'identity' && encoding !== 'gzip') {
           throw new PromptopsError(
             'invalid',
             'unsupported_encoding',
@@ -110,14 +149,22 @@ const ingestRoutes =
             { fix: 'send gzip or no content-encoding' },
           );
         }
-        // The limit applies to the inflated body (Fastify counts what this stream yields); the compressed
-        // length is reported separately so the Content-Length check still matches.
-        const gunzip = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
-        payload.on('data', (chunk: Buffer) => {
-          gunzip.receivedEncodedLength += chunk.length;
-        });
-        payload.pipe(gunzip);
-        return gunzip;
+        const release = reads.tryAcquire(requireActor(request.actor).keyId);
+        if (release === undefined) {
+          // The body is left unread: the connection closes after the answer.
+          overloaded(reply.header('connection', 'close'), 'too many ingest bodies are being read for this key');
+          return undefined;
+        }
+        // The limit applies to the inflated body (Fastify counts what this stream yields); the raw length
+        // is reported separately so the Content-Length check still matches.
+        const body = guardBody(payload, encoding === 'gzip', deadline);
+        const done = (): void => {
+          release();
+          body.stop();
+        };
+        body.stream.once('end', done).once('close', done);
+        reply.raw.once('close', done);
+        return body.stream;
       },
     };
 
@@ -134,11 +181,14 @@ const ingestRoutes =
         },
       },
       async (request, reply) => {
-        const { anyStored, json } = await service.ingest(requireActor(request.actor), jsonBytesOf(request.body));
-        return reply
-          .code(anyStored ? 200 : 400)
-          .type('application/json; charset=utf-8')
-          .send(Buffer.from(json.buffer, json.byteOffset, json.byteLength));
+        const bytes = jsonBytesOf(request.body);
+        return admitted(reply, async () => {
+          const { anyStored, json } = await service.ingest(requireActor(request.actor), bytes);
+          return reply
+            .code(anyStored ? 200 : 400)
+            .type('application/json; charset=utf-8')
+            .send(Buffer.from(json.buffer, json.byteOffset, json.byteLength));
+        });
       },
     );
 
@@ -150,48 +200,50 @@ const ingestRoutes =
         ...hooks,
         schema: { tags: ['traces'], summary: 'OTLP/HTTP trace export (application/json or application/x-protobuf)' },
       },
-      async (request, reply) => {
-        const isProtobuf = String(request.headers['content-type'] ?? '').startsWith(PROTOBUF);
-        let decoded: unknown;
-        if (isProtobuf) {
+      async (request, reply) =>
+        admitted(reply, async () => {
+          const isProtobuf = String(request.headers['content-type'] ?? '').startsWith(PROTOBUF);
+          let decoded: unknown;
+          if (isProtobuf) {
+            try {
+              decoded = decodeTraceRequest(request.body as Buffer);
+            } catch (error) {
+              throw new PromptopsError(
+                'invalid',
+                'invalid_otlp',
+                `the protobuf body is not an ExportTraceServiceRequest: ${(error as Error).message}`,
+                {
+                  fix: 'send an OTLP ExportTraceServiceRequest (Content-Type: application/x-protobuf)',
+                },
+              );
+            }
+          } else {
+            decoded = parseJsonBody(jsonBytesOf(request.body));
+          }
+          let result: Awaited<ReturnType<TraceService['ingestOtlp']>>;
           try {
-            decoded = decodeTraceRequest(request.body as Buffer);
+            result = await service.ingestOtlp(requireActor(request.actor), decoded);
           } catch (error) {
-            throw new PromptopsError(
-              'invalid',
-              'invalid_otlp',
-              `the protobuf body is not an ExportTraceServiceRequest: ${(error as Error).message}`,
-              {
-                fix: 'send an OTLP ExportTraceServiceRequest (Content-Type: application/x-protobuf)',
-              },
-            );
+            if (error instanceof OtlpTooLargeError) {
+              throw new PromptopsError(
+                'too_large',
+                'batch_too_large',
+                `${error.message}; the limit is ${MAX_BATCH_EVENTS} LLM spans per request`,
+                {
+                  fix: 'lower the exporter batch size (e.g. BatchSpanProcessor maxExportBatchSize)',
+                },
+              );
+            }
+            throw error;
           }
-        } else {
-          decoded = parseJsonBody(jsonBytesOf(request.body));
-        }
-        let result: Awaited<ReturnType<TraceService['ingestOtlp']>>;
-        try {
-          result = await service.ingestOtlp(requireActor(request.actor), decoded);
-        } catch (error) {
-          if (error instanceof OtlpTooLargeError) {
-            throw new PromptopsError(
-              'too_large',
-              'batch_too_large',
-              `${error.message}; the limit is ${MAX_BATCH_EVENTS} LLM spans per request`,
-              {
-                fix: 'lower the exporter batch size (e.g. BatchSpanProcessor maxExportBatchSize)',
-              },
-            );
-          }
-          throw error;
-        }
-        const { rejectedSpans, errorMessage } = result;
-        if (isProtobuf) return reply.type(PROTOBUF).send(Buffer.from(encodeTraceResponse(rejectedSpans, errorMessage)));
-        // OTLP/JSON: int64 as a string; partial_success is left unset when everything was accepted.
-        return reply.send(
-          rejectedSpans === 0 ? {} : { partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } },
-        );
-      },
+          const { rejectedSpans, errorMessage } = result;
+          if (isProtobuf)
+            return reply.type(PROTOBUF).send(Buffer.from(encodeTraceResponse(rejectedSpans, errorMessage)));
+          // OTLP/JSON: int64 as a string; partial_success is left unset when everything was accepted.
+          return reply.send(
+            rejectedSpans === 0 ? {} : { partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } },
+          );
+        }),
     );
   };
 
@@ -298,8 +350,7 @@ const queryRoutes = (service: TraceService) => async (app: FastifyInstance) => {
   );
 };
 
-export const traceRoutes =
-  (service: TraceService, gate: ConcurrencyGate, retryAfterSeconds: number) => async (app: FastifyInstance) => {
-    await app.register(ingestRoutes(service, gate, retryAfterSeconds));
-    await app.register(queryRoutes(service));
-  };
+export const traceRoutes = (service: TraceService, limits: IngestLimits) => async (app: FastifyInstance) => {
+  await app.register(ingestRoutes(service, limits));
+  await app.register(queryRoutes(service));
+};
