@@ -153,6 +153,17 @@ const nonNegative = (value: number | undefined, name: string, fallback: number):
   return value;
 };
 
+/**
+ * Whether the server refused this client on purpose (a 4xx such as 401 or 429, or its subscriber limit):
+ * then another request's success says nothing about the stream. Anything else (no answer, a timeout, a
+ * dropped stream, a 5xx) is an outage that a success elsewhere shows to be over.
+ */
+const refusedByServer = (problem: PromptopsError): boolean => {
+  const status = problem.details?.['status'];
+  if (typeof status !== 'number') return false;
+  return (status >= 400 && status < 500) || problem.code === 'too_many_subscribers';
+};
+
 export const createClient = (options: ClientOptions): PromptopsClient => new Client(options);
 
 class Client implements PromptopsClient, Recorder {
@@ -184,6 +195,8 @@ class Client implements PromptopsClient, Recorder {
   private checkTimer: ReturnType<typeof setInterval> | undefined;
   private checking = false;
   private streamAbort: ((reason: PromptopsError) => void) | undefined;
+  /** Cuts the follow loop's backoff short; set only while it waits out an outage. */
+  private wakeFollow: (() => void) | undefined;
   private cacheWrite: Promise<void> | undefined;
   private cacheDirty = false;
 
@@ -214,7 +227,13 @@ class Client implements PromptopsClient, Recorder {
     this.idleTimeoutMs = nonNegative(options.streamIdleTimeoutMs, 'streamIdleTimeoutMs', DEFAULTS.streamIdleTimeoutMs);
     this.pollWaitSeconds = nonNegative(options.pollWaitSeconds, 'pollWaitSeconds', DEFAULTS.pollWaitSeconds);
     this.requestTimeoutMs = nonNegative(options.requestTimeoutMs, 'requestTimeoutMs', DEFAULTS.requestTimeoutMs);
-    const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    // Any request that succeeds (snapshot check, prefetch, trace export) shows the server answers again.
+    const fetchImpl: FetchLike = async (input, init) => {
+      const response = await baseFetch(input, init);
+      if (response.ok) this.wakeFollow?.();
+      return response;
+    };
     this.http = new Http(url, options.apiKey, fetchImpl, this.requestTimeoutMs);
     const traces = traceConfig(options.traces, this.requestTimeoutMs);
     const traceKey = options.traces === false ? undefined : options.traces?.apiKey;
@@ -463,6 +482,7 @@ class Client implements PromptopsClient, Recorder {
     let attempt = 0;
     while (!signal.aborted) {
       let connectedThisRound = false;
+      let refused = false;
       try {
         if (!this.synced) await this.syncSnapshot();
         connectedThisRound = this.transport === 'sse' ? await this.streamOnce() : await this.pollOnce();
@@ -474,6 +494,7 @@ class Client implements PromptopsClient, Recorder {
         // Our cursor is past the server's newest change: another database, or one restored from a
         // backup. Start over from its snapshot rather than trust what we hold.
         if (problem.code === 'cursor_ahead') this.synced = false;
+        refused = refusedByServer(problem);
         this.report(problem, true);
       }
       if (signal.aborted) break;
@@ -482,8 +503,24 @@ class Client implements PromptopsClient, Recorder {
         this.lastReported = ''; // the next outage is news again
         if (this.transport === 'poll') continue; // the next long-poll at once
       }
-      await sleep(backoffDelay(attempt, this.initialDelayMs, this.maxDelayMs), signal);
+      await this.backoff(backoffDelay(attempt, this.initialDelayMs, this.maxDelayMs), !refused);
       attempt += 1;
+    }
+  }
+
+  /**
+   * Waits before the next connection attempt. After an outage (`wakeable`), the wait ends as soon as
+   * any other request gets a successful answer: the server is back, so the stream reconnects at once
+   * instead of waiting out up to `maxDelayMs`. A refusal by the server (401, 429…) waits it out.
+   */
+  private async backoff(ms: number, wakeable: boolean): Promise<void> {
+    const nap = linkedAbort(this.lifetime.signal);
+    if (wakeable) this.wakeFollow = () => nap.abort();
+    try {
+      await sleep(ms, nap.signal);
+    } finally {
+      this.wakeFollow = undefined;
+      nap.dispose();
     }
   }
 
@@ -537,7 +574,7 @@ class Client implements PromptopsClient, Recorder {
             for (const message of messages) {
               if (message.event === 'ready') {
                 reachedReady = true;
-                this.onStreamReady(message.data);
+                this.onStreamReady(message.data, cursor);
               } else {
                 const pending = this.handleEvent(message.data, 'stream');
                 if (pending !== undefined) await pending;
@@ -568,7 +605,8 @@ class Client implements PromptopsClient, Recorder {
     }
   }
 
-  private onStreamReady(data: string): void {
+  /** `sent`: the position this stream asked to start after (a snapshot check may have moved ours on since). */
+  private onStreamReady(data: string, sent: number): void {
     this.connected = true;
     this.lastSyncAt = new Date();
     let cursor: unknown;
@@ -578,13 +616,13 @@ class Client implements PromptopsClient, Recorder {
       cursor = undefined;
     }
     // The server is behind us: another database, or one restored from a backup. Start over from its snapshot.
-    if (typeof cursor === 'number' && cursor < this.resolver.current.cursor) {
+    if (typeof cursor === 'number' && cursor < sent) {
       this.synced = false;
       this.streamAbort?.(
         new PromptopsError(
           'internal',
           'cursor_regressed',
-          `the server's change feed is at ${cursor}, behind ours (${this.resolver.current.cursor}); reloading the snapshot`,
+          `the server's change feed is at ${cursor}, behind ours (${sent}); reloading the snapshot`,
         ),
       );
     }
