@@ -80,9 +80,30 @@ message ExportTracePartialSuccess {
 message ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
 `;
 
+/**
+ * OTLP/HTTP answers a failed request with a `google.rpc.Status` (googleapis google/rpc/status.proto,
+ * error_details.proto; protobuf/any.proto), in the request's encoding. Its detail here is one ErrorInfo
+ * carrying the promptops error code and fix.
+ */
+const ANY_PROTO = `
+syntax = "proto3";
+package google.protobuf;
+message Any { string type_url = 1; bytes value = 2; }
+`;
+const STATUS_PROTO = `
+syntax = "proto3";
+package google.rpc;
+message Status { int32 code = 1; string message = 2; repeated google.protobuf.Any details = 3; }
+message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
+`;
+
 const root = protobuf.parse(OTLP_TRACE_PROTO).root;
+protobuf.parse(ANY_PROTO, root);
+protobuf.parse(STATUS_PROTO, root);
 const ExportTraceServiceRequest = root.lookupType('opentelemetry.proto.ExportTraceServiceRequest');
 const ExportTraceServiceResponse = root.lookupType('opentelemetry.proto.ExportTraceServiceResponse');
+const RpcStatus = root.lookupType('google.rpc.Status');
+const ErrorInfo = root.lookupType('google.rpc.ErrorInfo');
 
 /**
  * Decodes a protobuf request into the same plain shape OTLP/JSON has (lowerCamelCase names, int64 as
@@ -100,4 +121,37 @@ export const encodeTraceResponse = (rejectedSpans: number, errorMessage: string)
     ExportTraceServiceResponse.fromObject(
       rejectedSpans === 0 ? {} : { partialSuccess: { rejectedSpans, errorMessage } },
     ),
+  ).finish();
+
+/** A failed export: gRPC status code, message, and the promptops error code and fix. */
+export interface OtlpStatus {
+  readonly code: number;
+  readonly message: string;
+  readonly reason: string;
+  readonly fix?: string | undefined;
+}
+
+const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
+const errorInfo = (status: OtlpStatus) => ({
+  reason: status.reason,
+  domain: 'promptops',
+  metadata: status.fix === undefined ? {} : { fix: status.fix },
+});
+
+/** The Status in the protobuf JSON mapping (an Any's fields beside its `@type`). */
+export const statusJson = (status: OtlpStatus): Record<string, unknown> => ({
+  code: status.code,
+  message: status.message,
+  details: [{ '@type': ERROR_INFO_TYPE, ...errorInfo(status) }],
+});
+
+export const encodeStatus = (status: OtlpStatus): Uint8Array =>
+  RpcStatus.encode(
+    RpcStatus.fromObject({
+      code: status.code,
+      message: status.message,
+      details: [
+        { typeUrl: ERROR_INFO_TYPE, value: ErrorInfo.encode(ErrorInfo.fromObject(errorInfo(status))).finish() },
+      ],
+    }),
   ).finish();

@@ -1,3 +1,4 @@
+import { PromptopsError } from '@promptops/core';
 import { ATTRIBUTE_LIMITS, MAX_BATCH_EVENTS } from './limits.js';
 import { sanitizeEntries } from './sanitize.js';
 
@@ -35,8 +36,13 @@ const hexOf = (value: unknown): string => {
   return typeof value === 'string' && /^[0-9a-fA-F]*$/.test(value) ? value.toLowerCase() : '';
 };
 
+/**
+ * A fixed64 time: a decimal string, or (as the protobuf JSON mapping also allows) a JSON number. Today's
+ * times in nanoseconds exceed 2^53, so a number has lost up to a few hundred ns in JSON.parse: nothing at
+ * the millisecond resolution stored. Every number that large is an integer, so BigInt takes it.
+ */
 const nanos = (value: unknown): bigint | null => {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 2 ** 64) return BigInt(value);
   if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return BigInt(value);
   return null;
 };
@@ -268,6 +274,19 @@ export interface OtlpEvents {
 }
 
 export class OtlpTooLargeError extends Error {}
+
+/** The body must be an ExportTraceServiceRequest: an object whose `resourceSpans`, if any, is a list. */
+export const checkExportRequest = (request: unknown): void => {
+  const problem = !isRecord(request)
+    ? `the body is ${request === null ? 'null' : Array.isArray(request) ? 'an array' : `a ${typeof request}`}`
+    : request['resourceSpans'] !== undefined && !Array.isArray(request['resourceSpans'])
+      ? 'resourceSpans is not a list'
+      : undefined;
+  if (problem === undefined) return;
+  throw new PromptopsError('invalid', 'invalid_otlp', `${problem}, not an OTLP ExportTraceServiceRequest`, {
+    fix: 'send { "resourceSpans": [ … ] } (OTLP/JSON) or a protobuf ExportTraceServiceRequest',
+  });
+};
 
 export const otlpToEvents = (request: unknown): OtlpEvents => {
   const spans = spansOf(request);

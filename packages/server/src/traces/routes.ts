@@ -9,11 +9,12 @@ import { BodyTimeoutError, guardBody, type BodyDeadline } from './body-deadline.
 import type { BodyReadLimit, ConcurrencyGate } from './gate.js';
 import { parseJsonBody } from './ingest-body.js';
 import { MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES } from './limits.js';
-import { OtlpTooLargeError } from './otlp.js';
-import { decodeTraceRequest, encodeTraceResponse } from './otlp-proto.js';
+import { checkExportRequest, OtlpTooLargeError } from './otlp.js';
+import { decodeTraceRequest, encodeStatus, encodeTraceResponse, statusJson } from './otlp-proto.js';
 import type { TraceQuery, TraceService } from './service.js';
 
 const PROTOBUF = 'application/x-protobuf';
+const OTLP_URL = '/v1/traces';
 
 /** What bounds ingestion (see plugin.ts for the defaults). */
 export interface IngestLimits {
@@ -28,11 +29,72 @@ class JsonBytes {
   constructor(readonly bytes: Buffer) {}
 }
 
-const jsonBytesOf = (body: unknown): Buffer => {
-  if (body instanceof JsonBytes) return body.bytes;
-  throw new PromptopsError('invalid', 'invalid_request', 'the body must be JSON (Content-Type: application/json)', {
+const OTLP_TYPES = 'application/json or application/x-protobuf';
+
+/** What each route says of a body of another type (or none). */
+const WRONG_TYPE = {
+  ingest: {
+    message: 'the body must be JSON (Content-Type: application/json)',
     fix: 'send { "events": [ … ] } as application/json',
-  });
+  },
+  otlp: {
+    message: `the body must be an OTLP ExportTraceServiceRequest, as ${OTLP_TYPES}`,
+    fix: `send OTLP/HTTP with Content-Type: ${OTLP_TYPES} (optionally gzip)`,
+  },
+} as const;
+
+const jsonBytesOf = (body: unknown, route: keyof typeof WRONG_TYPE): Buffer => {
+  if (body instanceof JsonBytes) return body.bytes;
+  const { message, fix } = WRONG_TYPE[route];
+  throw new PromptopsError('invalid', route === 'otlp' ? 'invalid_otlp' : 'invalid_request', message, { fix });
+};
+
+const isProtobuf = (request: FastifyRequest): boolean =>
+  String(request.headers['content-type'] ?? '')
+    .toLowerCase()
+    .startsWith(PROTOBUF);
+
+/** gRPC codes for a Status (google/rpc/code.proto), by HTTP status. */
+const GRPC_CODE_BY_STATUS: Readonly<Record<number, number>> = {
+  400: 3, // INVALID_ARGUMENT
+  401: 16, // UNAUTHENTICATED
+  403: 7, // PERMISSION_DENIED
+  404: 5, // NOT_FOUND
+  408: 4, // DEADLINE_EXCEEDED
+  413: 8, // RESOURCE_EXHAUSTED
+  415: 3,
+  429: 8,
+  500: 13, // INTERNAL
+  503: 14, // UNAVAILABLE
+};
+
+/**
+ * `/v1/traces` answers every error (its own, authentication's, Fastify's) as OTLP/HTTP specifies: a
+ * `google.rpc.Status` in the request's encoding, instead of promptops' `{ error }`, whose code and fix
+ * it carries in an ErrorInfo detail.
+ */
+const otlpErrorBody = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+  if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
+  let error: unknown;
+  try {
+    error = (JSON.parse(payload) as { error?: unknown }).error;
+  } catch {
+    return payload;
+  }
+  if (typeof error !== 'object' || error === null) return payload;
+  const { code, message, fix } = error as { code?: unknown; message?: unknown; fix?: unknown };
+  const status = {
+    code: GRPC_CODE_BY_STATUS[reply.statusCode] ?? (reply.statusCode < 500 ? 3 : 2),
+    message: typeof message === 'string' ? message : `HTTP ${reply.statusCode}`,
+    reason: typeof code === 'string' ? code : 'error',
+    fix: typeof fix === 'string' ? fix : undefined,
+  };
+  if (isProtobuf(request)) {
+    void reply.type(PROTOBUF);
+    return Buffer.from(encodeStatus(status));
+  }
+  void reply.type('application/json; charset=utf-8');
+  return JSON.stringify(statusJson(status));
 };
 
 const sendError = (reply: FastifyReply, status: number, code: string, message: string, fix: string): FastifyReply =>
@@ -55,14 +117,20 @@ const ingestRoutes =
     app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
+      const otlp = request.routeOptions.url === OTLP_URL;
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return sendError(
           reply,
           413,
           'too_large',
           `the request body is larger than ${MAX_INGEST_BODY_BYTES / 1024 / 1024} MiB`,
-          `send at most ${MAX_BATCH_EVENTS} events and 5 MiB per request`,
+          otlp
+            ? 'send at most 5 MiB per request: lower the exporter batch size (e.g. BatchSpanProcessor maxExportBatchSize)'
+            : `send at most ${MAX_BATCH_EVENTS} events and 5 MiB per request`,
         );
+      }
+      if (otlp && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        return sendError(reply, 415, 'unsupported_media_type', WRONG_TYPE.otlp.message, WRONG_TYPE.otlp.fix);
       }
       if (typeof (error as { errno?: unknown }).errno === 'number' && String(error.code).startsWith('Z_')) {
         return sendError(
@@ -181,7 +249,7 @@ const ingestRoutes =
         },
       },
       async (request, reply) => {
-        const bytes = jsonBytesOf(request.body);
+        const bytes = jsonBytesOf(request.body, 'ingest');
         return admitted(reply, async () => {
           const { anyStored, json } = await service.ingest(requireActor(request.actor), bytes);
           return reply
@@ -193,18 +261,19 @@ const ingestRoutes =
     );
 
     app.post(
-      '/v1/traces',
+      OTLP_URL,
       {
         config: { permission: 'traces:write' },
         bodyLimit: MAX_INGEST_BODY_BYTES,
         ...hooks,
+        onSend: otlpErrorBody,
         schema: { tags: ['traces'], summary: 'OTLP/HTTP trace export (application/json or application/x-protobuf)' },
       },
       async (request, reply) =>
         admitted(reply, async () => {
-          const isProtobuf = String(request.headers['content-type'] ?? '').startsWith(PROTOBUF);
+          const protobufBody = isProtobuf(request);
           let decoded: unknown;
-          if (isProtobuf) {
+          if (protobufBody) {
             try {
               decoded = decodeTraceRequest(request.body as Buffer);
             } catch (error) {
@@ -218,7 +287,8 @@ const ingestRoutes =
               );
             }
           } else {
-            decoded = parseJsonBody(jsonBytesOf(request.body));
+            decoded = parseJsonBody(jsonBytesOf(request.body, 'otlp'));
+            checkExportRequest(decoded);
           }
           let result: Awaited<ReturnType<TraceService['ingestOtlp']>>;
           try {
@@ -237,7 +307,7 @@ const ingestRoutes =
             throw error;
           }
           const { rejectedSpans, errorMessage } = result;
-          if (isProtobuf)
+          if (protobufBody)
             return reply.type(PROTOBUF).send(Buffer.from(encodeTraceResponse(rejectedSpans, errorMessage)));
           // OTLP/JSON: int64 as a string; partial_success is left unset when everything was accepted.
           return reply.send(
