@@ -72,9 +72,9 @@ describe('promptops keys / members / projects', () => {
     expect(listed.stdout).not.toContain(secret);
     const keys = listed.json<{ keys: KeyRecord[] }>().keys;
     const alice = keys.find((k) => k.name === 'alice laptop')!;
-    expect(alice).toMatchObject({ role: 'editor', user: 'alice', createdBy: 'admin', status: 'active' });
+    expect(alice).toMatchObject({ role: 'editor', user: 'alice', createdBy: 'key:admin', status: 'active' });
     const table = await cli(['keys', 'list']);
-    expect(table.stdout).toMatch(new RegExp(`${alice.keyId}\\s+alice laptop\\s+editor\\s+alice\\s+admin`));
+    expect(table.stdout).toMatch(new RegExp(`${alice.keyId}\\s+alice laptop\\s+editor\\s+alice\\s+key:admin`));
     expect(table.stdout).not.toContain(secret);
 
     const rotated = await cli(['keys', 'rotate', alice.keyId, '--grace', '60', '--json']);

@@ -35,8 +35,8 @@ describe('promptops runs / gate (demo data)', () => {
     const table = await cli(['runs', 'list', '--suite', 'greeter-basics']);
     expect(table.stdout.split('\n')[0]).toMatch(/id\s+recorded\s+suite\s+prompt\s+sha\s+result\s+cases\s+rate\s+by/);
     expect(table.stdout).toContain(`${GREETER}@v18`);
-    expect(table.stdout).toMatch(/customer_support_greeter@v18\s+7ba01d7\s+fail\s+0\/5\s+0%\s+ci/);
-    expect(table.stdout).toMatch(/customer_support_greeter@v17\s+6504af8\s+pass\s+5\/5\s+100%\s+ci/);
+    expect(table.stdout).toMatch(/customer_support_greeter@v18\s+7ba01d7\s+fail\s+0\/5\s+0%\s+key:ci/);
+    expect(table.stdout).toMatch(/customer_support_greeter@v17\s+6504af8\s+pass\s+5\/5\s+100%\s+key:ci/);
     expect((await cli(['runs', 'list', '--suite', 'no-such-suite'])).stdout).toContain('no eval runs recorded');
   });
 

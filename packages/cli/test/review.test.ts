@@ -137,7 +137,7 @@ describe('promptops policy / review / blame (demo data)', () => {
     const after = await cli(['labels', GREETER, '--history', '--label', 'production', '--json']);
     expect(after.json<{ deployments: DeploymentRecord[] }>().deployments[0]).toMatchObject({
       kind: 'break-glass',
-      actor: 'admin',
+      actor: 'key:admin',
       toVersion: 18,
     });
   });

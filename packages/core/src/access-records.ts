@@ -63,3 +63,33 @@ export interface ProjectRecord {
 export interface CreatedProjectResult extends CreatedKeyResult {
   readonly project: ProjectRecord;
 }
+
+/**
+ * Who did something, as history and the audit log name them: a user by their name (server-wide, unique,
+ * never renamed, and without `:`), a service key as `key:NAME`. The two namespaces never meet, so comparing
+ * actor names compares identities: a key named like a member can never count, author or be audited as them.
+ */
+export const KEY_ACTOR_PREFIX = 'key:';
+
+/** The actor name of a service key (one that acts as no user). */
+export const keyActorName = (keyName: string): string => `${KEY_ACTOR_PREFIX}${keyName}`;
+
+/** The actor name of an API key: its user's name, or `key:NAME` for a service key. */
+export const actorNameOf = (key: { readonly name: string; readonly user: string | null }): string =>
+  key.user ?? keyActorName(key.name);
+
+/**
+ * Why a new key's name would confuse who acted, or null when it is fine. `:` is the namespace separator;
+ * a member's name (in any case) would read as the member wherever the key is listed, unless the key acts
+ * as that very member.
+ */
+export const confusingKeyName = (
+  name: string,
+  members: readonly string[],
+  user: string | null = null,
+): string | null => {
+  if (name.includes(':')) return `'${name}' contains ':', which separates actor namespaces (key:NAME)`;
+  const lower = name.trim().toLowerCase();
+  const member = members.find((m) => m.toLowerCase() === lower && m !== user);
+  return member === undefined ? null : `'${name}' is the name of the member '${member}'`;
+};

@@ -7,8 +7,9 @@ export interface Actor {
   readonly role: Role;
   readonly keyId: string;
   /**
-   * The name recorded as author / actor / approver in history and the audit log: the user's name when
-   * the key acts as a user, else the key's name.
+   * The name recorded as author / actor / approver in history and the audit log, and compared to decide
+   * who may approve, update or close: the user's name when the key acts as a user, else `key:NAME`
+   * (core's `actorNameOf`; the namespaces never meet, so no key is ever taken for a user).
    */
   readonly name: string;
   /** The user the key acts as, or null for a key of its own (a service key). */

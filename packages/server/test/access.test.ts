@@ -51,7 +51,7 @@ for (const dialect of DIALECTS)
         name: 'alice',
         role: 'editor',
         displayName: 'Alice Liddell',
-        createdBy: 'admin',
+        createdBy: 'key:admin',
       });
       const again = await call(r.app, 'POST', '/api/v1/members', admin(), { name: 'alice', role: 'viewer' });
       expect(again.status).toBe(409);
@@ -110,7 +110,7 @@ for (const dialect of DIALECTS)
         effectiveRole: 'editor',
         user: 'alice',
         status: 'active',
-        createdBy: 'admin',
+        createdBy: 'key:admin',
       });
       expect(key.keyId).toMatch(/^[0-9a-f]{16}$/);
 

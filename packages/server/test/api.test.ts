@@ -36,7 +36,7 @@ describe.each(DIALECTS)('registry API on %s', (dialect) => {
       name: 'greeter',
       version: 1,
       parentSha: null,
-      author: 'admin',
+      author: 'key:admin',
       message: 'change',
     });
     expect(v1.body['sha']).toMatch(/^[0-9a-f]{64}$/);
@@ -61,7 +61,7 @@ describe.each(DIALECTS)('registry API on %s', (dialect) => {
       registry.keys.editor,
     );
     expect(v2.status).toBe(201);
-    expect(v2.body).toMatchObject({ version: 2, parentSha: v1.body['sha'], author: 'editor' });
+    expect(v2.body).toMatchObject({ version: 2, parentSha: v1.body['sha'], author: 'key:editor' });
 
     const log = await call('GET', '/api/v1/prompts/greeter/versions');
     expect((log.body['versions'] as { version: number; labels: string[] }[]).map((v) => [v.version, v.labels])).toEqual(
@@ -123,7 +123,7 @@ describe.each(DIALECTS)('registry API on %s', (dialect) => {
     expect(p1.body).toMatchObject({
       changed: true,
       label: { label: 'production', version: 1 },
-      deployment: { kind: 'promote', fromSha: null, actor: 'deployer' },
+      deployment: { kind: 'promote', fromSha: null, actor: 'key:deployer' },
     });
     const same = await call('PUT', '/api/v1/prompts/greeter/labels/production', { ref: 'v1' });
     expect(same.body).toMatchObject({ changed: false, deployment: null });
@@ -151,9 +151,9 @@ describe.each(DIALECTS)('registry API on %s', (dialect) => {
     const history = await call('GET', '/api/v1/prompts/greeter/deployments?label=production');
     const moves = history.body['deployments'] as Record<string, unknown>[];
     expect(moves.map((d) => [d['kind'], d['fromVersion'], d['toVersion'], d['actor'], d['reason']])).toEqual([
-      ['rollback', 2, 1, 'deployer', 'customers complain'],
-      ['promote', 1, 2, 'admin', 'shorter greeting'],
-      ['promote', null, 1, 'deployer', 'first release'],
+      ['rollback', 2, 1, 'key:deployer', 'customers complain'],
+      ['promote', 1, 2, 'key:admin', 'shorter greeting'],
+      ['promote', null, 1, 'key:deployer', 'first release'],
     ]);
   });
 
@@ -274,7 +274,7 @@ describe.each(DIALECTS)('registry API on %s', (dialect) => {
     const entries = audit.body['entries'] as { seq: number; action: string; actor: string }[];
     expect(entries[0]).toMatchObject({ seq: 1, action: 'project.created' });
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
-    expect(entries.some((e) => e.action === 'label.rolled_back' && e.actor === 'deployer')).toBe(true);
+    expect(entries.some((e) => e.action === 'label.rolled_back' && e.actor === 'key:deployer')).toBe(true);
   });
 
   it('serves an OpenAPI document listing the routes', async () => {

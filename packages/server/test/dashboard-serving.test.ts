@@ -131,9 +131,9 @@ describe.each(DIALECTS)('audit log filters on %s', (dialect) => {
   });
 
   it('filters by actor and by prompt (its versions and its labels)', async () => {
-    expect((await audit('actor=editor')).entries.map((entry) => entry.target)).toEqual(['a@v1']);
+    expect((await audit('actor=key:editor')).entries.map((entry) => entry.target)).toEqual(['a@v1']);
     expect((await audit('prompt=a')).entries.map((entry) => entry.target)).toEqual(['a@v1', 'a@v2', 'a:production']);
-    expect((await audit('prompt=a&actor=deployer')).entries.map((entry) => entry.target)).toEqual([
+    expect((await audit('prompt=a&actor=key:deployer')).entries.map((entry) => entry.target)).toEqual([
       'a@v2',
       'a:production',
     ]);

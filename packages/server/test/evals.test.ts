@@ -95,7 +95,7 @@ for (const dialect of DIALECTS) {
         [2, contentSha(bigger)],
         [1, suiteSha],
       ]);
-      expect(rows[1]).toMatchObject({ author: 'editor', content: { cases: suite.cases } });
+      expect(rows[1]).toMatchObject({ author: 'key:editor', content: { cases: suite.cases } });
       expect((await call('GET', '/api/v1/evals/suites/nope')).body).toMatchObject({
         error: { code: 'suite_not_found' },
       });
@@ -140,7 +140,7 @@ for (const dialect of DIALECTS) {
       const record = good.body as unknown as EvalRunRecord;
       expect(record).toMatchObject({
         passed: true,
-        recordedBy: 'reviewer',
+        recordedBy: 'key:reviewer',
         prompt: { name: 'greeter', sha: shas[0], version: 1 },
         suite: { name: 'greeter-basics', sha: suiteSha },
         summary: { total: 3, passed: 3, failed: 0, passRate: 1, inputTokens: 60, outputTokens: 30 },

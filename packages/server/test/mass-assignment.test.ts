@@ -72,7 +72,7 @@ for (const dialect of DIALECTS)
         '/api/v1/prompts/mass/versions',
         r.keys.viewer,
       );
-      expect(log.body.versions.map((v) => v.author)).toEqual(['admin']);
+      expect(log.body.versions.map((v) => v.author)).toEqual(['key:admin']);
     });
 
     it('promote and rollback: actor, project, role and kind are refused, and the label does not move', async () => {

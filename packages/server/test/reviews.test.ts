@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/http/app.js';
 import { createStorage } from '../src/storage/index.js';
 import type { Storage } from '../src/storage/port.js';
+import { addMemberKey } from './support/members.js';
 import { addKey, DIALECTS, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 
 /**
@@ -54,7 +55,7 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       registry = await openTestRegistry(dialect);
-      await addKey(registry.storage, registry.projectId, 'reviewer', RITA_KEY, 'rita');
+      await addMemberKey(registry.storage, registry.projectId, 'reviewer', RITA_KEY, 'rita');
       await push('greeter', 'Hello.\nAlways greet the user by name.\n');
       const first = await call(
         'PUT',
@@ -72,7 +73,7 @@ for (const dialect of DIALECTS) {
         approvals: 1,
         minRole: 'reviewer',
         authorMayApprove: false,
-        updatedBy: 'admin',
+        updatedBy: 'key:admin',
       });
     });
     afterAll(async () => {
@@ -98,7 +99,7 @@ for (const dialect of DIALECTS) {
       ).toBe(200);
       const audit = await call('GET', '/api/v1/audit?order=desc&limit=50');
       expect(
-        (audit.body['entries'] as Json[]).some((e) => e['action'] === 'policy.set' && e['actor'] === 'admin'),
+        (audit.body['entries'] as Json[]).some((e) => e['action'] === 'policy.set' && e['actor'] === 'key:admin'),
       ).toBe(true);
     });
 
@@ -110,7 +111,7 @@ for (const dialect of DIALECTS) {
         name: 'greeter',
         label: 'production',
         status: 'open',
-        author: 'editor',
+        author: 'key:editor',
         version: 2,
         baseVersion: 1,
         protected: true,
@@ -128,7 +129,7 @@ for (const dialect of DIALECTS) {
         drift: { status: 'not_available' },
       });
       expect(cr['timeline']).toEqual([
-        expect.objectContaining({ kind: 'opened', actor: 'editor', comment: 'ship v2' }),
+        expect.objectContaining({ kind: 'opened', actor: 'key:editor', comment: 'ship v2' }),
       ]);
       const listed = await call('GET', '/api/v1/reviews?status=open', undefined, registry.keys.viewer);
       expect((listed.body['changeRequests'] as Json[]).map((c) => c['id'])).toContain(cr['id']);
@@ -207,7 +208,7 @@ for (const dialect of DIALECTS) {
       const history = await call('GET', '/api/v1/prompts/greeter/deployments?label=production');
       expect(history.body['deployments'][0]).toMatchObject({
         kind: 'merge',
-        actor: 'reviewer',
+        actor: 'key:reviewer',
         toVersion: 3,
         changeRequest: id,
         reason: 'change request #' + id + ': ship v2',
@@ -215,8 +216,8 @@ for (const dialect of DIALECTS) {
       const audit = await call('GET', '/api/v1/audit?order=desc&limit=5&prompt=greeter');
       expect((audit.body['entries'] as Json[]).map((e) => [e['action'], e['actor']])).toEqual(
         expect.arrayContaining([
-          ['review.merged', 'reviewer'],
-          ['label.moved', 'reviewer'],
+          ['review.merged', 'key:reviewer'],
+          ['label.moved', 'key:reviewer'],
         ]),
       );
       expect((await call('GET', '/api/v1/verify')).body['ok']).toBe(true);
@@ -280,11 +281,11 @@ for (const dialect of DIALECTS) {
       expect(forced.status).toBe(200);
       expect(forced.body['deployment']).toMatchObject({
         kind: 'break-glass',
-        actor: 'admin',
+        actor: 'key:admin',
         reason: 'outage: ship the fix now',
       });
       const audit = await call('GET', '/api/v1/audit?order=desc&limit=1');
-      expect(audit.body['entries'][0]).toMatchObject({ action: 'label.forced', actor: 'admin' });
+      expect(audit.body['entries'][0]).toMatchObject({ action: 'label.forced', actor: 'key:admin' });
       // SDKs following the change feed see the forced move like any other.
       const feed = await call('GET', `/api/v1/changes?after=${cursor}`);
       expect(feed.body['events']).toEqual([
@@ -299,7 +300,7 @@ for (const dialect of DIALECTS) {
       const view = (await call('GET', `/api/v1/reviews/${pending}`)).body;
       expect(view['timeline'].at(-1)).toMatchObject({
         kind: 'forced',
-        actor: 'admin',
+        actor: 'key:admin',
         comment: 'outage: ship the fix now',
       });
       expect(view['checks']['base']['status']).toBe('failed');
@@ -375,7 +376,7 @@ for (const dialect of DIALECTS) {
           line: 1,
           text: 'Hey.',
           version: 5,
-          author: 'editor',
+          author: 'key:editor',
           deployedBy: expect.objectContaining({ kind: expect.stringMatching(/^(merge|break-glass)$/) }),
         }),
       ]);
@@ -389,7 +390,7 @@ for (const dialect of DIALECTS) {
       expect(v1.body['lines'][1]).toMatchObject({
         version: 1,
         changeRequest: null,
-        deployedBy: { kind: 'promote', actor: 'deployer' },
+        deployedBy: { kind: 'promote', actor: 'key:deployer' },
       });
     });
 
@@ -436,7 +437,7 @@ describe('two app instances on one PostgreSQL', () => {
 
   beforeAll(async () => {
     registry = await openTestRegistry('postgres');
-    await addKey(registry.storage, registry.projectId, 'reviewer', RITA_KEY, 'rita');
+    await addMemberKey(registry.storage, registry.projectId, 'reviewer', RITA_KEY, 'rita');
     const storage = await createStorage(registry.dbUrl);
     second = { storage, app: await buildApp({ storage }) };
   });

@@ -176,7 +176,7 @@ describe.each(DIALECTS)('trace queries (%s)', (dialect) => {
       name: 'feedback',
       kind: 'thumbs',
       value: 'down',
-      actor: 'editor',
+      actor: 'key:editor',
       comment: 'did not greet me by name',
     });
     expect((await score('q2-1', { kind: 'numeric', name: 'helpfulness', value: 0.25 })).statusCode).toBe(201);

@@ -1,4 +1,10 @@
-import { PromptopsError, type KeyRecord, type MemberRecord, type ProjectRecord } from '@promptops/core';
+import {
+  PromptopsError,
+  confusingKeyName,
+  type KeyRecord,
+  type MemberRecord,
+  type ProjectRecord,
+} from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { DEFAULT_PROJECT } from '../auth/bootstrap.js';
 import { generateApiKey, hashApiKey, keyIdOf } from '../auth/keys.js';
@@ -30,6 +36,13 @@ export interface CreatedKey {
 const keyNotFound = (keyId: string): PromptopsError =>
   new PromptopsError('not_found', 'key_not_found', `this project has no API key ${keyId}`, {
     fix: 'list the keys with GET /api/v1/keys (promptops keys list)',
+  });
+
+/** A key name that would read as someone else in key lists (actors are `key:NAME` anyway). */
+const confusingName = (problem: string): PromptopsError =>
+  new PromptopsError('invalid', 'invalid_request', `the key name ${problem}`, {
+    fix: 'name the key after what uses it (e.g. "ci deploy"); for a key that acts as a member, pass --user NAME',
+    issues: [{ path: 'name', message: problem }],
   });
 
 const memberNotFound = (name: string): PromptopsError =>
@@ -118,6 +131,9 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
       const at = now();
       return storage.transaction(async (tx) => {
         await tx.lockProjectAccess(actor.projectId);
+        const members = (await tx.listMembers(actor.projectId)).map((member) => member.name);
+        const problem = confusingKeyName(input.name, members, input.user ?? null);
+        if (problem !== null) throw confusingName(problem);
         let userId: number | null = null;
         if (input.user !== undefined) {
           const member = await tx.getMember(actor.projectId, input.user);

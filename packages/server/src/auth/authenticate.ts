@@ -1,4 +1,4 @@
-import { PromptopsError } from '@promptops/core';
+import { PromptopsError, actorNameOf } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
 import { effectiveRole, keyWorksAt } from '../access/roles.js';
@@ -83,7 +83,7 @@ export const createAuthenticator = (
         projectName: project.name,
         role,
         keyId,
-        name: row.userName ?? row.name,
+        name: actorNameOf({ name: row.name, user: row.userName }),
         user: row.userName,
         keyName: row.name,
       },

@@ -1,4 +1,4 @@
-import { parseEvalSuiteFile, type EvalSuiteContent, type PromptContent } from '@promptops/core';
+import { keyActorName, parseEvalSuiteFile, type EvalSuiteContent, type PromptContent } from '@promptops/core';
 import { createProvider, runSuite } from '@promptops/evals';
 import type { Actor, Clock } from '../context.js';
 import { createEvalGate } from '../evals/gate.js';
@@ -67,7 +67,7 @@ export const seedDemoEvals = async (storage: Storage, project: ProjectRow, now: 
     role: 'reviewer',
     keyId: 'demo',
     stamp: 0,
-    name: 'ci',
+    name: keyActorName('ci'),
     user: null,
   };
   const prompt = await storage.getPrompt(project.id, GREETER);

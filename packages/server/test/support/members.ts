@@ -1,0 +1,42 @@
+import { memberTarget } from '../../src/access/service.js';
+import { hashApiKey, keyIdOf } from '../../src/auth/keys.js';
+import type { Role, Storage } from '../../src/storage/port.js';
+
+/**
+ * A person in a test: a member of the project with an API key that acts as them (so history names them),
+ * inserted directly like `addKey`'s service keys, the membership audited. Returns the key.
+ */
+export const addMemberKey = async (
+  storage: Storage,
+  projectId: number,
+  role: Role,
+  key: string,
+  user: string,
+): Promise<string> => {
+  const at = new Date().toISOString();
+  const hash = hashApiKey(key);
+  await storage.transaction(async (tx) => {
+    const { id: userId } = await tx.ensureUser(user, at);
+    await tx.insertMember({ projectId, userId, role, displayName: null, createdAt: at, createdBy: 'test' });
+    // Audited like every membership change (verify checks that each membership is recorded).
+    await tx.appendAudit({
+      projectId,
+      at,
+      actor: 'test',
+      action: 'member.added',
+      target: memberTarget(user),
+      data: { name: user, role },
+    });
+    await tx.insertApiKey({
+      projectId,
+      keyId: keyIdOf(hash),
+      hash,
+      role,
+      name: `${user} key`,
+      userId,
+      createdBy: 'test',
+      createdAt: at,
+    });
+  });
+  return key;
+};
