@@ -456,7 +456,7 @@ describe.each(DIALECTS)('change feed on %s', (dialect) => {
   it('sends keepalive comments, answers 503 with Retry-After over the subscriber limit, and ends streams on close', async () => {
     const app = await buildApp({
       storage: registry.storage,
-      changeFeed: { keepaliveMs: 50, maxSubscribers: 2, retryAfterSeconds: 7 },
+      changeFeed: { keepaliveMs: 50, maxSubscribers: 2, reservedPerProject: 0, retryAfterSeconds: 7 },
     });
     const local = apiOf(await listen(app), registry.keys.viewer);
     const [one, two] = [await local.stream(), await local.stream()];

@@ -1,4 +1,10 @@
 import type { ChangeEvent, ChangeReader } from './events.js';
+import {
+  SubscriberCounts,
+  type SubscriberLimits,
+  type SubscriberOwner,
+  type TooManySubscribersError,
+} from './limits.js';
 
 /**
  * One poller per project with at least one subscriber, however many subscribers it has: it reads the
@@ -22,8 +28,8 @@ export interface HubOptions {
   readonly pollIntervalMs: number;
   /** Audit entries read per query. */
   readonly pageSize: number;
-  /** Subscribers on this replica, all projects together. */
-  readonly maxSubscribers: number;
+  /** Subscribers on this replica: in all, per project, per key, and each project's reserve. */
+  readonly limits: SubscriberLimits;
   readonly onError: (error: unknown, projectId: number) => void;
 }
 
@@ -31,13 +37,6 @@ export interface HubSubscription {
   /** Settles once the project's poller knows its starting cursor (rejects if it could not read it). */
   readonly ready: Promise<void>;
   unsubscribe(): void;
-}
-
-export class TooManySubscribersError extends Error {
-  constructor(readonly limit: number) {
-    super(`this replica already serves ${limit} change-feed subscribers`);
-    this.name = 'TooManySubscribersError';
-  }
 }
 
 /** Failed polls back off up to this, so a database outage is not hammered 10 times a second per project. */
@@ -59,37 +58,42 @@ interface Poller {
 
 export class ChangeHub {
   readonly #pollers = new Map<number, Poller>();
-  #subscribers = 0;
+  readonly #counts: SubscriberCounts;
   #closed = false;
 
   constructor(
     private readonly reader: ChangeReader,
     private readonly options: HubOptions,
-  ) {}
+  ) {
+    this.#counts = new SubscriberCounts(options.limits);
+  }
 
   /** For tests and metrics. */
   get stats(): { pollers: number; subscribers: number } {
-    return { pollers: this.#pollers.size, subscribers: this.#subscribers };
+    return { pollers: this.#pollers.size, subscribers: this.#counts.total };
   }
 
-  hasRoom(): boolean {
-    return this.#subscribers < this.options.maxSubscribers;
+  /** Why `owner` may not subscribe now (which limit), or undefined when it may. */
+  refusal(owner: SubscriberOwner): TooManySubscribersError | undefined {
+    return this.#counts.refusal(owner);
   }
 
-  /** Registers at once (synchronously), so a capacity check just before cannot be raced. */
-  subscribe(projectId: number, listener: BatchListener): HubSubscription {
+  /**
+   * Registers at once (synchronously), so a capacity check just before cannot be raced. Throws
+   * `TooManySubscribersError` over a limit.
+   */
+  subscribe(owner: SubscriberOwner, listener: BatchListener): HubSubscription {
     if (this.#closed) throw new Error('the change hub is closed');
-    if (!this.hasRoom()) throw new TooManySubscribersError(this.options.maxSubscribers);
-    const poller = this.#pollers.get(projectId) ?? this.#start(projectId);
+    const release = this.#counts.acquire(owner);
+    const poller = this.#pollers.get(owner.projectId) ?? this.#start(owner.projectId);
     poller.listeners.add(listener);
-    this.#subscribers += 1;
     let active = true;
     return {
       ready: poller.ready,
       unsubscribe: () => {
         if (!active) return;
         active = false;
-        this.#subscribers -= 1;
+        release();
         poller.listeners.delete(listener);
         if (poller.listeners.size === 0) this.#stop(poller);
       },

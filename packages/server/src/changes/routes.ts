@@ -1,7 +1,8 @@
 import { PROMPT_NAME_PATTERN, PromptopsError } from '@promptops/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Actor } from '../context.js';
 import { requireActor } from '../http/actor.js';
-import { TooManySubscribersError } from './hub.js';
+import { SUBSCRIBER_LIMIT_ENV, TooManySubscribersError, type SubscriberLimits } from './limits.js';
 import type { ChangeFeed } from './service.js';
 import { streamChanges } from './sse.js';
 
@@ -59,17 +60,42 @@ const lastEventId = (header: string | string[] | undefined): number | undefined 
   return Number(value);
 };
 
-const tooManySubscribers = (reply: FastifyReply, feed: ChangeFeed): FastifyReply =>
-  reply
-    .code(503)
+/** Where each limit is raised: the app option and the environment variable of `promptops serve`. */
+const raise = (option: keyof SubscriberLimits): string =>
+  `an operator raises it with ${SUBSCRIBER_LIMIT_ENV[option]} (changeFeed.${option})`;
+
+/**
+ * Over the key's or the project's own limit: 429, the caller's own doing. Over the replica's: 503, as
+ * before (another replica may have room). Every refusal names its limit and how to raise it.
+ */
+const tooManySubscribers = (
+  reply: FastifyReply,
+  feed: ChangeFeed,
+  actor: Actor,
+  refused: TooManySubscribersError,
+): FastifyReply => {
+  const after = `retry after ${feed.settings.retryAfterSeconds} s`;
+  const { limit, max } = refused;
+  const [message, fix] =
+    limit === 'key'
+      ? [
+          `this API key already holds ${max} change-feed subscriptions (streams and waiting long-polls) on this replica, its limit`,
+          `close the clients this key no longer needs or give each service its own key, then ${after}; ${raise('maxSubscribersPerKey')}`,
+        ]
+      : limit === 'project'
+        ? [
+            `project '${actor.projectName}' already holds ${max} change-feed subscriptions (streams and waiting long-polls) on this replica, its limit`,
+            `close the clients the project no longer needs, or spread them over more replicas, then ${after}; ${raise('maxSubscribersPerProject')}`,
+          ]
+        : [
+            `this replica serves its limit of ${max} change-feed subscribers`,
+            `${after} (another replica may have room); ${raise('maxSubscribers')}`,
+          ];
+  return reply
+    .code(limit === 'replica' ? 503 : 429)
     .header('retry-after', String(feed.settings.retryAfterSeconds))
-    .send({
-      error: {
-        code: 'too_many_subscribers',
-        message: `this replica serves its limit of ${feed.settings.maxSubscribers} change-feed subscribers`,
-        fix: `retry after ${feed.settings.retryAfterSeconds} s (another replica may have room)`,
-      },
-    });
+    .send({ error: { code: 'too_many_subscribers', message, fix, details: { limit, max } } });
+};
 
 export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) => {
   // Open streams would hold the HTTP server's close open forever: end them first.
@@ -106,7 +132,8 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
         actor.projectId,
         lastEventId(request.headers['last-event-id']) ?? request.query.after,
       );
-      if (!feed.hasRoom()) return tooManySubscribers(reply, feed);
+      const refused = feed.refusal(actor);
+      if (refused !== undefined) return tooManySubscribers(reply, feed, actor, refused);
       streamChanges(feed, reply, actor, start, only);
       return reply;
     },
@@ -145,7 +172,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
           signal: aborted.signal,
         });
       } catch (error) {
-        if (error instanceof TooManySubscribersError) return tooManySubscribers(reply, feed);
+        if (error instanceof TooManySubscribersError) return tooManySubscribers(reply, feed, actor, error);
         throw error;
       }
     },

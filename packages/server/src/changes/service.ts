@@ -3,15 +3,20 @@ import type { Actor } from '../context.js';
 import type { Storage } from '../storage/port.js';
 import { createChangeReader, type ChangeEvent, type ChangeReader } from './events.js';
 import { ChangeHub } from './hub.js';
+import {
+  subscriberLimits,
+  type SubscriberLimits,
+  type SubscriberOwner,
+  type TooManySubscribersError,
+} from './limits.js';
 import { openSubscription, type Subscription, type SubscriptionSink } from './subscription.js';
 
-export interface ChangeFeedOptions {
+export interface ChangeFeedOptions extends Partial<SubscriberLimits> {
   /** How often a project's poller reads the audit log (another replica's change is seen within it). */
   readonly pollIntervalMs?: number;
   /** SSE comment interval, so proxies and load balancers keep idle streams open. */
   readonly keepaliveMs?: number;
-  /** Stream and long-poll subscribers per replica; beyond it, 503 with Retry-After. */
-  readonly maxSubscribers?: number;
+  /** The Retry-After of a refusal over a subscriber limit (the limits themselves: `SubscriberLimits`). */
   readonly retryAfterSeconds?: number;
   /** Audit entries per read, and so the most events in one delivery or long-poll answer. */
   readonly pageSize?: number;
@@ -50,11 +55,13 @@ const cursorAhead = (after: number, latest: number): PromptopsError =>
     },
   );
 
+const ownerOf = (actor: Actor): SubscriberOwner => ({ projectId: actor.projectId, keyId: actor.keyId });
+
 export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = {}) => {
   const settings = {
     pollIntervalMs: options.pollIntervalMs ?? 100,
     keepaliveMs: options.keepaliveMs ?? 15_000,
-    maxSubscribers: options.maxSubscribers ?? 10_000,
+    ...subscriberLimits(options, process.env),
     retryAfterSeconds: options.retryAfterSeconds ?? 5,
     pageSize: options.pageSize ?? 500,
     maxQueuedBatches: options.maxQueuedBatches ?? 100,
@@ -63,7 +70,7 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
   const hub = new ChangeHub(reader, {
     pollIntervalMs: settings.pollIntervalMs,
     pageSize: settings.pageSize,
-    maxSubscribers: settings.maxSubscribers,
+    limits: settings,
     onError: (error, projectId) =>
       options.log?.error({ err: error, projectId }, 'change feed: polling the audit log failed'),
   });
@@ -88,7 +95,8 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
 
     stats: (): ChangeFeedStats => ({ ...hub.stats, streams: streams.size }),
 
-    hasRoom: (): boolean => hub.hasRoom(),
+    /** Why the actor's key may not subscribe now (which limit), or undefined when it may. */
+    refusal: (actor: Actor): TooManySubscribersError | undefined => hub.refusal(ownerOf(actor)),
 
     startAfter,
 
@@ -156,7 +164,7 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
             reject(error instanceof Error ? error : new Error(String(error)));
           },
         };
-        const subscription: Subscription = openSubscription(hub, reader, projectId, cursor, sink, {
+        const subscription: Subscription = openSubscription(hub, reader, ownerOf(actor), cursor, sink, {
           pageSize: settings.pageSize,
           maxQueued: settings.maxQueuedBatches,
           ...filterOf(query.names),
@@ -174,7 +182,7 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
       names: ReadonlySet<string> | undefined,
       sink: SubscriptionSink,
     ): Subscription {
-      return openSubscription(hub, reader, actor.projectId, after, sink, {
+      return openSubscription(hub, reader, ownerOf(actor), after, sink, {
         pageSize: settings.pageSize,
         maxQueued: settings.maxQueuedBatches,
         ...filterOf(names),

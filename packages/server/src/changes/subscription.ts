@@ -1,5 +1,6 @@
 import type { ChangeEvent, ChangeReader } from './events.js';
 import type { ChangeBatch, ChangeHub } from './hub.js';
+import type { SubscriberOwner } from './limits.js';
 
 /**
  * One client's view of a project's changes: first every event after its position, read from the audit
@@ -39,15 +40,16 @@ export class SlowConsumerError extends Error {
   }
 }
 
-/** Throws `TooManySubscribersError` synchronously when the hub is full; later failures go to `sink.fail`. */
+/** Throws `TooManySubscribersError` synchronously over a subscriber limit; later failures go to `sink.fail`. */
 export const openSubscription = (
   hub: ChangeHub,
   reader: ChangeReader,
-  projectId: number,
+  owner: SubscriberOwner,
   after: number,
   sink: SubscriptionSink,
   options: SubscriptionOptions,
 ): Subscription => {
+  const { projectId } = owner;
   let position = after;
   let closed = false;
   let queued = 0;
@@ -91,7 +93,7 @@ export const openSubscription = (
     });
   };
 
-  const registration = hub.subscribe(projectId, onBatch);
+  const registration = hub.subscribe(owner, onBatch);
   const close = (): void => {
     closed = true;
     registration.unsubscribe();
