@@ -93,6 +93,27 @@ export const isFatal = (error: unknown): boolean => error instanceof PromptopsEr
 
 const seg = (value: string): string => encodeURIComponent(value);
 
+const MiB = 1024 * 1024;
+
+/**
+ * The server's request body limits by route (server: http/app.ts BODY_LIMIT, evals/routes.ts
+ * RUN_BODY_LIMIT). A body over its limit is refused here, before sending: the server answers 413 as soon
+ * as it reads Content-Length and closes the upload, which fetch reports as EPIPE, not as the 413.
+ */
+const BODY_LIMITS: readonly { readonly path: RegExp; readonly bytes: number; readonly fix: string }[] = [
+  { path: /^\/evals\/(runs|suites)$/, bytes: 16 * MiB, fix: 'split the run into smaller ones, or trim case outputs' },
+  {
+    path: /^\/prompts\/[^/]+\/versions$/,
+    bytes: MiB,
+    fix: 'shrink the prompt: pass long reference text in a variable, or split it into slots',
+  },
+];
+const bodyLimitOf = (path: string): { bytes: number; fix: string } =>
+  BODY_LIMITS.find((limit) => limit.path.test(path)) ?? { bytes: MiB, fix: 'send a smaller request' };
+
+const sizeText = (bytes: number): string =>
+  bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -355,14 +376,27 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    // JSON.stringify drops undefined fields, which is what optional body fields mean.
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) {
+      const size = Buffer.byteLength(payload);
+      const limit = bodyLimitOf(path);
+      if (size > limit.bytes) {
+        throw new PromptopsError(
+          'too_large',
+          'too_large',
+          `${method} ${path}: the request body is ${sizeText(size)}; the server takes at most ${sizeText(limit.bytes)} on this route`,
+          { fix: limit.fix, details: { sizeBytes: size, limitBytes: limit.bytes } },
+        );
+      }
+    }
 
     let response: Response;
     try {
       response = await this.#fetch(target, {
         method,
         headers,
-        // JSON.stringify drops undefined fields, which is what optional body fields mean.
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(payload === undefined ? {} : { body: payload }),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
@@ -375,7 +409,7 @@ export class ApiClient {
     } catch {
       data = undefined;
     }
-    if (!response.ok) throw this.#errorFrom(response.status, data, text, `${method} ${path}`);
+    if (!response.ok) throw this.#errorFrom(response.status, data, text, method, path);
     if (data === undefined) {
       throw new ApiError(response.status, 'invalid_response', `${method} ${target} returned no JSON body`, {
         fix: `check that ${this.url} is a promptops server`,
@@ -400,7 +434,8 @@ export class ApiClient {
     );
   }
 
-  #errorFrom(status: number, data: unknown, text: string, what: string): ApiError {
+  #errorFrom(status: number, data: unknown, text: string, method: string, path: string): ApiError {
+    const what = `${method} ${path}`;
     const body = isRecord(data) && isRecord(data.error) ? data.error : undefined;
     if (body === undefined) {
       const snippet = text.trim().slice(0, 200);
@@ -411,7 +446,7 @@ export class ApiClient {
         {
           fix:
             status === 413
-              ? 'the request body exceeds the server limit (1 MiB); shrink the prompt'
+              ? `the request body exceeds the server's limit (${sizeText(bodyLimitOf(path).bytes)} on this route, or a proxy's): ${bodyLimitOf(path).fix}`
               : `check that ${this.url} is a promptops server`,
         },
       );

@@ -21,6 +21,14 @@ interface ErrorBody {
   details?: Record<string, unknown>;
 }
 
+/** 1048576 -> "1 MiB"; a limit that is not whole MiB in KiB, else bytes. */
+const sizeText = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0
+    ? `${bytes / 1024 / 1024} MiB`
+    : bytes % 1024 === 0
+      ? `${bytes / 1024} KiB`
+      : `${bytes} bytes`;
+
 const send = (reply: FastifyReply, status: number, body: ErrorBody): FastifyReply =>
   reply.code(status).send({ error: body });
 
@@ -53,10 +61,13 @@ export const errorHandler = (error: FastifyError, request: FastifyRequest, reply
     });
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    // The route's own limit (evals take 16 MiB), else the server's.
+    const limit = sizeText(request.routeOptions.bodyLimit);
     return send(reply, 413, {
       code: 'too_large',
-      message: 'the request body is larger than the limit',
-      fix: 'send at most 1 MiB per request',
+      message: `the request body is larger than this route's limit of ${limit}`,
+      fix: `send at most ${limit} per request`,
+      details: { limitBytes: request.routeOptions.bodyLimit },
     });
   }
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
