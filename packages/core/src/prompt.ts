@@ -30,14 +30,59 @@ const typeMatches = (type: VariableSpec['type'], value: unknown): boolean => {
   }
 };
 
+/** The shortest chain of slots from `start` back to itself along `includes`, or undefined. */
+const shortestCycle = (start: string, includes: ReadonlyMap<string, readonly string[]>): string[] | undefined => {
+  const previous = new Map<string, string>();
+  const queue = [start];
+  for (let index = 0; index < queue.length; index += 1) {
+    const slot = queue[index]!;
+    for (const next of includes.get(slot) ?? []) {
+      if (next === start) {
+        const chain = [slot];
+        for (let at = slot; at !== start;) chain.unshift((at = previous.get(at)!));
+        return chain;
+      }
+      if (!previous.has(next) && includes.has(next)) {
+        previous.set(next, slot);
+        queue.push(next);
+      }
+    }
+  }
+  return undefined;
+};
+
+/**
+ * Slots that always include themselves (a -> b -> a, each `{{> ...}}` outside any section) can never finish
+ * rendering, whatever the data. Recursion inside a section stays allowed: the data can end it (a tree).
+ * One issue per cycle, at its first slot by name.
+ */
+const slotCycleIssues = (includes: ReadonlyMap<string, readonly string[]>): FieldIssue[] => {
+  const issues: FieldIssue[] = [];
+  const reported = new Set<string>();
+  for (const start of [...includes.keys()].sort()) {
+    if (reported.has(start)) continue;
+    const cycle = shortestCycle(start, includes);
+    if (cycle === undefined) continue;
+    for (const slot of cycle) reported.add(slot);
+    issues.push({
+      path: `slots.${start}`,
+      message: `slot "${start}" always includes itself (${[...cycle, start].join(' -> ')}), so it can never finish rendering: remove one of these {{> ...}}, or put it inside a {{#section}} that the data ends`,
+    });
+  }
+  return issues;
+};
+
 /**
  * Semantic checks beyond the schema: every variable a template reads is declared, every partial names
- * a slot, defaults have the declared type. Returns the issues; `validatePromptContent` throws them.
+ * a slot, no slot always includes itself, defaults have the declared type. Returns the issues;
+ * `validatePromptContent` throws them.
  */
 export const semanticIssues = (content: PromptContent): FieldIssue[] => {
   const issues: FieldIssue[] = [];
   const declared = new Set(Object.keys(content.variables));
   const used = new Set<string>();
+  /** slot -> the slots it always includes */
+  const includes = new Map<string, string[]>();
   for (const { path, template } of templatesOf(content)) {
     let refs;
     try {
@@ -46,6 +91,7 @@ export const semanticIssues = (content: PromptContent): FieldIssue[] => {
       issues.push({ path, message: (error as Error).message });
       continue;
     }
+    if (path.startsWith('slots.')) includes.set(path.slice('slots.'.length), [...refs.unconditionalPartials]);
     for (const name of refs.variables) {
       used.add(name);
       if (!declared.has(name)) {
@@ -61,6 +107,7 @@ export const semanticIssues = (content: PromptContent): FieldIssue[] => {
       }
     }
   }
+  issues.push(...slotCycleIssues(includes));
   for (const [name, spec] of Object.entries(content.variables)) {
     if (spec.default !== undefined && !typeMatches(spec.type, spec.default)) {
       issues.push({
@@ -97,7 +144,7 @@ export const validatePromptContent = (input: unknown, what = 'prompt content'): 
   if (issues.length > 0) {
     throw new PromptopsError('invalid', 'invalid_prompt', `${what} is invalid:\n${formatIssues(issues)}`, {
       issues,
-      fix: 'declare every variable the templates use and every slot they include',
+      fix: 'declare every variable the templates use and every slot they include, and break slot cycles',
     });
   }
   return content;

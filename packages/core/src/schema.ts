@@ -14,6 +14,43 @@ export type MessageRole = (typeof MESSAGE_ROLES)[number];
 export const VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'any'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
 
+/**
+ * Caps on prompt content (docs/api.md, "Limits"): generous for real prompts (a long system prompt is some
+ * 50,000 characters), small enough that no single push, check or render can exhaust a process's memory.
+ */
+export const CONTENT_LIMITS = Object.freeze({
+  /** Characters in one template: `template`, one message's `content`, or one slot. */
+  templateCharacters: 256 * 1024,
+  /** Characters in all of a version's templates together. */
+  totalTemplateCharacters: 1024 * 1024,
+  messages: 500,
+  slots: 100,
+  variables: 200,
+  /** Characters in a variable or slot name. */
+  nameCharacters: 100,
+  /** Levels of nesting below the content's top level: no key or index path is longer. */
+  depth: 64,
+});
+
+const count = (n: number): string => n.toLocaleString('en-US');
+const lengthOf = (input: unknown): string => (typeof input === 'string' ? count(input.length) : 'too many');
+
+/** A template, message content or slot: a string of at most `templateCharacters`. */
+const templateText = (notString: string) =>
+  z.string({ error: notString }).max(CONTENT_LIMITS.templateCharacters, {
+    error: (issue) =>
+      `has ${lengthOf(issue.input)} characters; the limit is ${count(CONTENT_LIMITS.templateCharacters)} per template, message or slot: pass long reference text in a variable, or split it into slots`,
+  });
+
+/** A record of at most `max` entries, refused with `what` and the fix. */
+const atMost =
+  (max: number, what: string, fix: string) =>
+  (record: Record<string, unknown>, ctx: z.core.$RefinementCtx): void => {
+    const size = Object.keys(record).length;
+    if (size > max)
+      ctx.addIssue({ code: 'custom', message: `${count(size)} ${what}; the limit is ${count(max)}: ${fix}` });
+  };
+
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 const unknownKeys =
@@ -48,7 +85,7 @@ export type VariableSpec = z.infer<typeof variableSpecSchema>;
 
 export const messageSchema = strict({
   role: z.enum(MESSAGE_ROLES, { error: `role must be one of ${MESSAGE_ROLES.join(', ')}` }),
-  content: z.string({ error: 'content must be a string (the message template)' }),
+  content: templateText('content must be a string (the message template)'),
 });
 export type ChatMessage = z.infer<typeof messageSchema>;
 
@@ -73,14 +110,41 @@ export const modelConfigSchema = strict({
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
 
 const variableNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const variablesSchema = z.record(
-  z.string().regex(variableNamePattern, 'a variable name is letters, digits and "_", not starting with a digit'),
-  variableSpecSchema,
-);
-const slotsSchema = z.record(
-  z.string().regex(variableNamePattern, 'a slot name is letters, digits and "_", not starting with a digit'),
-  z.string(),
-);
+const nameLimit = `is longer than ${CONTENT_LIMITS.nameCharacters} characters; use a shorter name`;
+const variablesSchema = z
+  .record(
+    z
+      .string()
+      .regex(variableNamePattern, 'a variable name is letters, digits and "_", not starting with a digit')
+      .max(CONTENT_LIMITS.nameCharacters, `a variable name ${nameLimit}`),
+    variableSpecSchema,
+  )
+  .superRefine(atMost(CONTENT_LIMITS.variables, 'variables', 'declare fewer, or pass related values as one object'));
+const slotsSchema = z
+  .record(
+    z
+      .string()
+      .regex(variableNamePattern, 'a slot name is letters, digits and "_", not starting with a digit')
+      .max(CONTENT_LIMITS.nameCharacters, `a slot name ${nameLimit}`),
+    templateText('a slot must be a string (a template)'),
+  )
+  .superRefine(atMost(CONTENT_LIMITS.slots, 'slots', 'merge slots that always change together'));
+
+/** All templates of a version together, so many slots cannot add up past what one push should hold. */
+const totalCharacters = (
+  content: { slots: Record<string, string>; template?: string; messages?: readonly { content: string }[] },
+  ctx: z.core.$RefinementCtx,
+): void => {
+  let total = content.template?.length ?? 0;
+  for (const message of content.messages ?? []) total += message.content.length;
+  for (const slot of Object.values(content.slots)) total += slot.length;
+  if (total > CONTENT_LIMITS.totalTemplateCharacters) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `the templates, messages and slots hold ${count(total)} characters in all; the limit is ${count(CONTENT_LIMITS.totalTemplateCharacters)}: pass long reference text in variables`,
+    });
+  }
+};
 
 const commonContent = {
   name: promptNameSchema,
@@ -92,14 +156,20 @@ const commonContent = {
 export const textContentSchema = strict({
   ...commonContent,
   type: z.literal('text'),
-  template: z.string({ error: 'template must be a string' }),
-});
+  template: templateText('template must be a string'),
+}).superRefine(totalCharacters);
 
 export const chatContentSchema = strict({
   ...commonContent,
   type: z.literal('chat'),
-  messages: z.array(messageSchema).min(1, 'a chat prompt needs at least one message'),
-});
+  messages: z
+    .array(messageSchema)
+    .min(1, 'a chat prompt needs at least one message')
+    .max(
+      CONTENT_LIMITS.messages,
+      `a chat prompt has at most ${count(CONTENT_LIMITS.messages)} messages: merge consecutive messages of one role`,
+    ),
+}).superRefine(totalCharacters);
 
 /**
  * The hashed content of a version: exactly what identifies it. Commit data (author, message, parent,
@@ -142,12 +212,69 @@ export const protoKeyIssues = (value: unknown, prefix: readonly PropertyKey[] = 
   return issues;
 };
 
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** Why `text` is not well-formed UTF-16 (a lone surrogate cannot be encoded as UTF-8 nor hashed), or undefined. */
+export const loneSurrogateProblem = (text: string): string | undefined => {
+  const found = LONE_SURROGATE.exec(text);
+  if (found === null) return undefined;
+  const unit = text.charCodeAt(found.index).toString(16).toUpperCase();
+  return `contains a lone UTF-16 surrogate (U+${unit} at character ${found.index}): text must be well-formed Unicode; send both halves of the surrogate pair, or remove it`;
+};
+
+const MAX_INPUT_ISSUES = 20;
+
+/**
+ * What untrusted JSON (or YAML) must not hold before it is validated or hashed: `__proto__` keys, values
+ * nested more than `maxDepth` keys or indexes deep (schema checks and hashing recurse), strings or keys
+ * with a lone surrogate, and numbers that are not finite (`1e309` parses as Infinity). Each issue names
+ * its path and the fix.
+ */
+export const inputIssues = (
+  value: unknown,
+  prefix: readonly PropertyKey[] = [],
+  maxDepth: number = CONTENT_LIMITS.depth,
+): FieldIssue[] => {
+  const issues: FieldIssue[] = [];
+  const visit = (inner: unknown, path: readonly PropertyKey[], depth: number): void => {
+    if (issues.length >= MAX_INPUT_ISSUES) return;
+    if (typeof inner === 'number' && !Number.isFinite(inner)) {
+      issues.push({ path: formatPath(path), message: `${inner} is not a finite number: send a number JSON can hold` });
+      return;
+    }
+    if (typeof inner === 'string') {
+      const problem = loneSurrogateProblem(inner);
+      if (problem !== undefined) issues.push({ path: formatPath(path), message: problem });
+      return;
+    }
+    if (inner === null || typeof inner !== 'object') return;
+    const entries = Object.entries(inner);
+    if (depth >= maxDepth && entries.length > 0) {
+      issues.push({
+        path: formatPath(path),
+        message: `nests more than ${maxDepth} levels deep (counted from the top of the document): flatten the value`,
+      });
+      return;
+    }
+    for (const [key, item] of entries) {
+      const itemPath = [...path, Array.isArray(inner) ? Number(key) : key];
+      const keyProblem = loneSurrogateProblem(key);
+      if (key === '__proto__')
+        issues.push({ path: formatPath(itemPath), message: 'the key "__proto__" is not allowed' });
+      else if (keyProblem !== undefined) issues.push({ path: formatPath(itemPath), message: `the key ${keyProblem}` });
+      else visit(item, itemPath, depth + 1);
+    }
+  };
+  visit(value, prefix, 0);
+  return issues;
+};
+
 /** Parses untrusted input as prompt content (schema only; see `validatePromptContent` for semantics). */
 export const parsePromptContent = (input: unknown, what = 'prompt content'): PromptContent => {
-  const protoIssues = protoKeyIssues(input);
-  const result = protoIssues.length > 0 ? undefined : promptContentSchema.safeParse(input);
+  const shapeIssues = inputIssues(input);
+  const result = shapeIssues.length > 0 ? undefined : promptContentSchema.safeParse(input);
   if (result === undefined || !result.success) {
-    const issues = result === undefined ? protoIssues : zodIssues(result.error);
+    const issues = result === undefined ? shapeIssues : zodIssues(result.error);
     throw new PromptopsError(
       'invalid',
       'invalid_prompt',

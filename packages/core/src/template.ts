@@ -10,9 +10,56 @@ import { PromptopsError } from './errors.js';
 
 type Token = [string, string, number, number, ...unknown[]];
 
+/** Sections (`{{#s}}`, `{{^s}}`) nest at most this deep: walking them recurses, and real prompts nest a few. */
+export const MAX_SECTION_DEPTH = 64;
+
+/**
+ * Parsed templates by their text, least recently used first. The SDK renders the same few templates on
+ * every call and a parse costs some 70 µs per KB, so parses are kept, but only up to a total size: every
+ * distinct template ever pushed or rendered must not stay in memory (mustache.js's own cache is unbounded,
+ * so its global writer is never used).
+ */
+const CACHE_CHARACTERS = 512 * 1024;
+const parsed = new Map<string, Token[]>();
+let cachedCharacters = 0;
+
+const remember = (template: string, tokens: Token[]): void => {
+  if (template.length > CACHE_CHARACTERS / 2) return;
+  parsed.set(template, tokens);
+  cachedCharacters += template.length;
+  for (const oldest of parsed.keys()) {
+    if (cachedCharacters <= CACHE_CHARACTERS) break;
+    parsed.delete(oldest);
+    cachedCharacters -= oldest.length;
+  }
+};
+
+/** The deepest section nesting, walked without recursion (a template may nest thousands deep). */
+const sectionDepth = (tokens: readonly Token[]): number => {
+  let deepest = 0;
+  const pending: [readonly Token[], number][] = [[tokens, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [list, depth] = next;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_SECTION_DEPTH) break;
+    for (const token of list) {
+      if (token[0] === '#' || token[0] === '^') pending.push([(token[4] as Token[] | undefined) ?? [], depth + 1]);
+    }
+  }
+  return deepest;
+};
+
 const parseTemplate = (template: string, where: string): Token[] => {
+  const hit = parsed.get(template);
+  if (hit !== undefined) {
+    parsed.delete(template);
+    parsed.set(template, hit);
+    return hit;
+  }
+  let tokens: Token[];
   try {
-    return Mustache.parse(template) as unknown as Token[];
+    // A writer of its own per parse: its cache dies with it.
+    tokens = new Mustache.Writer().parse(template) as Token[];
   } catch (error) {
     throw new PromptopsError(
       'invalid',
@@ -21,6 +68,16 @@ const parseTemplate = (template: string, where: string): Token[] => {
       { fix: 'close every {{#section}} with {{/section}} and balance the braces' },
     );
   }
+  if (sectionDepth(tokens) > MAX_SECTION_DEPTH) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_template',
+      `${where}: sections nest more than ${MAX_SECTION_DEPTH} levels deep`,
+      { fix: `nest {{#section}} and {{^section}} at most ${MAX_SECTION_DEPTH} levels deep` },
+    );
+  }
+  remember(template, tokens);
+  return tokens;
 };
 
 export interface TemplateReferences {
@@ -28,6 +85,8 @@ export interface TemplateReferences {
   readonly variables: ReadonlySet<string>;
   /** Names of partials (`{{> slot}}`) the template includes. */
   readonly partials: ReadonlySet<string>;
+  /** The partials included outside any section: rendering the template always renders them. */
+  readonly unconditionalPartials: ReadonlySet<string>;
   /**
    * The root of every name the template mentions at any depth. Inside a section a name may be a field of
    * the item or a variable (lookups fall back to the outer context), so this is what "used" means.
@@ -44,6 +103,7 @@ const rootName = (name: string): string => name.split('.')[0] ?? name;
 export const extractReferences = (template: string, where = 'template'): TemplateReferences => {
   const variables = new Set<string>();
   const partials = new Set<string>();
+  const unconditionalPartials = new Set<string>();
   const names = new Set<string>();
   const walk = (tokens: readonly Token[], depth: number): void => {
     for (const token of tokens) {
@@ -57,11 +117,12 @@ export const extractReferences = (template: string, where = 'template'): Templat
         walk((token[4] as Token[] | undefined) ?? [], depth + 1);
       } else if (type === '>') {
         partials.add(value);
+        if (depth === 0) unconditionalPartials.add(value);
       }
     }
   };
   walk(parseTemplate(template, where), 0);
-  return { variables, partials, names };
+  return { variables, partials, unconditionalPartials, names };
 };
 
 const MISSING = Symbol('missing');
