@@ -26,6 +26,7 @@ import type { Storage } from '../storage/port.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from './actor.js';
 import { errorHandler } from './errors.js';
+import { refuseMalformedInput } from './input-guards.js';
 import { registerWeb } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -72,6 +73,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
 
   app.decorateRequest('actor', null);
   app.setErrorHandler(errorHandler);
+  app.addHook('preHandler', refuseMalformedInput);
   let webFallback: Awaited<ReturnType<typeof registerWeb>> | undefined;
   app.setNotFoundHandler(
     (request, reply) =>
