@@ -1,7 +1,24 @@
 import type { Command } from 'commander';
-import { formatPromptFile } from '@promptops/core';
+import { CONTENT_LIMITS, formatPromptFile, type PromptContent } from '@promptops/core';
 import { nameRefArgs, type CommandContext } from '../context.js';
 import { formatTime } from '../output.js';
+
+/**
+ * The content in the prompt file format, without `name:` (it matches), so it can be saved as
+ * <name>.prompt.yaml. Content nested too deep for the YAML writer's recursion (stored before content was
+ * bounded to CONTENT_LIMITS.depth levels) is shown as JSON instead of crashing.
+ */
+export const contentText = (content: PromptContent, name: string): string => {
+  try {
+    return formatPromptFile(content, { pathName: name }).trimEnd();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return [
+      `# nested deeper than a prompt file can show (new versions nest at most ${CONTENT_LIMITS.depth} levels); as JSON:`,
+      JSON.stringify(content, null, 2),
+    ].join('\n');
+  }
+};
 
 /** `promptops show NAME@REF`: one version, with its content in the prompt file format. */
 export const registerShow = (program: Command, ctx: CommandContext): void => {
@@ -29,7 +46,6 @@ export const registerShow = (program: Command, ctx: CommandContext): void => {
         ['message', version.message === '' ? c.dim('(no message)') : version.message],
       ]);
       out.line();
-      // The file format without `name:` (it matches), so the output can be saved as <name>.prompt.yaml.
-      out.line(formatPromptFile(version.content, { pathName: version.name }).trimEnd());
+      out.line(contentText(version.content, version.name));
     });
 };
