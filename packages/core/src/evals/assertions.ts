@@ -101,12 +101,22 @@ const parseJson = (output: string): { ok: true; value: unknown } | { ok: false; 
 
 // Made on first use: building ajv (its meta-schemas) costs more than a short CLI run's other work.
 let ajv: Ajv | undefined;
+/**
+ * Distinct schemas compiled by one ajv. An ajv keeps every schema it compiled (its caches and code scope), so
+ * past this many the instance is dropped with its validators and a fresh one starts: a server checking every
+ * pushed suite never keeps every schema it has seen.
+ */
+const COMPILED_MAX = 100;
 const compiled = new Map<string, ValidateFunction>();
 /** Compiles a JSON schema once per distinct schema (ajv generates code; compiling is the slow part). */
 const schemaValidator = (schema: unknown): ValidateFunction => {
   const key = canonicalJson(schema);
   let validate = compiled.get(key);
   if (validate === undefined) {
+    if (compiled.size >= COMPILED_MAX) {
+      compiled.clear();
+      ajv = undefined;
+    }
     ajv ??= new Ajv({ allErrors: true, strict: false });
     validate = ajv.compile(schema as object);
     compiled.set(key, validate);
