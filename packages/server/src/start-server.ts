@@ -8,6 +8,7 @@ import { systemClock } from './context.js';
 import { seedDemo } from './demo/seed.js';
 import { buildApp } from './http/app.js';
 import { locateWebDist, WEB_BUILD_HINT } from './http/web.js';
+import { appSettings, type ServeSettings } from './server-settings.js';
 import { createStorage } from './storage/index.js';
 import type { Storage } from './storage/port.js';
 
@@ -15,7 +16,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 4680;
 export const DEFAULT_DATA_DIR = '.promptops';
 
-export interface ServerOptions {
+export interface ServerOptions extends ServeSettings {
   readonly host?: string;
   readonly port?: number;
   /** `sqlite:PATH` or `postgres://…`; default `PROMPTOPS_DB`, else `sqlite:<dataDir>/promptops.db`. */
@@ -25,8 +26,6 @@ export interface ServerOptions {
   readonly dataDir?: string;
   /** Default `PROMPTOPS_INIT_ADMIN_KEY`. */
   readonly initAdminKey?: string;
-  /** Request logging (pino); off for tests. */
-  readonly log?: boolean | 'quiet';
   /** The built dashboard to serve at `/`; default: found next to the server (see `locateWebDist`); false serves none. */
   readonly webRoot?: string | false;
   /** Where start-up messages go; default stdout. */
@@ -51,6 +50,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   const port = options.port ?? DEFAULT_PORT;
   const dataDir = resolve(options.dataDir ?? process.env['PROMPTOPS_DATA_DIR'] ?? DEFAULT_DATA_DIR);
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const settings = appSettings(options);
   let db = options.db ?? process.env['PROMPTOPS_DB'];
   if (options.demo === true && db === undefined) {
     // The demo always starts from an empty database so the story is the same every time.
@@ -66,7 +66,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     const app = await buildApp({
       storage,
       ...(webRoot === undefined ? {} : { webRoot }),
-      logger: options.log === true ? { level: 'info' } : options.log === 'quiet' ? { level: 'warn' } : false,
+      ...settings,
     });
     await app.listen({ host, port });
     const address = app.server.address();

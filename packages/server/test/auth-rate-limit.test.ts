@@ -48,7 +48,8 @@ for (const dialect of DIALECTS)
       app = await buildApp({
         storage: r.storage,
         logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } },
-        authRateLimit: { maxFailuresPerKey: 3, maxFailuresPerAddress: 6, windowMs: 60_000 },
+        // No delay before a blocked address's 429: test/security/auth-lockout.test.ts covers it.
+        authRateLimit: { maxFailuresPerKey: 3, maxFailuresPerAddress: 6, windowMs: 60_000, failureDelayMs: 0 },
       });
     });
     afterAll(async () => {
@@ -74,7 +75,7 @@ for (const dialect of DIALECTS)
       ).toBe(200);
     });
 
-    it('an address guessing many keys is refused 429, even with a valid key; other addresses are not', async () => {
+    it('an address guessing many keys is refused 429, but never a valid key; other addresses are not', async () => {
       for (let i = 0; i < 6; i += 1) {
         const reply = await call(app, 'GET', '/api/v1/prompts', generateApiKey(), undefined, {
           remoteAddress: '10.2.0.1',
@@ -85,7 +86,7 @@ for (const dialect of DIALECTS)
         (await call(app, 'GET', '/api/v1/prompts', generateApiKey(), undefined, { remoteAddress: '10.2.0.1' })).status,
       ).toBe(429);
       const valid = await call(app, 'GET', '/api/v1/prompts', r.keys.viewer, undefined, { remoteAddress: '10.2.0.1' });
-      expect(valid.status).toBe(429);
+      expect(valid.status).toBe(200);
       expect(
         (await call(app, 'GET', '/api/v1/prompts', r.keys.viewer, undefined, { remoteAddress: '10.2.0.2' })).status,
       ).toBe(200);

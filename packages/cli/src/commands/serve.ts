@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { dataDirOf } from '../config.js';
 import type { CommandContext } from '../context.js';
+import { parseArg } from '../errors.js';
 import { integerOption } from './options.js';
 
 /** `promptops serve`: a thin shell around the server's `startServer`, stopped by SIGINT/SIGTERM. */
@@ -23,6 +24,16 @@ const abortStop = (signal: AbortSignal): Promise<string> =>
     else signal.addEventListener('abort', () => resolve('abort'), { once: true });
   });
 
+interface ServeFlags {
+  port: number;
+  host: string;
+  db?: string;
+  demo?: boolean;
+  logLevel?: string;
+  trustProxy?: string;
+  writeRateLimit?: string;
+}
+
 export const registerServe = (program: Command, ctx: CommandContext): void => {
   program
     .command('serve')
@@ -34,25 +45,60 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
       'database: sqlite:PATH or postgres://… (default: env PROMPTOPS_DB, else sqlite:<data-dir>/promptops.db)',
     )
     .option('--demo', 'seed the demo project (customer_support_greeter v17/v18)')
-    .action(async (options: { port: number; host: string; db?: string; demo?: boolean }, command: Command) => {
+    .option(
+      '--log-level <level>',
+      'JSON log lines on stderr from: fatal, error, warn, info, debug, trace, silent (default: env PROMPTOPS_LOG_LEVEL, else warn)',
+    )
+    .option(
+      '--trust-proxy <value>',
+      'take the client address from X-Forwarded-For set by: true (any hop), N (the N nearest hops), or proxy addresses/CIDRs, comma-separated (default: env PROMPTOPS_TRUST_PROXY, else none)',
+    )
+    .option(
+      '--write-rate-limit <n>',
+      'writes per minute per API key, 0 for no limit (default: env PROMPTOPS_WRITE_RATE_LIMIT, else 1000)',
+    )
+    .action(async (options: ServeFlags, command: Command) => {
       const globals = ctx.options(command);
       const out = ctx.output(command);
       const db = options.db ?? (ctx.io.env.PROMPTOPS_DB || undefined);
       // Loaded only here: the server and its database drivers are heavy, and no other command needs them.
-      const { startServer } = await import('@promptops/server');
-      const server = await startServer({
+      const server = await import('@promptops/server');
+      // A flag wins over its environment variable; either is checked here, so a mistake names its source.
+      const setting = <T>(
+        given: string | undefined,
+        flag: string,
+        env: string,
+        parse: (text: string, source: string) => T,
+      ): T | undefined => {
+        if (given !== undefined) return parseArg(() => parse(given, flag));
+        const text = ctx.io.env[env];
+        return text === undefined || text === '' ? undefined : parseArg(() => parse(text, env));
+      };
+      const logLevel = setting(options.logLevel, '--log-level', 'PROMPTOPS_LOG_LEVEL', server.parseLogLevel);
+      const trustProxy = setting(options.trustProxy, '--trust-proxy', 'PROMPTOPS_TRUST_PROXY', server.parseTrustProxy);
+      const writeRateLimit = setting(
+        options.writeRateLimit,
+        '--write-rate-limit',
+        'PROMPTOPS_WRITE_RATE_LIMIT',
+        server.parseWriteRateLimit,
+      );
+      const running = await server.startServer({
         host: options.host,
         port: options.port,
         dataDir: dataDirOf(globals, ctx.io.env, ctx.io.cwd),
         demo: options.demo === true,
         ...(db === undefined ? {} : { db }),
+        ...(logLevel === undefined ? {} : { logLevel }),
+        ...(trustProxy === undefined ? {} : { trustProxy }),
+        ...(writeRateLimit === undefined ? {} : { writeRateLimit }),
+        logStream: { write: (line: string) => void ctx.io.stderr.write(line) },
         // The server announces itself (URL, a new admin key); with --json that goes to stderr.
         print: (line: string) => (out.json ? out.note(line) : out.line(line)),
       });
-      if (out.json) out.data({ url: server.url });
+      if (out.json) out.data({ url: running.url });
       out.note('press Ctrl+C to stop');
       await (ctx.io.signal === undefined ? processStop() : abortStop(ctx.io.signal));
       out.note('stopping…');
-      await server.close();
+      await running.close();
     });
 };

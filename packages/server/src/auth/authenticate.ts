@@ -5,6 +5,7 @@ import { effectiveRole, keyWorksAt } from '../access/roles.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
 import { hashApiKey, hashesEqual, keyIdOf } from './keys.js';
 import { AuthFailureLimiter } from './rate-limit.js';
+import { RateLimitedError } from './rate-limited.js';
 
 const TOUCH_INTERVAL_MS = 60_000;
 const KEY_CACHE_SIZE = 10_000;
@@ -15,11 +16,10 @@ const unauthorized = (message: string): PromptopsError =>
   new PromptopsError('unauthorized', 'unauthorized', message, { fix: KEY_FIX });
 
 /** Too many failed attempts from this address or for this key id: answered 429 with `Retry-After`. */
-export class AuthRateLimitedError extends PromptopsError {
-  constructor(readonly retryAfterSeconds: number) {
-    super('unauthorized', 'too_many_auth_failures', 'too many failed authentication attempts', {
+export class AuthRateLimitedError extends RateLimitedError {
+  constructor(retryAfterSeconds: number) {
+    super('too_many_auth_failures', 'too many failed authentication attempts', retryAfterSeconds, {
       fix: `wait ${retryAfterSeconds} s, then retry with a valid API key`,
-      details: { retryAfterSeconds },
     });
     this.name = 'AuthRateLimitedError';
   }
@@ -54,7 +54,8 @@ interface CachedKey {
  * transaction, so the stamp moves whenever anything a cache holds may have changed. A verified key is
  * cached with the stamp it was read at and reused only while the stamp is unchanged: one cheap indexed
  * read per request (synchronous on a SQLite file), and a revoked key (or a member's lowered role) takes effect with the next request on
- * every replica. Failed attempts are rate-limited per key id and per address and logged without the key.
+ * every replica. Failed attempts are rate-limited per key id and per address (`rate-limit.ts`: a valid key
+ * is never refused) and logged without the key.
  */
 export const createAuthenticator = (
   storage: Storage,
@@ -117,53 +118,63 @@ export const createAuthenticator = (
     return actor;
   };
 
-  const verifyOrRefuse = async (
-    hash: string | null,
-    keyId: string | null,
-    request: AuthRequest,
-    now: number,
-  ): Promise<Actor> => {
-    try {
-      if (hash === null) throw new KeyRefused('malformed');
-      return touch(await verify(hash, now), now);
-    } catch (error) {
-      if (!(error instanceof KeyRefused)) throw error;
-      limiter.recordFailure(keyId, request.ip, now);
-      request.log.warn({ auth: error.reason, keyId, address: request.ip }, 'authentication failed');
-      throw error.reason === 'malformed'
-        ? unauthorized('the Authorization header is not "Bearer <key>"')
-        : unauthorized('the API key is not valid');
+  /** A refusal: 401, or 429 when the address is blocked; a failing key from a blocked address waits first. */
+  const refuse = (error: KeyRefused, keyId: string | null, request: AuthRequest, now: number, done: AuthDone): void => {
+    const blocked = limiter.addressBlockedFor(request.ip, now) > 0;
+    // Only a key that matched nothing counts against its key id: a revoked or suspended key may come back.
+    limiter.recordFailure(error.reason === 'unknown' ? keyId : null, request.ip, now);
+    request.log.warn({ auth: error.reason, keyId, address: request.ip, blocked }, 'authentication failed');
+    if (!blocked) {
+      return done(
+        error.reason === 'malformed'
+          ? unauthorized('the Authorization header is not "Bearer <key>"')
+          : unauthorized('the API key is not valid'),
+      );
     }
+    const answer = (): void =>
+      done(new AuthRateLimitedError(limiter.addressBlockedFor(request.ip, clock.now().getTime()) || 1));
+    if (error.reason === 'malformed' || limiter.failureDelayMs === 0) return answer();
+    // A guess from a blocked address: each connection may try one key per delay (valid keys never wait).
+    setTimeout(answer, limiter.failureDelayMs).unref();
+  };
+
+  const verifyOrRefuse = (hash: string, keyId: string, request: AuthRequest, now: number, done: AuthDone): void => {
+    verify(hash, now).then(
+      (actor) => done(null, touch(actor, now)),
+      (error: unknown) => (error instanceof KeyRefused ? refuse(error, keyId, request, now, done) : done(error)),
+    );
   };
 
   /**
    * Answers `done` with the actor or the refusal. A cached key that is still valid is checked against the
    * stamp without a single promise where the database answers it by callback (a SQLite file: one shared
-   * read per turn of the event loop). Refusals before any lookup (no header, rate-limited) answer at once.
+   * read per turn of the event loop). Refusals before any lookup (no key, a blocked key id, no key from a
+   * blocked address) answer at once.
    */
   return (authorization: string | undefined, request: AuthRequest, done: AuthDone): void => {
     const now = clock.now().getTime();
-    if (authorization === undefined || authorization === '') return done(unauthorized('this route needs an API key'));
+    if (authorization === undefined || authorization === '') {
+      const retryAfter = limiter.addressBlockedFor(request.ip, now);
+      return done(retryAfter > 0 ? new AuthRateLimitedError(retryAfter) : unauthorized('this route needs an API key'));
+    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    const hash = match ? hashApiKey(match[1]!) : null;
+    if (match === null) return refuse(new KeyRefused('malformed'), null, request, now, done);
+    const hash = hashApiKey(match[1]!);
     // The key id is a prefix of the key's sha256: it names the key without revealing any of it.
-    const keyId = hash === null ? null : keyIdOf(hash);
-    const retryAfter = limiter.retryAfterSeconds(keyId, request.ip, now);
+    const keyId = keyIdOf(hash);
+    const retryAfter = limiter.keyBlockedFor(keyId, now);
     if (retryAfter > 0) {
       request.log.warn({ auth: 'rate_limited', keyId, address: request.ip, retryAfter }, 'authentication refused');
       return done(new AuthRateLimitedError(retryAfter));
     }
-    const slowPath = (): void => {
-      verifyOrRefuse(hash, keyId, request, now).then((actor) => done(null, actor), done);
-    };
-    const cached = hash === null ? undefined : keys.get(hash);
+    const cached = keys.get(hash);
     const readSoon = storage.latestAuditSeqSoon;
     if (cached === undefined || readSoon === undefined || (cached.stopsAt !== null && cached.stopsAt <= now)) {
-      return slowPath();
+      return verifyOrRefuse(hash, keyId, request, now, done);
     }
     readSoon(cached.actor.projectId, (error, stamp) => {
       if (error === null && stamp === cached.actor.stamp) done(null, touch(cached.actor, now));
-      else slowPath();
+      else verifyOrRefuse(hash, keyId, request, now, done);
     });
   };
 };

@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import { PromptopsError } from '@promptops/core';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { auditRoutes } from '../audit/routes.js';
 import { createAuditService } from '../audit/service.js';
 import { accessRoutes } from '../access/routes.js';
 import { createAccessService } from '../access/service.js';
-import { AuthRateLimitedError, createAuthenticator } from '../auth/authenticate.js';
+import { createAuthenticator } from '../auth/authenticate.js';
 import { AuthFailureLimiter, type AuthRateLimitOptions } from '../auth/rate-limit.js';
+import { RateLimitedError } from '../auth/rate-limited.js';
+import { isLimitedWrite, WriteRateLimiter, type WriteRateLimitOptions } from '../auth/write-limit.js';
 import { changeRoutes } from '../changes/routes.js';
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
@@ -27,6 +30,8 @@ import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from './actor.js';
 import { errorHandler } from './errors.js';
 import { refuseMalformedInput } from './input-guards.js';
+import { resolveTimeouts, type ServerTimeouts } from './timeouts.js';
+import { fastifyTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { registerWeb } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -52,6 +57,12 @@ export interface AppOptions {
   readonly evalGate?: EvalGate;
   /** Failed-authentication limits (per key id and per client address, in this process's memory). */
   readonly authRateLimit?: AuthRateLimitOptions;
+  /** Writes per key (in this process's memory); false for none. Default 1,000 a minute. */
+  readonly writeRateLimit?: WriteRateLimitOptions | false;
+  /** Whose X-Forwarded-For gives the client address (`http/trust-proxy.ts`); default false. */
+  readonly trustProxy?: TrustProxy;
+  /** HTTP server timeouts (`http/timeouts.ts`); documented defaults otherwise. */
+  readonly timeouts?: ServerTimeouts;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -62,8 +73,16 @@ const isGuarded = (url: string): boolean => url.startsWith('/api/') || url.start
 export const buildApp = async (options: AppOptions): Promise<FastifyInstance> => {
   const clock = options.clock ?? systemClock;
   const { storage } = options;
+  const timeouts = resolveTimeouts(options.timeouts);
   const app = Fastify({
     logger: options.logger ?? false,
+    // Unique across replicas and restarts: the id a 500 returns finds its one log line.
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: timeouts.checkIntervalMs },
     bodyLimit: BODY_LIMIT,
     // removeAdditional off: an unknown body field (`role`, `project`, `author`…) is a 400 naming it, never
     // silently dropped, so no request can believe it assigned something.
@@ -97,6 +116,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     }
   });
   const authenticate = createAuthenticator(storage, clock, new AuthFailureLimiter(options.authRateLimit));
+  const writes = options.writeRateLimit === false ? undefined : new WriteRateLimiter(options.writeRateLimit);
   const authorize = (request: FastifyRequest, actor: Actor, permission: Permission | undefined): void => {
     if (permission !== undefined && !roleAllows(actor.role, permission)) {
       throw new PromptopsError(
@@ -124,8 +144,15 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
           error = refused;
         }
       }
+      if (error === null && writes !== undefined && isLimitedWrite(request.method, permission)) {
+        const retryAfter = writes.take(actor!.keyId, clock.now().getTime());
+        if (retryAfter > 0) {
+          request.log.warn({ limit: 'writes', keyId: actor!.keyId, retryAfter }, 'write refused');
+          error = writes.refusal(retryAfter);
+        }
+      }
       if (error === null) return done();
-      if (error instanceof AuthRateLimitedError) {
+      if (error instanceof RateLimitedError) {
         // Answered here (a hook that sends does not call done): 429 with when to come back.
         void reply.code(429).header('retry-after', String(error.retryAfterSeconds)).send({ error: error.toJSON() });
         return;
