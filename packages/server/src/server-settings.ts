@@ -13,7 +13,7 @@ export interface ServeSettings {
   readonly logStream?: { write(line: string): void };
   /** Default `PROMPTOPS_TRUST_PROXY`, else false (`http/trust-proxy.ts`). */
   readonly trustProxy?: TrustProxy;
-  /** Writes per minute per key, 0 for none; default `PROMPTOPS_WRITE_RATE_LIMIT`, else 1,000. */
+  /** Writes per minute per key, 0 for none; default `PROMPTOPS_WRITE_RATE_LIMIT`, else 1,200. */
   readonly writeRateLimit?: number;
 }
 

@@ -55,7 +55,7 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
     )
     .option(
       '--write-rate-limit <n>',
-      'writes per minute per API key, 0 for no limit (default: env PROMPTOPS_WRITE_RATE_LIMIT, else 1000)',
+      'writes per minute per API key, 0 for no limit (default: env PROMPTOPS_WRITE_RATE_LIMIT, else 1200)',
     )
     .action(async (options: ServeFlags, command: Command) => {
       const globals = ctx.options(command);

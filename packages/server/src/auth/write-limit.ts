@@ -10,7 +10,7 @@ import { FixedWindows, positiveInteger } from './windows.js';
  * their own gate and come from production traffic.
  */
 export interface WriteRateLimitOptions {
-  /** Writes per key per window (default 1,000). */
+  /** Writes per key per window (default 1,200). */
   readonly maxWrites?: number;
   /** Window length (default 60 s). */
   readonly windowMs?: number;
@@ -18,7 +18,7 @@ export interface WriteRateLimitOptions {
   readonly maxEntries?: number;
 }
 
-export const DEFAULT_WRITES_PER_MINUTE = 1000;
+export const DEFAULT_WRITES_PER_MINUTE = 1200;
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -57,7 +57,7 @@ export interface AppOptions {
   readonly evalGate?: EvalGate;
   /** Failed-authentication limits (per key id and per client address, in this process's memory). */
   readonly authRateLimit?: AuthRateLimitOptions;
-  /** Writes per key (in this process's memory); false for none. Default 1,000 a minute. */
+  /** Writes per key (in this process's memory); false for none. Default 1,200 a minute. */
   readonly writeRateLimit?: WriteRateLimitOptions | false;
   /** Whose X-Forwarded-For gives the client address (`http/trust-proxy.ts`); default false. */
   readonly trustProxy?: TrustProxy;
