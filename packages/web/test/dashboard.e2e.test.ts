@@ -41,6 +41,8 @@ let server: RunningServer;
 let browser: Browser;
 let dataDir: string;
 const pageErrors: string[] = [];
+/** Everything the browser refused under the server's Content-Security-Policy, in every page. */
+const cspViolations: string[] = [];
 
 /** The built dashboard; `npm test` builds it first, a bare `vitest` run builds it here once. */
 const ensureBuilt = (): void => {
@@ -89,6 +91,17 @@ const newPage = async (viewport = LAPTOP): Promise<{ context: BrowserContext; pa
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+  // Chromium logs each refusal to the console; the DOM event is logged too, whatever the wording.
+  page.on('console', (message) => {
+    if (/Content[ -]Security[ -]Policy|csp-violation/i.test(message.text())) {
+      cspViolations.push(`${page.url()}: ${message.text()}`);
+    }
+  });
+  await page.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (event) =>
+      console.error(`csp-violation ${event.violatedDirective} ${event.blockedURI}`),
+    ),
+  );
   return { context, page };
 };
 
@@ -406,5 +419,12 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
 
   it('raised no uncaught error in any page', () => {
     expect(pageErrors).toEqual([]);
+  });
+
+  it('runs under its Content-Security-Policy without a single violation in any page', async () => {
+    const index = await fetch(`${server.url}/`);
+    await index.text();
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -54,6 +54,7 @@ export const streamChanges = (
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no', // nginx would otherwise buffer the stream
+    'x-content-type-options': 'nosniff', // hijacked: the app's onSend headers never reach it
   });
   raw.write(readyFrame(after));
 

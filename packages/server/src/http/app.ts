@@ -32,6 +32,7 @@ import { errorHandler } from './errors.js';
 import { refuseMalformedInput } from './input-guards.js';
 import { resolveTimeouts, type ServerTimeouts } from './timeouts.js';
 import { fastifyTrustProxy, type TrustProxy } from './trust-proxy.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { registerWeb } from './web.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -92,6 +93,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
 
   app.decorateRequest('actor', null);
   app.setErrorHandler(errorHandler);
+  registerSecurityHeaders(app);
   app.addHook('preHandler', refuseMalformedInput);
   let webFallback: Awaited<ReturnType<typeof registerWeb>> | undefined;
   app.setNotFoundHandler(

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DASHBOARD_HEADERS } from './security-headers.js';
 
 /**
  * The dashboard (packages/web) is static files: the server serves its built `dist/` on the API's port and
@@ -37,11 +38,12 @@ const SAFE_ASSET = /^[\w-]+(\.[\w-]+)*(\/[\w-]+(\.[\w-]+)*)*$/;
 const PUBLIC = { config: { permission: 'public' as const }, schema: { hide: true } };
 
 /**
- * Serves the built dashboard, every route public (the data stays behind the API key): `/assets/*`
- * (content-hashed, cached for good; a wildcard, so a rebuild while the server runs is served too) and each
- * other top-level file. There is no `/*` wildcard, so an unknown /api path still needs a key before its
- * 404. Returns the not-found fallback that answers the dashboard's own paths (`/`, client-side routes such
- * as /prompts/NAME) with index.html, or undefined for anything else.
+ * Serves the built dashboard, every route public (the data stays behind the API key) and every file with
+ * the dashboard's security headers (`security-headers.ts`): `/assets/*` (content-hashed, cached for good;
+ * a wildcard, so a rebuild while the server runs is served too) and each other top-level file. There is no
+ * `/*` wildcard, so an unknown /api path still needs a key before its 404. Returns the not-found fallback
+ * that answers the dashboard's own paths (`/`, client-side routes such as /prompts/NAME) with index.html,
+ * or undefined for anything else.
  */
 export const registerWeb = async (
   app: FastifyInstance,
@@ -55,14 +57,14 @@ export const registerWeb = async (
       const path = request.params['*'];
       // Asset names are plain (Vite's name-hash.ext); anything else, `..` above all, is simply not there.
       if (!SAFE_ASSET.test(path)) return reply.callNotFound();
-      return reply.header('cache-control', IMMUTABLE).sendFile(path, assets);
+      return reply.headers(DASHBOARD_HEADERS).header('cache-control', IMMUTABLE).sendFile(path, assets);
     });
     const topLevelFiles = readdirSync(root, { withFileTypes: true }).filter(
       (entry) => entry.isFile() && entry.name !== 'index.html' && !entry.name.startsWith('.'),
     );
     for (const file of topLevelFiles) {
       web.get(`/${file.name}`, PUBLIC, (_request, reply) =>
-        reply.header('cache-control', 'no-cache').sendFile(file.name),
+        reply.headers(DASHBOARD_HEADERS).header('cache-control', 'no-cache').sendFile(file.name),
       );
     }
   });
@@ -70,7 +72,12 @@ export const registerWeb = async (
     if ((request.method !== 'GET' && request.method !== 'HEAD') || !isAppPath(request.url)) return undefined;
     // Read per request (it is tiny), so a rebuilt dashboard never meets a stale index.html.
     return readFile(join(root, 'index.html')).then((html) =>
-      reply.code(200).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html),
+      reply
+        .code(200)
+        .type('text/html; charset=utf-8')
+        .headers(DASHBOARD_HEADERS)
+        .header('cache-control', 'no-cache')
+        .send(html),
     );
   };
 };
