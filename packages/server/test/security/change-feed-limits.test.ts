@@ -13,6 +13,9 @@ import { openSse, type SseClient } from '../support/sse.js';
 
 const LIMITS = { maxSubscribers: 5, maxSubscribersPerProject: 3, maxSubscribersPerKey: 2, reservedPerProject: 1 };
 
+/** A deadline for the server to see a client come or go, not a measure: a busy machine may be slow. */
+const SETTLE = { timeout: 10_000, interval: 20 };
+
 interface Refusal {
   readonly status: number;
   readonly retryAfter: string | null;
@@ -70,7 +73,7 @@ describe.each(DIALECTS)('change-feed subscriber limits on %s', (dialect) => {
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.close()));
-    await vi.waitFor(() => expect(subscribers()).toBe(0));
+    await vi.waitFor(() => expect(subscribers()).toBe(0), SETTLE);
   });
   afterAll(async () => {
     app.server.closeAllConnections(); // fetch's spare connections after aborted streams (see changes.test.ts)
@@ -118,11 +121,11 @@ describe.each(DIALECTS)('change-feed subscriber limits on %s', (dialect) => {
     const poll = fetch(`${base}/api/v1/changes?wait=30`, { headers: auth(viewer), signal: leaving.signal }).catch(
       () => undefined,
     );
-    await vi.waitFor(() => expect(subscribers()).toBe(2));
+    await vi.waitFor(() => expect(subscribers()).toBe(2), SETTLE);
     expect((await refused(viewer)).error.details.limit).toBe('key');
     leaving.abort();
     await poll;
-    await vi.waitFor(() => expect(subscribers()).toBe(1));
+    await vi.waitFor(() => expect(subscribers()).toBe(1), SETTLE);
     expect((await stream(viewer)).status).toBe(200);
   });
 
