@@ -35,6 +35,8 @@ export interface ChangeReader {
 }
 
 const CACHE_SIZE = 2000;
+/** Characters of version content the content cache may hold in all (versions go up to ~1 Mi each). */
+const CONTENT_CACHE_CHARS = 32 * 1024 * 1024;
 
 interface LabelMove {
   readonly name: string;
@@ -70,7 +72,7 @@ export const labelMoveOf = (row: AuditRow): LabelMove | undefined => {
 export const createChangeReader = (storage: Storage): ChangeReader => {
   // Prompt ids never change once a prompt has a version; versions never change at all.
   const promptIds = new BoundedCache<string, number>(CACHE_SIZE);
-  const contents = new BoundedCache<string, PromptContent>(CACHE_SIZE);
+  const contents = new BoundedCache<string, PromptContent>(CACHE_SIZE, CONTENT_CACHE_CHARS);
 
   const contentOf = async (projectId: number, promptId: number, sha: string, text?: string): Promise<PromptContent> => {
     const key = `${promptId}:${sha}`;
@@ -88,7 +90,7 @@ export const createChangeReader = (storage: Storage): ChangeReader => {
       );
     }
     const content = JSON.parse(stored) as PromptContent;
-    contents.set(key, content);
+    contents.set(key, content, stored.length);
     return content;
   };
 

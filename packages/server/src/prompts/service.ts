@@ -35,6 +35,8 @@ const MAX_MESSAGE_LENGTH = 2000;
 export type PromptService = ReturnType<typeof createPromptService>;
 
 const CACHE_SIZE = 2000;
+/** Characters of version content the caches below may hold in all (versions go up to ~1 Mi each). */
+const CONTENT_CACHE_CHARS = 32 * 1024 * 1024;
 
 export const createPromptService = (storage: Storage, clock: Clock) => {
   const requirePrompt = async (actor: Actor, name: string): Promise<PromptRow> => {
@@ -46,7 +48,10 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
   // The read hot path (a version by label) touches the database only for what can change: the labels.
   // A prompt's id never changes once it has a version, and versions are immutable, so both are cached.
   const promptIds = new BoundedCache<string, Pick<PromptRow, 'id' | 'name' | 'headVersion'>>(CACHE_SIZE);
-  const versions = new BoundedCache<string, { row: VersionRow; record: VersionRecord }>(CACHE_SIZE);
+  const versions = new BoundedCache<string, { row: VersionRow; record: VersionRecord }>(
+    CACHE_SIZE,
+    CONTENT_CACHE_CHARS,
+  );
   const promptHandle = async (actor: Actor, name: string): Promise<Pick<PromptRow, 'id' | 'name' | 'headVersion'>> => {
     const key = `${actor.projectId}\u0000${name}`;
     const cached = promptIds.get(key);
@@ -60,7 +65,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     const hit = versions.get(key);
     if (hit) return hit.row;
     const row = await storage.getVersionBySha(promptId, sha);
-    if (row) versions.set(key, { row, record: toVersionRecord(row) });
+    if (row) versions.set(key, { row, record: toVersionRecord(row) }, row.content.length);
     return row;
   };
   // Labels move, so they are cached only together with the project stamp they were read at.
@@ -74,7 +79,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
   };
   // The read hot path's answer, serialized once per (prompt, ref) and change stamp: a label can move and
   // the version's label list can change only with the stamp.
-  const shownJson = new BoundedCache<string, { stamp: number; json: string }>(CACHE_SIZE);
+  const shownJson = new BoundedCache<string, { stamp: number; json: string }>(CACHE_SIZE, CONTENT_CACHE_CHARS);
   const recordOf = (row: VersionRow): VersionRecord =>
     versions.get(`${row.promptId}:${row.sha}`)?.record ?? toVersionRecord(row);
 
@@ -218,7 +223,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
       if (hit !== undefined && hit.stamp === actor.stamp) return hit.json;
       return this.show(actor, name, ref).then((record) => {
         const json = JSON.stringify(record);
-        shownJson.set(key, { stamp: actor.stamp, json });
+        shownJson.set(key, { stamp: actor.stamp, json }, json.length);
         return json;
       });
     },
