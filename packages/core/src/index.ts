@@ -9,6 +9,8 @@ export * from './diff.js';
 export * from './records.js';
 export * from './rollback.js';
 export * from './audit.js';
+export * from './audit-anchor.js';
+export * from './audit-story.js';
 export * from './snapshot.js';
 export * from './lockfile.js';
 export * from './trace-records.js';

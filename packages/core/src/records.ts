@@ -1,4 +1,5 @@
 import type { PromptDiff } from './diff.js';
+import type { AuditHead } from './audit-anchor.js';
 import type { PromptContent } from './schema.js';
 
 /** The shapes the registry returns, shared by the server, the CLI and the SDK (the public JSON names). */
@@ -114,7 +115,17 @@ export interface RollbackResult {
 }
 
 export interface VerifyProblem {
-  readonly table: 'versions' | 'audit_log' | 'deployments' | 'labels';
+  readonly table:
+    | 'versions'
+    | 'audit_log'
+    | 'deployments'
+    | 'labels'
+    | 'prompts'
+    | 'label_policies'
+    | 'code_owners'
+    | 'teams'
+    | 'api_keys'
+    | 'memberships';
   readonly row: string;
   readonly problem: string;
   readonly message: string;
@@ -127,6 +138,15 @@ export interface VerifyReport {
     readonly auditEntries: number;
     readonly deployments: number;
     readonly labels: number;
+    readonly prompts?: number;
+    /** Policies, owners rules and teams. */
+    readonly policies?: number;
+    readonly keys?: number;
+    readonly members?: number;
   };
   readonly problems: readonly VerifyProblem[];
+  /** The chain's newest entry, to note down outside the database (null: an empty log). Absent from older servers. */
+  readonly head?: AuditHead | null;
+  /** Whether the server holds an audit HMAC key (and so checked every HMAC), and how many entries carry one. */
+  readonly hmac?: { readonly key: boolean; readonly entries: number };
 }

@@ -2,6 +2,8 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { useSha256 } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
+import { AUDIT_KEY_ENV, parseAuditKeys } from './audit/keyring.js';
+import { sealAuditLogs } from './audit/seal.js';
 import { bootstrap } from './auth/bootstrap.js';
 import { sha256Hex } from './auth/keys.js';
 import { systemClock } from './context.js';
@@ -26,6 +28,8 @@ export interface ServerOptions extends ServeSettings {
   readonly dataDir?: string;
   /** Default `PROMPTOPS_INIT_ADMIN_KEY`. */
   readonly initAdminKey?: string;
+  /** Default `PROMPTOPS_AUDIT_HMAC_KEY`: the key (then older keys, comma-separated) audit entries are authenticated with. */
+  readonly auditHmacKey?: string;
   /** The built dashboard to serve at `/`; default: found next to the server (see `locateWebDist`); false serves none. */
   readonly webRoot?: string | false;
   /** Where start-up messages go; default stdout. */
@@ -60,11 +64,14 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   }
   db ??= `sqlite:${join(dataDir, 'promptops.db')}`;
 
-  const storage = await createStorage(db);
+  const keyring = parseAuditKeys(options.auditHmacKey ?? process.env[AUDIT_KEY_ENV]);
+  const storage = await createStorage(db, keyring === undefined ? {} : { auditMac: keyring.mac });
   try {
+    if (keyring !== undefined) await sealAuditLogs(storage, systemClock);
     const webRoot = options.webRoot === false ? undefined : (options.webRoot ?? locateWebDist());
     const app = await buildApp({
       storage,
+      ...(keyring === undefined ? {} : { auditKeyring: keyring }),
       ...(webRoot === undefined ? {} : { webRoot }),
       ...settings,
     });

@@ -138,6 +138,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         '0004-reviews',
         '0005-evals',
         '0006-review-events-append-only',
+        '0009-audit-mac',
       ]);
       expect(await storage.countProjects()).toBe(0);
     });
@@ -147,7 +148,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const url = await backend.freshUrl();
         const [first, second] = await Promise.all([open(url), open(url)]);
         await Promise.all([first.migrate(), second.migrate()]);
-        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(6);
+        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(7);
         expect(await second.countProjects()).toBe(0);
       });
   });

@@ -1,155 +1,114 @@
-import { contentSha, verifyChain, type PromptContent, type VerifyProblem, type VerifyReport } from '@promptops/core';
-import type { Storage } from '../storage/port.js';
-import { toAuditEntry } from './service.js';
+import {
+  AUDIT_HEAD_FORMAT,
+  headProblems,
+  keyedChainProblems,
+  readAuditStory,
+  verifyChain,
+  type AuditHead,
+  type VerifyProblem,
+  type VerifyReport,
+} from '@promptops/core';
+import type { AuditRow, Storage } from '../storage/port.js';
+import type { AuditKeyring } from './keyring.js';
+import { checkRegistry } from './verify-registry.js';
+import { checkSettings } from './verify-settings.js';
 
 /**
  * `promptops verify`, like `git fsck`: recomputes every version's sha from its stored content, re-walks
- * the audit hash chain, and checks that versions, deployments and labels agree with what the chain
- * recorded. Anything altered behind the server's back is reported with the row it is in.
+ * the audit hash chain (and its HMACs, with the server's audit key), checks that the chain still extends
+ * a head exported earlier, and compares every row that tells the story (versions, prompt heads,
+ * deployments, labels, policies, owners, teams, keys, members) with the audit entry that recorded it.
+ * Anything altered behind the server's back is reported with the row it is in.
  */
 
 const PAGE = 1000;
 
-export const verifyProject = async (storage: Storage, projectId: number): Promise<VerifyReport> => {
-  const problems: VerifyProblem[] = [];
+export interface VerifyOptions {
+  readonly keyring?: AuditKeyring | undefined;
+  /** A head exported earlier (`promptops verify --against-head FILE`). */
+  readonly against?: Pick<AuditHead, 'seq' | 'hash' | 'signature'> | undefined;
+}
 
-  // 1. The chain itself.
-  const entries = [];
+const readChain = async (storage: Storage, projectId: number): Promise<AuditRow[]> => {
+  const rows: AuditRow[] = [];
   for (let after = 0; ;) {
-    const rows = await storage.listAudit(projectId, { afterSeq: after, limit: PAGE });
-    entries.push(...rows);
-    if (rows.length < PAGE) break;
-    after = rows[rows.length - 1]!.seq;
+    const page = await storage.listAudit(projectId, { afterSeq: after, limit: PAGE });
+    rows.push(...page);
+    if (page.length < PAGE) return rows;
+    after = page[page.length - 1]!.seq;
   }
-  for (const problem of verifyChain(entries.map((row) => ({ ...toAuditEntry(row), hash: row.hash })))) {
-    problems.push({
-      table: 'audit_log',
-      row: `seq ${problem.seq}`,
-      problem: problem.problem,
-      message: problem.message,
-    });
-  }
+};
 
-  // What the chain says happened.
-  const createdSha = new Map<string, string>();
-  const deploymentsById = new Map<number, Record<string, unknown>>();
-  for (const entry of entries) {
-    const data = JSON.parse(entry.data) as Record<string, unknown>;
-    if (entry.action === 'version.created')
-      createdSha.set(`${String(data['name'])}@v${String(data['version'])}`, String(data['sha']));
-    if (typeof data['deploymentId'] === 'number') deploymentsById.set(data['deploymentId'], data);
-  }
+const chainProblem = (seq: number, problem: string, message: string): VerifyProblem => ({
+  table: 'audit_log',
+  row: `seq ${seq}`,
+  problem,
+  message,
+});
 
-  // 2. Every version's identity.
-  let versions = 0;
-  for await (const batch of storage.streamVersions(projectId, PAGE)) {
-    for (const row of batch) {
-      versions += 1;
-      const where = `${row.name}@v${row.version}`;
-      let recomputed: string | undefined;
-      let contentName: string | undefined;
-      try {
-        const content = JSON.parse(row.content) as PromptContent;
-        recomputed = contentSha(content);
-        contentName = content.name;
-      } catch {
-        problems.push({
-          table: 'versions',
-          row: where,
-          problem: 'unreadable',
-          message: `${where}: stored content is not valid JSON`,
-        });
-        continue;
-      }
-      if (recomputed !== row.sha) {
-        problems.push({
-          table: 'versions',
-          row: where,
-          problem: 'sha_mismatch',
-          message: `${where}: content was altered: it hashes to ${recomputed.slice(0, 12)}…, but its sha is ${row.sha.slice(0, 12)}…`,
-        });
-      } else if (contentName !== row.name) {
-        problems.push({
-          table: 'versions',
-          row: where,
-          problem: 'name_mismatch',
-          message: `${where}: content names prompt '${contentName}'`,
-        });
-      }
-      const recorded = createdSha.get(where);
-      if (recorded === undefined) {
-        problems.push({
-          table: 'versions',
-          row: where,
-          problem: 'unrecorded',
-          message: `${where}: no audit entry records its creation`,
-        });
-      } else if (recorded !== row.sha) {
-        problems.push({
-          table: 'versions',
-          row: where,
-          problem: 'sha_differs_from_audit',
-          message: `${where}: sha ${row.sha.slice(0, 12)}… differs from the audited ${recorded.slice(0, 12)}…`,
-        });
-      }
+export const verifyProject = async (
+  storage: Storage,
+  projectId: number,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> => {
+  const { keyring, against } = options;
+  const problems: VerifyProblem[] = [];
+  const rows = await readChain(storage, projectId);
+
+  // 1. The chain itself: links, hashes, and the HMACs when this server holds the key.
+  const entries = rows.map((row) => {
+    let data: Record<string, unknown> = {};
+    try {
+      data = JSON.parse(row.data) as Record<string, unknown>;
+    } catch {
+      problems.push(chainProblem(row.seq, 'unreadable', `audit entry #${row.seq}: its data is not valid JSON`));
     }
-  }
-  if (versions < createdSha.size) {
-    problems.push({
-      table: 'versions',
-      row: '*',
-      problem: 'missing',
-      message: `the audit log records ${createdSha.size} versions but only ${versions} are stored`,
-    });
-  }
-
-  // 3. Deployments and labels against the chain.
-  let deployments = 0;
-  let labels = 0;
-  for (const prompt of await storage.listPrompts(projectId)) {
-    const rows = await storage.listDeployments(prompt.id, {});
-    deployments += rows.length;
-    const lastTo = new Map<string, string>();
-    for (const row of rows) {
-      lastTo.set(row.label, row.toSha);
-      const where = `#${row.id} (${prompt.name}:${row.label})`;
-      const recorded = deploymentsById.get(row.id);
-      if (!recorded) {
-        problems.push({
-          table: 'deployments',
-          row: where,
-          problem: 'unrecorded',
-          message: `deployment ${where}: no audit entry records it`,
-        });
-      } else if (
-        (recorded['toSha'] !== undefined && recorded['toSha'] !== row.toSha) ||
-        (recorded['sha'] !== undefined && recorded['sha'] !== row.toSha)
-      ) {
-        problems.push({
-          table: 'deployments',
-          row: where,
-          problem: 'altered',
-          message: `deployment ${where}: its target differs from the audited one`,
-        });
-      }
-    }
-    for (const label of await storage.listLabels(prompt.id)) {
-      labels += 1;
-      const expected = lastTo.get(label.label);
-      if (expected !== label.sha) {
-        problems.push({
-          table: 'labels',
-          row: `${prompt.name}:${label.label}`,
-          problem: 'altered',
-          message: `label ${prompt.name}:${label.label} points at ${label.sha.slice(0, 12)}… but its last deployment moved it to ${(expected ?? 'nothing').slice(0, 12)}`,
-        });
-      }
-    }
+    return { ...row, data };
+  });
+  for (const problem of verifyChain(entries))
+    problems.push(chainProblem(problem.seq, problem.problem, problem.message));
+  if (keyring !== undefined) {
+    for (const problem of keyedChainProblems(entries, (entry) => keyring.macHolds(projectId, entry.hash, entry.mac)))
+      problems.push(chainProblem(problem.seq, problem.problem, problem.message));
   }
 
+  // 2. Against a head noted down earlier: truncation and re-chaining show there.
+  const newest = rows.at(-1);
+  const project = (await storage.getProject(projectId))?.name ?? String(projectId);
+  if (against !== undefined) {
+    const hashes = new Map(rows.map((row) => [row.seq, row.hash]));
+    const signed =
+      against.signature === undefined || keyring === undefined
+        ? undefined
+        : keyring.headSignatureHolds({ project, seq: against.seq, hash: against.hash }, against.signature);
+    for (const problem of headProblems(against, (seq) => hashes.get(seq), newest?.seq ?? 0, signed))
+      problems.push(chainProblem(problem.seq, problem.problem, problem.message));
+  }
+
+  // 3. Every row that tells the story, against what the chain recorded.
+  const story = readAuditStory(entries);
+  const registry = await checkRegistry(storage, projectId, story, problems);
+  const settings = await checkSettings(storage, projectId, story, problems);
+
+  const ok = problems.length === 0;
+  const head: AuditHead | null =
+    newest === undefined
+      ? null
+      : {
+          format: AUDIT_HEAD_FORMAT,
+          project,
+          seq: newest.seq,
+          hash: newest.hash,
+          // Only a log that verifies clean gets a signed head: a signature must never vouch for tampering.
+          ...(keyring === undefined || !ok
+            ? {}
+            : { signature: keyring.signHead({ project, seq: newest.seq, hash: newest.hash }) }),
+        };
   return {
-    ok: problems.length === 0,
-    checked: { versions, auditEntries: entries.length, deployments, labels },
+    ok,
+    checked: { ...registry, auditEntries: rows.length, ...settings },
     problems,
+    head,
+    hmac: { key: keyring !== undefined, entries: rows.filter((row) => row.mac !== null).length },
   };
 };

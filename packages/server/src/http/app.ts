@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import { PromptopsError } from '@promptops/core';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { auditRoutes } from '../audit/routes.js';
+import type { AuditKeyring } from '../audit/keyring.js';
 import { createAuditService } from '../audit/service.js';
 import { accessRoutes } from '../access/routes.js';
 import { createAccessService } from '../access/service.js';
@@ -64,6 +65,8 @@ export interface AppOptions {
   readonly trustProxy?: TrustProxy;
   /** HTTP server timeouts (`http/timeouts.ts`); documented defaults otherwise. */
   readonly timeouts?: ServerTimeouts;
+  /** The audit HMAC keys (PROMPTOPS_AUDIT_HMAC_KEY) verify checks the log's HMACs with and signs heads with. */
+  readonly auditKeyring?: AuditKeyring;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -196,7 +199,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   const audit = createAuditService(storage);
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));
-  await app.register(auditRoutes(audit, storage));
+  await app.register(auditRoutes(audit, storage, options.auditKeyring));
   await app.register(policyRoutes(createPolicyService(storage, clock)));
   await app.register(reviewRoutes(createReviewService(storage, clock, evalGate), createBlameService(storage)));
   await app.register(accessRoutes(createAccessService(storage, clock)));

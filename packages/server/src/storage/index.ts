@@ -1,6 +1,6 @@
 import { PromptopsError } from '@promptops/core';
 import { KyselyStorage } from './kysely-storage.js';
-import type { RawSqlAccess } from './kysely-storage.js';
+import type { AuditMac, RawSqlAccess } from './kysely-storage.js';
 import type { Storage } from './port.js';
 import { openPostgres } from './postgres.js';
 import { SQLITE_MEMORY, openSqlite } from './sqlite.js';
@@ -9,7 +9,7 @@ export * from './port.js';
 export * from './eval-port.js';
 export type * from './access-port.js';
 export { StorageConflictError, toStorageError } from './storage-errors.js';
-export type { RawSqlAccess } from './kysely-storage.js';
+export type { AuditMac, RawSqlAccess } from './kysely-storage.js';
 export { TraceWriterUnavailableError } from './trace-writer.js';
 export {
   APPEND_ONLY_TABLES,
@@ -66,17 +66,22 @@ export const parseDbUrl = (value: string): DbTarget => {
 /**
  * Opens the database a `--db` value names and applies pending migrations before returning.
  * The `rawSql` escape hatch on the result is for tests and DBA tooling only; application code uses `Storage`.
+ * With `auditMac`, every audit entry appended through it carries its HMAC.
  */
-export const createStorage = async (dbUrl: string): Promise<Storage & RawSqlAccess> => {
+export const createStorage = async (
+  dbUrl: string,
+  options: { readonly auditMac?: AuditMac } = {},
+): Promise<Storage & RawSqlAccess> => {
   const target = parseDbUrl(dbUrl);
+  const mac = options.auditMac === undefined ? {} : { auditMac: options.auditMac };
   const storage =
     target.dialect === 'sqlite'
       ? new KyselyStorage(
           openSqlite(target.path),
           'sqlite',
-          target.path === SQLITE_MEMORY ? {} : { sqliteFile: target.path },
+          target.path === SQLITE_MEMORY ? mac : { sqliteFile: target.path, ...mac },
         )
-      : new KyselyStorage(openPostgres(target.url), 'postgres', { postgresUrl: target.url });
+      : new KyselyStorage(openPostgres(target.url), 'postgres', { postgresUrl: target.url, ...mac });
   try {
     await storage.migrate();
   } catch (error) {

@@ -51,6 +51,9 @@ import type {
  * differ only in how a transaction starts and whether rows can be locked; everything else is shared SQL.
  */
 
+/** Authenticates a new audit entry's hash with a key the database never sees (the server's audit key). */
+export type AuditMac = (projectId: number, hash: string) => string;
+
 /** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
 export interface RawSqlAccess {
   /** Runs one SQL statement as is and returns its rows (none for statements that return none). */
@@ -137,6 +140,7 @@ const toAudit = (row: Selectable<AuditLogTable>): AuditRow => ({
   data: row.data,
   prevHash: row.prev_hash,
   hash: row.hash,
+  mac: row.mac,
 });
 
 // The access reads and writes live in access-store.ts and are mixed in (declaration merging below).
@@ -414,6 +418,7 @@ class KyselyTx extends KyselyReads implements RegistryTx {
     dialect: Dialect,
     /** Projects whose audit log this transaction appended to, announced once it commits. */
     readonly audited: Set<number>,
+    private readonly auditMac: AuditMac | undefined,
   ) {
     super(db, dialect);
     Object.assign(this, createAccessWrites(db, dialect));
@@ -585,6 +590,7 @@ class KyselyTx extends KyselyReads implements RegistryTx {
       const prevHash = last?.hash ?? GENESIS_HASH;
       const { at, actor, action, target } = entry;
       const hash = auditHash({ seq, at, actor, action, target, data, prevHash });
+      const mac = this.auditMac?.(entry.projectId, hash) ?? null;
 
       const row = {
         project_id: entry.projectId,
@@ -596,6 +602,7 @@ class KyselyTx extends KyselyReads implements RegistryTx {
         data: dataText,
         prev_hash: prevHash,
         hash,
+        mac,
       };
       await this.db.insertInto('audit_log').values(row).execute();
       this.audited.add(entry.projectId);
@@ -634,14 +641,15 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
 
   /**
    * `sqliteFile` (a SQLite file database) or `postgresUrl`: trace inserts then run on a worker thread with a
-   * connection of its own (trace-writer.ts).
+   * connection of its own (trace-writer.ts). `auditMac`: every appended audit entry carries its HMAC.
    */
   constructor(
     db: Kysely<Database>,
     dialect: Dialect,
-    options: { readonly sqliteFile?: string; readonly postgresUrl?: string } = {},
+    options: { readonly sqliteFile?: string; readonly postgresUrl?: string; readonly auditMac?: AuditMac } = {},
   ) {
     super(db, dialect);
+    this.#auditMac = options.auditMac;
     this.#writer =
       options.sqliteFile !== undefined
         ? new TraceWriter({ dialect: 'sqlite', target: options.sqliteFile })
@@ -660,6 +668,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   }
 
   readonly #stampReader: SqliteStampReader | undefined;
+  readonly #auditMac: AuditMac | undefined;
   readonly ingestTraceBody?: NonNullable<TraceStore['ingestTraceBody']>;
   readonly latestAuditSeqSoon?: NonNullable<Storage['latestAuditSeqSoon']>;
 
@@ -693,7 +702,9 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
 
   async #transaction<T>(fn: (tx: RegistryTx) => Promise<T>, audited: Set<number>): Promise<T> {
     try {
-      return await writeTransaction(this.db, this.dialect, (db) => fn(new KyselyTx(db, this.dialect, audited)));
+      return await writeTransaction(this.db, this.dialect, (db) =>
+        fn(new KyselyTx(db, this.dialect, audited, this.#auditMac)),
+      );
     } catch (error) {
       throw toStorageError(error);
     }

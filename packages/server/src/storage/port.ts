@@ -101,6 +101,8 @@ export interface AuditRow {
   readonly data: string;
   readonly prevHash: string;
   readonly hash: string;
+  /** HMAC of the hash with the server's audit key; null when written without one. */
+  readonly mac: string | null;
 }
 
 export interface NewVersion {
@@ -227,7 +229,8 @@ export interface RegistryTx extends RegistryReads, AccessTx {
   insertDeployment(deployment: NewDeployment): Promise<DeploymentRow>;
   /**
    * Appends to the project's hash chain: locks the chain head, assigns the next seq, links the previous
-   * hash and computes this entry's hash (core's `auditHash`).
+   * hash and computes this entry's hash (core's `auditHash`), and its HMAC when the storage was opened
+   * with an `auditMac`.
    */
   appendAudit(entry: NewAuditEntry): Promise<AuditRow>;
 }

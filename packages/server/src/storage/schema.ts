@@ -84,6 +84,8 @@ export interface AuditLogTable {
   data: string;
   prev_hash: string;
   hash: string;
+  /** HMAC with the server's audit key (migration 0009); null when written without one. */
+  mac: string | null;
 }
 
 /** One LLM call as the application saw it; deletable (retention). Times are epoch ms. */

@@ -1,0 +1,153 @@
+import { canonicalJson } from './canonical.js';
+
+/**
+ * What the audit log says the tables hold, read entry by entry (oldest first). `verify` compares every row
+ * with it. Each expectation keeps the seq of the entry it came from, so a problem names that entry.
+ * Fields an older entry did not record are absent and not compared.
+ */
+
+export interface StoryEntry {
+  readonly seq: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** The recorded value (or null: deleted) of one row, and the entry that recorded it. */
+export interface Recorded<T> {
+  readonly seq: number;
+  readonly value: T | null;
+}
+
+type Fields = Readonly<Record<string, unknown>>;
+
+export interface AuditStory {
+  /** By `NAME@vN`: sha, parentSha, author, message, createdAt. */
+  readonly versions: Map<string, Recorded<Fields>>;
+  /** By deployment id: name, label, kind, actor, reason, createdAt, fromSha, toSha, toVersion. */
+  readonly deployments: Map<number, Recorded<Fields>>;
+  /** By `LABEL PATTERN`: the policy's fields and updatedBy. */
+  readonly policies: Map<string, Recorded<Fields>>;
+  /** By pattern: owners, updatedBy. */
+  readonly owners: Map<string, Recorded<Fields>>;
+  /** By team: members, updatedBy. */
+  readonly teams: Map<string, Recorded<Fields>>;
+  /** By key id: role, name, user, createdBy, createdAt, revokedAt (merged over the key's entries). */
+  readonly keys: Map<string, Recorded<Fields>>;
+  /** By member name: role. */
+  readonly members: Map<string, Recorded<Fields>>;
+}
+
+export const policyKey = (label: string, pattern: string): string => `${label} ${pattern}`;
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const defined = (fields: Record<string, unknown>): Fields =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+
+/** Label moves are audited under these actions (labels/move.ts); pushes under `version.created`. */
+const LABEL_MOVES = new Set(['label.moved', 'label.rolled_back', 'label.forced']);
+
+export const readAuditStory = (entries: Iterable<StoryEntry>): AuditStory => {
+  const story: AuditStory = {
+    versions: new Map(),
+    deployments: new Map(),
+    policies: new Map(),
+    owners: new Map(),
+    teams: new Map(),
+    keys: new Map(),
+    members: new Map(),
+  };
+  const set = <K>(map: Map<K, Recorded<Fields>>, key: K, seq: number, value: Fields | null): void => {
+    map.set(key, { seq, value });
+  };
+  /** Keys accumulate: a revocation keeps what the creation recorded. */
+  const key = (id: unknown, seq: number, fields: Record<string, unknown>): void => {
+    if (typeof id !== 'string') return;
+    set(story.keys, id, seq, { ...(story.keys.get(id)?.value ?? {}), ...defined(fields) });
+  };
+
+  for (const { seq, at, actor, action, data } of entries) {
+    const name = str(data['name']);
+    if (action === 'version.created') {
+      set(story.versions, `${name}@v${String(data['version'])}`, seq, {
+        sha: data['sha'],
+        parentSha: data['parentSha'],
+        author: actor,
+        message: data['message'],
+        createdAt: at,
+      });
+      if (typeof data['deploymentId'] === 'number') {
+        // A push moves `latest` from the previous head (latest follows every push and nothing else).
+        set(
+          story.deployments,
+          data['deploymentId'],
+          seq,
+          defined({
+            name,
+            label: 'latest',
+            kind: 'push',
+            actor,
+            reason: data['message'],
+            createdAt: at,
+            fromSha: data['parentSha'],
+            toSha: data['sha'],
+            toVersion: data['version'],
+          }),
+        );
+      }
+    } else if (LABEL_MOVES.has(action) && typeof data['deploymentId'] === 'number') {
+      const { label, kind, reason, fromSha, toSha, toVersion } = data;
+      set(
+        story.deployments,
+        data['deploymentId'],
+        seq,
+        defined({ name, label, kind, actor, reason, createdAt: at, fromSha, toSha, toVersion }),
+      );
+    } else if (action === 'policy.set' || action === 'policy.deleted') {
+      const policy = data['policy'] as Record<string, unknown> | undefined;
+      const pattern = str(policy?.['pattern'] ?? data['pattern']);
+      if (pattern === undefined) continue;
+      const label = String(data['label']);
+      set(story.policies, policyKey(label, pattern), seq, policy ? { ...policy, updatedBy: actor } : null);
+    } else if (action === 'owners.set' || action === 'owners.deleted') {
+      set(
+        story.owners,
+        String(data['pattern']),
+        seq,
+        action === 'owners.set' ? { owners: data['owners'], updatedBy: actor } : null,
+      );
+    } else if (action === 'team.set' || action === 'team.deleted') {
+      set(
+        story.teams,
+        String(data['team']),
+        seq,
+        action === 'team.set' ? { members: data['members'], updatedBy: actor } : null,
+      );
+    } else if (action === 'project.created') {
+      // In the new project's own log: its first admin key (the creator's log names the project instead).
+      key(data['keyId'], seq, { role: data['role'], user: null, createdBy: actor, createdAt: at, revokedAt: null });
+    } else if (action === 'key.created') {
+      const { role, user } = data;
+      key(data['keyId'], seq, { role, name, user, createdBy: actor, createdAt: at, revokedAt: null });
+    } else if (action === 'key.rotated') {
+      const { role, user } = data;
+      key(data['newKeyId'], seq, { role, name, user, createdBy: actor, createdAt: at, revokedAt: null });
+      const grace = typeof data['graceSeconds'] === 'number' ? data['graceSeconds'] : 0;
+      key(data['keyId'], seq, { revokedAt: new Date(Date.parse(at) + grace * 1000).toISOString() });
+    } else if (action === 'key.revoked') {
+      key(data['keyId'], seq, { revokedAt: at });
+    } else if (action === 'member.added' || action === 'member.updated') {
+      if (name === undefined) continue;
+      const before = story.members.get(name)?.value ?? {};
+      set(story.members, name, seq, { ...before, ...defined({ role: data['role'] }) });
+    } else if (action === 'member.removed') {
+      if (name !== undefined) set(story.members, name, seq, null);
+    }
+  }
+  return story;
+};
+
+/** The recorded fields whose value the row does not hold (compared as canonical JSON). */
+export const differingFields = (recorded: Fields, row: Fields): string[] =>
+  Object.keys(recorded).filter((field) => canonicalJson(recorded[field] ?? null) !== canonicalJson(row[field] ?? null));
