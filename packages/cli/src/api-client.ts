@@ -1,5 +1,6 @@
 import {
   PromptopsError,
+  type AuditHead,
   type DeploymentRecord,
   type DiffResult,
   type ErrorKind,
@@ -292,8 +293,14 @@ export class ApiClient {
     return this.#request('GET', `/prompts/${seg(name)}/blame`, undefined, query);
   }
 
-  verify(): Promise<VerifyReport> {
-    return this.#request('GET', '/verify');
+  /** With `against`, the report also says whether the chain still extends that exported head. */
+  verify(against?: AuditHead): Promise<VerifyReport> {
+    return this.#request('GET', '/verify', undefined, {
+      againstSeq: against?.seq,
+      againstHash: against?.hash,
+      againstSignature: against?.signature,
+      againstProject: against?.project,
+    });
   }
 
   listTraces(query: TraceQuery): Promise<TracePage> {
