@@ -11,6 +11,7 @@ import { seedDemo } from './demo/seed.js';
 import { buildApp } from './http/app.js';
 import { locateWebDist, WEB_BUILD_HINT } from './http/web.js';
 import { appSettings, type ServeSettings } from './server-settings.js';
+import { assertPortFree, lockDataDir, portInUse } from './serve-guards.js';
 import { createStorage } from './storage/index.js';
 import type { Storage } from './storage/port.js';
 
@@ -56,6 +57,10 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const settings = appSettings(options);
   let db = options.db ?? process.env['PROMPTOPS_DB'];
+  // Before anything is touched: a busy port, or a data directory whose database another server uses
+  // (an explicit --db may be shared by replicas), refuse the start instead of failing half-way.
+  await assertPortFree(host, port);
+  const lock = db === undefined ? await lockDataDir(dataDir) : undefined;
   if (options.demo === true && db === undefined) {
     // The demo always starts from an empty database so the story is the same every time.
     const path = join(dataDir, DEMO_DB);
@@ -65,7 +70,12 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   db ??= `sqlite:${join(dataDir, 'promptops.db')}`;
 
   const keyring = parseAuditKeys(options.auditHmacKey ?? process.env[AUDIT_KEY_ENV]);
-  const storage = await createStorage(db, keyring === undefined ? {} : { auditMac: keyring.mac });
+  const storage = await createStorage(db, keyring === undefined ? {} : { auditMac: keyring.mac }).catch(
+    async (error: unknown) => {
+      await lock?.release();
+      throw error;
+    },
+  );
   try {
     if (keyring !== undefined) await sealAuditLogs(storage, systemClock);
     const webRoot = options.webRoot === false ? undefined : (options.webRoot ?? locateWebDist());
@@ -75,10 +85,14 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       ...(webRoot === undefined ? {} : { webRoot }),
       ...settings,
     });
-    await app.listen({ host, port });
+    await app.listen({ host, port }).catch((error: NodeJS.ErrnoException) => {
+      // Taken since the check above.
+      throw error.code === 'EADDRINUSE' ? portInUse(host, port) : error;
+    });
     const address = app.server.address();
     const actualPort = typeof address === 'object' && address !== null ? address.port : port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+    await lock?.announce(url);
 
     const initAdminKey = options.initAdminKey ?? process.env['PROMPTOPS_INIT_ADMIN_KEY'];
     const boot = await bootstrap(storage, systemClock, { initAdminKey, dataDir, url });
@@ -105,10 +119,12 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
         await app.close();
         clearTimeout(force);
         await storage.close();
+        await lock?.release();
       },
     };
   } catch (error) {
     await storage.close();
+    await lock?.release();
     throw error;
   }
 };
