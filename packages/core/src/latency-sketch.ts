@@ -142,3 +142,9 @@ export const mergeEncodedLatencyExact = (a: string | null, b: string | null): st
   const right = decodeLatencyExact(b)!;
   return left.length + right.length <= LATENCY_SKETCH_EXACT_MAX ? JSON.stringify(left.concat(right)) : null;
 };
+
+/** Whether a percentile read from the bins is within the documented error of the exact one. */
+export const latencyWithinError = (estimate: number, exact: number): boolean =>
+  exact < LATENCY_SKETCH_MIN_MS
+    ? estimate === 0 || estimate === exact
+    : Math.abs(estimate - exact) <= LATENCY_SKETCH_ACCURACY * exact * (1 + 1e-9);

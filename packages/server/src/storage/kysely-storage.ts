@@ -6,6 +6,7 @@ import { createAccessReads, createAccessWrites } from './access-store.js';
 import type { AccessReads, AccessTx } from './access-port.js';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from './trace-store.js';
+import { rollupOptionsFromEnv, type RollupOptions } from './trace-rollups.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
 import { toStorageError, translated } from './storage-errors.js';
 import { writeTransaction } from './write-transaction.js';
@@ -623,6 +624,11 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   readonly listScores: TraceStore['listScores'] = (...args) => this.#traces.listScores(...args);
   readonly traceMetrics: TraceStore['traceMetrics'] = (...args) => this.#traces.traceMetrics(...args);
   readonly deleteTracesBefore: TraceStore['deleteTracesBefore'] = (...args) => this.#traces.deleteTracesBefore(...args);
+  readonly deleteRollupsBefore: TraceStore['deleteRollupsBefore'] = (...args) =>
+    this.#traces.deleteRollupsBefore(...args);
+  readonly backfillTraceRollups: TraceStore['backfillTraceRollups'] = (...args) =>
+    this.#traces.backfillTraceRollups(...args);
+  readonly traceRollupStatus: TraceStore['traceRollupStatus'] = () => this.#traces.traceRollupStatus();
   // Eval suites and runs: the SQL lives in eval-store.ts.
   readonly #evals: EvalStore;
   readonly insertEvalSuite: EvalStore['insertEvalSuite'] = (...args) => this.#evals.insertEvalSuite(...args);
@@ -642,21 +648,28 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   /**
    * `sqliteFile` (a SQLite file database) or `postgresUrl`: trace inserts then run on a worker thread with a
    * connection of its own (trace-writer.ts). `auditMac`: every appended audit entry carries its HMAC.
+   * `rollups`: the metrics rollups' options (trace-rollups.ts), from the environment unless given.
    */
   constructor(
     db: Kysely<Database>,
     dialect: Dialect,
-    options: { readonly sqliteFile?: string; readonly postgresUrl?: string; readonly auditMac?: AuditMac } = {},
+    options: {
+      readonly sqliteFile?: string;
+      readonly postgresUrl?: string;
+      readonly auditMac?: AuditMac;
+      readonly rollups?: RollupOptions;
+    } = {},
   ) {
     super(db, dialect);
     this.#auditMac = options.auditMac;
+    const rollups = options.rollups ?? rollupOptionsFromEnv();
     this.#writer =
       options.sqliteFile !== undefined
-        ? new TraceWriter({ dialect: 'sqlite', target: options.sqliteFile })
+        ? new TraceWriter({ dialect: 'sqlite', target: options.sqliteFile, rollups })
         : options.postgresUrl !== undefined
-          ? new TraceWriter({ dialect: 'postgres', target: options.postgresUrl })
+          ? new TraceWriter({ dialect: 'postgres', target: options.postgresUrl, rollups })
           : undefined;
-    this.#traces = createTraceStore(db, dialect, this.#writer);
+    this.#traces = createTraceStore(db, dialect, this.#writer, rollups);
     const { ingestTraceBody } = this.#traces;
     if (ingestTraceBody !== undefined) this.ingestTraceBody = ingestTraceBody;
     if (options.sqliteFile !== undefined) {

@@ -1,4 +1,4 @@
-import type { DeploymentKind, FieldIssue, MetricsGroupBy } from '@promptops/core';
+import type { DeploymentKind, FieldIssue, LatencySketch, MetricsGroupBy } from '@promptops/core';
 import type { EvalStore } from './eval-port.js';
 import type { ReviewReads, ReviewTx } from './review-port.js';
 import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
@@ -356,9 +356,15 @@ export interface MetricsQuery {
   readonly bucketMs: number;
   /** Most latencies read for percentiles in one query; above it a deterministic 1-in-k sample is read. */
   readonly maxLatencySamples: number;
+  /**
+   * `auto` (the default): the rollups when they can answer (buckets of whole minutes, rollups kept and
+   * backfilled), else the raw rows. `raw` and `rollups` force one (verification, benchmarks); `rollups`
+   * rejects buckets that are not whole minutes.
+   */
+  readonly source?: 'auto' | 'raw' | 'rollups';
 }
 
-/** Aggregates of one (group key, time bucket). `latencies` are the sampled values, unsorted. */
+/** Aggregates of one (group key, time bucket). */
 export interface MetricsBucketRow {
   readonly key: string | null;
   readonly bucketStartMs: number;
@@ -367,12 +373,27 @@ export interface MetricsBucketRow {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly cost: number;
+  /** The latencies read from raw rows (sampled above the cap), unsorted; empty when read from rollups. */
   readonly latencies: number[];
-  /** Mean of numeric and thumbs scores (thumbs: up 1, down 0) and how many there were. */
+  /** Every latency of the bucket (or the sample), as a mergeable sketch (core's latency-sketch.ts). */
+  readonly latency: LatencySketch;
+  /** Sum and mean of numeric and thumbs scores (thumbs: up 1, down 0) and how many there were. */
+  readonly scoreSum: number;
   readonly scoreMean: number | null;
   readonly scoreCount: number;
   readonly thumbsUp: number;
   readonly thumbsDown: number;
+}
+
+/** The metrics rollups' state (trace-rollups.ts). */
+export interface TraceRollupStatus {
+  /** False only where a storage was opened without them (benchmarks). */
+  readonly enabled: boolean;
+  /** The rows that existed before the rollups, all added: metrics may read rollups. */
+  readonly backfilled: boolean;
+  /** Trace ids up to this one are the backfill's; `done` of them are added. */
+  readonly backfillUntil: number;
+  readonly backfillDone: number;
 }
 
 /** What an ingest batch came to, item by item (`POST /api/v1/ingest`'s answer). */
@@ -434,7 +455,17 @@ export interface TraceStore {
   traceMetrics(projectId: number, query: MetricsQuery): Promise<MetricsBucketRow[]>;
   /**
    * Deletes at most `limit` traces (with their scores) that started before `cutoffMs`, in one short
-   * statement per project; returns how many. Call again until it returns less than `limit`.
+   * statement per project; returns how many. Call again until it returns less than `limit`. The metrics
+   * rollups keep counting them.
    */
   deleteTracesBefore(cutoffMs: number, limit: number): Promise<number>;
+  /** Deletes at most `limit` rollup rows of one grain (60,000 or 3,600,000 ms) whose bucket starts before `cutoffMs`. */
+  deleteRollupsBefore(grainMs: number, cutoffMs: number, limit: number): Promise<number>;
+  /**
+   * Adds up to `limit` traces that existed before the rollups (and their scores) to the rollups, in one
+   * transaction that also moves the stored watermark, so a crash loses nothing and counts nothing twice.
+   * Safe from several processes at once (they take turns). Answers whether the backfill is complete.
+   */
+  backfillTraceRollups(limit: number): Promise<{ done: boolean; traces: number }>;
+  traceRollupStatus(): Promise<TraceRollupStatus>;
 }

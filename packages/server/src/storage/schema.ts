@@ -134,6 +134,54 @@ export interface TraceScoresTable {
   created_at_ms: number;
 }
 
+/** The key of a rollup row (migration 0007): '' stands for none in the text columns. */
+interface RollupKeyColumns {
+  project_id: number;
+  prompt_name: string;
+  grain_ms: number;
+  bucket_ms: number;
+  prompt_sha: string;
+  effective_sha: string;
+  label: string;
+  tenant: string;
+  rollout_id: string;
+  rollout_arm: string;
+}
+
+/** Trace metrics per (grain, bucket, key), kept at insert. */
+export interface TraceRollupsTable extends RollupKeyColumns {
+  count: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost: number;
+  thumbs_up: number;
+  thumbs_down: number;
+  score_sum: number;
+  score_count: number;
+  latency_bins: string;
+  latency_exact: string | null;
+}
+
+export interface TraceRollupScoresTable extends RollupKeyColumns {
+  name: string;
+  sum: number;
+  count: number;
+}
+
+export interface TraceRollupTenantsTable {
+  project_id: number;
+  prompt_name: string;
+  tenant: string;
+}
+
+export interface TraceRollupBackfillTable {
+  id: number;
+  trace_until: number;
+  score_until: number;
+  trace_done: number;
+}
+
 export interface Database {
   projects: ProjectsTable;
   api_keys: ApiKeysTable;
@@ -144,4 +192,8 @@ export interface Database {
   audit_log: AuditLogTable;
   traces: TracesTable;
   trace_scores: TraceScoresTable;
+  trace_rollups: TraceRollupsTable;
+  trace_rollup_scores: TraceRollupScoresTable;
+  trace_rollup_tenants: TraceRollupTenantsTable;
+  trace_rollup_backfill: TraceRollupBackfillTable;
 }

@@ -1,5 +1,14 @@
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
+import { insertedRollupEvents } from './trace-rollup-deltas.js';
+import {
+  applyRollups,
+  postgresRollupSql,
+  registerRollupFunctions,
+  RollupTenants,
+  sqliteRollupSql,
+  type RollupOptions,
+} from './trace-rollups.js';
 import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks, type RowParams } from './trace-row-params.js';
 import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
@@ -7,7 +16,8 @@ import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
  * The trace insert of the writer thread (trace-worker.ts), one per dialect, each on a connection of its
  * own. Input: the rows' parameters, one array per row (`rowParams`). Output: per row, 1 inserted or
  * 0 duplicate (its event id already stored, or repeated earlier in the same call). All rows of a call
- * commit together; the promise or value is there after COMMIT.
+ * commit together, with what the inserted rows add to the metrics rollups (trace-rollups.ts); the promise
+ * or value is there after COMMIT.
  */
 export interface TraceInserter {
   insert(rows: readonly RowParams[]): Uint8Array | Promise<Uint8Array>;
@@ -20,39 +30,72 @@ export interface TraceInserter {
  * multi-row statements and ~3x faster than `RETURNING`. Only file databases: `:memory:` cannot be shared
  * with a second connection. WAL lets the main connection keep reading while this one writes.
  */
-export const openSqliteInserter = (path: string): TraceInserter => {
+export const openSqliteInserter = (path: string, rollups: RollupOptions): TraceInserter => {
   const db = new SqliteDatabase(path);
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
   // Checkpoints run on their own thread (wal-checkpointer.ts); this writer's are the backstop.
   db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+  registerRollupFunctions(db);
   const statement = db.prepare(
     `insert into traces (${INSERT_COLUMNS.join(',')}) values (${INSERT_COLUMNS.map(() => '?').join(',')}) on conflict (project_id, event_id) do nothing`,
   );
-  const write = db.transaction((rows: readonly RowParams[]) => {
+  const insertRows = (rows: readonly RowParams[]): Uint8Array => {
     const inserted = new Uint8Array(rows.length);
     for (let row = 0; row < rows.length; row += 1) inserted[row] = statement.run(rows[row]).changes;
     return inserted;
-  });
+  };
+  const close = (): void => {
+    db.close();
+  };
+  if (!rollups.enabled) {
+    const write = db.transaction(insertRows);
+    return { insert: (rows) => write.immediate(rows), close };
+  }
+  const rollupSql = sqliteRollupSql(db);
+  const tenants = new RollupTenants(rollups.maxTenants);
+  // BEGIN and COMMIT by hand: the rollup step is async (it runs synchronous statements underneath).
+  const insert = async (rows: readonly RowParams[]): Promise<Uint8Array> => {
+    db.exec('begin immediate');
+    try {
+      const inserted = insertRows(rows);
+      await applyRollups(rollupSql, tenants, insertedRollupEvents(rows, inserted));
+      db.exec('commit');
+      return inserted;
+    } catch (error) {
+      tenants.forget();
+      if (db.inTransaction) db.exec('rollback');
+      throw error;
+    }
+  };
+  let queue: Promise<unknown> = Promise.resolve();
   return {
-    insert: (rows) => write.immediate(rows),
-    close: () => {
-      db.close();
+    insert: (rows) => {
+      const run = queue.then(() => insert(rows));
+      queue = run.catch(() => undefined);
+      return run;
     },
+    close,
   };
 };
 
 /**
  * PostgreSQL: multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING event_id` statements of the fixed
- * chunk sizes, prepared once per connection (named), in one transaction when there is more than one (a
- * single statement is atomic; BEGIN and COMMIT would add two round trips to a small batch). A row was
- * inserted when its event id comes back, first occurrence first. Calls run one after another.
+ * chunk sizes, prepared once per connection (named), in one transaction with the rollup upserts (without
+ * rollups, a single statement skips BEGIN and COMMIT: it is atomic on its own). A row was inserted when its
+ * event id comes back, first occurrence first. Calls run one after another.
  */
-export const openPostgresInserter = async (url: string, onLost: (error: Error) => void): Promise<TraceInserter> => {
+export const openPostgresInserter = async (
+  url: string,
+  onLost: (error: Error) => void,
+  rollups: RollupOptions,
+): Promise<TraceInserter> => {
   const client = new pg.Client({ connectionString: url });
   client.on('error', onLost);
   await client.connect();
+  const rollupSql = postgresRollupSql(client);
+  const tenants = new RollupTenants(rollups.maxTenants);
   const insertRows = (rows: readonly RowParams[]): Promise<Uint8Array> =>
     insertInChunks('postgres', rows, async (size, text, values) => {
       const result = await client.query<{ event_id: string }>({ name: `promptops_trace_insert_${size}`, text, values });
@@ -61,13 +104,15 @@ export const openPostgresInserter = async (url: string, onLost: (error: Error) =
   let queue: Promise<unknown> = Promise.resolve();
   const insert = async (rows: readonly RowParams[]): Promise<Uint8Array> => {
     const single = (CHUNK_SIZES as readonly number[]).includes(rows.length);
-    if (single) return insertRows(rows);
+    if (single && !rollups.enabled) return insertRows(rows);
     await client.query('begin');
     try {
       const inserted = await insertRows(rows);
+      if (rollups.enabled) await applyRollups(rollupSql, tenants, insertedRollupEvents(rows, inserted));
       await client.query('commit');
       return inserted;
     } catch (error) {
+      tenants.forget();
       await client.query('rollback').catch(() => undefined);
       throw error;
     }

@@ -3,7 +3,6 @@ import type { Kysely, Selectable } from 'kysely';
 import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents } from '../traces/ingest-body.js';
 import type {
   Dialect,
-  MetricsBucketRow,
   MetricsQuery,
   NewScore,
   NewTrace,
@@ -16,6 +15,16 @@ import type {
   TraceStore,
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
+import { countsAsScore, insertedRollupEvents } from './trace-rollup-deltas.js';
+import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './trace-rollup-backfill.js';
+import { rawMetrics, rollupMetrics, rollupsAnswer } from './trace-metrics.js';
+import {
+  applyRollups,
+  kyselyRollupSql,
+  rollupOptionsFromEnv,
+  RollupTenants,
+  type RollupOptions,
+} from './trace-rollups.js';
 import { TraceWriterUnavailableError, type TraceWriter } from './trace-writer.js';
 import { insertInChunks, rowParams, splitInserted } from './trace-row-params.js';
 import { writeTransaction } from './write-transaction.js';
@@ -25,7 +34,9 @@ import { writeTransaction } from './write-transaction.js';
  * is the one hot write: a worker thread does it when there is one (trace-writer.ts: PostgreSQL and SQLite
  * files); here, in process, for a SQLite memory database, which has no second connection, and for
  * PostgreSQL's bodies of a few events (`postgresBodyIngest`). All bypass the query builder (fixed SQL texts
- * per statement size) and tell duplicates by `ON CONFLICT DO NOTHING`.
+ * per statement size) and tell duplicates by `ON CONFLICT DO NOTHING`. Each also adds what it inserted to
+ * the metrics rollups in the same transaction (trace-rollups.ts), as does a score; metrics read the
+ * rollups (trace-metrics.ts).
  */
 
 const toTrace = (row: Selectable<TracesTable>): TraceRow => ({
@@ -72,11 +83,10 @@ const toScore = (row: Selectable<TraceScoresTable>): ScoreRow => ({
   createdAtMs: Number(row.created_at_ms),
 });
 
-const GROUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
-
 /**
  * Inserts traces through `executor` (the pool, or a transaction the caller opened) in statements of the
- * given sizes (insertInChunks' own unless told), and tells accepted from duplicate ids, in order.
+ * given sizes (insertInChunks' own unless told), and tells accepted from duplicate ids, in order. With
+ * `tenants`, adds the inserted rows to the rollups too (the executor must then be a transaction).
  */
 const insertWith = async (
   executor: Kysely<Database>,
@@ -84,15 +94,29 @@ const insertWith = async (
   projectId: number,
   traces: readonly NewTrace[],
   createdAtMs: number,
+  tenants: RollupTenants | undefined,
   sizes?: readonly number[],
 ): Promise<{ accepted: string[]; duplicates: string[] }> => {
+  const rows = traces.map((trace) => rowParams(projectId, trace, createdAtMs));
   const inserted = await insertInChunks(
     dialect,
-    traces.map((trace) => rowParams(projectId, trace, createdAtMs)),
+    rows,
     async (_size, text, values) =>
       (await executor.executeQuery<{ event_id: string }>(CompiledQuery.raw(text, values))).rows,
     sizes,
   );
+  if (tenants !== undefined) {
+    try {
+      await applyRollups(
+        kyselyRollupSql(executor as Kysely<unknown>, dialect),
+        tenants,
+        insertedRollupEvents(rows, inserted),
+      );
+    } catch (error) {
+      tenants.forget();
+      throw error;
+    }
+  }
   return splitInserted(
     traces.map((trace) => trace.eventId),
     inserted,
@@ -112,7 +136,11 @@ const SMALL_BATCH_EVENTS = 20;
 const MAX_SMALL_IN_FLIGHT = 2;
 
 /** `ingestTraceBody` with the small-body path of PostgreSQL in front of the writer thread's. */
-const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNullable<TraceStore['ingestTraceBody']> => {
+const postgresBodyIngest = (
+  db: Kysely<Database>,
+  writer: TraceWriter,
+  tenants: RollupTenants | undefined,
+): NonNullable<TraceStore['ingestTraceBody']> => {
   let inFlight = 0;
   return async (projectId, body, nowMs, createdAtMs) => {
     if (body.byteLength > SMALL_BODY_BYTES || inFlight >= MAX_SMALL_IN_FLIGHT)
@@ -122,9 +150,14 @@ const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNulla
     const batch = validateAllEvents(events, nowMs);
     inFlight += 1;
     try {
-      const { accepted, duplicates } = await insertWith(db, 'postgres', projectId, batch.rows, createdAtMs, [
-        batch.rows.length,
-      ]);
+      const sizes = [batch.rows.length];
+      // With rollups, the insert and its rollup upserts are one transaction; without, the insert is one statement.
+      const { accepted, duplicates } =
+        tenants === undefined
+          ? await insertWith(db, 'postgres', projectId, batch.rows, createdAtMs, undefined, sizes)
+          : await db
+              .transaction()
+              .execute((trx) => insertWith(trx, 'postgres', projectId, batch.rows, createdAtMs, tenants, sizes));
       return encodeIngestResult({
         accepted,
         duplicates,
@@ -142,198 +175,172 @@ const postgresBodyIngest = (db: Kysely<Database>, writer: TraceWriter): NonNulla
   };
 };
 
-/** `writer`: SQLite files and PostgreSQL insert on a worker thread (trace-writer.ts). */
-export const createTraceStore = (db: Kysely<Database>, dialect: Dialect, writer?: TraceWriter): TraceStore => ({
-  ...(writer === undefined
-    ? {}
-    : {
-        ingestTraceBody:
-          dialect === 'postgres'
-            ? postgresBodyIngest(db, writer)
-            : (projectId, body, nowMs, createdAtMs) => writer.ingestBody(projectId, body, nowMs, createdAtMs),
-      }),
-  async insertTraces(projectId, traces, createdAtMs) {
-    if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
-    if (traces.length === 0) return { accepted: [], duplicates: [] };
-    return writeTransaction(db, dialect, (trx) => insertWith(trx, dialect, projectId, traces, createdAtMs));
-  },
+/**
+ * `writer`: SQLite files and PostgreSQL insert on a worker thread (trace-writer.ts). `rollups`: from the
+ * environment unless given (the writer thread gets the same).
+ */
+export const createTraceStore = (
+  db: Kysely<Database>,
+  dialect: Dialect,
+  writer?: TraceWriter,
+  rollups: RollupOptions = rollupOptionsFromEnv(),
+): TraceStore => {
+  // The main thread's inserts, scores and backfill steps share one tenant cache.
+  const tenants = rollups.enabled ? new RollupTenants(rollups.maxTenants) : undefined;
+  let backfilled = false;
+  /** Whether `auto` metrics may read the rollups; once the backfill is seen complete, it stays so. */
+  const rollupsReady = async (): Promise<boolean> => {
+    if (!rollups.enabled) return false;
+    backfilled ||= (await rollupStatus(db, true)).backfilled;
+    return backfilled;
+  };
+  return {
+    ...(writer === undefined
+      ? {}
+      : {
+          ingestTraceBody:
+            dialect === 'postgres'
+              ? postgresBodyIngest(db, writer, tenants)
+              : (projectId, body, nowMs, createdAtMs) => writer.ingestBody(projectId, body, nowMs, createdAtMs),
+        }),
+    async insertTraces(projectId, traces, createdAtMs) {
+      if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
+      if (traces.length === 0) return { accepted: [], duplicates: [] };
+      return writeTransaction(db, dialect, (trx) => insertWith(trx, dialect, projectId, traces, createdAtMs, tenants));
+    },
 
-  async queryTraces(projectId, filter: TraceFilter, page: { limit: number; after?: TraceCursor }) {
-    const { after, limit } = page;
-    const f = filter;
-    const prefix = f.shaPrefix;
-    const rows = await db
-      .selectFrom('traces')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .$if(f.promptName !== undefined, (q) => q.where('prompt_name', '=', f.promptName ?? ''))
-      .$if(f.promptVersion !== undefined, (q) => q.where('prompt_version', '=', f.promptVersion ?? 0))
-      // A hex prefix as a range ('g' sorts after every hex digit), so the sha index serves it.
-      .$if(prefix !== undefined && prefix.length === 64, (q) => q.where('prompt_sha', '=', prefix ?? ''))
-      .$if(prefix !== undefined && prefix.length < 64, (q) =>
-        q.where('prompt_sha', '>=', prefix ?? '').where('prompt_sha', '<', `${prefix ?? ''}g`),
-      )
-      .$if(f.label !== undefined, (q) => q.where('label', '=', f.label ?? ''))
-      .$if(f.tenant !== undefined, (q) => q.where('tenant', '=', f.tenant ?? ''))
-      .$if(f.rolloutArm !== undefined, (q) => q.where('rollout_arm', '=', f.rolloutArm ?? ''))
-      .$if(f.status !== undefined, (q) => q.where('status', '=', f.status ?? 'ok'))
-      .$if(f.sinceMs !== undefined, (q) => q.where('started_at_ms', '>=', f.sinceMs ?? 0))
-      .$if(f.untilMs !== undefined, (q) => q.where('started_at_ms', '<', f.untilMs ?? 0))
-      .$if(after !== undefined, (q) =>
-        q.where((eb) => eb(eb.refTuple('started_at_ms', 'id'), '<', eb.tuple(after?.startedAtMs ?? 0, after?.id ?? 0))),
-      )
-      .orderBy('started_at_ms', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map(toTrace);
-  },
+    async queryTraces(projectId, filter: TraceFilter, page: { limit: number; after?: TraceCursor }) {
+      const { after, limit } = page;
+      const f = filter;
+      const prefix = f.shaPrefix;
+      const rows = await db
+        .selectFrom('traces')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .$if(f.promptName !== undefined, (q) => q.where('prompt_name', '=', f.promptName ?? ''))
+        .$if(f.promptVersion !== undefined, (q) => q.where('prompt_version', '=', f.promptVersion ?? 0))
+        // A hex prefix as a range ('g' sorts after every hex digit), so the sha index serves it.
+        .$if(prefix !== undefined && prefix.length === 64, (q) => q.where('prompt_sha', '=', prefix ?? ''))
+        .$if(prefix !== undefined && prefix.length < 64, (q) =>
+          q.where('prompt_sha', '>=', prefix ?? '').where('prompt_sha', '<', `${prefix ?? ''}g`),
+        )
+        .$if(f.label !== undefined, (q) => q.where('label', '=', f.label ?? ''))
+        .$if(f.tenant !== undefined, (q) => q.where('tenant', '=', f.tenant ?? ''))
+        .$if(f.rolloutArm !== undefined, (q) => q.where('rollout_arm', '=', f.rolloutArm ?? ''))
+        .$if(f.status !== undefined, (q) => q.where('status', '=', f.status ?? 'ok'))
+        .$if(f.sinceMs !== undefined, (q) => q.where('started_at_ms', '>=', f.sinceMs ?? 0))
+        .$if(f.untilMs !== undefined, (q) => q.where('started_at_ms', '<', f.untilMs ?? 0))
+        .$if(after !== undefined, (q) =>
+          q.where((eb) =>
+            eb(eb.refTuple('started_at_ms', 'id'), '<', eb.tuple(after?.startedAtMs ?? 0, after?.id ?? 0)),
+          ),
+        )
+        .orderBy('started_at_ms', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(toTrace);
+    },
 
-  async getTrace(projectId, eventId) {
-    const row = await db
-      .selectFrom('traces')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('event_id', '=', eventId)
-      .executeTakeFirst();
-    return row && toTrace(row);
-  },
+    async getTrace(projectId, eventId) {
+      const row = await db
+        .selectFrom('traces')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('event_id', '=', eventId)
+        .executeTakeFirst();
+      return row && toTrace(row);
+    },
 
-  async insertScore(projectId, score: NewScore) {
-    // One statement: the trace cannot vanish (retention) between finding it and referencing it.
-    const result = await sql<Selectable<TraceScoresTable>>`
+    async insertScore(projectId, score: NewScore) {
+      // One statement: the trace cannot vanish (retention) between finding it and referencing it.
+      const insert = (executor: Kysely<Database>) =>
+        sql<Selectable<TraceScoresTable>>`
       insert into trace_scores (project_id, trace_row_id, event_id, name, kind, value, string_value, comment, actor, created_at_ms)
       select project_id, id, event_id, ${score.name}, ${score.kind}, ${score.value}, ${score.stringValue}, ${score.comment}, ${score.actor}, ${score.createdAtMs}
       from traces where project_id = ${projectId} and event_id = ${score.eventId}
-      returning *`.execute(db);
-    const row = result.rows[0];
-    return row && toScore(row);
-  },
-
-  async listScores(projectId, eventId) {
-    const rows = await db
-      .selectFrom('trace_scores as s')
-      .innerJoin('traces as t', 't.id', 's.trace_row_id')
-      .selectAll('s')
-      .where('t.project_id', '=', projectId)
-      .where('t.event_id', '=', eventId)
-      .orderBy('s.id')
-      .execute();
-    return rows.map(toScore);
-  },
-
-  async traceMetrics(projectId, query: MetricsQuery) {
-    const column = GROUP_COLUMNS[query.by];
-    // The bucket width is a validated integer, inlined as a literal: PostgreSQL must see the same
-    // expression in SELECT and GROUP BY, which two bound parameters would not be.
-    const bucket = sql<number>`cast(started_at_ms / ${sql.lit(query.bucketMs)} as bigint)`;
-    const inWindow = sql`project_id = ${projectId} and prompt_name = ${query.promptName} and started_at_ms >= ${query.sinceMs} and started_at_ms < ${query.untilMs}`;
-    const key = sql.ref(column);
-
-    const aggregates = await sql<{
-      key: string | null;
-      bucket: number;
-      count: number;
-      errors: number;
-      input_tokens: number;
-      output_tokens: number;
-      cost: number;
-    }>`
-      select ${key} as key, ${bucket} as bucket, count(*) as count,
-        sum(case when status = 'error' then 1 else 0 end) as errors,
-        coalesce(sum(input_tokens), 0) as input_tokens, coalesce(sum(output_tokens), 0) as output_tokens,
-        coalesce(sum(cost), 0) as cost
-      from traces where ${inWindow} group by 1, 2`.execute(db);
-
-    const scores = await sql<{
-      key: string | null;
-      bucket: number;
-      mean: number | null;
-      n: number;
-      up: number;
-      down: number;
-    }>`
-      select t.${key} as key, cast(t.started_at_ms / ${sql.lit(query.bucketMs)} as bigint) as bucket,
-        avg(s.value) as mean, count(s.value) as n,
-        sum(case when s.kind = 'thumbs' and s.value >= 1 then 1 else 0 end) as up,
-        sum(case when s.kind = 'thumbs' and s.value < 1 then 1 else 0 end) as down
-      from trace_scores s inner join traces t on t.id = s.trace_row_id
-      where t.project_id = ${projectId} and t.prompt_name = ${query.promptName}
-        and t.started_at_ms >= ${query.sinceMs} and t.started_at_ms < ${query.untilMs}
-        and s.kind in ('thumbs', 'numeric')
-      group by 1, 2`.execute(db);
-
-    // Percentiles are computed by the caller from the latencies; the read is bounded by sampling
-    // every k-th row id when the window holds more rows than the cap.
-    const total = aggregates.rows.reduce((sum, row) => sum + Number(row.count), 0);
-    const every = Math.max(1, Math.ceil(total / Math.max(1, query.maxLatencySamples)));
-    const latencies = await sql<{ key: string | null; bucket: number; latency_ms: number }>`
-      select ${key} as key, ${bucket} as bucket, latency_ms from traces
-      where ${inWindow} and latency_ms is not null ${every > 1 ? sql`and id % ${sql.lit(every)} = 0` : sql``}`.execute(
-      db,
-    );
-
-    const groups = new Map<
-      string,
-      { key: string | null; bucket: number } & Omit<MetricsBucketRow, 'key' | 'bucketStartMs'>
-    >();
-    const slot = (key: string | null, bucketIndex: number) => {
-      const id = `${key ?? ''}\u0000${bucketIndex}`;
-      let group = groups.get(id);
-      if (group === undefined) {
-        group = {
-          key,
-          bucket: bucketIndex,
-          count: 0,
-          errors: 0,
-          inputTokens: 0,
-          outputTokens: 0,
-          cost: 0,
-          latencies: [],
-          scoreMean: null,
-          scoreCount: 0,
-          thumbsUp: 0,
-          thumbsDown: 0,
-        };
-        groups.set(id, group);
+      returning *`.execute(executor);
+      if (tenants === undefined || !countsAsScore(score)) {
+        const row = (await insert(db)).rows[0];
+        return row && toScore(row);
       }
-      return group;
-    };
-    for (const row of aggregates.rows) {
-      Object.assign(slot(row.key, Number(row.bucket)), {
-        count: Number(row.count),
-        errors: Number(row.errors),
-        inputTokens: Number(row.input_tokens),
-        outputTokens: Number(row.output_tokens),
-        cost: Number(row.cost),
+      // With rollups: the score and its trace's rollup rows in one transaction.
+      return writeTransaction(db, dialect, async (trx) => {
+        const row = (await insert(trx)).rows[0];
+        if (row === undefined) return undefined;
+        const trace = await readTraceDims(trx, Number(row.trace_row_id));
+        if (trace?.prompt_name != null) {
+          const event = rollupEventOfTrace({ ...trace, prompt_name: trace.prompt_name }, false, [score]);
+          try {
+            await applyRollups(kyselyRollupSql(trx as Kysely<unknown>, dialect), tenants, [event], false);
+          } catch (error) {
+            tenants.forget();
+            throw error;
+          }
+        }
+        return toScore(row);
       });
-    }
-    for (const row of scores.rows) {
-      Object.assign(slot(row.key, Number(row.bucket)), {
-        scoreMean: row.mean === null ? null : Number(row.mean),
-        scoreCount: Number(row.n),
-        thumbsUp: Number(row.up),
-        thumbsDown: Number(row.down),
-      });
-    }
-    for (const row of latencies.rows) slot(row.key, Number(row.bucket)).latencies.push(Number(row.latency_ms));
-    return [...groups.values()]
-      .map(({ key: k, bucket: b, ...rest }) => ({ key: k, bucketStartMs: b * query.bucketMs, ...rest }))
-      .sort((a, b) => a.bucketStartMs - b.bucketStartMs || String(a.key).localeCompare(String(b.key)));
-  },
+    },
 
-  async deleteTracesBefore(cutoffMs, limit) {
-    // Per project, so the (project_id, started_at_ms) index finds the oldest rows; one short statement each.
-    const projects = await db.selectFrom('projects').select('id').orderBy('id').execute();
-    let deleted = 0;
-    for (const { id } of projects) {
-      if (deleted >= limit) break;
-      const result = await sql`
+    async listScores(projectId, eventId) {
+      const rows = await db
+        .selectFrom('trace_scores as s')
+        .innerJoin('traces as t', 't.id', 's.trace_row_id')
+        .selectAll('s')
+        .where('t.project_id', '=', projectId)
+        .where('t.event_id', '=', eventId)
+        .orderBy('s.id')
+        .execute();
+      return rows.map(toScore);
+    },
+
+    async traceMetrics(projectId, query: MetricsQuery) {
+      const source = query.source ?? 'auto';
+      if (source === 'rollups' && !rollupsAnswer(query))
+        throw new Error(`rollups answer buckets of whole minutes, not ${query.bucketMs} ms`);
+      if (source === 'rollups' || (source === 'auto' && rollupsAnswer(query) && (await rollupsReady())))
+        return rollupMetrics(db, projectId, query);
+      return rawMetrics(db, projectId, query);
+    },
+
+    async deleteTracesBefore(cutoffMs, limit) {
+      // Per project, so the (project_id, started_at_ms) index finds the oldest rows; one short statement each.
+      const projects = await db.selectFrom('projects').select('id').orderBy('id').execute();
+      let deleted = 0;
+      for (const { id } of projects) {
+        if (deleted >= limit) break;
+        const result = await sql`
         delete from traces where id in (
           select id from traces where project_id = ${id} and started_at_ms < ${cutoffMs}
           order by started_at_ms limit ${limit - deleted})`.execute(db);
-      deleted += Number(result.numAffectedRows ?? 0);
-    }
-    return deleted;
-  },
-});
+        deleted += Number(result.numAffectedRows ?? 0);
+      }
+      return deleted;
+    },
+    async deleteRollupsBefore(grainMs, cutoffMs, limit) {
+      // By key, oldest buckets first (the age index); scores per name go with their bucket.
+      const key = sql.raw(
+        'project_id, prompt_name, grain_ms, bucket_ms, prompt_sha, effective_sha, label, tenant, rollout_id, rollout_arm',
+      );
+      const result = await sql`
+      delete from trace_rollups where (${key}) in (
+        select ${key} from trace_rollups where grain_ms = ${grainMs} and bucket_ms < ${cutoffMs}
+        order by bucket_ms limit ${limit})`.execute(db);
+      const named = await sql`
+      delete from trace_rollup_scores where (${key}, name) in (
+        select ${key}, name from trace_rollup_scores where grain_ms = ${grainMs} and bucket_ms < ${cutoffMs}
+        order by bucket_ms limit ${limit})`.execute(db);
+      // Call again while either table had `limit` rows to delete.
+      return Math.max(Number(result.numAffectedRows ?? 0), Number(named.numAffectedRows ?? 0));
+    },
+
+    backfillTraceRollups(limit) {
+      if (tenants === undefined) return Promise.resolve({ done: true, traces: 0 });
+      return backfillStep(db, dialect, tenants, limit);
+    },
+
+    async traceRollupStatus() {
+      return rollupStatus(db, rollups.enabled);
+    },
+  };
+};

@@ -4,6 +4,7 @@ import { encodeIngestResult, validateBatch } from '../traces/ingest-body.js';
 import { yieldCpuToMainThread } from './module-worker.js';
 import type { IngestResult } from './port.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
+import { rollupOptionsFromEnv, type RollupOptions } from './trace-rollups.js';
 import { rowParams, splitInserted, type RowParams } from './trace-row-params.js';
 
 /**
@@ -22,6 +23,8 @@ export interface TraceWorkerData {
   readonly dialect: 'sqlite' | 'postgres';
   /** The SQLite file, or the PostgreSQL URL. */
   readonly target: string;
+  /** Metrics rollups kept in each insert's transaction (trace-rollups.ts); from the environment unless given. */
+  readonly rollups?: RollupOptions;
 }
 
 /**
@@ -49,10 +52,11 @@ export const runTraceWorker = async (): Promise<void> => {
   if (port === null) throw new Error('runTraceWorker runs on a worker thread');
   yieldCpuToMainThread();
   const { dialect, target } = workerData as TraceWorkerData;
+  const rollups = (workerData as TraceWorkerData).rollups ?? rollupOptionsFromEnv();
   const inserter: Promise<TraceInserter> =
     dialect === 'sqlite'
-      ? Promise.resolve().then(() => openSqliteInserter(target))
-      : openPostgresInserter(target, () => process.exit(1));
+      ? Promise.resolve().then(() => openSqliteInserter(target, rollups))
+      : openPostgresInserter(target, () => process.exit(1), rollups);
   // A database that cannot be opened fails the calls that wait for it, then ends the thread: the next call
   // starts a new one.
   inserter.catch(() => undefined);

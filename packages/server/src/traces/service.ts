@@ -2,6 +2,9 @@ import {
   LATEST_LABEL,
   PromptopsError,
   diffPrompts,
+  emptyLatencySketch,
+  latencyPercentiles,
+  mergeLatencySketches,
   shortSha,
   zodIssues,
   type FieldIssue,
@@ -84,12 +87,6 @@ const decodeCursor = (text: string): TraceCursor => {
     );
   return { startedAtMs: Number(match[1]), id: Number(match[2]) };
 };
-
-/** Nearest-rank percentile of sorted values. */
-const percentile = (sorted: readonly number[], p: number): number | null =>
-  sorted.length === 0
-    ? null
-    : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 
 const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -315,18 +312,19 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
       const summarize = (parts: typeof rows) => {
         const count = parts.reduce((n, r) => n + r.count, 0);
         const errors = parts.reduce((n, r) => n + r.errors, 0);
-        const latencies = parts.flatMap((r) => r.latencies).sort((a, b) => a - b);
+        // Nearest rank over the merged sketches: exact while they hold their values, else within 1 %.
+        const latency = emptyLatencySketch();
+        for (const part of parts) mergeLatencySketches(latency, part.latency, Infinity);
+        const [p50, p95, p99] = latencyPercentiles(latency, [50, 95, 99]).map((value) =>
+          value === null || value === undefined ? null : round(value, 1),
+        );
         const scoreCount = parts.reduce((n, r) => n + r.scoreCount, 0);
-        const scoreSum = parts.reduce((n, r) => n + (r.scoreMean ?? 0) * r.scoreCount, 0);
-        const p = (q: number) => {
-          const value = percentile(latencies, q);
-          return value === null ? null : round(value, 1);
-        };
+        const scoreSum = parts.reduce((n, r) => n + r.scoreSum, 0);
         return {
           count,
           errors,
           errorRate: count === 0 ? 0 : round(errors / count, 4),
-          latencyMs: { p50: p(50), p95: p(95), p99: p(99) },
+          latencyMs: { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null },
           tokens: {
             input: parts.reduce((n, r) => n + r.inputTokens, 0),
             output: parts.reduce((n, r) => n + r.outputTokens, 0),

@@ -8,6 +8,7 @@ import { accessMigration } from './0003-access.js';
 import { reviewsMigration } from './0004-reviews.js';
 import { evalsMigration } from './0005-evals.js';
 import { reviewEventsAppendOnlyMigration } from './0006-review-events-append-only.js';
+import { rollupsMigration } from './0007-rollups.js';
 import { auditMacMigration } from './0009-audit-mac.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
@@ -18,6 +19,7 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
   '0004-reviews': reviewsMigration(dialect),
   '0005-evals': evalsMigration(dialect),
   '0006-review-events-append-only': reviewEventsAppendOnlyMigration(dialect),
+  '0007-rollups': rollupsMigration(dialect),
   '0009-audit-mac': auditMacMigration(),
 });
 
