@@ -29,8 +29,15 @@ export const locateWebDist = (): string | undefined => {
 
 export const WEB_BUILD_HINT = 'the dashboard is not built: run `npm run build` (or `npm run build -w @promptops/web`)';
 
-/** Paths the dashboard's client-side router owns: everything but the API, OTLP and hashed assets. */
-const isAppPath = (url: string): boolean => !/^\/(api|v1|assets)(\/|$|\?)/.test(url) && url !== '/healthz';
+/** The sections of the dashboard's client-side router (packages/web/src/app/app.tsx); a test keeps them in step. */
+export const DASHBOARD_SECTIONS = ['prompts', 'traces', 'reviews', 'audit'] as const;
+const APP_PATH = new RegExp(`^/(index\\.html|(${DASHBOARD_SECTIONS.join('|')})(/[^?]*)?)?(\\?.*)?$`);
+
+/**
+ * Paths the dashboard's client-side router owns: `/` and its sections. Anything else (/metrics, /v2/...,
+ * a scanner's /.env) gets the API's JSON 404, not a 200 page that looks like success.
+ */
+const isAppPath = (url: string): boolean => APP_PATH.test(url);
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SAFE_ASSET = /^[\w-]+(\.[\w-]+)*(\/[\w-]+(\.[\w-]+)*)*$/;

@@ -2,7 +2,8 @@ import { useCallback, useSyncExternalStore, type AnchorHTMLAttributes, type Mous
 
 /**
  * A few lines of history routing instead of a router dependency: the dashboard has six routes, and the
- * server answers every non-API path with index.html, so deep links and reloads work.
+ * server answers these routes with index.html (DASHBOARD_SECTIONS in packages/server/src/http/web.ts), so
+ * deep links and reloads work.
  */
 
 const NAVIGATED = 'promptops:navigated';
