@@ -11,6 +11,7 @@ import { registerLabels } from './commands/labels.js';
 import { registerLock } from './commands/lock.js';
 import { registerLog } from './commands/log.js';
 import { registerPolicy } from './commands/policy.js';
+import { registerPrompts } from './commands/prompts.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRuns } from './commands/runs.js';
@@ -96,6 +97,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerCheck(program, ctx);
   registerEval(program, ctx);
   registerLock(program, ctx);
+  registerPrompts(program, ctx);
   registerLog(program, ctx);
   registerShow(program, ctx);
   registerDiff(program, ctx);

@@ -22,3 +22,4 @@ export * from './review-records.js';
 export * from './review-policy.js';
 export * from './blame.js';
 export * from './access-records.js';
+export * from './similar-names.js';

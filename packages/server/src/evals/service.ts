@@ -15,7 +15,7 @@ import {
   type RunComparisonResult,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
-import { promptNotFound } from '../prompts/errors.js';
+import { unknownPrompt } from '../prompts/errors.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { EvalRunRow } from '../storage/eval-port.js';
 import type { Storage } from '../storage/port.js';
@@ -91,7 +91,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
 
   const requireVersion = async (actor: Actor, name: string, sha: string) => {
     const prompt = await storage.getPrompt(actor.projectId, name);
-    if (prompt === undefined || prompt.headSha === null) throw promptNotFound(name);
+    if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
     const version = await storage.getVersionBySha(prompt.id, sha);
     if (version === undefined) {
       throw new PromptopsError(
@@ -256,7 +256,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
     ): Promise<EvalGateVerdict> {
       assertLabelName(input.label);
       const prompt = await storage.getPrompt(actor.projectId, name);
-      if (prompt === undefined || prompt.headSha === null) throw promptNotFound(name);
+      if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
       const version = await resolveRef(storage, prompt, input.ref);
       const label = await storage.getLabel(prompt.id, input.label);
       return gate.check({

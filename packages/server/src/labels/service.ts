@@ -16,7 +16,7 @@ import {
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { roleAllows } from '../auth/permissions.js';
-import { promptNotFound } from '../prompts/errors.js';
+import { unknownPrompt } from '../prompts/errors.js';
 import { toDeploymentRecord, toLabelRecord } from '../prompts/mappers.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { EvalGate } from '../evals/gate.js';
@@ -93,7 +93,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
   /** Locks an existing prompt (never creates one) for the rest of the transaction. */
   const lockExisting = async (tx: RegistryTx, actor: Actor, name: string): Promise<PromptRow> => {
     const found = await tx.getPrompt(actor.projectId, name);
-    if (!found || found.headSha === null) throw promptNotFound(name);
+    if (!found || found.headSha === null) throw await unknownPrompt(tx, actor.projectId, name);
     return tx.lockPrompt(actor.projectId, name, clock.now().toISOString());
   };
 
@@ -193,7 +193,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
   return {
     async list(actor: Actor, name: string): Promise<LabelRecord[]> {
       const prompt = await storage.getPrompt(actor.projectId, name);
-      if (!prompt || prompt.headSha === null) throw promptNotFound(name);
+      if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
       return (await storage.listLabels(prompt.id)).map(toLabelRecord);
     },
 
@@ -204,7 +204,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
       label?: string,
     ): Promise<{ deployments: DeploymentRecord[]; rollback: RollbackOptions[] }> {
       const prompt = await storage.getPrompt(actor.projectId, name);
-      if (!prompt || prompt.headSha === null) throw promptNotFound(name);
+      if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
       const [rows, merges] = await Promise.all([
         storage.listDeployments(prompt.id, label === undefined ? {} : { label }),
         mergedRequests(prompt.id),

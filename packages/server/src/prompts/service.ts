@@ -19,7 +19,7 @@ import {
 import type { Actor, Clock } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
-import { promptNotFound } from './errors.js';
+import { unknownPrompt } from './errors.js';
 import { toLabelRecord, toVersionRecord, toVersionSummary } from './mappers.js';
 import { resolveRef } from './resolve-ref.js';
 
@@ -41,7 +41,7 @@ const CONTENT_CACHE_CHARS = 32 * 1024 * 1024;
 export const createPromptService = (storage: Storage, clock: Clock) => {
   const requirePrompt = async (actor: Actor, name: string): Promise<PromptRow> => {
     const prompt = await storage.getPrompt(actor.projectId, name);
-    if (!prompt || prompt.headSha === null) throw promptNotFound(name);
+    if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
     return prompt;
   };
 

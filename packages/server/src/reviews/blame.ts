@@ -1,6 +1,6 @@
 import { blameChain, type BlameResult, type PromptContent } from '@promptops/core';
 import type { Actor } from '../context.js';
-import { promptNotFound } from '../prompts/errors.js';
+import { unknownPrompt } from '../prompts/errors.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { DeploymentRow, Storage, VersionRow } from '../storage/port.js';
 
@@ -15,7 +15,7 @@ const MAX_CHAIN = 10_000;
 export const createBlameService = (storage: Storage) => ({
   async blame(actor: Actor, name: string, input: { label?: string; ref?: string }): Promise<BlameResult> {
     const prompt = await storage.getPrompt(actor.projectId, name);
-    if (!prompt || prompt.headSha === null) throw promptNotFound(name);
+    if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
     const label = input.ref === undefined ? (input.label ?? 'production') : (input.label ?? null);
     const target = await resolveRef(storage, prompt, input.ref ?? label ?? 'production');
 

@@ -17,7 +17,7 @@ import {
 import { roleAllows } from '../auth/permissions.js';
 import type { Actor, Clock } from '../context.js';
 import { moveLabel } from '../labels/move.js';
-import { promptNotFound } from '../prompts/errors.js';
+import { unknownPrompt } from '../prompts/errors.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { PromptRow, RegistryReads, RegistryTx, Storage, VersionRow } from '../storage/port.js';
@@ -271,7 +271,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
       let promptId: number | undefined;
       if (query.name !== undefined) {
         const prompt = await storage.getPrompt(actor.projectId, query.name);
-        if (prompt === undefined) throw promptNotFound(query.name);
+        if (prompt === undefined) throw await unknownPrompt(storage, actor.projectId, query.name);
         promptId = prompt.id;
       }
       const limit = query.limit ?? 50;
@@ -300,7 +300,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
       }
       const id = await storage.transaction(async (tx) => {
         const found = await tx.getPrompt(actor.projectId, input.name);
-        if (!found || found.headSha === null) throw promptNotFound(input.name);
+        if (!found || found.headSha === null) throw await unknownPrompt(tx, actor.projectId, input.name);
         const prompt = await tx.lockPrompt(actor.projectId, input.name, clock.now().toISOString());
         const target = await resolveRef(tx, prompt, input.ref);
         const current = await tx.getLabel(prompt.id, input.label);

@@ -13,7 +13,7 @@ import {
   type TraceDetail,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
-import { promptNotFound } from '../prompts/errors.js';
+import { unknownPrompt } from '../prompts/errors.js';
 import { rollbackPlan } from '../labels/rollback-targets.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
 import type {
@@ -299,7 +299,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
         );
       }
       const prompt = await storage.getPrompt(actor.projectId, name);
-      if (prompt === undefined || prompt.headSha === null) throw promptNotFound(name);
+      if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
 
       const rows = await storage.traceMetrics(actor.projectId, {
         promptName: name,
