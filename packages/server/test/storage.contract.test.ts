@@ -139,6 +139,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         '0005-evals',
         '0006-review-events-append-only',
         '0009-audit-mac',
+        '0010-trace-id-index',
       ]);
       expect(await storage.countProjects()).toBe(0);
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { shortSha, type PromptDiff } from '@promptops/core';
+import { PromptopsError, shortSha, type PromptDiff } from '@promptops/core';
+import { ApiError, type ApiClient } from '../api-client.js';
 import { promptNameArg, type CommandContext } from '../context.js';
 import { formatTime, type Output } from '../output.js';
 import type { MetricsResponse, TraceDetail, TraceRecord } from '../trace-api.js';
@@ -127,17 +128,79 @@ const printTrace = (out: Output, detail: TraceDetail): void => {
   }
 };
 
+/** As any tracing UI shows it (W3C trace context). */
+const OTEL_TRACE_ID = /^[0-9a-fA-F]{32}$/;
+const MAX_SPANS = 1000;
+
+/** Every span of one OpenTelemetry trace, oldest first; at least one, else trace_not_found. */
+const spansOf = async (client: ApiClient, traceId: string): Promise<TraceRecord[]> => {
+  const spans: TraceRecord[] = [];
+  let cursor: string | undefined;
+  while (spans.length < MAX_SPANS) {
+    const page = await client.listTraces({ traceId, limit: PAGE_SIZE, cursor });
+    spans.push(...page.traces);
+    if (page.nextCursor === null || page.traces.length === 0) break;
+    cursor = page.nextCursor;
+  }
+  if (spans.length === 0) {
+    throw new PromptopsError(
+      'not_found',
+      'trace_not_found',
+      `no trace with event id or trace id '${traceId}' in this project`,
+      {
+        fix: 'list recent traces with `promptops traces` (--since 7d for older ones); traces older than the retention period are deleted',
+      },
+    );
+  }
+  return spans.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || (a.id < b.id ? -1 : 1));
+};
+
+const printSpans = (out: Output, traceId: string, spans: readonly TraceRecord[]): void => {
+  const c = out.colors;
+  out.line(c.bold(`trace ${traceId}: ${spans.length} spans`));
+  out.table(
+    spans.map((t) => [
+      formatTime(t.startedAt),
+      t.id,
+      t.spanId ?? '-',
+      t.parentSpanId ?? '-',
+      versionOf(t),
+      t.prompt?.sha ? c.yellow(shortSha(t.prompt.sha)) : '-',
+      t.label ?? '-',
+      t.status === 'ok' ? c.green('ok') : c.red('error'),
+      ms(t.latencyMs),
+      (t.output ?? t.error ?? '').replace(/\s+/g, ' ').slice(0, 60),
+    ]),
+    ['when', 'id', 'span', 'parent', 'prompt', 'sha', 'label', 'status', 'latency', 'output'],
+  );
+  out.line();
+  out.line(`one span in full: ${c.bold(`promptops trace ${spans[0]?.id ?? ''}`)}`);
+};
+
 export const registerTraces = (program: Command, ctx: CommandContext): void => {
   program
     .command('trace')
     .description(
       'one trace in full: prompt version, sha, label, tenant, arm, output, the diff to the version before, and the rollback command',
     )
-    .argument('<id>', 'trace (event) id')
+    .argument('<id>', 'the event id, or an OpenTelemetry trace id (32 hex) for every span of that trace')
     .action(async (id: string, _options: unknown, command: Command) => {
       const out = ctx.output(command);
       const client = await ctx.client(command);
-      const detail = await client.getTrace(id);
+      let detail = await client.getTrace(id).catch((error: unknown) => {
+        if (OTEL_TRACE_ID.test(id) && error instanceof ApiError && error.code === 'trace_not_found') return undefined;
+        throw error;
+      });
+      if (detail === undefined) {
+        const traceId = id.toLowerCase();
+        const spans = await spansOf(client, traceId);
+        if (spans.length > 1) {
+          if (out.json) out.data({ traceId, spans });
+          else printSpans(out, traceId, spans);
+          return;
+        }
+        detail = await client.getTrace(spans[0]!.id);
+      }
       if (out.json) {
         out.data({ ...detail, rollbackCommand: rollbackCommand(detail) });
         return;

@@ -310,6 +310,8 @@ export interface TraceRow extends NewTrace {
 }
 
 export interface TraceFilter {
+  /** The OpenTelemetry trace id (32 lowercase hex): every span of one trace. */
+  readonly traceId?: string;
   readonly promptName?: string;
   readonly promptVersion?: number;
   /** A full sha or a prefix (matched as a range, so the sha index serves it). */

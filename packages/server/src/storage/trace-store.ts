@@ -217,6 +217,7 @@ export const createTraceStore = (
         .selectFrom('traces')
         .selectAll()
         .where('project_id', '=', projectId)
+        .$if(f.traceId !== undefined, (q) => q.where('trace_id', '=', f.traceId ?? ''))
         .$if(f.promptName !== undefined, (q) => q.where('prompt_name', '=', f.promptName ?? ''))
         .$if(f.promptVersion !== undefined, (q) => q.where('prompt_version', '=', f.promptVersion ?? 0))
         // A hex prefix as a range ('g' sorts after every hex digit), so the sha index serves it.

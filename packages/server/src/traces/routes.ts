@@ -321,6 +321,7 @@ const traceQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    traceId: { type: 'string', pattern: '^[0-9a-fA-F]{32}$' },
     prompt: { type: 'string', minLength: 1, maxLength: 200 },
     version: { type: 'integer', minimum: 1 },
     sha: { type: 'string', pattern: '^[0-9a-fA-F]{7,64}$' },

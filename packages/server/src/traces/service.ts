@@ -39,6 +39,7 @@ import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
 
 export interface TraceQuery {
+  readonly traceId?: string;
   readonly prompt?: string;
   readonly version?: number;
   readonly sha?: string;
@@ -155,6 +156,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
     async list(actor: Actor, query: TraceQuery): Promise<{ traces: TraceRecord[]; nextCursor: string | null }> {
       const nowMs = clock.now().getTime();
       const filter: TraceFilter = {
+        ...(query.traceId === undefined ? {} : { traceId: query.traceId.toLowerCase() }),
         ...(query.prompt === undefined ? {} : { promptName: query.prompt }),
         ...(query.version === undefined ? {} : { promptVersion: query.version }),
         ...(query.sha === undefined ? {} : { shaPrefix: query.sha.toLowerCase() }),

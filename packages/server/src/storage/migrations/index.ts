@@ -10,6 +10,8 @@ import { evalsMigration } from './0005-evals.js';
 import { reviewEventsAppendOnlyMigration } from './0006-review-events-append-only.js';
 import { rollupsMigration } from './0007-rollups.js';
 import { auditMacMigration } from './0009-audit-mac.js';
+import { traceIdIndexMigration } from './0010-trace-id-index.js';
+import { uniqueSuiteNamesPerPromptMigration } from './0010-unique-suite-names-per-prompt.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
 const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
@@ -21,6 +23,8 @@ const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
   '0006-review-events-append-only': reviewEventsAppendOnlyMigration(dialect),
   '0007-rollups': rollupsMigration(dialect),
   '0009-audit-mac': auditMacMigration(),
+  '0010-trace-id-index': traceIdIndexMigration(),
+  '0010-unique-suite-names-per-prompt': uniqueSuiteNamesPerPromptMigration(dialect),
 });
 
 /** Arbitrary but fixed: the PostgreSQL advisory lock every promptops process takes to migrate. */
