@@ -253,6 +253,7 @@ class Client implements PromptopsClient, Recorder {
     const lock = lockfile === undefined || typeof lockfile === 'string' ? undefined : verifyLockfile(lockfile);
     this.fallback = buildFallback(lock, this.defaults);
     this.resolver.setFallback(this.fallback);
+    this.resolver.outage = () => (this.synced ? undefined : { url: this.http.baseUrl, problem: this.lastError });
   }
 
   // ---- public API -------------------------------------------------------------------------------
@@ -356,7 +357,7 @@ class Client implements PromptopsClient, Recorder {
     this.state = 'starting';
     if (this.lockfilePath !== undefined) {
       try {
-        this.fallback = buildFallback(await readLockfile(this.lockfilePath), this.defaults);
+        this.fallback = buildFallback(await readLockfile(this.lockfilePath), this.defaults, this.lockfilePath);
         this.resolver.setFallback(this.fallback);
       } catch (error) {
         this.report(toPromptopsError(error));

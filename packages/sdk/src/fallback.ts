@@ -39,6 +39,8 @@ export interface Fallback {
   readonly defaults: ReadonlyMap<string, SnapshotVersion>;
   /** Names of lock entries without embedded content (they cannot be served). */
   readonly withoutContent: readonly string[];
+  /** Where the lockfile came from (its path, or `fallback.lockfile` for an object); null without one. */
+  readonly lockfile: string | null;
 }
 
 export const EMPTY_FALLBACK: Fallback = {
@@ -47,6 +49,7 @@ export const EMPTY_FALLBACK: Fallback = {
   unlabelled: new Map(),
   defaults: new Map(),
   withoutContent: [],
+  lockfile: null,
 };
 
 /** In-code defaults, validated like a push would be: a broken default is a programming error, thrown at once. */
@@ -88,7 +91,11 @@ export const readLockfile = async (path: string): Promise<Lockfile> => {
   return parseLockfile(text, path);
 };
 
-export const buildFallback = (lock: Lockfile | undefined, defaults: ReadonlyMap<string, SnapshotVersion>): Fallback => {
+export const buildFallback = (
+  lock: Lockfile | undefined,
+  defaults: ReadonlyMap<string, SnapshotVersion>,
+  origin = 'fallback.lockfile',
+): Fallback => {
   const prompts = dict<SnapshotPrompt>();
   const unlabelled = new Map<string, SnapshotVersion>();
   const withoutContent: string[] = [];
@@ -111,7 +118,20 @@ export const buildFallback = (lock: Lockfile | undefined, defaults: ReadonlyMap<
     unlabelled,
     defaults,
     withoutContent,
+    lockfile: lock === undefined ? null : origin,
   };
+};
+
+/** Why the fallback cannot serve `name` for `label` (or `ref`): one clause of an error message. */
+export const fallbackMiss = (fallback: Fallback, name: string, label: string, ref: string | undefined): string => {
+  if (fallback.lockfile === null) return 'there is no lockfile to fall back on (fallback.lockfile)';
+  const lockfile = `the lockfile ${fallback.lockfile}`;
+  if (fallback.withoutContent.includes(name)) return `${lockfile} names '${name}' without its content`;
+  const entry = Object.hasOwn(fallback.lock.prompts, name) ? fallback.lock.prompts[name] : undefined;
+  if (entry === undefined) return `${lockfile} has no entry for '${name}'`;
+  if (ref !== undefined) return `${lockfile} does not hold ${name}@${ref}`;
+  const labels = Object.keys(entry.labels).sort();
+  return `${lockfile} pins '${name}' for ${labels.join(', ') || 'no label'} only, not ${label}`;
 };
 
 const asResolution = (name: string, v: SnapshotVersion, label: string | null): Resolution => ({

@@ -7,7 +7,8 @@ import {
   type SnapshotPrompt,
   type SnapshotVersion,
 } from '@promptops/core';
-import { EMPTY_FALLBACK, resolveFallback, type Fallback } from './fallback.js';
+import { notServedWhileOffline, type RegistryOutage } from './errors.js';
+import { EMPTY_FALLBACK, fallbackMiss, resolveFallback, type Fallback } from './fallback.js';
 import { ResolvedPrompt, type PromptSource } from './resolved-prompt.js';
 import { EMPTY_SNAPSHOT, dict } from './snapshot-store.js';
 
@@ -42,6 +43,8 @@ export class Resolver {
   private readonly byRef = new Map<string, ResolvedPrompt>();
   /** Set once the client has tried the server: before that, errors say to await ready(). */
   loaded = false;
+  /** The registry outage, while no snapshot has come from it: a miss is then blamed on it, not on labels. */
+  outage: () => RegistryOutage | undefined = () => undefined;
 
   constructor() {
     this.byLabel.set(DEFAULT_LABEL, this.byDefaultLabel);
@@ -168,20 +171,26 @@ export class Resolver {
     } else {
       available = 'no prompts are loaded';
     }
-    const notReady = this.loaded ? '' : ' (ready() has not completed yet)';
+    const details = {
+      name,
+      label: ref === undefined ? label : null,
+      ref: ref ?? null,
+      available: labels.length > 0 ? labels : known,
+    };
     const pinHint =
       ref === undefined ? '' : `; a pin the snapshot lacks needs await client.prefetch('${name}@${ref}') first`;
+    const outage = this.loaded ? this.outage() : undefined;
+    if (outage !== undefined) {
+      const miss = `${fallbackMiss(this.fallback, name, label, ref)}; ${available}${pinHint}`;
+      return notServedWhileOffline(outage, { what, name, label, ref }, miss, details);
+    }
+    const notReady = this.loaded ? '' : ' (ready() has not completed yet)';
     return new PromptopsError(
       'not_found',
       'prompt_not_found',
       `prompt ${what} not found${notReady}; ${available}${pinHint}`,
       {
-        details: {
-          name,
-          label: ref === undefined ? label : null,
-          ref: ref ?? null,
-          available: labels.length > 0 ? labels : known,
-        },
+        details,
         fix:
           ref === undefined
             ? `promote a version to '${label}' (promptops promote ${name} vN -l ${label}), or ask for a label it has`
