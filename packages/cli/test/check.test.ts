@@ -64,6 +64,7 @@ describe('promptops init', () => {
     expect(result.stdout).toContain('created .github/workflows/promptops.yml\n');
     expect(Object.keys(await hashTree(dir)).sort()).toEqual([
       '.github/workflows/promptops.yml',
+      '.gitignore',
       'promptops.yaml',
       'prompts/example_greeter.prompt.yaml',
     ]);
@@ -86,6 +87,7 @@ describe('promptops init', () => {
         { file: 'promptops.yaml', status: 'created' },
         { file: 'prompts/example_greeter.prompt.yaml', status: 'created' },
         { file: '.github/workflows/promptops.yml', status: 'created' },
+        { file: '.gitignore', status: 'created' },
       ],
     });
     const config = parse(await readFile(join(dir, 'promptops.yaml'), 'utf8')) as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { LOCKFILE_NAME, PromptopsError } from '@promptops/core';
@@ -94,13 +94,33 @@ jobs:
           PROMPTOPS_API_KEY: \${{ secrets.PROMPTOPS_API_KEY }}
 `;
 
+const GITIGNORE = '.gitignore';
+/** The data directory: the eval cache, and `serve`'s database and credentials when run here. */
+const IGNORED = '.promptops/';
+const IGNORES_DATA_DIR = /^\/?\.promptops(\/\**)?$/;
+
+/** Adds `.promptops/` to the .gitignore at `path` unless a line already ignores it. */
+const ensureIgnored = async (path: string): Promise<'created' | 'updated' | 'unchanged'> => {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (text === undefined) {
+    await writeFile(path, `# promptops: the eval cache (and serve's data when run here)\n${IGNORED}\n`);
+    return 'created';
+  }
+  if (text.split(/\r?\n/).some((line) => IGNORES_DATA_DIR.test(line.trim()))) return 'unchanged';
+  await writeFile(path, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${IGNORED}\n`);
+  return 'updated';
+};
+
 const exists = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined)) !== undefined;
 
 export const registerInit = (program: Command, ctx: CommandContext): void => {
   program
     .command('init')
     .description(
-      'scaffold prompts as code here: promptops.yaml, an example prompt and a GitHub Actions workflow (--url sets the server)',
+      'scaffold prompts as code here: promptops.yaml, an example prompt, a GitHub Actions workflow, and .promptops/ in .gitignore (--url sets the server)',
     )
     .option('--project <name>', `the project the prompts belong to (default: ${DEFAULT_PROJECT})`)
     .option('-f, --force', 'overwrite files that exist')
@@ -137,15 +157,17 @@ export const registerInit = (program: Command, ctx: CommandContext): void => {
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, text);
       }
-      const results = files.map(({ file }) => ({
-        file,
-        status: present.includes(file) ? ('overwritten' as const) : ('created' as const),
-      }));
+      const results: { file: string; status: 'created' | 'overwritten' | 'updated' | 'unchanged' }[] = files.map(
+        ({ file }) => ({ file, status: present.includes(file) ? 'overwritten' : 'created' }),
+      );
+      results.push({ file: GITIGNORE, status: await ensureIgnored(join(ctx.io.cwd, GITIGNORE)) });
       if (out.json) {
         out.data({ url, project, files: results });
         return;
       }
-      for (const result of results) out.line(`${out.colors.green(result.status)} ${result.file}`);
+      for (const result of results) {
+        if (result.status !== 'unchanged') out.line(`${out.colors.green(result.status)} ${result.file}`);
+      }
       out.line();
       out.line('next: edit prompts/, run `promptops check`, then `promptops push`;');
       out.line('      set the PROMPTOPS_URL and PROMPTOPS_API_KEY secrets so CI pushes on merge to main');
