@@ -27,7 +27,7 @@ import {
   type LabelChange,
 } from './snapshot-store.js';
 import { SseParser, readEventStream, type SseMessage } from './sse.js';
-import { backoffDelay, linkedAbort, sleep, unref } from './timers.js';
+import { backoffDelay, linkedAbort, probeUntil, sleep, unref } from './timers.js';
 import type { ScoreInput, TraceInput } from './trace/event.js';
 import type { TraceStats } from './trace/exporter.js';
 import type { SpanLike } from './trace/otel.js';
@@ -54,8 +54,16 @@ export interface ClientOptions {
   readonly fetch?: FetchLike;
   /** Timeout of snapshot and prefetch requests (default 10 s). */
   readonly requestTimeoutMs?: number;
-  /** Reconnection backoff (full jitter): first delay bound and cap (default 250 ms and 10 s). */
-  readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  /**
+   * Reconnection backoff (full jitter): first delay bound and cap (default 250 ms and 10 s). While the
+   * server is away and the next attempt is further off than `probeIntervalMs`, `GET /healthz` is tried
+   * about that often (default 1 s, at a random phase; 0: off) and a 2xx reconnects at once.
+   */
+  readonly reconnect?: {
+    readonly initialDelayMs?: number;
+    readonly maxDelayMs?: number;
+    readonly probeIntervalMs?: number;
+  };
   /** A stream silent for this long (no event, no keepalive) is dropped and reopened (default 45 s). */
   readonly streamIdleTimeoutMs?: number;
   /** Seconds a long-poll waits on the server (transport 'poll'; default 25). */
@@ -124,6 +132,7 @@ const DEFAULTS = {
   requestTimeoutMs: 10_000,
   initialDelayMs: 250,
   maxDelayMs: 10_000,
+  probeIntervalMs: 1000,
   streamIdleTimeoutMs: 45_000,
   pollWaitSeconds: 25,
 } as const;
@@ -164,6 +173,20 @@ const refusedByServer = (problem: PromptopsError): boolean => {
   return (status >= 400 && status < 500) || problem.code === 'too_many_subscribers';
 };
 
+const NO_ANSWER = new Set(['server_unreachable', 'server_timeout', 'stream_disconnected', 'stream_idle']);
+
+/**
+ * Whether a failed attempt says the server is away: no answer, a timeout, a dropped or silent stream, or
+ * a gateway's 502/503/504 that is not a promptops error. Only then can a /healthz probe tell that it is
+ * back; after anything else (a 5xx of the server itself, an event the client refused) the server
+ * answers, and probing would only cut the backoff to a second.
+ */
+const serverAway = (problem: PromptopsError): boolean => {
+  const status = problem.details?.['status'];
+  if (typeof status !== 'number') return NO_ANSWER.has(problem.code);
+  return (status === 502 || status === 503 || status === 504) && problem.code === `http_${status}`;
+};
+
 export const createClient = (options: ClientOptions): PromptopsClient => new Client(options);
 
 class Client implements PromptopsClient, Recorder {
@@ -176,6 +199,8 @@ class Client implements PromptopsClient, Recorder {
   private readonly checkIntervalMs: number;
   private readonly initialDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly probeIntervalMs: number;
+  private readonly baseFetch: FetchLike;
   private readonly idleTimeoutMs: number;
   private readonly pollWaitSeconds: number;
   private readonly requestTimeoutMs: number;
@@ -224,10 +249,16 @@ class Client implements PromptopsClient, Recorder {
       DEFAULTS.initialDelayMs,
     );
     this.maxDelayMs = nonNegative(options.reconnect?.maxDelayMs, 'reconnect.maxDelayMs', DEFAULTS.maxDelayMs);
+    this.probeIntervalMs = nonNegative(
+      options.reconnect?.probeIntervalMs,
+      'reconnect.probeIntervalMs',
+      DEFAULTS.probeIntervalMs,
+    );
     this.idleTimeoutMs = nonNegative(options.streamIdleTimeoutMs, 'streamIdleTimeoutMs', DEFAULTS.streamIdleTimeoutMs);
     this.pollWaitSeconds = nonNegative(options.pollWaitSeconds, 'pollWaitSeconds', DEFAULTS.pollWaitSeconds);
     this.requestTimeoutMs = nonNegative(options.requestTimeoutMs, 'requestTimeoutMs', DEFAULTS.requestTimeoutMs);
     const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.baseFetch = baseFetch;
     // Any request that succeeds (snapshot check, prefetch, trace export) shows the server answers again.
     const fetchImpl: FetchLike = async (input, init) => {
       const response = await baseFetch(input, init);
@@ -484,6 +515,7 @@ class Client implements PromptopsClient, Recorder {
     while (!signal.aborted) {
       let connectedThisRound = false;
       let refused = false;
+      let away = false;
       try {
         if (!this.synced) await this.syncSnapshot();
         connectedThisRound = this.transport === 'sse' ? await this.streamOnce() : await this.pollOnce();
@@ -496,6 +528,7 @@ class Client implements PromptopsClient, Recorder {
         // backup. Start over from its snapshot rather than trust what we hold.
         if (problem.code === 'cursor_ahead') this.synced = false;
         refused = refusedByServer(problem);
+        away = serverAway(problem);
         this.report(problem, true);
       }
       if (signal.aborted) break;
@@ -504,7 +537,7 @@ class Client implements PromptopsClient, Recorder {
         this.lastReported = ''; // the next outage is news again
         if (this.transport === 'poll') continue; // the next long-poll at once
       }
-      await this.backoff(backoffDelay(attempt, this.initialDelayMs, this.maxDelayMs), !refused);
+      await this.backoff(backoffDelay(attempt, this.initialDelayMs, this.maxDelayMs), !refused, away);
       attempt += 1;
     }
   }
@@ -512,16 +545,46 @@ class Client implements PromptopsClient, Recorder {
   /**
    * Waits before the next connection attempt. After an outage (`wakeable`), the wait ends as soon as
    * any other request gets a successful answer: the server is back, so the stream reconnects at once
-   * instead of waiting out up to `maxDelayMs`. A refusal by the server (401, 429…) waits it out.
+   * instead of waiting out up to `maxDelayMs`. While the server is `away`, a client with nothing else
+   * to send probes it. A refusal by the server (401, 429…) waits it out.
    */
-  private async backoff(ms: number, wakeable: boolean): Promise<void> {
+  private async backoff(ms: number, wakeable: boolean, away: boolean): Promise<void> {
     const nap = linkedAbort(this.lifetime.signal);
     if (wakeable) this.wakeFollow = () => nap.abort();
+    const probing =
+      wakeable && away && this.probeIntervalMs > 0 && ms > this.probeIntervalMs
+        ? probeUntil((signal) => this.probeServer(signal), this.probeIntervalMs, nap.signal).then((up) => {
+            if (up) nap.abort();
+          })
+        : undefined;
     try {
       await sleep(ms, nap.signal);
     } finally {
       this.wakeFollow = undefined;
+      nap.abort(); // ends the probing (and its request) with the wait
+      await probing;
       nap.dispose();
+    }
+  }
+
+  /**
+   * One `GET /healthz`: unauthenticated, no database work on the server. True on a 2xx; a refusal
+   * (4xx) or no answer keeps the backoff. Failures are expected while the server is away: not reported.
+   */
+  private async probeServer(signal: AbortSignal): Promise<boolean> {
+    const link = linkedAbort(signal, this.requestTimeoutMs);
+    try {
+      const response = await this.baseFetch(`${this.http.baseUrl}/healthz`, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        signal: link.signal,
+      });
+      await response.arrayBuffer(); // frees the connection for the stream
+      return response.ok;
+    } catch {
+      return false;
+    } finally {
+      link.dispose();
     }
   }
 

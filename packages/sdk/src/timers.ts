@@ -61,3 +61,25 @@ export const linkedAbort = (parent: AbortSignal, timeoutMs?: number, onTimeout?:
     },
   };
 };
+
+/**
+ * Calls `probe` about once per `intervalMs` until it returns true (resolves true) or `signal` aborts
+ * (false). The first call waits a random part of the interval, so a fleet of clients that lost the same
+ * server at the same moment does not probe it in lockstep; each later one starts an interval after the
+ * previous one started. Never rejects: a probe that throws counts as a failed one.
+ */
+export const probeUntil = async (
+  probe: (signal: AbortSignal) => Promise<boolean>,
+  intervalMs: number,
+  signal: AbortSignal,
+  random: () => number = Math.random,
+): Promise<boolean> => {
+  let wait = random() * intervalMs;
+  for (;;) {
+    await sleep(wait, signal);
+    if (signal.aborted) return false;
+    const started = Date.now();
+    if (await probe(signal).catch(() => false)) return !signal.aborted;
+    wait = Math.max(0, intervalMs - (Date.now() - started));
+  }
+};

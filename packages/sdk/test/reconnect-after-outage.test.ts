@@ -9,13 +9,16 @@ import { api, freePort, spawnServer, waitFor, type ChildServer } from './support
 /**
  * After an outage, a client must not wait out its reconnection backoff once it has seen the server
  * answer again: any successful request (a snapshot check, a prefetch, a trace export) reconnects the
- * stream at once. The backoff here is one hour and drawn at its bound (no jitter), so a client that
- * waits it out never reconnects within the test: only the wake-up can pass. Servers run from the build.
+ * stream at once, and a client with nothing but the stream finds out by probing `GET /healthz`. The
+ * backoff here is one hour and drawn at its bound (no jitter), so a client that waits it out never
+ * reconnects within the test: only the wake-up can pass. Servers run from the build.
  */
 
 const HOUR = 3_600_000;
-/** Every backoff the client drew (the sleeps of its follow loop). */
+/** Every backoff the follow loop drew (its bounds are an hour; a trace export's retries have their own). */
 const backoffs: number[] = [];
+/** Probe loops started, and those not yet finished. */
+const probes = { started: 0, running: 0 };
 
 vi.mock('../src/timers.js', async (importOriginal) => {
   const timers = await importOriginal<typeof Timers>();
@@ -23,8 +26,13 @@ vi.mock('../src/timers.js', async (importOriginal) => {
     ...timers,
     backoffDelay: (attempt: number, initialMs: number, maxMs: number): number => {
       const delay = timers.backoffDelay(attempt, initialMs, maxMs, () => 1);
-      backoffs.push(delay);
+      if (initialMs === HOUR) backoffs.push(delay);
       return delay;
+    },
+    probeUntil: (...args: Parameters<typeof Timers.probeUntil>): Promise<boolean> => {
+      probes.started += 1;
+      probes.running += 1;
+      return timers.probeUntil(...args).finally(() => (probes.running -= 1));
     },
   };
 });
@@ -37,7 +45,7 @@ describe('reconnecting after an outage', () => {
   let db: { url: string; cleanup(): void };
   let port: number;
   let server: ChildServer | undefined;
-  let client: PromptopsClient | undefined;
+  const clients: PromptopsClient[] = [];
   const reported: PromptopsError[] = [];
   const changes: ChangeEvent[] = [];
 
@@ -50,10 +58,13 @@ describe('reconnecting after an outage', () => {
       onError: (error) => reported.push(error),
       ...options,
     });
-    client = created;
+    clients.push(created);
     created.on('change', (change) => changes.push(change));
     return created;
   };
+
+  /** No /healthz probing: only the client's other requests can cut its backoff short. */
+  const noProbe = { reconnect: { initialDelayMs: HOUR, maxDelayMs: HOUR, probeIntervalMs: 0 } } as const;
 
   /** A client connected to a server whose production is v18, then the server killed: the client sleeps its backoff. */
   const connectThenKill = async (options: Partial<Parameters<typeof createClient>[0]>): Promise<PromptopsClient> => {
@@ -72,6 +83,8 @@ describe('reconnecting after an outage', () => {
 
   beforeEach(async () => {
     backoffs.length = 0;
+    probes.started = 0;
+    probes.running = 0;
     reported.length = 0;
     changes.length = 0;
     db = await freshDbUrl('sqlite');
@@ -85,15 +98,14 @@ describe('reconnecting after an outage', () => {
   });
 
   afterEach(async () => {
-    await client?.close();
-    client = undefined;
+    await Promise.all(clients.splice(0).map((c) => c.close()));
     await server?.kill();
     server = undefined;
     db.cleanup();
   });
 
   it('reconnects as soon as a snapshot check succeeds, not when the backoff ends', async () => {
-    const c = await connectThenKill({ snapshotCheckIntervalMs: 100 });
+    const c = await connectThenKill({ ...noProbe, snapshotCheckIntervalMs: 100 });
     // Failed snapshot checks during the outage do not cut the backoff short.
     await waitFor(
       () => reported.some((error) => error.code === 'server_unreachable' && error.message.includes('/snapshot')),
@@ -125,7 +137,7 @@ describe('reconnecting after an outage', () => {
     ],
   ] as const) {
     it(`reconnects as soon as ${what} succeeds, and takes the rollback from the stream`, async () => {
-      const c = await connectThenKill({ snapshotCheckIntervalMs: 0 }); // no snapshot check: only the stream
+      const c = await connectThenKill({ ...noProbe, snapshotCheckIntervalMs: 0 }); // no snapshot check, no probe
       server = await spawnServer({ db: db.url, port });
       await api(server.url).rollback(NAME);
       expect(c.get(NAME).sha).toBe(v18.sha); // nothing has told the client yet
@@ -135,6 +147,7 @@ describe('reconnecting after an outage', () => {
       expect(c.status().connected).toBe(true);
       expect(changes.at(-1)).toMatchObject({ label: 'production', sha: v17.sha, kind: 'rollback' });
       expect(backoffs).toEqual([HOUR]);
+      expect(probes.started).toBe(0); // probeIntervalMs: 0 turns probing off
     });
   }
 
@@ -159,5 +172,177 @@ describe('reconnecting after an outage', () => {
     await waitFor(() => snapshots >= 6, 'five snapshot checks to succeed');
     expect(reported.map((error) => error.code)).toContain('too_many_subscribers');
     expect([streams, backoffs]).toEqual([1, [HOUR]]);
+    expect(probes.started).toBe(0); // nor does it probe: the server answers, and refused
+  });
+
+  /** Options of a client with nothing but the stream: no snapshot check, no traces (and no prefetch). */
+  const streamOnly = { snapshotCheckIntervalMs: 0, traces: false } as const;
+
+  it('reconnects a stream-only client as soon as GET /healthz answers, and takes the rollback from the stream', async () => {
+    const probeHeaders: Headers[] = [];
+    const c = await connectThenKill({
+      ...streamOnly,
+      fetch: (input, init) => {
+        if (input.endsWith('/healthz')) probeHeaders.push(new Headers(init.headers));
+        return fetch(input, init);
+      },
+    });
+    server = await spawnServer({ db: db.url, port });
+    await api(server.url).rollback(NAME); // right after the server came back
+
+    await waitFor(() => c.get(NAME).sha === v17.sha, 'the rollback to arrive over the stream', 15_000);
+    expect(c.status().connected).toBe(true);
+    expect(changes.at(-1)).toMatchObject({ label: 'production', sha: v17.sha, kind: 'rollback' });
+    expect(backoffs).toEqual([HOUR]); // reconnected without waiting out the backoff
+    expect(probes).toEqual({ started: 1, running: 0 }); // one probe loop, over once the stream is back
+    expect(probeHeaders.length).toBeGreaterThan(0);
+    expect(probeHeaders.every((headers) => !headers.has('authorization'))).toBe(true); // unauthenticated
+    // Failed probes during the outage are expected, not news.
+    expect(reported.map((error) => error.message).join('\n')).not.toContain('/healthz');
+  });
+
+  it('brings every one of 20 stream-only clients back, each seeing the rollback', async () => {
+    const fleet = Array.from({ length: 20 }, () => makeClient(streamOnly));
+    await Promise.all(fleet.map((c) => c.ready()));
+    await waitFor(() => fleet.every((c) => c.status().connected), 'every client to connect');
+
+    await server!.kill('SIGKILL');
+    server = undefined;
+    await waitFor(() => backoffs.length === fleet.length, 'every client to start its backoff');
+    server = await spawnServer({ db: db.url, port });
+    await api(server.url).rollback(NAME);
+
+    await waitFor(
+      () => fleet.every((c) => c.status().connected && c.get(NAME).sha === v17.sha),
+      'every client to reconnect and see the rollback',
+      20_000,
+    );
+    expect(backoffs).toHaveLength(fleet.length); // none drew a second backoff
+    expect(probes.started).toBe(fleet.length);
+    expect(changes.filter((change) => change.kind === 'rollback')).toHaveLength(fleet.length);
+    expect(probes.running).toBe(0);
+  });
+
+  it('keeps its backoff while /healthz is refused (429), and reconnects once it answers 2xx', async () => {
+    let refuse = true;
+    let refused = 0;
+    const c = await connectThenKill({
+      ...streamOnly,
+      fetch: (input, init) => {
+        if (!input.endsWith('/healthz') || !refuse) return fetch(input, init);
+        refused += 1;
+        const error = { code: 'rate_limited', message: 'too many requests' };
+        return Promise.resolve(
+          new Response(JSON.stringify({ error }), { status: 429, headers: { 'content-type': 'application/json' } }),
+        );
+      },
+    });
+    server = await spawnServer({ db: db.url, port });
+    await api(server.url).rollback(NAME);
+    const before = refused;
+    await waitFor(() => refused >= before + 3, 'three probes refused with the server up', 15_000);
+    expect(c.status().connected).toBe(false);
+    expect(c.get(NAME).sha).toBe(v18.sha);
+    expect(backoffs).toEqual([HOUR]);
+
+    refuse = false;
+    await waitFor(() => c.get(NAME).sha === v17.sha, 'the rollback once a probe gets a 2xx', 15_000);
+    expect(backoffs).toEqual([HOUR]);
+  });
+
+  for (const [what, status, body, probed] of [
+    [
+      'its own 500 (it answers: probing would only shorten the backoff)',
+      500,
+      { error: { code: 'internal', message: 'database unavailable' } },
+      false,
+    ],
+    ['a gateway 502 without a promptops error (the server behind may be away)', 502, 'Bad Gateway', true],
+  ] as const) {
+    it(`${probed ? 'probes' : 'does not probe'} when the stream gets ${what}`, async () => {
+      const c = makeClient({
+        ...streamOnly,
+        fetch: (input, init) =>
+          input.includes('/api/v1/stream')
+            ? Promise.resolve(new Response(typeof body === 'string' ? body : JSON.stringify(body), { status }))
+            : fetch(input, init),
+      });
+      await c.ready();
+      await waitFor(() => backoffs.length > 0, 'the client to start its backoff');
+      // The probe loop starts with the backoff, in the same turn.
+      expect(probes.started).toBe(probed ? 1 : 0);
+    });
+  }
+
+  it('stops probing on close(): no probe loop and no probe request left', async () => {
+    let probed = 0;
+    let inFlight = 0;
+    const c = await connectThenKill({
+      ...streamOnly,
+      fetch: async (input, init) => {
+        if (!input.endsWith('/healthz')) return fetch(input, init);
+        probed += 1;
+        inFlight += 1;
+        try {
+          return await fetch(input, init);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    });
+    await waitFor(() => probed >= 2, 'two probes of the stopped server', 15_000);
+    await c.close();
+    expect(probes).toEqual({ started: 1, running: 0 });
+    expect(inFlight).toBe(0);
+  });
+});
+
+describe('probeUntil', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  for (const random of [0.25, 0.75]) {
+    it(`probes first at a random phase of the interval (${random}), then once per interval, until one succeeds`, async () => {
+      vi.useFakeTimers();
+      const { probeUntil } = await vi.importActual<typeof Timers>('../src/timers.js');
+      const start = Date.now();
+      const at: number[] = [];
+      const answers = [false, false, true];
+      const done = probeUntil(
+        () => {
+          at.push(Date.now() - start);
+          return Promise.resolve(answers.shift()!);
+        },
+        1000,
+        new AbortController().signal,
+        () => random,
+      );
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(await done).toBe(true);
+      expect(at).toEqual([1000 * random, 1000 * random + 1000, 1000 * random + 2000]);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  }
+
+  it('counts a probe that throws as a failure, and stops when aborted, leaving no timer', async () => {
+    vi.useFakeTimers();
+    const { probeUntil } = await vi.importActual<typeof Timers>('../src/timers.js');
+    const stop = new AbortController();
+    let calls = 0;
+    const done = probeUntil(
+      () => {
+        calls += 1;
+        return Promise.reject(new Error('ECONNREFUSED'));
+      },
+      1000,
+      stop.signal,
+      () => 0,
+    );
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(calls).toBe(3);
+    stop.abort();
+    expect(await done).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
