@@ -89,7 +89,7 @@ describe('promptops keys / members / projects', () => {
     expect(revoked.stdout).toContain(`revoked key ${alice.keyId}`);
     const refused = await cli(['members', 'list'], { ...registry.env, PROMPTOPS_API_KEY: secret });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('not valid');
+    expect(refused.stderr).toContain('the API key has been revoked');
 
     expect((await cli(['keys', 'revoke', 'nothex'])).code).toBe(2);
     expect((await cli(['keys', 'create', 'x', '--role', 'root'])).code).toBe(2);

@@ -25,8 +25,33 @@ export class AuthRateLimitedError extends RateLimitedError {
   }
 }
 
-/** Why a presented key was refused (logged; the response says only that the key is not valid). */
+/** Why a presented key was refused (logged; the response names it only to whoever holds the whole key). */
 type FailureReason = 'malformed' | 'unknown' | 'revoked' | 'not_a_member';
+
+const NEW_KEY_FIX =
+  'ask an admin for a new key (promptops keys create NAME --role ROLE), then use it (--api-key or PROMPTOPS_API_KEY)';
+
+/** The refusal a caller sees: a key that matched a stored hash may learn what became of it, others may not. */
+const refusalFor = (reason: FailureReason): PromptopsError => {
+  if (reason === 'malformed') return unauthorized('the Authorization header is not "Bearer <key>"');
+  if (reason === 'revoked') {
+    return new PromptopsError(
+      'unauthorized',
+      'unauthorized',
+      'the API key has been revoked (or replaced by a rotation whose grace period has ended)',
+      { fix: NEW_KEY_FIX },
+    );
+  }
+  if (reason === 'not_a_member') {
+    return new PromptopsError(
+      'unauthorized',
+      'unauthorized',
+      "the API key's user is no longer a member of the project",
+      { fix: 'ask an admin to add the user back (promptops members add NAME --role ROLE), or for a key of your own' },
+    );
+  }
+  return unauthorized('the API key is not valid');
+};
 
 class KeyRefused extends Error {
   constructor(readonly reason: FailureReason) {
@@ -125,11 +150,7 @@ export const createAuthenticator = (
     limiter.recordFailure(error.reason === 'unknown' ? keyId : null, request.ip, now);
     request.log.warn({ auth: error.reason, keyId, address: request.ip, blocked }, 'authentication failed');
     if (!blocked) {
-      return done(
-        error.reason === 'malformed'
-          ? unauthorized('the Authorization header is not "Bearer <key>"')
-          : unauthorized('the API key is not valid'),
-      );
+      return done(refusalFor(error.reason));
     }
     const answer = (): void =>
       done(new AuthRateLimitedError(limiter.addressBlockedFor(request.ip, clock.now().getTime()) || 1));
