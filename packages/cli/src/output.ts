@@ -15,7 +15,7 @@ export interface Output {
   line(text?: string): void;
   /** The one JSON document of a --json run. */
   data(value: unknown): void;
-  /** Aligned columns of human output. */
+  /** Aligned columns of human output; a row with fewer cells ends in one that spans the rest. */
   table(rows: readonly (readonly string[])[], header?: readonly string[]): void;
   /** An informational line on stderr (also with --json: it never pollutes stdout). */
   note(text: string): void;
@@ -49,7 +49,14 @@ export const createOutput = (io: CliIo, json: boolean): Output => {
       if (json) return;
       const all = header === undefined ? rows : [header.map((cell) => colors.dim(cell)), ...rows];
       const widths: number[] = [];
-      for (const row of all) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
+      const columns = Math.max(0, ...all.map((row) => row.length));
+      for (const row of all) {
+        row.forEach((cell, i) => {
+          // A short row's last cell (a note among the rows) spans the rest: it widens no column.
+          if (row.length < columns && i === row.length - 1) return;
+          widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell));
+        });
+      }
       for (const row of all) {
         const cells = row.map((cell, i) =>
           i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell)),

@@ -360,7 +360,9 @@ const printMetrics = (out: Output, metrics: MetricsResponse): void => {
       at: m.createdAt,
       cells: [
         formatTime(m.createdAt),
-        c.bold(`>> ${m.label}: v${m.fromVersion ?? '-'} -> v${m.toVersion} (${m.kind} by ${m.actor})`),
+        c.bold(
+          `>> ${m.label}: ${m.fromVersion === null ? '(none)' : `v${m.fromVersion}`} -> v${m.toVersion} (${m.kind} by ${m.actor})`,
+        ),
       ],
     });
   }
@@ -380,7 +382,7 @@ const printMetrics = (out: Output, metrics: MetricsResponse): void => {
   for (const s of metrics.series) {
     const t = s.totals;
     out.line(
-      `${c.yellow(keyName(s.key, s.version))}: ${t.count} calls, errors ${pct(t.errorRate)}, p50 ${ms(t.latencyMs.p50)}, p99 ${ms(t.latencyMs.p99)}, thumbs ${t.thumbs.up} up / ${t.thumbs.down} down${t.score.mean === null ? '' : `, mean score ${t.score.mean.toFixed(2)}`}`,
+      `${c.yellow(keyName(s.key, s.version))}: ${t.count} ${t.count === 1 ? 'call' : 'calls'}, errors ${pct(t.errorRate)}, p50 ${ms(t.latencyMs.p50)}, p99 ${ms(t.latencyMs.p99)}, thumbs ${t.thumbs.up} up / ${t.thumbs.down} down${t.score.mean === null ? '' : `, mean score ${t.score.mean.toFixed(2)}`}`,
     );
   }
 };
