@@ -4,6 +4,7 @@ import { LiveFeedProvider, useLiveStatus } from '../live/live-feed';
 import { PromptPage } from '../pages/prompt-page';
 import { PromptsPage } from '../pages/prompts-page';
 import { SignInPage } from '../pages/sign-in-page';
+import { identityName } from './identity';
 import { Link, matchPath, navigate, useLocation } from './router';
 import { SessionGate, useSession } from './session';
 import { ToastProvider } from './toasts';
@@ -75,6 +76,7 @@ const Shell = () => {
 const Identity = () => {
   const { me, signOut } = useSession();
   const live = useLiveStatus();
+  const name = identityName(me);
   return (
     <div className="identity">
       <span
@@ -85,7 +87,8 @@ const Identity = () => {
         {live === 'live' ? 'live' : live === 'connecting' ? 'connecting' : 'offline'}
       </span>
       <span className="who" data-testid="identity">
-        {me.keyName} · <span className={`chip chip-role chip-role-${me.role}`}>{me.role}</span>
+        {name !== null && `${name} · `}
+        <span className={`chip chip-role chip-role-${me.role}`}>{me.role}</span>
         <span className="hide-narrow muted"> · {me.project.name}</span>
       </span>
       <button type="button" className="button button-small" onClick={signOut}>
