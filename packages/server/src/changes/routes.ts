@@ -1,15 +1,28 @@
-import { PROMPT_NAME_PATTERN, PromptopsError } from '@promptops/core';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { MAX_PROMPT_NAME_LENGTH, PROMPT_NAME_PATTERN, PromptopsError } from '@promptops/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../context.js';
+import { negotiateEncoding } from '../http/accept-encoding.js';
 import { requireActor } from '../http/actor.js';
 import { SUBSCRIBER_LIMIT_ENV, TooManySubscribersError, type SubscriberLimits } from './limits.js';
-import type { ChangeFeed } from './service.js';
-import { streamChanges } from './sse.js';
+import type { ChangeFeed, NameFilter } from './service.js';
+import { etagOf, MIN_COMPRESSED_BYTES, noneMatch, type SnapshotEntry, type SnapshotScope } from './snapshot-cache.js';
+import { sendResync, streamChanges } from './sse.js';
 
 const MAX_NAMES = 1000;
 
 const after = { type: 'integer', minimum: 0, description: 'resume after this audit seq (an event id)' } as const;
 const names = { type: 'string', maxLength: 200_000, description: 'comma-separated prompt names: only these' } as const;
+const prefix = {
+  type: 'string',
+  maxLength: MAX_PROMPT_NAME_LENGTH,
+  description: 'only prompts whose name starts with it (e.g. checkout/); with names, the prompts either selects',
+} as const;
+const catchup = {
+  type: 'string',
+  enum: ['replay', 'snapshot'],
+  default: 'replay',
+  description: 'snapshot: a client more than a page of changes behind gets one `resync` event instead of the replay',
+} as const;
 
 /** `?names=a,b` to a set; undefined when absent (all prompts). */
 const parseNames = (value: string | undefined): string[] | undefined => {
@@ -42,9 +55,29 @@ const parseNames = (value: string | undefined): string[] | undefined => {
   return list;
 };
 
-const nameSet = (value: string | undefined): ReadonlySet<string> | undefined => {
-  const list = parseNames(value);
-  return list === undefined ? undefined : new Set(list);
+/** A prefix some prompt name could start with: a name, or one with a trailing `/`, or part of a segment. */
+const parsePrefix = (value: string | undefined): string | undefined => {
+  if (value === undefined || value === '') return undefined;
+  if (!PROMPT_NAME_PATTERN.test(value.endsWith('/') ? value.slice(0, -1) : value)) {
+    throw new PromptopsError('invalid', 'invalid_request', `prefix: no prompt name starts with "${value}"`, {
+      issues: [{ path: 'querystring.prefix', message: `"${value}" is not the start of a prompt name` }],
+      fix: 'give the start of prompt names, e.g. prefix=checkout/ (lowercase letters, digits, _ . - and /)',
+    });
+  }
+  return value;
+};
+
+const scopeOf = (query: { names?: string; prefix?: string }): SnapshotScope => {
+  const list = parseNames(query.names);
+  const start = parsePrefix(query.prefix);
+  return { ...(list === undefined ? {} : { names: list }), ...(start === undefined ? {} : { prefix: start }) };
+};
+
+const filterOf = (scope: SnapshotScope): NameFilter | undefined => {
+  const { names, prefix } = scope;
+  if (names === undefined && prefix === undefined) return undefined;
+  const set = new Set(names);
+  return (name) => set.has(name) || (prefix !== undefined && name.startsWith(prefix));
 };
 
 /** EventSource sends the last id it saw when it reconnects; it wins over `?after` from the original URL. */
@@ -97,24 +130,55 @@ const tooManySubscribers = (
     .send({ error: { code: 'too_many_subscribers', message, fix, details: { limit, max } } });
 };
 
+/**
+ * The snapshot in the coding the client accepts (small bodies plain), or 304 when If-None-Match names it
+ * in any coding. `private, no-cache`: a shared cache must not keep one key's answer, and a client may
+ * keep it only to revalidate.
+ */
+const sendSnapshot = (
+  feed: ChangeFeed,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  entry: SnapshotEntry,
+): FastifyReply | Promise<FastifyReply> => {
+  const coding =
+    entry.body.length < MIN_COMPRESSED_BYTES
+      ? 'identity'
+      : negotiateEncoding(request.headers['accept-encoding'], ['br', 'gzip']);
+  void reply.header('etag', etagOf(entry, coding)).header('vary', 'accept-encoding');
+  void reply.header('cache-control', 'private, no-cache');
+  if (noneMatch(request.headers['if-none-match'], entry)) return reply.code(304).send();
+  void reply.type('application/json; charset=utf-8');
+  if (coding === 'identity') return reply.send(entry.body);
+  return feed.snapshots.encoded(entry, coding).then((body) => reply.header('content-encoding', coding).send(body));
+};
+
 export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) => {
   // Open streams would hold the HTTP server's close open forever: end them first.
   app.addHook('preClose', async () => feed.close());
 
-  app.get<{ Querystring: { names?: string } }>(
+  app.get<{ Querystring: { names?: string; prefix?: string } }>(
     '/api/v1/snapshot',
     {
       config: { permission: 'prompts:read' },
       schema: {
         tags: ['changes'],
-        summary: "Every label of the project with its version's content, and the change-feed cursor they include",
-        querystring: { type: 'object', additionalProperties: false, properties: { names } },
+        summary:
+          "Every label of the project with its version's content, and the change-feed cursor they include " +
+          '(cached per change stamp, gzip or br by Accept-Encoding, ETag / If-None-Match)',
+        querystring: { type: 'object', additionalProperties: false, properties: { names, prefix } },
       },
     },
-    async (request) => feed.snapshot(requireActor(request.actor), parseNames(request.query.names)),
+    (request, reply) => {
+      const found = feed.snapshots.entry(requireActor(request.actor), scopeOf(request.query));
+      // From memory without a promise when held; the first request at a stamp reads and serializes.
+      return found instanceof Promise
+        ? found.then((entry) => sendSnapshot(feed, request, reply, entry))
+        : sendSnapshot(feed, request, reply, found);
+    },
   );
 
-  app.get<{ Querystring: { after?: number; names?: string } }>(
+  app.get<{ Querystring: { after?: number; names?: string; prefix?: string; catchup: 'replay' | 'snapshot' } }>(
     '/api/v1/stream',
     {
       config: { permission: 'prompts:read' },
@@ -122,16 +186,24 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
       schema: {
         tags: ['changes'],
         summary: 'Server-Sent Events: every label move after the cursor (Last-Event-ID or ?after), then live',
-        querystring: { type: 'object', additionalProperties: false, properties: { after, names } },
+        querystring: { type: 'object', additionalProperties: false, properties: { after, names, prefix, catchup } },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request.actor);
-      const only = nameSet(request.query.names);
+      const scope = scopeOf(request.query);
+      const only = filterOf(scope);
       const start = await feed.startAfter(
         actor.projectId,
         lastEventId(request.headers['last-event-id']) ?? request.query.after,
       );
+      const latest = request.query.catchup === 'snapshot' ? await feed.farBehind(actor.projectId, start) : undefined;
+      if (latest !== undefined) {
+        // Warm the cache: the client's next request is for this snapshot (its failure is that request's).
+        void Promise.resolve(feed.snapshots.entry(actor, scope)).catch(() => undefined);
+        sendResync(reply, start, latest);
+        return reply;
+      }
       const refused = feed.refusal(actor);
       if (refused !== undefined) return tooManySubscribers(reply, feed, actor, refused);
       streamChanges(feed, reply, actor, start, only);
@@ -139,7 +211,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
     },
   );
 
-  app.get<{ Querystring: { after?: number; wait: number; names?: string } }>(
+  app.get<{ Querystring: { after?: number; wait: number; names?: string; prefix?: string } }>(
     '/api/v1/changes',
     {
       config: { permission: 'prompts:read' },
@@ -154,6 +226,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
             after,
             wait: { type: 'number', minimum: 0, default: 0, description: 'seconds, at most 30' },
             names,
+            prefix,
           },
         },
       },
@@ -161,7 +234,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
     async (request, reply) => {
       const actor = requireActor(request.actor);
       const { after: position, wait } = request.query;
-      const only = nameSet(request.query.names);
+      const only = filterOf(scopeOf(request.query));
       const aborted = new AbortController();
       reply.raw.once('close', () => aborted.abort());
       try {

@@ -1,4 +1,4 @@
-import { PromptopsError, type Snapshot, type SnapshotPrompt, type SnapshotVersion } from '@promptops/core';
+import { PromptopsError } from '@promptops/core';
 import type { Actor } from '../context.js';
 import type { Storage } from '../storage/port.js';
 import { createChangeReader, type ChangeEvent, type ChangeReader } from './events.js';
@@ -9,6 +9,7 @@ import {
   type SubscriberOwner,
   type TooManySubscribersError,
 } from './limits.js';
+import { SnapshotCache, type SnapshotCacheOptions } from './snapshot-cache.js';
 import { openSubscription, type Subscription, type SubscriptionSink } from './subscription.js';
 
 export interface ChangeFeedOptions extends Partial<SubscriberLimits> {
@@ -22,6 +23,8 @@ export interface ChangeFeedOptions extends Partial<SubscriberLimits> {
   readonly pageSize?: number;
   /** Live batches a slow stream may have waiting before it is cut off. */
   readonly maxQueuedBatches?: number;
+  /** The serialized snapshots kept per project, scope and stamp (`snapshot-cache.ts`). */
+  readonly snapshotCache?: SnapshotCacheOptions;
   readonly log?: { error(details: object, message: string): void };
 }
 
@@ -34,10 +37,13 @@ export interface ChangeFeedStats {
   readonly streams: number;
 }
 
+/** Which prompts' events a subscriber gets (`?names=` / `?prefix=`); undefined for all. */
+export type NameFilter = (name: string) => boolean;
+
 /** Events after a position for one project, optionally only of some prompts. */
 export interface FeedQuery {
   readonly after?: number;
-  readonly names?: ReadonlySet<string>;
+  readonly names?: NameFilter;
 }
 
 export type ChangeFeed = ReturnType<typeof createChangeFeed>;
@@ -80,8 +86,10 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
   const streams = new Set<() => void>();
   const polls = new Set<() => void>();
 
-  const filterOf = (names: ReadonlySet<string> | undefined) =>
-    names === undefined ? {} : { filter: (event: ChangeEvent) => names.has(event.name) };
+  const snapshots = new SnapshotCache(storage, options.snapshotCache);
+
+  const filterOf = (names: NameFilter | undefined) =>
+    names === undefined ? {} : { filter: (event: ChangeEvent) => names(event.name) };
 
   /** The position to start after: the client's, checked against the log, else the newest entry. */
   const startAfter = async (projectId: number, after: number | undefined): Promise<number> => {
@@ -100,25 +108,18 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
 
     startAfter,
 
-    /** Every label of the project with the content it points at, and the cursor they are current to. */
-    async snapshot(actor: Actor, names?: readonly string[]): Promise<Snapshot> {
-      const { cursor, labels } = await storage.readLabelSnapshot(actor.projectId, names === undefined ? {} : { names });
-      // Null-prototype records: prompt names like `constructor` are data, not prototype keys.
-      const prompts: Record<string, { labels: Record<string, string>; versions: Record<string, SnapshotVersion> }> =
-        Object.create(null) as Record<string, never>;
-      for (const row of labels) {
-        const prompt = (prompts[row.name] ??= {
-          labels: Object.create(null) as Record<string, string>,
-          versions: Object.create(null) as Record<string, SnapshotVersion>,
-        });
-        prompt.labels[row.label] = row.sha;
-        prompt.versions[row.sha] ??= {
-          version: row.version,
-          sha: row.sha,
-          content: await reader.contentOf(actor.projectId, row.promptId, row.sha, row.content),
-        };
-      }
-      return { project: actor.projectName, cursor, prompts: prompts as Record<string, SnapshotPrompt> };
+    /** Every label of the project with the content it points at, serialized once per scope and stamp. */
+    snapshots,
+
+    /**
+     * The project's newest seq when a subscriber resuming after `after` would replay more than one page
+     * of the audit log (a client that can, `?catchup=snapshot`, is better served by the cached
+     * snapshot); undefined when it is near enough to replay.
+     */
+    async farBehind(projectId: number, after: number): Promise<number | undefined> {
+      const latest = await reader.latestSeq(projectId);
+      // A project's seqs are dense (each entry is the previous one + 1): the gap is the entry count.
+      return latest - after > settings.pageSize ? latest : undefined;
     },
 
     /**
@@ -176,12 +177,7 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
     },
 
     /** A live subscription (the SSE route writes it out); see `openSubscription`. */
-    subscribe(
-      actor: Actor,
-      after: number,
-      names: ReadonlySet<string> | undefined,
-      sink: SubscriptionSink,
-    ): Subscription {
+    subscribe(actor: Actor, after: number, names: NameFilter | undefined, sink: SubscriptionSink): Subscription {
       return openSubscription(hub, reader, ownerOf(actor), after, sink, {
         pageSize: settings.pageSize,
         maxQueued: settings.maxQueuedBatches,

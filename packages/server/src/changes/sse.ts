@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { Actor } from '../context.js';
 import type { ChangeEvent } from './events.js';
-import type { ChangeFeed } from './service.js';
+import type { ChangeFeed, NameFilter } from './service.js';
 import type { Subscription } from './subscription.js';
 
 /** Server-Sent Events framing: `id` is the audit seq, so a reconnecting EventSource resumes by itself. */
@@ -25,6 +25,27 @@ export const readyFrame = (cursor: number): string =>
 
 export const KEEPALIVE_FRAME = ': keepalive\n\n';
 
+/** Tells a client that asked for `?catchup=snapshot` to reload the snapshot and resume after its cursor. */
+export const resyncFrame = (latest: number): string =>
+  `event: resync\ndata: ${JSON.stringify({ cursor: latest, fix: 'GET /api/v1/snapshot, then resume after its cursor' })}\n\n`;
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no', // nginx would otherwise buffer the stream
+  'x-content-type-options': 'nosniff', // hijacked: the app's onSend headers never reach it
+} as const;
+
+/**
+ * A client too far behind to be replayed cheaply: the ready event, one `resync` event, and the end of the
+ * stream. Its snapshot request is served from the snapshot cache (compressed, conditional).
+ */
+export const sendResync = (reply: FastifyReply, after: number, latest: number): void => {
+  reply.hijack();
+  reply.raw.writeHead(200, SSE_HEADERS);
+  reply.raw.end(readyFrame(after) + resyncFrame(latest));
+};
+
 const drained = (raw: ServerResponse): Promise<void> =>
   new Promise((resolve) => {
     const done = (): void => {
@@ -46,16 +67,11 @@ export const streamChanges = (
   reply: FastifyReply,
   actor: Actor,
   after: number,
-  names: ReadonlySet<string> | undefined,
+  names: NameFilter | undefined,
 ): void => {
   const raw = reply.raw;
   reply.hijack();
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no', // nginx would otherwise buffer the stream
-    'x-content-type-options': 'nosniff', // hijacked: the app's onSend headers never reach it
-  });
+  raw.writeHead(200, SSE_HEADERS);
   raw.write(readyFrame(after));
 
   let ended = false;
