@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,8 @@ import { hashApiKey, keyIdOf } from '../../server/src/auth/keys.js';
 /**
  * The dashboard end to end: Debian's Chromium (driven by playwright-core) against a real
  * `promptops serve --demo` that serves the built dashboard. Screenshots of the main pages, at laptop and
- * phone widths, go to artifacts/screenshots/ (git-ignored) for a person to look at.
+ * phone widths, go to artifacts/screenshots/ (git-ignored) for a person to look at; the README's own
+ * (docs/images/*.png) are written here too, so they always show the dashboard as it is.
  */
 
 const CHROMIUM = process.env['PROMPTOPS_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -33,6 +34,10 @@ const V18_SHA = '7ba01d740f0d41a20337a515e24ba53a01f9197032fc142871b8bcd1cac2827
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const webDist = join(webDir, 'dist');
 const screenshots = fileURLToPath(new URL('../../../artifacts/screenshots/', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const docsImages = join(repoRoot, 'docs', 'images');
+/** The README's screenshots this run wrote (docs/images/NAME.png). */
+const docsWritten = new Set<string>();
 
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -152,13 +157,20 @@ const settle = async (page: Page): Promise<void> => {
   await page.waitForTimeout(150);
 };
 
-/** Full-page screenshots at laptop and phone widths: artifacts/screenshots/NAME-{laptop,phone}.png. */
-const snap = async (page: Page, name: string): Promise<void> => {
+/**
+ * Full-page screenshots at laptop and phone widths: artifacts/screenshots/NAME-{laptop,phone}.png; with
+ * `docs`, the laptop one is also the README's docs/images/NAME.png.
+ */
+const snap = async (page: Page, name: string, options: { docs?: boolean } = {}): Promise<void> => {
   await settle(page);
   for (const toast of await page.getByRole('button', { name: 'Dismiss' }).all()) {
     await toast.click({ timeout: 1000 }).catch(() => undefined); // it may have gone by itself
   }
-  await page.screenshot({ path: join(screenshots, `${name}-laptop.png`), fullPage: true });
+  const laptop = await page.screenshot({ path: join(screenshots, `${name}-laptop.png`), fullPage: true });
+  if (options.docs === true) {
+    writeFileSync(join(docsImages, `${name}.png`), laptop);
+    docsWritten.add(`docs/images/${name}.png`);
+  }
   await page.setViewportSize(PHONE);
   await page.waitForTimeout(300); // charts follow their container's width
   await page.screenshot({ path: join(screenshots, `${name}-phone.png`), fullPage: true });
@@ -166,10 +178,54 @@ const snap = async (page: Page, name: string): Promise<void> => {
   await page.waitForTimeout(200);
 };
 
+interface DrawnCaption {
+  readonly id: number;
+  readonly text: string;
+  readonly x: number;
+  readonly left: number;
+  readonly right: number;
+  /** Pixels in the caption's box drawn in its marker's colour. */
+  readonly inked: number;
+}
+
+/** The marker captions a chart says it drew (data-captions, canvas pixels), each looked for on its canvas. */
+const chartCaptions = (page: Page, testId: string): Promise<{ width: number; captions: DrawnCaption[] }> =>
+  page.locator(`[data-testid="${testId}"] .uplot`).evaluate((root) => {
+    interface Placed {
+      id: number;
+      text: string;
+      x: number;
+      left: number;
+      top: number;
+      width: number;
+      height: number;
+      color: string;
+    }
+    const placed = JSON.parse((root as HTMLElement).dataset['captions'] ?? '[]') as Placed[];
+    const canvas = root.querySelector('canvas')!;
+    const context = canvas.getContext('2d')!;
+    return {
+      width: canvas.width,
+      captions: placed.map((caption) => {
+        const want = [1, 3, 5].map((at) => parseInt(caption.color.slice(at, at + 2), 16));
+        const box = [Math.round(caption.left), Math.round(caption.top), Math.round(caption.width), caption.height];
+        const { data } = context.getImageData(box[0]!, box[1]!, Math.max(1, box[2]!), box[3]!);
+        let inked = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const distance = want.reduce((sum, value, channel) => sum + Math.abs(value - data[i + channel]!), 0);
+          if (data[i + 3]! > 128 && distance < 90) inked += 1;
+        }
+        const { id, text, x, left, width } = caption;
+        return { id, text, x, left, right: left + width, inked };
+      }),
+    };
+  });
+
 beforeAll(async () => {
   requireChromium();
   ensureBuilt();
   mkdirSync(screenshots, { recursive: true });
+  mkdirSync(docsImages, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'promptops-web-e2e-'));
   server = await startServer({
     demo: true,
@@ -213,7 +269,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await page.getByRole('heading', { level: 1, name: GREETER }).waitFor();
     await page.getByTestId('version-18').waitFor();
     expect(await page.getByTestId('label-production-version').textContent()).toBe('v18');
-    await snap(page, 'prompt-history');
+    await snap(page, 'prompt-history', { docs: true });
     await context.close();
   });
 
@@ -266,7 +322,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
         `expected the output to mention {{user_name}} = "${name}"; got "Hello! Thanks for your question`,
       );
     }
-    await snap(page, 'prompt-evals');
+    await snap(page, 'prompt-evals', { docs: true });
     // The v17 run, linked: every case passed.
     await rows.nth(1).getByRole('link').click();
     await detail.getByText('Every case passed.').waitFor();
@@ -292,12 +348,12 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     expect(await page.getByTestId('check-approvals').textContent()).toContain('0 of 1 approval');
     // Production requires greeter-basics, which v18 fails: even an approval would not make #2 mergeable.
     expect(await page.getByTestId('check-eval suites').getAttribute('data-status')).toBe('failed');
-    expect(await page.getByTestId('check-eval suites').textContent()).toContain('greeter-basics: failed');
+    expect(await page.getByTestId('check-eval suites').textContent()).toMatch(/greeter-basics\b.*: failed/);
     expect(await page.getByTestId('timeline').locator('[data-kind="forced"]').textContent()).toContain(
       'forced (break glass) by dave',
     );
     expect(await page.getByTestId('mergeable').textContent()).toBe('Not mergeable yet.');
-    await snap(page, 'review');
+    await snap(page, 'review', { docs: true });
     await context.close();
   });
 
@@ -313,7 +369,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     const table = await page.locator('table').first().textContent();
     expect(table).toContain('v18');
     expect(table).toContain('v17');
-    await snap(page, 'per-sha-chart');
+    await snap(page, 'per-sha-chart', { docs: true });
     await context.close();
   });
 
@@ -380,10 +436,70 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
       )
       .toBe(1);
     expect(await page.getByRole('button', { name: 'Roll back production to v18' }).count()).toBe(0);
+    // production went to v17 twice (the merge of #1, and now the rollback): only the newest move serves now.
+    const serving = page.locator('.move', { has: page.locator('.chip-now') });
+    await expect.poll(() => serving.count()).toBe(1);
+    expect(await serving.textContent()).toMatch(/^production\s*rollback\s*v18 → v17/);
+    expect(await serving.textContent()).toContain('customers are not greeted by name');
+    expect(await page.locator('.move', { hasText: 'change request #1' }).count()).toBe(1);
+    expect(await page.locator('.move', { hasText: 'change request #1' }).locator('.chip-now').count()).toBe(0);
     await snap(page, 'deployments');
 
     const labels = (await api('GET', `/prompts/${GREETER}/labels`)) as { labels: { label: string; sha: string }[] };
     expect(labels.labels.find((label) => label.label === 'production')?.sha).toBe(V17_SHA);
+    await context.close();
+  });
+
+  it("captions each marker beside its own line and inside the chart, the rollback's too", async () => {
+    const { deployments } = (await api('GET', `/prompts/${GREETER}/deployments`)) as {
+      deployments: { id: number; label: string; kind: string }[];
+    };
+    const rollback = deployments.find((move) => move.label === 'production' && move.kind === 'rollback');
+    expect(rollback).toBeDefined();
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}?tab=metrics`);
+    for (const viewport of [LAPTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      await expect
+        .poll(async () => (await chartCaptions(page, 'chart-volume')).width)
+        .toBe(await page.locator('[data-testid="chart-volume"] .uplot canvas').evaluate((c) => c.clientWidth));
+      const { width, captions } = await chartCaptions(page, 'chart-volume');
+      const where = `at ${viewport.width} px: ${JSON.stringify(captions)}`;
+      expect(captions.length, where).toBeGreaterThanOrEqual(3);
+      expect(
+        captions.find((caption) => caption.id === rollback!.id),
+        where,
+      ).toBeDefined();
+      for (const caption of captions) {
+        // It starts just right of its line, or ends just left of it, wholly on the canvas …
+        const beside = Math.abs(caption.left - (caption.x + 3)) <= 1 || Math.abs(caption.right - (caption.x - 3)) <= 1;
+        expect(beside, `${caption.text} ${where}`).toBe(true);
+        expect(caption.left, `${caption.text} ${where}`).toBeGreaterThanOrEqual(0);
+        expect(caption.right, `${caption.text} ${where}`).toBeLessThanOrEqual(width);
+        // … and the canvas shows it there, in its label's colour.
+        expect(caption.inked, `${caption.text} ${where}`).toBeGreaterThan(10);
+      }
+    }
+    await snap(page, 'metrics-after-rollback');
+    await context.close();
+  });
+
+  it('shows every tab of a prompt at phone width', async () => {
+    const { context, page } = await newPage(PHONE);
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}`);
+    const tabs = page.getByRole('navigation', { name: `${GREETER} views` }).getByRole('link');
+    await tabs.first().waitFor();
+    expect(await tabs.allTextContents()).toEqual(['History', 'Compare', 'Deployments', 'Metrics', 'Evals']);
+    for (const tab of await tabs.all()) {
+      const box = (await tab.boundingBox())!;
+      const name = await tab.textContent();
+      expect(box.x, `${name}: ${JSON.stringify(box)}`).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width, `${name}: ${JSON.stringify(box)}`).toBeLessThanOrEqual(PHONE.width);
+    }
+    await tabs.filter({ hasText: 'Evals' }).click();
+    await page.locator('.evals-table tbody tr').first().waitFor();
     await context.close();
   });
 
@@ -415,6 +531,13 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     expect(targets.length).toBeGreaterThan(0);
     expect(targets.every((target) => target.startsWith(`${GREETER}@`) || target.startsWith(`${GREETER}:`))).toBe(true);
     await context.close();
+  });
+
+  it('wrote every screenshot the README shows, from this run', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const shown = [...readme.matchAll(/!\[[^\]]*\]\((docs\/images\/[^)]+\.png)\)/g)].map((match) => match[1]);
+    expect(shown.length).toBeGreaterThan(0);
+    expect([...new Set(shown)].sort()).toEqual([...docsWritten].sort());
   });
 
   it('raised no uncaught error in any page', () => {

@@ -3,6 +3,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { DeploymentRecord } from '../api/types';
 import type { ChartColumns } from './metrics-data';
+import { placeCaptions } from './marker-captions';
 import { markerColor } from './metrics-data';
 
 /**
@@ -20,46 +21,47 @@ interface ChartSeries {
 /** Room above the plot for the marker captions: two rows, so neighbouring moves do not overprint. */
 const CAPTION_ROWS = 2;
 const CAPTION_ROW_PX = 15;
+const CAPTION_FONT_PX = 11;
 
 const drawMarkers = (plot: uPlot, markers: readonly DeploymentRecord[]): void => {
   const { ctx, bbox } = plot;
   const ratio = devicePixelRatio;
   const [min, max] = [plot.scales['x']?.min ?? 0, plot.scales['x']?.max ?? 0];
-  const rowEnds: number[] = Array.from({ length: CAPTION_ROWS }, () => -Infinity);
-  let drawn = 0;
   ctx.save();
-  ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+  ctx.font = `${CAPTION_FONT_PX * ratio}px system-ui, sans-serif`;
+  // uPlot leaves the alignment of its last axis label (right or center) on the context.
+  ctx.textAlign = 'left';
   ctx.textBaseline = 'top';
   const inWindow = markers
     .map((marker) => ({ marker, at: Date.parse(marker.createdAt) / 1000 }))
     .filter(({ at }) => at >= min && at <= max)
-    .sort((a, b) => a.at - b.at);
-  for (const { marker, at } of inWindow) {
-    const x = Math.round(plot.valToPos(at, 'x', true));
-    const color = markerColor(marker.label);
-    ctx.strokeStyle = color;
+    .map(({ marker, at }) => ({ marker, x: Math.round(plot.valToPos(at, 'x', true)) }));
+  for (const { marker, x } of inWindow) {
+    ctx.strokeStyle = markerColor(marker.label);
     ctx.lineWidth = 1.5 * ratio;
     ctx.setLineDash([5 * ratio, 4 * ratio]);
     ctx.beginPath();
     ctx.moveTo(x, bbox.top - 2 * ratio);
     ctx.lineTo(x, bbox.top + bbox.height);
     ctx.stroke();
-    // The full caption where it fits, else the version alone, else none (the list below names every move).
-    for (const text of [`${marker.label} → v${marker.toVersion}`, `v${marker.toVersion}`]) {
-      const width = ctx.measureText(text).width;
-      // Captions start at their line, or end at it near the right edge; each takes the first free row.
-      const left = x + 3 * ratio + width > bbox.left + bbox.width ? x - 3 * ratio - width : x + 3 * ratio;
-      const row = rowEnds.findIndex((end) => left > end + 6 * ratio);
-      if (row < 0) continue;
-      rowEnds[row] = left + width;
-      ctx.fillStyle = color;
-      ctx.fillText(text, left, bbox.top - (CAPTION_ROWS - row) * CAPTION_ROW_PX * ratio);
-      break;
-    }
-    drawn += 1;
   }
+  const captions = placeCaptions(
+    inWindow.map(({ marker, x }) => ({ x, texts: [`${marker.label} → v${marker.toVersion}`, `v${marker.toVersion}`] })),
+    (text) => ctx.measureText(text).width,
+    { rows: CAPTION_ROWS, gap: 3 * ratio, spacing: 6 * ratio, minX: 0, maxX: ctx.canvas.width - ratio },
+  ).map((caption) => {
+    const { marker, x } = inWindow[caption.index]!;
+    const color = markerColor(marker.label);
+    const top = bbox.top - (CAPTION_ROWS - caption.row) * CAPTION_ROW_PX * ratio;
+    ctx.fillStyle = color;
+    ctx.fillText(caption.text, caption.left, top);
+    const { text, left, width } = caption;
+    return { id: marker.id, text, x, left, top, width, height: CAPTION_FONT_PX * ratio, color };
+  });
   ctx.restore();
-  plot.root.dataset['markers'] = String(drawn);
+  plot.root.dataset['markers'] = String(inWindow.length);
+  // Where each caption went, in canvas pixels (the end-to-end tests check them against the canvas).
+  plot.root.dataset['captions'] = JSON.stringify(captions);
 };
 
 export const MetricChart = ({

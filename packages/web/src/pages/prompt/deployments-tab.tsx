@@ -5,6 +5,7 @@ import { KindBadge, LabelChip, Sha, When } from '../../components/badges';
 import type { RollbackTarget } from '../../components/rollback-dialog';
 import { Empty, ErrorNote, Loading } from '../../components/states';
 import type { Resource } from '../../app/use-api';
+import { rollbackOffers, servingNow } from './deployment-moves';
 import { sortLabelNames } from './labels';
 
 /**
@@ -35,6 +36,7 @@ export const DeploymentsTab = ({
   const shown = all.filter((move) => (label === 'all' ? move.label !== 'latest' : move.label === label));
   const current = new Map(labels.map((record) => [record.label, record]));
   const offered = rollbackOffers(shown, deployments.data.rollback);
+  const serving = servingNow(all, labels);
   return (
     <section aria-labelledby="deployments-title">
       <div className="section-head">
@@ -77,9 +79,7 @@ export const DeploymentsTab = ({
                     {move.fromVersion === null ? 'new' : `v${move.fromVersion}`} → <strong>v{move.toVersion}</strong>{' '}
                     <Sha sha={move.toSha} />
                   </span>
-                  {holder?.sha === move.toSha && move.label !== 'latest' && (
-                    <span className="chip chip-now">serving now</span>
-                  )}
+                  {serving.has(move.id) && <span className="chip chip-now">serving now</span>}
                 </div>
                 <p className="move-reason">
                   {move.reason === '' ? <em className="muted">no reason given</em> : move.reason}
@@ -111,24 +111,4 @@ export const DeploymentsTab = ({
       )}
     </section>
   );
-};
-
-/**
- * The moves that offer a rollback: per label, the newest move to each sha the server names as a target
- * (never the one it serves; on a protected label, none that came only by break glass). `latest` follows
- * pushes and has no targets.
- */
-const rollbackOffers = (moves: readonly DeploymentRecord[], rollback: readonly RollbackOptions[]): Set<number> => {
-  const targets = new Set(
-    rollback.flatMap((options) => options.targets.map((target) => `${options.label}\u0000${target.sha}`)),
-  );
-  const seen = new Set<string>();
-  const offers = new Set<number>();
-  for (const move of moves) {
-    const key = `${move.label}\u0000${move.toSha}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    if (targets.has(key)) offers.add(move.id);
-  }
-  return offers;
 };
