@@ -37,6 +37,14 @@ export interface AuditStory {
   readonly keys: Map<string, Recorded<Fields>>;
   /** By member name: role. */
   readonly members: Map<string, Recorded<Fields>>;
+  /**
+   * By change request id: name, label, status, author, message, sha, version, baseSha, baseVersion,
+   * deploymentId, and createdAt/updatedAt where the entries record them (entries written before they did
+   * leave those two uncompared).
+   */
+  readonly changeRequests: Map<number, Recorded<Fields>>;
+  /** By change request id: its review events (kind, actor, sha, comment, at), oldest first. */
+  readonly reviewEvents: Map<number, Recorded<Fields>[]>;
 }
 
 export const policyKey = (label: string, pattern: string): string => `${label} ${pattern}`;
@@ -57,6 +65,8 @@ export const readAuditStory = (entries: Iterable<StoryEntry>): AuditStory => {
     teams: new Map(),
     keys: new Map(),
     members: new Map(),
+    changeRequests: new Map(),
+    reviewEvents: new Map(),
   };
   const set = <K>(map: Map<K, Recorded<Fields>>, key: K, seq: number, value: Fields | null): void => {
     map.set(key, { seq, value });
@@ -67,9 +77,15 @@ export const readAuditStory = (entries: Iterable<StoryEntry>): AuditStory => {
     set(story.keys, id, seq, { ...(story.keys.get(id)?.value ?? {}), ...defined(fields) });
   };
 
+  /** `NAME SHA` -> version number, from the pushes read so far (a request's base version is one of them). */
+  const numbers = new Map<string, unknown>();
+  const numberOf = (name: string | undefined, sha: unknown): unknown =>
+    sha === null ? null : numbers.get(`${String(name)} ${String(sha)}`);
+
   for (const { seq, at, actor, action, data } of entries) {
     const name = str(data['name']);
     if (action === 'version.created') {
+      numbers.set(`${String(name)} ${String(data['sha'])}`, data['version']);
       set(story.versions, `${name}@v${String(data['version'])}`, seq, {
         sha: data['sha'],
         parentSha: data['parentSha'],
@@ -143,9 +159,57 @@ export const readAuditStory = (entries: Iterable<StoryEntry>): AuditStory => {
       set(story.members, name, seq, { ...before, ...defined({ role: data['role'] }) });
     } else if (action === 'member.removed') {
       if (name !== undefined) set(story.members, name, seq, null);
+    } else if (action.startsWith(REVIEW_PREFIX) && typeof data['changeRequest'] === 'number') {
+      readReviewEntry(story, numberOf, { seq, at, actor, action, data });
     }
   }
   return story;
+};
+
+const REVIEW_PREFIX = 'review.';
+
+/** One `review.KIND` entry (reviews/service.ts): a timeline event, and the change request's state after it. */
+const readReviewEntry = (
+  story: AuditStory,
+  numberOf: (name: string | undefined, sha: unknown) => unknown,
+  { seq, at, actor, action, data }: StoryEntry,
+): void => {
+  const id = data['changeRequest'] as number;
+  const kind = action.slice(REVIEW_PREFIX.length);
+  const { sha, comment } = data;
+  const events = story.reviewEvents.get(id) ?? [];
+  story.reviewEvents.set(id, [...events, { seq, value: { kind, actor, sha, comment, at } }]);
+
+  const name = str(data['name']);
+  // updatedAt is the newest state change's, when that entry records it; otherwise it is not compared.
+  const { updatedAt: _previous, ...before } = story.changeRequests.get(id)?.value ?? {};
+  const base = (): Fields => ({ baseSha: data['baseSha'], baseVersion: numberOf(name, data['baseSha']) });
+  let state: Record<string, unknown>;
+  if (kind === 'opened') {
+    const { label, version, createdAt } = data;
+    state = {
+      name,
+      label,
+      status: 'open',
+      author: actor,
+      message: comment,
+      sha,
+      version,
+      ...base(),
+      deploymentId: null,
+      createdAt,
+      updatedAt: createdAt,
+    };
+  } else if (kind === 'superseded') {
+    state = { ...before, sha, version: data['version'], ...base(), updatedAt: data['updatedAt'] };
+  } else if (kind === 'merged') {
+    state = { ...before, status: 'merged', deploymentId: data['deploymentId'], updatedAt: data['updatedAt'] };
+  } else if (kind === 'closed') {
+    state = { ...before, status: 'closed', updatedAt: data['updatedAt'] };
+  } else {
+    return; // approvals and rejections change no column of the request
+  }
+  story.changeRequests.set(id, { seq, value: defined(state) });
 };
 
 /** The recorded fields whose value the row does not hold (compared as canonical JSON). */

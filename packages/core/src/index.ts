@@ -11,6 +11,7 @@ export * from './rollback.js';
 export * from './audit.js';
 export * from './audit-anchor.js';
 export * from './audit-story.js';
+export * from './audit-align.js';
 export * from './snapshot.js';
 export * from './lockfile.js';
 export * from './trace-records.js';

@@ -125,7 +125,9 @@ export interface VerifyProblem {
     | 'code_owners'
     | 'teams'
     | 'api_keys'
-    | 'memberships';
+    | 'memberships'
+    | 'change_requests'
+    | 'review_events';
   readonly row: string;
   readonly problem: string;
   readonly message: string;
@@ -143,6 +145,8 @@ export interface VerifyReport {
     readonly policies?: number;
     readonly keys?: number;
     readonly members?: number;
+    readonly changeRequests?: number;
+    readonly reviewEvents?: number;
   };
   readonly problems: readonly VerifyProblem[];
   /** The chain's newest entry, to note down outside the database (null: an empty log). Absent from older servers. */

@@ -47,6 +47,15 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
   const unlock = async (r: TestRegistry, table: AppendOnlyTable): Promise<void> => {
     for (const statement of dropAppendOnlyTriggersSql(dialect, table)) await r.storage.rawSql(statement);
   };
+  /** The seq of the entry that recorded the push of greeter's version `version`. */
+  const pushSeq = async (r: TestRegistry, version: number): Promise<number> => {
+    const entries = await r.storage.listAudit(r.projectId, { limit: 100 });
+    const push = entries.find(
+      (entry) =>
+        entry.action === 'version.created' && (JSON.parse(entry.data) as { version: number }).version === version,
+    );
+    return push!.seq;
+  };
 
   it('verifies an untouched database clean', async () => {
     const report = await verify(await seeded());
@@ -75,12 +84,13 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
 
   it('names the audit entry that was altered', async () => {
     const r = await seeded();
+    const seq = await pushSeq(r, 2);
     await unlock(r, 'audit_log');
-    await r.storage.rawSql(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`);
+    await r.storage.rawSql(`UPDATE audit_log SET actor = 'mallory' WHERE seq = ${seq}`);
     const report = await verify(r);
     expect(report.ok).toBe(false);
     expect(report.problems).toContainEqual(
-      expect.objectContaining({ table: 'audit_log', row: 'seq 3', problem: 'hash_mismatch' }),
+      expect.objectContaining({ table: 'audit_log', row: `seq ${seq}`, problem: 'hash_mismatch' }),
     );
     // Only the altered row is blamed: the entries after it still link to its stored hash.
     expect(report.problems.filter((p) => p.table === 'audit_log')).toHaveLength(1);
@@ -88,8 +98,9 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
 
   it('notices a deleted audit entry and a rewritten deployment', async () => {
     const r = await seeded();
+    const seq = await pushSeq(r, 1);
     await unlock(r, 'audit_log');
-    await r.storage.rawSql(`DELETE FROM audit_log WHERE seq = 2`);
+    await r.storage.rawSql(`DELETE FROM audit_log WHERE seq = ${seq}`);
     await unlock(r, 'deployments');
     const [second] = await r.storage.rawSql(`SELECT to_sha FROM deployments WHERE kind = 'push' ORDER BY id LIMIT 1`);
     await r.storage.rawSql(

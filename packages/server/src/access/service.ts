@@ -84,6 +84,40 @@ const assertAdminRemains = async (
   }
 };
 
+/**
+ * Stores a key with the given secret and its `key.created` audit entry, in the caller's transaction (which
+ * holds the project's access lock). Every key made by the key API, and every key a test fixture plants,
+ * comes through here, so verify finds each one recorded.
+ */
+export const insertAuditedKey = async (
+  tx: RegistryTx,
+  secret: string,
+  input: {
+    projectId: number;
+    name: string;
+    role: Role;
+    userId: number | null;
+    /** The member the key acts as, by name (recorded in the entry). */
+    user: string | null;
+    createdBy: string;
+    at: string;
+  },
+): Promise<string> => {
+  const { projectId, name, role, userId, user, createdBy, at } = input;
+  const hash = hashApiKey(secret);
+  const keyId = keyIdOf(hash);
+  await tx.insertApiKey({ projectId, keyId, hash, role, name, userId, createdBy, createdAt: at });
+  await tx.appendAudit({
+    projectId,
+    at,
+    actor: createdBy,
+    action: 'key.created',
+    target: keyTarget(keyId),
+    data: { keyId, name, role, user },
+  });
+  return keyId;
+};
+
 export const createAccessService = (storage: Storage, clock: Clock) => {
   const now = (): Date => clock.now();
 
@@ -148,21 +182,15 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
           }
           userId = member.userId;
         }
-        const { keyId, secret } = await mintKey(tx, {
+        const secret = generateApiKey();
+        const keyId = await insertAuditedKey(tx, secret, {
           projectId: actor.projectId,
           name: input.name,
           role: input.role,
           userId,
+          user: input.user ?? null,
           createdBy: actor.name,
           at: at.toISOString(),
-        });
-        await tx.appendAudit({
-          projectId: actor.projectId,
-          at: at.toISOString(),
-          actor: actor.name,
-          action: 'key.created',
-          target: keyTarget(keyId),
-          data: { keyId, name: input.name, role: input.role, user: input.user ?? null },
         });
         return { key: await readKey(tx, actor.projectId, keyId, at.getTime()), secret };
       });

@@ -5,8 +5,7 @@ import type { RegistryReads } from '../storage/port.js';
 /**
  * Who may do what, against the audit story: each policy, owners rule, team, key and membership must hold
  * what its latest audit entry recorded (a role raised or a protection dropped in SQL shows here), exist
- * while that entry says it does, and, except for keys, have an entry at all. Keys inserted without one
- * (test fixtures insert keys directly) are compared only once an entry names them.
+ * while that entry says it does, and have an entry at all (an admin key planted in SQL shows here).
  */
 
 type Fields = Readonly<Record<string, unknown>>;
@@ -20,8 +19,8 @@ interface Compared<R> {
   readonly keyOf: (row: R) => string;
   readonly fieldsOf: (row: R) => Fields;
   readonly recorded: ReadonlyMap<string, Recorded<Fields>>;
-  /** Rows no entry names are problems (true but for keys). */
-  readonly requireEntry: boolean;
+  /** More about a row than its key, for messages. */
+  readonly describe?: (row: R) => string;
 }
 
 const compare = <R>(spec: Compared<R>, problems: VerifyProblem[]): void => {
@@ -32,8 +31,8 @@ const compare = <R>(spec: Compared<R>, problems: VerifyProblem[]): void => {
     seen.add(key);
     const entry = recorded.get(key);
     if (entry === undefined) {
-      if (spec.requireEntry)
-        problems.push({ table, row: key, problem: 'unrecorded', message: `${what} ${key}: no audit entry records it` });
+      const shown = spec.describe === undefined ? key : `${key} (${spec.describe(row)})`;
+      problems.push({ table, row: key, problem: 'unrecorded', message: `${what} ${shown}: no audit entry records it` });
       continue;
     }
     if (entry.value === null) {
@@ -88,7 +87,6 @@ export const checkSettings = async (
       keyOf: (row) => policyKey(row.label, row.pattern),
       fieldsOf: asFields,
       recorded: story.policies,
-      requireEntry: true,
     },
     problems,
   );
@@ -100,7 +98,6 @@ export const checkSettings = async (
       keyOf: (row) => row.pattern,
       fieldsOf: asFields,
       recorded: story.owners,
-      requireEntry: true,
     },
     problems,
   );
@@ -112,7 +109,6 @@ export const checkSettings = async (
       keyOf: (row) => row.team,
       fieldsOf: asFields,
       recorded: story.teams,
-      requireEntry: true,
     },
     problems,
   );
@@ -123,8 +119,8 @@ export const checkSettings = async (
       rows: keys,
       keyOf: (row) => row.keyId,
       fieldsOf: (row) => ({ ...row, user: row.userName }),
+      describe: (row) => `${row.name}, ${row.role}`,
       recorded: story.keys,
-      requireEntry: false,
     },
     problems,
   );
@@ -136,7 +132,6 @@ export const checkSettings = async (
       keyOf: (row) => row.name,
       fieldsOf: asFields,
       recorded: story.members,
-      requireEntry: true,
     },
     problems,
   );

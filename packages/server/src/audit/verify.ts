@@ -11,13 +11,15 @@ import {
 import type { AuditRow, Storage } from '../storage/port.js';
 import type { AuditKeyring } from './keyring.js';
 import { checkRegistry } from './verify-registry.js';
+import { checkReviews } from './verify-reviews.js';
 import { checkSettings } from './verify-settings.js';
 
 /**
  * `promptops verify`, like `git fsck`: recomputes every version's sha from its stored content, re-walks
  * the audit hash chain (and its HMACs, with the server's audit key), checks that the chain still extends
  * a head exported earlier, and compares every row that tells the story (versions, prompt heads,
- * deployments, labels, policies, owners, teams, keys, members) with the audit entry that recorded it.
+ * deployments, labels, policies, owners, teams, keys, members, change requests and their review events)
+ * with the audit entry that recorded it.
  * Anything altered behind the server's back is reported with the row it is in.
  */
 
@@ -89,6 +91,7 @@ export const verifyProject = async (
   const story = readAuditStory(entries);
   const registry = await checkRegistry(storage, projectId, story, problems);
   const settings = await checkSettings(storage, projectId, story, problems);
+  const reviews = await checkReviews(storage, projectId, story, problems);
 
   const ok = problems.length === 0;
   const head: AuditHead | null =
@@ -106,7 +109,7 @@ export const verifyProject = async (
         };
   return {
     ok,
-    checked: { ...registry, auditEntries: rows.length, ...settings },
+    checked: { ...registry, auditEntries: rows.length, ...settings, ...reviews },
     problems,
     head,
     hmac: { key: keyring !== undefined, entries: rows.filter((row) => row.mac !== null).length },

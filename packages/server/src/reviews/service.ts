@@ -324,7 +324,12 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           baseVersion: current?.version ?? null,
           createdAt: clock.now().toISOString(),
         });
-        await record(tx, actor, cr, 'opened', cr.sha, cr.message, { version: cr.version, baseSha: cr.baseSha });
+        // Times are recorded for verify to compare (with updatedAt on later changes); older entries lack them.
+        await record(tx, actor, cr, 'opened', cr.sha, cr.message, {
+          version: cr.version,
+          baseSha: cr.baseSha,
+          createdAt: cr.createdAt,
+        });
         return cr.id;
       });
       return view(actor, id);
@@ -377,12 +382,13 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
             },
           );
         }
+        const updatedAt = clock.now().toISOString();
         await tx.reviews.updateChangeRequest(actor.projectId, id, {
           sha: target.sha,
           version: target.version,
           baseSha,
           baseVersion: current?.version ?? null,
-          updatedAt: clock.now().toISOString(),
+          updatedAt,
         });
         const comment =
           textOf(input.comment) ||
@@ -391,6 +397,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           fromSha: cr.sha,
           version: target.version,
           baseSha,
+          updatedAt,
         });
       });
       return view(actor, id);
@@ -455,12 +462,16 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           reason: `change request #${id}${firstLine === '' ? '' : `: ${firstLine}`}`,
           changeRequest: id,
         });
+        const updatedAt = clock.now().toISOString();
         await tx.reviews.updateChangeRequest(actor.projectId, id, {
           status: 'merged',
           deploymentId: moved.deployment.id,
-          updatedAt: clock.now().toISOString(),
+          updatedAt,
         });
-        await record(tx, actor, cr, 'merged', cr.sha, textOf(input.comment), { deploymentId: moved.deployment.id });
+        await record(tx, actor, cr, 'merged', cr.sha, textOf(input.comment), {
+          deploymentId: moved.deployment.id,
+          updatedAt,
+        });
       });
       return view(actor, id);
     },
@@ -480,11 +491,9 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
             },
           );
         }
-        await tx.reviews.updateChangeRequest(actor.projectId, id, {
-          status: 'closed',
-          updatedAt: clock.now().toISOString(),
-        });
-        await record(tx, actor, cr, 'closed', cr.sha, textOf(input.comment));
+        const updatedAt = clock.now().toISOString();
+        await tx.reviews.updateChangeRequest(actor.projectId, id, { status: 'closed', updatedAt });
+        await record(tx, actor, cr, 'closed', cr.sha, textOf(input.comment), { updatedAt });
       });
       return view(actor, id);
     },

@@ -87,6 +87,8 @@ export interface ReviewReads {
   listChangeRequests(projectId: number, filter: ChangeRequestFilter): Promise<ChangeRequestRow[]>;
   /** Oldest first. */
   listReviewEvents(changeRequestId: number): Promise<ReviewEventRow[]>;
+  /** Every review event of the project's change requests, by id, `limit` at a time after `afterId` (verify). */
+  listProjectReviewEvents(projectId: number, afterId: number, limit: number): Promise<ReviewEventRow[]>;
   /** Merged change requests of a prompt, oldest first. */
   listMergedChangeRequests(promptId: number): Promise<ChangeRequestRow[]>;
 }

@@ -196,6 +196,19 @@ export const createReviewStore = (database: Kysely<Database>): ReviewTx => {
       return rows.map(toEvent);
     },
 
+    async listProjectReviewEvents(projectId, afterId, limit) {
+      const rows = await db
+        .selectFrom('review_events')
+        .innerJoin('change_requests', 'change_requests.id', 'review_events.change_request_id')
+        .selectAll('review_events')
+        .where('change_requests.project_id', '=', projectId)
+        .where('review_events.id', '>', afterId)
+        .orderBy('review_events.id')
+        .limit(limit)
+        .execute();
+      return rows.map(toEvent);
+    },
+
     async listMergedChangeRequests(promptId) {
       const rows = await changeRequests()
         .where('change_requests.prompt_id', '=', promptId)

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditHash, canonicalJson } from '@promptops/core';
+import { hashApiKey, keyIdOf } from '../../src/auth/keys.js';
 import { startServer, type RunningServer } from '../../src/start-server.js';
 import { dropAppendOnlyTriggersSql, type AppendOnlyTable, type RawSqlAccess } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/port.js';
@@ -65,8 +66,14 @@ describe.each(DIALECTS)('verify catches tampering on %s', (dialect) => {
     (server: RunningServer): RawSqlAccess['rawSql'] =>
     (statement) =>
       (server.storage as Storage & RawSqlAccess).rawSql(statement);
-  const api = async (server: RunningServer, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => {
-    const reply = await call(server.app, method, url, ADMIN_KEY, payload);
+  const api = async (
+    server: RunningServer,
+    method: 'GET' | 'POST' | 'PUT',
+    url: string,
+    payload?: unknown,
+    key = ADMIN_KEY,
+  ) => {
+    const reply = await call(server.app, method, url, key, payload);
     expect(reply.status, `${method} ${url}: ${reply.text}`).toBeLessThan(300);
     return reply.body;
   };
@@ -267,6 +274,158 @@ describe.each(DIALECTS)('verify catches tampering on %s', (dialect) => {
       ]),
     );
     expect(report.problems).toHaveLength(2);
+  });
+
+  it('an admin key inserted without an audit entry', async () => {
+    const server = await seeded();
+    const secret = 'po_planted_admin_key_0123456789abcdef01234567';
+    const hash = hashApiKey(secret);
+    const keyId = keyIdOf(hash);
+    await sqlOf(server)(
+      `INSERT INTO api_keys (project_id, key_id, hash, role, name, user_id, created_by, created_at)
+       VALUES (1, ${lit(keyId)}, ${lit(hash)}, 'admin', 'ops', NULL, 'key:admin', ${lit(new Date().toISOString())})`,
+    );
+    // The planted key works: only verify can tell it never went through the key API.
+    expect((await call(server.app, 'GET', '/api/v1/keys', secret)).status).toBe(200);
+    const report = await verify(server);
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      expect.objectContaining({ table: 'api_keys', row: keyId, problem: 'unrecorded' }),
+    ]);
+  });
+
+  describe('change requests and review events', () => {
+    /**
+     * On top of `seed`: rita (a reviewer member with her own key); change request #1 (greeter v3 to
+     * production) opened by the admin key, approved by rita and merged; #2 (v1) opened and closed;
+     * #3 (v1 again) open, waiting for an approval.
+     */
+    const reviewed = async (): Promise<RunningServer> => {
+      const server = await seeded();
+      await api(server, 'POST', '/api/v1/members', { name: 'rita', role: 'reviewer' });
+      const { secret: rita } = (await api(server, 'POST', '/api/v1/keys', {
+        name: 'rita laptop',
+        role: 'reviewer',
+        user: 'rita',
+      })) as { secret: string };
+      const open = async (ref: string): Promise<number> =>
+        Number(
+          (await api(server, 'POST', '/api/v1/reviews', { name: 'greeter', ref, label: 'production', message: ref }))[
+            'id'
+          ],
+        );
+      const first = await open('v3');
+      await api(server, 'POST', `/api/v1/reviews/${first}/approve`, { comment: 'looks good' }, rita);
+      await api(server, 'POST', `/api/v1/reviews/${first}/merge`, {});
+      await api(server, 'POST', `/api/v1/reviews/${await open('v1')}/close`, { comment: 'not now' });
+      await open('v1');
+      expect(await verify(server)).toMatchObject({ ok: true, problems: [] });
+      return server;
+    };
+
+    it('an approval inserted for the open request', async () => {
+      const server = await reviewed();
+      const [open] = await sqlOf(server)(`SELECT id, sha FROM change_requests WHERE status = 'open'`);
+      await sqlOf(server)(
+        `INSERT INTO review_events (change_request_id, kind, actor, sha, comment, at)
+         VALUES (${Number(open!['id'])}, 'approved', 'rita', ${lit(String(open!['sha']))}, 'lgtm', ${lit(new Date().toISOString())})`,
+      );
+      const report = await verify(server);
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([
+        expect.objectContaining({
+          table: 'review_events',
+          row: expect.stringContaining(`#${Number(open!['id'])}`),
+          problem: 'unrecorded',
+        }),
+      ]);
+    });
+
+    it.each([
+      ['actor', `actor = 'mallory'`],
+      ['kind', `kind = 'rejected'`],
+      ['comment', `comment = 'rubber stamp'`],
+      ['at', `at = '2020-01-01T00:00:00.000Z'`],
+    ])("an approval's %s rewritten", async (field, assignment) => {
+      const server = await reviewed();
+      await unlock(server, 'review_events');
+      await sqlOf(server)(`UPDATE review_events SET ${assignment} WHERE kind = 'approved'`);
+      const report = await verify(server);
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([
+        expect.objectContaining({
+          table: 'review_events',
+          row: expect.stringContaining('#1'),
+          problem: 'altered',
+          message: expect.stringMatching(new RegExp(`\\b${field}\\b`)),
+        }),
+      ]);
+    });
+
+    it('an approval deleted', async () => {
+      const server = await reviewed();
+      await unlock(server, 'review_events');
+      await sqlOf(server)(`DELETE FROM review_events WHERE kind = 'approved'`);
+      const report = await verify(server);
+      expect(report.problems).toEqual([
+        expect.objectContaining({ table: 'review_events', row: expect.stringContaining('#1'), problem: 'missing' }),
+      ]);
+    });
+
+    it.each([
+      ['status', `status = 'merged'`, 'open'],
+      ['status', `status = 'open'`, 'merged'],
+      ['author', `author = 'rita'`, 'open'],
+      ['label', `label = 'staging'`, 'open'],
+      ['sha', `sha = (SELECT sha FROM versions WHERE version = 2), version = 2`, 'open'],
+      ['baseSha', `base_sha = NULL, base_version = NULL`, 'open'],
+      ['message', `message = 'harmless'`, 'closed'],
+      ['deploymentId', `deployment_id = (SELECT MIN(id) FROM deployments)`, 'merged'],
+      ['createdAt', `created_at = '2020-01-01T00:00:00.000Z'`, 'open'],
+    ])("a change request's %s rewritten (%s)", async (field, assignment, status) => {
+      const server = await reviewed();
+      await sqlOf(server)(`UPDATE change_requests SET ${assignment} WHERE status = ${lit(status)}`);
+      const report = await verify(server);
+      expect(report.ok).toBe(false);
+      expect(report.problems).toEqual([
+        expect.objectContaining({
+          table: 'change_requests',
+          problem: 'altered',
+          message: expect.stringMatching(new RegExp(`\\b${field}\\b`)),
+        }),
+      ]);
+    });
+
+    it('a change request inserted without an entry, and one deleted', async () => {
+      const server = await reviewed();
+      const sql = sqlOf(server);
+      await sql(
+        `INSERT INTO change_requests (project_id, prompt_id, label, status, author, message, sha, version, base_sha,
+           base_version, created_at, updated_at, deployment_id)
+         SELECT project_id, prompt_id, label, 'open', 'rita', 'planted', sha, version, base_sha, base_version,
+           created_at, updated_at, NULL FROM change_requests WHERE status = 'open'`,
+      );
+      const [planted] = await sql(`SELECT MAX(id) AS id FROM change_requests`);
+      let report = await verify(server);
+      expect(report.problems).toEqual([
+        expect.objectContaining({
+          table: 'change_requests',
+          row: expect.stringContaining(`#${Number(planted!['id'])}`),
+          problem: 'unrecorded',
+        }),
+      ]);
+      await sql(`DELETE FROM change_requests WHERE id = ${Number(planted!['id'])}`);
+      expect(await verify(server)).toMatchObject({ ok: true, problems: [] });
+
+      await unlock(server, 'review_events');
+      await sql(`DELETE FROM review_events WHERE change_request_id = 2`);
+      await sql(`DELETE FROM change_requests WHERE id = 2`);
+      report = await verify(server);
+      expect(report.problems).toContainEqual(
+        expect.objectContaining({ table: 'change_requests', row: expect.stringContaining('#2'), problem: 'missing' }),
+      );
+      expect(report.problems.every((problem) => problem.problem === 'missing')).toBe(true);
+    });
   });
 
   describe('the audit log itself', () => {

@@ -1,10 +1,9 @@
-import { memberTarget } from '../../src/access/service.js';
-import { hashApiKey, keyIdOf } from '../../src/auth/keys.js';
+import { insertAuditedKey, memberTarget } from '../../src/access/service.js';
 import type { Role, Storage } from '../../src/storage/port.js';
 
 /**
  * A person in a test: a member of the project with an API key that acts as them (so history names them),
- * inserted directly like `addKey`'s service keys, the membership audited. Returns the key.
+ * stored like `addKey`'s service keys, the membership and the key audited. Returns the key.
  */
 export const addMemberKey = async (
   storage: Storage,
@@ -14,8 +13,8 @@ export const addMemberKey = async (
   user: string,
 ): Promise<string> => {
   const at = new Date().toISOString();
-  const hash = hashApiKey(key);
   await storage.transaction(async (tx) => {
+    await tx.lockProjectAccess(projectId);
     const { id: userId } = await tx.ensureUser(user, at);
     await tx.insertMember({ projectId, userId, role, displayName: null, createdAt: at, createdBy: 'test' });
     // Audited like every membership change (verify checks that each membership is recorded).
@@ -27,16 +26,7 @@ export const addMemberKey = async (
       target: memberTarget(user),
       data: { name: user, role },
     });
-    await tx.insertApiKey({
-      projectId,
-      keyId: keyIdOf(hash),
-      hash,
-      role,
-      name: `${user} key`,
-      userId,
-      createdBy: 'test',
-      createdAt: at,
-    });
+    await insertAuditedKey(tx, key, { projectId, name: `${user} key`, role, userId, user, createdBy: 'test', at });
   });
   return key;
 };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { bootstrap } from '../../src/auth/bootstrap.js';
-import { hashApiKey, keyIdOf } from '../../src/auth/keys.js';
+import { insertAuditedKey } from '../../src/access/service.js';
 import { systemClock, type Clock } from '../../src/context.js';
 import { buildApp } from '../../src/http/app.js';
 import { createStorage, type RawSqlAccess } from '../../src/storage/index.js';
@@ -33,7 +33,10 @@ export const freshDbUrl = async (dialect: TestDatabase): Promise<{ url: string; 
   return { url: await createDatabase(inject('pgUrl'), name), cleanup: () => undefined };
 };
 
-/** Inserts a key of the given role directly (the key-management API comes with the review issue). */
+/**
+ * A service key of the given role with a known secret, stored and audited the way the key API stores
+ * keys (so verify finds it recorded), without the API's name checks (tests name keys on purpose).
+ */
 export const addKey = async (
   storage: Storage,
   projectId: number,
@@ -41,19 +44,18 @@ export const addKey = async (
   key: string,
   name: string = role,
 ): Promise<string> => {
-  const hash = hashApiKey(key);
-  await storage.transaction((tx) =>
-    tx.insertApiKey({
+  await storage.transaction(async (tx) => {
+    await tx.lockProjectAccess(projectId);
+    await insertAuditedKey(tx, key, {
       projectId,
-      keyId: keyIdOf(hash),
-      hash,
-      role,
       name,
+      role,
       userId: null,
+      user: null,
       createdBy: 'test',
-      createdAt: new Date().toISOString(),
-    }),
-  );
+      at: new Date().toISOString(),
+    });
+  });
   return key;
 };
 
