@@ -154,7 +154,7 @@ describe('promptops eval against a local OpenAI-compatible server', () => {
     await writeAt(cwd, 'evals/remote.eval.yaml', suite(server.url, ['a?', 'b?', 'changed?', 'd?']));
     const third = await run(['eval'], { cwd });
     expect(server.requests.length - before).toBe(5);
-    expect(third.stdout).toContain('1 calls, 3 cached');
+    expect(third.stdout).toContain('1 call, 3 cached');
 
     const forced = await run(['eval', '--no-cache'], { cwd });
     expect(forced.code).toBe(0);

@@ -23,6 +23,7 @@ import {
 } from '../files.js';
 import { junitXml } from '../junit.js';
 import { discoverSuites, runLoadedSuites, type SuiteRun } from './eval.js';
+import { percent } from './runs.js';
 
 /**
  * `promptops check`: the CI gate. Validates every prompt file (schema, template syntax, undeclared and
@@ -115,8 +116,6 @@ const readLock = async (
 };
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
-
-const percent = (share: number): string => `${Math.round(share * 100)} %`;
 
 /** A failing suite or a refused gate, as a problem of the suite file (or of the prompt). */
 const evalProblems = (runs: readonly SuiteRun[], gates: readonly EvalGateVerdict[]): CheckProblem[] => [

@@ -15,11 +15,13 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { labelArg, type CommandContext } from '../context.js';
 import { recordRuns } from '../eval-registry.js';
+import { printFailures } from '../eval-failures.js';
 import { evalJunitXml } from '../eval-junit.js';
 import { loadInlineSuites, loadSuiteFiles, siblingPromptDir, type LoadedSuite } from '../eval-files.js';
 import { discoverPromptFiles, displayPath, readPromptFiles, type LoadedPrompt } from '../files.js';
 import type { Output } from '../output.js';
 import { printVerdict } from './gate.js';
+import { percent } from './runs.js';
 import { integerOption } from './options.js';
 
 /**
@@ -141,12 +143,9 @@ const bar = (done: number, total: number, width = 24): string => {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
 };
 
-const clipCell = (text: string, max = 70): string => {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-};
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
 
-const printHuman = (out: Output, runs: readonly SuiteRun[]): void => {
+const printHuman = (out: Output, runs: readonly SuiteRun[], columns: number | undefined): void => {
   const c = out.colors;
   for (const { run, passed, suite, calls } of runs) {
     const summary = summarizeRun(run.cases);
@@ -154,27 +153,11 @@ const printHuman = (out: Output, runs: readonly SuiteRun[]): void => {
     const version = run.prompt.version === null ? 'local' : `v${run.prompt.version}`;
     out.line(
       `${passed ? c.green('PASS') : c.red('FAIL')} ${c.bold(suite.name)}  ${run.prompt.name} ${version} (${c.yellow(shortSha(run.prompt.sha))})  ${run.provider.id}:${run.provider.model}  ` +
-        `${summary.passed}/${summary.total} passed (needs ${Math.round(suite.passRate * 100)} %)  score ${summary.score.toFixed(2)}  ` +
-        `${c.dim(`${calls} calls, ${cached} cached, ${run.durationMs} ms${summary.cost > 0 ? `, $${summary.cost.toFixed(4)}` : ''}`)}`,
+        `${summary.passed}/${summary.total} passed (needs ${percent(suite.passRate)})  score ${summary.score.toFixed(2)}  ` +
+        `${c.dim(`${plural(calls, 'call')}, ${cached} cached, ${run.durationMs} ms${summary.cost > 0 ? `, $${summary.cost.toFixed(4)}` : ''}`)}`,
     );
   }
-  const rows: string[][] = [];
-  for (const { run, suite } of runs) {
-    for (const result of run.cases) {
-      if (result.pass) continue;
-      if (result.error !== null) rows.push([suite.name, result.id, c.red('error'), clipCell(result.error, 110)]);
-      const failing = result.assertions.filter((a) => !a.pass);
-      for (const a of failing) rows.push([suite.name, result.id, a.type, clipCell(a.reason, 110)]);
-      if (result.error === null && failing.length === 0) {
-        rows.push([suite.name, result.id, 'threshold', `score ${result.score.toFixed(2)} below the case threshold`]);
-      }
-    }
-  }
-  if (rows.length > 0) {
-    out.line();
-    out.line(c.bold('Failures'));
-    out.table(rows, ['suite', 'case', 'assertion', 'expected / got']);
-  }
+  printFailures(out, runs, columns);
 };
 
 /** Runs the suites one after the other (cases concurrently), with progress; `runSuite` comes in lazily. */
@@ -300,7 +283,7 @@ export const registerEval = (program: Command, ctx: CommandContext): void => {
           })),
         });
       } else {
-        printHuman(out, runs);
+        printHuman(out, runs, ctx.io.stdout.columns);
         for (const record of recorded?.records ?? []) {
           out.line(`recorded ${record.suite.name} on ${record.prompt.name} as run #${record.id}`);
         }

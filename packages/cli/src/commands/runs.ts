@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { shortSha, type EvalCaseResult, type EvalRunListItem, type EvalRunRecord } from '@promptops/core';
+import {
+  clipWords,
+  flatten,
+  shortSha,
+  type EvalCaseResult,
+  type EvalRunListItem,
+  type EvalRunRecord,
+} from '@promptops/core';
 import { promptNameArg, type CommandContext } from '../context.js';
 import { formatTime, type Output } from '../output.js';
 import { integerOption } from './options.js';
@@ -37,7 +44,7 @@ const printRun = (out: Output, run: EvalRunRecord): void => {
     `${c.bold(`run ${run.id}`)}  ${run.suite.name} (${c.yellow(shortSha(run.suite.sha))}) on ${promptOf(run)} (${c.yellow(shortSha(run.prompt.sha))})  ${verdict(out, run.passed)}`,
   );
   out.line(
-    `  ${s.passed}/${s.total} cases passed (${percent(s.passRate)}), mean score ${s.score.toFixed(2)}${s.errors > 0 ? `, ${s.errors} provider errors` : ''}`,
+    `  ${s.passed}/${s.total} cases passed (${percent(s.passRate)}), mean score ${s.score.toFixed(2)}${s.errors > 0 ? `, ${s.errors} provider error${s.errors === 1 ? '' : 's'}` : ''}`,
   );
   out.line(
     `  ${run.provider.id}/${run.provider.model}, ${s.inputTokens} tokens in / ${s.outputTokens} out, cost ${s.cost}, ${Math.round(run.durationMs)} ms`,
@@ -50,7 +57,8 @@ const printRun = (out: Output, run: EvalRunRecord): void => {
       verdict(out, k.pass),
       k.score.toFixed(2),
       k.latencyMs === null ? '-' : `${Math.round(k.latencyMs)} ms`,
-      k.pass ? '' : whyFailed(k).replace(/\s+/g, ' ').slice(0, 100),
+      // A summary line per case, cut between words; `promptops eval` shows the reasons whole.
+      k.pass ? '' : clipWords(flatten(whyFailed(k)), 100),
     ]),
     ['case', 'result', 'score', 'latency', 'why'],
   );

@@ -3,6 +3,7 @@ import { canonicalJson } from '../canonical.js';
 import { renderTemplate } from '../template.js';
 import type { FieldIssue } from '../errors.js';
 import type { AssertionResult, EvalAssertion } from '../eval-records.js';
+import { excerptAround, flatten } from './excerpt.js';
 import { clip, type JudgeVerdict } from './judge.js';
 import { lexicalSimilarity } from './similarity.js';
 
@@ -39,6 +40,18 @@ interface AssertionHandler {
 
 const binary = (pass: boolean, reason: string): Outcome => ({ pass, score: pass ? 1 : 0, reason });
 const got = (output: string): string => `got ${clip(output)}`;
+/** The end of the output, from a word boundary. */
+const tail = (output: string): string => {
+  const flat = flatten(output);
+  return JSON.stringify(excerptAround(flat, flat.length, 0, 100));
+};
+/** The output, around the first place `needle` occurs in it (when it does): what a `not-` failure is about. */
+const gotAround = (output: string, needle: string, ignoreCase: boolean): string => {
+  const flat = flatten(output);
+  const wanted = flatten(needle);
+  const at = ignoreCase ? flat.toLowerCase().indexOf(wanted.toLowerCase()) : flat.indexOf(wanted);
+  return at < 0 || wanted === '' ? got(output) : `got ${JSON.stringify(excerptAround(flat, at, wanted.length, 120))}`;
+};
 const issue = (path: string, message: string): FieldIssue[] => [{ path, message }];
 
 const isScalar = (value: unknown): value is string | number | boolean =>
@@ -74,14 +87,14 @@ const containment = (options: { ignoreCase: boolean; mode: 'one' | 'any' | 'all'
     if (options.mode === 'one') {
       return binary(
         found.length === 1,
-        `expected the output to contain ${clip(needles[0] ?? '')}${casing}; ${got(output)}`,
+        `expected the output to contain ${clip(needles[0] ?? '')}${casing}; ${gotAround(output, needles[0] ?? '', options.ignoreCase)}`,
       );
     }
     const pass = options.mode === 'all' ? found.length === needles.length : found.length > 0;
     const missing = needles.filter((needle) => !found.includes(needle));
     return binary(
       pass,
-      `expected ${options.mode} of ${JSON.stringify(needles)}${casing}; found ${JSON.stringify(found)}${missing.length > 0 && options.mode === 'all' ? `, missing ${JSON.stringify(missing)}` : ''} in ${clip(output)}`,
+      `expected ${options.mode} of ${JSON.stringify(needles)}${casing}; found ${JSON.stringify(found)}${missing.length > 0 && options.mode === 'all' ? `, missing ${JSON.stringify(missing)}` : ''}; ${gotAround(output, found[0] ?? '', options.ignoreCase)}`,
     );
   },
 });
@@ -230,7 +243,7 @@ const HANDLERS: Readonly<Record<string, AssertionHandler>> = {
     run: (a, { output }) =>
       binary(
         output.trimEnd().endsWith(String(a.value).trimEnd()),
-        `expected the output to end with ${clip(String(a.value))}; got …${clip(output.trimEnd().slice(-80))}`,
+        `expected the output to end with ${clip(String(a.value))}; got ${tail(output)}`,
       ),
   },
   regex: {
@@ -252,7 +265,10 @@ const HANDLERS: Readonly<Record<string, AssertionHandler>> = {
       }
     },
     run: (a, { output }) =>
-      binary(regexOf(a).test(output), `expected a match for /${String(a.value)}/; ${got(output)}`),
+      binary(
+        regexOf(a).test(output),
+        `expected a match for /${String(a.value)}/; ${gotAround(output, regexOf(a).exec(output)?.[0] ?? '', false)}`,
+      ),
   },
   'is-json': {
     negatable: true,
@@ -299,7 +315,7 @@ const HANDLERS: Readonly<Record<string, AssertionHandler>> = {
       const text = stringify(value);
       return binary(
         output.toLowerCase().includes(text.toLowerCase()),
-        `expected the output to mention {{${name}}} = ${clip(text)}; ${got(output)}`,
+        `expected the output to mention {{${name}}} = ${clip(text)}; ${gotAround(output, text, true)}`,
       );
     },
   },

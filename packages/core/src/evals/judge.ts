@@ -1,5 +1,6 @@
 import { contentSha } from '../canonical.js';
 import type { ChatPromptContent } from '../schema.js';
+import { clipWords, flatten } from './excerpt.js';
 
 /**
  * The `llm-rubric` judge. Its prompt is itself a versioned prompt content (with a sha, like any
@@ -79,7 +80,4 @@ export const parseJudgeVerdict = (text: string): JudgeVerdict => {
   return { pass, score: score ?? (pass ? 1 : 0), reason };
 };
 
-export const clip = (text: string, max = 120): string => {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return JSON.stringify(flat.length > max ? `${flat.slice(0, max)}…` : flat);
-};
+export const clip = (text: string, max = 120): string => JSON.stringify(clipWords(flatten(text), max));
