@@ -28,9 +28,10 @@ const recordingRefused = (error: unknown): unknown =>
     : error;
 
 /**
- * Records finished runs in the registry (each suite pushed first: idempotent on content), where the
- * server re-scores them; then, with a label, asks the eval gate whether each tested version may move to
- * it, with the suites just run as the required ones.
+ * Records finished runs in the registry, where the server re-scores them. Each run carries its suite's
+ * content: the registry registers the suite version (when new) and the run in one transaction, so a
+ * refused upload leaves nothing behind. Then, with a label, asks the eval gate whether each tested
+ * version may move to it, with the suites just run as the required ones.
  */
 export const recordRuns = async (
   client: ApiClient,
@@ -40,8 +41,7 @@ export const recordRuns = async (
   const records: EvalRunRecord[] = [];
   for (const { suite, run } of runs) {
     try {
-      await client.pushSuite(suite);
-      records.push(await client.uploadRun(run));
+      records.push(await client.uploadRun({ ...run, suite: { ...run.suite, content: suite } }));
     } catch (error) {
       if (error instanceof PromptopsError && error.code === 'version_not_found') {
         throw new PromptopsError(

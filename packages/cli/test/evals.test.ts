@@ -35,8 +35,8 @@ describe('promptops runs / gate (demo data)', () => {
     const table = await cli(['runs', 'list', '--suite', 'greeter-basics']);
     expect(table.stdout.split('\n')[0]).toMatch(/id\s+recorded\s+suite\s+prompt\s+sha\s+result\s+cases\s+rate\s+by/);
     expect(table.stdout).toContain(`${GREETER}@v18`);
-    expect(table.stdout).toMatch(/customer_support_greeter@v18\s+7ba01d7\s+fail\s+0\/5\s+0%\s+key:ci/);
-    expect(table.stdout).toMatch(/customer_support_greeter@v17\s+6504af8\s+pass\s+5\/5\s+100%\s+key:ci/);
+    expect(table.stdout).toMatch(/customer_support_greeter@v18\s+7ba01d7\s+fail\s+0\/5\s+0%\s+bob/);
+    expect(table.stdout).toMatch(/customer_support_greeter@v17\s+6504af8\s+pass\s+5\/5\s+100%\s+bob/);
     expect((await cli(['runs', 'list', '--suite', 'no-such-suite'])).stdout).toContain('no eval runs recorded');
   });
 
@@ -161,6 +161,7 @@ describe('API client: pushSuite, uploadRun, gate (what `promptops eval` calls)',
     };
     expect(await client.pushSuite(suite, 'first')).toEqual({
       name: 'hello-suite',
+      prompt: 'hello',
       sha: contentSha(suite),
       version: 1,
       created: true,

@@ -9,8 +9,8 @@ import type {
 import { demoServer, run } from './helpers.js';
 
 /**
- * Review gates from the command line, against the demo: production is protected and requires the eval
- * suite greeter-basics, v18 got there by break glass, and change request #2 (v18) waits for an approval
+ * Review gates from the command line, against the demo: the greeter's production is protected and
+ * requires the eval suite greeter-basics, v18 got there by break glass, and change request #2 (v18) waits for an approval
  * that is not enough: v18 fails the suite. Recovery stays one command.
  */
 
@@ -92,7 +92,7 @@ describe('promptops policy / review / blame (demo data)', () => {
     expect(approved.checks.evals).toMatchObject({
       status: 'failed',
       message:
-        'greeter-basics: failed (regressed: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account)',
+        'greeter-basics 0/5: failed (regressed from v17: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account)',
       verdict: {
         passed: false,
         against: { label: 'production', sha: expect.stringMatching(/^6504af8/) },
@@ -100,13 +100,13 @@ describe('promptops policy / review / blame (demo data)', () => {
       },
     });
     const show = await cli(['review', 'show', '2']);
-    expect(show.stdout).toMatch(/✗ eval suites: greeter-basics: failed/);
+    expect(show.stdout).toMatch(/✗ eval suites: greeter-basics 0\/5: failed/);
     expect(show.stdout).toContain('not mergeable yet');
 
     const merge = await cli(['review', 'merge', '2']);
     expect(merge.code).toBe(1);
     expect(merge.stderr).toContain(
-      'change request #2 cannot be merged yet: evals: greeter-basics: failed (regressed: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account)',
+      'change request #2 cannot be merged yet: evals: greeter-basics 0/5: failed (regressed from v17: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account)',
     );
     const mergeJson = await cli(['review', 'merge', '2', '--json']);
     expect(mergeJson.code).toBe(1);
@@ -167,7 +167,7 @@ describe('promptops policy / review / blame (demo data)', () => {
     const show = await cli(['policy', 'show', 'staging', '--prompt', GREETER]);
     expect(show.stdout).toContain('protected: 2 approvals by reviewer+ among owners support');
     const list = await cli(['policy', 'list']);
-    expect(list.stdout).toMatch(/production\s+\*\s+protected: 1 approval/);
+    expect(list.stdout).toMatch(/production\s+customer_support_greeter\s+protected: 1 approval/);
     expect((await cli(['review', 'show', 'abc'])).code).toBe(2);
   });
 });

@@ -93,7 +93,11 @@ export interface EvalRunSummary {
 
 /** What a runner produces (and what `POST /api/v1/evals/runs` accepts). */
 export interface EvalRunInput {
-  readonly suite: { readonly name: string; readonly sha: string };
+  /**
+   * The suite version run. An upload may carry its `content`: the registry then registers that version
+   * (when new) and the run in one transaction, so a refused run leaves no suite version behind.
+   */
+  readonly suite: { readonly name: string; readonly sha: string; readonly content?: EvalSuiteContent };
   readonly prompt: { readonly name: string; readonly sha: string; readonly version: number | null };
   readonly provider: EvalProviderConfig;
   readonly cases: readonly EvalCaseResult[];
@@ -135,22 +139,36 @@ export interface EvalGateSuiteResult {
   readonly failedCases: readonly string[];
   /** Cases that pass on the label's current sha and fail on the candidate. */
   readonly regressedCases: readonly string[];
+  /** How many cases of the run passed, of how many (null when missing). */
+  readonly cases: { readonly passed: number; readonly total: number } | null;
+  readonly message: string;
+}
+
+/** A required suite that does not apply: the suites of that name test other prompts only. */
+export interface EvalGateSkipped {
+  readonly suite: string;
+  /** The prompts suites of that name test. */
+  readonly tests: readonly string[];
   readonly message: string;
 }
 
 export interface EvalGateVerdict {
+  /** Every applicable suite passed (true when none applies). */
   readonly passed: boolean;
   readonly prompt: string;
   readonly sha: string;
   /** The label compared against and the sha it serves now (null when the label is new). */
   readonly against: { readonly label: string; readonly sha: string | null } | null;
+  /** The required suites that test this prompt (or are registered for no prompt: `missing`). */
   readonly suites: readonly EvalGateSuiteResult[];
+  /** The required suites that test other prompts only, so they do not apply to this one. */
+  readonly skipped: readonly EvalGateSkipped[];
 }
 
 /** A run without its cases, as lists show it. */
 export type EvalRunListItem = Omit<EvalRunRecord, 'cases'>;
 
-/** One registered version of a suite, as lists show it. */
+/** One registered version of a suite, as lists show it. A suite is identified by (prompt, name). */
 export interface EvalSuiteVersion {
   readonly name: string;
   readonly version: number;
@@ -162,15 +180,16 @@ export interface EvalSuiteVersion {
   readonly createdAt: string;
 }
 
-/** `POST /api/v1/evals/suites`. */
+/** `POST /api/v1/evals/suites`. Versions count per (prompt, name). */
 export interface PushSuiteResult {
   readonly name: string;
+  readonly prompt: string;
   readonly sha: string;
   readonly version: number;
   readonly created: boolean;
 }
 
-/** `GET /api/v1/evals/suites/:name`: newest first. */
+/** `GET /api/v1/evals/suites/:name[?prompt=P]`: by prompt, then newest first. */
 export interface EvalSuiteVersions {
   readonly name: string;
   readonly versions: readonly (EvalSuiteVersion & { readonly content: EvalSuiteContent })[];

@@ -68,7 +68,13 @@ for (const dialect of DIALECTS) {
         registry.keys.editor,
       );
       expect(first.status).toBe(201);
-      expect(first.body).toEqual({ name: 'greeter-basics', sha: contentSha(suite), version: 1, created: true });
+      expect(first.body).toEqual({
+        name: 'greeter-basics',
+        prompt: 'greeter',
+        sha: contentSha(suite),
+        version: 1,
+        created: true,
+      });
       suiteSha = first.body['sha'] as string;
 
       // Key order does not matter: the sha is over canonical JSON.

@@ -350,8 +350,10 @@ for (const dialect of DIALECTS) {
               required: 0.9,
               failedCases: [],
               regressedCases: [],
+              cases: { passed: 1, total: 1 },
               message: 'ok',
             })),
+            skipped: [],
           }),
         },
       });

@@ -138,8 +138,10 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         '0004-reviews',
         '0005-evals',
         '0006-review-events-append-only',
+        '0007-rollups',
         '0009-audit-mac',
         '0010-trace-id-index',
+        '0010-unique-suite-names-per-prompt',
       ]);
       expect(await storage.countProjects()).toBe(0);
     });
@@ -149,7 +151,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const url = await backend.freshUrl();
         const [first, second] = await Promise.all([open(url), open(url)]);
         await Promise.all([first.migrate(), second.migrate()]);
-        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(7);
+        expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(10);
         expect(await second.countProjects()).toBe(0);
       });
   });

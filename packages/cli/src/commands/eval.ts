@@ -115,20 +115,22 @@ export const discoverSuites = async (
     });
     suites.push(...(await loadInlineSuites((await readPromptFiles(refs)).prompts)));
   }
+  // A suite is identified by the prompt it tests and its name (two prompts may each have a `basics`).
   const seen = new Map<string, string>();
   for (const suite of suites) {
-    const other = seen.get(suite.content.name);
+    const key = `${suite.content.prompt}\u0000${suite.content.name}`;
+    const other = seen.get(key);
     if (other !== undefined && other !== suite.file) {
       throw new PromptopsError(
         'invalid',
         'duplicate_suite',
-        `${suite.file}: suite "${suite.content.name}" is also defined by ${other}`,
+        `${suite.file}: suite "${suite.content.name}" of prompt "${suite.content.prompt}" is also defined by ${other}`,
         {
-          fix: 'give each suite its own name: rename one of them or change its name:',
+          fix: 'give each suite of a prompt its own name: rename one of them or change its name:',
         },
       );
     }
-    seen.set(suite.content.name, suite.file);
+    seen.set(key, suite.file);
   }
   if (suites.length === 0 && options.allowNone !== true) {
     throw new PromptopsError('invalid', 'no_eval_suites', 'no eval suites found', {

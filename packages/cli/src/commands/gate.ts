@@ -17,18 +17,22 @@ export const printVerdict = (out: Output, verdict: EvalGateVerdict): void => {
   out.line(
     `${c.bold('eval gate')} ${verdict.prompt} ${c.yellow(shortSha(verdict.sha))}${against}: ${verdict.passed ? c.green('passed') : c.red('refused')}`,
   );
-  out.table(
-    verdict.suites.map((s) => [
-      s.suite,
-      s.status === 'passed' ? c.green(s.status) : c.red(s.status),
-      s.passRate === null ? '-' : percent(s.passRate),
-      percent(s.required),
-      s.runId ?? '-',
-      s.suiteSha === null ? '-' : shortSha(s.suiteSha),
-    ]),
-    ['suite', 'status', 'rate', 'required', 'run', 'suite sha'],
-  );
+  if (verdict.suites.length === 0) out.line(`  no required suite tests ${verdict.prompt}`);
+  else
+    out.table(
+      verdict.suites.map((s) => [
+        s.suite,
+        s.status === 'passed' ? c.green(s.status) : c.red(s.status),
+        s.passRate === null ? '-' : percent(s.passRate),
+        percent(s.required),
+        s.runId ?? '-',
+        s.suiteSha === null ? '-' : shortSha(s.suiteSha),
+      ]),
+      ['suite', 'status', 'rate', 'required', 'run', 'suite sha'],
+    );
   for (const s of verdict.suites) if (s.status !== 'passed') out.line(`  ${c.red('x')} ${s.message}`);
+  // Suites of those names test other prompts only: they do not apply here.
+  for (const s of verdict.skipped) out.line(`  ${c.dim('-')} ${s.message}`);
 };
 
 export const registerGate = (program: Command, ctx: CommandContext): void => {

@@ -58,8 +58,10 @@ export const registerPolicy = (program: Command, ctx: CommandContext): void => {
     )
     .argument('<label>', 'the label, e.g. production')
     .option('--approvals <n>', 'approvals needed (default 1)', integerOption('approvals', 0, 10))
-    .option('--suite <name[:passRate]>', 'an eval suite that must pass (repeatable)', (v: string, p: string[] = []) =>
-      collect(v, p),
+    .option(
+      '--suite <name[:passRate]>',
+      'an eval suite that must pass, for each prompt a suite of that name tests (repeatable)',
+      (v: string, p: string[] = []) => collect(v, p),
     )
     .option('--owners <user-or-team>', 'only these may approve (repeatable)', (v: string, p: string[] = []) =>
       collect(v, p),

@@ -7,7 +7,7 @@ import {
   type CheckStatus,
 } from '@promptops/core';
 import { labelArg, promptNameArg, refArg, type CommandContext } from '../context.js';
-import { formatTime, versionRef, type Output } from '../output.js';
+import { formatTime, formatValue, versionRef, type Output } from '../output.js';
 import { integerOption } from './options.js';
 
 /** `promptops review …`: change requests, the way a protected label moves. */
@@ -57,7 +57,7 @@ export const printReview = (cr: ChangeRequestView, out: Output): void => {
     }
   }
   for (const field of cr.diff.fields)
-    out.line(`  ${field.path}: ${JSON.stringify(field.from)} -> ${JSON.stringify(field.to)}`);
+    out.line(`  ${field.path}: ${formatValue(field.from)} -> ${formatValue(field.to)}`);
   out.line();
   out.line(c.bold('checks'));
   const { approvals, evals, base, drift } = cr.checks;
@@ -71,7 +71,8 @@ export const printReview = (cr: ChangeRequestView, out: Output): void => {
     out.line(`      rejected by ${r.actor} ${formatTime(r.at)}${r.comment === '' ? '' : `: ${r.comment}`}`);
   out.line(`  ${mark(evals.status, out)} eval suites: ${evals.message}`);
   out.line(`  ${mark(base.status, out)} label: ${base.message}`);
-  out.line(`  ${mark(drift.status, out)} drift: ${drift.message}`);
+  // A check that does not exist yet is no news: shown once it does.
+  if (drift.status !== 'not_available') out.line(`  ${mark(drift.status, out)} drift: ${drift.message}`);
   out.line();
   out.line(c.bold('timeline'));
   for (const event of cr.timeline) {
@@ -158,7 +159,7 @@ export const registerReview = (program: Command, ctx: CommandContext): void => {
 
   review
     .command('show')
-    .description('a change request: diff, checks (approvals, eval suites, label, drift) and timeline')
+    .description('a change request: diff, checks (approvals, eval suites, label) and timeline')
     .argument('<id>', 'change request id', idArg)
     .action(async (id: number, _options: unknown, command: Command) => {
       const out = ctx.output(command);
@@ -214,8 +215,12 @@ export const registerReview = (program: Command, ctx: CommandContext): void => {
         out.data(cr);
         return;
       }
+      const base =
+        cr.baseSha === null
+          ? `${cr.label} serves nothing yet`
+          : `replacing ${versionRef(cr.baseVersion, cr.baseSha, out.colors)} on ${cr.label}`;
       out.line(
-        `#${cr.id} now proposes ${versionRef(cr.version, cr.sha, out.colors)} on ${versionRef(cr.baseVersion, cr.baseSha, out.colors)}: ${cr.checks.approvals.message}`,
+        `#${cr.id} now proposes ${versionRef(cr.version, cr.sha, out.colors)}, ${base}: ${cr.checks.approvals.message}`,
       );
     });
 };

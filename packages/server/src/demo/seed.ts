@@ -6,8 +6,8 @@ import { createEvalGate } from '../evals/gate.js';
 import { createPolicyService } from '../reviews/policies.js';
 import { createReviewService } from '../reviews/service.js';
 import type { ProjectRow, Storage } from '../storage/port.js';
-import { seedDemoEvals } from './evals.js';
-import { demoSteps, DEMO_MEMBERS } from './story.js';
+import { demoEvalSteps } from './evals.js';
+import { demoSteps, DEMO_MEMBERS, type DemoStep } from './story.js';
 import { seedDemoTraces } from './traces.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -40,7 +40,8 @@ const seedDemoMembers = async (storage: Storage, project: ProjectRow, at: Date):
 
 /**
  * Seeds the demo through the same services the API uses (so history, labels and the audit chain are
- * real), with a clock set back to each step's day. Steps are applied in time order.
+ * real), with a clock set back to each step's day, acting as the step's author with their role. Steps
+ * are applied in time order.
  */
 export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date = new Date()): Promise<void> => {
   let at = now;
@@ -52,13 +53,13 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
   const requests: number[] = [];
   const heads = new Map<string, string | null>();
   await seedDemoMembers(storage, project, new Date(now.getTime() - 95 * DAY_MS));
-  const steps = [...demoSteps()].sort((a, b) => b.daysAgo - a.daysAgo);
-  for (const step of steps) {
-    at = new Date(now.getTime() - step.daysAgo * DAY_MS);
+  const apply = async (step: DemoStep): Promise<void> => {
+    const role = DEMO_MEMBERS.find((member) => member.name === step.author)?.role;
+    if (role === undefined) throw new Error(`demo step by ${step.author}, who is not a demo member`);
     const actor: Actor = {
       projectId: project.id,
       projectName: project.name,
-      role: 'admin',
+      role,
       keyId: 'demo',
       stamp: 0,
       name: step.author,
@@ -80,6 +81,7 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
       });
     } else if (step.kind === 'protect') {
       await policies.set(actor, step.label, {
+        pattern: step.pattern,
         approvals: step.approvals,
         ...(step.suites === undefined ? {} : { suites: step.suites.map((suite) => ({ suite })) }),
       });
@@ -97,9 +99,17 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
       const input = { comment: step.comment };
       await (step.kind === 'approve' ? reviews.approve(actor, id, input) : reviews.merge(actor, id, input));
     }
+  };
+  // The story's steps and the greeter's eval suite with its runs on v17 (passes) and v18 (every case
+  // regresses), in time order, so the audit log reads in the order things happened.
+  const timeline = [
+    ...demoSteps().map((step) => ({ daysAgo: step.daysAgo, run: () => apply(step) })),
+    ...demoEvalSteps(storage, project, clock),
+  ].sort((a, b) => b.daysAgo - a.daysAgo);
+  for (const step of timeline) {
+    at = new Date(now.getTime() - step.daysAgo * DAY_MS);
+    await step.run();
   }
-  // The greeter's eval suite, with runs on v17 (passes) and v18 (every case regresses).
-  await seedDemoEvals(storage, project, now);
   // A week of traces over the same history, so `promptops metrics` shows complaints rising after v18.
   await seedDemoTraces(storage, project, now);
 };

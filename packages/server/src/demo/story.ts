@@ -1,10 +1,12 @@
 /**
  * The demo's data: the story from DESIGN.md. `customer_support_greeter` grows to v17, which greets the
- * user by name; v18, a "wording fix", drops that line. A week before the incident `production` became
- * protected (one reviewer's approval, never the author's): v17 reached it through change request #1,
- * approved by alice; dave opened #2 for v18, did not wait for a review and forced it through (break glass,
- * with a reason). #2 is still open: the one-line diff, waiting for an approval. Three other prompts make
- * the registry look like a real team's. Each step is one push, label move, policy or review action.
+ * user by name; v18, a "wording fix", drops that line. A week before the incident the greeter's
+ * `production` became protected (one reviewer's approval, never the author's; later also its eval suite):
+ * v17 reached it through change request #1, approved by alice; dave opened #2 for v18, did not wait for a
+ * review and, as an admin, forced it through (break glass, with a reason). #2 is still open: the one-line
+ * diff, waiting for an approval. Three other prompts make the registry look like a real team's; their
+ * labels are not protected. Each step is one push, label move, policy or review action, and each is taken
+ * with the role its author has (`DEMO_MEMBERS`), so the audit log never contradicts the members list.
  */
 import type { Role } from '../storage/port.js';
 
@@ -32,6 +34,8 @@ export type DemoStep =
       readonly author: string;
       readonly daysAgo: number;
       readonly label: string;
+      /** The prompts the policy governs (a name or a glob). */
+      readonly pattern: string;
       readonly approvals: number;
       /** Eval suites the label's policy requires (their runs are seeded by `evals.ts`). */
       readonly suites?: readonly string[];
@@ -135,7 +139,7 @@ const greeterSteps = (): DemoStep[] => {
     if (version === 17)
       steps.push({
         kind: 'promote',
-        author: 'bob',
+        author: 'carol',
         daysAgo: daysAgo - 0.5,
         name: GREETER,
         ref: 'v17',
@@ -158,7 +162,7 @@ const greeterSteps = (): DemoStep[] => {
       );
     }
     if (version === 18) {
-      // The incident: the review was skipped with break glass.
+      // The incident: the review was skipped with break glass (dave is an admin).
       steps.push(
         {
           kind: 'review',
@@ -242,23 +246,33 @@ const releaseNotes = (tone: string): Record<string, unknown> => ({
 });
 
 /**
- * The people of the story and their roles today: authors push (editor), bob reviews, carol ships, dana
- * administers. History was made over three months, so earlier moves need not match today's roles.
+ * The people of the story and the roles their actions need: alice (support lead) and carol ship and may
+ * approve, bob reviews and records eval runs, dana administers (she sets the policies), dave is an admin
+ * (which is how he could break glass). The seed acts as each of them with this role.
  */
 export const DEMO_MEMBERS: readonly { name: string; displayName: string; role: Role }[] = [
-  { name: 'alice', displayName: 'Alice Moreau', role: 'editor' },
+  { name: 'alice', displayName: 'Alice Moreau', role: 'deployer' },
   { name: 'bob', displayName: 'Bob Okafor', role: 'reviewer' },
   { name: 'carol', displayName: 'Carol Jensen', role: 'deployer' },
   { name: 'dana', displayName: 'Dana Whitfield', role: 'admin' },
-  { name: 'dave', displayName: 'Dave Kim', role: 'editor' },
+  { name: 'dave', displayName: 'Dave Kim', role: 'admin' },
 ];
 
 export const demoSteps = (): DemoStep[] => [
   ...greeterSteps(),
-  // Production became protected after v15 shipped: one approval by a reviewer, never the author's.
-  { kind: 'protect', author: 'alice', daysAgo: 8, label: 'production', approvals: 1 },
-  // After v17's review, production also requires the greeter's eval suite (passing, no case regressing).
-  { kind: 'protect', author: 'alice', daysAgo: 3.9, label: 'production', approvals: 1, suites: ['greeter-basics'] },
+  // The greeter's production became protected after v15 shipped: one approval by a reviewer, never the
+  // author's. The other prompts' labels stay unprotected.
+  { kind: 'protect', author: 'dana', daysAgo: 8, label: 'production', pattern: GREETER, approvals: 1 },
+  // After v17's review, it also requires the greeter's eval suite (passing, no case regressing).
+  {
+    kind: 'protect',
+    author: 'dana',
+    daysAgo: 3.9,
+    label: 'production',
+    pattern: GREETER,
+    approvals: 1,
+    suites: ['greeter-basics'],
+  },
   {
     kind: 'push',
     author: 'carol',

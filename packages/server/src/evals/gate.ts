@@ -1,9 +1,19 @@
-import { shortSha, type EvalGateSuiteResult, type EvalGateVerdict, type EvalSuiteContent } from '@promptops/core';
+import {
+  shortSha,
+  type EvalGateSkipped,
+  type EvalGateSuiteResult,
+  type EvalGateVerdict,
+  type EvalSuiteContent,
+} from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
 import type { EvalRunRow, EvalStore, EvalSuiteRow } from '../storage/eval-port.js';
 
 /**
- * The eval gate: may `sha` of `prompt` move to `label`? For each required suite:
+ * The eval gate: may `sha` of `prompt` move to `label`? A required suite means the suite of that name that
+ * tests `prompt` (suites are identified by prompt and name). One registered only for other prompts does not
+ * apply: it is listed under `skipped`, and a prompt no required suite tests passes with nothing to run. One
+ * registered for no prompt at all is `missing`: the policy names a suite nobody pushed yet. For each suite
+ * that applies:
  *
  * - the suite's newest registered version is the one that counts (an older run does not satisfy a suite
  *   that has since gained cases); the verdict names its sha;
@@ -43,7 +53,7 @@ const list = (ids: readonly string[]): string =>
 
 const percent = (rate: number): string => `${Math.round(rate * 1000) / 10}%`;
 
-type SuiteStore = Pick<EvalStore, 'latestEvalSuite' | 'latestEvalRun' | 'listEvalRunVerdicts'>;
+type SuiteStore = Pick<EvalStore, 'latestEvalSuite' | 'listEvalSuitePrompts' | 'latestEvalRun' | 'listEvalRunVerdicts'>;
 
 export const createEvalGate = (storage: SuiteStore): EvalGate => {
   // Suite versions are immutable: their parsed content is cached by sha.
@@ -60,10 +70,20 @@ export const createEvalGate = (storage: SuiteStore): EvalGate => {
   const checkSuite = async (
     input: EvalGateInput,
     required: { readonly suite: string; readonly passRate?: number },
-  ): Promise<EvalGateSuiteResult> => {
+  ): Promise<EvalGateSuiteResult | EvalGateSkipped> => {
     const { projectId, sha, label, labelSha } = input;
     const name = required.suite;
-    const suite = await storage.latestEvalSuite(projectId, name);
+    const suite = await storage.latestEvalSuite(projectId, input.prompt, name);
+    if (suite === undefined) {
+      const tests = await storage.listEvalSuitePrompts(projectId, name);
+      if (tests.length > 0) {
+        return {
+          suite: name,
+          tests,
+          message: `suite '${name}' tests ${tests.join(', ')}, not ${input.prompt}: it does not apply`,
+        };
+      }
+    }
     const missing = (suiteSha: string | null, requiredRate: number, message: string): EvalGateSuiteResult => ({
       suite: name,
       status: 'missing',
@@ -73,13 +93,14 @@ export const createEvalGate = (storage: SuiteStore): EvalGate => {
       required: requiredRate,
       failedCases: [],
       regressedCases: [],
+      cases: null,
       message,
     });
     if (suite === undefined) {
       return missing(
         null,
         required.passRate ?? 1,
-        `suite '${name}' is not registered in this project: push it and record a run on ${input.prompt} ${shortSha(sha)}`,
+        `suite '${name}' is not registered in this project: push a suite named ${name} with prompt: ${input.prompt}, and record a run on ${input.prompt} ${shortSha(sha)}`,
       );
     }
     const requiredRate = required.passRate ?? contentOf(suite).passRate;
@@ -134,19 +155,23 @@ export const createEvalGate = (storage: SuiteStore): EvalGate => {
       required: requiredRate,
       failedCases,
       regressedCases,
+      cases: { passed: passedCount, total: verdicts.length },
       message: parts.join('; '),
     };
   };
 
   return {
     async check(input: EvalGateInput): Promise<EvalGateVerdict> {
-      const suites = await Promise.all(input.suites.map((required) => checkSuite(input, required)));
+      const results = await Promise.all(input.suites.map((required) => checkSuite(input, required)));
+      const suites = results.filter((r): r is EvalGateSuiteResult => 'status' in r);
+      const skipped = results.filter((r): r is EvalGateSkipped => !('status' in r));
       return {
         passed: suites.every((s) => s.status === 'passed'),
         prompt: input.prompt,
         sha: input.sha,
         against: { label: input.label, sha: input.labelSha },
         suites,
+        skipped,
       };
     },
   };

@@ -40,7 +40,8 @@ export const evalRoutes = (evals: EvalService) => async (app: FastifyInstance) =
       bodyLimit: RUN_BODY_LIMIT,
       schema: {
         tags: ['evals'],
-        summary: 'Push an eval suite version (content-addressed; idempotent on content)',
+        summary:
+          'Push an eval suite version (content-addressed; idempotent on content; versions count per prompt and name)',
         body: {
           type: 'object',
           required: ['content'],
@@ -69,18 +70,27 @@ export const evalRoutes = (evals: EvalService) => async (app: FastifyInstance) =
     '/api/v1/evals/suites',
     {
       config: { permission: 'evals:read' },
-      schema: { tags: ['evals'], summary: 'Eval suites: the newest version of each' },
+      schema: { tags: ['evals'], summary: 'Eval suites: the newest version of each (prompt, name)' },
     },
     async (request) => ({ suites: await evals.listSuites(requireActor(request.actor)) }),
   );
 
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: { name: string }; Querystring: { prompt?: string } }>(
     '/api/v1/evals/suites/:name',
     {
       config: { permission: 'evals:read' },
-      schema: { tags: ['evals'], summary: 'Versions of one eval suite, newest first', params: suiteNameParams },
+      schema: {
+        tags: ['evals'],
+        summary: 'Versions of the suites of this name (suites are per prompt): by prompt, newest first',
+        params: suiteNameParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { prompt: { type: 'string', minLength: 1, maxLength: 200, description: 'only this prompt’s' } },
+        },
+      },
     },
-    async (request) => evals.suiteVersions(requireActor(request.actor), request.params.name),
+    async (request) => evals.suiteVersions(requireActor(request.actor), request.params.name, request.query.prompt),
   );
 
   app.post<{ Body: unknown }>(
@@ -91,7 +101,8 @@ export const evalRoutes = (evals: EvalService) => async (app: FastifyInstance) =
       bodyLimit: RUN_BODY_LIMIT,
       schema: {
         tags: ['evals'],
-        summary: 'Record an eval run (EvalRunInput); the server re-scores it and computes passed and summary',
+        summary:
+          'Record an eval run (EvalRunInput; suite.content registers its suite in the same transaction); the server re-scores it and computes passed and summary',
         body: { type: 'object', description: 'EvalRunInput' },
       },
     },

@@ -44,7 +44,12 @@ const caseResultSchema = z.strictObject({
 });
 
 const runInputSchema = z.strictObject({
-  suite: z.strictObject({ name: z.string().regex(SUITE_NAME_PATTERN, 'not a suite name'), sha }),
+  // `content`, when sent, is checked by the service with the suite rules (as a pushed suite is).
+  suite: z.strictObject({
+    name: z.string().regex(SUITE_NAME_PATTERN, 'not a suite name'),
+    sha,
+    content: z.unknown().optional(),
+  }),
   prompt: z.strictObject({ name: promptNameSchema, sha, version: z.number().int().min(1).nullable() }),
   provider: z.strictObject({
     id: z.string().min(1),

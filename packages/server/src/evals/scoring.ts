@@ -16,6 +16,9 @@ import {
  * exception is `llm-rubric`: re-judging would call a model, so the uploaded judge verdict stands in for
  * the judge (judged again against the suite's threshold) — trusted as far as the uploading key is.
  *
+ * A case with a provider error may come without assertion results (it had no output): it is recorded as
+ * an error, every assertion failing for want of output.
+ *
  * The caller has checked that the uploaded case ids are exactly the suite's.
  */
 export const scoreUploadedCases = (suite: EvalSuiteContent, cases: readonly EvalCaseResult[]): EvalCaseResult[] => {
@@ -25,7 +28,9 @@ export const scoreUploadedCases = (suite: EvalSuiteContent, cases: readonly Eval
     if (spec === undefined) throw new Error(`case ${uploaded.id} is not in suite ${suite.name}`);
     const expectedTypes = spec.assert.map((a) => a.type);
     const gotTypes = uploaded.assertions.map((a) => a.type);
-    if (expectedTypes.join('\u0000') !== gotTypes.join('\u0000')) {
+    // A case whose provider failed had no output to assert on: the runner sends it without results.
+    const erroredWithout = uploaded.error !== null && gotTypes.length === 0;
+    if (!erroredWithout && expectedTypes.join('\u0000') !== gotTypes.join('\u0000')) {
       throw new PromptopsError(
         'unprocessable',
         'assertion_mismatch',

@@ -12,13 +12,14 @@ import {
   type EvalRunInput,
   type EvalSuiteContent,
   type EvalSuiteVersion,
+  type PushSuiteResult,
   type RunComparisonResult,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
-import type { EvalRunRow } from '../storage/eval-port.js';
-import type { Storage } from '../storage/port.js';
+import type { EvalRunRow, EvalSuiteRow } from '../storage/eval-port.js';
+import type { RegistryTx, Storage } from '../storage/port.js';
 import type { EvalGate } from './gate.js';
 import { toCaseResult, toRunListItem, toRunRecord, toSuiteVersion } from './mappers.js';
 import { validateRunInput } from './run-input.js';
@@ -37,15 +38,37 @@ export interface RunListFilter {
 
 export type EvalService = ReturnType<typeof createEvalService>;
 
-const suiteNotFound = (name: string, sha?: string): PromptopsError =>
+const suiteNotFound = (name: string, sha?: string, prompt?: string): PromptopsError =>
   new PromptopsError(
     'not_found',
     'suite_not_found',
-    sha === undefined
-      ? `eval suite '${name}' does not exist in this project`
-      : `eval suite '${name}' has no version ${shortSha(sha)} in this project`,
-    { fix: 'push the suite first (POST /api/v1/evals/suites; `promptops eval` pushes it)', details: { name } },
+    sha !== undefined
+      ? `eval suite '${name}' has no version ${shortSha(sha)} in this project`
+      : prompt !== undefined
+        ? `no eval suite '${name}' tests prompt '${prompt}' in this project`
+        : `eval suite '${name}' does not exist in this project`,
+    {
+      fix: 'push the suite first (POST /api/v1/evals/suites, or send its content with the run; `promptops eval --upload` does)',
+      details: { name, ...(prompt === undefined ? {} : { prompt }) },
+    },
   );
+
+/** A run's suite is named by its sha; the content it may carry must be that very version. */
+const carriedSuite = (input: EvalRunInput): EvalSuiteContent | undefined => {
+  if (input.suite.content === undefined) return undefined;
+  const content = validateSuiteContent(input.suite.content, 'suite.content');
+  if (content.name !== input.suite.name || contentSha(content) !== input.suite.sha) {
+    const message = `is suite '${content.name}' ${shortSha(contentSha(content))}, not the '${input.suite.name}' ${shortSha(input.suite.sha)} the run names`;
+    throw new PromptopsError('invalid', 'invalid_run', `the eval run is invalid:\n  - suite.content: ${message}`, {
+      issues: [{ path: 'suite.content', message }],
+      fix: 'send the content of the suite version the run used (suite.sha is the sha of its canonical JSON)',
+    });
+  }
+  return content;
+};
+
+/** Audit targets of eval records: under the prompt they test, so a prompt's audit view lists them. */
+const suiteTarget = (prompt: string, suite: string): string => `${prompt}:evals/${suite}`;
 
 const runNotFound = (id: string): PromptopsError =>
   new PromptopsError('not_found', 'run_not_found', `eval run '${id}' does not exist in this project`, {
@@ -82,6 +105,45 @@ const checkCaseIds = (suite: EvalSuiteContent, input: EvalRunInput): void => {
 };
 
 export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate) => {
+  /** Registers a suite version in `tx` (idempotent on content); a new one is audited. */
+  const insertSuite = async (
+    tx: RegistryTx,
+    actor: Actor,
+    content: EvalSuiteContent,
+    message: string,
+  ): Promise<{ row: EvalSuiteRow; created: boolean }> => {
+    const at = clock.now().toISOString();
+    const inserted = await tx.evals.insertEvalSuite({
+      projectId: actor.projectId,
+      name: content.name,
+      sha: contentSha(content),
+      prompt: content.prompt,
+      content: canonicalJson(content),
+      author: actor.name,
+      message: message.slice(0, MAX_MESSAGE_LENGTH),
+      createdAt: at,
+    });
+    const { row } = inserted;
+    if (inserted.created) {
+      await tx.appendAudit({
+        projectId: actor.projectId,
+        at,
+        actor: actor.name,
+        action: 'eval.suite.created',
+        target: suiteTarget(row.prompt, row.name),
+        data: {
+          prompt: row.prompt,
+          suite: row.name,
+          version: row.version,
+          sha: row.sha,
+          cases: content.cases.length,
+          message: row.message,
+        },
+      });
+    }
+    return inserted;
+  };
+
   const requireRun = async (actor: Actor, id: string): Promise<EvalRunRow> => {
     const numeric = /^[0-9]{1,15}$/.test(id) ? Number(id) : Number.NaN;
     const row = Number.isSafeInteger(numeric) ? await storage.getEvalRun(actor.projectId, numeric) : undefined;
@@ -105,36 +167,24 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
   };
 
   return {
-    async pushSuite(
-      actor: Actor,
-      input: { content: unknown; message?: string },
-    ): Promise<{ name: string; sha: string; version: number; created: boolean }> {
+    async pushSuite(actor: Actor, input: { content: unknown; message?: string }): Promise<PushSuiteResult> {
       const content = validateSuiteContent(input.content);
-      const text = canonicalJson(content);
-      const sha = contentSha(content);
-      const { row, created } = await storage.insertEvalSuite({
-        projectId: actor.projectId,
-        name: content.name,
-        sha,
-        prompt: content.prompt,
-        content: text,
-        author: actor.name,
-        message: (input.message ?? '').slice(0, MAX_MESSAGE_LENGTH),
-        createdAt: clock.now().toISOString(),
-      });
-      return { name: row.name, sha: row.sha, version: row.version, created };
+      const { row, created } = await storage.transaction((tx) => insertSuite(tx, actor, content, input.message ?? ''));
+      return { name: row.name, prompt: row.prompt, sha: row.sha, version: row.version, created };
     },
 
     async listSuites(actor: Actor): Promise<EvalSuiteVersion[]> {
       return (await storage.listEvalSuites(actor.projectId)).map(toSuiteVersion);
     },
 
+    /** The versions of the suites named `name` (of one prompt's, when given). */
     async suiteVersions(
       actor: Actor,
       name: string,
+      prompt?: string,
     ): Promise<{ name: string; versions: (EvalSuiteVersion & { content: EvalSuiteContent })[] }> {
-      const rows = await storage.listEvalSuiteVersions(actor.projectId, name);
-      if (rows.length === 0) throw suiteNotFound(name);
+      const rows = await storage.listEvalSuiteVersions(actor.projectId, name, prompt);
+      if (rows.length === 0) throw suiteNotFound(name, undefined, prompt);
       return {
         name,
         versions: rows.map((row) => ({ ...toSuiteVersion(row), content: JSON.parse(row.content) as EvalSuiteContent })),
@@ -142,15 +192,18 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
     },
 
     /**
-     * Records an uploaded run. Checked against the registry: the suite version exists here, the prompt
+     * Records an uploaded run. Checked against the registry: the suite version exists here (or comes with
+     * the run: it is then registered in the same transaction, so a refused run leaves nothing), the prompt
      * sha is a version of the suite's prompt here, the cases are exactly the suite's. Each case is
-     * re-scored and `passed`/`summary` are computed here; the client's verdicts are not taken.
+     * re-scored and `passed`/`summary` are computed here; the client's verdicts are not taken. The suite
+     * version (when new) and the run are audited.
      */
     async recordRun(actor: Actor, body: unknown): Promise<EvalRunRecord> {
       const input = validateRunInput(body);
-      const suiteRow = await storage.getEvalSuite(actor.projectId, input.suite.name, input.suite.sha);
-      if (suiteRow === undefined) throw suiteNotFound(input.suite.name, input.suite.sha);
-      const suite = JSON.parse(suiteRow.content) as EvalSuiteContent;
+      const carried = carriedSuite(input);
+      const registered = await storage.getEvalSuite(actor.projectId, input.suite.name, input.suite.sha);
+      if (registered === undefined && carried === undefined) throw suiteNotFound(input.suite.name, input.suite.sha);
+      const suite = carried ?? (JSON.parse(registered!.content) as EvalSuiteContent);
       if (suite.prompt !== input.prompt.name) {
         throw new PromptopsError(
           'unprocessable',
@@ -172,40 +225,64 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
       const cases = scoreUploadedCases(suite, input.cases);
       const summary = summarizeRun(cases);
       const passed = summary.passRate >= suite.passRate - EPSILON;
-      const row = await storage.insertEvalRun(
-        {
+      const row = await storage.transaction(async (tx) => {
+        const suiteRow =
+          carried === undefined ? registered! : (await insertSuite(tx, actor, carried, 'recorded with a run')).row;
+        const run = await tx.evals.insertEvalRun(
+          {
+            projectId: actor.projectId,
+            suiteName: suiteRow.name,
+            suiteSha: suiteRow.sha,
+            suiteVersion: suiteRow.version,
+            promptName: version.name,
+            promptSha: version.sha,
+            promptVersion: version.version,
+            provider: canonicalJson(input.provider),
+            passed,
+            passRate: summary.passRate,
+            summary: canonicalJson(summary),
+            startedAt: input.startedAt,
+            durationMs: input.durationMs,
+            recordedBy: actor.name,
+            recordedAt: clock.now().toISOString(),
+          },
+          cases.map((c) => ({
+            caseId: c.id,
+            caseHash: c.caseHash,
+            pass: c.pass,
+            score: c.score,
+            vars: canonicalJson(c.vars),
+            output: c.output,
+            error: c.error,
+            assertions: canonicalJson(c.assertions),
+            latencyMs: c.latencyMs,
+            inputTokens: c.usage.inputTokens,
+            outputTokens: c.usage.outputTokens,
+            cost: c.cost,
+            cached: c.cached,
+          })),
+        );
+        await tx.appendAudit({
           projectId: actor.projectId,
-          suiteName: suiteRow.name,
-          suiteSha: suiteRow.sha,
-          suiteVersion: suiteRow.version,
-          promptName: version.name,
-          promptSha: version.sha,
-          promptVersion: version.version,
-          provider: canonicalJson(input.provider),
-          passed,
-          passRate: summary.passRate,
-          summary: canonicalJson(summary),
-          startedAt: input.startedAt,
-          durationMs: input.durationMs,
-          recordedBy: actor.name,
-          recordedAt: clock.now().toISOString(),
-        },
-        cases.map((c) => ({
-          caseId: c.id,
-          caseHash: c.caseHash,
-          pass: c.pass,
-          score: c.score,
-          vars: canonicalJson(c.vars),
-          output: c.output,
-          error: c.error,
-          assertions: canonicalJson(c.assertions),
-          latencyMs: c.latencyMs,
-          inputTokens: c.usage.inputTokens,
-          outputTokens: c.usage.outputTokens,
-          cost: c.cost,
-          cached: c.cached,
-        })),
-      );
+          at: run.recordedAt,
+          actor: actor.name,
+          action: 'eval.run.recorded',
+          target: suiteTarget(run.promptName, run.suiteName),
+          data: {
+            run: run.id,
+            prompt: run.promptName,
+            promptSha: run.promptSha,
+            promptVersion: run.promptVersion,
+            suite: run.suiteName,
+            suiteSha: run.suiteSha,
+            suiteVersion: run.suiteVersion,
+            passed: run.passed,
+            passRate: run.passRate,
+            cases: { total: summary.total, passed: summary.passed, errors: summary.errors },
+          },
+        });
+        return run;
+      });
       return toRunRecord(row, await storage.listEvalRunCases(row.id));
     },
 

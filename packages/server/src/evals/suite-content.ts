@@ -13,16 +13,16 @@ export const MAX_SUITE_CASES = 10_000;
 /**
  * Parses untrusted suite content pushed to the registry (already normalized by the client: datasets
  * expanded, defaults filled) with core's suite rules, the same the CLI applies to files; a bad field is
- * a 400 naming each field path under `content`.
+ * a 400 naming each field path under `field` (`content`, or `suite.content` in a run).
  */
-export const validateSuiteContent = (input: unknown): EvalSuiteContent => {
+export const validateSuiteContent = (input: unknown, field = 'content'): EvalSuiteContent => {
   let content: EvalSuiteContent;
   try {
     content = parseEvalSuiteContent(input, 'suite content');
   } catch (error) {
     if (!(error instanceof PromptopsError) || error.issues === undefined) throw error;
     const issues = error.issues.map((issue) => ({
-      path: issue.path === '' ? 'content' : `content.${issue.path}`,
+      path: issue.path === '' ? field : `${field}.${issue.path}`,
       message: issue.message,
     }));
     const name =

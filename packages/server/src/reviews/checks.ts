@@ -95,23 +95,29 @@ export const computeChecks = (input: {
       : `${counted.size} of ${required} approval${required === 1 ? '' : 's'}`;
 
   const suites = verdict?.suites ?? [];
-  const evalStatus =
-    context.policy === null || context.policy.suites.length === 0
-      ? 'passed'
-      : suites.some((s) => s.status === 'failed' || s.status === 'regressed')
-        ? 'failed'
-        : verdict?.passed === true
-          ? 'passed'
-          : 'pending';
-  const evalMessage =
-    context.policy === null || context.policy.suites.length === 0
-      ? 'no eval suites required'
+  const requiresSuites = context.policy !== null && context.policy.suites.length > 0;
+  const evalStatus = !requiresSuites
+    ? 'passed'
+    : suites.some((s) => s.status === 'failed' || s.status === 'regressed')
+      ? 'failed'
+      : verdict?.passed === true
+        ? 'passed'
+        : 'pending';
+  // Regressions are measured from the request's base (what the label served when it was opened).
+  const base = cr.baseVersion === null ? cr.label : `v${cr.baseVersion}`;
+  const skipped = (verdict?.skipped ?? []).map((s) => `${s.suite} tests ${s.tests.join(', ')}`).join('; ');
+  const evalMessage = !requiresSuites
+    ? 'no eval suites required'
+    : suites.length === 0
+      ? `no required suite tests ${cr.name}${skipped === '' ? '' : ` (${skipped})`}`
       : suites
           .map((s) => {
-            const regressed = s.regressedCases.length === 0 ? '' : ` (regressed: ${s.regressedCases.join(', ')})`;
+            const count = s.cases === null ? '' : ` ${s.cases.passed}/${s.cases.total}`;
+            const regressed =
+              s.regressedCases.length === 0 ? '' : ` (regressed from ${base}: ${s.regressedCases.join(', ')})`;
             const failed =
               s.failedCases.length === 0 || regressed !== '' ? '' : ` (failing: ${s.failedCases.join(', ')})`;
-            return `${s.suite}: ${s.status}${regressed}${failed}`;
+            return `${s.suite}${count}: ${s.status}${regressed}${failed}`;
           })
           .join(', ');
 

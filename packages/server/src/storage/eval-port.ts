@@ -4,6 +4,7 @@
  * Every read takes the project id, so no query can reach another project's suites or runs.
  */
 
+/** A suite is identified by (project, prompt, name); its versions count per that triple. */
 export interface EvalSuiteRow {
   readonly projectId: number;
   readonly name: string;
@@ -77,21 +78,28 @@ export interface EvalRunFilter {
   readonly suiteName?: string;
 }
 
-export interface EvalStore {
+/** The eval writes, inside a registry transaction (so the audit entry commits with the row). */
+export interface EvalTx {
   /**
    * Inserts the suite version unless the suite already has this sha; returns the row and whether it was
-   * created. Versions count up per (project, name); concurrent pushes never share a number.
+   * created. Versions count up per (project, prompt, name); concurrent pushes never share a number.
    */
   insertEvalSuite(suite: NewEvalSuite): Promise<{ row: EvalSuiteRow; created: boolean }>;
-  /** The newest version of each suite of the project, by name. */
-  listEvalSuites(projectId: number): Promise<EvalSuiteRow[]>;
-  /** Newest first. */
-  listEvalSuiteVersions(projectId: number, name: string): Promise<EvalSuiteRow[]>;
-  getEvalSuite(projectId: number, name: string, sha: string): Promise<EvalSuiteRow | undefined>;
-  latestEvalSuite(projectId: number, name: string): Promise<EvalSuiteRow | undefined>;
-
-  /** Inserts a run and its cases (in order) in one transaction; returns the run with its id. */
+  /** Inserts a run and its cases (in order); returns the run with its id. */
   insertEvalRun(run: NewEvalRun, cases: readonly EvalRunCaseRow[]): Promise<EvalRunRow>;
+}
+
+export interface EvalStore {
+  /** The newest version of each suite of the project, by (name, prompt). */
+  listEvalSuites(projectId: number): Promise<EvalSuiteRow[]>;
+  /** Every version of the suites named `name` (of one prompt's, when given): by prompt, newest first. */
+  listEvalSuiteVersions(projectId: number, name: string, prompt?: string): Promise<EvalSuiteRow[]>;
+  /** The prompts that suites named `name` test, sorted. */
+  listEvalSuitePrompts(projectId: number, name: string): Promise<string[]>;
+  getEvalSuite(projectId: number, name: string, sha: string): Promise<EvalSuiteRow | undefined>;
+  /** The newest version of the suite `name` of `prompt`. */
+  latestEvalSuite(projectId: number, prompt: string, name: string): Promise<EvalSuiteRow | undefined>;
+
   /** Newest first, below `before` (a run id) when given. */
   listEvalRuns(
     projectId: number,

@@ -6,14 +6,13 @@ import type {
   EvalRunRow,
   EvalStore,
   EvalSuiteRow,
+  EvalTx,
   NewEvalRun,
   NewEvalSuite,
 } from './eval-port.js';
-import type { Dialect } from './port.js';
 import type { Database } from './schema.js';
-import { writeTransaction } from './write-transaction.js';
 
-/** The eval tables (migration 0005) as Kysely sees them; kept beside their only user. */
+/** The eval tables (migrations 0005 and 0010) as Kysely sees them; kept beside their only user. */
 export type EvalTables = {
   eval_suites: {
     project_id: number;
@@ -119,9 +118,7 @@ const CASE_CHUNK = 500;
 /** Concurrent pushes of one suite that race for the same version number retry this often. */
 const SUITE_INSERT_ATTEMPTS = 8;
 
-export const createEvalStore = (database: Kysely<Database>, dialect: Dialect): EvalStore => {
-  const db: EvalDb = database.withTables<EvalTables>();
-
+const suiteReads = (db: EvalDb) => {
   const suites = () => db.selectFrom('eval_suites').selectAll();
   const getEvalSuite = async (projectId: number, name: string, sha: string): Promise<EvalSuiteRow | undefined> => {
     const row = await suites()
@@ -131,24 +128,36 @@ export const createEvalStore = (database: Kysely<Database>, dialect: Dialect): E
       .executeTakeFirst();
     return row && toSuite(row);
   };
-  const latestEvalSuite = async (projectId: number, name: string): Promise<EvalSuiteRow | undefined> => {
+  const latestEvalSuite = async (
+    projectId: number,
+    prompt: string,
+    name: string,
+  ): Promise<EvalSuiteRow | undefined> => {
     const row = await suites()
       .where('project_id', '=', projectId)
+      .where('prompt', '=', prompt)
       .where('name', '=', name)
       .orderBy('version', 'desc')
       .limit(1)
       .executeTakeFirst();
     return row && toSuite(row);
   };
+  return { suites, getEvalSuite, latestEvalSuite };
+};
+
+/** The eval inserts, on a connection inside an open transaction (the registry's, with its audit entry). */
+export const createEvalWrites = (database: Kysely<Database>): EvalTx => {
+  const db: EvalDb = database.withTables<EvalTables>();
+  const { getEvalSuite, latestEvalSuite } = suiteReads(db);
 
   return {
     async insertEvalSuite(suite: NewEvalSuite): Promise<{ row: EvalSuiteRow; created: boolean }> {
-      // No lock: the unique keys (name, version) and (name, sha) decide races. A loser whose sha the
-      // winner inserted returns that row; one that lost only the version number tries the next one.
+      // No lock: the unique keys (prompt, name, version) and (name, sha) decide races. A loser whose sha
+      // the winner inserted returns that row; one that lost only the version number tries the next one.
       for (let attempt = 0; attempt < SUITE_INSERT_ATTEMPTS; attempt += 1) {
         const existing = await getEvalSuite(suite.projectId, suite.name, suite.sha);
         if (existing !== undefined) return { row: existing, created: false };
-        const version = ((await latestEvalSuite(suite.projectId, suite.name))?.version ?? 0) + 1;
+        const version = ((await latestEvalSuite(suite.projectId, suite.prompt, suite.name))?.version ?? 0) + 1;
         const inserted = await db
           .insertInto('eval_suites')
           .values({
@@ -170,6 +179,63 @@ export const createEvalStore = (database: Kysely<Database>, dialect: Dialect): E
       throw new Error(`suite ${suite.name}: no free version number after ${SUITE_INSERT_ATTEMPTS} attempts`);
     },
 
+    async insertEvalRun(run: NewEvalRun, cases: readonly EvalRunCaseRow[]): Promise<EvalRunRow> {
+      const row = await db
+        .insertInto('eval_runs')
+        .values({
+          project_id: run.projectId,
+          suite_name: run.suiteName,
+          suite_sha: run.suiteSha,
+          suite_version: run.suiteVersion,
+          prompt_name: run.promptName,
+          prompt_sha: run.promptSha,
+          prompt_version: run.promptVersion,
+          provider: run.provider,
+          passed: run.passed ? 1 : 0,
+          pass_rate: run.passRate,
+          summary: run.summary,
+          started_at: run.startedAt,
+          duration_ms: run.durationMs,
+          recorded_by: run.recordedBy,
+          recorded_at: run.recordedAt,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const runId = Number(row.id);
+      for (let start = 0; start < cases.length; start += CASE_CHUNK) {
+        await db
+          .insertInto('eval_run_cases')
+          .values(
+            cases.slice(start, start + CASE_CHUNK).map((c, offset) => ({
+              run_id: runId,
+              position: start + offset,
+              case_id: c.caseId,
+              case_hash: c.caseHash,
+              pass: c.pass ? 1 : 0,
+              score: c.score,
+              vars: c.vars,
+              output: c.output,
+              error: c.error,
+              assertions: c.assertions,
+              latency_ms: c.latencyMs,
+              input_tokens: c.inputTokens,
+              output_tokens: c.outputTokens,
+              cost: c.cost,
+              cached: c.cached ? 1 : 0,
+            })),
+          )
+          .execute();
+      }
+      return toRun(row);
+    },
+  };
+};
+
+export const createEvalStore = (database: Kysely<Database>): EvalStore => {
+  const db: EvalDb = database.withTables<EvalTables>();
+  const { suites, getEvalSuite, latestEvalSuite } = suiteReads(db);
+
+  return {
     async listEvalSuites(projectId: number): Promise<EvalSuiteRow[]> {
       const rows = await suites()
         .where('project_id', '=', projectId)
@@ -180,77 +246,41 @@ export const createEvalStore = (database: Kysely<Database>, dialect: Dialect): E
             selectFrom('eval_suites as newest')
               .select(sql<number>`max(newest.version)`.as('v'))
               .whereRef('newest.project_id', '=', 'eval_suites.project_id')
+              .whereRef('newest.prompt', '=', 'eval_suites.prompt')
               .whereRef('newest.name', '=', 'eval_suites.name'),
           ),
         )
         .orderBy('name')
+        .orderBy('prompt')
         .execute();
       return rows.map(toSuite);
     },
 
-    async listEvalSuiteVersions(projectId: number, name: string): Promise<EvalSuiteRow[]> {
+    async listEvalSuiteVersions(projectId: number, name: string, prompt?: string): Promise<EvalSuiteRow[]> {
       const rows = await suites()
         .where('project_id', '=', projectId)
         .where('name', '=', name)
+        .$if(prompt !== undefined, (q) => q.where('prompt', '=', prompt ?? ''))
+        .orderBy('prompt')
         .orderBy('version', 'desc')
         .execute();
       return rows.map(toSuite);
     },
 
+    async listEvalSuitePrompts(projectId: number, name: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('eval_suites')
+        .select('prompt')
+        .distinct()
+        .where('project_id', '=', projectId)
+        .where('name', '=', name)
+        .orderBy('prompt')
+        .execute();
+      return rows.map((row) => row.prompt);
+    },
+
     getEvalSuite,
     latestEvalSuite,
-
-    insertEvalRun(run: NewEvalRun, cases: readonly EvalRunCaseRow[]): Promise<EvalRunRow> {
-      return writeTransaction(db, dialect, async (trx) => {
-        const row = await trx
-          .insertInto('eval_runs')
-          .values({
-            project_id: run.projectId,
-            suite_name: run.suiteName,
-            suite_sha: run.suiteSha,
-            suite_version: run.suiteVersion,
-            prompt_name: run.promptName,
-            prompt_sha: run.promptSha,
-            prompt_version: run.promptVersion,
-            provider: run.provider,
-            passed: run.passed ? 1 : 0,
-            pass_rate: run.passRate,
-            summary: run.summary,
-            started_at: run.startedAt,
-            duration_ms: run.durationMs,
-            recorded_by: run.recordedBy,
-            recorded_at: run.recordedAt,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        const runId = Number(row.id);
-        for (let start = 0; start < cases.length; start += CASE_CHUNK) {
-          await trx
-            .insertInto('eval_run_cases')
-            .values(
-              cases.slice(start, start + CASE_CHUNK).map((c, offset) => ({
-                run_id: runId,
-                position: start + offset,
-                case_id: c.caseId,
-                case_hash: c.caseHash,
-                pass: c.pass ? 1 : 0,
-                score: c.score,
-                vars: c.vars,
-                output: c.output,
-                error: c.error,
-                assertions: c.assertions,
-                latency_ms: c.latencyMs,
-                input_tokens: c.inputTokens,
-                output_tokens: c.outputTokens,
-                cost: c.cost,
-                cached: c.cached ? 1 : 0,
-              })),
-            )
-            .execute();
-        }
-        return toRun(row);
-      });
-    },
 
     async listEvalRuns(
       projectId: number,

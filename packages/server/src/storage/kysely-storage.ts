@@ -10,8 +10,8 @@ import { rollupOptionsFromEnv, type RollupOptions } from './trace-rollups.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
 import { toStorageError, translated } from './storage-errors.js';
 import { writeTransaction } from './write-transaction.js';
-import { createEvalStore } from './eval-store.js';
-import type { EvalStore } from './eval-port.js';
+import { createEvalStore, createEvalWrites } from './eval-store.js';
+import type { EvalStore, EvalTx } from './eval-port.js';
 import { createReviewStore } from './review-store.js';
 import type { ReviewTx } from './review-port.js';
 import { TraceWriter } from './trace-writer.js';
@@ -425,6 +425,13 @@ class KyselyTx extends KyselyReads implements RegistryTx {
     Object.assign(this, createAccessWrites(db, dialect));
   }
 
+  #evals: EvalTx | undefined;
+  /** Eval suite and run inserts on this transaction (eval-store.ts). */
+  get evals(): EvalTx {
+    this.#evals ??= createEvalWrites(this.db);
+    return this.#evals;
+  }
+
   /** Row locks exist on PostgreSQL only; on SQLite, BEGIN IMMEDIATE already made this the only writer. */
   private get locksRows(): boolean {
     return this.dialect === 'postgres';
@@ -631,13 +638,13 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   readonly traceRollupStatus: TraceStore['traceRollupStatus'] = () => this.#traces.traceRollupStatus();
   // Eval suites and runs: the SQL lives in eval-store.ts.
   readonly #evals: EvalStore;
-  readonly insertEvalSuite: EvalStore['insertEvalSuite'] = (...args) => this.#evals.insertEvalSuite(...args);
   readonly listEvalSuites: EvalStore['listEvalSuites'] = (...args) => this.#evals.listEvalSuites(...args);
   readonly listEvalSuiteVersions: EvalStore['listEvalSuiteVersions'] = (...args) =>
     this.#evals.listEvalSuiteVersions(...args);
   readonly getEvalSuite: EvalStore['getEvalSuite'] = (...args) => this.#evals.getEvalSuite(...args);
   readonly latestEvalSuite: EvalStore['latestEvalSuite'] = (...args) => this.#evals.latestEvalSuite(...args);
-  readonly insertEvalRun: EvalStore['insertEvalRun'] = (...args) => this.#evals.insertEvalRun(...args);
+  readonly listEvalSuitePrompts: EvalStore['listEvalSuitePrompts'] = (...args) =>
+    this.#evals.listEvalSuitePrompts(...args);
   readonly listEvalRuns: EvalStore['listEvalRuns'] = (...args) => this.#evals.listEvalRuns(...args);
   readonly getEvalRun: EvalStore['getEvalRun'] = (...args) => this.#evals.getEvalRun(...args);
   readonly listEvalRunCases: EvalStore['listEvalRunCases'] = (...args) => this.#evals.listEvalRunCases(...args);
@@ -677,7 +684,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
       const reader = this.#stampReader;
       this.latestAuditSeqSoon = (projectId, callback) => reader.readSoon(projectId, callback);
     }
-    this.#evals = createEvalStore(db, dialect);
+    this.#evals = createEvalStore(db);
   }
 
   readonly #stampReader: SqliteStampReader | undefined;

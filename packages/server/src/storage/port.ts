@@ -1,5 +1,5 @@
 import type { DeploymentKind, FieldIssue, LatencySketch, MetricsGroupBy } from '@promptops/core';
-import type { EvalStore } from './eval-port.js';
+import type { EvalStore, EvalTx } from './eval-port.js';
 import type { ReviewReads, ReviewTx } from './review-port.js';
 import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
 
@@ -206,6 +206,8 @@ export interface RegistryReads extends AccessReads {
  */
 export interface RegistryTx extends RegistryReads, AccessTx {
   readonly reviews: ReviewTx;
+  /** Eval suite versions and runs (`eval-port.ts`), audited in the same transaction. */
+  readonly evals: EvalTx;
   createProject(name: string, createdAt: string): Promise<ProjectRow>;
   revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;
 

@@ -84,9 +84,12 @@ export const ReviewPage = ({ id }: { id: string }) => {
             <Check name="label" status={cr.checks.base.status}>
               {cr.checks.base.message}
             </Check>
-            <Check name="drift" status={cr.checks.drift.status}>
-              {cr.checks.drift.message}
-            </Check>
+            {/* A check that does not exist yet is no news: shown once it does. */}
+            {cr.checks.drift.status === 'not_available' ? null : (
+              <Check name="drift" status={cr.checks.drift.status}>
+                {cr.checks.drift.message}
+              </Check>
+            )}
           </ul>
           <p data-testid="mergeable">
             {cr.mergeable ? (

@@ -14,7 +14,7 @@ import { traceIdIndexMigration } from './0010-trace-id-index.js';
 import { uniqueSuiteNamesPerPromptMigration } from './0010-unique-suite-names-per-prompt.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
-const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
+export const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
   '0001-initial': initialMigration(dialect),
   '0002-traces': tracesMigration(dialect),
   '0003-access': accessMigration(dialect),
