@@ -37,6 +37,7 @@ import type {
   RunComparisonResult,
 } from '@promptops/core';
 import type { EvalRunQuery, GateQuery } from './eval-api.js';
+import { nodeFetch, type HttpFetch, type HttpResponse } from './http-transport.js';
 import type { MetricsResponse, TraceDetail, TracePage, TraceQuery } from './trace-api.js';
 
 /** A typed client for the HTTP API in docs/api.md. Error bodies become `ApiError`s with the server's code and fix. */
@@ -80,7 +81,8 @@ export interface ApiClientOptions {
   /** Base URL without a trailing slash, e.g. http://127.0.0.1:4680. */
   readonly url: string;
   readonly apiKey?: string | undefined;
-  readonly fetch?: typeof globalThis.fetch | undefined;
+  /** Default: node:http(s) (see http-transport.ts); a real fetch works too. */
+  readonly fetch?: HttpFetch | undefined;
   readonly timeoutMs?: number | undefined;
   /** The fix shown on a 401 when no key was sent (says where the CLI looks for one). */
   readonly missingKeyFix?: string | undefined;
@@ -121,14 +123,14 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 export class ApiClient {
   readonly url: string;
   readonly #apiKey: string | undefined;
-  readonly #fetch: typeof globalThis.fetch;
+  readonly #fetch: HttpFetch;
   readonly #timeoutMs: number;
   readonly #missingKeyFix: string | undefined;
 
   constructor(options: ApiClientOptions) {
     this.url = options.url;
     this.#apiKey = options.apiKey;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#fetch = options.fetch ?? nodeFetch;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#missingKeyFix = options.missingKeyFix;
   }
@@ -398,7 +400,7 @@ export class ApiClient {
       }
     }
 
-    let response: Response;
+    let response: HttpResponse;
     try {
       response = await this.#fetch(target, {
         method,

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+import type * as Crypto from 'node:crypto';
+import type * as Vm from 'node:vm';
 
 /**
  * The `promptops` binary. Start-up is most of a short command's time (a cached `eval` rerun, `status` in a
@@ -11,7 +11,8 @@ import vm from 'node:vm';
  * launcher runs it with a V8 code cache beside it: Node 20 has no compile cache of its own
  * (`module.enableCompileCache` arrives in 22), and loading ~200 ES modules then compiling them costs more
  * than the command itself. Without a bundle, or with one older than the last `tsc -b` (`npm run build`
- * makes both), it imports `main.js` directly.
+ * makes both), it imports `main.js` directly. `promptops --version` alone reads package.json and loads nothing
+ * else. `npm run bench:cli` measures all of this against `node -e 0`.
  *
  * The cache file starts with the sha256 of the bundle it was made from: V8 checks only its own version, flags
  * and the source length, and a cache applied to other source of the same length would run the wrong code.
@@ -43,7 +44,7 @@ const readCache = (digest: Buffer): Buffer | undefined => {
   }
 };
 
-const writeCache = (digest: Buffer, script: vm.Script): void => {
+const writeCache = (digest: Buffer, script: Vm.Script): void => {
   const temporary = `${fileURLToPath(CACHE)}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, Buffer.concat([digest, script.createCachedData()]));
@@ -54,6 +55,10 @@ const writeCache = (digest: Buffer, script: vm.Script): void => {
 };
 
 const runBundle = (): void => {
+  // Required here, not imported: `--version` alone needs neither (see versionOnly).
+  const builtin = createRequire(import.meta.url);
+  const { createHash } = builtin('node:crypto') as typeof Crypto;
+  const vm = builtin('node:vm') as typeof Vm;
   const file = fileURLToPath(BUNDLE);
   const source = readFileSync(file, 'utf8');
   const digest = createHash('sha256').update(source).digest();
@@ -73,5 +78,18 @@ const runBundle = (): void => {
   run(module.exports, createRequire(file), module, file, fileURLToPath(new URL('.', BUNDLE)), BUNDLE.href, importer);
 };
 
-if (bundleIsCurrent()) runBundle();
+/** `promptops --version` alone: the version is all it needs, not the CLI (half of a short run's time). */
+const versionOnly = (args: readonly string[]): string | undefined => {
+  if (args.length !== 1 || (args[0] !== '--version' && args[0] !== '-V')) return undefined;
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return undefined; // The CLI itself then says what it can.
+  }
+};
+
+const version = versionOnly(process.argv.slice(2));
+if (version !== undefined) process.stdout.write(`${version}\n`);
+else if (bundleIsCurrent()) runBundle();
 else await import(MAIN.href);
