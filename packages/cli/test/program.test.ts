@@ -20,6 +20,7 @@ describe('commands', () => {
       'check',
       'eval',
       'lock',
+      'prompts',
       'log',
       'show',
       'diff',
