@@ -13,7 +13,7 @@ import { DIALECTS, freshDbUrl } from './support/registry.js';
  * still append-only, and a suite of the same name for another prompt now starts at version 1.
  */
 
-const BEFORE = '0010-trace-id-index';
+const BEFORE = '0009-trace-id-index';
 const MINE = '0010-unique-suite-names-per-prompt';
 const SHA = (c: string): string => c.repeat(64);
 

@@ -139,8 +139,8 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         '0005-evals',
         '0006-review-events-append-only',
         '0007-rollups',
-        '0009-audit-mac',
-        '0010-trace-id-index',
+        '0008-audit-mac',
+        '0009-trace-id-index',
         '0010-unique-suite-names-per-prompt',
       ]);
       expect(await storage.countProjects()).toBe(0);

@@ -9,8 +9,8 @@ import { reviewsMigration } from './0004-reviews.js';
 import { evalsMigration } from './0005-evals.js';
 import { reviewEventsAppendOnlyMigration } from './0006-review-events-append-only.js';
 import { rollupsMigration } from './0007-rollups.js';
-import { auditMacMigration } from './0009-audit-mac.js';
-import { traceIdIndexMigration } from './0010-trace-id-index.js';
+import { auditMacMigration } from './0008-audit-mac.js';
+import { traceIdIndexMigration } from './0009-trace-id-index.js';
 import { uniqueSuiteNamesPerPromptMigration } from './0010-unique-suite-names-per-prompt.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
@@ -22,8 +22,8 @@ export const migrationsFor = (dialect: Dialect): Record<string, Migration> => ({
   '0005-evals': evalsMigration(dialect),
   '0006-review-events-append-only': reviewEventsAppendOnlyMigration(dialect),
   '0007-rollups': rollupsMigration(dialect),
-  '0009-audit-mac': auditMacMigration(),
-  '0010-trace-id-index': traceIdIndexMigration(),
+  '0008-audit-mac': auditMacMigration(),
+  '0009-trace-id-index': traceIdIndexMigration(),
   '0010-unique-suite-names-per-prompt': uniqueSuiteNamesPerPromptMigration(dialect),
 });
 
