@@ -1,11 +1,13 @@
 import { PromptopsError, type Snapshot } from '@promptops/core';
+import { loadDigest } from './digest.js';
 import { nodeFs } from './node-fs.js';
 import { validateSnapshot } from './snapshot-store.js';
 
 /**
  * The on-disk snapshot cache: lets a restarted process serve before (or without) the server. Written
  * atomically (temp file + rename) so a crash never leaves half a file; read back with every version's
- * sha verified, so a tampered or corrupt cache is refused whole. Node only: node:fs is imported on use,
+ * sha verified, so a tampered or corrupt cache is refused whole. It keeps the snapshot's ETag, so a
+ * restarted client revalidates it with one conditional request (304: still current). Node only: node:fs is imported on use,
  * so the SDK still loads in runtimes without it.
  */
 
@@ -18,11 +20,31 @@ interface CacheDocument {
   /** The server this snapshot came from: a cache of another server is not used. */
   readonly url: string;
   readonly savedAt: string;
+  /** The server's ETag for exactly this snapshot; absent once change events moved it on. */
+  readonly etag?: string;
   readonly snapshot: Snapshot;
 }
 
+export interface CacheEntry {
+  /** Verified: every version's content hashes to its sha. */
+  readonly snapshot: Snapshot;
+  readonly etag: string | undefined;
+}
+
 /** The cached snapshot, or undefined when there is no file or it belongs to another server. */
-export const readCacheFile = async (path: string, url: string): Promise<Snapshot | undefined> => {
+export const readCacheFile = async (path: string, url: string): Promise<Snapshot | undefined> =>
+  (await readCacheEntry(path, url))?.snapshot;
+
+/**
+ * The cached snapshot and its ETag, or undefined when there is no file or it belongs to another server.
+ * `onEtag` hears the ETag as soon as the file is parsed, before its shas are checked, so a revalidation
+ * can be on its way meanwhile.
+ */
+export const readCacheEntry = async (
+  path: string,
+  url: string,
+  onEtag?: (etag: string | undefined) => void,
+): Promise<CacheEntry | undefined> => {
   const { fs } = await nodeFs('cacheFile');
   let text: string;
   try {
@@ -54,10 +76,13 @@ export const readCacheFile = async (path: string, url: string): Promise<Snapshot
     );
   }
   if (doc.url !== url) return undefined;
-  return validateSnapshot(doc.snapshot, `cache file ${path}`);
+  const etag = typeof doc.etag === 'string' ? doc.etag : undefined;
+  onEtag?.(etag);
+  await loadDigest();
+  return { snapshot: validateSnapshot(doc.snapshot, `cache file ${path}`), etag };
 };
 
-export const writeCacheFile = async (path: string, url: string, snapshot: Snapshot): Promise<void> => {
+export const writeCacheFile = async (path: string, url: string, snapshot: Snapshot, etag?: string): Promise<void> => {
   const {
     fs: { mkdir, rename, rm, writeFile },
     path: { dirname },
@@ -67,6 +92,7 @@ export const writeCacheFile = async (path: string, url: string, snapshot: Snapsh
     formatVersion: CACHE_FORMAT_VERSION,
     url,
     savedAt: new Date().toISOString(),
+    ...(etag === undefined ? {} : { etag }),
     snapshot,
   };
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

@@ -1,5 +1,5 @@
 import { PromptopsError, formatRef, parseNameRef, type Snapshot } from '@promptops/core';
-import { readCacheFile, writeCacheFile } from './cache-file.js';
+import { readCacheEntry, writeCacheFile } from './cache-file.js';
 import { Emitter } from './emitter.js';
 import { toPromptopsError } from './errors.js';
 import {
@@ -21,11 +21,11 @@ import {
   ingestVersion,
   knownVersion,
   parseFeedEvent,
-  validateSnapshot,
   type DecodedEvent,
   type FeedEvent,
   type LabelChange,
 } from './snapshot-store.js';
+import { SnapshotSource } from './snapshot-source.js';
 import { SseParser, readEventStream, type SseMessage } from './sse.js';
 import { backoffDelay, linkedAbort, probeUntil, sleep, unref } from './timers.js';
 import type { ScoreInput, TraceInput } from './trace/event.js';
@@ -191,6 +191,7 @@ export const createClient = (options: ClientOptions): PromptopsClient => new Cli
 
 class Client implements PromptopsClient, Recorder {
   private readonly http: Http;
+  private readonly source: SnapshotSource;
   private readonly tracer: Tracer;
   private readonly resolver = new Resolver();
   private readonly emitter: Emitter<ClientEvents>;
@@ -266,6 +267,7 @@ class Client implements PromptopsClient, Recorder {
       return response;
     };
     this.http = new Http(url, options.apiKey, fetchImpl, this.requestTimeoutMs);
+    this.source = new SnapshotSource(this.http);
     const traces = traceConfig(options.traces, this.requestTimeoutMs);
     const traceKey = options.traces === false ? undefined : options.traces?.apiKey;
     this.tracer = new Tracer(
@@ -408,13 +410,13 @@ class Client implements PromptopsClient, Recorder {
     }
 
     let serverError: PromptopsError | undefined;
+    await this.loadCacheFile(); // first: with its ETag the server answers 304 when it is current
     try {
       await this.syncSnapshot();
     } catch (error) {
       if (this.lifetime.signal.aborted) return;
       serverError = toPromptopsError(error);
       this.report(serverError, true); // the follow loop's retries then report it only if it changes
-      await this.loadCacheFile();
     }
     this.resolver.loaded = true;
     if (!this.resolver.hasContent && serverError !== undefined) {
@@ -440,9 +442,12 @@ class Client implements PromptopsClient, Recorder {
   private async loadCacheFile(): Promise<void> {
     if (this.options.cacheFile === undefined) return;
     try {
-      const cached = await readCacheFile(this.options.cacheFile, this.http.baseUrl);
+      const cached = await readCacheEntry(this.options.cacheFile, this.http.baseUrl, (etag) =>
+        this.source.prefetch(etag, this.lifetime.signal),
+      );
       if (cached !== undefined && !this.synced) {
-        this.resolver.setSnapshot(cached);
+        this.resolver.setSnapshot(cached.snapshot);
+        this.source.remember(cached.snapshot, cached.etag);
         this.snapshotFrom = 'cache';
       }
     } catch (error) {
@@ -452,16 +457,15 @@ class Client implements PromptopsClient, Recorder {
 
   // ---- snapshot ---------------------------------------------------------------------------------
 
-  /** Fetches the whole snapshot and installs it (emitting a change per label that moved). */
+  /** Fetches the whole snapshot and installs it (emitting a change per label that moved); 304 keeps ours. */
   private async syncSnapshot(): Promise<void> {
-    const data = await this.http.json<unknown>('/api/v1/snapshot', this.lifetime.signal);
     const previous = this.resolver.current;
-    const snapshot = validateSnapshot(data, `GET ${this.http.baseUrl}/api/v1/snapshot`, previous);
+    const snapshot = await this.source.fetch(previous, this.lifetime.signal);
     if (this.lifetime.signal.aborted) return;
     this.synced = true;
     this.snapshotFrom = 'server';
     this.lastSyncAt = new Date();
-    this.install(snapshot, previous);
+    if (snapshot !== previous) this.install(snapshot, previous);
   }
 
   private install(snapshot: Snapshot, previous: Snapshot): void {
@@ -481,9 +485,8 @@ class Client implements PromptopsClient, Recorder {
     if (this.checking || this.state !== 'ready') return;
     this.checking = true;
     try {
-      const data = await this.http.json<unknown>('/api/v1/snapshot', this.lifetime.signal);
       const current = this.resolver.current;
-      const snapshot = validateSnapshot(data, `GET ${this.http.baseUrl}/api/v1/snapshot`, current);
+      const snapshot = await this.source.fetch(current, this.lifetime.signal); // `current` itself on 304
       if (this.lifetime.signal.aborted) return;
       this.lastSyncAt = new Date();
       const differs = snapshot.project !== current.project || diffLabels(current, snapshot).length > 0;
@@ -619,7 +622,7 @@ class Client implements PromptopsClient, Recorder {
     try {
       arm(this.requestTimeoutMs);
       const response = await this.http.stream(
-        `/api/v1/stream?after=${cursor}`,
+        `/api/v1/stream?after=${cursor}&catchup=snapshot`,
         { accept: 'text/event-stream', 'last-event-id': String(cursor) },
         link.signal,
       );
@@ -639,6 +642,8 @@ class Client implements PromptopsClient, Recorder {
               if (message.event === 'ready') {
                 reachedReady = true;
                 this.onStreamReady(message.data, cursor);
+              } else if (message.event === 'resync') {
+                this.synced = false; // far behind: the server ends the stream; reload the snapshot, resume after it
               } else {
                 const pending = this.handleEvent(message.data, 'stream');
                 if (pending !== undefined) await pending;
@@ -782,7 +787,8 @@ class Client implements PromptopsClient, Recorder {
       while (this.cacheDirty) {
         this.cacheDirty = false;
         try {
-          await writeCacheFile(file, this.http.baseUrl, this.resolver.current);
+          const snapshot = this.resolver.current;
+          await writeCacheFile(file, this.http.baseUrl, snapshot, this.source.etagOf(snapshot));
         } catch (error) {
           this.report(toPromptopsError(error));
         }

@@ -1,13 +1,14 @@
 import {
   PromptopsError,
   SHA_PATTERN,
-  promptSha,
+  canonicalJson,
   shortSha,
   type PromptContent,
   type Snapshot,
   type SnapshotPrompt,
   type SnapshotVersion,
 } from '@promptops/core';
+import { sha256 } from './digest.js';
 
 /**
  * Pure operations on snapshots: validating one that arrives from the server or a cache file, and
@@ -46,6 +47,16 @@ const looksLikeContent = (value: unknown): value is PromptContent => {
     value.messages.every((m: unknown) => isObject(m) && typeof m.role === 'string' && typeof m.content === 'string')
   );
 };
+
+/**
+ * Whether `content` is the content whose sha is `sha`. The server sends content in canonical key order
+ * (it stores canonical JSON and sends it as is), and JSON.parse keeps that order, so one native stringify
+ * gives the canonical text: if its sha256 is `sha`, it is the text the sha was made from, and `content`
+ * is that text's value. Only content in another order (integer-like keys, which JavaScript orders first,
+ * or an older server) takes RFC 8785 canonicalization; tampered content fails both.
+ */
+const hashesTo = (content: PromptContent, sha: string): boolean =>
+  sha256(JSON.stringify(content)) === sha || sha256(canonicalJson(content)) === sha;
 
 /**
  * A version received from outside, checked: its content must hash to its sha (content addressing makes
@@ -92,7 +103,7 @@ export const ingestVersion = (
       },
     );
   }
-  if (promptSha(content) !== sha) {
+  if (!hashesTo(content, sha)) {
     throw new PromptopsError(
       'invalid',
       'sha_mismatch',

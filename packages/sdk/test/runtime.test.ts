@@ -45,10 +45,11 @@ describe('runtimes without Node builtins', () => {
       timeout: 20_000,
     });
     expect(result.status, result.stderr).toBe(0);
+    // The lockfile, then the cache file (read before the server: its ETag makes the request conditional).
     expect(JSON.parse(result.stdout)).toEqual([
       'unsupported_runtime',
-      'server_unreachable',
       'unsupported_runtime',
+      'server_unreachable',
       'nothing_to_serve',
     ]);
   });
