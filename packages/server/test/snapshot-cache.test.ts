@@ -234,6 +234,26 @@ describe.each(DIALECTS)('snapshot cache and conditional requests on %s', (dialec
       expect(same.status).toBe(304);
     });
 
+    it('the change feed takes the same scope: prefix= keeps only those prompts’ events', async () => {
+      const after = await a.storage.latestAuditSeq(a.projectId);
+      await move('checkout/pay', 'production', 'v1');
+      await move('search/rank', 'production', 'v1');
+      const polled = await call<{ events: { name: string }[] }>(
+        b,
+        'GET',
+        `/api/v1/changes?after=${after}&prefix=checkout/`,
+        a.keys.viewer,
+      );
+      expect(polled.body.events.map((event) => event.name)).toEqual(['checkout/pay']);
+      const both = await call<{ events: { name: string }[] }>(
+        b,
+        'GET',
+        `/api/v1/changes?after=${after}&prefix=checkout/&names=search/rank`,
+        a.keys.viewer,
+      );
+      expect(both.body.events.map((event) => event.name)).toEqual(['checkout/pay', 'search/rank']);
+    });
+
     it('refuses a prefix that no prompt name can start with, naming the field', async () => {
       const bad = await call<{ error: { code: string; message: string; issues: { path: string }[] } }>(
         a.app,

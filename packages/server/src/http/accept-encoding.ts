@@ -1,7 +1,7 @@
 /**
  * Content-coding negotiation (RFC 9110 12.5.3). `offered` is in the server's order of preference; among
  * codings the client weighs equally the first offered wins (a client saying `gzip, br` gets brotli,
- * the smaller), and identity only when no offered coding weighs more. `*` stands for every coding the
+ * the smaller), and identity only when it weighs more than each of them. `*` stands for every coding the
  * header does not name. A malformed weight makes its coding unacceptable rather than failing the request.
  * When nothing is acceptable (even identity excluded) the answer is identity, as the RFC allows.
  */
