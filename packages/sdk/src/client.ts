@@ -25,7 +25,7 @@ import {
   type FeedEvent,
   type LabelChange,
 } from './snapshot-store.js';
-import { SnapshotSource } from './snapshot-source.js';
+import { SnapshotSource, scopeQuery, type SnapshotScope } from './snapshot-source.js';
 import { SseParser, readEventStream, type SseMessage } from './sse.js';
 import { backoffDelay, linkedAbort, probeUntil, sleep, unref } from './timers.js';
 import type { ScoreInput, TraceInput } from './trace/event.js';
@@ -44,6 +44,8 @@ export interface ClientOptions {
   readonly fallback?: FallbackOptions;
   /** A file where the last snapshot is kept, so a restarted process serves without the server (Node only). */
   readonly cacheFile?: string;
+  /** Only some prompts (a service that uses a few): the snapshot and the change feed hold just these. */
+  readonly scope?: SnapshotScope;
   /** Receives every problem the client works around (unreachable server, dropped stream, bad cache file…). */
   readonly onError?: (error: PromptopsError) => void;
   /** `sse` (default): one streaming connection. `poll`: long-polling, for proxies that break streams. */
@@ -267,7 +269,7 @@ class Client implements PromptopsClient, Recorder {
       return response;
     };
     this.http = new Http(url, options.apiKey, fetchImpl, this.requestTimeoutMs);
-    this.source = new SnapshotSource(this.http);
+    this.source = new SnapshotSource(this.http, scopeQuery(options.scope));
     const traces = traceConfig(options.traces, this.requestTimeoutMs);
     const traceKey = options.traces === false ? undefined : options.traces?.apiKey;
     this.tracer = new Tracer(
@@ -622,7 +624,7 @@ class Client implements PromptopsClient, Recorder {
     try {
       arm(this.requestTimeoutMs);
       const response = await this.http.stream(
-        `/api/v1/stream?after=${cursor}&catchup=snapshot`,
+        `/api/v1/stream?after=${cursor}&catchup=snapshot${this.source.scope}`,
         { accept: 'text/event-stream', 'last-event-id': String(cursor) },
         link.signal,
       );
@@ -700,7 +702,7 @@ class Client implements PromptopsClient, Recorder {
   /** One long-poll. Returns true when the server answered (so the next poll starts at once). */
   private async pollOnce(): Promise<boolean> {
     const cursor = this.resolver.current.cursor;
-    const path = `/api/v1/changes?after=${cursor}&wait=${this.pollWaitSeconds}`;
+    const path = `/api/v1/changes?after=${cursor}&wait=${this.pollWaitSeconds}${this.source.scope}`;
     const body = await this.http.json<{ events?: unknown; cursor?: unknown }>(
       path,
       this.lifetime.signal,

@@ -1,7 +1,34 @@
-import type { Snapshot } from '@promptops/core';
+import { PromptopsError, type Snapshot } from '@promptops/core';
 import { loadDigest } from './digest.js';
 import type { Http, Revalidated } from './http.js';
 import { validateSnapshot } from './snapshot-store.js';
+
+/** Which prompts a client holds: those named, and those whose name starts with `prefix`. */
+export interface SnapshotScope {
+  readonly names?: readonly string[];
+  readonly prefix?: string;
+}
+
+const invalidScope = (message: string): PromptopsError =>
+  new PromptopsError('invalid', 'invalid_options', `createClient: scope.${message}`, {
+    fix: "pass scope: { names: ['a', 'b'] } and/or { prefix: 'checkout/' }, or leave scope out for every prompt",
+  });
+
+/** `&names=…&prefix=…` for the snapshot and the change feed; empty for the whole project. */
+export const scopeQuery = (scope: SnapshotScope | undefined): string => {
+  if (scope === undefined) return '';
+  const { names, prefix } = scope;
+  if (names !== undefined && (!Array.isArray(names) || !names.every((name) => typeof name === 'string'))) {
+    throw invalidScope('names must be an array of prompt names');
+  }
+  if (prefix !== undefined && (typeof prefix !== 'string' || prefix === '')) {
+    throw invalidScope('prefix must be a non-empty string');
+  }
+  return (
+    (names === undefined ? '' : `&names=${names.map(encodeURIComponent).join(',')}`) +
+    (prefix === undefined ? '' : `&prefix=${encodeURIComponent(prefix)}`)
+  );
+};
 
 /**
  * Where the client's snapshots come from: `GET /api/v1/snapshot`, compressed, and conditional on the
@@ -15,10 +42,15 @@ export class SnapshotSource {
   /** A request sent before its snapshot was verified (a cache file's), for the next `fetch` to use. */
   #early: { readonly etag: string | undefined; readonly answer: Promise<Revalidated<unknown>> } | undefined;
 
+  private readonly path: string;
+
   constructor(
     private readonly http: Http,
-    private readonly path = '/api/v1/snapshot',
-  ) {}
+    /** `scopeQuery`'s `&…` parameters, also for the stream and the long-poll. */
+    readonly scope = '',
+  ) {
+    this.path = `/api/v1/snapshot${scope === '' ? '' : `?${scope.slice(1)}`}`;
+  }
 
   /** The ETag of `snapshot` when the server gave one for exactly it (for the cache file). */
   etagOf(snapshot: Snapshot): string | undefined {

@@ -172,6 +172,23 @@ describe.each(DIALECTS)('snapshot start-up on %s', (dialect) => {
     }
   });
 
+  it('scope: a client of a few prompts asks for, holds and follows only those', async () => {
+    const seen = recorder();
+    const c = client({ fetch: seen.fetch, scope: { prefix: 'faq/topic-1', names: [NAME] } });
+    await c.ready();
+    await waitFor(() => c.status().connected, 'the stream to connect');
+    expect(seen.snapshots()[0]!.path).toBe('/api/v1/snapshot?names=customer_support_greeter&prefix=faq%2Ftopic-1');
+    expect(seen.exchanges.find((e) => e.path.startsWith('/api/v1/stream'))!.path).toContain(
+      '&names=customer_support_greeter&prefix=faq%2Ftopic-1',
+    );
+    expect(c.get(NAME).sha).toBe(v17.sha);
+    expect(c.get('faq/topic-10@latest').content).toEqual(others[10]);
+    expect(() => c.get('faq/topic-2@latest')).toThrow(expect.objectContaining({ code: 'prompt_not_found' }));
+    expect(() => createClient({ url: server.url, apiKey: 'k', scope: { prefix: '' } })).toThrow(
+      expect.objectContaining({ code: 'invalid_options', message: expect.stringContaining('scope.prefix') }),
+    );
+  });
+
   it('refuses a tampered cache file as before: reported, never served, never taken as current', async () => {
     const cacheFile = tempCache();
     const writer = client({ cacheFile });
