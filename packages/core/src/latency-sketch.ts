@@ -12,9 +12,7 @@
  *   quiet minute, a small test); a merge keeps them only if every part still has its own. Percentiles of
  *   a sketch with its values are exact.
  *
- * Bins are keyed by integer index, sparse. The stored form is two texts: the bins as a JSON object
- * (`{"index":count}`) and the values as a JSON array or null; PostgreSQL merges them with SQL functions
- * of the same meaning (migration 0007), SQLite with the functions below.
+ * Bins are keyed by integer index, sparse. Stored forms (binary and JSON) and their merges are below.
  */
 
 /** The documented relative error of a percentile read from the bins. */
@@ -101,50 +99,138 @@ export const latencyPercentiles = (sketch: LatencySketch, percents: readonly num
 export const latencyPercentile = (sketch: LatencySketch, percent: number): number | null =>
   latencyPercentiles(sketch, [percent])[0]!;
 
-export const encodeLatencyBins = (bins: ReadonlyMap<number, number>): string => {
-  let text = '';
-  for (const [index, n] of bins) text += `${text === '' ? '' : ','}"${index}":${n}`;
-  return `{${text}}`;
-};
-
-/** `into`: adds the decoded counts to an existing map (reading many rows into one). */
-export const decodeLatencyBins = (text: string, into = new Map<number, number>()): Map<number, number> => {
-  const object = JSON.parse(text) as Record<string, number>;
-  for (const key in object) {
-    const index = Number(key);
-    into.set(index, (into.get(index) ?? 0) + object[key]!);
-  }
-  return into;
-};
-
-export const encodeLatencyExact = (exact: readonly number[] | null): string | null =>
-  exact === null ? null : JSON.stringify(exact);
-
-export const decodeLatencyExact = (text: string | null): number[] | null =>
-  text === null ? null : (JSON.parse(text) as number[]);
-
-/** The stored sketch's two texts as one sketch. */
-export const decodeLatencySketch = (bins: string, exact: string | null): LatencySketch => {
-  const decoded = decodeLatencyBins(bins);
-  let count = 0;
-  for (const n of decoded.values()) count += n;
-  return { bins: decoded, count, exact: decodeLatencyExact(exact) };
-};
-
-/** The bins' merge on stored texts (SQLite's `promptops_latency_bins_merge`). */
-export const mergeEncodedLatencyBins = (a: string, b: string): string =>
-  encodeLatencyBins(decodeLatencyBins(b, decodeLatencyBins(a)));
-
-/** The exact values' merge on stored texts (SQLite's `promptops_latency_exact_merge`). */
-export const mergeEncodedLatencyExact = (a: string | null, b: string | null): string | null => {
-  if (a === null || b === null) return null;
-  const left = decodeLatencyExact(a)!;
-  const right = decodeLatencyExact(b)!;
-  return left.length + right.length <= LATENCY_SKETCH_EXACT_MAX ? JSON.stringify(left.concat(right)) : null;
-};
-
 /** Whether a percentile read from the bins is within the documented error of the exact one. */
 export const latencyWithinError = (estimate: number, exact: number): boolean =>
   exact < LATENCY_SKETCH_MIN_MS
     ? estimate === 0 || estimate === exact
     : Math.abs(estimate - exact) <= LATENCY_SKETCH_ACCURACY * exact * (1 + 1e-9);
+
+/**
+ * The stored forms of a whole sketch, one value each, which the databases merge on every upsert:
+ *
+ * - binary (SQLite, where the merge runs in the writer's own JavaScript; JSON cost ~20x more): a
+ *   little-endian int32 with the number of exact values (-1 once dropped), those values as float64s,
+ *   then the bins as int32 (index, count) pairs sorted by index. Merging is one linear pass.
+ * - JSON (PostgreSQL, merged by a SQL function of the same meaning, migration 0007):
+ *   `{"x": [values] | null, "b": {"index": count}}`.
+ */
+export const encodeLatencySketchBinary = (sketch: LatencySketch): Uint8Array => {
+  const exact = sketch.exact ?? [];
+  const indexes = [...sketch.bins.keys()].sort((a, b) => a - b);
+  const bytes = new Uint8Array(4 + exact.length * 8 + indexes.length * 8);
+  const view = new DataView(bytes.buffer);
+  view.setInt32(0, sketch.exact === null ? -1 : exact.length, true);
+  exact.forEach((value, i) => view.setFloat64(4 + i * 8, value, true));
+  const at = 4 + exact.length * 8;
+  indexes.forEach((index, i) => {
+    view.setInt32(at + i * 8, index, true);
+    view.setInt32(at + i * 8 + 4, sketch.bins.get(index)!, true);
+  });
+  return bytes;
+};
+
+const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+export const decodeLatencySketchBinary = (bytes: Uint8Array): LatencySketch => {
+  const view = viewOf(bytes);
+  const n = view.getInt32(0, true);
+  const exact: number[] | null = n < 0 ? null : [];
+  for (let i = 0; i < n; i += 1) exact!.push(view.getFloat64(4 + i * 8, true));
+  const bins = new Map<number, number>();
+  let count = 0;
+  for (let at = 4 + Math.max(0, n) * 8; at + 8 <= bytes.byteLength; at += 8) {
+    const c = view.getInt32(at + 4, true);
+    bins.set(view.getInt32(at, true), c);
+    count += c;
+  }
+  return { bins, count, exact };
+};
+
+export const mergeBinaryLatencySketches = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const x = viewOf(a);
+  const y = viewOf(b);
+  const na = x.getInt32(0, true);
+  const nb = y.getInt32(0, true);
+  const keep = na >= 0 && nb >= 0 && na + nb <= LATENCY_SKETCH_EXACT_MAX;
+  const exactBytes = keep ? (na + nb) * 8 : 0;
+  const out = new Uint8Array(4 + exactBytes + a.byteLength + b.byteLength);
+  const z = new DataView(out.buffer);
+  z.setInt32(0, keep ? na + nb : -1, true);
+  let i = 4 + Math.max(0, na) * 8;
+  let j = 4 + Math.max(0, nb) * 8;
+  if (keep) {
+    out.set(a.subarray(4, i), 4);
+    out.set(b.subarray(4, j), 4 + na * 8);
+  }
+  let k = 4 + exactBytes;
+  while (i < a.byteLength || j < b.byteLength) {
+    const left = i < a.byteLength ? x.getInt32(i, true) : Infinity;
+    const right = j < b.byteLength ? y.getInt32(j, true) : Infinity;
+    const index = Math.min(left, right);
+    let count = 0;
+    if (left === index) {
+      count += x.getInt32(i + 4, true);
+      i += 8;
+    }
+    if (right === index) {
+      count += y.getInt32(j + 4, true);
+      j += 8;
+    }
+    z.setInt32(k, index, true);
+    z.setInt32(k + 4, count, true);
+    k += 8;
+  }
+  return out.subarray(0, k);
+};
+
+export const encodeLatencySketchJson = (sketch: LatencySketch): string => {
+  let bins = '';
+  for (const [index, n] of sketch.bins) bins += `${bins === '' ? '' : ','}"${index}":${n}`;
+  return `{"x":${sketch.exact === null ? 'null' : JSON.stringify(sketch.exact)},"b":{${bins}}}`;
+};
+
+/** From the JSON text, or the object a driver parsed it into. */
+export const decodeLatencySketchJson = (
+  json: string | { x: number[] | null; b: Record<string, number> },
+): LatencySketch => {
+  const { x, b } =
+    typeof json === 'string' ? (JSON.parse(json) as { x: number[] | null; b: Record<string, number> }) : json;
+  const bins = new Map<number, number>();
+  let count = 0;
+  for (const key in b) {
+    bins.set(Number(key), b[key]!);
+    count += b[key]!;
+  }
+  return { bins, count, exact: x === null ? null : [...x] };
+};
+
+/** The JSON form's merge, as PostgreSQL's `promptops_latency_merge` runs it. */
+export const mergeJsonLatencySketches = (a: string, b: string): string => {
+  const merged = decodeLatencySketchJson(a);
+  mergeLatencySketches(merged, decodeLatencySketchJson(b));
+  return encodeLatencySketchJson(merged);
+};
+
+/** The sketch of `values` in the binary form, without building the sketch (the writer's hot path). */
+export const encodeLatenciesBinary = (values: readonly number[]): Uint8Array => {
+  const n = values.length;
+  const indexes = new Int32Array(n);
+  for (let i = 0; i < n; i += 1) indexes[i] = latencyBinIndex(values[i]!);
+  indexes.sort();
+  let distinct = 0;
+  for (let i = 0; i < n; i += 1) if (i === 0 || indexes[i] !== indexes[i - 1]) distinct += 1;
+  const keep = n <= LATENCY_SKETCH_EXACT_MAX;
+  const bytes = new Uint8Array(4 + (keep ? n * 8 : 0) + distinct * 8);
+  const view = new DataView(bytes.buffer);
+  view.setInt32(0, keep ? n : -1, true);
+  if (keep) for (let i = 0; i < n; i += 1) view.setFloat64(4 + i * 8, values[i]!, true);
+  let at = 4 + (keep ? n * 8 : 0) - 8;
+  for (let i = 0; i < n; i += 1) {
+    if (i === 0 || indexes[i] !== indexes[i - 1]) {
+      at += 8;
+      view.setInt32(at, indexes[i]!, true);
+    }
+    view.setInt32(at + 4, view.getInt32(at + 4, true) + 1, true);
+  }
+  return bytes;
+};

@@ -5,17 +5,18 @@ import {
   LATENCY_SKETCH_EXACT_MAX,
   LATENCY_SKETCH_MIN_MS,
   addLatency,
-  decodeLatencyBins,
-  decodeLatencyExact,
+  decodeLatencySketchBinary,
+  decodeLatencySketchJson,
   emptyLatencySketch,
-  encodeLatencyBins,
-  encodeLatencyExact,
+  encodeLatenciesBinary,
+  encodeLatencySketchBinary,
+  encodeLatencySketchJson,
   latencyBinIndex,
   latencyBinValue,
   latencyPercentile,
   latencySketchOf,
-  mergeEncodedLatencyBins,
-  mergeEncodedLatencyExact,
+  mergeBinaryLatencySketches,
+  mergeJsonLatencySketches,
   mergeLatencySketches,
   type LatencySketch,
 } from '../src/index.js';
@@ -101,23 +102,41 @@ describe('latency sketch', () => {
     expect(a.count).toBe(34);
   });
 
-  it('encodes to text and merges encoded texts as the objects merge (what the databases run)', () => {
+  it('encodes to bytes and to JSON, and merges either as the objects merge (what the databases run)', () => {
+    const sorted = (bins: Map<number, number>) => [...bins].sort((p, q) => p[0] - q[0]);
     fc.assert(
       fc.property(fc.array(latency, { maxLength: 40 }), fc.array(latency, { maxLength: 40 }), (x, y) => {
         const a = latencySketchOf(x);
         const b = latencySketchOf(y);
-        const bins = decodeLatencyBins(mergeEncodedLatencyBins(encodeLatencyBins(a.bins), encodeLatencyBins(b.bins)));
-        const exact = decodeLatencyExact(
-          mergeEncodedLatencyExact(encodeLatencyExact(a.exact), encodeLatencyExact(b.exact)),
+        const binary = decodeLatencySketchBinary(
+          mergeBinaryLatencySketches(encodeLatencySketchBinary(a), encodeLatencySketchBinary(b)),
+        );
+        const json = decodeLatencySketchJson(
+          mergeJsonLatencySketches(encodeLatencySketchJson(a), encodeLatencySketchJson(b)),
         );
         mergeLatencySketches(a, b);
-        expect([...bins].sort((p, q) => p[0] - q[0])).toEqual([...a.bins].sort((p, q) => p[0] - q[0]));
-        expect(exact).toEqual(a.exact);
+        for (const decoded of [binary, json]) {
+          expect(sorted(decoded.bins)).toEqual(sorted(a.bins));
+          expect(decoded.count).toBe(a.count);
+          expect(decoded.exact).toEqual(a.exact);
+        }
       }),
       { numRuns: 300 },
     );
-    expect(decodeLatencyBins(encodeLatencyBins(new Map()))).toEqual(new Map());
-    expect(encodeLatencyExact(null)).toBeNull();
+    // The writer's direct encoding of a delta's values is the sketch's own.
+    fc.assert(
+      fc.property(fc.array(latency, { maxLength: 60 }), (values) => {
+        expect(decodeLatencySketchBinary(encodeLatenciesBinary(values))).toEqual(
+          decodeLatencySketchBinary(encodeLatencySketchBinary(latencySketchOf(values))),
+        );
+      }),
+    );
+    // A view into a larger buffer (a BLOB as a driver hands it over) decodes too.
+    const bytes = encodeLatencySketchBinary(latencySketchOf([1, 2, 300]));
+    const padded = new Uint8Array(bytes.length + 3);
+    padded.set(bytes, 3);
+    expect(decodeLatencySketchBinary(padded.subarray(3))).toEqual(latencySketchOf([1, 2, 300]));
+    expect(decodeLatencySketchJson(encodeLatencySketchJson(emptyLatencySketch()))).toEqual(emptyLatencySketch());
   });
 
   it('answers null for an empty sketch and the nearest rank of 1,000..1,190 exactly', () => {

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeLatencyBins,
-  decodeLatencyExact,
-  encodeLatencyBins,
-  encodeLatencyExact,
+  decodeLatencySketchBinary,
+  decodeLatencySketchJson,
+  encodeLatencySketchBinary,
+  encodeLatencySketchJson,
   latencySketchOf,
   mergeLatencySketches,
+  type LatencySketch,
   type MetricsGroupBy,
 } from '@promptops/core';
 import { createStorage, type RawSqlAccess } from '../src/storage/index.js';
@@ -26,7 +27,12 @@ import { DIALECTS, freshDbUrl } from './support/registry.js';
 // Two tenants per prompt get rows of their own; the rest share `other` (the grouping never sees it).
 process.env['PROMPTOPS_ROLLUP_MAX_TENANTS'] = '2';
 
-const T0 = Date.UTC(2025, 0, 1, 10, 0, 0);
+/**
+ * Two spans: a recent one, whose inserts write minute rows and leave hours to the fold (run at random
+ * points), and one 60 days back, beyond the fold's horizon, whose inserts write hour rows directly.
+ */
+const T0 = Math.floor((Date.now() - 86_400_000) / 3_600_000) * 3_600_000;
+const OLD0 = T0 - 60 * 86_400_000;
 const SPAN_MS = 3 * 3_600_000;
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -47,6 +53,7 @@ const anyEventArb = fc.record({
   tenant: fc.constantFrom('acme', 'globex', 'initech', 'umbrella', null),
   arm: fc.constantFrom('control', 'candidate', null),
   at: fc.integer({ min: 0, max: SPAN_MS - 1 }),
+  old: fc.boolean(),
   latency: fc.option(fc.oneof(fc.integer({ min: 0, max: 5000 }), dyadic(3000)), { nil: null }),
   input: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: null }),
   output: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: null }),
@@ -65,6 +72,7 @@ const eventArb = fc.oneof(
     tenant: 'acme' as const,
     arm: 'control' as const,
     at: e.at % HOUR,
+    old: false,
   })),
 );
 
@@ -97,7 +105,7 @@ const toEvent = (e: EventInput): Event => ({
     status: e.error ? 'error' : 'ok',
     error: null,
     attributes: null,
-    startedAtMs: T0 + e.at,
+    startedAtMs: (e.old ? OLD0 : T0) + e.at,
   },
 });
 
@@ -134,6 +142,7 @@ const actionArb = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('retention' as const), at: fc.integer({ min: 0, max: SPAN_MS }) }),
   },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('fold' as const) }) },
 );
 
 const anyQueryArb = fc.record({
@@ -142,12 +151,13 @@ const anyQueryArb = fc.record({
   since: fc.integer({ min: -HOUR, max: SPAN_MS }),
   length: fc.integer({ min: 1, max: SPAN_MS + HOUR }),
   bucketMs: fc.constantFrom(MINUTE, 5 * MINUTE, HOUR, 2 * HOUR),
+  old: fc.boolean(),
 });
 
 // Half the queries read the hot hour whole (from a sketch past its exact values).
 const queryArb = fc.oneof(
   anyQueryArb,
-  anyQueryArb.map((q) => ({ ...q, prompt: 'p1' as const, since: -(q.since % HOUR), bucketMs: HOUR })),
+  anyQueryArb.map((q) => ({ ...q, prompt: 'p1' as const, since: -(q.since % HOUR), bucketMs: HOUR, old: false })),
 );
 
 /** One accepted insert of an event (an id deleted by retention and sent again is accepted again). */
@@ -266,6 +276,8 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
                 });
                 expect(row !== undefined).toBe(live.has(id));
                 live.get(id)?.scores.push(action.score);
+              } else if (action.kind === 'fold') {
+                await storage.foldTraceRollups(Date.now(), 1000);
               } else {
                 cutoff = Math.max(cutoff, T0 + action.at);
                 await storage.deleteTracesBefore(T0 + action.at, 1_000_000);
@@ -277,8 +289,8 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
               const query: MetricsQuery = {
                 promptName: q.prompt,
                 by: q.by,
-                sinceMs: T0 + q.since,
-                untilMs: T0 + q.since + q.length,
+                sinceMs: (q.old ? OLD0 : T0) + q.since,
+                untilMs: (q.old ? OLD0 : T0) + q.since + q.length,
                 bucketMs: q.bucketMs,
                 maxLatencySamples: Number.MAX_SAFE_INTEGER,
               };
@@ -327,8 +339,10 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
       promptName: 'p1',
     }));
     await storage.insertTraces(projectId, batch, T0);
+    await storage.foldTraceRollups(Date.now(), 100);
     const rows = await storage.rawSql(
-      `SELECT tenant, sum(count) AS n FROM trace_rollups WHERE project_id = ${projectId} AND grain_ms = ${HOUR} GROUP BY tenant ORDER BY tenant`,
+      `SELECT s.tenant, sum(r.count) AS n FROM trace_rollups r JOIN trace_rollup_series s ON s.id = r.series_id
+       WHERE r.project_id = ${projectId} AND r.grain_ms = ${HOUR} GROUP BY s.tenant ORDER BY s.tenant`,
     );
     expect(rows.map((r) => [r['tenant'], Number(r['n'])])).toEqual([
       ['acme', 2],
@@ -346,27 +360,40 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
       actor: 'test',
       createdAtMs: T0,
     });
+    // The score marked the hour again: the fold brings it to the hour row too.
+    await storage.foldTraceRollups(Date.now(), 100);
     const other = await storage.rawSql(
-      `SELECT sum(thumbs_up) AS up FROM trace_rollups WHERE project_id = ${projectId} AND tenant = 'other'`,
+      `SELECT sum(r.thumbs_up) AS up FROM trace_rollups r JOIN trace_rollup_series s ON s.id = r.series_id
+       WHERE r.project_id = ${projectId} AND s.tenant = 'other'`,
     );
     expect(Number(other[0]!['up'])).toBe(2); // one per grain
   });
 
-  it("merges stored sketch texts in SQL exactly as core's merge does", async () => {
+  // PostgreSQL merges in SQL (SQLite's writers merge with core's function under the write lock).
+  it.runIf(dialect === 'postgres')("merges stored sketches in SQL exactly as core's merge does", async () => {
     const sketch = fc
       .array(fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.double({ min: 0, max: 1e6, noNaN: true })), {
         maxLength: 40,
       })
       .map((values) => latencySketchOf(values));
+    // As each dialect stores them: SQLite core's binary form (BLOB literals), PostgreSQL jsonb.
+    const stored = (s: LatencySketch): string =>
+      dialect === 'postgres'
+        ? `'${encodeLatencySketchJson(s)}'::jsonb`
+        : `X'${Buffer.from(encodeLatencySketchBinary(s)).toString('hex')}'`;
+    const sorted = (bins: Map<number, number>) => [...bins].sort((p, q) => p[0] - q[0]);
     await fc.assert(
       fc.asyncProperty(sketch, sketch, async (a, b) => {
-        const [row] = await storage.rawSql(
-          `SELECT promptops_latency_bins_merge('${encodeLatencyBins(a.bins)}', '${encodeLatencyBins(b.bins)}') AS bins, ` +
-            `promptops_latency_exact_merge(${sqlText(encodeLatencyExact(a.exact))}, ${sqlText(encodeLatencyExact(b.exact))}) AS exact`,
-        );
+        const [row] = await storage.rawSql(`SELECT promptops_latency_merge(${stored(a)}, ${stored(b)}) AS merged`);
+        const merged = row!['merged'];
+        const decoded =
+          merged instanceof Uint8Array
+            ? decodeLatencySketchBinary(merged)
+            : decodeLatencySketchJson(merged as Parameters<typeof decodeLatencySketchJson>[0]);
         mergeLatencySketches(a, b);
-        expect(decodeLatencyBins(String(row!['bins']))).toEqual(a.bins);
-        expect(decodeLatencyExact((row!['exact'] as string | null) ?? null)).toEqual(a.exact);
+        expect(sorted(decoded.bins)).toEqual(sorted(a.bins));
+        expect(decoded.exact).toEqual(a.exact);
+        expect(decoded.count).toBe(a.count);
       }),
       { numRuns: 200 },
     );
@@ -383,6 +410,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
       })),
       T0,
     );
+    await storage.foldTraceRollups(Date.now(), 100);
     const query = { promptName: 'p1', by: 'sha' as const, sinceMs: T0 - HOUR, untilMs: T0 + SPAN_MS, bucketMs: HOUR };
     const clean = await verifyMetrics(storage, projectId, query);
     expect(clean).toMatchObject({ ok: true, mismatches: [] });
@@ -409,6 +437,5 @@ const sample = {
   output: 2,
   cost: 0.5,
   error: false,
+  old: false,
 };
-
-const sqlText = (text: string | null): string => (text === null ? 'NULL' : `'${text}'`);

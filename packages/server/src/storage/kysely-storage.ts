@@ -635,6 +635,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
     this.#traces.deleteRollupsBefore(...args);
   readonly backfillTraceRollups: TraceStore['backfillTraceRollups'] = (...args) =>
     this.#traces.backfillTraceRollups(...args);
+  readonly foldTraceRollups: TraceStore['foldTraceRollups'] = (...args) => this.#traces.foldTraceRollups(...args);
   readonly traceRollupStatus: TraceStore['traceRollupStatus'] = () => this.#traces.traceRollupStatus();
   // Eval suites and runs: the SQL lives in eval-store.ts.
   readonly #evals: EvalStore;

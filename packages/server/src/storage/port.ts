@@ -471,5 +471,10 @@ export interface TraceStore {
    * Safe from several processes at once (they take turns). Answers whether the backfill is complete.
    */
   backfillTraceRollups(limit: number): Promise<{ done: boolean; traces: number }>;
+  /**
+   * Folds up to `limit` marked hours that are over at `nowMs` (each in a transaction of its own) from their
+   * minute rollups into their hour rollups; answers how many. Safe from several processes at once.
+   */
+  foldTraceRollups(nowMs: number, limit: number): Promise<number>;
   traceRollupStatus(): Promise<TraceRollupStatus>;
 }

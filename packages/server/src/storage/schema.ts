@@ -134,18 +134,26 @@ export interface TraceScoresTable {
   created_at_ms: number;
 }
 
-/** The key of a rollup row (migration 0007): '' stands for none in the text columns. */
-interface RollupKeyColumns {
+/** A key rollups count under (migration 0007): '' stands for none in the text columns. */
+export interface TraceRollupSeriesTable {
+  id: Generated<number>;
   project_id: number;
   prompt_name: string;
-  grain_ms: number;
-  bucket_ms: number;
   prompt_sha: string;
   effective_sha: string;
   label: string;
   tenant: string;
   rollout_id: string;
   rollout_arm: string;
+}
+
+/** The key of a rollup row. */
+interface RollupKeyColumns {
+  project_id: number;
+  prompt_name: string;
+  grain_ms: number;
+  bucket_ms: number;
+  series_id: number;
 }
 
 /** Trace metrics per (grain, bucket, key), kept at insert. */
@@ -159,14 +167,21 @@ export interface TraceRollupsTable extends RollupKeyColumns {
   thumbs_down: number;
   score_sum: number;
   score_count: number;
-  latency_bins: string;
-  latency_exact: string | null;
+  /** The latency sketch: SQLite core's binary form; PostgreSQL jsonb (core's JSON form). */
+  latency: unknown;
 }
 
 export interface TraceRollupScoresTable extends RollupKeyColumns {
   name: string;
   sum: number;
   count: number;
+}
+
+export interface TraceRollupDirtyTable {
+  project_id: number;
+  prompt_name: string;
+  hour_ms: number;
+  version: number;
 }
 
 export interface TraceRollupTenantsTable {
@@ -192,8 +207,10 @@ export interface Database {
   audit_log: AuditLogTable;
   traces: TracesTable;
   trace_scores: TraceScoresTable;
+  trace_rollup_series: TraceRollupSeriesTable;
   trace_rollups: TraceRollupsTable;
   trace_rollup_scores: TraceRollupScoresTable;
+  trace_rollup_dirty: TraceRollupDirtyTable;
   trace_rollup_tenants: TraceRollupTenantsTable;
   trace_rollup_backfill: TraceRollupBackfillTable;
 }

@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
-import { registerRollupFunctions } from './trace-rollups.js';
 
 export const SQLITE_MEMORY = ':memory:';
 
@@ -19,7 +18,6 @@ export const openSqlite = (path: string): Kysely<Database> => {
   database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
   database.pragma('synchronous = NORMAL');
-  registerRollupFunctions(database); // the metrics rollups' sketch merges (trace-rollups.ts)
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
 };
 

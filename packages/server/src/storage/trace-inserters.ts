@@ -1,11 +1,9 @@
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { insertedRollupEvents } from './trace-rollup-deltas.js';
 import {
-  applyRollups,
+  applyRowRollups,
   postgresRollupSql,
-  registerRollupFunctions,
-  RollupTenants,
+  RollupCache,
   sqliteRollupSql,
   type RollupOptions,
 } from './trace-rollups.js';
@@ -37,7 +35,7 @@ export const openSqliteInserter = (path: string, rollups: RollupOptions): TraceI
   db.pragma('synchronous = NORMAL');
   // Checkpoints run on their own thread (wal-checkpointer.ts); this writer's are the backstop.
   db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
-  registerRollupFunctions(db);
+  db.pragma('cache_size = -32000');
   const statement = db.prepare(
     `insert into traces (${INSERT_COLUMNS.join(',')}) values (${INSERT_COLUMNS.map(() => '?').join(',')}) on conflict (project_id, event_id) do nothing`,
   );
@@ -54,13 +52,13 @@ export const openSqliteInserter = (path: string, rollups: RollupOptions): TraceI
     return { insert: (rows) => write.immediate(rows), close };
   }
   const rollupSql = sqliteRollupSql(db);
-  const tenants = new RollupTenants(rollups.maxTenants);
+  const tenants = new RollupCache(rollups);
   // BEGIN and COMMIT by hand: the rollup step is async (it runs synchronous statements underneath).
   const insert = async (rows: readonly RowParams[]): Promise<Uint8Array> => {
     db.exec('begin immediate');
     try {
       const inserted = insertRows(rows);
-      await applyRollups(rollupSql, tenants, insertedRollupEvents(rows, inserted));
+      await applyRowRollups(rollupSql, tenants, rows, inserted);
       db.exec('commit');
       return inserted;
     } catch (error) {
@@ -95,7 +93,7 @@ export const openPostgresInserter = async (
   client.on('error', onLost);
   await client.connect();
   const rollupSql = postgresRollupSql(client);
-  const tenants = new RollupTenants(rollups.maxTenants);
+  const tenants = new RollupCache(rollups);
   const insertRows = (rows: readonly RowParams[]): Promise<Uint8Array> =>
     insertInChunks('postgres', rows, async (size, text, values) => {
       const result = await client.query<{ event_id: string }>({ name: `promptops_trace_insert_${size}`, text, values });
@@ -108,7 +106,7 @@ export const openPostgresInserter = async (
     await client.query('begin');
     try {
       const inserted = await insertRows(rows);
-      if (rollups.enabled) await applyRollups(rollupSql, tenants, insertedRollupEvents(rows, inserted));
+      if (rollups.enabled) await applyRowRollups(rollupSql, tenants, rows, inserted);
       await client.query('commit');
       return inserted;
     } catch (error) {

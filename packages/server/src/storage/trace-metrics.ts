@@ -1,15 +1,12 @@
-import {
-  emptyLatencySketch,
-  decodeLatencyBins,
-  latencySketchOf,
-  mergeLatencySketches,
-  planRollupWindow,
-  type LatencySketch,
-} from '@promptops/core';
+import { emptyLatencySketch, latencySketchOf, mergeLatencySketches, planRollupWindow } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
 import type { MetricsBucketRow, MetricsQuery } from './port.js';
 import type { Database } from './schema.js';
-import { ROLLUP_GRAINS } from './trace-rollup-deltas.js';
+import { HOUR_MS, MINUTE_MS, ROLLUP_GRAINS } from './trace-rollup-deltas.js';
+import { decodeStoredSketch } from './trace-rollups.js';
+
+/** Marked hours read one query each up to this many; beyond, one read of the part's minutes. */
+const MAX_MARKED_QUERIES = 8;
 
 /**
  * The metrics query, two ways. `rawMetrics` scans the window's traces (and their scores); `rollupMetrics`
@@ -145,7 +142,7 @@ export const rawMetrics = async (
 const ROLLUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
 
 interface RollupRow {
-  key: string;
+  series_id: number;
   bucket_ms: number;
   count: number;
   errors: number;
@@ -156,18 +153,8 @@ interface RollupRow {
   thumbs_down: number;
   score_sum: number;
   score_count: number;
-  latency_bins: string;
-  latency_exact: string | null;
+  latency: unknown;
 }
-
-/** A stored sketch: from its exact values when it has them (no JSON bins to parse), else its bins. */
-const storedSketch = (row: RollupRow): LatencySketch => {
-  if (row.latency_exact !== null) return latencySketchOf(JSON.parse(row.latency_exact) as number[], Infinity);
-  const bins = decodeLatencyBins(row.latency_bins);
-  let count = 0;
-  for (const n of bins.values()) count += n;
-  return { bins, count, exact: null };
-};
 
 /** Whether the rollups can answer this query: buckets of whole minutes (so rollup rows never straddle one). */
 export const rollupsAnswer = (query: MetricsQuery): boolean => query.bucketMs % ROLLUP_GRAINS.at(-1)! === 0;
@@ -179,7 +166,12 @@ export const rollupMetrics = async (
 ): Promise<MetricsBucketRow[]> => {
   const grains = ROLLUP_GRAINS.filter((grain) => query.bucketMs % grain === 0);
   const groups = new Groups();
-  const column = sql.ref(ROLLUP_COLUMNS[query.by]);
+  // The prompt's series (a few hundred keys at most): id -> the group key.
+  const keys = new Map<number, string | null>();
+  const series = await sql<{ id: number; key: string }>`
+    select id, ${sql.ref(ROLLUP_COLUMNS[query.by])} as key from trace_rollup_series
+    where project_id = ${projectId} and prompt_name = ${query.promptName}`.execute(db);
+  for (const row of series.rows) keys.set(Number(row.id), row.key === '' ? null : row.key);
   for (const part of planRollupWindow(query.sinceMs, query.untilMs, grains)) {
     if (part.grainMs === null) {
       // The partial minutes at the edges: a few raw rows, every latency read.
@@ -204,15 +196,11 @@ export const rollupMetrics = async (
       }
       continue;
     }
-    const result = await sql<RollupRow>`
-      select ${column} as key, bucket_ms, count, errors, input_tokens, output_tokens, cost, thumbs_up, thumbs_down,
-        score_sum, score_count, latency_bins, latency_exact
-      from trace_rollups
-      where project_id = ${projectId} and prompt_name = ${query.promptName} and grain_ms = ${part.grainMs}
-        and bucket_ms >= ${part.fromMs} and bucket_ms < ${part.toMs}`.execute(db);
-    for (const row of result.rows) {
+    const add = (row: RollupRow): void => {
       const bucketMs = Number(row.bucket_ms);
-      const group = groups.get(row.key === '' ? null : row.key, Math.floor(bucketMs / query.bucketMs) * query.bucketMs);
+      const key = keys.get(Number(row.series_id));
+      if (key === undefined) throw new Error(`rollup series ${row.series_id} is missing`);
+      const group = groups.get(key, Math.floor(bucketMs / query.bucketMs) * query.bucketMs);
       group.count += Number(row.count);
       group.errors += Number(row.errors);
       group.inputTokens += Number(row.input_tokens);
@@ -222,7 +210,36 @@ export const rollupMetrics = async (
       group.scoreCount += Number(row.score_count);
       group.thumbsUp += Number(row.thumbs_up);
       group.thumbsDown += Number(row.thumbs_down);
-      mergeLatencySketches(group.latency, storedSketch(row), Infinity);
+      mergeLatencySketches(group.latency, decodeStoredSketch(row.latency), Infinity);
+    };
+    const rows = (grainMs: number, fromMs: number, toMs: number) =>
+      sql<RollupRow>`
+      select series_id, bucket_ms, count, errors, input_tokens, output_tokens, cost, thumbs_up, thumbs_down,
+        score_sum, score_count, latency
+      from trace_rollups
+      where project_id = ${projectId} and prompt_name = ${query.promptName} and grain_ms = ${grainMs}
+        and bucket_ms >= ${fromMs} and bucket_ms < ${toMs}`.execute(db);
+    if (part.grainMs !== HOUR_MS) {
+      for (const row of (await rows(part.grainMs, part.fromMs, part.toMs)).rows) add(row);
+      continue;
+    }
+    // Hours marked for the fold (the last one or two, or any that late data changed) come from their minutes.
+    const marked = new Set(
+      (
+        await sql<{ hour_ms: number }>`
+          select hour_ms from trace_rollup_dirty
+          where project_id = ${projectId} and prompt_name = ${query.promptName}
+            and hour_ms >= ${part.fromMs} and hour_ms < ${part.toMs}`.execute(db)
+      ).rows.map((row) => Number(row.hour_ms)),
+    );
+    for (const row of (await rows(HOUR_MS, part.fromMs, part.toMs)).rows)
+      if (!marked.has(Number(row.bucket_ms))) add(row);
+    if (marked.size > MAX_MARKED_QUERIES) {
+      // Many (a backfill not folded yet): one read of the part's minutes, kept for the marked hours.
+      for (const row of (await rows(MINUTE_MS, part.fromMs, part.toMs)).rows)
+        if (marked.has(Math.floor(Number(row.bucket_ms) / HOUR_MS) * HOUR_MS)) add(row);
+    } else {
+      for (const hourMs of marked) for (const row of (await rows(MINUTE_MS, hourMs, hourMs + HOUR_MS)).rows) add(row);
     }
   }
   // A row made only by a score posted for a trace the backfill has not reached yet has no count: the raw

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect, TraceRollupStatus } from './port.js';
 import type { Database } from './schema.js';
 import type { RollupEvent, RollupScore } from './trace-rollup-deltas.js';
-import { applyRollups, kyselyRollupSql, type RollupTenants } from './trace-rollups.js';
+import { applyRollups, kyselyRollupSql, type RollupCache } from './trace-rollups.js';
 import { writeTransaction } from './write-transaction.js';
 
 /**
@@ -94,7 +94,7 @@ export const readTraceDims = async (db: Kysely<Database>, traceRowId: number): P
 export const backfillStep = (
   db: Kysely<Database>,
   dialect: Dialect,
-  tenants: RollupTenants,
+  tenants: RollupCache,
   limit: number,
 ): Promise<{ done: boolean; traces: number }> =>
   writeTransaction(db, dialect, async (trx) => {

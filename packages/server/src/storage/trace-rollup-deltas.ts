@@ -1,16 +1,23 @@
-import { addLatency, emptyLatencySketch, type LatencySketch } from '@promptops/core';
 import { INSERT_COLUMNS, type RowParams } from './trace-row-params.js';
 
 /**
- * What one batch adds to the rollups (migration 0007), per (grain, bucket, key): the pure half of
- * trace-rollups.ts. Input: rollup events (a trace that counts, and/or scores of a trace); output: one delta
- * per rollup row, in key order (so concurrent PostgreSQL transactions lock shared rows in one order).
+ * What one batch adds to the rollups (migration 0007), per (key, grain, bucket): the pure half of
+ * trace-rollups.ts. Input: inserted rows' parameters, or rollup events (a stored trace that counts and/or
+ * scores of a trace); output: one delta per rollup row, in key order.
  */
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
-/** Largest first: every event adds to one row of each. */
+/** The rollup grains, largest first. */
 export const ROLLUP_GRAINS = [HOUR_MS, MINUTE_MS] as const;
+const MINUTES_ONLY = [MINUTE_MS] as const;
+
+/** An hour whose hour rows must be folded (again) from its minute rows. */
+export interface DirtyHour {
+  readonly projectId: number;
+  readonly promptName: string;
+  readonly hourMs: number;
+}
 /** The tenant of the rows of a prompt's tenants beyond its cap. */
 export const OTHER_TENANT = 'other';
 
@@ -45,6 +52,8 @@ export interface RollupEvent extends RollupKey {
 }
 
 export interface RollupDelta extends RollupKey {
+  /** The key as one text (its series is looked up by it). */
+  readonly keyText: string;
   readonly grainMs: number;
   readonly bucketMs: number;
   count: number;
@@ -56,9 +65,10 @@ export interface RollupDelta extends RollupKey {
   thumbsDown: number;
   scoreSum: number;
   scoreCount: number;
-  readonly latency: LatencySketch;
-  /** Per score name (numeric and thumbs scores). */
-  readonly scores: Map<string, { sum: number; count: number }>;
+  /** The latencies added (the sketch is made when the delta is written). */
+  readonly latencies: number[];
+  /** Per score name (numeric and thumbs scores); null when none. */
+  scores: Map<string, { sum: number; count: number }> | null;
 }
 
 const column = (name: (typeof INSERT_COLUMNS)[number]): number => INSERT_COLUMNS.indexOf(name);
@@ -80,30 +90,15 @@ const C = {
 };
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
-const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const numberOr0 = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
 
-/** An inserted trace's parameters as a rollup event; undefined for a trace of no prompt (no metrics). */
-export const rollupEventOfRow = (row: RowParams): RollupEvent | undefined => {
-  const promptName = row[C.prompt];
-  if (typeof promptName !== 'string') return undefined;
-  return {
-    projectId: Number(row[C.project]),
-    promptName,
-    promptSha: text(row[C.sha]),
-    effectiveSha: text(row[C.effective]),
-    label: text(row[C.label]),
-    tenant: text(row[C.tenant]),
-    rolloutId: text(row[C.rolloutId]),
-    rolloutArm: text(row[C.arm]),
-    startedAtMs: Number(row[C.started]),
-    counted: true,
-    error: row[C.status] === 'error',
-    latencyMs: numberOrNull(row[C.latency]),
-    inputTokens: numberOrNull(row[C.input]),
-    outputTokens: numberOrNull(row[C.output]),
-    cost: numberOrNull(row[C.cost]),
-    scores: [],
-  };
+/** A row's tenant as the key has it ('' for none), before the cap maps it. */
+export const rowTenant = (row: RowParams): string => text(row[C.tenant]);
+/** A row's project and prompt; the prompt is undefined for a trace of no prompt (no metrics). */
+export const rowProject = (row: RowParams): number => Number(row[C.project]);
+export const rowPrompt = (row: RowParams): string | undefined => {
+  const prompt = row[C.prompt];
+  return typeof prompt === 'string' ? prompt : undefined;
 };
 
 /** Scores that count in the metrics: numeric and thumbs (up 1, down 0) with a value. */
@@ -111,55 +106,89 @@ export const countsAsScore = (score: RollupScore): score is RollupScore & { valu
   (score.kind === 'numeric' || score.kind === 'thumbs') && score.value !== null;
 
 /**
- * The deltas of `events`, whose tenants `tenantOf` maps to their rollup tenant (a tenant of its own, or
- * `other`), sorted by key.
+ * Accumulates the deltas of a batch, per (key, grain, bucket). Built for the writer's hot path: inserted
+ * rows are read from their parameter arrays (no object per trace), one key string per trace, a key's rows
+ * found by a numeric bucket id.
  */
-export const rollupDeltas = (
-  events: readonly RollupEvent[],
-  tenantOf: (event: RollupEvent) => string,
-): RollupDelta[] => {
-  const deltas = new Map<string, RollupDelta>();
-  for (const event of events) {
-    const tenant = tenantOf(event);
-    const keyText = `${event.projectId}\u0000${event.promptName}\u0000${event.promptSha}\u0000${event.effectiveSha}\u0000${event.label}\u0000${tenant}\u0000${event.rolloutId}\u0000${event.rolloutArm}`;
-    for (const grainMs of ROLLUP_GRAINS) {
-      const bucketMs = Math.floor(event.startedAtMs / grainMs) * grainMs;
-      // Sorting by this text orders rows by grain, bucket, then key: the same order in every transaction.
-      const id = `${grainMs}\u0000${bucketMs}\u0000${keyText}`;
-      let delta = deltas.get(id);
-      if (delta === undefined) {
-        delta = {
-          projectId: event.projectId,
-          promptName: event.promptName,
-          promptSha: event.promptSha,
-          effectiveSha: event.effectiveSha,
-          label: event.label,
+export class RollupDeltas {
+  readonly #byKey = new Map<string, Map<number, RollupDelta>>();
+  readonly #dirty = new Map<string, DirtyHour>();
+
+  /**
+   * `horizonMs`: a trace that started since adds to its minute row and marks its hour to be folded; an
+   * older one adds to its hour row too, directly (its hour's minute rows may be gone before a fold).
+   */
+  constructor(private readonly horizonMs: number) {}
+
+  #lastMarked: DirtyHour | undefined;
+
+  /** The grains a trace adds to directly; marks its hour when the fold will make its hour rows. */
+  #grains(projectId: number, promptName: string, startedAtMs: number): readonly number[] {
+    if (startedAtMs < this.horizonMs) return ROLLUP_GRAINS;
+    const hourMs = Math.floor(startedAtMs / HOUR_MS) * HOUR_MS;
+    const last = this.#lastMarked;
+    // Most traces of a batch fall in the hour the one before did.
+    if (last?.hourMs === hourMs && last.projectId === projectId && last.promptName === promptName) return MINUTES_ONLY;
+    const id = `${projectId}\u0000${promptName}\u0000${hourMs}`;
+    let marked = this.#dirty.get(id);
+    if (marked === undefined) {
+      marked = { projectId, promptName, hourMs };
+      this.#dirty.set(id, marked);
+    }
+    this.#lastMarked = marked;
+    return MINUTES_ONLY;
+  }
+
+  /** The hours to fold, in one order for every transaction. */
+  dirtyHours(): DirtyHour[] {
+    return [...this.#dirty.keys()].sort().map((id) => this.#dirty.get(id)!);
+  }
+
+  /** An inserted trace, from its insert parameters; `tenant`: its rollup tenant. */
+  addRow(row: RowParams, tenant: string): void {
+    const promptName = row[C.prompt] as string;
+    const keyText = `${row[C.project]}\u0000${promptName}\u0000${text(row[C.sha])}\u0000${text(row[C.effective])}\u0000${text(row[C.label])}\u0000${tenant}\u0000${text(row[C.rolloutId])}\u0000${text(row[C.arm])}`;
+    const rows = this.#rows(keyText);
+    const startedAtMs = Number(row[C.started]);
+    const latency = row[C.latency];
+    for (const grainMs of this.#grains(Number(row[C.project]), promptName, startedAtMs)) {
+      const delta =
+        this.#existing(rows, grainMs, startedAtMs) ??
+        this.#create(rows, keyText, grainMs, startedAtMs, {
+          projectId: Number(row[C.project]),
+          promptName,
+          promptSha: text(row[C.sha]),
+          effectiveSha: text(row[C.effective]),
+          label: text(row[C.label]),
           tenant,
-          rolloutId: event.rolloutId,
-          rolloutArm: event.rolloutArm,
-          grainMs,
-          bucketMs,
-          count: 0,
-          errors: 0,
-          inputTokens: 0,
-          outputTokens: 0,
-          cost: 0,
-          thumbsUp: 0,
-          thumbsDown: 0,
-          scoreSum: 0,
-          scoreCount: 0,
-          latency: emptyLatencySketch(),
-          scores: new Map(),
-        };
-        deltas.set(id, delta);
-      }
+          rolloutId: text(row[C.rolloutId]),
+          rolloutArm: text(row[C.arm]),
+        });
+      delta.count += 1;
+      if (row[C.status] === 'error') delta.errors += 1;
+      delta.inputTokens += numberOr0(row[C.input]);
+      delta.outputTokens += numberOr0(row[C.output]);
+      delta.cost += numberOr0(row[C.cost]);
+      if (latency !== null && latency !== undefined) delta.latencies.push(Number(latency));
+    }
+  }
+
+  /** A stored trace (backfill) or a trace's scores (`counted` false); `tenant`: its rollup tenant. */
+  addEvent(event: RollupEvent, tenant: string): void {
+    const key = { ...event, tenant };
+    const keyText = `${event.projectId}\u0000${event.promptName}\u0000${event.promptSha}\u0000${event.effectiveSha}\u0000${event.label}\u0000${tenant}\u0000${event.rolloutId}\u0000${event.rolloutArm}`;
+    const rows = this.#rows(keyText);
+    for (const grainMs of this.#grains(event.projectId, event.promptName, event.startedAtMs)) {
+      const delta =
+        this.#existing(rows, grainMs, event.startedAtMs) ??
+        this.#create(rows, keyText, grainMs, event.startedAtMs, key);
       if (event.counted) {
         delta.count += 1;
         if (event.error) delta.errors += 1;
         delta.inputTokens += event.inputTokens ?? 0;
         delta.outputTokens += event.outputTokens ?? 0;
         delta.cost += event.cost ?? 0;
-        if (event.latencyMs !== null) addLatency(delta.latency, event.latencyMs);
+        if (event.latencyMs !== null) delta.latencies.push(event.latencyMs);
       }
       for (const score of event.scores) {
         if (!countsAsScore(score)) continue;
@@ -169,6 +198,7 @@ export const rollupDeltas = (
           if (score.value >= 1) delta.thumbsUp += 1;
           else delta.thumbsDown += 1;
         }
+        delta.scores ??= new Map();
         const named = delta.scores.get(score.name);
         if (named === undefined) delta.scores.set(score.name, { sum: score.value, count: 1 });
         else {
@@ -178,16 +208,68 @@ export const rollupDeltas = (
       }
     }
   }
-  return [...deltas.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, delta]) => delta);
-};
 
-/** The rollup events of an insert's rows that were inserted (1), not duplicates (0). */
-export const insertedRollupEvents = (rows: readonly RowParams[], inserted: Uint8Array): RollupEvent[] => {
-  const events: RollupEvent[] = [];
-  for (let i = 0; i < rows.length; i += 1) {
-    if (inserted[i] !== 1) continue;
-    const event = rollupEventOfRow(rows[i]!);
-    if (event !== undefined) events.push(event);
+  /** The deltas in one order for every transaction, so concurrent PostgreSQL writers lock shared rows alike. */
+  sorted(): RollupDelta[] {
+    const deltas: RollupDelta[] = [];
+    for (const keyText of [...this.#byKey.keys()].sort()) {
+      const rows = this.#byKey.get(keyText)!;
+      for (const id of [...rows.keys()].sort((a, b) => a - b)) deltas.push(rows.get(id)!);
+    }
+    return deltas;
   }
-  return events;
-};
+
+  #rows(keyText: string): Map<number, RollupDelta> {
+    let rows = this.#byKey.get(keyText);
+    if (rows === undefined) {
+      rows = new Map();
+      this.#byKey.set(keyText, rows);
+    }
+    return rows;
+  }
+
+  /** Bucket starts are whole minutes, so +1 tells an hour's row from the minute starting with it. */
+  static #id(grainMs: number, bucketMs: number): number {
+    return grainMs === MINUTE_MS ? bucketMs : bucketMs + 1;
+  }
+
+  #existing(rows: Map<number, RollupDelta>, grainMs: number, startedAtMs: number): RollupDelta | undefined {
+    return rows.get(RollupDeltas.#id(grainMs, Math.floor(startedAtMs / grainMs) * grainMs));
+  }
+
+  #create(
+    rows: Map<number, RollupDelta>,
+    keyText: string,
+    grainMs: number,
+    startedAtMs: number,
+    key: RollupKey,
+  ): RollupDelta {
+    const bucketMs = Math.floor(startedAtMs / grainMs) * grainMs;
+    const delta: RollupDelta = {
+      keyText,
+      projectId: key.projectId,
+      promptName: key.promptName,
+      promptSha: key.promptSha,
+      effectiveSha: key.effectiveSha,
+      label: key.label,
+      tenant: key.tenant,
+      rolloutId: key.rolloutId,
+      rolloutArm: key.rolloutArm,
+      grainMs,
+      bucketMs,
+      count: 0,
+      errors: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      cost: 0,
+      thumbsUp: 0,
+      thumbsDown: 0,
+      scoreSum: 0,
+      scoreCount: 0,
+      latencies: [],
+      scores: null,
+    };
+    rows.set(RollupDeltas.#id(grainMs, bucketMs), delta);
+    return delta;
+  }
+}

@@ -15,14 +15,16 @@ import type {
   TraceStore,
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
-import { countsAsScore, insertedRollupEvents } from './trace-rollup-deltas.js';
+import { countsAsScore } from './trace-rollup-deltas.js';
 import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './trace-rollup-backfill.js';
+import { foldStep } from './trace-rollup-fold.js';
 import { rawMetrics, rollupMetrics, rollupsAnswer } from './trace-metrics.js';
 import {
   applyRollups,
+  applyRowRollups,
   kyselyRollupSql,
   rollupOptionsFromEnv,
-  RollupTenants,
+  RollupCache,
   type RollupOptions,
 } from './trace-rollups.js';
 import { TraceWriterUnavailableError, type TraceWriter } from './trace-writer.js';
@@ -94,7 +96,7 @@ const insertWith = async (
   projectId: number,
   traces: readonly NewTrace[],
   createdAtMs: number,
-  tenants: RollupTenants | undefined,
+  tenants: RollupCache | undefined,
   sizes?: readonly number[],
 ): Promise<{ accepted: string[]; duplicates: string[] }> => {
   const rows = traces.map((trace) => rowParams(projectId, trace, createdAtMs));
@@ -107,11 +109,7 @@ const insertWith = async (
   );
   if (tenants !== undefined) {
     try {
-      await applyRollups(
-        kyselyRollupSql(executor as Kysely<unknown>, dialect),
-        tenants,
-        insertedRollupEvents(rows, inserted),
-      );
+      await applyRowRollups(kyselyRollupSql(executor as Kysely<unknown>, dialect), tenants, rows, inserted);
     } catch (error) {
       tenants.forget();
       throw error;
@@ -139,7 +137,7 @@ const MAX_SMALL_IN_FLIGHT = 2;
 const postgresBodyIngest = (
   db: Kysely<Database>,
   writer: TraceWriter,
-  tenants: RollupTenants | undefined,
+  tenants: RollupCache | undefined,
 ): NonNullable<TraceStore['ingestTraceBody']> => {
   let inFlight = 0;
   return async (projectId, body, nowMs, createdAtMs) => {
@@ -186,7 +184,7 @@ export const createTraceStore = (
   rollups: RollupOptions = rollupOptionsFromEnv(),
 ): TraceStore => {
   // The main thread's inserts, scores and backfill steps share one tenant cache.
-  const tenants = rollups.enabled ? new RollupTenants(rollups.maxTenants) : undefined;
+  const tenants = rollups.enabled ? new RollupCache(rollups) : undefined;
   let backfilled = false;
   /** Whether `auto` metrics may read the rollups; once the backfill is seen complete, it stays so. */
   const rollupsReady = async (): Promise<boolean> => {
@@ -319,25 +317,42 @@ export const createTraceStore = (
       return deleted;
     },
     async deleteRollupsBefore(grainMs, cutoffMs, limit) {
-      // By key, oldest buckets first (the age index); scores per name go with their bucket.
-      const key = sql.raw(
-        'project_id, prompt_name, grain_ms, bucket_ms, prompt_sha, effective_sha, label, tenant, rollout_id, rollout_arm',
-      );
-      const result = await sql`
-      delete from trace_rollups where (${key}) in (
-        select ${key} from trace_rollups where grain_ms = ${grainMs} and bucket_ms < ${cutoffMs}
-        order by bucket_ms limit ${limit})`.execute(db);
-      const named = await sql`
-      delete from trace_rollup_scores where (${key}, name) in (
-        select ${key}, name from trace_rollup_scores where grain_ms = ${grainMs} and bucket_ms < ${cutoffMs}
-        order by bucket_ms limit ${limit})`.execute(db);
-      // Call again while either table had `limit` rows to delete.
-      return Math.max(Number(result.numAffectedRows ?? 0), Number(named.numAffectedRows ?? 0));
+      // Per prompt (its series tell which), oldest buckets first along the key; scores per name likewise.
+      const prompts = await sql<{ project_id: number; prompt_name: string }>`
+        select distinct project_id, prompt_name from trace_rollup_series order by 1, 2`.execute(db);
+      let deleted = 0;
+      for (const table of ['trace_rollups', 'trace_rollup_scores'] as const) {
+        let left = limit;
+        for (const { project_id: projectId, prompt_name: promptName } of prompts.rows) {
+          if (left <= 0) break;
+          const key = sql.raw(
+            table === 'trace_rollups'
+              ? 'project_id, prompt_name, grain_ms, bucket_ms, series_id'
+              : 'project_id, prompt_name, grain_ms, bucket_ms, series_id, name',
+          );
+          const result = await sql`
+            delete from ${sql.table(table)} where (${key}) in (
+              select ${key} from ${sql.table(table)}
+              where project_id = ${projectId} and prompt_name = ${promptName} and grain_ms = ${grainMs}
+                and bucket_ms < ${cutoffMs}
+              order by bucket_ms limit ${left})`.execute(db);
+          left -= Number(result.numAffectedRows ?? 0);
+        }
+        // Call again while either table had `limit` rows to delete.
+        deleted = Math.max(deleted, limit - left);
+      }
+      return deleted;
     },
 
     backfillTraceRollups(limit) {
       if (tenants === undefined) return Promise.resolve({ done: true, traces: 0 });
       return backfillStep(db, dialect, tenants, limit);
+    },
+
+    async foldTraceRollups(nowMs, limit) {
+      let folded = 0;
+      while (folded < limit && (await foldStep(db, dialect, nowMs))) folded += 1;
+      return folded;
     },
 
     async traceRollupStatus() {

@@ -1,4 +1,5 @@
 import type { Storage } from '../storage/port.js';
+import { rollupRetentionDaysFromEnv } from '../storage/trace-rollups.js';
 
 /**
  * Trace retention: every replica runs this job; deleting is idempotent, so several replicas at once only
@@ -7,9 +8,10 @@ import type { Storage } from '../storage/port.js';
  *
  * The metrics rollups outlive the raw traces: minute rows are kept `PROMPTOPS_ROLLUP_MINUTE_RETENTION_DAYS`
  * (default 35) and hour rows `PROMPTOPS_ROLLUP_RETENTION_DAYS` (default 400), deleted by the same pass.
- * The job also runs the rollups' backfill (the traces stored before rollups existed), in short steps from
- * a second after start until it is done; its steps take turns across replicas (storage's
- * `backfillTraceRollups`).
+ * The job also keeps the rollups up: from a second after start, the backfill (the traces stored before
+ * rollups existed) in short steps until it is done, and the fold of hour rollups from minute ones for the
+ * hours that are over or got late data, checked every minute. Both are short transactions that replicas
+ * run side by side safely (storage's `backfillTraceRollups`, `foldTraceRollups`).
  */
 
 const DAY_MS = 86_400_000;
@@ -33,6 +35,8 @@ export interface RetentionOptions {
   /** Traces per backfill step (default 2,000); the first step comes after `backfillFirstRunMs` (default 1 s). */
   readonly backfillBatchSize?: number;
   readonly backfillFirstRunMs?: number;
+  /** How often the rollups' fold looks for hours to fold once it has none (default one minute). */
+  readonly foldIntervalMs?: number;
 }
 
 export interface RetentionJob {
@@ -42,29 +46,18 @@ export interface RetentionJob {
   stop(): Promise<void>;
 }
 
-const daysFromEnv = (name: string, fallback: number, env: Readonly<Record<string, string | undefined>>): number => {
-  const text = env[name];
-  if (text === undefined || text.trim() === '') return fallback;
+export const retentionDaysFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): number => {
+  const text = env['PROMPTOPS_TRACE_RETENTION_DAYS'];
+  if (text === undefined || text.trim() === '') return 30;
   const days = Number(text);
   if (!Number.isFinite(days) || days <= 0) {
-    throw new Error(`${name} must be a positive number of days, not "${text}"`);
+    throw new Error(`PROMPTOPS_TRACE_RETENTION_DAYS must be a positive number of days, not "${text}"`);
   }
   return days;
 };
 
-export const retentionDaysFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): number =>
-  daysFromEnv('PROMPTOPS_TRACE_RETENTION_DAYS', 30, env);
-
-/** How long the metrics rollups are kept, per grain. */
-export const rollupRetentionDaysFromEnv = (
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): { minutes: number; hours: number } => ({
-  minutes: daysFromEnv('PROMPTOPS_ROLLUP_MINUTE_RETENTION_DAYS', 35, env),
-  hours: daysFromEnv('PROMPTOPS_ROLLUP_RETENTION_DAYS', 400, env),
-});
-
 export type RetentionStorage = Pick<Storage, 'deleteTracesBefore'> &
-  Partial<Pick<Storage, 'deleteRollupsBefore' | 'backfillTraceRollups'>>;
+  Partial<Pick<Storage, 'deleteRollupsBefore' | 'backfillTraceRollups' | 'foldTraceRollups'>>;
 
 export const startRetention = (
   storage: RetentionStorage,
@@ -126,41 +119,49 @@ export const startRetention = (
   };
   schedule(options.firstRunMs ?? 60_000);
 
-  // The rollups' backfill: steps until done; a failed step is retried at the next interval.
-  let backfillTimer: NodeJS.Timeout | undefined;
-  let backfilling: Promise<void> | undefined;
+  // The rollups' upkeep: backfill steps until done, then folds; soon again while there was work, else
+  // after the fold interval. A failure is reported and retried at the next interval.
+  let upkeepTimer: NodeJS.Timeout | undefined;
+  let upkeeping: Promise<void> | undefined;
+  let backfilled = false;
   const backfillBatch = options.backfillBatchSize ?? 2000;
-  const backfill = (delay: number): void => {
-    const { backfillTraceRollups } = storage;
-    if (stopped || backfillTraceRollups === undefined) return;
-    backfillTimer = setTimeout(() => {
-      backfilling = backfillTraceRollups
-        .call(storage, backfillBatch)
+  const foldIntervalMs = options.foldIntervalMs ?? 60_000;
+  const FOLDS_PER_TICK = 20;
+  const tick = async (): Promise<boolean> => {
+    if (!backfilled && storage.backfillTraceRollups !== undefined) {
+      backfilled = (await storage.backfillTraceRollups(backfillBatch)).done;
+      if (!backfilled) return true;
+    }
+    if (storage.foldTraceRollups === undefined) return false;
+    return (await storage.foldTraceRollups(now(), FOLDS_PER_TICK)) === FOLDS_PER_TICK;
+  };
+  const upkeep = (delay: number): void => {
+    if (stopped || (storage.backfillTraceRollups === undefined && storage.foldTraceRollups === undefined)) return;
+    upkeepTimer = setTimeout(() => {
+      upkeeping = tick()
         .then(
-          ({ done }) => {
-            if (!done) backfill(pauseMs);
-          },
+          (more) => upkeep(more ? pauseMs : foldIntervalMs),
           (error: unknown) => {
             options.onError?.(error);
-            backfill(intervalMs);
+            upkeep(foldIntervalMs);
           },
         )
         .finally(() => {
-          backfilling = undefined;
+          upkeeping = undefined;
         });
     }, delay);
-    backfillTimer.unref();
+    upkeepTimer.unref();
   };
-  backfill(options.backfillFirstRunMs ?? 1000);
+  upkeep(options.backfillFirstRunMs ?? 1000);
 
   return {
     runOnce,
     async stop() {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
-      if (backfillTimer !== undefined) clearTimeout(backfillTimer);
+      if (upkeepTimer !== undefined) clearTimeout(upkeepTimer);
       await running?.catch(() => undefined);
-      await backfilling;
+      await upkeeping;
     },
   };
 };

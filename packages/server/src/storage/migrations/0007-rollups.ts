@@ -14,6 +14,9 @@ import type { Dialect } from '../port.js';
  *   scores, and the latency sketch (core's latency-sketch.ts; one value, so an upsert merges it with one
  *   function call: a BLOB in core's binary form on SQLite, jsonb on PostgreSQL).
  * - `trace_rollup_scores`: the same key plus the score name: sum and count per name.
+ * - `trace_rollup_dirty`: the hours whose hour rows are to be folded (again) from their minute rows: an
+ *   insert writes minute rows and marks the hour (`version` counts the marks); the fold replaces the hour's
+ *   rows and removes the mark (storage/trace-rollup-fold.ts).
  * - `trace_rollup_tenants`: the tenants of a prompt that get series of their own; the rest share `other`.
  * - `trace_rollup_backfill`: one row, the backfill of the traces that existed before this migration:
  *   trace ids up to `trace_until` (and their scores up to `score_until`) are added in batches, and
@@ -21,8 +24,8 @@ import type { Dialect } from '../port.js';
  *
  * No foreign keys: each would cost every upsert a lookup, and retention deletes traces under the rollups.
  * SQLite's rollup tables are WITHOUT ROWID (the key is the one B-tree an upsert writes). PostgreSQL merges
- * sketches with a SQL function of the same meaning as core's mergeJsonLatencySketches (SQLite registers
- * core's mergeBinaryLatencySketches on each connection); 32 is core's LATENCY_SKETCH_EXACT_MAX.
+ * sketches in the upsert with a SQL function of the same meaning as core's mergeJsonLatencySketches (32 is
+ * core's LATENCY_SKETCH_EXACT_MAX); SQLite's writers merge them in JavaScript under the write lock.
  */
 
 const POSTGRES_FUNCTIONS = [
@@ -101,6 +104,16 @@ export const rollupsMigration = (dialect: Dialect): Migration => {
 
       await withoutRowid(
         db.schema
+          .createTable('trace_rollup_dirty')
+          .addColumn('project_id', 'integer', (col) => col.notNull())
+          .addColumn('prompt_name', 'text', (col) => col.notNull())
+          .addColumn('hour_ms', 'bigint', (col) => col.notNull())
+          .addColumn('version', 'bigint', (col) => col.notNull())
+          .addPrimaryKeyConstraint('trace_rollup_dirty_key', ['project_id', 'prompt_name', 'hour_ms']),
+      ).execute();
+
+      await withoutRowid(
+        db.schema
           .createTable('trace_rollup_tenants')
           .addColumn('project_id', 'integer', (col) => col.notNull())
           .addColumn('prompt_name', 'text', (col) => col.notNull())
@@ -128,6 +141,7 @@ export const rollupsMigration = (dialect: Dialect): Migration => {
       for (const table of [
         'trace_rollup_backfill',
         'trace_rollup_tenants',
+        'trace_rollup_dirty',
         'trace_rollup_scores',
         'trace_rollups',
         'trace_rollup_series',

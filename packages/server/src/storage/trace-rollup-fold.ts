@@ -1,0 +1,119 @@
+import { emptyLatencySketch, mergeLatencySketches, type LatencySketch } from '@promptops/core';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './port.js';
+import type { Database } from './schema.js';
+import { HOUR_MS, MINUTE_MS } from './trace-rollup-deltas.js';
+import { decodeStoredSketch, encodeStoredSketch } from './trace-rollups.js';
+import { writeTransaction } from './write-transaction.js';
+
+/**
+ * The fold: an hour's rows are made from its minute rows, once the hour is over (and a grace for late
+ * events), and made again whenever a later insert, score or backfill marks the hour. Inserts then write
+ * only minute rows and one mark per hour, instead of every hour row they touch: measured on SQLite, the
+ * hour upserts were half of what rollups added to an insert. Each fold is one short transaction that
+ * replaces the hour's rows and removes its mark; on PostgreSQL it holds the mark (FOR UPDATE SKIP LOCKED:
+ * replicas fold different hours), so an insert that marks the hour while the fold reads its minutes waits
+ * and marks it again. Idempotent: folding an hour twice writes the same rows.
+ */
+
+/** Late events of an hour that just ended still land in it before its first fold. */
+export const FOLD_GRACE_MS = 2 * MINUTE_MS;
+
+interface Sums {
+  count: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost: number;
+  thumbs_up: number;
+  thumbs_down: number;
+  score_sum: number;
+  score_count: number;
+}
+const SUMS = [
+  'count',
+  'errors',
+  'input_tokens',
+  'output_tokens',
+  'cost',
+  'thumbs_up',
+  'thumbs_down',
+  'score_sum',
+  'score_count',
+] as const;
+
+/** Rows per insert statement (15 parameters each; well under both databases' limits). */
+const CHUNK = 500;
+
+/** Folds the oldest marked hour that is over; answers whether there was one. */
+export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number): Promise<boolean> =>
+  writeTransaction(db, dialect, async (trx) => {
+    const [mark] = (
+      await sql<{ project_id: number; prompt_name: string; hour_ms: number }>`
+        select project_id, prompt_name, hour_ms from trace_rollup_dirty
+        where hour_ms <= ${nowMs - HOUR_MS - FOLD_GRACE_MS}
+        order by hour_ms, project_id, prompt_name limit 1
+        ${dialect === 'postgres' ? sql`for update skip locked` : sql``}`.execute(trx)
+    ).rows;
+    if (mark === undefined) return false;
+    const projectId = Number(mark.project_id);
+    const promptName = mark.prompt_name;
+    const hourMs = Number(mark.hour_ms);
+    const inHour = sql`project_id = ${projectId} and prompt_name = ${promptName} and bucket_ms >= ${hourMs} and bucket_ms < ${hourMs + HOUR_MS}`;
+
+    const minutes = await sql<Sums & { series_id: number; latency: unknown }>`
+      select series_id, ${sql.raw(SUMS.join(', '))}, latency from trace_rollups
+      where ${inHour} and grain_ms = ${MINUTE_MS}`.execute(trx);
+    const hours = new Map<number, Sums & { latency: LatencySketch }>();
+    for (const row of minutes.rows) {
+      const id = Number(row.series_id);
+      let hour = hours.get(id);
+      if (hour === undefined) {
+        hour = { ...Object.fromEntries(SUMS.map((c) => [c, 0])), latency: emptyLatencySketch() } as Sums & {
+          latency: LatencySketch;
+        };
+        hours.set(id, hour);
+      }
+      for (const c of SUMS) hour[c] += Number(row[c]);
+      mergeLatencySketches(hour.latency, decodeStoredSketch(row.latency));
+    }
+    await sql`delete from trace_rollups where ${inHour} and grain_ms = ${HOUR_MS}`.execute(trx);
+    const rows = [...hours].map(([id, hour]) => ({
+      project_id: projectId,
+      prompt_name: promptName,
+      grain_ms: HOUR_MS,
+      bucket_ms: hourMs,
+      series_id: id,
+      ...Object.fromEntries(SUMS.map((c) => [c, hour[c]])),
+      latency: encodeStoredSketch(dialect, hour.latency),
+    }));
+    for (let i = 0; i < rows.length; i += CHUNK)
+      await trx
+        .insertInto('trace_rollups')
+        .values(rows.slice(i, i + CHUNK) as never)
+        .execute();
+
+    const named = await sql<{ series_id: number; name: string; sum: number; count: number }>`
+      select series_id, name, sum(sum) as sum, sum(count) as count from trace_rollup_scores
+      where ${inHour} and grain_ms = ${MINUTE_MS} group by series_id, name`.execute(trx);
+    await sql`delete from trace_rollup_scores where ${inHour} and grain_ms = ${HOUR_MS}`.execute(trx);
+    const scores = named.rows.map((row) => ({
+      project_id: projectId,
+      prompt_name: promptName,
+      grain_ms: HOUR_MS,
+      bucket_ms: hourMs,
+      series_id: Number(row.series_id),
+      name: row.name,
+      sum: Number(row.sum),
+      count: Number(row.count),
+    }));
+    for (let i = 0; i < scores.length; i += CHUNK)
+      await trx
+        .insertInto('trace_rollup_scores')
+        .values(scores.slice(i, i + CHUNK))
+        .execute();
+
+    await sql`delete from trace_rollup_dirty
+      where project_id = ${projectId} and prompt_name = ${promptName} and hour_ms = ${hourMs}`.execute(trx);
+    return true;
+  });
