@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONFORMANCE_DIR, generateVectors } from '../../../scripts/conformance/generate.js';
+import {
+  PromptopsError,
+  canonicalJson,
+  contentSha,
+  parseLockfile,
+  parseNameRef,
+  parseRef,
+  promptSha,
+  renderPrompt,
+  sha256Hex,
+  validatePromptContent,
+  type PromptContent,
+} from '../src/index.js';
+
+/**
+ * The shared conformance vectors (conformance/*.json), one test per vector, run against core. The
+ * Python SDK and the TypeScript SDK run the same files; the first block keeps them equal to what core does.
+ */
+
+const read = <T>(file: string): T => JSON.parse(readFileSync(`${CONFORMANCE_DIR}${file}`, 'utf8')) as T;
+
+interface Failing {
+  readonly error: { readonly code: string };
+}
+
+/** The PromptopsError code `fn` throws (a vector expecting an error fails when nothing or something else is thrown). */
+const codeOf = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof PromptopsError) return error.code;
+    throw error;
+  }
+  throw new Error('expected a PromptopsError, but nothing was thrown');
+};
+
+describe('conformance files', () => {
+  it('are what scripts/conformance/generate.ts writes from core today (regenerate and commit on a change)', async () => {
+    const generated = await generateVectors();
+    for (const [file, text] of Object.entries(generated)) {
+      expect(readFileSync(`${CONFORMANCE_DIR}${file}`, 'utf8'), `conformance/${file} is stale`).toBe(text);
+    }
+  });
+});
+
+describe('conformance: canonical.json', () => {
+  const file = read<{
+    values: { name: string; input: string; canonical: string; sha: string }[];
+    invalidValues: ({ name: string; input: string } & Failing)[];
+    contents: { name: string; input: string; canonical: string; sha: string }[];
+    invalidContents: ({ name: string; input: string } & Failing)[];
+  }>('canonical.json');
+
+  it.each(file.values.map((v) => [v.name, v] as const))('value: %s', (_, v) => {
+    const value = JSON.parse(v.input) as unknown;
+    expect(canonicalJson(value)).toBe(v.canonical);
+    expect(sha256Hex(v.canonical)).toBe(v.sha);
+    expect(contentSha(value)).toBe(v.sha);
+  });
+
+  it.each(file.invalidValues.map((v) => [v.name, v] as const))('refused value: %s', (_, v) => {
+    expect(codeOf(() => canonicalJson(JSON.parse(v.input)))).toBe(v.error.code);
+  });
+
+  it.each(file.contents.map((v) => [v.name, v] as const))('content: %s', (_, v) => {
+    const content = validatePromptContent(JSON.parse(v.input));
+    expect(canonicalJson(content)).toBe(v.canonical);
+    expect(promptSha(content)).toBe(v.sha);
+  });
+
+  it.each(file.invalidContents.map((v) => [v.name, v] as const))('refused content: %s', (_, v) => {
+    expect(codeOf(() => validatePromptContent(JSON.parse(v.input)))).toBe(v.error.code);
+  });
+});
+
+describe('conformance: render.json', () => {
+  type Case = { name: string; content: PromptContent; variables: Record<string, unknown> };
+  const file = read<{ cases: (Case & { expected: unknown })[]; errors: (Case & Failing)[] }>('render.json');
+
+  it.each(file.cases.map((v) => [v.name, v] as const))('render: %s', (_, v) => {
+    expect(renderPrompt(v.content, v.variables)).toEqual(v.expected);
+  });
+
+  it.each(file.errors.map((v) => [v.name, v] as const))('render error: %s', (_, v) => {
+    expect(codeOf(() => renderPrompt(v.content, v.variables))).toBe(v.error.code);
+  });
+});
+
+describe('conformance: refs.json', () => {
+  type Vector = { name: string; input: string; expected?: unknown; error?: { code: string } };
+  const file = read<{ nameRefs: (Vector & { defaultRef?: string })[]; refs: Vector[] }>('refs.json');
+
+  it.each(file.nameRefs.map((v) => [v.name, v] as const))('NAME@REF: %s', (_, v) => {
+    if (v.error !== undefined) expect(codeOf(() => parseNameRef(v.input, v.defaultRef))).toBe(v.error.code);
+    else expect(parseNameRef(v.input, v.defaultRef)).toEqual(v.expected);
+  });
+
+  it.each(file.refs.map((v) => [v.name, v] as const))('ref: %s', (_, v) => {
+    if (v.error !== undefined) expect(codeOf(() => parseRef(v.input))).toBe(v.error.code);
+    else expect(parseRef(v.input)).toEqual(v.expected);
+  });
+});
+
+describe('conformance: lockfile.json', () => {
+  type Entry = { sha: string; version: number; label: string | null; embedded: boolean };
+  const file = read<{
+    valid: { name: string; text: string; expected: { releaseSha: string; prompts: Record<string, Entry> } }[];
+    invalid: ({ name: string; text: string } & Failing)[];
+  }>('lockfile.json');
+
+  it.each(file.valid.map((v) => [v.name, v] as const))('valid: %s', (_, v) => {
+    const lock = parseLockfile(v.text);
+    expect(lock.releaseSha).toBe(v.expected.releaseSha);
+    const entries = Object.fromEntries(
+      Object.entries(lock.prompts).map(([name, e]) => [
+        name,
+        { sha: e.sha, version: e.version, label: e.label, embedded: e.content !== undefined },
+      ]),
+    );
+    expect(entries).toEqual(v.expected.prompts);
+  });
+
+  it.each(file.invalid.map((v) => [v.name, v] as const))('refused: %s', (_, v) => {
+    expect(codeOf(() => parseLockfile(v.text))).toBe(v.error.code);
+  });
+});
