@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PromptopsError, type Snapshot } from '@promptops/core';
+import { createClient, type PromptopsClient } from '../src/client.js';
 import { buildFallback, readLockfile } from '../src/fallback.js';
+import type { FetchLike } from '../src/http.js';
 import { Resolver } from '../src/resolver.js';
 import {
   advanceCursor,
@@ -28,7 +30,7 @@ type ResolutionVector =
   | { readonly get: Get; readonly error: { readonly code: string } };
 
 /** What `get` answered, in the vectors' shape: the resolution's identity, or the error code. */
-const answer = (resolver: Resolver, get: Get): unknown => {
+const answer = (resolver: Pick<Resolver, 'get'>, get: Get): unknown => {
   try {
     const found = resolver.get(get.name, get.label === undefined ? undefined : { label: get.label });
     return {
@@ -40,7 +42,7 @@ const answer = (resolver: Resolver, get: Get): unknown => {
   }
 };
 
-const expectResolutions = (resolver: Resolver, vectors: readonly ResolutionVector[]): void => {
+const expectResolutions = (resolver: Pick<Resolver, 'get'>, vectors: readonly ResolutionVector[]): void => {
   for (const vector of vectors) {
     const wanted = vector.error === undefined ? { expected: vector.expected } : { error: vector.error };
     expect(answer(resolver, vector.get), `get ${JSON.stringify(vector.get)}`).toEqual(wanted);
@@ -145,4 +147,96 @@ describe('conformance: snapshot.json through the snapshot store and resolver', (
     }
     expect(code).toBe(v.error.code);
   });
+});
+
+/** A stream request of the client: its cursor (`after`), answered with the frames the test gives. */
+interface StreamRequest {
+  readonly after: number;
+  respond(frames: string): void;
+}
+
+/**
+ * A fake server for one client: serves the snapshot, and hands every stream request to the test. Each
+ * stream carries one event and ends, so the client's next stream request is the proof that it finished
+ * with the event (applied or refused): the test then reads the client's state, with no timing involved.
+ */
+const fakeServer = (snapshotText: string) => {
+  const waiting: ((request: StreamRequest) => void)[] = [];
+  const pending: StreamRequest[] = [];
+  const fetch: FetchLike = (input) => {
+    const url = new URL(input);
+    if (url.pathname === '/api/v1/snapshot') {
+      return Promise.resolve(new Response(snapshotText, { headers: { 'content-type': 'application/json' } }));
+    }
+    if (url.pathname !== '/api/v1/stream') return Promise.resolve(new Response('{}', { status: 404 }));
+    return new Promise<Response>((resolve) => {
+      const request: StreamRequest = {
+        after: Number(url.searchParams.get('after')),
+        respond: (frames) => resolve(new Response(frames, { headers: { 'content-type': 'text/event-stream' } })),
+      };
+      const taker = waiting.shift();
+      if (taker === undefined) pending.push(request);
+      else taker(request);
+    });
+  };
+  const nextStream = (): Promise<StreamRequest> =>
+    new Promise((resolve) => {
+      const request = pending.shift();
+      if (request === undefined) waiting.push(resolve);
+      else resolve(request);
+    });
+  return { fetch, nextStream };
+};
+
+describe('conformance: snapshot.json through a client following a stream', () => {
+  type Step = { note: string; event: string; cursor: number; expect: ResolutionVector[]; error?: { code: string } };
+  const file = read<{
+    sequences: { name: string; snapshot: string; cursor: number; expect: ResolutionVector[]; steps: Step[] }[];
+  }>('snapshot.json');
+
+  for (const sequence of file.sequences) {
+    describe(sequence.name, () => {
+      const server = fakeServer(sequence.snapshot);
+      const errors: string[] = [];
+      let client: PromptopsClient;
+      let stream: StreamRequest;
+      afterAll(async () => {
+        stream?.respond('');
+        await client?.close();
+      });
+
+      it('loads the snapshot and opens the stream after its cursor', async () => {
+        client = createClient({
+          url: 'http://promptops.test',
+          apiKey: 'conformance',
+          fetch: server.fetch,
+          snapshotCheckIntervalMs: 0,
+          reconnect: { initialDelayMs: 1, maxDelayMs: 2, probeIntervalMs: 0 },
+          traces: false,
+          onError: (error) => errors.push(error.code),
+        });
+        await client.ready();
+        stream = await server.nextStream();
+        expect(stream.after).toBe(sequence.cursor);
+        expectResolutions(client, sequence.expect);
+      });
+
+      it.each(sequence.steps.map((step, index) => [`${index + 1}. ${step.note}`, step] as const))(
+        '%s',
+        async (_, step) => {
+          errors.length = 0;
+          const seq = (JSON.parse(step.event) as { seq: number; type: string }).seq;
+          const type = (JSON.parse(step.event) as { type: string }).type;
+          stream.respond(
+            `id: ${stream.after}\nevent: ready\ndata: {"cursor":${stream.after}}\n\nid: ${seq}\nevent: ${type}\ndata: ${step.event}\n\n`,
+          );
+          stream = await server.nextStream();
+          expect(errors).toEqual(step.error === undefined ? [] : [step.error.code]);
+          expect(stream.after).toBe(step.cursor);
+          expect(client.status().cursor).toBe(step.cursor);
+          expectResolutions(client, step.expect);
+        },
+      );
+    });
+  }
 });
