@@ -9,8 +9,11 @@
  * 2. Propagation: a real server (its own process), 100 clients here, 50 promote/rollback API calls;
  *    for each, the time from the API call returning to the last of the 100 clients serving the new
  *    sha. The same with the long-poll transport as the baseline.
+ * 3. Fleet start-up with 500 and 5,000 prompts side by side (`startup.ts`): the snapshot cold vs from
+ *    the cache, bytes on the wire, ready() over 20 starts, 100 clients starting at once.
  *
- *   npm run bench:sdk          (BENCH_ROUNDS=5, BENCH_MOVES=50)
+ *   npm run bench:sdk          (BENCH_ROUNDS=5, BENCH_MOVES=50, BENCH_PROMPTS=500,5000, BENCH_STARTS=20,
+ *                               BENCH_PARTS=resolution,propagation,startup)
  * Prints figures and ratios against the targets; asserts nothing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { GrowthBook } from '@growthbook/growthbook';
 import { createClient, type PromptopsClient, type Transport } from '../../packages/sdk/src/index.js';
 import { greeter, textPrompt, versionOf } from '../../packages/sdk/test/support/fixtures.js';
 import { startPromptops, type ChildServer } from '../registry/servers.js';
+import { printStartup, startupBench, type StartupFigures } from './startup.js';
 
 const KEY = 'po_bench_sdk_admin_key_0123456789abcdef';
 const NAME = 'customer_support_greeter';
@@ -29,6 +33,9 @@ const BATCH = 1000;
 const MOVES = Number(process.env['BENCH_MOVES'] ?? 50);
 const CLIENTS = 100;
 const OTHER_PROMPTS = 100;
+const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'resolution,propagation,startup').split(','));
+const SIZES = (process.env['BENCH_PROMPTS'] ?? '500,5000').split(',').map(Number);
+const STARTS = Number(process.env['BENCH_STARTS'] ?? 20);
 
 const v17 = versionOf(greeter(17), 1);
 const v18 = versionOf(greeter(18), 2);
@@ -222,48 +229,70 @@ const main = async (): Promise<void> => {
   const dir = mkdtempSync(join(tmpdir(), 'promptops-bench-sdk-'));
   const server: ChildServer = await startPromptops(dir, KEY, `sqlite:${join(dir, 'bench.db')}`);
   try {
-    await seed(server.url);
     console.log(`bench/sdk on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
+    if (PARTS.has('startup')) {
+      const figures: StartupFigures[] = [];
+      for (const prompts of SIZES) {
+        figures.push(
+          await startupBench(prompts, {
+            key: KEY,
+            dir,
+            starts: STARTS,
+            fleet: { processes: 10, clientsPerProcess: 10 },
+          }),
+        );
+      }
+      printStartup(figures);
+    }
+    if (!PARTS.has('resolution') && !PARTS.has('propagation')) return;
+    await seed(server.url);
     console.log(
-      `server: its own process, SQLite; snapshot of ${OTHER_PROMPTS + 1} prompts; ${Buffer.byteLength(JSON.stringify(v17.content))} B chat prompt\n`,
+      `\nserver: its own process, SQLite; snapshot of ${OTHER_PROMPTS + 1} prompts; ${Buffer.byteLength(JSON.stringify(v17.content))} B chat prompt\n`,
     );
 
-    const client = createClient({ url: server.url, apiKey: KEY });
-    await client.ready();
-    const results = resolutionBench(client);
-    await client.close();
-    const floor = results.get('Map.get (floor)')!.p50;
-    const growthbook = results.get('GrowthBook getFeatureValue (50/50 on id)')!.p50;
-    console.log(
-      `${'resolution'.padEnd(42)} ${'calls'.padStart(9)} ${'p50 ns'.padStart(8)} ${'p99 ns'.padStart(8)} ${'x floor'.padStart(8)} ${'GrowthBook / it'.padStart(16)}`,
-    );
-    for (const [name, r] of results) {
-      console.log(
-        `${name.padEnd(44)} ${r.calls.toLocaleString('en-US').padStart(9)} ${fmtNs(r.p50).padStart(8)} ${fmtNs(r.p99).padStart(8)} ${(r.p50 / floor).toFixed(1).padStart(8)} ${(growthbook / r.p50).toFixed(2).padStart(16)}`,
-      );
-    }
-    const get = results.get('client.get (label resolution)')!;
-    console.log(
-      `\ntargets: client.get p50 ${fmtNs(get.p50)} ns (< 200 ns: ${get.p50 < 200 ? 'met' : 'MISSED'}); ` +
-        `${(growthbook / get.p50).toFixed(1)}x faster than GrowthBook (> 10x: ${growthbook / get.p50 > 10 ? 'met' : 'MISSED'})\n`,
-    );
-
-    for (const [transport, moves] of [
-      ['sse', MOVES],
-      ['poll', Math.min(MOVES, 20)],
-    ] as const) {
-      const latencies = await propagation(server.url, transport, moves);
-      const p50 = quantile(latencies, 0.5);
-      const p99 = quantile(latencies, 0.99);
-      console.log(
-        `propagation (${transport.padEnd(4)}): ${moves} moves x ${CLIENTS} clients, API call returned -> last client serving the new sha: ` +
-          `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms` +
-          (transport === 'sse' ? ` (p99 < 250 ms: ${p99 < 250 ? 'met' : 'MISSED'})` : ' (baseline)'),
-      );
-    }
+    if (PARTS.has('resolution')) await resolution(server.url);
+    if (PARTS.has('propagation')) await propagations(server.url);
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const resolution = async (url: string): Promise<void> => {
+  const client = createClient({ url, apiKey: KEY });
+  await client.ready();
+  const results = resolutionBench(client);
+  await client.close();
+  const floor = results.get('Map.get (floor)')!.p50;
+  const growthbook = results.get('GrowthBook getFeatureValue (50/50 on id)')!.p50;
+  console.log(
+    `${'resolution'.padEnd(42)} ${'calls'.padStart(9)} ${'p50 ns'.padStart(8)} ${'p99 ns'.padStart(8)} ${'x floor'.padStart(8)} ${'GrowthBook / it'.padStart(16)}`,
+  );
+  for (const [name, r] of results) {
+    console.log(
+      `${name.padEnd(44)} ${r.calls.toLocaleString('en-US').padStart(9)} ${fmtNs(r.p50).padStart(8)} ${fmtNs(r.p99).padStart(8)} ${(r.p50 / floor).toFixed(1).padStart(8)} ${(growthbook / r.p50).toFixed(2).padStart(16)}`,
+    );
+  }
+  const get = results.get('client.get (label resolution)')!;
+  console.log(
+    `\ntargets: client.get p50 ${fmtNs(get.p50)} ns (< 200 ns: ${get.p50 < 200 ? 'met' : 'MISSED'}); ` +
+      `${(growthbook / get.p50).toFixed(1)}x faster than GrowthBook (> 10x: ${growthbook / get.p50 > 10 ? 'met' : 'MISSED'})\n`,
+  );
+};
+
+const propagations = async (url: string): Promise<void> => {
+  for (const [transport, moves] of [
+    ['sse', MOVES],
+    ['poll', Math.min(MOVES, 20)],
+  ] as const) {
+    const latencies = await propagation(url, transport, moves);
+    const p50 = quantile(latencies, 0.5);
+    const p99 = quantile(latencies, 0.99);
+    console.log(
+      `propagation (${transport.padEnd(4)}): ${moves} moves x ${CLIENTS} clients, API call returned -> last client serving the new sha: ` +
+        `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms` +
+        (transport === 'sse' ? ` (p99 < 250 ms: ${p99 < 250 ? 'met' : 'MISSED'})` : ' (baseline)'),
+    );
   }
 };
 
