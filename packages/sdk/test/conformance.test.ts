@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PromptopsError, type Snapshot } from '@promptops/core';
+import { PromptopsError, parseLockfile, type Snapshot } from '@promptops/core';
 import { createClient, type PromptopsClient } from '../src/client.js';
 import { buildFallback, readLockfile } from '../src/fallback.js';
 import type { FetchLike } from '../src/http.js';
@@ -101,10 +101,27 @@ const applyEvent = (snapshot: Snapshot, text: string): { snapshot: Snapshot; nam
   return { snapshot: applyLabelEvent(snapshot, event, verified).snapshot, name: event.name };
 };
 
+interface SequenceStep {
+  readonly note: string;
+  readonly event: string;
+  readonly cursor: number;
+  readonly expect: ResolutionVector[];
+  readonly error?: { readonly code: string };
+}
+
+interface Sequence {
+  readonly name: string;
+  readonly snapshot: string;
+  /** The client's fallback lockfile (its text), when the sequence has one. */
+  readonly lockfile?: string;
+  readonly cursor: number;
+  readonly expect: ResolutionVector[];
+  readonly steps: SequenceStep[];
+}
+
 describe('conformance: snapshot.json through the snapshot store and resolver', () => {
-  type Step = { note: string; event: string; cursor: number; expect: ResolutionVector[]; error?: { code: string } };
   const file = read<{
-    sequences: { name: string; snapshot: string; cursor: number; expect: ResolutionVector[]; steps: Step[] }[];
+    sequences: Sequence[];
     invalidSnapshots: { name: string; snapshot: string; error: { code: string } }[];
   }>('snapshot.json');
 
@@ -113,6 +130,9 @@ describe('conformance: snapshot.json through the snapshot store and resolver', (
       const resolver = new Resolver();
 
       it('loads the snapshot', () => {
+        if (sequence.lockfile !== undefined) {
+          resolver.setFallback(buildFallback(parseLockfile(sequence.lockfile), new Map(), 'conformance lockfile'));
+        }
         resolver.setSnapshot(validateSnapshot(JSON.parse(sequence.snapshot), 'conformance snapshot'));
         expect(resolver.current.cursor).toBe(sequence.cursor);
         expectResolutions(resolver, sequence.expect);
@@ -189,14 +209,17 @@ const fakeServer = (snapshotText: string) => {
 };
 
 describe('conformance: snapshot.json through a client following a stream', () => {
-  type Step = { note: string; event: string; cursor: number; expect: ResolutionVector[]; error?: { code: string } };
   const file = read<{
-    sequences: { name: string; snapshot: string; cursor: number; expect: ResolutionVector[]; steps: Step[] }[];
+    sequences: Sequence[];
   }>('snapshot.json');
 
-  for (const sequence of file.sequences) {
+  const dir = mkdtempSync(join(tmpdir(), 'promptops-conformance-client-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const [index, sequence] of file.sequences.entries()) {
     describe(sequence.name, () => {
       const server = fakeServer(sequence.snapshot);
+      const lockfile = join(dir, `${index}.promptops.lock`);
       const errors: string[] = [];
       let client: PromptopsClient;
       let stream: StreamRequest;
@@ -206,6 +229,7 @@ describe('conformance: snapshot.json through a client following a stream', () =>
       });
 
       it('loads the snapshot and opens the stream after its cursor', async () => {
+        if (sequence.lockfile !== undefined) writeFileSync(lockfile, sequence.lockfile);
         client = createClient({
           url: 'http://promptops.test',
           apiKey: 'conformance',
@@ -213,6 +237,7 @@ describe('conformance: snapshot.json through a client following a stream', () =>
           snapshotCheckIntervalMs: 0,
           reconnect: { initialDelayMs: 1, maxDelayMs: 2, probeIntervalMs: 0 },
           traces: false,
+          ...(sequence.lockfile === undefined ? {} : { fallback: { lockfile } }),
           onError: (error) => errors.push(error.code),
         });
         await client.ready();

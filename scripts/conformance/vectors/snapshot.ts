@@ -1,4 +1,15 @@
-import { canonicalJson, faq, greeter, promptSha, type PromptContent, type Snapshot } from './common.js';
+import {
+  canonicalJson,
+  createLockfile,
+  faq,
+  formatLockfile,
+  greeter,
+  parseLockfile,
+  promptSha,
+  type Lockfile,
+  type PromptContent,
+  type Snapshot,
+} from './common.js';
 import { expectGet, type Get, type ResolutionVector } from './resolution.js';
 
 /**
@@ -171,47 +182,80 @@ const initial = (): Model =>
     'support/faq': { production: FAQ1, latest: FAQ1 },
   });
 
-const expectations = (model: Model): ResolutionVector[] => GETS.map((get) => expectGet(get, model.snapshot()));
+interface Sequence {
+  readonly name: string;
+  readonly model: Model;
+  readonly lockfile?: string;
+  readonly gets: readonly Get[];
+  readonly steps: readonly Step[];
+}
 
-const sequence = () => {
-  const model = initial();
-  const snapshot = model.text();
-  const expect = expectations(model);
-  const steps = STEPS.map((step) => {
-    if ('text' in step) {
-      model.cursor = Math.max(model.cursor, step.seq);
-      return { note: step.note, event: step.text, cursor: model.cursor, expect: expectations(model) };
-    }
-    const { move } = step;
-    if ('tampered' in step) {
-      if (
-        promptSha(step.tampered as PromptContent) === move.to.sha &&
-        (step.tampered as PromptContent).name === move.name
-      ) {
-        throw new Error(`snapshot step '${step.note}' is not tampered`);
-      }
-      return {
-        note: step.note,
-        event: eventText(move, step.tampered),
-        error: { code: step.code },
-        cursor: model.cursor,
-        expect: expectations(model),
-      };
-    }
-    if (move.seq > model.cursor) {
-      (model.labels[move.name] ??= {})[move.label] = move.to;
-      model.cursor = move.seq;
-    }
-    return { note: step.note, event: eventText(move), cursor: model.cursor, expect: expectations(model) };
-  });
+const run = ({ name, model, lockfile, gets, steps }: Sequence) => {
+  const lock: Lockfile | undefined = lockfile === undefined ? undefined : parseLockfile(lockfile);
+  const expectations = (): ResolutionVector[] => gets.map((get) => expectGet(get, model.snapshot(), lock));
+  const start = { snapshot: model.text(), cursor: model.cursor, expect: expectations() };
   return {
-    name: 'promote, push, replay, rollback, tampered events, a new prompt',
-    snapshot,
-    cursor: 40,
-    expect,
-    steps,
+    name,
+    ...(lockfile === undefined ? {} : { lockfile }),
+    ...start,
+    steps: steps.map((step) => {
+      if ('text' in step) {
+        model.cursor = Math.max(model.cursor, step.seq);
+        return { note: step.note, event: step.text, cursor: model.cursor, expect: expectations() };
+      }
+      const { move } = step;
+      if ('tampered' in step) {
+        const content = step.tampered as PromptContent;
+        if (promptSha(content) === move.to.sha && content.name === move.name) {
+          throw new Error(`snapshot step '${step.note}' is not tampered`);
+        }
+        const event = eventText(move, step.tampered);
+        return { note: step.note, event, error: { code: step.code }, cursor: model.cursor, expect: expectations() };
+      }
+      if (move.seq > model.cursor) {
+        (model.labels[move.name] ??= {})[move.label] = move.to;
+        model.cursor = move.seq;
+      }
+      return { note: step.note, event: eventText(move), cursor: model.cursor, expect: expectations() };
+    }),
   };
 };
+
+/** The registry serves what it has; the lockfile answers the rest until the registry has it too. */
+const withLockfile = (): Sequence => ({
+  name: 'a lockfile answers what the snapshot lacks, until the feed brings it',
+  model: new Model(7, { [GREETER]: { production: G17 } }),
+  lockfile: formatLockfile(
+    createLockfile({
+      [GREETER]: { sha: G18.sha, version: 18, label: 'canary', content: G18.content },
+      'onboarding/welcome': { sha: NEW1.sha, version: 1, label: 'production', content: NEW1.content },
+    }),
+  ),
+  gets: [
+    { name: GREETER },
+    { name: GREETER, label: 'canary' },
+    { name: `${GREETER}@v18` },
+    { name: `${GREETER}@v19` },
+    { name: 'onboarding/welcome' },
+    { name: 'onboarding/welcome', label: 'staging' },
+  ],
+  steps: [
+    {
+      note: 'the registry gets the prompt the lockfile had',
+      move: { seq: 8, name: 'onboarding/welcome', label: 'production', to: NEW1, kind: 'promote' },
+    },
+    {
+      note: 'canary moves on the registry',
+      move: { seq: 9, name: GREETER, label: 'canary', to: G19, kind: 'promote' },
+    },
+    {
+      note: 'a tampered event changes nothing; v18 is still served from the lockfile',
+      move: { seq: 10, name: GREETER, label: 'production', to: G18, kind: 'promote' },
+      tampered: tamper(G18.content),
+      code: 'sha_mismatch',
+    },
+  ],
+});
 
 /** Snapshots an SDK must refuse whole. */
 const invalidSnapshots = () => {
@@ -260,7 +304,15 @@ const invalidSnapshots = () => {
 
 export const SNAPSHOT_FILE = () => ({
   description:
-    'Snapshot and change feed. `snapshot` is the body of GET /api/v1/snapshot (JSON text; every version is verified: its content must hash to its sha, be filed under that sha and name its prompt). `expect` lists what get(name, label) answers after loading it: { get: { name, label? (absent: production) }, expected: { name, version, sha, label, source } } or { get, error: { code } } (prompt_not_found). Each step gives one event as the stream sends it (the `data:` of `event: label`, JSON text) and then `cursor` and `expect` after applying it. Events at or below the cursor are replays and change nothing; an event of another type only moves the cursor; a label event whose content does not hash to its sha, or names another prompt, is refused with `error.code` (sha_mismatch) and changes nothing. Pins (NAME@v17, NAME@<sha prefix>) resolve only to versions some label points at. `invalidSnapshots` must be refused whole with the given code.',
-  sequences: [sequence()],
+    'Snapshot and change feed. `snapshot` is the body of GET /api/v1/snapshot (JSON text; every version is verified: its content must hash to its sha, be filed under that sha and name its prompt). `lockfile` (optional, the text of promptops.lock) is the fallback of the client: get answers from the snapshot first, then from the lockfile (source "fallback", with the rules of lockfile.json). `expect` lists what get(name, label) answers after loading the snapshot: { get: { name, label? (absent: production) }, expected: { name, version, sha, label, source } } or { get, error: { code } } (prompt_not_found). Each step gives one event as the stream sends it (the `data:` of `event: label`, JSON text) and then `cursor` and `expect` after applying it. Events at or below the cursor are replays and change nothing; an event of another type only moves the cursor; a label event whose content does not hash to its sha, or names another prompt, is refused with `error.code` (sha_mismatch) and changes nothing. Pins (NAME@v17, NAME@<sha prefix>) resolve only to versions some label points at. `invalidSnapshots` must be refused whole with the given code.',
+  sequences: [
+    run({
+      name: 'promote, push, replay, rollback, tampered events, a new prompt',
+      model: initial(),
+      gets: GETS,
+      steps: STEPS,
+    }),
+    run(withLockfile()),
+  ],
   invalidSnapshots: invalidSnapshots(),
 });
