@@ -1,0 +1,402 @@
+"""Snapshots: what the client holds in memory (core's snapshot.ts and the SDK's snapshot-store.ts).
+
+Per prompt: where each label points and the content of every version those labels need. Snapshots are
+never mutated: applying a change event makes a new top-level object and a new entry for the one prompt
+it touches (copy-on-write), so a reader on another thread always sees a consistent one. Every version
+that arrives from outside is checked against its sha before it is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+
+from .canonical import SHA_PATTERN, canonical_json, js_json, short_sha
+from .errors import PromptopsError
+from .refs import parse_ref
+
+__all__ = [
+    "Snapshot",
+    "SnapshotPrompt",
+    "SnapshotVersion",
+    "Resolution",
+    "EMPTY_SNAPSHOT",
+    "DEFAULT_LABEL",
+    "resolve_from_snapshot",
+    "ingest_version",
+    "validate_snapshot",
+    "parse_feed_event",
+    "apply_label_event",
+    "advance_cursor",
+    "diff_labels",
+    "decode_event_text",
+    "snapshot_to_json",
+    "hashes_to",
+]
+
+DEFAULT_LABEL = "production"
+_MAX_SAFE = 2**53 - 1
+
+
+class SnapshotVersion(NamedTuple):
+    """One version: its registry number (0 for an in-code default), sha and verified content."""
+
+    version: int
+    sha: str
+    content: Dict[str, Any]
+
+
+class SnapshotPrompt(NamedTuple):
+    """label -> sha, and sha -> version."""
+
+    labels: Dict[str, str]
+    versions: Dict[str, SnapshotVersion]
+
+
+class Snapshot(NamedTuple):
+    """A project's labels and the content they point at, as of ``cursor`` (the change feed's position)."""
+
+    project: str
+    cursor: int
+    prompts: Dict[str, SnapshotPrompt]
+
+
+class Resolution(NamedTuple):
+    """What a name (and label or ref) resolves to."""
+
+    name: str
+    version: int
+    sha: str
+    label: Optional[str]
+    content: Dict[str, Any]
+
+
+EMPTY_SNAPSHOT = Snapshot("", 0, {})
+
+
+def _by_label(name: str, prompt: SnapshotPrompt, label: str) -> Optional[Resolution]:
+    sha = prompt.labels.get(label)
+    version = None if sha is None else prompt.versions.get(sha)
+    if version is None:
+        return None
+    return Resolution(name, version.version, version.sha, label, version.content)
+
+
+def resolve_from_snapshot(
+    snapshot: Snapshot, name_or_ref: str, label: Optional[str] = None, sha: Optional[str] = None
+) -> Optional[Resolution]:
+    """Resolves ``name`` (or ``name@ref``) without I/O; None when the snapshot lacks it. Raises only on a
+    malformed ref (``invalid_ref``) or an ambiguous sha prefix (``ambiguous_ref``)."""
+    at = name_or_ref.find("@")
+    name = name_or_ref if at == -1 else name_or_ref[:at]
+    prompt = snapshot.prompts.get(name)
+    if prompt is None:
+        return None
+    if at != -1 or sha is not None:
+        ref = parse_ref(name_or_ref[at + 1 :] if at != -1 else (sha or ""))
+        if ref["kind"] == "label":
+            return _by_label(name, prompt, ref["label"])
+        if ref["kind"] == "version":
+            matches = [v for v in prompt.versions.values() if v.version == ref["version"]]
+        else:
+            matches = [v for v in prompt.versions.values() if v.sha.startswith(ref["prefix"])]
+        if len(matches) > 1:
+            raise PromptopsError(
+                "conflict", "ambiguous_ref", f"'{name_or_ref}' matches several versions", fix="use more characters of the sha"
+            )
+        if not matches:
+            return None
+        found = matches[0]
+        return Resolution(name, found.version, found.sha, None, found.content)
+    return _by_label(name, prompt, DEFAULT_LABEL if label is None else label)
+
+
+def _is_safe_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -_MAX_SAFE <= value <= _MAX_SAFE
+    return isinstance(value, float) and value.is_integer() and -_MAX_SAFE <= value <= _MAX_SAFE
+
+
+def _looks_like_content(value: Any) -> bool:
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return False
+    if not all(isinstance(value.get(key), dict) for key in ("config", "variables", "slots")):
+        return False
+    if value.get("type") == "text":
+        return isinstance(value.get("template"), str)
+    messages = value.get("messages")
+    return (
+        value.get("type") == "chat"
+        and isinstance(messages, list)
+        and all(isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in messages)
+    )
+
+
+def hashes_to(content: Any, sha: str) -> bool:
+    """Whether ``content`` is the content whose sha is ``sha``. The server sends content in canonical key
+    order and ``json.loads`` keeps it, so one C-speed ``json.dumps`` usually reproduces the hashed text;
+    anything else (another key order, numbers Python writes differently) takes RFC 8785."""
+    try:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() == sha:
+            return True
+    except (ValueError, UnicodeEncodeError, TypeError):
+        pass
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest() == sha
+
+
+def ingest_version(
+    name: str, sha: Any, version: Any, content: Any, what: str, known: Optional[SnapshotVersion] = None
+) -> SnapshotVersion:
+    """A version received from outside, checked: its content hashes to its sha and names the prompt it is
+    filed under. A version already held under the same sha is reused without hashing again."""
+    if not isinstance(sha, str) or SHA_PATTERN.match(sha) is None:
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: '{name}' has a version whose sha is not 64 hex characters")
+    if not _is_safe_integer(version) or version < 0:
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: '{name}' {short_sha(sha)} has no valid version number")
+    version = int(version)
+    if known is not None and known.sha == sha:
+        return known if known.version == version else SnapshotVersion(version, known.sha, known.content)
+    if not _looks_like_content(content):
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: '{name}' {short_sha(sha)} has no valid prompt content")
+    if content["name"] != name:
+        raise PromptopsError(
+            "invalid",
+            "sha_mismatch",
+            f"{what}: content filed under '{name}' is named '{content['name']}'",
+            fix="the data was altered or mixed up; delete it (a cache file is rewritten from the server)",
+        )
+    if not hashes_to(content, sha):
+        raise PromptopsError(
+            "invalid",
+            "sha_mismatch",
+            f"{what}: the content of '{name}' does not hash to its sha {short_sha(sha)}",
+            fix="the data was altered or truncated; delete it (a cache file is rewritten from the server)",
+        )
+    return SnapshotVersion(version, sha, content)
+
+
+def validate_snapshot(data: Any, what: str, previous: Optional[Snapshot] = None) -> Snapshot:
+    """Checks a snapshot (from the server or a cache file) and returns it as records. ``previous`` lends
+    versions already verified, so a periodic re-check hashes only what is new."""
+    if not isinstance(data, dict) or not isinstance(data.get("project"), str) or not isinstance(data.get("prompts"), dict):
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: not a snapshot ({{ project, cursor, prompts }})")
+    cursor = data.get("cursor")
+    if not _is_safe_integer(cursor) or cursor < 0:
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: cursor must be a non-negative integer")
+    prompts: Dict[str, SnapshotPrompt] = {}
+    for name, raw in data["prompts"].items():
+        if not isinstance(raw, dict) or not isinstance(raw.get("labels"), dict) or not isinstance(raw.get("versions"), dict):
+            raise PromptopsError("invalid", "invalid_snapshot", f"{what}: prompt '{name}' needs labels and versions")
+        before = None if previous is None else previous.prompts.get(name)
+        versions: Dict[str, SnapshotVersion] = {}
+        for sha, v in raw["versions"].items():
+            if not isinstance(v, dict) or v.get("sha") != sha:
+                raise PromptopsError(
+                    "invalid", "sha_mismatch", f"{what}: '{name}' files a version under {short_sha(sha)} that is not its sha"
+                )
+            known = None if before is None else before.versions.get(sha)
+            versions[sha] = ingest_version(name, sha, v.get("version"), v.get("content"), what, known)
+        labels: Dict[str, str] = {}
+        for label, sha in raw["labels"].items():
+            if not isinstance(sha, str) or sha not in versions:
+                raise PromptopsError(
+                    "invalid", "invalid_snapshot", f"{what}: label '{name}@{label}' points at a version the snapshot lacks"
+                )
+            labels[label] = sha
+        prompts[name] = SnapshotPrompt(labels, versions)
+    return Snapshot(data["project"], int(cursor), prompts)
+
+
+def snapshot_to_json(snapshot: Snapshot) -> Dict[str, Any]:
+    """The wire shape of a snapshot (for the cache file)."""
+    return {
+        "project": snapshot.project,
+        "cursor": snapshot.cursor,
+        "prompts": {
+            name: {
+                "labels": dict(prompt.labels),
+                "versions": {
+                    sha: {"version": v.version, "sha": v.sha, "content": v.content} for sha, v in prompt.versions.items()
+                },
+            }
+            for name, prompt in snapshot.prompts.items()
+        },
+    }
+
+
+class FeedEvent(NamedTuple):
+    """A change-feed event as the client uses it; types it does not know only advance the cursor."""
+
+    type: str
+    seq: int
+    name: str = ""
+    label: str = ""
+    sha: Optional[str] = None
+    version: Optional[int] = None
+    kind: str = "unknown"
+    content: Any = None
+    has_content: bool = False
+
+
+def parse_feed_event(data: Any) -> FeedEvent:
+    """Checks one event's shape; ``invalid_event`` when it is malformed."""
+    if not isinstance(data, dict) or not _is_safe_integer(data.get("seq")) or data["seq"] < 1:
+        try:
+            shown = js_json(data)[:200]
+        except TypeError:
+            shown = str(data)[:200]
+        raise PromptopsError("invalid", "invalid_event", f"change event without a valid seq: {shown}")
+    seq = int(data["seq"])
+    if data.get("type") != "label":
+        return FeedEvent("other", seq)
+    name, label, sha, version, kind = (data.get(k) for k in ("name", "label", "sha", "version", "kind"))
+    if (
+        not isinstance(name, str)
+        or not isinstance(label, str)
+        or not (sha is None or (isinstance(sha, str) and SHA_PATTERN.match(sha) is not None))
+        or not (version is None or _is_safe_integer(version))
+    ):
+        raise PromptopsError("invalid", "invalid_event", f"label event {seq} is malformed")
+    return FeedEvent(
+        "label",
+        seq,
+        name,
+        label,
+        sha,
+        None if version is None else int(version),
+        kind if isinstance(kind, str) else "unknown",
+        data.get("content"),
+        "content" in data,
+    )
+
+
+class LabelChange(NamedTuple):
+    """One label that points elsewhere: ``sha`` None when the label was removed."""
+
+    name: str
+    label: str
+    sha: Optional[str]
+    previous_sha: Optional[str]
+    version: Optional[int]
+
+
+def known_version(snapshot: Snapshot, name: str, sha: str) -> Optional[SnapshotVersion]:
+    """The version an event needs, when the snapshot already holds it."""
+    prompt = snapshot.prompts.get(name)
+    return None if prompt is None else prompt.versions.get(sha)
+
+
+def apply_label_event(
+    snapshot: Snapshot, event: FeedEvent, version: Optional[SnapshotVersion]
+) -> Tuple[Snapshot, Optional[LabelChange]]:
+    """Applies one label event (idempotent: an event at or below the cursor changes nothing). Versions no
+    label references any more are dropped."""
+    if event.seq <= snapshot.cursor:
+        return snapshot, None
+    before = snapshot.prompts.get(event.name)
+    previous_sha = None if before is None else before.labels.get(event.label)
+    if event.sha is not None and (version is None or version.sha != event.sha):
+        raise PromptopsError(
+            "internal", "missing_version", f"label event {event.seq}: no content for '{event.name}' {short_sha(event.sha)}"
+        )
+    labels = dict(before.labels) if before is not None else {}
+    if event.sha is None:
+        labels.pop(event.label, None)
+    else:
+        labels[event.label] = event.sha
+    versions: Dict[str, SnapshotVersion] = {}
+    for sha in labels.values():
+        if sha in versions:
+            continue
+        kept = None if before is None else before.versions.get(sha)
+        following = kept if kept is not None else (version if sha == event.sha else None)
+        if following is not None:
+            versions[sha] = following
+    prompts = dict(snapshot.prompts)
+    prompts[event.name] = SnapshotPrompt(labels, versions)
+    change = (
+        None
+        if previous_sha == event.sha
+        else LabelChange(event.name, event.label, event.sha, previous_sha, None if version is None else version.version)
+    )
+    return Snapshot(snapshot.project, event.seq, prompts), change
+
+
+def advance_cursor(snapshot: Snapshot, cursor: int) -> Snapshot:
+    """Moves the cursor forward without other change."""
+    return snapshot if cursor <= snapshot.cursor else snapshot._replace(cursor=cursor)
+
+
+def diff_labels(before: Snapshot, after: Snapshot) -> List[LabelChange]:
+    """Every label that points elsewhere (or exists on one side only) between two snapshots."""
+    changes: List[LabelChange] = []
+    names = list(before.prompts.keys()) + [name for name in after.prompts.keys() if name not in before.prompts]
+    for name in names:
+        a = before.prompts[name].labels if name in before.prompts else {}
+        b = after.prompts.get(name)
+        b_labels = b.labels if b is not None else {}
+        labels = list(a.keys()) + [label for label in b_labels.keys() if label not in a]
+        for label in labels:
+            previous_sha = a.get(label)
+            sha = b_labels.get(label)
+            if previous_sha != sha:
+                found = None if sha is None or b is None else b.versions.get(sha)
+                changes.append(LabelChange(name, label, sha, previous_sha, None if found is None else found.version))
+    return changes
+
+
+class DecodedEvent(NamedTuple):
+    event: FeedEvent
+    version: Optional[SnapshotVersion]
+
+
+# Decoded stream events by their exact text: every client in a process receives the same text for the
+# same event, so parsing and verifying it is done once per process. A pure memo (value = f(key)).
+_decoded: "OrderedDict[str, DecodedEvent]" = OrderedDict()
+_DECODED_MAX = 64
+_decoded_lock = threading.Lock()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def decode_event_text(text: str, what: str) -> DecodedEvent:
+    """Parses and verifies one event's JSON text (memoized per process)."""
+    hit = _decoded.get(text)
+    if hit is not None:
+        return hit
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        raise PromptopsError("invalid", "invalid_event", f"{what} sent an event that is not JSON: {text[:200]}") from None
+    event = parse_feed_event(data)
+    version = (
+        ingest_version(event.name, event.sha, event.version, event.content, f"change event {event.seq}")
+        if event.type == "label" and event.sha is not None and event.has_content
+        else None
+    )
+    result = DecodedEvent(event, version)
+    with _decoded_lock:
+        if len(_decoded) >= _DECODED_MAX:
+            _decoded.popitem(last=False)
+        _decoded[text] = result
+    return result
+
+
+def snapshot_from_lockfile(lock: Mapping[str, Any], project: str = "") -> Snapshot:
+    """A snapshot made of a lockfile's embedded contents."""
+    prompts: Dict[str, SnapshotPrompt] = {}
+    for name, entry in lock["prompts"].items():
+        if entry.get("content") is None:
+            continue
+        version = SnapshotVersion(int(entry["version"]), entry["sha"], entry["content"])
+        labels = {} if entry["label"] is None else {entry["label"]: entry["sha"]}
+        prompts[name] = SnapshotPrompt(labels, {entry["sha"]: version})
+    return Snapshot(project, 0, prompts)

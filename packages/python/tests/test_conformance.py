@@ -1,0 +1,190 @@
+"""The shared conformance vectors (``conformance/*.json`` at the repository root), one test per vector:
+the same files the TypeScript core and SDK run, so a behaviour that differs fails the build."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from promptops import Client, PromptopsError
+from promptops.canonical import canonical_json, content_sha
+from promptops.lockfile import js_json_parse, parse_lockfile
+from promptops.prompt import prompt_sha, render_prompt, validate_prompt_content
+from promptops.refs import parse_name_ref, parse_ref
+
+from conftest import ROOT
+
+CONFORMANCE = os.path.join(ROOT, "conformance")
+
+
+def _load(name: str) -> Dict[str, Any]:
+    with open(os.path.join(CONFORMANCE, f"{name}.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _cases(file: str, key: str) -> List[Any]:
+    vectors = _load(file)[key]
+    names = [vector["name"] for vector in vectors]
+    assert len(names) == len(set(names)), f"{file}.{key}: vector names must be unique"
+    return [pytest.param(vector, id=vector["name"]) for vector in vectors]
+
+
+def _error_code(call: Any) -> str:
+    with pytest.raises(PromptopsError) as caught:
+        call()
+    return caught.value.code
+
+
+def test_every_vector_file_is_run() -> None:
+    """A new file of vectors must get a runner here, not be silently skipped."""
+    run = {"canonical.json", "render.json", "refs.json", "lockfile.json", "snapshot.json"}
+    present = {name for name in os.listdir(CONFORMANCE) if name.endswith(".json")}
+    assert present <= run, f"vectors without a Python runner: {sorted(present - run)}"
+
+
+# ---- canonical JSON and sha ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", _cases("canonical", "values"))
+def test_canonical_value(vector: Dict[str, Any]) -> None:
+    value = js_json_parse(vector["input"])
+    assert canonical_json(value) == vector["canonical"]
+    assert content_sha(value) == vector["sha"]
+
+
+@pytest.mark.parametrize("vector", _cases("canonical", "invalidValues"))
+def test_canonical_invalid_value(vector: Dict[str, Any]) -> None:
+    value = js_json_parse(vector["input"])
+    assert _error_code(lambda: canonical_json(value)) == vector["error"]["code"]
+
+
+@pytest.mark.parametrize("vector", _cases("canonical", "contents"))
+def test_canonical_content(vector: Dict[str, Any]) -> None:
+    content = validate_prompt_content(js_json_parse(vector["input"]))
+    assert canonical_json(content) == vector["canonical"]
+    assert prompt_sha(content) == vector["sha"]
+
+
+@pytest.mark.parametrize("vector", _cases("canonical", "invalidContents"))
+def test_canonical_invalid_content(vector: Dict[str, Any]) -> None:
+    value = js_json_parse(vector["input"])
+    assert _error_code(lambda: validate_prompt_content(value)) == vector["error"]["code"]
+
+
+# ---- rendering -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", _cases("render", "cases"))
+def test_render(vector: Dict[str, Any]) -> None:
+    assert render_prompt(vector["content"], vector["variables"]) == vector["expected"]
+
+
+@pytest.mark.parametrize("vector", _cases("render", "errors"))
+def test_render_error(vector: Dict[str, Any]) -> None:
+    assert _error_code(lambda: render_prompt(vector["content"], vector["variables"])) == vector["error"]["code"]
+
+
+# ---- refs ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", _cases("refs", "nameRefs"))
+def test_name_ref(vector: Dict[str, Any]) -> None:
+    call = lambda: parse_name_ref(vector["input"], vector.get("defaultRef"))  # noqa: E731
+    if "error" in vector:
+        assert _error_code(call) == vector["error"]["code"]
+        return
+    name, ref = call()
+    assert {"name": name, "ref": ref} == vector["expected"]
+
+
+@pytest.mark.parametrize("vector", _cases("refs", "refs"))
+def test_ref(vector: Dict[str, Any]) -> None:
+    if "error" in vector:
+        assert _error_code(lambda: parse_ref(vector["input"])) == vector["error"]["code"]
+        return
+    assert parse_ref(vector["input"]) == vector["expected"]
+
+
+# ---- lockfile --------------------------------------------------------------------------------------
+
+
+def _offline_client(**options: Any) -> Client:
+    """A client that never reaches a server (port 9, discard): only what it is given can answer."""
+    return Client("http://127.0.0.1:9", "po_test", snapshot_check_interval_ms=0, traces=False, **options)
+
+
+def _check_resolutions(client: Client, resolutions: List[Dict[str, Any]]) -> None:
+    for resolution in resolutions:
+        get = resolution["get"]
+        label = get.get("label", "production")
+        if "error" in resolution:
+            code = _error_code(lambda: client.get(get["name"], label=label))
+            assert code == resolution["error"]["code"], f"get {get}"
+            continue
+        prompt = client.get(get["name"], label=label)
+        served = {"name": prompt.name, "version": prompt.version, "sha": prompt.sha, "label": prompt.label, "source": prompt.source}
+        assert served == resolution["expected"], f"get {get}"
+
+
+@pytest.mark.parametrize("vector", _cases("lockfile", "valid"))
+def test_lockfile_valid(vector: Dict[str, Any]) -> None:
+    lock = parse_lockfile(vector["text"])
+    expected = vector["expected"]
+    assert lock["releaseSha"] == expected["releaseSha"]
+    summary = {
+        name: {"sha": entry["sha"], "version": entry["version"], "label": entry["label"], "embedded": entry.get("content") is not None}
+        for name, entry in lock["prompts"].items()
+    }
+    assert summary == expected["prompts"]
+    _check_resolutions(_offline_client(fallback_lockfile=lock), vector["resolutions"])
+
+
+@pytest.mark.parametrize("vector", _cases("lockfile", "invalid"))
+def test_lockfile_invalid(vector: Dict[str, Any]) -> None:
+    assert _error_code(lambda: parse_lockfile(vector["text"])) == vector["error"]["code"]
+
+
+# ---- snapshot + change feed ------------------------------------------------------------------------
+
+
+def _client_on(snapshot_text: str, lockfile_text: Any) -> Client:
+    """A client whose server answers the snapshot request with ``snapshot_text``; events are then fed
+    to it exactly as its stream reader does."""
+    options: Dict[str, Any] = {}
+    if lockfile_text is not None:
+        options["fallback_lockfile"] = parse_lockfile(lockfile_text)
+    client = _offline_client(**options)
+
+    def answer(path: str, etag: Any, timeout_ms: Any = None) -> Tuple[Any, Any]:
+        return json.loads(snapshot_text), None
+
+    client._http.revalidate = answer  # type: ignore[method-assign]
+    client._sync_snapshot()
+    client._resolver.loaded = True
+    return client
+
+
+@pytest.mark.parametrize("vector", _cases("snapshot", "sequences"))
+def test_snapshot_sequence(vector: Dict[str, Any]) -> None:
+    client = _client_on(vector["snapshot"], vector.get("lockfile"))
+    assert client.status()["cursor"] == vector["cursor"]
+    _check_resolutions(client, vector["expect"])
+    for step in vector["steps"]:
+        if "error" in step:
+            code = _error_code(lambda: client._handle_event(step["event"], "stream"))
+            assert code == step["error"]["code"], step["note"]
+        else:
+            client._handle_event(step["event"], "stream")
+        assert client.status()["cursor"] == step["cursor"], step["note"]
+        _check_resolutions(client, step["expect"])
+
+
+@pytest.mark.parametrize("vector", _cases("snapshot", "invalidSnapshots"))
+def test_snapshot_invalid(vector: Dict[str, Any]) -> None:
+    client = _offline_client()
+    client._http.revalidate = lambda path, etag, timeout_ms=None: (json.loads(vector["snapshot"]), None)  # type: ignore[method-assign]
+    assert _error_code(client._sync_snapshot) == vector["error"]["code"]
+    assert client.status()["cursor"] == 0
