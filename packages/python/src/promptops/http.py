@@ -89,10 +89,11 @@ class _Closed(Exception):
 
 class Stream:
     """An open streaming response: ``read()`` returns the next bytes (b"" at the end); ``abort()`` from
-    any thread ends a blocked read."""
+    any thread ends a blocked read (the socket is shut down: the read returns at once)."""
 
-    def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
+    def __init__(self, connection: http.client.HTTPConnection, sock: Optional[socket.socket], response: http.client.HTTPResponse) -> None:
         self._connection = connection
+        self._sock = sock
         self._response = response
         self._aborted = False
 
@@ -103,16 +104,16 @@ class Stream:
 
     def abort(self) -> None:
         self._aborted = True
-        sock = self._connection.sock
-        if sock is not None:
+        if self._sock is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
     def close(self) -> None:
         self.abort()
         try:
+            self._response.close()
             self._connection.close()
         except OSError:
             pass
@@ -137,7 +138,7 @@ class Http:
         self._host = parts.hostname or ""
         self._port = parts.port
         self._prefix = parts.path.rstrip("/")
-        self._active: Set[http.client.HTTPConnection] = set()
+        self._active: Set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -187,8 +188,7 @@ class Http:
         if self._closed:
             raise _Closed()
         connection = self._connection(timeout_ms / 1000)
-        with self._lock:
-            self._active.add(connection)
+        sock = self._open(connection)
         try:
             connection.request(method, self._prefix + path, body=body, headers=self._headers(headers))
             response = connection.getresponse()
@@ -197,9 +197,25 @@ class Http:
                 raise _Closed()
             return response.status, response.headers, data
         finally:
-            with self._lock:
-                self._active.discard(connection)
+            self._done(sock)
             connection.close()
+
+    def _open(self, connection: http.client.HTTPConnection) -> Optional[socket.socket]:
+        """Connects, and registers the socket so that ``close()`` can cut the request."""
+        connection.connect()
+        sock = connection.sock
+        with self._lock:
+            if sock is not None:
+                self._active.add(sock)
+        if self._closed:
+            self._done(sock)
+            connection.close()
+            raise _Closed()
+        return sock
+
+    def _done(self, sock: Optional[socket.socket]) -> None:
+        with self._lock:
+            self._active.discard(sock)  # type: ignore[arg-type]
 
     def _succeeded(self, status: int) -> None:
         if 200 <= status < 300 and self._on_success is not None:
@@ -265,14 +281,16 @@ class Http:
         connection = self._connection(connect_timeout_ms / 1000)
         try:
             connection.request("GET", self._prefix + path, headers=self._headers(headers))
+            # Held here: getresponse() drops the connection's reference when the server will close it.
+            sock = connection.sock
             response = connection.getresponse()
             if not 200 <= response.status < 300:
                 text = response.read().decode("utf-8", "replace")
                 connection.close()
                 raise http_error(response.status, text, f"GET {path}")
-            if connection.sock is not None:
-                connection.sock.settimeout(idle_timeout_ms / 1000 if idle_timeout_ms > 0 else None)
-            return Stream(connection, response)
+            if sock is not None:
+                sock.settimeout(idle_timeout_ms / 1000 if idle_timeout_ms > 0 else None)
+            return Stream(connection, sock, response)
         except BaseException as error:  # noqa: BLE001
             connection.close()
             raise self._failure(error, "GET", path, connect_timeout_ms) from None
@@ -294,18 +312,17 @@ class Http:
         if self._closed:
             return False
         connection = self._connection(timeout_ms / 1000)
-        with self._lock:
-            self._active.add(connection)
+        sock: Optional[socket.socket] = None
         try:
+            sock = self._open(connection)
             connection.request("GET", self._prefix + path, headers={"accept": "application/json", "user-agent": USER_AGENT})
             response = connection.getresponse()
             response.read()
             return 200 <= response.status < 300
-        except (OSError, http.client.HTTPException):
+        except (OSError, http.client.HTTPException, _Closed):
             return False
         finally:
-            with self._lock:
-                self._active.discard(connection)
+            self._done(sock)
             connection.close()
 
     def close(self) -> None:
@@ -313,10 +330,8 @@ class Http:
         self._closed = True
         with self._lock:
             active = list(self._active)
-        for connection in active:
-            sock = connection.sock
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        for sock in active:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
