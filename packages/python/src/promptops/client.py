@@ -101,6 +101,33 @@ def _change(change: Any, seq: int, kind: str) -> ChangeEvent:
     }
 
 
+def _fast_get(resolver: Resolver) -> Callable[..., ResolvedPrompt]:
+    """``Client.get`` as a closure over the default label's result cache: one dict subscript on a hit,
+    the resolver (and its lock) on a miss. Installed per instance, so ``client.get`` is a plain function
+    call: a bound method costs more than the lookup itself."""
+    hot = resolver.by_default
+    resolve = resolver.get
+    production = DEFAULT_LABEL
+
+    def get(
+        name: str,
+        label: str = production,
+        unit_key: Optional[str] = None,
+        tenant: Optional[str] = None,
+        sha: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> ResolvedPrompt:
+        if label is production and sha is None:
+            try:
+                return hot[name]
+            except (KeyError, TypeError):
+                pass
+        return resolve(name, label, sha)
+
+    get.__doc__ = Client.get.__doc__
+    return get
+
+
 class Client:
     """A promptops client: ``ready()`` once, then ``get(name)`` from memory, on any thread.
 
@@ -169,7 +196,7 @@ class Client:
         )
 
         self._resolver = Resolver()
-        self._hot = self._resolver.by_default
+        self.get = _fast_get(self._resolver)  # type: ignore[method-assign]
         self._listeners: Dict[str, List[Callable[[Any], None]]] = {"change": [], "error": []}
         self._state = "idle"
         self._snapshot_from = "none"
@@ -218,10 +245,7 @@ class Client:
         ``sha`` pins a version like ``name@<sha>``. ``unit_key``, ``tenant`` and ``context`` are reserved
         for rollouts and tenant overrides: accepted and ignored for now (``variant`` is ``'base'``).
         Raises ``prompt_not_found`` naming what is available."""
-        if sha is None and label == "production":
-            hit = self._hot.get(name)
-            if hit is not None:
-                return hit
+        # The instance's own `get` (_fast_get) shadows this one: the same lookup, without a bound method.
         return self._resolver.get(name, label, sha)
 
     def ready(self, timeout: Optional[float] = None) -> "Client":
