@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import types
 from typing import Any, Dict, Iterator, List
 

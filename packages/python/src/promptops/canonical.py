@@ -18,7 +18,7 @@ import json
 import math
 import re
 from decimal import Decimal
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from .errors import PromptopsError
 
@@ -102,9 +102,9 @@ def es_number(value: Union[int, float]) -> str:
 def _js_string(text: str) -> str:
     """``JSON.stringify(string)``: lone surrogates escaped as ``\\udxxx`` (well-formed JSON.stringify)."""
     if _SURROGATE.search(text) is None:
-        return _encode_string(text)
+        return str(_encode_string(text))
     text = _join_surrogate_pairs(text)
-    out = _encode_string(text)
+    out = str(_encode_string(text))
     return _SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group(0)), out)
 
 
@@ -117,7 +117,7 @@ def _is_array_index(key: str) -> bool:
     return _ARRAY_INDEX.match(key) is not None and int(key) < 2**32 - 1
 
 
-def js_keys(record: dict) -> List[str]:
+def js_keys(record: Dict[str, Any]) -> List[str]:
     """Keys in the order JavaScript enumerates an object's own keys: array indices ascending, then the rest
     in insertion order."""
     keys = list(record.keys())
@@ -280,7 +280,7 @@ def _number_text(value: float) -> str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
-def _unrepresentable(value: Any, path: List[Union[str, int]]) -> Optional[dict]:
+def _unrepresentable(value: Any, path: List[Union[str, int]]) -> Optional[Dict[str, str]]:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
@@ -305,8 +305,8 @@ def _unrepresentable(value: Any, path: List[Union[str, int]]) -> Optional[dict]:
         items = list(enumerate(value))
     else:
         return None
-    for key, item in items:
-        found = _unrepresentable(item, path + [key])
+    for step, item in items:
+        found = _unrepresentable(item, path + [step])
         if found is not None:
             return found
     return None

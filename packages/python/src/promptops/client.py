@@ -171,6 +171,7 @@ class Client:
         key = api_key if api_key is not None else os.environ.get("PROMPTOPS_API_KEY")
         if not isinstance(key, str) or key == "":
             raise _invalid_option("api_key is required", "pass the API key (e.g. os.environ['PROMPTOPS_API_KEY'])")
+        client_key: str = key
         if transport not in ("sse", "poll"):
             raise _invalid_option(f"transport must be 'sse' or 'poll', got {transport!r}", "use 'sse' (default) or 'poll'")
         reconnect = reconnect or {}
@@ -187,16 +188,16 @@ class Client:
 
         # Any request that succeeds (snapshot check, prefetch, trace export) shows the server answers again.
         self._wake_follow: Optional[threading.Event] = None
-        self._http = Http(base_url, key, self._request_timeout_ms, self._wake)
+        self._http = Http(base_url, client_key, self._request_timeout_ms, self._wake)
         self._source = SnapshotSource(self._http, scope_query(scope))
         tracing = trace_config(traces, self._request_timeout_ms)
         trace_key = traces.get("api_key") if isinstance(traces, Mapping) else None
         self._tracer = Tracer(
-            lambda: Http(base_url, trace_key or key, tracing.exporter.request_timeout_ms, self._wake), tracing, self._notify
+            lambda: Http(base_url, trace_key or client_key, tracing.exporter.request_timeout_ms, self._wake), tracing, self._notify
         )
 
         self._resolver = Resolver()
-        self.get = _fast_get(self._resolver)  # type: ignore[method-assign]
+        setattr(self, "get", _fast_get(self._resolver))  # noqa: B010 - shadows the method: see _fast_get
         self._listeners: Dict[str, List[Callable[[Any], None]]] = {"change": [], "error": []}
         self._state = "idle"
         self._snapshot_from = "none"

@@ -8,7 +8,7 @@ entries; one failed check refuses the file (``invalid_lockfile`` or ``lockfile_t
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, cast
 
 from .canonical import SHA_PATTERN, canonical_json, content_sha, format_path, js_keys
 from .errors import FieldIssue, PromptopsError, format_issues
@@ -175,7 +175,7 @@ def parse_lockfile(text: str, file: str = LOCKFILE_NAME) -> Lockfile:
             f"{file}: releaseSha does not match the entries",
             fix="regenerate it with `promptops lock`",
         )
-    return data
+    return cast(Lockfile, data)
 
 
 def verify_lockfile(lock: Mapping[str, Any], what: str = "fallback.lockfile") -> Lockfile:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .canonical import content_sha, js_json, js_keys
 from .errors import FieldIssue, PromptopsError, format_issues
@@ -90,7 +90,7 @@ def _shortest_cycle(start: str, includes: Mapping[str, List[str]]) -> Optional[L
 
 def _slot_cycle_issues(includes: Mapping[str, List[str]]) -> List[FieldIssue]:
     issues: List[FieldIssue] = []
-    reported: set = set()
+    reported: Set[str] = set()
     for start in sorted(includes.keys()):
         if start in reported:
             continue

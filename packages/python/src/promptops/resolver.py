@@ -10,7 +10,7 @@ is never stored after that snapshot was replaced.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .errors import PromptopsError
 from .fallback import EMPTY_FALLBACK, Fallback, fallback_miss, resolve_fallback
@@ -166,7 +166,13 @@ class Resolver:
             if source is not None:
                 labels.extend(key for key in source.labels.keys() if key not in labels)
         known_set: Dict[str, None] = {}
-        for names in (self.snapshot.prompts, self.fallback.lock.prompts, self.fallback.unlabelled, self.fallback.defaults):
+        sources: Tuple[Mapping[str, Any], ...] = (
+            self.snapshot.prompts,
+            self.fallback.lock.prompts,
+            self.fallback.unlabelled,
+            self.fallback.defaults,
+        )
+        for names in sources:
             for key in names.keys():
                 known_set[key] = None
         known = sorted(known_set.keys())

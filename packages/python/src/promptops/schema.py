@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union, cast
 
 from .canonical import format_path, js_keys, lone_surrogate_problem
 from .errors import FieldIssue, PromptopsError
@@ -339,4 +339,4 @@ def parse_prompt_content(value: Any, what: str = "prompt content") -> Dict[str, 
             issues=issues,
             fix="correct the fields listed in issues",
         )
-    return value
+    return cast(Dict[str, Any], value)

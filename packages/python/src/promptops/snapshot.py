@@ -186,7 +186,7 @@ def validate_snapshot(data: Any, what: str, previous: Optional[Snapshot] = None)
     versions already verified, so a periodic re-check hashes only what is new."""
     if not isinstance(data, dict) or not isinstance(data.get("project"), str) or not isinstance(data.get("prompts"), dict):
         raise PromptopsError("invalid", "invalid_snapshot", f"{what}: not a snapshot ({{ project, cursor, prompts }})")
-    cursor = data.get("cursor")
+    cursor: Any = data.get("cursor")
     if not _is_safe_integer(cursor) or cursor < 0:
         raise PromptopsError("invalid", "invalid_snapshot", f"{what}: cursor must be a non-negative integer")
     prompts: Dict[str, SnapshotPrompt] = {}
@@ -256,6 +256,7 @@ def parse_feed_event(data: Any) -> FeedEvent:
     if data.get("type") != "label":
         return FeedEvent("other", seq)
     name, label, sha, version, kind = (data.get(k) for k in ("name", "label", "sha", "version", "kind"))
+    version = None if version is None else int(version) if _is_safe_integer(version) else version
     if (
         not isinstance(name, str)
         or not isinstance(label, str)
@@ -269,7 +270,7 @@ def parse_feed_event(data: Any) -> FeedEvent:
         name,
         label,
         sha,
-        None if version is None else int(version),
+        version,
         kind if isinstance(kind, str) else "unknown",
         data.get("content"),
         "content" in data,

@@ -93,10 +93,10 @@ def build_event(data: Mapping[str, Any], event_id: str, now_ms: float) -> BuiltE
     if len(event_id) > MAX_ID or _ID.match(event_id) is None:
         bad("id", f"must be 1–{MAX_ID} printable ASCII characters")
 
-    latency = data.get("latency_ms")
+    latency: Any = data.get("latency_ms")
     if latency is not None and not (_is_number(latency) and 0 <= latency <= 86_400_000):
         bad("latencyMs", "must be a number of milliseconds between 0 and 86,400,000")
-    started = data.get("started_at")
+    started: Any = data.get("started_at")
     started_ms: Optional[float] = None
     if isinstance(started, datetime):
         started_ms = started.timestamp() * 1000

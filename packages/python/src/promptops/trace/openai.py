@@ -68,9 +68,10 @@ def instrument_openai(openai_client: Any, client: Any, record_calls_without_prom
         existing.record_without_prompt = record_calls_without_prompt
         existing.provider = provider
         return openai_client
-    original = getattr(completions, "create", None)
-    if not callable(original):
+    found = getattr(completions, "create", None)
+    if not callable(found):
         raise TypeError("instrument_openai: openai_client.chat.completions.create is not callable")
+    original: Callable[..., Any] = found
     state = _State(client, record_calls_without_prompt, provider)
     if inspect.iscoroutinefunction(original):
 
@@ -151,7 +152,7 @@ class _Call:
             return
         self.recorded = True
         try:
-            data = {**self.base, **outcome, "latency_ms": (time.perf_counter() - self.started) * 1000}
+            data: Dict[str, Any] = {**self.base, **outcome, "latency_ms": (time.perf_counter() - self.started) * 1000}
             data["attributes"] = {**self.attributes, **(extra or {})}
             record = getattr(self.state.client, "_record", None)
             if callable(record):

@@ -5,6 +5,7 @@ active when the call was made."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 from typing import Any, Dict, Iterator, Optional
 
 __all__ = ["active_span", "annotate_span", "span_attributes", "prompt_attributes", "set_prompt_attributes", "prompt_span", "otel_available"]
@@ -18,9 +19,7 @@ def _load() -> Any:
     if not _loaded:
         _loaded = True
         try:
-            from opentelemetry import trace as otel_trace  # type: ignore[import-not-found]
-
-            _api = otel_trace
+            _api = importlib.import_module("opentelemetry.trace")
         except Exception:  # noqa: BLE001 - absent or broken: tracing goes on without it
             _api = None
     return _api

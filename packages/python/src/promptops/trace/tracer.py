@@ -96,7 +96,8 @@ class Tracer:
 
     def record(self, data: Mapping[str, Any], span: Any) -> str:
         """Validates, annotates the span, and queues one event; returns its id. Never raises."""
-        event_id = data.get("id") if isinstance(data.get("id"), str) else ""
+        given = data.get("id")
+        event_id: str = given if isinstance(given, str) else ""
         try:
             if event_id == "":
                 event_id = new_event_id()
