@@ -106,13 +106,9 @@ export const latencyWithinError = (estimate: number, exact: number): boolean =>
     : Math.abs(estimate - exact) <= LATENCY_SKETCH_ACCURACY * exact * (1 + 1e-9);
 
 /**
- * The stored forms of a whole sketch, one value each, which the databases merge on every upsert:
- *
- * - binary (SQLite, where the merge runs in the writer's own JavaScript; JSON cost ~20x more): a
- *   little-endian int32 with the number of exact values (-1 once dropped), those values as float64s,
- *   then the bins as int32 (index, count) pairs sorted by index. Merging is one linear pass.
- * - JSON (PostgreSQL, merged by a SQL function of the same meaning, migration 0007):
- *   `{"x": [values] | null, "b": {"index": count}}`.
+ * The stored form of a sketch, one value the writers merge on every rollup write: a little-endian int32
+ * with the number of exact values (-1 once dropped), those values as float64s, then the bins as int32
+ * (index, count) pairs sorted by index. Merging is one linear pass, with no parsing.
  */
 export const encodeLatencySketchBinary = (sketch: LatencySketch): Uint8Array => {
   const exact = sketch.exact ?? [];
@@ -181,34 +177,6 @@ export const mergeBinaryLatencySketches = (a: Uint8Array, b: Uint8Array): Uint8A
     k += 8;
   }
   return out.subarray(0, k);
-};
-
-export const encodeLatencySketchJson = (sketch: LatencySketch): string => {
-  let bins = '';
-  for (const [index, n] of sketch.bins) bins += `${bins === '' ? '' : ','}"${index}":${n}`;
-  return `{"x":${sketch.exact === null ? 'null' : JSON.stringify(sketch.exact)},"b":{${bins}}}`;
-};
-
-/** From the JSON text, or the object a driver parsed it into. */
-export const decodeLatencySketchJson = (
-  json: string | { x: number[] | null; b: Record<string, number> },
-): LatencySketch => {
-  const { x, b } =
-    typeof json === 'string' ? (JSON.parse(json) as { x: number[] | null; b: Record<string, number> }) : json;
-  const bins = new Map<number, number>();
-  let count = 0;
-  for (const key in b) {
-    bins.set(Number(key), b[key]!);
-    count += b[key]!;
-  }
-  return { bins, count, exact: x === null ? null : [...x] };
-};
-
-/** The JSON form's merge, as PostgreSQL's `promptops_latency_merge` runs it. */
-export const mergeJsonLatencySketches = (a: string, b: string): string => {
-  const merged = decodeLatencySketchJson(a);
-  mergeLatencySketches(merged, decodeLatencySketchJson(b));
-  return encodeLatencySketchJson(merged);
 };
 
 /** The sketch of `values` in the binary form, without building the sketch (the writer's hot path). */

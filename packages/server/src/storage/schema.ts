@@ -177,6 +177,25 @@ export interface TraceRollupScoresTable extends RollupKeyColumns {
   count: number;
 }
 
+/** Per hour, the figures per charted group (sha, label, arm). */
+export interface TraceRollupGroupsTable {
+  project_id: number;
+  prompt_name: string;
+  group_by: string;
+  hour_ms: number;
+  group_key: string;
+  count: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost: number;
+  thumbs_up: number;
+  thumbs_down: number;
+  score_sum: number;
+  score_count: number;
+  latency: unknown;
+}
+
 export interface TraceRollupDirtyTable {
   project_id: number;
   prompt_name: string;
@@ -210,6 +229,7 @@ export interface Database {
   trace_rollup_series: TraceRollupSeriesTable;
   trace_rollups: TraceRollupsTable;
   trace_rollup_scores: TraceRollupScoresTable;
+  trace_rollup_groups: TraceRollupGroupsTable;
   trace_rollup_dirty: TraceRollupDirtyTable;
   trace_rollup_tenants: TraceRollupTenantsTable;
   trace_rollup_backfill: TraceRollupBackfillTable;

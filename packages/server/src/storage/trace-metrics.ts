@@ -6,7 +6,7 @@ import { HOUR_MS, MINUTE_MS, ROLLUP_GRAINS } from './trace-rollup-deltas.js';
 import { decodeStoredSketch } from './trace-rollups.js';
 
 /** Marked hours read one query each up to this many; beyond, one read of the part's minutes. */
-const MAX_MARKED_QUERIES = 8;
+const MAX_MARKED_QUERIES = 2;
 
 /**
  * The metrics query, two ways. `rawMetrics` scans the window's traces (and their scores); `rollupMetrics`
@@ -142,7 +142,9 @@ export const rawMetrics = async (
 const ROLLUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
 
 interface RollupRow {
-  series_id: number;
+  /** Series rows carry the series, group rows their key. */
+  series_id?: number;
+  group_key?: string;
   bucket_ms: number;
   count: number;
   errors: number;
@@ -174,13 +176,8 @@ export const rollupMetrics = async (
   for (const row of series.rows) keys.set(Number(row.id), row.key === '' ? null : row.key);
   for (const part of planRollupWindow(query.sinceMs, query.untilMs, grains)) {
     if (part.grainMs === null) {
-      // The partial minutes at the edges: a few raw rows, every latency read.
-      const raw = await rawMetrics(db, projectId, {
-        ...query,
-        sinceMs: part.fromMs,
-        untilMs: part.toMs,
-        maxLatencySamples: Number.MAX_SAFE_INTEGER,
-      });
+      // The partial minutes at the edges: less than a minute of raw rows each.
+      const raw = await rawMetrics(db, projectId, { ...query, sinceMs: part.fromMs, untilMs: part.toMs });
       for (const row of raw) {
         const group = groups.get(row.key, row.bucketStartMs);
         group.count += row.count;
@@ -198,7 +195,8 @@ export const rollupMetrics = async (
     }
     const add = (row: RollupRow): void => {
       const bucketMs = Number(row.bucket_ms);
-      const key = keys.get(Number(row.series_id));
+      const key =
+        row.group_key !== undefined ? (row.group_key === '' ? null : row.group_key) : keys.get(Number(row.series_id));
       if (key === undefined) throw new Error(`rollup series ${row.series_id} is missing`);
       const group = groups.get(key, Math.floor(bucketMs / query.bucketMs) * query.bucketMs);
       group.count += Number(row.count);
@@ -232,8 +230,14 @@ export const rollupMetrics = async (
             and hour_ms >= ${part.fromMs} and hour_ms < ${part.toMs}`.execute(db)
       ).rows.map((row) => Number(row.hour_ms)),
     );
-    for (const row of (await rows(HOUR_MS, part.fromMs, part.toMs)).rows)
-      if (!marked.has(Number(row.bucket_ms))) add(row);
+    // The rest from their group rows: a few an hour.
+    const hours = await sql<RollupRow>`
+      select group_key, hour_ms as bucket_ms, count, errors, input_tokens, output_tokens, cost, thumbs_up,
+        thumbs_down, score_sum, score_count, latency
+      from trace_rollup_groups
+      where project_id = ${projectId} and prompt_name = ${query.promptName} and group_by = ${query.by}
+        and hour_ms >= ${part.fromMs} and hour_ms < ${part.toMs}`.execute(db);
+    for (const row of hours.rows) if (!marked.has(Number(row.bucket_ms))) add(row);
     if (marked.size > MAX_MARKED_QUERIES) {
       // Many (a backfill not folded yet): one read of the part's minutes, kept for the marked hours.
       for (const row of (await rows(MINUTE_MS, part.fromMs, part.toMs)).rows)

@@ -3,17 +3,18 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './port.js';
 import type { Database } from './schema.js';
 import { HOUR_MS, MINUTE_MS } from './trace-rollup-deltas.js';
-import { decodeStoredSketch, encodeStoredSketch } from './trace-rollups.js';
+import { decodeStoredSketch, encodeStoredSketch, GROUPS, kyselyRollupSql, lockRollups } from './trace-rollups.js';
 import { writeTransaction } from './write-transaction.js';
 
 /**
- * The fold: an hour's rows are made from its minute rows, once the hour is over (and a grace for late
- * events), and made again whenever a later insert, score or backfill marks the hour. Inserts then write
+ * The fold: an hour's rows (per series, and per charted group: sha, label, arm) are made from its minute
+ * rows, once the hour is over (and a grace for late events), and made again whenever a later insert, score
+ * or backfill marks the hour. Inserts then write
  * only minute rows and one mark per hour, instead of every hour row they touch: measured on SQLite, the
  * hour upserts were half of what rollups added to an insert. Each fold is one short transaction that
- * replaces the hour's rows and removes its mark; on PostgreSQL it holds the mark (FOR UPDATE SKIP LOCKED:
- * replicas fold different hours), so an insert that marks the hour while the fold reads its minutes waits
- * and marks it again. Idempotent: folding an hour twice writes the same rows.
+ * replaces the hour's rows and removes its mark, under the prompt's rollup lock (trace-rollups.ts), which
+ * every writer of the prompt's minutes and marks takes too: a fold sees an hour's minutes and mark as one,
+ * and an insert after it marks the hour again. Idempotent: folding an hour twice writes the same rows.
  */
 
 /** Late events of an hour that just ended still land in it before its first fold. */
@@ -52,13 +53,17 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
       await sql<{ project_id: number; prompt_name: string; hour_ms: number }>`
         select project_id, prompt_name, hour_ms from trace_rollup_dirty
         where hour_ms <= ${nowMs - HOUR_MS - FOLD_GRACE_MS}
-        order by hour_ms, project_id, prompt_name limit 1
-        ${dialect === 'postgres' ? sql`for update skip locked` : sql``}`.execute(trx)
+        order by hour_ms, project_id, prompt_name limit 1`.execute(trx)
     ).rows;
     if (mark === undefined) return false;
     const projectId = Number(mark.project_id);
     const promptName = mark.prompt_name;
     const hourMs = Number(mark.hour_ms);
+    // The prompt's rollup lock, as writers take it; another replica may have folded the hour meanwhile.
+    await lockRollups(kyselyRollupSql(trx as Kysely<unknown>, dialect), [{ projectId, promptName }]);
+    const still = await sql`select 1 as marked from trace_rollup_dirty
+      where project_id = ${projectId} and prompt_name = ${promptName} and hour_ms = ${hourMs}`.execute(trx);
+    if (still.rows.length === 0) return true;
     const inHour = sql`project_id = ${projectId} and prompt_name = ${promptName} and bucket_ms >= ${hourMs} and bucket_ms < ${hourMs + HOUR_MS}`;
 
     const minutes = await sql<Sums & { series_id: number; latency: unknown }>`
@@ -85,12 +90,57 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
       bucket_ms: hourMs,
       series_id: id,
       ...Object.fromEntries(SUMS.map((c) => [c, hour[c]])),
-      latency: encodeStoredSketch(dialect, hour.latency),
+      latency: encodeStoredSketch(hour.latency),
     }));
     for (let i = 0; i < rows.length; i += CHUNK)
       await trx
         .insertInto('trace_rollups')
         .values(rows.slice(i, i + CHUNK) as never)
+        .execute();
+
+    // The hour's group rows (per sha, label and arm), from the series' hour rows just made.
+    const dims = new Map<number, Record<(typeof GROUPS)[number][1], string>>();
+    for (const row of (
+      await sql<{ id: number; prompt_sha: string; label: string; rollout_arm: string }>`
+        select id, prompt_sha, label, rollout_arm from trace_rollup_series
+        where project_id = ${projectId} and prompt_name = ${promptName}`.execute(trx)
+    ).rows)
+      dims.set(Number(row.id), { promptSha: row.prompt_sha, label: row.label, rolloutArm: row.rollout_arm });
+    const groups = new Map<string, Sums & { by: string; key: string; latency: LatencySketch }>();
+    for (const [id, hour] of hours) {
+      const dim = dims.get(id);
+      if (dim === undefined) throw new Error(`rollup series ${id} is missing`);
+      for (const [by, field] of GROUPS) {
+        const gid = `${by}\u0000${dim[field]}`;
+        let group = groups.get(gid);
+        if (group === undefined) {
+          group = {
+            ...(Object.fromEntries(SUMS.map((c) => [c, 0])) as unknown as Sums),
+            by,
+            key: dim[field],
+            latency: emptyLatencySketch(),
+          };
+          groups.set(gid, group);
+        }
+        for (const c of SUMS) group[c] += hour[c];
+        mergeLatencySketches(group.latency, hour.latency);
+      }
+    }
+    await sql`delete from trace_rollup_groups
+      where project_id = ${projectId} and prompt_name = ${promptName} and hour_ms = ${hourMs}`.execute(trx);
+    const groupRows = [...groups.values()].map((group) => ({
+      project_id: projectId,
+      prompt_name: promptName,
+      group_by: group.by,
+      hour_ms: hourMs,
+      group_key: group.key,
+      ...Object.fromEntries(SUMS.map((c) => [c, group[c]])),
+      latency: encodeStoredSketch(group.latency),
+    }));
+    for (let i = 0; i < groupRows.length; i += CHUNK)
+      await trx
+        .insertInto('trace_rollup_groups')
+        .values(groupRows.slice(i, i + CHUNK) as never)
         .execute();
 
     const named = await sql<{ series_id: number; name: string; sum: number; count: number }>`

@@ -1,11 +1,8 @@
 import type SqliteDatabase from 'better-sqlite3';
 import {
   decodeLatencySketchBinary,
-  decodeLatencySketchJson,
   encodeLatenciesBinary,
   encodeLatencySketchBinary,
-  encodeLatencySketchJson,
-  latencySketchOf,
   mergeBinaryLatencySketches,
   type LatencySketch,
 } from '@promptops/core';
@@ -13,6 +10,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Dialect } from './port.js';
 import {
+  HOUR_MS,
   OTHER_TENANT,
   RollupDeltas,
   rowProject,
@@ -27,13 +25,11 @@ import type { RowParams } from './trace-row-params.js';
  * Rollups are written in the transaction of what they count (a trace insert, a score, a backfill batch),
  * through whichever connection runs it: the writer thread's (better-sqlite3 or a pg client) or the main
  * one (Kysely). Each is a `RollupSql`; the statements are fixed texts, upserts whose conflict clause adds
- * the counts. The latency sketch is merged by dialect:
- * - PostgreSQL: in the upsert, by `promptops_latency_merge` (a SQL function over jsonb, migration 0007),
- *   so concurrent writers (replicas, the small-body path) never lose one another's values.
- * - SQLite: every write transaction holds the database's one write lock, so the writer reads the batch's
- *   stored sketches (one statement per bucket), merges them with core's binary merge and upserts the
- *   result. Measured, a JavaScript function called from the upsert cost ~5 µs a row (two Buffers made and
- *   a C++/JS hop per call), more than the upsert itself.
+ * the counts. The latency sketch is read, merged in JavaScript (core's binary merge) and written back,
+ * under the prompt's rollup lock (`lockRollups`). Measured, the alternatives cost more than the upsert
+ * itself: on SQLite a JavaScript function called from the upsert (~5 µs a row: two Buffers and a C++/JS
+ * hop per call); on PostgreSQL a SQL function merging jsonb (a sub-query per row; live ingestion kept 77 %
+ * of its throughput, against 85 % or more with the lock).
  */
 
 export interface RollupOptions {
@@ -133,46 +129,11 @@ export const kyselyRollupSql = (db: Kysely<unknown>, dialect: Dialect): RollupSq
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-/** A sketch as the dialect stores it: SQLite core's binary form (a BLOB), PostgreSQL its JSON (jsonb). */
-export const encodeStoredSketch = (dialect: Dialect, sketch: LatencySketch): unknown =>
-  dialect === 'postgres' ? encodeLatencySketchJson(sketch) : asBuffer(encodeLatencySketchBinary(sketch));
+/** A sketch as stored: core's binary form (a BLOB, a bytea). */
+export const encodeStoredSketch = (sketch: LatencySketch): Buffer => asBuffer(encodeLatencySketchBinary(sketch));
 
-/** A stored sketch as read back: SQLite bytes, or PostgreSQL jsonb (parsed by the driver). */
-export const decodeStoredSketch = (stored: unknown): LatencySketch =>
-  stored instanceof Uint8Array
-    ? decodeLatencySketchBinary(stored)
-    : decodeLatencySketchJson(stored as Parameters<typeof decodeLatencySketchJson>[0]);
-
-/**
- * The sketch each delta's upsert writes: PostgreSQL, the delta's own (JSON; the upsert merges it);
- * SQLite, the stored one merged with the delta's (binary), read per bucket under the write lock.
- */
-const sketchesToWrite = async (
-  sql: RollupSql,
-  deltas: readonly RollupDelta[],
-  seriesIds: readonly number[],
-): Promise<unknown[]> => {
-  if (sql.dialect === 'postgres') return deltas.map((d) => encodeLatencySketchJson(latencySketchOf(d.latencies)));
-  const stored = new Map<string, Uint8Array>();
-  const read = new Set<string>();
-  for (const d of deltas) {
-    const bucket = `${d.projectId}\u0000${d.promptName}\u0000${d.grainMs}\u0000${d.bucketMs}`;
-    if (read.has(bucket)) continue;
-    read.add(bucket);
-    const rows = await sql.run(
-      'select series_id, latency from trace_rollups where project_id = ? and prompt_name = ? and grain_ms = ? and bucket_ms = ?',
-      [d.projectId, d.promptName, d.grainMs, d.bucketMs],
-    );
-    for (const row of rows) stored.set(`${bucket}\u0000${String(row['series_id'])}`, row['latency'] as Uint8Array);
-  }
-  return deltas.map((d, i) => {
-    const before = stored.get(
-      `${d.projectId}\u0000${d.promptName}\u0000${d.grainMs}\u0000${d.bucketMs}\u0000${seriesIds[i]}`,
-    );
-    const mine = encodeLatenciesBinary(d.latencies);
-    return asBuffer(before === undefined ? mine : mergeBinaryLatencySketches(before, mine));
-  });
-};
+/** A stored sketch as read back (both drivers hand bytes over as Buffers). */
+export const decodeStoredSketch = (stored: unknown): LatencySketch => decodeLatencySketchBinary(stored as Uint8Array);
 
 /**
  * What a connection owner (the writer thread, or the main thread's pool) knows of the rollups' keys:
@@ -306,10 +267,7 @@ export const rollupSqlText = (dialect: Dialect, text: string): string => {
 };
 
 const SERIES_COLUMNS = 'project_id, prompt_name, prompt_sha, effective_sha, label, tenant, rollout_id, rollout_arm';
-const KEY_COLUMNS = 'project_id, prompt_name, grain_ms, bucket_ms, series_id';
-const MAIN_COLUMNS = `${KEY_COLUMNS}, count, errors, input_tokens, output_tokens, cost, thumbs_up, thumbs_down, score_sum, score_count, latency`;
-const MAIN_WIDTH = MAIN_COLUMNS.split(',').length;
-const MAIN_SUMS = [
+const SUM_COLUMNS = [
   'count',
   'errors',
   'input_tokens',
@@ -319,37 +277,61 @@ const MAIN_SUMS = [
   'thumbs_down',
   'score_sum',
   'score_count',
-].map((c) => `${c} = trace_rollups.${c} + excluded.${c}`);
-/** SQLite's upsert brings the merged sketch; PostgreSQL's merges it. */
-const MAIN_UPDATE = {
-  sqlite: [...MAIN_SUMS, 'latency = excluded.latency'].join(', '),
-  postgres: [...MAIN_SUMS, 'latency = promptops_latency_merge(trace_rollups.latency, excluded.latency)'].join(', '),
+] as const;
+
+/** A table of summed rows: a key whose last column tells rows of one bucket apart, sums, a sketch. */
+interface SummedTable {
+  readonly name: 'trace_rollups' | 'trace_rollup_groups';
+  readonly key: readonly string[];
+}
+/** Per series: minute and hour rows. */
+export const SERIES_ROWS: SummedTable = {
+  name: 'trace_rollups',
+  key: ['project_id', 'prompt_name', 'grain_ms', 'bucket_ms', 'series_id'],
 };
-const SCORE_COLUMNS = `${KEY_COLUMNS}, name, sum, count`;
-const SCORE_WIDTH = SCORE_COLUMNS.split(',').length;
+/** Per charted group (sha, label, arm): hour rows. */
+export const GROUP_ROWS: SummedTable = {
+  name: 'trace_rollup_groups',
+  key: ['project_id', 'prompt_name', 'group_by', 'hour_ms', 'group_key'],
+};
+/** What the groups are charted by, and the key column each reads. */
+export const GROUPS = [
+  ['sha', 'promptSha'],
+  ['label', 'label'],
+  ['arm', 'rolloutArm'],
+] as const;
+
+/** One row to add: its key's values (in the table's order), its sums (SUM_COLUMNS' order), its latencies. */
+interface SummedRow {
+  readonly key: readonly unknown[];
+  readonly sums: readonly number[];
+  readonly latencies: readonly number[];
+}
 
 /** Rows per upsert statement: SQLite runs single-row statements (cheapest there), PostgreSQL fewer, larger. */
 const CHUNKS = { sqlite: [1], postgres: [100, 20, 5, 1] } as const;
 
-const upsertTexts = new Map<number, string>();
-const upsertText = (dialect: Dialect, table: 'main' | 'scores', rows: number): string => {
-  const id = rows * 4 + (table === 'main' ? 0 : 2) + (dialect === 'sqlite' ? 0 : 1);
+const upsertTexts = new Map<string, string>();
+const upsertText = (dialect: Dialect, table: SummedTable | 'scores', rows: number): string => {
+  const id = `${dialect}:${typeof table === 'string' ? table : table.name}:${rows}`;
   let text = upsertTexts.get(id);
-  if (text === undefined) {
-    const width = table === 'main' ? MAIN_WIDTH : SCORE_WIDTH;
-    const tuple = `(${Array.from({ length: width }, () => '?').join(',')})`;
-    const values = Array.from({ length: rows }, () => tuple).join(',');
-    text =
-      table === 'main'
-        ? `insert into trace_rollups (${MAIN_COLUMNS}) values ${values} on conflict (${KEY_COLUMNS}) do update set ${MAIN_UPDATE[dialect]}`
-        : `insert into trace_rollup_scores (${SCORE_COLUMNS}) values ${values} on conflict (${KEY_COLUMNS}, name) do update set sum = trace_rollup_scores.sum + excluded.sum, count = trace_rollup_scores.count + excluded.count`;
-    text = rollupSqlText(dialect, text);
-    upsertTexts.set(id, text);
+  if (text !== undefined) return text;
+  if (table === 'scores') {
+    const key = SERIES_ROWS.key.join(', ');
+    const tuple = `(${Array.from({ length: SERIES_ROWS.key.length + 3 }, () => '?').join(',')})`;
+    text = `insert into trace_rollup_scores (${key}, name, sum, count) values ${Array.from({ length: rows }, () => tuple).join(',')} on conflict (${key}, name) do update set sum = trace_rollup_scores.sum + excluded.sum, count = trace_rollup_scores.count + excluded.count`;
+  } else {
+    const columns = [...table.key, ...SUM_COLUMNS, 'latency'];
+    const tuple = `(${columns.map(() => '?').join(',')})`;
+    // The upsert brings the merged sketch (read and merged under the rollup lock).
+    text = `insert into ${table.name} (${columns.join(', ')}) values ${Array.from({ length: rows }, () => tuple).join(',')} on conflict (${table.key.join(', ')}) do update set ${SUM_COLUMNS.map((c) => `${c} = ${table.name}.${c} + excluded.${c}`).join(', ')}, latency = excluded.latency`;
   }
+  text = rollupSqlText(dialect, text);
+  upsertTexts.set(id, text);
   return text;
 };
 
-const upsertAll = async (sql: RollupSql, table: 'main' | 'scores', rows: readonly unknown[][]): Promise<void> => {
+const upsertAll = async (sql: RollupSql, table: SummedTable | 'scores', rows: readonly unknown[][]): Promise<void> => {
   const sizes = CHUNKS[sql.dialect];
   for (let offset = 0; offset < rows.length;) {
     const size = sizes.find((n) => n <= rows.length - offset) ?? 1;
@@ -360,38 +342,133 @@ const upsertAll = async (sql: RollupSql, table: 'main' | 'scores', rows: readonl
   }
 };
 
-/** Writes deltas: each key's series, then the rows and the per-name scores. */
-const writeDeltas = async (sql: RollupSql, cache: RollupCache, batch: RollupDeltas): Promise<void> => {
-  const deltas = batch.sorted();
-  const created = new Map<string, number>();
-  const seriesIds: number[] = [];
-  for (const d of deltas) seriesIds.push(await cache.series(sql, d, created));
-  const sketches = await sketchesToWrite(sql, deltas, seriesIds);
-  const keys = deltas.map((d, i) => [d.projectId, d.promptName, d.grainMs, d.bucketMs, seriesIds[i]]);
+/**
+ * The sketch each row's upsert writes: the stored one merged with the row's, read under the rollup lock.
+ * Read by key range: per prefix (the key but its bucket and last columns), the batch's buckets in runs
+ * with gaps of at most 16 buckets, one index range each (a batch's traces are mostly close in time; on
+ * PostgreSQL, where each statement is a round trip, a list of buckets was planned as a filter over all of
+ * the prefix's rows).
+ */
+const sketchesToWrite = async (sql: RollupSql, table: SummedTable, rows: readonly SummedRow[]): Promise<unknown[]> => {
+  const prefix = table.key.slice(0, -2);
+  const [bucket, last] = table.key.slice(-2) as [string, string];
+  const select = rollupSqlText(
+    sql.dialect,
+    `select ${bucket} as bucket, ${last} as last, latency from ${table.name} where ${prefix.map((c) => `${c} = ?`).join(' and ')} and ${bucket} >= ? and ${bucket} <= ?`,
+  );
+  const width = table === GROUP_ROWS ? HOUR_MS : undefined;
+  const reads = new Map<string, { params: readonly unknown[]; buckets: number[]; step: number }>();
+  for (const row of rows) {
+    const params = row.key.slice(0, -2);
+    const id = params.join('\u0000');
+    // Series rows name their grain in the key; group rows are hours.
+    const read = reads.get(id) ?? { params, buckets: [], step: width ?? Number(row.key[2]) };
+    reads.set(id, read);
+    read.buckets.push(Number(row.key.at(-2)));
+  }
+  const stored = new Map<string, Uint8Array>();
+  for (const [id, { params, buckets, step }] of reads) {
+    buckets.sort((a, b) => a - b);
+    for (let from = 0; from < buckets.length;) {
+      let to = from;
+      while (to + 1 < buckets.length && buckets[to + 1]! - buckets[to]! <= 16 * step) to += 1;
+      for (const found of await sql.run(select, [...params, buckets[from], buckets[to]]))
+        stored.set(
+          `${id}\u0000${Number(found['bucket'])}\u0000${String(found['last'])}`,
+          found['latency'] as Uint8Array,
+        );
+      from = to + 1;
+    }
+  }
+  return rows.map((row) => {
+    const before = stored.get(row.key.map(String).join('\u0000'));
+    const mine = encodeLatenciesBinary(row.latencies);
+    return asBuffer(before === undefined ? mine : mergeBinaryLatencySketches(before, mine));
+  });
+};
+
+/** Adds summed rows (sorted by key: one lock order for every transaction). */
+const addRows = async (sql: RollupSql, table: SummedTable, rows: readonly SummedRow[]): Promise<void> => {
+  const sketches = await sketchesToWrite(sql, table, rows);
   await upsertAll(
     sql,
-    'main',
-    deltas.map((d, i) => [
-      ...keys[i]!,
-      d.count,
-      d.errors,
-      d.inputTokens,
-      d.outputTokens,
-      d.cost,
-      d.thumbsUp,
-      d.thumbsDown,
-      d.scoreSum,
-      d.scoreCount,
-      sketches[i],
-    ]),
+    table,
+    rows.map((row, i) => [...row.key, ...row.sums, sketches[i]]),
+  );
+};
+
+const sumsOf = (d: RollupDelta): number[] => [
+  d.count,
+  d.errors,
+  d.inputTokens,
+  d.outputTokens,
+  d.cost,
+  d.thumbsUp,
+  d.thumbsDown,
+  d.scoreSum,
+  d.scoreCount,
+];
+
+/**
+ * Hour deltas (of traces older than the fold's horizon) added to their hours' group rows too, which the
+ * fold would otherwise make.
+ */
+const groupRowsOf = (deltas: readonly RollupDelta[]): SummedRow[] => {
+  const groups = new Map<string, { key: unknown[]; sums: number[]; latencies: number[] }>();
+  for (const d of deltas) {
+    if (d.grainMs !== HOUR_MS) continue;
+    for (const [by, field] of GROUPS) {
+      const key = [d.projectId, d.promptName, by, d.bucketMs, d[field]];
+      const id = key.join('\u0000');
+      const group = groups.get(id) ?? { key, sums: SUM_COLUMNS.map(() => 0), latencies: [] };
+      groups.set(id, group);
+      sumsOf(d).forEach((n, i) => (group.sums[i]! += n));
+      for (const ms of d.latencies) group.latencies.push(ms);
+    }
+  }
+  return [...groups.keys()].sort().map((id) => groups.get(id)!);
+};
+
+/**
+ * The rollup lock of a transaction's prompts: who writes a prompt's rollups reads its stored sketches,
+ * merges them and writes them back, so writers of one prompt must take turns. SQLite: every write
+ * transaction already holds the database's one write lock. PostgreSQL: a transaction-scoped advisory lock
+ * per (project, prompt), taken in sorted order (in the two-key space, apart from the migration's lock).
+ * The rows a writer upserts are locked by the upsert anyway until it commits, so this adds no waiting
+ * where writers touch the same rows, which concurrent writers of one prompt mostly do (its current minute).
+ */
+export const lockRollups = async (
+  sql: RollupSql,
+  prompts: readonly { projectId: number; promptName: string }[],
+): Promise<void> => {
+  if (sql.dialect !== 'postgres') return;
+  const distinct = new Map(prompts.map((p) => [`${p.projectId}\u0000${p.promptName}`, p]));
+  for (const id of [...distinct.keys()].sort()) {
+    const { projectId, promptName } = distinct.get(id)!;
+    await sql.run('select pg_advisory_xact_lock($1, hashtext($2))', [projectId, promptName]);
+  }
+};
+
+/** Writes deltas: each key's series, its rows and per-name scores, group rows, then the hour marks. */
+const writeDeltas = async (sql: RollupSql, cache: RollupCache, batch: RollupDeltas): Promise<void> => {
+  const deltas = batch.sorted();
+  await lockRollups(sql, deltas);
+  const created = new Map<string, number>();
+  const keys: unknown[][] = [];
+  for (const d of deltas)
+    keys.push([d.projectId, d.promptName, d.grainMs, d.bucketMs, await cache.series(sql, d, created)]);
+  await addRows(
+    sql,
+    SERIES_ROWS,
+    deltas.map((d, i) => ({ key: keys[i]!, sums: sumsOf(d), latencies: d.latencies })),
   );
   const scores: unknown[][] = [];
   deltas.forEach((d, i) => {
     if (d.scores !== null) for (const [name, s] of d.scores) scores.push([...keys[i]!, name, s.sum, s.count]);
   });
   await upsertAll(sql, 'scores', scores);
-  // Last, in one order: on PostgreSQL a fold holds its hour's mark while it reads the minutes, so an insert
-  // that marks the hour after writing them waits for the fold to commit, and marks the hour again.
+  await addRows(sql, GROUP_ROWS, groupRowsOf(deltas));
+  // Last: a fold (which takes the prompt's lock first) sees the minutes and the mark together.
   for (const hour of batch.dirtyHours())
     await sql.run(
       rollupSqlText(

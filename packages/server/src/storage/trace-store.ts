@@ -15,7 +15,7 @@ import type {
   TraceStore,
 } from './port.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
-import { countsAsScore } from './trace-rollup-deltas.js';
+import { countsAsScore, HOUR_MS } from './trace-rollup-deltas.js';
 import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './trace-rollup-backfill.js';
 import { foldStep } from './trace-rollup-fold.js';
 import { rawMetrics, rollupMetrics, rollupsAnswer } from './trace-metrics.js';
@@ -317,28 +317,43 @@ export const createTraceStore = (
       return deleted;
     },
     async deleteRollupsBefore(grainMs, cutoffMs, limit) {
-      // Per prompt (its series tell which), oldest buckets first along the key; scores per name likewise.
+      // Per prompt (its series tell which), oldest buckets first along each table's key.
       const prompts = await sql<{ project_id: number; prompt_name: string }>`
         select distinct project_id, prompt_name from trace_rollup_series order by 1, 2`.execute(db);
+      const tables = [
+        { name: 'trace_rollups', key: 'project_id, prompt_name, grain_ms, bucket_ms, series_id', time: 'bucket_ms' },
+        {
+          name: 'trace_rollup_scores',
+          key: 'project_id, prompt_name, grain_ms, bucket_ms, series_id, name',
+          time: 'bucket_ms',
+        },
+        // Group rows are hours.
+        ...(grainMs === HOUR_MS
+          ? [
+              {
+                name: 'trace_rollup_groups',
+                key: 'project_id, prompt_name, group_by, hour_ms, group_key',
+                time: 'hour_ms',
+              },
+            ]
+          : []),
+      ];
       let deleted = 0;
-      for (const table of ['trace_rollups', 'trace_rollup_scores'] as const) {
+      for (const table of tables) {
         let left = limit;
         for (const { project_id: projectId, prompt_name: promptName } of prompts.rows) {
           if (left <= 0) break;
-          const key = sql.raw(
-            table === 'trace_rollups'
-              ? 'project_id, prompt_name, grain_ms, bucket_ms, series_id'
-              : 'project_id, prompt_name, grain_ms, bucket_ms, series_id, name',
-          );
+          const key = sql.raw(table.key);
+          const time = sql.ref(table.time);
+          const grain = table.name === 'trace_rollup_groups' ? sql`` : sql`and grain_ms = ${grainMs}`;
           const result = await sql`
-            delete from ${sql.table(table)} where (${key}) in (
-              select ${key} from ${sql.table(table)}
-              where project_id = ${projectId} and prompt_name = ${promptName} and grain_ms = ${grainMs}
-                and bucket_ms < ${cutoffMs}
-              order by bucket_ms limit ${left})`.execute(db);
+            delete from ${sql.table(table.name)} where (${key}) in (
+              select ${key} from ${sql.table(table.name)}
+              where project_id = ${projectId} and prompt_name = ${promptName} ${grain} and ${time} < ${cutoffMs}
+              order by ${time} limit ${left})`.execute(db);
           left -= Number(result.numAffectedRows ?? 0);
         }
-        // Call again while either table had `limit` rows to delete.
+        // Call again while any table had `limit` rows to delete.
         deleted = Math.max(deleted, limit - left);
       }
       return deleted;

@@ -11,9 +11,11 @@ import type { Dialect } from '../port.js';
  *   ~200 bytes of key text: smaller rows, cheaper upserts, and a query that maps ids in memory.
  * - `trace_rollups`: per (project, prompt, grain, bucket start, series), grains of 60,000 ms (minutes) and
  *   3,600,000 ms (hours): count, errors, tokens, cost, thumbs, the sum and count of numeric and thumbs
- *   scores, and the latency sketch (core's latency-sketch.ts; one value, so an upsert merges it with one
- *   function call: a BLOB in core's binary form on SQLite, jsonb on PostgreSQL).
+ *   scores, and the latency sketch (core's latency-sketch.ts, in its binary form: BLOB, bytea).
  * - `trace_rollup_scores`: the same key plus the score name: sum and count per name.
+ * - `trace_rollup_groups`: per hour, the same figures per group the metrics chart (`group_by` sha, label or
+ *   arm, `group_key` its value): a few rows an hour where the series are tens or hundreds, so a 7-day
+ *   chart reads ~170 x a few rows. Made by the fold with the hour's rows.
  * - `trace_rollup_dirty`: the hours whose hour rows are to be folded (again) from their minute rows: an
  *   insert writes minute rows and marks the hour (`version` counts the marks); the fold replaces the hour's
  *   rows and removes the mark (storage/trace-rollup-fold.ts).
@@ -23,25 +25,9 @@ import type { Dialect } from '../port.js';
  *   `trace_done` is the last trace id added (the watermark a restarted backfill resumes from).
  *
  * No foreign keys: each would cost every upsert a lookup, and retention deletes traces under the rollups.
- * SQLite's rollup tables are WITHOUT ROWID (the key is the one B-tree an upsert writes). PostgreSQL merges
- * sketches in the upsert with a SQL function of the same meaning as core's mergeJsonLatencySketches (32 is
- * core's LATENCY_SKETCH_EXACT_MAX); SQLite's writers merge them in JavaScript under the write lock.
+ * SQLite's rollup tables are WITHOUT ROWID (the key is the one B-tree an upsert writes). Writers merge
+ * sketches in JavaScript under a lock (storage/trace-rollups.ts), so no database function is needed.
  */
-
-const POSTGRES_FUNCTIONS = [
-  `create or replace function promptops_latency_merge(a jsonb, b jsonb) returns jsonb
-     language sql immutable strict parallel safe as $$
-       select jsonb_build_object(
-         'x', case when jsonb_typeof(a->'x') = 'array' and jsonb_typeof(b->'x') = 'array'
-                    and jsonb_array_length(a->'x') + jsonb_array_length(b->'x') <= 32
-               then (a->'x') || (b->'x') else 'null'::jsonb end,
-         'b', (select coalesce(jsonb_object_agg(k, n), '{}'::jsonb) from (
-                 select k, sum(v::bigint) as n from (
-                   select key as k, value as v from jsonb_each_text(a->'b')
-                   union all select key, value from jsonb_each_text(b->'b')) as e
-                 group by k) as s))
-     $$`,
-];
 
 const SERIES_KEY = [
   'project_id',
@@ -64,7 +50,7 @@ export const rollupsMigration = (dialect: Dialect): Migration => {
       .addColumn('grain_ms', 'integer', (col) => col.notNull())
       .addColumn('bucket_ms', 'bigint', (col) => col.notNull())
       .addColumn('series_id', 'integer', (col) => col.notNull());
-  const sketchType = dialect === 'sqlite' ? 'blob' : 'jsonb';
+  const sketchType = dialect === 'sqlite' ? 'blob' : 'bytea';
   const withoutRowid = <T extends string>(table: CreateTableBuilder<T>): CreateTableBuilder<T> =>
     dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table;
 
@@ -104,6 +90,33 @@ export const rollupsMigration = (dialect: Dialect): Migration => {
 
       await withoutRowid(
         db.schema
+          .createTable('trace_rollup_groups')
+          .addColumn('project_id', 'integer', (col) => col.notNull())
+          .addColumn('prompt_name', 'text', (col) => col.notNull())
+          .addColumn('group_by', 'text', (col) => col.notNull())
+          .addColumn('hour_ms', 'bigint', (col) => col.notNull())
+          .addColumn('group_key', 'text', (col) => col.notNull())
+          .addColumn('count', 'bigint', (col) => col.notNull())
+          .addColumn('errors', 'bigint', (col) => col.notNull())
+          .addColumn('input_tokens', 'bigint', (col) => col.notNull())
+          .addColumn('output_tokens', 'bigint', (col) => col.notNull())
+          .addColumn('cost', 'double precision', (col) => col.notNull())
+          .addColumn('thumbs_up', 'bigint', (col) => col.notNull())
+          .addColumn('thumbs_down', 'bigint', (col) => col.notNull())
+          .addColumn('score_sum', 'double precision', (col) => col.notNull())
+          .addColumn('score_count', 'bigint', (col) => col.notNull())
+          .addColumn('latency', sketchType, (col) => col.notNull())
+          .addPrimaryKeyConstraint('trace_rollup_groups_key', [
+            'project_id',
+            'prompt_name',
+            'group_by',
+            'hour_ms',
+            'group_key',
+          ]),
+      ).execute();
+
+      await withoutRowid(
+        db.schema
           .createTable('trace_rollup_dirty')
           .addColumn('project_id', 'integer', (col) => col.notNull())
           .addColumn('prompt_name', 'text', (col) => col.notNull())
@@ -133,8 +146,6 @@ export const rollupsMigration = (dialect: Dialect): Migration => {
         select 1, coalesce((select max(id) from traces), 0), coalesce((select max(id) from trace_scores), 0), 0`.execute(
         db,
       );
-
-      if (dialect === 'postgres') for (const statement of POSTGRES_FUNCTIONS) await sql.raw(statement).execute(db);
     },
 
     async down(db: Kysely<unknown>): Promise<void> {
@@ -142,14 +153,12 @@ export const rollupsMigration = (dialect: Dialect): Migration => {
         'trace_rollup_backfill',
         'trace_rollup_tenants',
         'trace_rollup_dirty',
+        'trace_rollup_groups',
         'trace_rollup_scores',
         'trace_rollups',
         'trace_rollup_series',
       ])
         await db.schema.dropTable(table).execute();
-      if (dialect === 'postgres') {
-        await sql`drop function if exists promptops_latency_merge(jsonb, jsonb)`.execute(db);
-      }
     },
   };
 };
