@@ -288,3 +288,25 @@ def test_close_ends_the_stream_and_get_keeps_answering(fake: FakeServer) -> None
     with pytest.raises(PromptopsError) as closed:
         client.ready()
     assert closed.value.code == "client_closed"
+
+
+def test_a_gzip_snapshot_is_decoded_and_the_context_manager_closes(fake: FakeServer) -> None:
+    import gzip
+
+    body = gzip.compress(json.dumps(snapshot(5, NAME, {"production": V1})).encode())
+
+    def answer(handler: Handler, request: Request) -> None:
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-encoding", "gzip")
+        handler.send_header("content-length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    fake.route("GET", "/api/v1/snapshot", answer)
+    fake.route("GET", "/api/v1/stream", lambda handler, request: (handler.open_stream(), fake.hold()))
+    with _client(fake) as client:
+        assert client.status()["state"] == "ready"
+        assert client.get(NAME).sha == V1["sha"] and client.get(f"{NAME}@v1").label is None
+    assert client.status()["state"] == "closed"
+    assert fake.seen("GET", "/api/v1/snapshot")[0].headers["accept-encoding"] == "gzip"
