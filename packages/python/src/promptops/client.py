@@ -38,6 +38,7 @@ from .snapshot import (
 )
 from .snapshot_source import SnapshotSource, scope_query
 from .sse import SseMessage, SseParser
+from .trace.otel import otel_available
 from .trace.tracer import Tracer, trace_config
 
 __all__ = ["Client", "ChangeEvent"]
@@ -191,6 +192,7 @@ class Client:
         self._http = Http(base_url, client_key, self._request_timeout_ms, self._wake)
         self._source = SnapshotSource(self._http, scope_query(scope))
         tracing = trace_config(traces, self._request_timeout_ms)
+        self._tracing_otel = tracing.otel
         trace_key = traces.get("api_key") if isinstance(traces, Mapping) else None
         self._tracer = Tracer(
             lambda: Http(base_url, trace_key or client_key, tracing.exporter.request_timeout_ms, self._wake), tracing, self._notify
@@ -260,6 +262,8 @@ class Client:
                 raise PromptopsError("invalid", "client_closed", "ready() after close()", fix="create a new client")
             if self._state == "ready":
                 return self
+            if self._tracing_otel:
+                otel_available()  # imported now, so the first traced call does not pay for it
             self._start(None if timeout is None else timeout * 1000)
         return self
 

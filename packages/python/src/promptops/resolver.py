@@ -114,6 +114,8 @@ class Resolver:
 
     def get(self, name_or_ref: str, label: str = DEFAULT_LABEL, sha: Optional[str] = None) -> ResolvedPrompt:
         """The cached result, else resolves (under the lock) and caches it; raises ``prompt_not_found``."""
+        if label is None:
+            label = DEFAULT_LABEL
         if sha is None:
             cache = self._by_label.get(label)
             if cache is not None:
