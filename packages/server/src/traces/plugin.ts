@@ -23,7 +23,11 @@ export interface IngestOptions {
   readonly maxActive?: number;
   /** Ingest requests, bodies read, waiting for a slot before 429 (default 16). */
   readonly maxQueued?: number;
-  /** Bodies being read at once per API key (default 8) and in all (default 32); beyond, 429. */
+  /**
+   * Bodies being read at once per API key (default 32) and in all (default 128); beyond, 429. A fleet
+   * often shares one key and a fast body is read in milliseconds, so these bound memory and a trickling
+   * key's share, not ordinary bursts.
+   */
   readonly maxReadingPerKey?: number;
   readonly maxReading?: number;
   /** A body must arrive within this (default 60 s) … */
@@ -50,7 +54,7 @@ export const registerTraces = async (
 ): Promise<void> => {
   const ingest = options.ingest ?? {};
   const gate = new ConcurrencyGate(ingest.maxActive ?? 2, ingest.maxQueued ?? 16);
-  const reads = new BodyReadLimit(ingest.maxReadingPerKey ?? 8, ingest.maxReading ?? 32);
+  const reads = new BodyReadLimit(ingest.maxReadingPerKey ?? 32, ingest.maxReading ?? 128);
   const deadline = {
     timeoutMs: ingest.bodyTimeoutMs ?? DEFAULT_BODY_DEADLINE.timeoutMs,
     minBytesPerSecond: ingest.minBodyBytesPerSecond ?? DEFAULT_BODY_DEADLINE.minBytesPerSecond,

@@ -112,7 +112,12 @@ describe('slow ingest bodies', () => {
 
   it("18 stalled bodies of one project's key hold nothing another project's ingest needs", async () => {
     // Neither deadline nor rate can end them during this test: only the gate's design keeps ingestion open.
-    const server = await serve({ bodyTimeoutMs: 600_000, minBodyBytesPerSecond: 0 });
+    const server = await serve({
+      bodyTimeoutMs: 600_000,
+      minBodyBytesPerSecond: 0,
+      maxReadingPerKey: 8,
+      maxReading: 32,
+    });
     for (let i = 0; i < 18; i += 1) tricklers.push(trickle(port, otherProjectKey));
     // Each is either held by the server (reading a body, or in the gate) or already sent away.
     await until(() => {
