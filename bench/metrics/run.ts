@@ -3,7 +3,8 @@
  * with the raw scan on the same database, and ingestion throughput with rollups on vs off, at each size
  * of BENCH_SIZES traces over the last 7 days (one prompt, three shas rolled out in turn, two labels,
  * twenty tenants, rollout arms on rollout days, 5 % errors, thumbs on one trace in 500). SQLite, then
- * PostgreSQL (a throwaway cluster; BENCH_SKIP_POSTGRES=1 skips it). Prints every figure and ratio.
+ * PostgreSQL (a throwaway cluster); BENCH_SKIP_SQLITE=1 or BENCH_SKIP_POSTGRES=1 skips one. Prints every
+ * figure and ratio.
  *
  * Ingestion runs the server's ingest path without HTTP (`ingestTraceBody`: the writer thread parses,
  * validates and inserts 1,000-event JSON bodies) into two databases at once, one with rollups and one
@@ -271,7 +272,7 @@ const main = async (): Promise<void> => {
     `bench/metrics on ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; sizes ${SIZES.map((s) => fmt(s)).join(', ')}; live ${fmt(LIVE)}; query: median of ${QUERY_RUNS}`,
   );
   const rows: Row[] = [];
-  for (const size of SIZES) {
+  for (const size of process.env['BENCH_SKIP_SQLITE'] === '1' ? [] : SIZES) {
     const dir = mkdtempSync(join(tmpdir(), 'promptops-bench-metrics-'));
     try {
       const row = await benchSize('sqlite', join(dir, 'on.db'), join(dir, 'off.db'), size);
