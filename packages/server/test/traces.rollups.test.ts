@@ -4,6 +4,7 @@ import { decodeLatencySketchBinary, latencySketchOf, type MetricsGroupBy } from 
 import { createStorage, type RawSqlAccess } from '../src/storage/index.js';
 import type { MetricsBucketRow, MetricsQuery, NewTrace, Storage } from '../src/storage/port.js';
 import { compareMetrics, verifyMetrics } from '../src/traces/metrics-verify.js';
+import { startRetention } from '../src/traces/retention.js';
 import { DIALECTS, freshDbUrl } from './support/registry.js';
 
 /**
@@ -389,6 +390,63 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
     } finally {
       for (const other of others) await other.close();
     }
+  });
+
+  it('retention deletes raw traces on its schedule and keeps the rollups longer, each grain its own', async () => {
+    const projectId = (await storage.transaction((tx) => tx.createProject('kept', new Date(T0).toISOString()))).id;
+    const at = (n: number, startedAtMs: number): NewTrace => ({
+      ...toEvent({ ...sample, n }).trace,
+      eventId: `kept-${n}`,
+      startedAtMs,
+    });
+    // 45 days back: past the traces' 30 days and the minutes' 35, within the hours' 400.
+    const old = Math.floor((Date.now() - 45 * 86_400_000) / HOUR) * HOUR;
+    await storage.insertTraces(projectId, [at(1, old + 1000), at(2, old + 2000), at(3, T0 + 1000)], T0);
+    await storage.foldTraceRollups(Date.now(), 100);
+    const count = async (table: string) =>
+      Number((await storage.rawSql(`SELECT count(*) AS n FROM ${table} WHERE project_id = ${projectId}`))[0]!['n']);
+    const metrics = (sinceMs: number) =>
+      storage.traceMetrics(projectId, {
+        promptName: 'p1',
+        by: 'sha',
+        sinceMs,
+        untilMs: sinceMs + HOUR,
+        bucketMs: HOUR,
+        maxLatencySamples: 1000,
+      });
+    expect((await metrics(old)).map((r) => r.count)).toEqual([2]);
+
+    const run = (rollupDays: number) =>
+      startRetention(storage, {
+        days: 30,
+        minuteRollupDays: 35,
+        rollupDays,
+        firstRunMs: 3_600_000,
+        backfillFirstRunMs: 3_600_000,
+      });
+    const job = run(400);
+    await job.runOnce();
+    await job.stop();
+    expect(await storage.getTrace(projectId, 'kept-1')).toBeUndefined();
+    expect(await storage.getTrace(projectId, 'kept-3')).toBeDefined();
+    // The old hour's minutes are gone, its hour and group rows kept: the metrics still count it.
+    const minutes = Number(
+      (
+        await storage.rawSql(
+          `SELECT count(*) AS n FROM trace_rollups WHERE project_id = ${projectId} AND grain_ms = 60000 AND bucket_ms < ${T0}`,
+        )
+      )[0]!['n'],
+    );
+    expect(minutes).toBe(0);
+    expect((await metrics(old)).map((r) => r.count)).toEqual([2]);
+    expect((await metrics(T0)).map((r) => r.count)).toEqual([1]);
+
+    const shorter = run(40);
+    await shorter.runOnce();
+    await shorter.stop();
+    expect(await metrics(old)).toEqual([]);
+    expect((await metrics(T0)).map((r) => r.count)).toEqual([1]);
+    expect(await count('trace_rollup_groups')).toBe(3); // the recent hour's sha, label and arm rows
   });
 
   it('verifyMetrics finds a rollup row changed behind its back', async () => {
