@@ -35,7 +35,6 @@ export const openSqliteInserter = (path: string, rollups: RollupOptions): TraceI
   db.pragma('synchronous = NORMAL');
   // Checkpoints run on their own thread (wal-checkpointer.ts); this writer's are the backstop.
   db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
-  db.pragma('cache_size = -32000');
   const statement = db.prepare(
     `insert into traces (${INSERT_COLUMNS.join(',')}) values (${INSERT_COLUMNS.map(() => '?').join(',')}) on conflict (project_id, event_id) do nothing`,
   );
