@@ -12,8 +12,9 @@ const MAX_MARKED_QUERIES = 2;
  * The metrics query, two ways. `rawMetrics` scans the window's traces (and their scores); `rollupMetrics`
  * reads the rollups (migration 0007) for the whole minutes and hours of the window, largest grain first,
  * and the raw rows only for the partial minutes at its edges (core's planRollupWindow), merging rows per
- * (group key, bucket): counts and sums add, latency sketches merge. So its cost grows with the window's
- * buckets and keys, not its traces, and its answer equals the raw scan's (latency percentiles within the
+ * (group key, bucket): counts and sums add, latency sketches merge. Whole hours come from their group
+ * rows (a few an hour), or from their minutes while marked for the fold. So its cost grows with the
+ * window's buckets, not its traces, and its answer equals the raw scan's (latency percentiles within the
  * sketch's 1 %, exact while the sketches hold their values).
  */
 
