@@ -1,7 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { checkAssertion, runAssertion } from '../src/index.js';
+import { heapAfterGc, MB } from './support-heap.js';
 
 /**
  * Checking and running json-schema assertions compiles each distinct schema once; a server validating
@@ -9,15 +8,6 @@ import { checkAssertion, runAssertion } from '../src/index.js';
  * of distinct schemas once the cache is warm.
  */
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heapAfterGc = (): number => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
-
-const MB = 1024 * 1024;
 const ROUND = 800;
 
 const schema = (seed: number) => ({

@@ -1,7 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ResolvedPrompt, type PromptContent } from '../src/index.js';
+import { heapAfterGc, MB } from '../../core/test/support-heap.js';
 
 /**
  * Rendering thousands of distinct large templates (a long-running app whose prompts keep changing)
@@ -9,17 +8,8 @@ import { ResolvedPrompt, type PromptContent } from '../src/index.js';
  * bounded caches are warm, so only growth that stays proportional to what was rendered can fail it.
  */
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heapAfterGc = (): number => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
-
 const TEMPLATE_CHARACTERS = 8 * 1024;
 const ROUND = 600;
-const MB = 1024 * 1024;
 
 /** A distinct ~8 KB template: prose with a variable or a section every line, like a long system prompt. */
 const template = (seed: number): string => {

@@ -156,8 +156,8 @@ interface RollupKeyColumns {
   series_id: number;
 }
 
-/** Trace metrics per (grain, bucket, key), kept at insert. */
-export interface TraceRollupsTable extends RollupKeyColumns {
+/** The figures every rollup row adds up (its latency sketch beside them). */
+export interface RollupSums {
   count: number;
   errors: number;
   input_tokens: number;
@@ -167,6 +167,10 @@ export interface TraceRollupsTable extends RollupKeyColumns {
   thumbs_down: number;
   score_sum: number;
   score_count: number;
+}
+
+/** Trace metrics per (grain, bucket, key), kept at insert. */
+export interface TraceRollupsTable extends RollupKeyColumns, RollupSums {
   /** The latency sketch: SQLite core's binary form; PostgreSQL jsonb (core's JSON form). */
   latency: unknown;
 }
@@ -178,21 +182,12 @@ export interface TraceRollupScoresTable extends RollupKeyColumns {
 }
 
 /** Per hour, the figures per charted group (sha, label, arm). */
-export interface TraceRollupGroupsTable {
+export interface TraceRollupGroupsTable extends RollupSums {
   project_id: number;
   prompt_name: string;
   group_by: string;
   hour_ms: number;
   group_key: string;
-  count: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost: number;
-  thumbs_up: number;
-  thumbs_down: number;
-  score_sum: number;
-  score_count: number;
   latency: unknown;
 }
 

@@ -1,7 +1,7 @@
 import { emptyLatencySketch, latencySketchOf, mergeLatencySketches, planRollupWindow } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
 import type { MetricsBucketRow, MetricsQuery } from './port.js';
-import type { Database } from './schema.js';
+import type { Database, RollupSums } from './schema.js';
 import { HOUR_MS, MINUTE_MS, ROLLUP_GRAINS } from './trace-rollup-deltas.js';
 import { decodeStoredSketch } from './trace-rollups.js';
 
@@ -158,20 +158,11 @@ export const rawMetrics = async (
 
 const ROLLUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
 
-interface RollupRow {
+interface RollupRow extends RollupSums {
   /** Series rows carry the series, group rows their key. */
   series_id?: number;
   group_key?: string;
   bucket_ms: number;
-  count: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost: number;
-  thumbs_up: number;
-  thumbs_down: number;
-  score_sum: number;
-  score_count: number;
   latency: unknown;
 }
 

@@ -1,7 +1,7 @@
 import { emptyLatencySketch, mergeLatencySketches, type LatencySketch } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './port.js';
-import type { Database } from './schema.js';
+import type { Database, RollupSums } from './schema.js';
 import { HOUR_MS, MINUTE_MS } from './trace-rollup-deltas.js';
 import { decodeStoredSketch, encodeStoredSketch, GROUPS, kyselyRollupSql, lockRollups } from './trace-rollups.js';
 import { writeTransaction } from './write-transaction.js';
@@ -20,17 +20,6 @@ import { writeTransaction } from './write-transaction.js';
 /** Late events of an hour that just ended still land in it before its first fold. */
 export const FOLD_GRACE_MS = 2 * MINUTE_MS;
 
-interface Sums {
-  count: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost: number;
-  thumbs_up: number;
-  thumbs_down: number;
-  score_sum: number;
-  score_count: number;
-}
 const SUMS = [
   'count',
   'errors',
@@ -66,15 +55,15 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
     if (still.rows.length === 0) return true;
     const inHour = sql`project_id = ${projectId} and prompt_name = ${promptName} and bucket_ms >= ${hourMs} and bucket_ms < ${hourMs + HOUR_MS}`;
 
-    const minutes = await sql<Sums & { series_id: number; latency: unknown }>`
+    const minutes = await sql<RollupSums & { series_id: number; latency: unknown }>`
       select series_id, ${sql.raw(SUMS.join(', '))}, latency from trace_rollups
       where ${inHour} and grain_ms = ${MINUTE_MS}`.execute(trx);
-    const hours = new Map<number, Sums & { latency: LatencySketch }>();
+    const hours = new Map<number, RollupSums & { latency: LatencySketch }>();
     for (const row of minutes.rows) {
       const id = Number(row.series_id);
       let hour = hours.get(id);
       if (hour === undefined) {
-        hour = { ...Object.fromEntries(SUMS.map((c) => [c, 0])), latency: emptyLatencySketch() } as Sums & {
+        hour = { ...Object.fromEntries(SUMS.map((c) => [c, 0])), latency: emptyLatencySketch() } as RollupSums & {
           latency: LatencySketch;
         };
         hours.set(id, hour);
@@ -106,7 +95,7 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
         where project_id = ${projectId} and prompt_name = ${promptName}`.execute(trx)
     ).rows)
       dims.set(Number(row.id), { promptSha: row.prompt_sha, label: row.label, rolloutArm: row.rollout_arm });
-    const groups = new Map<string, Sums & { by: string; key: string; latency: LatencySketch }>();
+    const groups = new Map<string, RollupSums & { by: string; key: string; latency: LatencySketch }>();
     for (const [id, hour] of hours) {
       const dim = dims.get(id);
       if (dim === undefined) throw new Error(`rollup series ${id} is missing`);
@@ -115,7 +104,7 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
         let group = groups.get(gid);
         if (group === undefined) {
           group = {
-            ...(Object.fromEntries(SUMS.map((c) => [c, 0])) as unknown as Sums),
+            ...(Object.fromEntries(SUMS.map((c) => [c, 0])) as unknown as RollupSums),
             by,
             key: dim[field],
             latency: emptyLatencySketch(),

@@ -1,8 +1,7 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { CONTENT_LIMITS } from '@promptops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from '../support/registry.js';
+import { heapAfterGc, MB } from '../../../core/test/support-heap.js';
 
 /**
  * Issue 17: one editor must not be able to exhaust the server's memory with pushes. Distinct large
@@ -10,15 +9,6 @@ import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from '../s
  * kept forever), and content past the documented caps is a 400 naming the field, the limit and the fix.
  */
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const heapAfterGc = (): number => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
-
-const MB = 1024 * 1024;
 const TEMPLATE_CHARACTERS = 12 * 1024;
 /** Pushes per round: a quarter accepted (a parent chain), the rest refused after parsing. */
 const ROUND = 400;
