@@ -365,33 +365,6 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
     expect(Number(other[0]!['up'])).toBe(2); // one per grain
   });
 
-  // Several writers of one prompt at once (replicas, or the small-body path beside the writer thread): each
-  // merges the stored sketches it read, so they must take turns. PostgreSQL only: SQLite's writers always do.
-  it.runIf(dialect === 'postgres')('concurrent writers of one prompt lose no latency', async () => {
-    const projectId = (await storage.transaction((tx) => tx.createProject('racers', new Date(T0).toISOString()))).id;
-    const others = [await createStorage(url), await createStorage(url)];
-    try {
-      const batch = (writer: number, round: number) =>
-        Array.from({ length: 100 }, (_, i) => ({
-          ...toEvent({ ...sample, n: i, at: (i % 3) * 60_000 }).trace,
-          eventId: `race-${writer}-${round}-${i}`,
-          latencyMs: 100 + i,
-        }));
-      await Promise.all(
-        [storage, ...others].map(async (writer, w) => {
-          for (let round = 0; round < 10; round += 1) await writer.insertTraces(projectId, batch(w, round), T0);
-        }),
-      );
-      const rows = await storage.rawSql(`SELECT count, latency FROM trace_rollups WHERE project_id = ${projectId}`);
-      expect(rows.length).toBeGreaterThan(0);
-      for (const row of rows)
-        expect(decodeLatencySketchBinary(row['latency'] as Uint8Array).count).toBe(Number(row['count']));
-      expect(rows.reduce((n, row) => n + Number(row['count']), 0)).toBe(3 * 10 * 100);
-    } finally {
-      for (const other of others) await other.close();
-    }
-  });
-
   it('retention deletes raw traces on its schedule and keeps the rollups longer, each grain its own', async () => {
     const projectId = (await storage.transaction((tx) => tx.createProject('kept', new Date(T0).toISOString()))).id;
     const at = (n: number, startedAtMs: number): NewTrace => ({
@@ -490,3 +463,35 @@ const sample = {
   error: false,
   old: false,
 };
+
+// Several writers of one prompt at once (replicas, or the small-body path beside the writer thread): each
+// merges the stored sketches it read, so they must take turns. PostgreSQL only: SQLite's writers always do.
+describe('metrics rollups on PostgreSQL', () => {
+  it('concurrent writers of one prompt lose no latency', async () => {
+    const { url, cleanup } = await freshDbUrl('postgres');
+    const storage = await createStorage(url);
+    const projectId = (await storage.transaction((tx) => tx.createProject('racers', new Date(T0).toISOString()))).id;
+    const others = [await createStorage(url), await createStorage(url)];
+    try {
+      const batch = (writer: number, round: number) =>
+        Array.from({ length: 100 }, (_, i) => ({
+          ...toEvent({ ...sample, n: i, at: (i % 3) * 60_000 }).trace,
+          eventId: `race-${writer}-${round}-${i}`,
+          latencyMs: 100 + i,
+        }));
+      await Promise.all(
+        [storage, ...others].map(async (writer, w) => {
+          for (let round = 0; round < 10; round += 1) await writer.insertTraces(projectId, batch(w, round), T0);
+        }),
+      );
+      const rows = await storage.rawSql(`SELECT count, latency FROM trace_rollups WHERE project_id = ${projectId}`);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows)
+        expect(decodeLatencySketchBinary(row['latency'] as Uint8Array).count).toBe(Number(row['count']));
+      expect(rows.reduce((n, row) => n + Number(row['count']), 0)).toBe(3 * 10 * 100);
+    } finally {
+      for (const writer of [storage, ...others]) await writer.close();
+      cleanup();
+    }
+  });
+});
