@@ -11,6 +11,8 @@ missing=()
 [ -x /usr/bin/python3 ] || missing+=(python3)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 /usr/bin/python3 -c 'import setuptools' >/dev/null 2>&1 || missing+=(python3-setuptools)
+# pip (with wheel) for the packaging tests: `pip install --no-build-isolation` and the wheel build.
+/usr/bin/python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing Debian packages: run 'sudo apt-get install -y ${missing[*]}' and try again" >&2
