@@ -4,6 +4,8 @@
  * error message: every text that leaves this module has the given secrets replaced by `[redacted]`.
  */
 
+import { clipWords, flatten } from '@promptops/core';
+
 export interface RetryPolicy {
   /** Per attempt. */
   readonly timeoutMs: number;
@@ -63,10 +65,8 @@ export const retryAfterMs = (header: string | null, now = Date.now()): number | 
 export const backoffMs = (attempt: number, policy: RetryPolicy, random: () => number): number =>
   random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 
-const snippet = (text: string): string => {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
-};
+/** The start of an error body for a message, cut between words. */
+const snippet = (text: string): string => clipWords(flatten(text), 200);
 
 export interface PostJsonRequest {
   /** Shown in errors, e.g. "openai chat completions at http://localhost:8000/v1". */

@@ -178,6 +178,18 @@ for (const protocol of PROTOCOLS) {
       expect(server.requests).toHaveLength(1);
     });
 
+    it('quotes a long error body up to a word boundary, never inside a word', async () => {
+      const body = `${'quotaexceeded '.repeat(20)}andthereasonattheend`;
+      server = await startModelServer((_req, _i, res) => json(res, 400, body));
+      const { options } = harness(protocol.env);
+      const error = await captureError(() =>
+        createProvider(protocol.config(server!.url), options).complete({ prompt: PROMPT, vars: {} }),
+      );
+      // 200 characters end inside the 15th "quotaexceeded"; the quote stops after the 14th.
+      expect(error.message).toContain(`${'quotaexceeded '.repeat(13)}quotaexceeded…`);
+      expect(/(\w+)…/.exec(error.message)?.[1]).toBe('quotaexceeded');
+    });
+
     it('reads the key from the env variable the suite names', async () => {
       server = await startModelServer((_req, _i, res) => json(res, 200, protocol.ok('ok')));
       const config = protocol.config(server.url);
