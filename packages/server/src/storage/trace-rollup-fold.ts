@@ -3,7 +3,14 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './port.js';
 import type { Database, RollupSums } from './schema.js';
 import { HOUR_MS, MINUTE_MS } from './trace-rollup-deltas.js';
-import { decodeStoredSketch, encodeStoredSketch, GROUPS, kyselyRollupSql, lockRollups } from './trace-rollups.js';
+import {
+  decodeStoredSketch,
+  encodeStoredSketch,
+  GROUPS,
+  kyselyRollupSql,
+  lockRollups,
+  SUM_COLUMNS,
+} from './trace-rollups.js';
 import { writeTransaction } from './write-transaction.js';
 
 /**
@@ -19,18 +26,6 @@ import { writeTransaction } from './write-transaction.js';
 
 /** Late events of an hour that just ended still land in it before its first fold. */
 export const FOLD_GRACE_MS = 2 * MINUTE_MS;
-
-const SUMS = [
-  'count',
-  'errors',
-  'input_tokens',
-  'output_tokens',
-  'cost',
-  'thumbs_up',
-  'thumbs_down',
-  'score_sum',
-  'score_count',
-] as const;
 
 /** Rows per insert statement (15 parameters each; well under both databases' limits). */
 const CHUNK = 500;
@@ -56,19 +51,22 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
     const inHour = sql`project_id = ${projectId} and prompt_name = ${promptName} and bucket_ms >= ${hourMs} and bucket_ms < ${hourMs + HOUR_MS}`;
 
     const minutes = await sql<RollupSums & { series_id: number; latency: unknown }>`
-      select series_id, ${sql.raw(SUMS.join(', '))}, latency from trace_rollups
+      select series_id, ${sql.raw(SUM_COLUMNS.join(', '))}, latency from trace_rollups
       where ${inHour} and grain_ms = ${MINUTE_MS}`.execute(trx);
     const hours = new Map<number, RollupSums & { latency: LatencySketch }>();
     for (const row of minutes.rows) {
       const id = Number(row.series_id);
       let hour = hours.get(id);
       if (hour === undefined) {
-        hour = { ...Object.fromEntries(SUMS.map((c) => [c, 0])), latency: emptyLatencySketch() } as RollupSums & {
+        hour = {
+          ...Object.fromEntries(SUM_COLUMNS.map((c) => [c, 0])),
+          latency: emptyLatencySketch(),
+        } as RollupSums & {
           latency: LatencySketch;
         };
         hours.set(id, hour);
       }
-      for (const c of SUMS) hour[c] += Number(row[c]);
+      for (const c of SUM_COLUMNS) hour[c] += Number(row[c]);
       mergeLatencySketches(hour.latency, decodeStoredSketch(row.latency));
     }
     await sql`delete from trace_rollups where ${inHour} and grain_ms = ${HOUR_MS}`.execute(trx);
@@ -78,7 +76,7 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
       grain_ms: HOUR_MS,
       bucket_ms: hourMs,
       series_id: id,
-      ...Object.fromEntries(SUMS.map((c) => [c, hour[c]])),
+      ...Object.fromEntries(SUM_COLUMNS.map((c) => [c, hour[c]])),
       latency: encodeStoredSketch(hour.latency),
     }));
     for (let i = 0; i < rows.length; i += CHUNK)
@@ -104,14 +102,14 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
         let group = groups.get(gid);
         if (group === undefined) {
           group = {
-            ...(Object.fromEntries(SUMS.map((c) => [c, 0])) as unknown as RollupSums),
+            ...(Object.fromEntries(SUM_COLUMNS.map((c) => [c, 0])) as unknown as RollupSums),
             by,
             key: dim[field],
             latency: emptyLatencySketch(),
           };
           groups.set(gid, group);
         }
-        for (const c of SUMS) group[c] += hour[c];
+        for (const c of SUM_COLUMNS) group[c] += hour[c];
         mergeLatencySketches(group.latency, hour.latency);
       }
     }
@@ -123,7 +121,7 @@ export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number):
       group_by: group.by,
       hour_ms: hourMs,
       group_key: group.key,
-      ...Object.fromEntries(SUMS.map((c) => [c, group[c]])),
+      ...Object.fromEntries(SUM_COLUMNS.map((c) => [c, group[c]])),
       latency: encodeStoredSketch(group.latency),
     }));
     for (let i = 0; i < groupRows.length; i += CHUNK)

@@ -267,7 +267,8 @@ export const rollupSqlText = (dialect: Dialect, text: string): string => {
 };
 
 const SERIES_COLUMNS = 'project_id, prompt_name, prompt_sha, effective_sha, label, tenant, rollout_id, rollout_arm';
-const SUM_COLUMNS = [
+/** The summed columns of every rollup table, in insert order. */
+export const SUM_COLUMNS = [
   'count',
   'errors',
   'input_tokens',
