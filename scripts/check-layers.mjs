@@ -1,7 +1,7 @@
 // Fails when a package imports a package it may not (DESIGN.md, "Rules of the house"):
 // core imports none of the others; sdk and evals only core; server core, sdk and evals; cli all of them.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const ALLOWED = {
   core: [],
@@ -34,6 +34,39 @@ for (const [pkg, allowed] of Object.entries(ALLOWED)) {
     }
   }
 }
+// Inside the server: the composition root (`app/`) sits on top and nothing below imports it; features
+// sit in the middle; `request/` (helpers every feature's routes use) and `storage/` sit below and never
+// import a feature. Root files (`context.ts`, `bounded-cache.ts`) are shared by all.
+const SERVER = join('packages', 'server', 'src');
+const ALLOWED_IN_SERVER_BELOW = new Set(['request', 'storage']);
+// Storage → feature imports still to remove (each entry names the file and the feature it reaches).
+const KNOWN_STORAGE_EXCEPTIONS = new Set(['storage/trace-store.ts -> traces', 'storage/trace-worker.ts -> traces']);
+const areaOf = (relativePath) => (relativePath.includes('/') ? relativePath.split('/')[0] : '');
+for (const file of files(SERVER)) {
+  const rel = file
+    .slice(SERVER.length + 1)
+    .split('\\')
+    .join('/');
+  const from = areaOf(rel);
+  const text = readFileSync(file, 'utf8');
+  for (const match of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+    const target = join(dirname(file), match[1])
+      .slice(SERVER.length + 1)
+      .split('\\')
+      .join('/');
+    if (target.startsWith('..')) continue;
+    const to = areaOf(target);
+    if (to === from || to === '') continue;
+    if (to === 'app' && rel !== 'index.ts')
+      problems.push(`${file}: only the composition root may import app/ (${match[1]})`);
+    if (ALLOWED_IN_SERVER_BELOW.has(from) && !ALLOWED_IN_SERVER_BELOW.has(to)) {
+      if (from === 'storage' && KNOWN_STORAGE_EXCEPTIONS.has(`${rel} -> ${to}`)) continue;
+      problems.push(`${file}: ${from}/ may not import ${to}/ (${match[1]})`);
+    }
+    if (from === 'storage' && to === 'request') problems.push(`${file}: storage/ may not import request/`);
+  }
+}
+
 if (problems.length > 0) {
   console.error(`layering violations:\n${problems.join('\n')}`);
   process.exit(1);

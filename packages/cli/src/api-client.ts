@@ -99,7 +99,7 @@ const seg = (value: string): string => encodeURIComponent(value);
 const MiB = 1024 * 1024;
 
 /**
- * The server's request body limits by route (server: http/app.ts BODY_LIMIT, evals/routes.ts
+ * The server's request body limits by route (server: app/app.ts BODY_LIMIT, evals/routes.ts
  * RUN_BODY_LIMIT). A body over its limit is refused here, before sending: the server answers 413 as soon
  * as it reads Content-Length and closes the upload, which fetch reports as EPIPE, not as the 413.
  */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PromptopsError } from '@promptops/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../server/src/http/app.js';
+import { buildApp } from '../../server/src/app/app.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from '../../server/test/support/registry.js';
 import { createClient, type ClientOptions, type PromptopsClient } from '../src/index.js';
 import type { FetchLike } from '../src/http.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PromptopsError } from '@promptops/core';
-import { buildApp } from '../../server/src/http/app.js';
+import { buildApp } from '../../server/src/app/app.js';
 import { openTestRegistry, type TestRegistry } from '../../server/test/support/registry.js';
 import { createClient, type ClientOptions, type PromptopsClient, type TraceOptions } from '../src/index.js';
 import { waitFor } from './support/server.js';

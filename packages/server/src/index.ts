@@ -1,9 +1,9 @@
-export { startServer, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_DATA_DIR } from './start-server.js';
-export type { ServerOptions, RunningServer } from './start-server.js';
-export { buildApp } from './http/app.js';
-export type { AppOptions } from './http/app.js';
-export { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
-export { LOG_LEVELS, parseLogLevel, type LogLevel } from './http/logging.js';
+export { startServer, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_DATA_DIR } from './app/start-server.js';
+export type { ServerOptions, RunningServer } from './app/start-server.js';
+export { buildApp } from './app/app.js';
+export type { AppOptions } from './app/app.js';
+export { parseTrustProxy, type TrustProxy } from './app/trust-proxy.js';
+export { LOG_LEVELS, parseLogLevel, type LogLevel } from './app/logging.js';
 export { DEFAULT_WRITES_PER_MINUTE, parseWriteRateLimit } from './auth/write-limit.js';
 export { createStorage } from './storage/index.js';
 export type { Storage } from './storage/port.js';

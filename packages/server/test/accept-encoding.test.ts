@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { negotiateEncoding } from '../src/http/accept-encoding.js';
+import { negotiateEncoding } from '../src/request/accept-encoding.js';
 
 describe('negotiateEncoding (Accept-Encoding with q-values, RFC 9110 12.5.3)', () => {
   const offered = ['br', 'gzip'] as const;

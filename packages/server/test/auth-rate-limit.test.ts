@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { AuthFailureLimiter } from '../src/auth/rate-limit.js';
 import { generateApiKey, hashApiKey, keyIdOf } from '../src/auth/keys.js';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app/app.js';
 import { call } from './support/http.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
 

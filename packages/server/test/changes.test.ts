@@ -5,7 +5,7 @@ import { resolveFromSnapshot, type Snapshot } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChangeEvent } from '../src/changes/events.js';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app/app.js';
 import {
   ADMIN_KEY,
   addKey,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app/app.js';
 import { createStorage } from '../src/storage/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Storage } from '../src/storage/port.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app/app.js';
 import { createStorage } from '../src/storage/index.js';
 import type { Storage } from '../src/storage/port.js';
 import { addMemberKey } from './support/members.js';

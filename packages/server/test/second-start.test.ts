@@ -3,7 +3,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startServer } from '../src/start-server.js';
+import { startServer } from '../src/app/start-server.js';
 
 /** Issue 18, item 3: a second `npm start` must not touch the running demo's data. */
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app/app.js';
 import { call } from './support/http.js';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 import { openSse, type SseClient } from './support/sse.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startServer } from '../src/start-server.js';
+import { startServer } from '../src/app/start-server.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { systemClock } from '../src/context.js';
 import { createStorage } from '../src/storage/index.js';

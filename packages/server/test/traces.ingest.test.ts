@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app/app.js';
 import { MAX_BATCH_EVENTS } from '../src/traces/limits.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
 import { getJson, ingest, traceEvent } from './support/traces.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requireActor } from '../http/actor.js';
+import { requireActor } from '../request/actor.js';
 import { ROLES, type Role } from '../storage/port.js';
 import { MAX_GRACE_SECONDS, type AccessService } from './service.js';
 

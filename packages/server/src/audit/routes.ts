@@ -1,6 +1,6 @@
 import { PromptopsError } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
-import { requireActor } from '../http/actor.js';
+import { requireActor } from '../request/actor.js';
 import type { Storage } from '../storage/port.js';
 import type { AuditKeyring } from './keyring.js';
 import type { AuditPage, AuditService } from './service.js';

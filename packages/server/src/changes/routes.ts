@@ -1,8 +1,8 @@
 import { MAX_PROMPT_NAME_LENGTH, PROMPT_NAME_PATTERN, PromptopsError } from '@promptops/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../context.js';
-import { negotiateEncoding } from '../http/accept-encoding.js';
-import { requireActor } from '../http/actor.js';
+import { negotiateEncoding } from '../request/accept-encoding.js';
+import { requireActor } from '../request/actor.js';
 import { SUBSCRIBER_LIMIT_ENV, TooManySubscribersError, type SubscriberLimits } from './limits.js';
 import type { ChangeFeed, NameFilter } from './service.js';
 import { etagOf, MIN_COMPRESSED_BYTES, noneMatch, type SnapshotEntry, type SnapshotScope } from './snapshot-cache.js';

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { Actor } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
-import type { Coding } from '../http/accept-encoding.js';
+import type { Coding } from '../request/accept-encoding.js';
 import type { LabeledVersionRow, Storage } from '../storage/port.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { requireActor } from '../http/actor.js';
-import { nameParams } from '../http/schemas.js';
+import { requireActor } from '../request/actor.js';
+import { nameParams } from '../request/schemas.js';
 import type { EvalService } from './service.js';
 
 /** A run of a few thousand cases with their outputs is larger than the registry's 1 MiB default. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { requireActor } from '../http/actor.js';
-import { nameLabelParams, nameParams } from '../http/schemas.js';
+import { requireActor } from '../request/actor.js';
+import { nameLabelParams, nameParams } from '../request/schemas.js';
 import type { LabelService } from './service.js';
 
 const reason = { type: 'string', maxLength: 2000 } as const;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { requireActor } from '../http/actor.js';
-import { nameParams, nameRefParams, sha } from '../http/schemas.js';
+import { requireActor } from '../request/actor.js';
+import { nameParams, nameRefParams, sha } from '../request/schemas.js';
 import type { PromptService } from './service.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';

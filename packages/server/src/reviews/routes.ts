@@ -1,7 +1,7 @@
 import type { ChangeRequestStatus } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
-import { requireActor } from '../http/actor.js';
-import { nameParams } from '../http/schemas.js';
+import { requireActor } from '../request/actor.js';
+import { nameParams } from '../request/schemas.js';
 import type { BlameService } from './blame.js';
 import type { PolicyInput, PolicyService } from './policies.js';
 import type { ReviewService } from './service.js';

@@ -1,8 +1,8 @@
 import { PromptopsError } from '@promptops/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { requireActor } from '../http/actor.js';
-import { errorHandler } from '../http/errors.js';
-import { nameParams } from '../http/schemas.js';
+import { requireActor } from '../request/actor.js';
+import { errorHandler } from '../request/errors.js';
+import { nameParams } from '../request/schemas.js';
 import { TraceWriterUnavailableError } from '../storage/trace-writer.js';
 import type { MetricsGroupBy } from '../storage/port.js';
 import { BodyTimeoutError, guardBody, type BodyDeadline } from './body-deadline.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateApiKey } from '../../src/auth/keys.js';
-import { buildApp, type AppOptions } from '../../src/http/app.js';
-import { parseTrustProxy } from '../../src/http/trust-proxy.js';
+import { buildApp, type AppOptions } from '../../src/app/app.js';
+import { parseTrustProxy } from '../../src/app/trust-proxy.js';
 import { addKey, DIALECTS, openTestRegistry, type TestRegistry } from '../support/registry.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SUBSCRIBER_LIMITS, subscriberLimits, subscriberLimitsFromEnv } from '../../src/changes/limits.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app/app.js';
 import { addKey, DIALECTS, openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { openSse, type SseClient } from '../support/sse.js';
 

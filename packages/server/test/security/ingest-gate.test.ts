@@ -2,7 +2,7 @@ import { request as httpRequest, type ClientRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app/app.js';
 import type { Storage } from '../../src/storage/port.js';
 import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { traceEvent } from '../support/traces.js';

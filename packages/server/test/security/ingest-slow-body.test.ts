@@ -1,7 +1,7 @@
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app/app.js';
 import type { IngestOptions } from '../../src/traces/plugin.js';
 import { call } from '../support/http.js';
 import { openTestRegistry, type TestRegistry } from '../support/registry.js';

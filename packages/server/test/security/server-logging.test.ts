@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/auth/keys.js';
-import { parseLogLevel } from '../../src/http/logging.js';
-import { startServer, type RunningServer, type ServerOptions } from '../../src/start-server.js';
+import { parseLogLevel } from '../../src/app/logging.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/app/start-server.js';
 import { freshDbUrl } from '../support/registry.js';
 
 /**

@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
-import { DEFAULT_TIMEOUTS } from '../../src/http/timeouts.js';
+import { buildApp } from '../../src/app/app.js';
+import { DEFAULT_TIMEOUTS } from '../../src/app/timeouts.js';
 import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { openSse } from '../support/sse.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditHash, canonicalJson } from '@promptops/core';
 import { hashApiKey, keyIdOf } from '../../src/auth/keys.js';
-import { startServer, type RunningServer } from '../../src/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { dropAppendOnlyTriggersSql, type AppendOnlyTable, type RawSqlAccess } from '../../src/storage/index.js';
 import type { Storage } from '../../src/storage/port.js';
 import { call } from '../support/http.js';

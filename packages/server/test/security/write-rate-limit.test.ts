@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app/app.js';
 import { WriteRateLimiter } from '../../src/auth/write-limit.js';
 import { call } from '../support/http.js';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from '../support/registry.js';

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { insertAuditedKey } from '../../src/access/service.js';
 import { systemClock, type Clock } from '../../src/context.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/app/app.js';
 import { createStorage, type RawSqlAccess } from '../../src/storage/index.js';
 import { ROLES, type Role, type Storage } from '../../src/storage/port.js';
 import { createDatabase } from './postgres.js';

@@ -2,7 +2,7 @@ import { useCallback, useSyncExternalStore, type AnchorHTMLAttributes, type Mous
 
 /**
  * A few lines of history routing instead of a router dependency: the dashboard has six routes, and the
- * server answers these routes with index.html (DASHBOARD_SECTIONS in packages/server/src/http/web.ts), so
+ * server answers these routes with index.html (DASHBOARD_SECTIONS in packages/server/src/app/web.ts), so
  * deep links and reloads work.
  */
 

@@ -1,7 +1,7 @@
-import type { AppOptions } from './http/app.js';
-import { DEFAULT_LOG_LEVEL, loggerOptions, parseLogLevel, type LogLevel } from './http/logging.js';
-import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
-import { parseWriteRateLimit, writesPerMinute } from './auth/write-limit.js';
+import type { AppOptions } from './app.js';
+import { DEFAULT_LOG_LEVEL, loggerOptions, parseLogLevel, type LogLevel } from './logging.js';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
+import { parseWriteRateLimit, writesPerMinute } from '../auth/write-limit.js';
 
 /** What `promptops serve` configures beyond the database: logging, the proxy in front, write limits. */
 export interface ServeSettings {
@@ -11,7 +11,7 @@ export interface ServeSettings {
   readonly logLevel?: LogLevel;
   /** Where the JSON log lines go; default stderr (stdout carries start-up messages and `--json` output). */
   readonly logStream?: { write(line: string): void };
-  /** Default `PROMPTOPS_TRUST_PROXY`, else false (`http/trust-proxy.ts`). */
+  /** Default `PROMPTOPS_TRUST_PROXY`, else false (`app/trust-proxy.ts`). */
   readonly trustProxy?: TrustProxy;
   /** Writes per minute per key, 0 for none; default `PROMPTOPS_WRITE_RATE_LIMIT`, else 1,200. */
   readonly writeRateLimit?: number;

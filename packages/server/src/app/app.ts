@@ -28,8 +28,8 @@ import { createReviewService } from '../reviews/service.js';
 import { createPromptService } from '../prompts/service.js';
 import type { Storage } from '../storage/port.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
-import { requireActor } from './actor.js';
-import { errorHandler } from './errors.js';
+import { requireActor } from '../request/actor.js';
+import { errorHandler } from '../request/errors.js';
 import { refuseMalformedInput } from './input-guards.js';
 import { resolveTimeouts, type ServerTimeouts } from './timeouts.js';
 import { fastifyTrustProxy, type TrustProxy } from './trust-proxy.js';
@@ -61,9 +61,9 @@ export interface AppOptions {
   readonly authRateLimit?: AuthRateLimitOptions;
   /** Writes per key (in this process's memory); false for none. Default 1,200 a minute. */
   readonly writeRateLimit?: WriteRateLimitOptions | false;
-  /** Whose X-Forwarded-For gives the client address (`http/trust-proxy.ts`); default false. */
+  /** Whose X-Forwarded-For gives the client address (`app/trust-proxy.ts`); default false. */
   readonly trustProxy?: TrustProxy;
-  /** HTTP server timeouts (`http/timeouts.ts`); documented defaults otherwise. */
+  /** HTTP server timeouts (`app/timeouts.ts`); documented defaults otherwise. */
   readonly timeouts?: ServerTimeouts;
   /** The audit HMAC keys (PROMPTOPS_AUDIT_HMAC_KEY) verify checks the log's HMACs with and signs heads with. */
   readonly auditKeyring?: AuditKeyring;
