@@ -25,7 +25,7 @@ import { KyselyStorage } from '../../packages/server/dist/storage/kysely-storage
 import { openPostgres } from '../../packages/server/dist/storage/postgres.js';
 import { openSqlite } from '../../packages/server/dist/storage/sqlite.js';
 import { createTraceService } from '../../packages/server/dist/traces/service.js';
-import type { MetricsQuery } from '../../packages/server/dist/storage/port.js';
+import type { MetricsQuery } from '../../packages/server/dist/traces/store.js';
 import { createDatabase, startPostgres } from '../../packages/server/test/support/postgres.js';
 
 const SIZES = (process.env['BENCH_SIZES'] ?? '100000,1000000,5000000').split(',').map((s) => Number(s.trim()));

@@ -4,7 +4,8 @@ import { createStorage, parseDbUrl, type RawSqlAccess } from '../src/storage/ind
 import { rollupsMigration } from '../src/storage/migrations/0007-rollups.js';
 import { openPostgres } from '../src/storage/postgres.js';
 import { openSqlite } from '../src/storage/sqlite.js';
-import type { NewTrace, Storage } from '../src/storage/port.js';
+import type { Storage } from '../src/storage/port.js';
+import type { NewTrace } from '../src/traces/store.js';
 import { verifyMetrics } from '../src/traces/metrics-verify.js';
 import { startRetention } from '../src/traces/retention.js';
 import { DIALECTS, freshDbUrl } from './support/registry.js';

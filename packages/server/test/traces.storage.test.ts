@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorage, type RawSqlAccess } from '../src/storage/index.js';
-import type { NewTrace, Storage } from '../src/storage/port.js';
+import type { Storage } from '../src/storage/port.js';
+import type { NewTrace } from '../src/traces/store.js';
 import { DIALECTS, freshDbUrl } from './support/registry.js';
 
 /** The trace half of the storage port's contract, against both adapters. */

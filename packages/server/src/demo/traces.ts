@@ -1,5 +1,6 @@
 import { LATEST_LABEL } from '@promptops/core';
-import type { NewTrace, ProjectRow, Storage } from '../storage/port.js';
+import type { ProjectRow, Storage } from '../storage/port.js';
+import type { NewTrace } from '../traces/store.js';
 
 /**
  * A week of production traffic for `customer_support_greeter`, deterministic (seeded PRNG): while

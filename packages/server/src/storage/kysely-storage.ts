@@ -35,7 +35,7 @@ import type {
   Storage,
   VersionRow,
 } from './port.js';
-import type { TraceStore } from './port.js';
+import type { TraceStore } from '../traces/store.js';
 import type {
   ApiKeysTable,
   AuditLogTable,

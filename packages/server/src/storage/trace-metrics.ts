@@ -1,6 +1,6 @@
 import { emptyLatencySketch, latencySketchOf, mergeLatencySketches, planRollupWindow } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
-import type { MetricsBucketRow, MetricsQuery } from './port.js';
+import type { MetricsBucketRow, MetricsQuery } from '../traces/store.js';
 import type { Database, RollupSums } from './schema.js';
 import { HOUR_MS, MINUTE_MS, ROLLUP_GRAINS } from './trace-rollup-deltas.js';
 import { decodeStoredSketch } from './trace-rollups.js';

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect, TraceRollupStatus } from './port.js';
+import type { Dialect } from './port.js';
+import type { TraceRollupStatus } from '../traces/store.js';
 import type { Database } from './schema.js';
 import type { RollupEvent, RollupScore } from './trace-rollup-deltas.js';
 import { applyRollups, kyselyRollupSql, type RollupCache } from './trace-rollups.js';

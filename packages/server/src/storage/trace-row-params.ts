@@ -1,4 +1,5 @@
-import type { Dialect, NewTrace } from './port.js';
+import type { Dialect } from './port.js';
+import type { NewTrace } from '../traces/store.js';
 
 /** The traces insert's columns and their parameters in that order, shared by every insert path. */
 

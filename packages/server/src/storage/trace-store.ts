@@ -1,8 +1,8 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents } from '../traces/ingest-body.js';
+import type { Dialect } from './port.js';
 import type {
-  Dialect,
   MetricsQuery,
   NewScore,
   NewTrace,
@@ -13,7 +13,7 @@ import type {
   TraceRow,
   TraceStatus,
   TraceStore,
-} from './port.js';
+} from '../traces/store.js';
 import type { Database, TraceScoresTable, TracesTable } from './schema.js';
 import { countsAsScore, HOUR_MS } from './trace-rollup-deltas.js';
 import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './trace-rollup-backfill.js';

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
 import { endWorker, startModuleWorker } from './module-worker.js';
-import type { EncodedIngestResult, NewTrace } from './port.js';
+import type { EncodedIngestResult, NewTrace } from '../traces/store.js';
 import { rowParams, splitInserted } from './trace-row-params.js';
 import type { TraceWorkerData } from './trace-worker.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';

@@ -1,5 +1,5 @@
 import { PromptopsError } from '@promptops/core';
-import type { EncodedIngestResult, IngestResult, NewTrace } from '../storage/port.js';
+import type { EncodedIngestResult, IngestResult, NewTrace } from './store.js';
 import { MAX_BATCH_EVENTS } from './limits.js';
 import { parseEvent } from './schemas.js';
 

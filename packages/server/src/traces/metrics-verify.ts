@@ -1,5 +1,6 @@
 import { latencyPercentiles, latencyWithinError } from '@promptops/core';
-import type { MetricsBucketRow, MetricsQuery, Storage } from '../storage/port.js';
+import type { Storage } from '../storage/port.js';
+import type { MetricsBucketRow, MetricsQuery } from './store.js';
 
 /**
  * Recomputes a metrics window from the raw rows and compares it with what the rollups answer: counts,

@@ -1,5 +1,5 @@
 import type { ScoreRecord, TraceRecord } from '@promptops/core';
-import type { ScoreRow, TraceRow } from '../storage/port.js';
+import type { ScoreRow, TraceRow } from './store.js';
 
 export type { ScoreRecord, TraceRecord };
 

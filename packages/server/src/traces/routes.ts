@@ -4,7 +4,7 @@ import { requireActor } from '../request/actor.js';
 import { errorHandler } from '../request/errors.js';
 import { nameParams } from '../request/schemas.js';
 import { TraceWriterUnavailableError } from '../storage/trace-writer.js';
-import type { MetricsGroupBy } from '../storage/port.js';
+import type { MetricsGroupBy } from './store.js';
 import { BodyTimeoutError, guardBody, type BodyDeadline } from './body-deadline.js';
 import type { BodyReadLimit, ConcurrencyGate } from './gate.js';
 import { parseJsonBody } from './ingest-body.js';

@@ -1,6 +1,6 @@
 import { LABEL_PATTERN, PROMPT_NAME_PATTERN, zodIssues, type FieldIssue } from '@promptops/core';
 import * as z from 'zod';
-import type { NewTrace } from '../storage/port.js';
+import type { NewTrace } from './store.js';
 import {
   ATTRIBUTE_LIMITS,
   MAX_ERROR_LENGTH,

@@ -16,15 +16,8 @@ import type { Actor, Clock } from '../context.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { rollbackPlan } from '../labels/rollback-targets.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
-import type {
-  MetricsGroupBy,
-  NewTrace,
-  Storage,
-  TraceCursor,
-  TraceFilter,
-  TraceStatus,
-  VersionRow,
-} from '../storage/port.js';
+import type { Storage, VersionRow } from '../storage/port.js';
+import type { MetricsGroupBy, NewTrace, TraceCursor, TraceFilter, TraceStatus } from './store.js';
 import { otlpToEvents } from './otlp.js';
 import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from './records.js';
 import {

@@ -1,0 +1,213 @@
+import type { FieldIssue, LatencySketch, MetricsGroupBy } from '@promptops/core';
+
+// ---- Traces (issue 6). Deletable by retention; times are epoch milliseconds. ----
+
+export const TRACE_STATUSES = ['ok', 'error'] as const;
+export type TraceStatus = (typeof TRACE_STATUSES)[number];
+
+export const SCORE_KINDS = ['thumbs', 'numeric', 'label'] as const;
+export type ScoreKind = (typeof SCORE_KINDS)[number];
+
+/** One trace event as stored; `variables` and `attributes` are JSON object text. */
+export interface NewTrace {
+  readonly eventId: string;
+  readonly traceId: string | null;
+  readonly spanId: string | null;
+  readonly parentSpanId: string | null;
+  readonly promptName: string | null;
+  readonly promptVersion: number | null;
+  readonly promptSha: string | null;
+  readonly effectiveSha: string | null;
+  readonly label: string | null;
+  readonly tenant: string | null;
+  readonly rolloutId: string | null;
+  readonly rolloutArm: string | null;
+  readonly releaseSha: string | null;
+  readonly variables: string | null;
+  readonly output: string | null;
+  readonly model: string | null;
+  readonly provider: string | null;
+  readonly latencyMs: number | null;
+  readonly inputTokens: number | null;
+  readonly outputTokens: number | null;
+  readonly cost: number | null;
+  readonly status: TraceStatus;
+  readonly error: string | null;
+  readonly attributes: string | null;
+  readonly startedAtMs: number;
+}
+
+export interface TraceRow extends NewTrace {
+  /** Internal row id (cursor tie-breaker); the public id is `eventId`. */
+  readonly id: number;
+  readonly projectId: number;
+  readonly createdAtMs: number;
+}
+
+export interface TraceFilter {
+  /** The OpenTelemetry trace id (32 lowercase hex): every span of one trace. */
+  readonly traceId?: string;
+  readonly promptName?: string;
+  readonly promptVersion?: number;
+  /** A full sha or a prefix (matched as a range, so the sha index serves it). */
+  readonly shaPrefix?: string;
+  readonly label?: string;
+  readonly tenant?: string;
+  readonly rolloutArm?: string;
+  readonly status?: TraceStatus;
+  /** Inclusive. */
+  readonly sinceMs?: number;
+  /** Exclusive. */
+  readonly untilMs?: number;
+}
+
+/** Newest first: the next page starts strictly below this (started_at_ms, id). */
+export interface TraceCursor {
+  readonly startedAtMs: number;
+  readonly id: number;
+}
+
+export interface NewScore {
+  readonly eventId: string;
+  readonly name: string;
+  readonly kind: ScoreKind;
+  readonly value: number | null;
+  readonly stringValue: string | null;
+  readonly comment: string | null;
+  readonly actor: string;
+  readonly createdAtMs: number;
+}
+
+export interface ScoreRow extends NewScore {
+  readonly id: number;
+  readonly projectId: number;
+}
+
+export type { MetricsGroupBy };
+
+export interface MetricsQuery {
+  readonly promptName: string;
+  readonly by: MetricsGroupBy;
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  readonly bucketMs: number;
+  /** Most latencies read for percentiles in one query; above it a deterministic 1-in-k sample is read. */
+  readonly maxLatencySamples: number;
+  /**
+   * `auto` (the default): the rollups when they can answer (buckets of whole minutes, rollups kept and
+   * backfilled), else the raw rows. `raw` and `rollups` force one (verification, benchmarks); `rollups`
+   * rejects buckets that are not whole minutes.
+   */
+  readonly source?: 'auto' | 'raw' | 'rollups';
+}
+
+/** Aggregates of one (group key, time bucket). */
+export interface MetricsBucketRow {
+  readonly key: string | null;
+  readonly bucketStartMs: number;
+  readonly count: number;
+  readonly errors: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cost: number;
+  /** The latencies read from raw rows (sampled above the cap), unsorted; empty when read from rollups. */
+  readonly latencies: number[];
+  /** Every latency of the bucket (or the sample), as a mergeable sketch (core's latency-sketch.ts). */
+  readonly latency: LatencySketch;
+  /** Sum and mean of numeric and thumbs scores (thumbs: up 1, down 0) and how many there were. */
+  readonly scoreSum: number;
+  readonly scoreMean: number | null;
+  readonly scoreCount: number;
+  readonly thumbsUp: number;
+  readonly thumbsDown: number;
+}
+
+/** The metrics rollups' state (trace-rollups.ts). */
+export interface TraceRollupStatus {
+  /** False only where a storage was opened without them (benchmarks). */
+  readonly enabled: boolean;
+  /** The rows that existed before the rollups, all added: metrics may read rollups. */
+  readonly backfilled: boolean;
+  /** Trace ids up to this one are the backfill's; `done` of them are added. */
+  readonly backfillUntil: number;
+  readonly backfillDone: number;
+}
+
+/** What an ingest batch came to, item by item (`POST /api/v1/ingest`'s answer). */
+export interface IngestResult {
+  readonly accepted: string[];
+  readonly duplicates: string[];
+  readonly rejected: { index: number; id?: string; issues: FieldIssue[] }[];
+  /** Entries of `variables` / `attributes` dropped for being hostile or over a limit. */
+  readonly droppedAttributes: number;
+}
+
+/**
+ * An IngestResult as `POST /api/v1/ingest` answers it: its JSON, encoded on the thread that processed the
+ * batch. The main thread hands the bytes to the socket and never builds the thousand id strings of a full
+ * batch (measured: decoding and serializing them was half of the main thread's allocations during
+ * ingestion, and each of its garbage collections pauses prompt resolution).
+ */
+export interface EncodedIngestResult {
+  /** Some event was stored (accepted, or a duplicate of one stored before): 200; otherwise 400. */
+  readonly anyStored: boolean;
+  /** UTF-8 JSON of the IngestResult. */
+  readonly json: Uint8Array;
+}
+
+export interface TraceStore {
+  /**
+   * Inserts a batch in one transaction. An event id the project already has (or that repeats within the
+   * batch) is a duplicate and changes nothing. When the promise resolves, every accepted row is committed.
+   */
+  insertTraces(
+    projectId: number,
+    traces: readonly NewTrace[],
+    createdAtMs: number,
+  ): Promise<{ accepted: string[]; duplicates: string[] }>;
+  /**
+   * A whole `POST /api/v1/ingest` body (JSON bytes), parsed, validated and inserted off the main thread
+   * (see trace-writer.ts), where the database has a writer thread (SQLite files, PostgreSQL; on PostgreSQL
+   * a body of a few events is inserted on the main thread's pool, see trace-store.ts). The bytes may be
+   * moved, so the caller must not use them afterwards; the result comes back encoded. Rejects with the
+   * PromptopsError of a malformed batch.
+   */
+  readonly ingestTraceBody?: (
+    projectId: number,
+    body: Uint8Array,
+    nowMs: number,
+    createdAtMs: number,
+  ) => Promise<EncodedIngestResult>;
+  /** Newest first (started_at_ms, then id, descending). */
+  queryTraces(
+    projectId: number,
+    filter: TraceFilter,
+    page: { limit: number; after?: TraceCursor },
+  ): Promise<TraceRow[]>;
+  getTrace(projectId: number, eventId: string): Promise<TraceRow | undefined>;
+  /** Undefined when the project has no trace with that event id. */
+  insertScore(projectId: number, score: NewScore): Promise<ScoreRow | undefined>;
+  /** Oldest first. */
+  listScores(projectId: number, eventId: string): Promise<ScoreRow[]>;
+  traceMetrics(projectId: number, query: MetricsQuery): Promise<MetricsBucketRow[]>;
+  /**
+   * Deletes at most `limit` traces (with their scores) that started before `cutoffMs`, in one short
+   * statement per project; returns how many. Call again until it returns less than `limit`. The metrics
+   * rollups keep counting them.
+   */
+  deleteTracesBefore(cutoffMs: number, limit: number): Promise<number>;
+  /** Deletes at most `limit` rollup rows of one grain (60,000 or 3,600,000 ms) whose bucket starts before `cutoffMs`. */
+  deleteRollupsBefore(grainMs: number, cutoffMs: number, limit: number): Promise<number>;
+  /**
+   * Adds up to `limit` traces that existed before the rollups (and their scores) to the rollups, in one
+   * transaction that also moves the stored watermark, so a crash loses nothing and counts nothing twice.
+   * Safe from several processes at once (they take turns). Answers whether the backfill is complete.
+   */
+  backfillTraceRollups(limit: number): Promise<{ done: boolean; traces: number }>;
+  /**
+   * Folds up to `limit` marked hours that are over at `nowMs` (each in a transaction of its own) from their
+   * minute rollups into their hour rollups; answers how many. Safe from several processes at once.
+   */
+  foldTraceRollups(nowMs: number, limit: number): Promise<number>;
+  traceRollupStatus(): Promise<TraceRollupStatus>;
+}
