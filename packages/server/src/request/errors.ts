@@ -1,17 +1,5 @@
-import { isPromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
+import { STATUS_BY_KIND, isPromptopsError, type FieldIssue } from '@promptops/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-
-/** Known errors carry their status; anything unknown becomes a logged 500 that leaks nothing. */
-export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
-  invalid: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  unprocessable: 422,
-  too_large: 413,
-  internal: 500,
-};
 
 interface ErrorBody {
   code: string;
@@ -47,6 +35,7 @@ const validationIssues = (error: FastifyError): FieldIssue[] =>
     return { path: field, message };
   });
 
+/** Known errors carry their kind's status; anything unknown becomes a logged 500 that leaks nothing. */
 export const errorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
   if (isPromptopsError(error)) {
     return send(reply, STATUS_BY_KIND[error.kind], error.toJSON() as unknown as ErrorBody);
