@@ -1,12 +1,28 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index'): string =>
+  fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
+
+// Core's subpath exports (`@promptops/core/resolve`, …), each to its source file: listed before the
+// root, since an alias also matches the specifiers that start with it.
+const coreExports = (
+  JSON.parse(readFileSync(new URL('./packages/core/package.json', import.meta.url), 'utf8')) as {
+    exports: Record<string, unknown>;
+  }
+).exports;
+const coreSubpaths = Object.fromEntries(
+  Object.keys(coreExports)
+    .filter((key) => key !== '.')
+    .map((key) => [`@promptops/core/${key.slice(2)}`, src('core', key.slice(2))]),
+);
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources; tests that spawn the CLI use the build (`npm test` builds first).
     alias: {
+      ...coreSubpaths,
       '@promptops/core': src('core'),
       '@promptops/sdk': src('sdk'),
       '@promptops/evals': src('evals'),

@@ -1,4 +1,5 @@
-import { PromptopsError, type Snapshot } from '@promptops/core';
+import { PromptopsError } from '@promptops/core/errors';
+import { type Snapshot } from '@promptops/core/resolve';
 import { loadDigest } from './digest.js';
 import { nodeFs } from './node-fs.js';
 import { validateSnapshot } from './snapshot-store.js';

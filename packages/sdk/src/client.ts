@@ -1,4 +1,5 @@
-import { PromptopsError, formatRef, parseNameRef, type Snapshot } from '@promptops/core';
+import { PromptopsError } from '@promptops/core/errors';
+import { formatRef, parseNameRef, type Snapshot } from '@promptops/core/resolve';
 import { readCacheEntry, writeCacheFile } from './cache-file.js';
 import { Emitter } from './emitter.js';
 import { toPromptopsError } from './errors.js';

@@ -1,4 +1,4 @@
-import { sha256Hex } from '@promptops/core';
+import { sha256Hex } from '@promptops/core/canonical';
 
 /**
  * sha256 (hex of the UTF-8 text) for verifying snapshots. node:crypto is imported on first use, so the SDK

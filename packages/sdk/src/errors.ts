@@ -1,4 +1,4 @@
-import { ERROR_KINDS, PromptopsError, type ErrorKind } from '@promptops/core';
+import { ERROR_KINDS, PromptopsError, type ErrorKind } from '@promptops/core/errors';
 
 /** Everything the client reports goes out as a PromptopsError, so apps can switch on `code`. */
 export const toPromptopsError = (error: unknown, code = 'internal', context?: string): PromptopsError => {

@@ -1,18 +1,16 @@
+import { PromptopsError } from '@promptops/core/errors';
+import { promptSha, validatePromptContent, type PromptContent } from '@promptops/core/render';
 import {
-  PromptopsError,
   formatLockfile,
   parseLockfile,
   parseRef,
-  promptSha,
   resolveFromSnapshot,
-  validatePromptContent,
   type Lockfile,
-  type PromptContent,
   type Resolution,
   type Snapshot,
   type SnapshotPrompt,
   type SnapshotVersion,
-} from '@promptops/core';
+} from '@promptops/core/resolve';
 import { nodeFs } from './node-fs.js';
 import { dict } from './snapshot-store.js';
 

@@ -1,4 +1,4 @@
-import { PromptopsError } from '@promptops/core';
+import { PromptopsError } from '@promptops/core/errors';
 import { httpError } from './errors.js';
 import { linkedAbort } from './timers.js';
 

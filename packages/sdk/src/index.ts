@@ -13,5 +13,6 @@ export type { TraceOptions } from './trace/tracer.js';
 export { SseParser } from './sse.js';
 export type { SseMessage } from './sse.js';
 // Re-exported so apps can catch and switch on `code` without a direct dependency on core.
-export { PromptopsError, isPromptopsError } from '@promptops/core';
-export type { Lockfile, PromptContent, RenderedPrompt, Snapshot } from '@promptops/core';
+export { PromptopsError, isPromptopsError } from '@promptops/core/errors';
+export type { PromptContent, RenderedPrompt } from '@promptops/core/render';
+export type { Lockfile, Snapshot } from '@promptops/core/resolve';

@@ -1,6 +1,6 @@
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
-import { PromptopsError } from '@promptops/core';
+import { PromptopsError } from '@promptops/core/errors';
 
 /**
  * node:fs and node:path, imported on first use only: the cache file and a lockfile given as a path are

@@ -1,4 +1,5 @@
-import { PromptopsError, type PromptContent, type RenderedPrompt } from '@promptops/core';
+import { PromptopsError } from '@promptops/core/errors';
+import { type PromptContent, type RenderedPrompt } from '@promptops/core/render';
 
 /**
  * The body for the official `openai` client's `chat.completions.create`: the model, the rendered

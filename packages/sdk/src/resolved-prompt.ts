@@ -1,4 +1,4 @@
-import { renderPrompt, type PromptContent, type RenderedPrompt } from '@promptops/core';
+import { renderPrompt, type PromptContent, type RenderedPrompt } from '@promptops/core/render';
 import { toOpenAIRequest, type OpenAIChatRequest, type ToOpenAIOptions } from './openai.js';
 import { attachPromptLink } from './trace/prompt-link.js';
 

@@ -1,12 +1,12 @@
+import { PromptopsError } from '@promptops/core/errors';
 import {
   DEFAULT_LABEL,
-  PromptopsError,
   resolveFromSnapshot,
   type Resolution,
   type Snapshot,
   type SnapshotPrompt,
   type SnapshotVersion,
-} from '@promptops/core';
+} from '@promptops/core/resolve';
 import { notServedWhileOffline, type RegistryOutage } from './errors.js';
 import { EMPTY_FALLBACK, fallbackMiss, resolveFallback, type Fallback } from './fallback.js';
 import { ResolvedPrompt, type PromptSource } from './resolved-prompt.js';

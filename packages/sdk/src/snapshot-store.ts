@@ -1,13 +1,7 @@
-import {
-  PromptopsError,
-  SHA_PATTERN,
-  canonicalJson,
-  shortSha,
-  type PromptContent,
-  type Snapshot,
-  type SnapshotPrompt,
-  type SnapshotVersion,
-} from '@promptops/core';
+import { SHA_PATTERN, canonicalJson, shortSha } from '@promptops/core/canonical';
+import { PromptopsError } from '@promptops/core/errors';
+import { type PromptContent } from '@promptops/core/render';
+import { type Snapshot, type SnapshotPrompt, type SnapshotVersion } from '@promptops/core/resolve';
 import { sha256 } from './digest.js';
 
 /**

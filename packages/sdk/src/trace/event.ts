@@ -1,4 +1,6 @@
-import { LABEL_PATTERN, PROMPT_NAME_PATTERN, PromptopsError, type FieldIssue } from '@promptops/core';
+import { PromptopsError, type FieldIssue } from '@promptops/core/errors';
+import { PROMPT_NAME_PATTERN } from '@promptops/core/render';
+import { LABEL_PATTERN } from '@promptops/core/resolve';
 import type { ServedPrompt } from './prompt-link.js';
 
 /**

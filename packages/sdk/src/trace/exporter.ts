@@ -1,4 +1,4 @@
-import { PromptopsError } from '@promptops/core';
+import { PromptopsError } from '@promptops/core/errors';
 import { httpError, toPromptopsError } from '../errors.js';
 import type { Http, PostResult } from '../http.js';
 import { backoffDelay, sleep, unref } from '../timers.js';

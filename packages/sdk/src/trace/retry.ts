@@ -1,4 +1,4 @@
-import type { PromptopsError } from '@promptops/core';
+import type { PromptopsError } from '@promptops/core/errors';
 import type { PostResult } from '../http.js';
 
 /** What to do with a delivery's answer: shared by events and scores. */

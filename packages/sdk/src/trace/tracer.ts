@@ -1,4 +1,4 @@
-import { PromptopsError } from '@promptops/core';
+import { PromptopsError } from '@promptops/core/errors';
 import type { Http } from '../http.js';
 import {
   buildEvent,
