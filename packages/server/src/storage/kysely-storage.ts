@@ -5,8 +5,8 @@ import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { createAccessReads, createAccessWrites } from './access-store.js';
 import type { AccessReads, AccessTx } from './access-port.js';
 import { migrateToLatest } from './migrations/index.js';
-import { createTraceStore } from './trace-store.js';
-import { rollupOptionsFromEnv, type RollupOptions } from './trace-rollups.js';
+import { createTraceStore } from '../traces/store/kysely-store.js';
+import { rollupOptionsFromEnv, type RollupOptions } from '../traces/store/rollups.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
 import { toStorageError, translated } from './storage-errors.js';
 import { writeTransaction } from './write-transaction.js';
@@ -14,7 +14,7 @@ import { createEvalStore, createEvalWrites } from './eval-store.js';
 import type { EvalStore, EvalTx } from './eval-port.js';
 import { createReviewStore } from './review-store.js';
 import type { ReviewTx } from './review-port.js';
-import { TraceWriter } from './trace-writer.js';
+import { TraceWriter } from '../traces/ingest/writer.js';
 import type {
   ApiKeyRow,
   AuditQuery,

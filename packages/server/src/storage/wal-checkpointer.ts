@@ -1,6 +1,6 @@
 import SqliteDatabase from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { endWorker, startModuleWorker, yieldCpuToMainThread } from './module-worker.js';
+import { endWorker, startModuleWorker, yieldCpuToMainThread } from '../module-worker.js';
 
 /**
  * SQLite WAL checkpoints on a thread of their own, off the writers' path. By default SQLite checkpoints
@@ -37,7 +37,7 @@ export interface WalCheckpointer {
 /** Starts the thread for a SQLite file (in WAL mode). It never keeps the process alive. */
 export const startWalCheckpointer = (file: string, idleIntervalMs = IDLE_INTERVAL_MS): WalCheckpointer => {
   const data: CheckpointerData = { file, idleIntervalMs };
-  const worker = startModuleWorker('wal-checkpointer', 'runWalCheckpointer', data);
+  const worker = startModuleWorker(new URL('./wal-checkpointer', import.meta.url), 'runWalCheckpointer', data);
   worker.unref();
   // A thread that cannot open the file ends; the writers' own checkpoints then keep the WAL bounded.
   worker.on('error', () => undefined);

@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/port.js';
-import { rollupRetentionDaysFromEnv } from '../storage/trace-rollups.js';
+import { rollupRetentionDaysFromEnv } from './store/rollups.js';
 
 /**
  * Trace retention: every replica runs this job; deleting is idempotent, so several replicas at once only

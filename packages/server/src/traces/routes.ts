@@ -3,11 +3,11 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { requireActor } from '../request/actor.js';
 import { errorHandler } from '../request/errors.js';
 import { nameParams } from '../request/schemas.js';
-import { TraceWriterUnavailableError } from '../storage/trace-writer.js';
+import { TraceWriterUnavailableError } from './ingest/writer.js';
 import type { MetricsGroupBy } from './store.js';
 import { BodyTimeoutError, guardBody, type BodyDeadline } from './body-deadline.js';
 import type { BodyReadLimit, ConcurrencyGate } from './gate.js';
-import { parseJsonBody } from './ingest-body.js';
+import { parseJsonBody } from './ingest/body.js';
 import { MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES } from './limits.js';
 import { checkExportRequest, OtlpTooLargeError } from './otlp.js';
 import { decodeTraceRequest, encodeStatus, encodeTraceResponse, statusJson } from './otlp-proto.js';
@@ -108,7 +108,7 @@ const sendError = (reply: FastifyReply, status: number, code: string, message: s
 const ingestRoutes =
   (service: TraceService, { gate, reads, deadline, retryAfterSeconds }: IngestLimits) =>
   async (app: FastifyInstance) => {
-    // JSON stays bytes here: the ingest route hands them to the writer thread (see storage/trace-writer.ts);
+    // JSON stays bytes here: the ingest route hands them to the writer thread (see ingest/writer.ts);
     // OTLP/JSON parses them in its handler.
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>

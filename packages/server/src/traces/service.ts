@@ -27,7 +27,7 @@ import {
   validateEvents,
   type EncodedIngestResult,
   type IngestResult,
-} from './ingest-body.js';
+} from './ingest/body.js';
 import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
 

@@ -1,7 +1,7 @@
 import { PromptopsError } from '@promptops/core';
-import type { EncodedIngestResult, IngestResult, NewTrace } from './store.js';
-import { MAX_BATCH_EVENTS } from './limits.js';
-import { parseEvent } from './schemas.js';
+import type { EncodedIngestResult, IngestResult, NewTrace } from '../store.js';
+import { MAX_BATCH_EVENTS } from '../limits.js';
+import { parseEvent } from '../schemas.js';
 
 /**
  * A `POST /api/v1/ingest` batch from its bytes to storage rows: the one definition of what a batch is,

@@ -1,10 +1,10 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from './port.js';
-import type { TraceRollupStatus } from '../traces/store.js';
-import type { Database } from './schema.js';
-import type { RollupEvent, RollupScore } from './trace-rollup-deltas.js';
-import { applyRollups, kyselyRollupSql, type RollupCache } from './trace-rollups.js';
-import { writeTransaction } from './write-transaction.js';
+import type { Dialect } from '../../storage/port.js';
+import type { TraceRollupStatus } from '../store.js';
+import type { Database } from '../../storage/schema.js';
+import type { RollupEvent, RollupScore } from './rollup-deltas.js';
+import { applyRollups, kyselyRollupSql, type RollupCache } from './rollups.js';
+import { writeTransaction } from '../../storage/write-transaction.js';
 
 /**
  * The backfill of the traces stored before the rollups existed (migration 0007 recorded their last id and

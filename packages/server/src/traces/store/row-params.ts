@@ -1,5 +1,5 @@
-import type { Dialect } from './port.js';
-import type { NewTrace } from '../traces/store.js';
+import type { Dialect } from '../../storage/port.js';
+import type { NewTrace } from '../store.js';
 
 /** The traces insert's columns and their parameters in that order, shared by every insert path. */
 

@@ -1,9 +1,9 @@
 import { emptyLatencySketch, latencySketchOf, mergeLatencySketches, planRollupWindow } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
-import type { MetricsBucketRow, MetricsQuery } from '../traces/store.js';
-import type { Database, RollupSums } from './schema.js';
-import { HOUR_MS, MINUTE_MS, ROLLUP_GRAINS } from './trace-rollup-deltas.js';
-import { decodeStoredSketch } from './trace-rollups.js';
+import type { MetricsBucketRow, MetricsQuery } from '../store.js';
+import type { Database, RollupSums } from '../../storage/schema.js';
+import { HOUR_MS, MINUTE_MS, ROLLUP_GRAINS } from './rollup-deltas.js';
+import { decodeStoredSketch } from './rollups.js';
 
 /** Marked hours read one query each up to this many; beyond, one read of the part's minutes. */
 const MAX_MARKED_QUERIES = 2;

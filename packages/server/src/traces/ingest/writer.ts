@@ -1,10 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
-import { endWorker, startModuleWorker } from './module-worker.js';
-import type { EncodedIngestResult, NewTrace } from '../traces/store.js';
-import { rowParams, splitInserted } from './trace-row-params.js';
-import type { TraceWorkerData } from './trace-worker.js';
-import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
+import { endWorker, startModuleWorker } from '../../module-worker.js';
+import type { EncodedIngestResult, NewTrace } from '../store.js';
+import { rowParams, splitInserted } from '../store/row-params.js';
+import type { TraceWorkerData } from './worker.js';
+import { startWalCheckpointer, type WalCheckpointer } from '../../storage/wal-checkpointer.js';
 
 /**
  * Trace inserts, and the parsing and validation of ingest bodies, on a worker thread (trace-worker.ts)
@@ -62,7 +62,7 @@ export class TraceWriter {
   /** The worker starts on first use (a CLI that never ingests never starts one) and after a crash. */
   #start(): Worker {
     if (this.target.dialect === 'sqlite') this.#checkpointer ??= startWalCheckpointer(this.target.target);
-    const worker = startModuleWorker('trace-worker', 'runTraceWorker', this.target);
+    const worker = startModuleWorker(new URL('./worker', import.meta.url), 'runTraceWorker', this.target);
     worker.unref(); // referenced only while a call is pending (see #settle)
     worker.on('message', (reply: Reply) => {
       const pending = this.#pending.get(reply.id);

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /**
- * Starts a worker thread that runs `entry()` of a module of this folder (`trace-worker`, `wal-checkpointer`).
- * When the server runs from its TypeScript sources (tests), the module is loaded through tsx (a development
- * dependency); from the build, it is imported as is.
+ * Starts a worker thread that runs `entry()` of a module, named by its URL without the extension (e.g.
+ * `new URL('./worker', import.meta.url)`). When the server runs from its TypeScript sources (tests), the
+ * module is loaded through tsx (a development dependency); from the build, it is imported as is.
  */
 const EXTENSION = extname(fileURLToPath(import.meta.url));
 
@@ -20,8 +20,8 @@ const BOOTSTRAP = `
 })();
 `;
 
-export const startModuleWorker = (name: string, entry: string, workerData: object): Worker => {
-  const module = new URL(`./${name}${EXTENSION}`, import.meta.url).href;
+export const startModuleWorker = (moduleUrl: URL, entry: string, workerData: object): Worker => {
+  const module = `${moduleUrl.href}${EXTENSION}`;
   const tsx = EXTENSION === '.ts' ? 'tsx/esm/api' : undefined;
   return new Worker(BOOTSTRAP, { eval: true, workerData: { ...workerData, load: { module, entry, tsx } } });
 };

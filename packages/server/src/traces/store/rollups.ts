@@ -8,7 +8,7 @@ import {
 } from '@promptops/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
-import type { Dialect } from './port.js';
+import type { Dialect } from '../../storage/port.js';
 import {
   HOUR_MS,
   OTHER_TENANT,
@@ -18,8 +18,8 @@ import {
   rowTenant,
   type RollupDelta,
   type RollupEvent,
-} from './trace-rollup-deltas.js';
-import type { RowParams } from './trace-row-params.js';
+} from './rollup-deltas.js';
+import type { RowParams } from './row-params.js';
 
 /**
  * Rollups are written in the transaction of what they count (a trace insert, a score, a backfill batch),

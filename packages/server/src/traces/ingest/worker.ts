@@ -1,11 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PromptopsError } from '@promptops/core';
-import { encodeIngestResult, validateBatch } from '../traces/ingest-body.js';
-import { yieldCpuToMainThread } from './module-worker.js';
-import type { IngestResult } from '../traces/store.js';
-import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './trace-inserters.js';
-import { rollupOptionsFromEnv, type RollupOptions } from './trace-rollups.js';
-import { rowParams, splitInserted, type RowParams } from './trace-row-params.js';
+import { encodeIngestResult, validateBatch } from './body.js';
+import { yieldCpuToMainThread } from '../../module-worker.js';
+import type { IngestResult } from '../store.js';
+import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './inserters.js';
+import { rollupOptionsFromEnv, type RollupOptions } from '../store/rollups.js';
+import { rowParams, splitInserted, type RowParams } from '../store/row-params.js';
 
 /**
  * The trace writer's thread (started by trace-writer.ts). Messages:

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
-import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents } from '../traces/ingest-body.js';
-import type { Dialect } from './port.js';
+import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents } from '../ingest/body.js';
+import type { Dialect } from '../../storage/port.js';
 import type {
   MetricsQuery,
   NewScore,
@@ -13,12 +13,12 @@ import type {
   TraceRow,
   TraceStatus,
   TraceStore,
-} from '../traces/store.js';
-import type { Database, TraceScoresTable, TracesTable } from './schema.js';
-import { countsAsScore, HOUR_MS } from './trace-rollup-deltas.js';
-import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './trace-rollup-backfill.js';
-import { foldStep } from './trace-rollup-fold.js';
-import { rawMetrics, rollupMetrics, rollupsAnswer } from './trace-metrics.js';
+} from '../store.js';
+import type { Database, TraceScoresTable, TracesTable } from '../../storage/schema.js';
+import { countsAsScore, HOUR_MS } from './rollup-deltas.js';
+import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './rollup-backfill.js';
+import { foldStep } from './rollup-fold.js';
+import { rawMetrics, rollupMetrics, rollupsAnswer } from './metrics.js';
 import {
   applyRollups,
   applyRowRollups,
@@ -26,10 +26,10 @@ import {
   rollupOptionsFromEnv,
   RollupCache,
   type RollupOptions,
-} from './trace-rollups.js';
-import { TraceWriterUnavailableError, type TraceWriter } from './trace-writer.js';
-import { insertInChunks, rowParams, splitInserted } from './trace-row-params.js';
-import { writeTransaction } from './write-transaction.js';
+} from './rollups.js';
+import { TraceWriterUnavailableError, type TraceWriter } from '../ingest/writer.js';
+import { insertInChunks, rowParams, splitInserted } from './row-params.js';
+import { writeTransaction } from '../../storage/write-transaction.js';
 
 /**
  * The trace half of the storage port, shared by both dialects like the registry half. The ingest insert

@@ -1,8 +1,8 @@
 import { emptyLatencySketch, mergeLatencySketches, type LatencySketch } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from './port.js';
-import type { Database, RollupSums } from './schema.js';
-import { HOUR_MS, MINUTE_MS } from './trace-rollup-deltas.js';
+import type { Dialect } from '../../storage/port.js';
+import type { Database, RollupSums } from '../../storage/schema.js';
+import { HOUR_MS, MINUTE_MS } from './rollup-deltas.js';
 import {
   decodeStoredSketch,
   encodeStoredSketch,
@@ -10,8 +10,8 @@ import {
   kyselyRollupSql,
   lockRollups,
   SUM_COLUMNS,
-} from './trace-rollups.js';
-import { writeTransaction } from './write-transaction.js';
+} from './rollups.js';
+import { writeTransaction } from '../../storage/write-transaction.js';
 
 /**
  * The fold: an hour's rows (per series, and per charted group: sha, label, arm) are made from its minute

@@ -1,4 +1,4 @@
-import { INSERT_COLUMNS, type RowParams } from './trace-row-params.js';
+import { INSERT_COLUMNS, type RowParams } from './row-params.js';
 
 /**
  * What one batch adds to the rollups (migration 0007), per (key, grain, bucket): the pure half of

@@ -6,9 +6,9 @@ import {
   RollupCache,
   sqliteRollupSql,
   type RollupOptions,
-} from './trace-rollups.js';
-import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks, type RowParams } from './trace-row-params.js';
-import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
+} from '../store/rollups.js';
+import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks, type RowParams } from '../store/row-params.js';
+import { WRITER_AUTOCHECKPOINT_PAGES } from '../../storage/wal-checkpointer.js';
 
 /**
  * The trace insert of the writer thread (trace-worker.ts), one per dialect, each on a connection of its
