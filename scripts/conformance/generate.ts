@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
+import { ASSIGNMENT_FILE } from './vectors/assignment.js';
 import { CANONICAL_FILE } from './vectors/canonical.js';
 import { LOCKFILE_FILE } from './vectors/lockfile.js';
 import { REFS_FILE } from './vectors/refs.js';
@@ -20,6 +21,7 @@ const FILES: Readonly<Record<string, () => unknown>> = {
   'refs.json': REFS_FILE,
   'lockfile.json': LOCKFILE_FILE,
   'snapshot.json': SNAPSHOT_FILE,
+  'assignment.json': ASSIGNMENT_FILE,
 };
 
 /** File name -> its text, formatted as the repository's prettier formats JSON (so `format:check` passes). */

@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { CONFORMANCE_DIR, generateVectors } from '../../../scripts/conformance/generate.js';
 import {
   PromptopsError,
+  assignArm,
+  assignmentBucket,
+  assignmentInput,
   canonicalJson,
   contentSha,
+  murmur3Utf8,
   parseLockfile,
   parseNameRef,
   parseRef,
@@ -125,5 +129,42 @@ describe('conformance: lockfile.json', () => {
 
   it.each(file.invalid.map((v) => [v.name, v] as const))('refused: %s', (_, v) => {
     expect(codeOf(() => parseLockfile(v.text))).toBe(v.error.code);
+  });
+});
+
+describe('conformance: assignment.json', () => {
+  type Arms = { ramp: number; arm: string }[];
+  const file = read<{
+    hashes: { name: string; input: string; utf8: string; hash: number }[];
+    units: {
+      name: string;
+      salt: string;
+      unitKey: string | null;
+      hashed?: string;
+      hash?: number;
+      bucket: number | null;
+      arms: Arms;
+    }[];
+    invalidRamps: ({ name: string; ramp: number } & Failing)[];
+  }>('assignment.json');
+
+  it.each(file.hashes.map((v) => [v.name, v] as const))('hash: %s', (_, v) => {
+    expect(Buffer.from(new TextEncoder().encode(v.input)).toString('hex')).toBe(v.utf8);
+    expect(murmur3Utf8(v.input)).toBe(v.hash);
+  });
+
+  it.each(file.units.map((v) => [v.name, v] as const))('unit: %s', (_, v) => {
+    if (v.unitKey !== null && v.unitKey !== '') {
+      expect(assignmentInput(v.salt, v.unitKey)).toBe(v.hashed);
+      expect(murmur3Utf8(assignmentInput(v.salt, v.unitKey))).toBe(v.hash);
+      expect(assignmentBucket(v.salt, v.unitKey)).toBe(v.bucket);
+    }
+    for (const { ramp, arm } of v.arms) {
+      expect(assignArm(v.salt, v.unitKey, ramp), `ramp ${ramp}`).toEqual({ arm, bucket: v.bucket });
+    }
+  });
+
+  it.each(file.invalidRamps.map((v) => [v.name, v] as const))('refused ramp: %s', (_, v) => {
+    expect(codeOf(() => assignArm('ro_01hx7k', 'user-42', v.ramp))).toBe(v.error.code);
   });
 });

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from promptops import Client, PromptopsError
+from promptops.assignment import assign_arm, assignment_bucket, assignment_input, murmur3_32, utf8_bytes
 from promptops.canonical import canonical_json, content_sha
 from promptops.lockfile import js_json_parse, parse_lockfile
 from promptops.prompt import prompt_sha, render_prompt, validate_prompt_content
@@ -40,7 +41,7 @@ def _error_code(call: Any) -> str:
 
 def test_every_vector_file_is_run() -> None:
     """A new file of vectors must get a runner here, not be silently skipped."""
-    run = {"canonical.json", "render.json", "refs.json", "lockfile.json", "snapshot.json"}
+    run = {"canonical.json", "render.json", "refs.json", "lockfile.json", "snapshot.json", "assignment.json"}
     present = {name for name in os.listdir(CONFORMANCE) if name.endswith(".json")}
     assert present <= run, f"vectors without a Python runner: {sorted(present - run)}"
 
@@ -188,3 +189,29 @@ def test_snapshot_invalid(vector: Dict[str, Any]) -> None:
     client._http.revalidate = lambda path, etag, timeout_ms=None: (json.loads(vector["snapshot"]), None)  # type: ignore[method-assign]
     assert _error_code(client._sync_snapshot) == vector["error"]["code"]
     assert client.status()["cursor"] == 0
+
+
+# ---- rollout assignment ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", _cases("assignment", "hashes"))
+def test_assignment_hash(vector: Dict[str, Any]) -> None:
+    data = utf8_bytes(vector["input"])
+    assert data.hex() == vector["utf8"]
+    assert murmur3_32(data) == vector["hash"]
+
+
+@pytest.mark.parametrize("vector", _cases("assignment", "units"))
+def test_assignment_unit(vector: Dict[str, Any]) -> None:
+    unit_key = vector["unitKey"]
+    if unit_key:
+        assert assignment_input(vector["salt"], unit_key) == vector["hashed"]
+        assert assignment_bucket(vector["salt"], unit_key) == vector["bucket"]
+    for expected in vector["arms"]:
+        got = assign_arm(vector["salt"], unit_key, expected["ramp"])
+        assert (got.arm, got.bucket) == (expected["arm"], vector["bucket"]), f"ramp {expected['ramp']}"
+
+
+@pytest.mark.parametrize("vector", _cases("assignment", "invalidRamps"))
+def test_assignment_invalid_ramp(vector: Dict[str, Any]) -> None:
+    assert _error_code(lambda: assign_arm("ro_01hx7k", "user-42", vector["ramp"])) == vector["error"]["code"]

@@ -1,0 +1,2 @@
+export * from './murmur3.js';
+export * from './assignment.js';
