@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dialectNamed } from '../src/storage/dialect.js';
 import { migrationsFor } from '../src/storage/migrations/index.js';
 import { openPostgres } from '../src/storage/postgres.js';
 import type { Dialect } from '../src/storage/port.js';
@@ -22,7 +23,7 @@ const migrateTo = async (db: Kysely<Database>, dialect: Dialect, target: string)
   await db.connection().execute(async (connection) => {
     const migrator = new Migrator({
       db: connection,
-      provider: { getMigrations: () => Promise.resolve(migrationsFor(dialect)) },
+      provider: { getMigrations: () => Promise.resolve(migrationsFor(dialectNamed(dialect))) },
     });
     if (dialect === 'sqlite') await sql`begin immediate`.execute(connection);
     const { error } = await migrator.migrateTo(target);

@@ -3,6 +3,7 @@ import type { AccessKeyRow, AccessReads, AccessTx, MemberRow, NewApiKey, UserRow
 import type { Dialect, ProjectRow, Role } from './port.js';
 import type { ApiKeysTable, Database } from './schema.js';
 import { translated } from './storage-errors.js';
+import { dialectNamed } from './dialect.js';
 
 /** The tables of migration 0003, as Kysely sees them (beside `schema.ts`, which holds the older ones). */
 export interface UsersTable {
@@ -124,7 +125,7 @@ export const createAccessWrites = (database: Kysely<Database>, dialect: Dialect)
   const db = database as unknown as Kysely<AccessDatabase>;
   return {
     async lockProjectAccess(projectId) {
-      if (dialect !== 'postgres') return;
+      if (!dialectNamed(dialect).locksRows) return;
       await db.selectFrom('projects').select('id').where('id', '=', projectId).forNoKeyUpdate().execute();
     },
     async ensureUser(name, at): Promise<UserRow> {

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import { createAccessReads, createAccessWrites } from './access-store.js';
 import type { AccessReads, AccessTx } from './access-port.js';
+import { dialectNamed } from './dialect.js';
 import { migrateToLatest } from './migrations/index.js';
 import { createTraceStore } from '../traces/store/kysely-store.js';
 import { rollupOptionsFromEnv, type RollupOptions } from '../traces/store/rollups.js';
@@ -434,7 +435,7 @@ class KyselyTx extends KyselyReads implements RegistryTx {
 
   /** Row locks exist on PostgreSQL only; on SQLite, BEGIN IMMEDIATE already made this the only writer. */
   private get locksRows(): boolean {
-    return this.dialect === 'postgres';
+    return dialectNamed(this.dialect).locksRows;
   }
 
   createProject(name: string, createdAt: string): Promise<ProjectRow> {
@@ -694,7 +695,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   readonly latestAuditSeqSoon?: NonNullable<Storage['latestAuditSeqSoon']>;
 
   async migrate(): Promise<void> {
-    await migrateToLatest(this.db, this.dialect);
+    await migrateToLatest(this.db, dialectNamed(this.dialect));
   }
 
   onAuditCommitted(listener: (projectId: number) => void): () => void {

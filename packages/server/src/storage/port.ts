@@ -1,5 +1,6 @@
 import type { DeploymentKind } from '@promptops/core';
 import type { TraceStore } from '../traces/store.js';
+import type { Dialect } from './dialect.js';
 import type { EvalStore, EvalTx } from './eval-port.js';
 import type { ReviewReads, ReviewTx } from './review-port.js';
 import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
@@ -13,7 +14,7 @@ import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
  * Versions, deployments and audit entries are append-only, enforced by triggers in both databases.
  */
 
-export type Dialect = 'sqlite' | 'postgres';
+export type { Dialect };
 
 // Roles and projects are declared beside the access port (which port.ts extends) and re-exported here.
 export { ROLES } from './access-port.js';

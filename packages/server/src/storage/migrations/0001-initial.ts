@@ -1,21 +1,14 @@
 import { sql } from 'kysely';
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
-import type { Dialect } from '../port.js';
-import {
-  APPEND_ONLY_TABLES,
-  createAppendOnlyTriggersSql,
-  dropAppendOnlyTriggersSql,
-  PG_REJECT_FUNCTION,
-  PG_REJECT_FUNCTION_SQL,
-} from './append-only.js';
+import type { Kysely, Migration } from 'kysely';
+import type { SqlDialect } from '../dialect.js';
+import { APPEND_ONLY_TABLES, createAppendOnlyTriggersSql, dropAppendOnlyTriggersSql } from './append-only.js';
 
 /**
  * The registry's tables. Times are ISO-8601 text and JSON is text in both dialects, so one query layer
  * reads both alike; ids are 32-bit integers so that `pg` returns JS numbers.
  */
-export const initialMigration = (dialect: Dialect): Migration => {
-  const serialId = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey().autoIncrement();
+export const initialMigration = (dialect: SqlDialect): Migration => {
+  const serialId = dialect.identity;
 
   return {
     async up(db: Kysely<unknown>): Promise<void> {
@@ -125,17 +118,17 @@ export const initialMigration = (dialect: Dialect): Migration => {
         .addPrimaryKeyConstraint('audit_log_pk', ['project_id', 'seq'])
         .execute();
 
-      if (dialect === 'postgres') await sql.raw(PG_REJECT_FUNCTION_SQL).execute(db);
+      for (const statement of dialect.appendOnlySetupSql) await sql.raw(statement).execute(db);
       for (const table of APPEND_ONLY_TABLES) {
-        for (const statement of createAppendOnlyTriggersSql(dialect, table)) await sql.raw(statement).execute(db);
+        for (const statement of createAppendOnlyTriggersSql(dialect.name, table)) await sql.raw(statement).execute(db);
       }
     },
 
     async down(db: Kysely<unknown>): Promise<void> {
       for (const table of APPEND_ONLY_TABLES) {
-        for (const statement of dropAppendOnlyTriggersSql(dialect, table)) await sql.raw(statement).execute(db);
+        for (const statement of dropAppendOnlyTriggersSql(dialect.name, table)) await sql.raw(statement).execute(db);
       }
-      if (dialect === 'postgres') await sql.raw(`DROP FUNCTION IF EXISTS ${PG_REJECT_FUNCTION}()`).execute(db);
+      for (const statement of dialect.appendOnlyTeardownSql) await sql.raw(statement).execute(db);
       for (const table of ['audit_log', 'deployments', 'labels', 'versions', 'prompts', 'api_keys', 'projects']) {
         await db.schema.dropTable(table).execute();
       }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
-import type { Dialect } from '../port.js';
+import type { Kysely, Migration } from 'kysely';
+import type { SqlDialect } from '../dialect.js';
 
 /**
  * Traces and their scores. Unlike the registry's tables, traces may be deleted (retention), so they get no
@@ -12,10 +12,9 @@ import type { Dialect } from '../port.js';
  * and the three filters a complaint starts from (prompt, sha, tenant). Label, arm, version and status
  * filters ride on the prompt index.
  */
-export const tracesMigration = (dialect: Dialect): Migration => {
-  const bigId = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey().autoIncrement();
-  const idType = dialect === 'postgres' ? 'bigint' : 'integer';
+export const tracesMigration = (dialect: SqlDialect): Migration => {
+  const bigId = dialect.identity;
+  const idType = dialect.bigIdType;
 
   return {
     async up(db: Kysely<unknown>): Promise<void> {

@@ -1,14 +1,13 @@
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
-import type { Dialect } from '../port.js';
+import type { Kysely, Migration } from 'kysely';
+import type { SqlDialect } from '../dialect.js';
 
 /**
  * Users, project memberships, and the user an API key acts as. Users are server-wide (a unique name);
  * a membership gives one user one role in one project. Memberships are mutable (a role changes, a member
  * leaves); every change is recorded in the project's audit log by the service that makes it.
  */
-export const accessMigration = (dialect: Dialect): Migration => {
-  const serialId = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey().autoIncrement();
+export const accessMigration = (dialect: SqlDialect): Migration => {
+  const serialId = dialect.identity;
 
   return {
     async up(db: Kysely<unknown>): Promise<void> {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
-import type { Dialect } from '../port.js';
+import type { SqlDialect } from '../dialect.js';
 
 /**
  * Review gates: label policies (per label, optionally narrowed by a prompt name pattern), owners by
@@ -8,9 +8,8 @@ import type { Dialect } from '../port.js';
  * text, so both dialects read alike. Change requests are mutable (status, proposed sha); their events
  * are the history, and every change is also in the audit chain.
  */
-export const reviewsMigration = (dialect: Dialect): Migration => {
-  const serialId = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey().autoIncrement();
+export const reviewsMigration = (dialect: SqlDialect): Migration => {
+  const serialId = dialect.identity;
   const flag = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder => col.notNull();
 
   return {

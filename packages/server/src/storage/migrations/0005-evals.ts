@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
-import type { Dialect } from '../port.js';
+import type { Kysely, Migration } from 'kysely';
+import type { SqlDialect } from '../dialect.js';
 import { appendOnlyTriggersSql } from './append-only.js';
 
 /**
@@ -17,9 +17,8 @@ import { appendOnlyTriggersSql } from './append-only.js';
  * - `eval_run_cases`: one row per case of a run, so the gate reads pass/fail by case id without parsing
  *   every output; outputs, variables and assertion results are kept as text beside it.
  */
-export const evalsMigration = (dialect: Dialect): Migration => {
-  const serialId = (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey().autoIncrement();
+export const evalsMigration = (dialect: SqlDialect): Migration => {
+  const serialId = dialect.identity;
 
   return {
     async up(db: Kysely<unknown>): Promise<void> {
@@ -97,7 +96,8 @@ export const evalsMigration = (dialect: Dialect): Migration => {
         eval_run_cases: 'eval run cases are append-only',
       };
       for (const [table, message] of Object.entries(messages)) {
-        for (const statement of appendOnlyTriggersSql(dialect, table, message)) await sql.raw(statement).execute(db);
+        for (const statement of appendOnlyTriggersSql(dialect.name, table, message))
+          await sql.raw(statement).execute(db);
       }
     },
 

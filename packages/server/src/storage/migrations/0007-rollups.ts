@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { CreateTableBuilder, Kysely, Migration } from 'kysely';
-import type { Dialect } from '../port.js';
+import type { SqlDialect } from '../dialect.js';
 
 /**
  * Trace metrics rollups, kept in the transaction that inserts the raw rows (storage/trace-rollups.ts):
@@ -42,7 +42,7 @@ const SERIES_KEY = [
 // The builders type their columns as they are added; these come from `keyed`.
 const ROW_KEY = ['project_id', 'prompt_name', 'grain_ms', 'bucket_ms', 'series_id'] as never[];
 
-export const rollupsMigration = (dialect: Dialect): Migration => {
+export const rollupsMigration = (dialect: SqlDialect): Migration => {
   const keyed = <T extends string>(table: CreateTableBuilder<T>): CreateTableBuilder<T> =>
     table
       .addColumn('project_id', 'integer', (col) => col.notNull())
@@ -50,17 +50,12 @@ export const rollupsMigration = (dialect: Dialect): Migration => {
       .addColumn('grain_ms', 'integer', (col) => col.notNull())
       .addColumn('bucket_ms', 'bigint', (col) => col.notNull())
       .addColumn('series_id', 'integer', (col) => col.notNull());
-  const sketchType = dialect === 'sqlite' ? 'blob' : 'bytea';
-  const withoutRowid = <T extends string>(table: CreateTableBuilder<T>): CreateTableBuilder<T> =>
-    dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table;
+  const sketchType = dialect.bytesType;
+  const withoutRowid = dialect.clustered;
 
   return {
     async up(db: Kysely<unknown>): Promise<void> {
-      let series = db.schema
-        .createTable('trace_rollup_series')
-        .addColumn('id', 'integer', (col) =>
-          dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey().autoIncrement(),
-        );
+      let series = db.schema.createTable('trace_rollup_series').addColumn('id', 'integer', dialect.identity);
       for (const column of SERIES_KEY)
         series = series.addColumn(column, column === 'project_id' ? 'integer' : 'text', (col) => col.notNull());
       await series.addUniqueConstraint('trace_rollup_series_key', [...SERIES_KEY] as never[]).execute();

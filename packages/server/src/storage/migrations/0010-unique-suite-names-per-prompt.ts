@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely, Migration } from 'kysely';
-import type { Dialect } from '../port.js';
+import type { SqlDialect } from '../dialect.js';
 import { appendOnlyTriggersSql } from './append-only.js';
 
 /**
@@ -49,8 +49,8 @@ const swapPostgresKey = async (db: Kysely<unknown>, key: readonly string[]): Pro
   await sql`alter table eval_suites add constraint eval_suites_pk primary key (${sql.raw(key.join(', '))})`.execute(db);
 };
 
-export const uniqueSuiteNamesPerPromptMigration = (dialect: Dialect): Migration => {
-  const rekey = dialect === 'postgres' ? swapPostgresKey : rebuildSqlite;
+export const uniqueSuiteNamesPerPromptMigration = (dialect: SqlDialect): Migration => {
+  const rekey = dialect.altersConstraints ? swapPostgresKey : rebuildSqlite;
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await rekey(db, NEW_KEY);

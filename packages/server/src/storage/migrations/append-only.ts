@@ -1,4 +1,4 @@
-import type { Dialect } from '../port.js';
+import { dialectNamed, type Dialect } from '../dialect.js';
 
 /**
  * Versions, deployments and the audit log are append-only, and the database itself says so: triggers
@@ -29,18 +29,7 @@ const MESSAGES: Record<AppendOnlyTable, string> = {
   audit_log: 'the audit log is append-only',
 };
 
-/** The one PostgreSQL function every append-only trigger calls; its argument is the message. */
-export const PG_REJECT_FUNCTION = 'promptops_reject_append_only_change';
-
-export const PG_REJECT_FUNCTION_SQL = `
-CREATE OR REPLACE FUNCTION ${PG_REJECT_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION '%', TG_ARGV[0] USING HINT = 'drop the ' || TG_TABLE_NAME || '_append_only_* triggers to bypass';
-END
-$$`;
-
-const operations = (dialect: Dialect): readonly string[] =>
-  dialect === 'postgres' ? ['update', 'delete', 'truncate'] : ['update', 'delete'];
+const operations = (dialect: Dialect): readonly string[] => dialectNamed(dialect).appendOnlyOperations;
 
 export const appendOnlyTriggerNames = (dialect: Dialect, table: string): string[] =>
   operations(dialect).map((operation) => `${table}_append_only_${operation}`);
@@ -53,17 +42,9 @@ export const createAppendOnlyTriggersSql = (dialect: Dialect, table: AppendOnlyT
  * `message`. Names follow the same pattern; `message` must not contain a single quote.
  */
 export const appendOnlyTriggersSql = (dialect: Dialect, table: string, message: string): string[] =>
-  operations(dialect).map((operation) => {
-    const name = `${table}_append_only_${operation}`;
-    const event = operation.toUpperCase();
-    if (dialect === 'sqlite') {
-      return `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} BEGIN SELECT RAISE(ABORT, '${message}'); END`;
-    }
-    // TRUNCATE triggers exist only per statement; per statement is enough for UPDATE and DELETE too.
-    return `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${PG_REJECT_FUNCTION}('${message}')`;
-  });
+  operations(dialect).map((operation) =>
+    dialectNamed(dialect).appendOnlyTriggerSql(`${table}_append_only_${operation}`, operation, table, message),
+  );
 
 export const dropAppendOnlyTriggersSql = (dialect: Dialect, table: string): string[] =>
-  appendOnlyTriggerNames(dialect, table).map((name) =>
-    dialect === 'sqlite' ? `DROP TRIGGER IF EXISTS ${name}` : `DROP TRIGGER IF EXISTS ${name} ON ${table}`,
-  );
+  appendOnlyTriggerNames(dialect, table).map((name) => dialectNamed(dialect).dropTriggerSql(name, table));
