@@ -7,6 +7,7 @@ import { createLockfile, formatLockfile, type PromptopsError } from '@promptops/
 import { createClient, type PromptopsClient } from '../src/index.js';
 import { greeter, textPrompt, versionOf } from './support/fixtures.js';
 import { startServer } from '../../server/src/index.js';
+import { testDatabase } from '../../server/test/support/databases.js';
 import { ADMIN_KEY, api, freePort, waitFor } from './support/server.js';
 
 /** The server is down when the app starts: the client serves its lockfile or in-code defaults. */
@@ -139,11 +140,9 @@ describe('server down at start', () => {
         onError: (e) => errors.push(e),
       });
       clients.push(client);
-      const started = performance.now();
-      await client.ready();
-      expect(performance.now() - started).toBeLessThan(3000);
+      await client.ready(); // the black hole never answers: ready() ends by the request timeout
       expect(client.get('customer_support_greeter').source).toBe('fallback');
-      expect(errors.map((e) => e.code)).toContain('server_timeout');
+      expect(errors.find((e) => e.code === 'server_timeout')?.message).toContain('did not answer within 300 ms');
       await client.close();
     } finally {
       blackHole.close();
@@ -168,11 +167,10 @@ describe('server down at start', () => {
     expect(client.get('customer_support_greeter').source).toBe('fallback');
 
     // Now a server comes up on the URL the client was given.
-    const dir = mkdtempSync(join(tmpdir(), 'promptops-sdk-late-'));
     const late = await startServer({
       port,
-      db: `sqlite:${join(dir, 'db.sqlite')}`,
-      dataDir: dir,
+      db: await testDatabase('sqlite'),
+      dataDir: mkdtempSync(join(tmpdir(), 'promptops-sdk-late-')),
       initAdminKey: ADMIN_KEY,
       print: () => undefined,
     });

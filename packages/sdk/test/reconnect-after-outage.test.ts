@@ -1,6 +1,6 @@
 import type { PromptopsError } from '@promptops/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { freshDbUrl } from '../../server/test/support/registry.js';
+import { testDatabase } from '../../server/test/support/databases.js';
 import { createClient, type ChangeEvent, type PromptopsClient } from '../src/index.js';
 import type * as Timers from '../src/timers.js';
 import { greeter, versionOf } from './support/fixtures.js';
@@ -42,7 +42,7 @@ const v17 = versionOf(greeter(17), 1);
 const v18 = versionOf(greeter(18), 2);
 
 describe('reconnecting after an outage', () => {
-  let db: { url: string; cleanup(): void };
+  let db: { url: string };
   let port: number;
   let server: ChildServer | undefined;
   const clients: PromptopsClient[] = [];
@@ -87,7 +87,7 @@ describe('reconnecting after an outage', () => {
     probes.running = 0;
     reported.length = 0;
     changes.length = 0;
-    db = await freshDbUrl('sqlite');
+    db = { url: await testDatabase('sqlite') };
     port = await freePort();
     server = await spawnServer({ db: db.url, port });
     const registry = api(server.url);
@@ -101,7 +101,6 @@ describe('reconnecting after an outage', () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await server?.kill();
     server = undefined;
-    db.cleanup();
   });
 
   it('reconnects as soon as a snapshot check succeeds, not when the backoff ends', async () => {

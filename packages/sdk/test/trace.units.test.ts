@@ -4,6 +4,7 @@ import { createClient } from '../src/index.js';
 import { utf8Length } from '../src/trace/event.js';
 import { promptLinkOf } from '../src/trace/prompt-link.js';
 import { retryAfterMs } from '../src/trace/retry.js';
+import { waitFor } from '../../server/test/support/wait.js';
 import { greeter } from './support/fixtures.js';
 
 /** The small pure parts of tracing: byte counting, Retry-After, the hidden prompt link; closed clients. */
@@ -54,7 +55,7 @@ describe('tracing internals', () => {
     const client = createClient({ url: 'http://127.0.0.1:9', apiKey: 'k', onError: (e) => errors.push(e.code) });
     await client.close();
     expect(typeof client.trace({ prompt: { name: 'x' }, output: 'late' })).toBe('string');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => client.traceStats().dropped === 1, 'the late event to be counted as dropped');
     expect(client.traceStats()).toMatchObject({ queued: 0, dropped: 1 });
     expect(await client.flush()).toBe(true);
   });

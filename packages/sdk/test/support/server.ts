@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PromptContent } from '@promptops/core';
 import { startServer, type RunningServer } from '../../../server/src/index.js';
-import { freshDbUrl, type TestDialect } from '../../../server/test/support/registry.js';
+import { testDatabase } from '../../../server/test/support/databases.js';
+import type { TestDialect } from '../../../server/test/support/registry.js';
 import { spawnServer as spawnReplica } from '../../../server/test/support/spawn-server.js';
 
 /** Real promptops servers for the SDK's end-to-end tests: in-process, or a child process from the build. */
@@ -20,17 +21,17 @@ export interface TestServer {
 }
 
 export const startTestServer = async (dialect: TestDialect): Promise<TestServer> => {
-  const db = await freshDbUrl(dialect);
+  const dbUrl = await testDatabase(dialect);
   const server = await startServer({
     port: 0,
-    db: db.url,
+    db: dbUrl,
     dataDir: mkdtempSync(join(tmpdir(), 'promptops-sdk-data-')),
     initAdminKey: ADMIN_KEY,
     print: () => undefined,
   });
   return {
     url: server.url,
-    dbUrl: db.url,
+    dbUrl,
     server,
     close: async () => {
       // Node's fetch opens a spare connection after a streaming response is aborted and sends nothing
@@ -38,7 +39,6 @@ export const startTestServer = async (dialect: TestDialect): Promise<TestServer>
       const closing = server.close();
       server.app.server.closeAllConnections();
       await closing;
-      db.cleanup();
     },
   };
 };
@@ -110,15 +110,7 @@ export const spawnServer = async (options: { db: string; port?: number; key?: st
   return { url: server.url, child: server.child, kill: (signal) => server.stop(signal) };
 };
 
-/** Polls `check` until it holds or the deadline passes (then throws with `what`). */
-export const waitFor = async (check: () => boolean, what: string, timeoutMs = 10_000, everyMs = 5): Promise<number> => {
-  const started = performance.now();
-  for (;;) {
-    if (check()) return performance.now() - started;
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-};
+export { waitFor } from '../../../server/test/support/wait.js';
 
 export const percentile = (sorted: readonly number[], p: number): number =>
   sorted.length === 0
