@@ -1,4 +1,4 @@
-// Fails when a package imports a package it may not (DESIGN.md, "Rules of the house"):
+// Fails when a package imports a package it may not (docs/architecture.md, "Packages"):
 // core imports none of the others; sdk and evals only core; server core, sdk and evals; cli all of them.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -9,7 +9,7 @@
  * - `promptops rollback NAME --label bench --to vN`: a real rollback against the demo server (its own
  *   process, SQLite), alternating between two versions so every run moves the label;
  * - the same rollback as one HTTP request from this (warm) process: the server's share.
- * Targets (issue 18): `--version` <= 100 ms, rollback <= 200 ms (medians). `BENCH_RUNS` (default 30).
+ * Targets: `--version` <= 100 ms, rollback <= 200 ms (medians). `BENCH_RUNS` (default 30).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';

@@ -5,7 +5,7 @@ import { fakeFetch } from './helpers.js';
 import { ADMIN_KEY, startRegistry, type Registry } from './registry.js';
 
 /**
- * Issue 17: a request body over the server's limit is refused by the client before it is sent, naming
+ * A request body over the server's limit is refused by the client before it is sent, naming
  * the route's limit, instead of surfacing as "cannot reach the server (EPIPE)" when the server closes
  * the upload with a 413. A 413 the server does answer names the route's limit too.
  */

@@ -99,7 +99,7 @@ export const writeAt = async (root: string, path: string, text: string): Promise
   await writeFile(join(root, path), text);
 };
 
-/** The DESIGN.md greeter, byte for byte, as the repository's example prompt holds it. */
+/** The demo's greeter (v17), byte for byte, as the repository's example prompt holds it. */
 export const GREETER_FILE = readFileSync(
   fileURLToPath(new URL('../../../examples/prompts/customer_support_greeter.prompt.yaml', import.meta.url)),
   'utf8',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { fakeFetch, run, tempDir, writeAt } from './helpers.js';
 
-/** Issue 18, item 15: `promptops init` keeps `.promptops/` (eval cache, credentials) out of git. */
+/** `promptops init` keeps `.promptops/` (eval cache, credentials) out of git. */
 
 const offline = fakeFetch(500, { error: { code: 'internal', message: 'init must not call the server' } });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { demoServer, run } from './helpers.js';
 
-/** Issue 18, item 16: `promptops metrics` reads cleanly: short sha column, no `v-`, `1 call`. */
+/** `promptops metrics` reads cleanly: short sha column, no `v-`, `1 call`. */
 
 describe('promptops metrics output (demo data)', () => {
   const demo = demoServer('metrics-polish');

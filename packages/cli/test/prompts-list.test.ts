@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { demoServer, run } from './helpers.js';
 
-/** Issue 18, item 5: `promptops prompts` (alias `ls`) and "did you mean …?" for a mistyped name. */
+/** `promptops prompts` (alias `ls`) and "did you mean …?" for a mistyped name. */
 
 describe('promptops prompts / ls (demo data)', () => {
   const demo = demoServer('prompts');

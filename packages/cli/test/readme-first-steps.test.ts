@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { GREETER_FILE, run, tempDir, writeAt } from './helpers.js';
 
 /**
- * Issue 18, items 6 and 7: what a new user reads first. `npx promptops` in a fresh clone (npm links a bin
+ * What a new user reads first. `npx promptops` in a fresh clone (npm links a bin
  * only if its file exists at install time, before any build), the README's app snippet, "Prompts as code"
  * and the dataset note. (The README's tour itself is run by its own test.)
  */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
 
 /**
- * Issue 18's acceptance test: every command of the README's tour (the `sh` blocks of "A five-minute tour")
+ * The README tour as a test: every command of the README's tour (the `sh` blocks of "A five-minute tour")
  * and of "Prompts as code", read from README.md and run in order with the built CLI against one fresh
  * `serve --demo`. The tour runs where the server runs (the CLI finds its key in `.promptops/credentials.json`,
  * as the README says); "Prompts as code" in a folder of its own with PROMPTOPS_API_KEY exported.

@@ -11,7 +11,7 @@ import { nodeFetch } from '../src/http-transport.js';
 import { demoServer } from './helpers.js';
 
 /**
- * Issue 18, item 18: what made short commands slow. `--version` evaluated the whole CLI, and every
+ * What made short commands slow. `--version` evaluated the whole CLI, and every
  * command against the server loaded undici (Node's fetch) for its first request. Times are measured by
  * `npm run bench:cli`; these tests pin the causes, not the speed.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { demoServer, run } from './helpers.js';
 
-/** Issue 18, item 10: `promptops trace ID` takes an OpenTelemetry trace id (32 hex) and shows its spans. */
+/** `promptops trace ID` takes an OpenTelemetry trace id (32 hex) and shows its spans. */
 
 describe('promptops trace OTEL_TRACE_ID (demo data)', () => {
   const demo = demoServer('trace-otel');

@@ -12,7 +12,7 @@ import {
   readAuditStory,
 } from '../src/index.js';
 
-/** The pure half of issue 17's verify: HMACs, exported heads, and what the audit story expects of rows. */
+/** The pure half of verify's anchors: HMACs, exported heads, and what the audit story expects of rows. */
 
 const KEY = 'k'.repeat(40);
 const HASH = 'a'.repeat(64);

@@ -4,13 +4,13 @@ import { PromptopsError, parsePromptFile, type PromptContent } from '../src/inde
 
 export const FIXTURE_FILE = 'customer_support_greeter.prompt.yaml';
 export const GREETER_NAME = 'customer_support_greeter';
-/** The sha of the DESIGN.md greeter (v17), computed independently (Python json + hashlib) and by core. */
+/** The sha of the demo's greeter (v17), computed independently (Python json + hashlib) and by core. */
 export const GREETER_SHA = '6504af8427b046d43bfaa6070bedf3f5e39b1b53c360e108cb18126f7d5f9ad0';
 
 export const readFixture = (file = FIXTURE_FILE): string =>
   readFileSync(new URL(`./fixtures/${file}`, import.meta.url), 'utf8');
 
-/** v17 of the greeter, parsed from the DESIGN.md fixture. */
+/** v17 of the greeter, parsed from its fixture. */
 export const greeterV17 = (): PromptContent =>
   parsePromptFile(readFixture(), { file: FIXTURE_FILE, defaultName: GREETER_NAME });
 

@@ -34,7 +34,7 @@ const refused = (text: string, path: string, defaultName?: string | typeof NO_NA
   return { error, issue };
 };
 
-describe('parsePromptFile: the DESIGN.md greeter', () => {
+describe('parsePromptFile: the demo greeter', () => {
   it('reads the fixture into content with the name from the path', () => {
     expect(greeterV17()).toEqual({
       name: GREETER_NAME,
@@ -366,7 +366,7 @@ describe('formatPromptFile', () => {
   it('writes the fixture in its own fixed layout: same content, but not the fixture bytes', () => {
     const formatted = formatPromptFile(greeterV17(), { pathName: GREETER_NAME });
     expect(parsePromptFile(formatted, { file: FIXTURE_FILE, defaultName: GREETER_NAME })).toEqual(greeterV17());
-    // The DESIGN.md file uses flow mappings for `model` and each variable; formatPromptFile writes block
+    // The greeter file uses flow mappings for `model` and each variable; formatPromptFile writes block
     // mappings, so a pull does not reproduce a hand-written file byte for byte (reported, not a bug in
     // the content: the sha is the same). This pins the layout a pull writes.
     expect(formatted).toBe(

@@ -98,7 +98,7 @@ const toRandomYaml = (value: unknown, random: () => number): string => {
 const parseFile = (text: string, name: string): PromptContent =>
   parsePromptFile(text, { file: `${name}.prompt.yaml`, defaultName: name });
 
-describe('promptSha: the DESIGN.md greeter vector', () => {
+describe('promptSha: the demo greeter vector', () => {
   it(`the fixture parsed with defaultName ${GREETER_NAME} has sha ${GREETER_SHA.slice(0, 12)}…`, () => {
     expect(promptSha(greeterV17())).toBe(GREETER_SHA);
   });
@@ -334,7 +334,7 @@ describe('promptSha: any single change changes it', () => {
     expect(promptSha(change(content) as PromptContent)).not.toBe(GREETER_SHA);
   });
 
-  it('uses a fixture that is byte for byte the DESIGN.md "Public contract" example', () => {
+  it('uses a fixture that is byte for byte the public contract example', () => {
     // A formatter (prettier's singleQuote, see fixtures/.prettierrc.json) must not rewrite it.
     expect(readFixture()).toBe(
       [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { editDistance, similarNames } from '../src/similar-names.js';
 
-/** Issue 18, item 5: "did you mean …?" for prompt names. */
+/** "Did you mean …?" for prompt names. */
 
 const NAMES = [
   'customer_support_greeter',

@@ -8,7 +8,7 @@ import { greeter, textPrompt, versionOf } from './support/fixtures.js';
 import { ADMIN_KEY, freePort, startTestServer, type TestServer } from './support/server.js';
 
 /**
- * Issue 18, item 13: when the server was unreachable and the lockfile cannot serve a prompt, the error
+ * When the server was unreachable and the lockfile cannot serve a prompt, the error
  * names that cause, not "promote a version".
  */
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './support/http.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
 
-/** Issue 18, item 16: a revoked key is told it was revoked, not that it is "not valid". */
+/** A revoked key is told it was revoked, not that it is "not valid". */
 
 type ErrorReply = { error: { code: string; message: string; fix: string } };
 

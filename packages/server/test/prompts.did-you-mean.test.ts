@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './support/http.js';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 
-/** Issue 18, item 5: an unknown prompt name gets "did you mean …?", and a hint that needs no name. */
+/** An unknown prompt name gets "did you mean …?", and a hint that needs no name. */
 
 describe.each(DIALECTS)('unknown prompt names on %s', (dialect) => {
   let registry: TestRegistry;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../src/app/start-server.js';
 
-/** Issue 18, item 3: a second `npm start` must not touch the running demo's data. */
+/** A second `npm start` must not touch the running demo's data. */
 
 const quiet = { log: false as const, print: () => undefined, webRoot: false as const };
 

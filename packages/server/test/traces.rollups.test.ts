@@ -9,7 +9,7 @@ import { startRetention } from '../src/traces/retention.js';
 import { DIALECTS, freshDbUrl } from './support/registry.js';
 
 /**
- * Metrics rollups kept at insert (issue 27), against both answers they must match: a model of every event
+ * Metrics rollups kept at insert, against both answers they must match: a model of every event
  * ever accepted (the rollups keep counting traces retention deleted), and the raw scan of the rows still
  * stored. Random streams: out-of-order times, duplicates re-sent, scores posted later (also for missing or
  * deleted traces), retention deleting the oldest rows. Costs and score values are multiples of 1/1024, so

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './support/http.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
 
-/** Issue 18, item 10: traces by OpenTelemetry trace id (`GET /api/v1/traces?traceId=`). */
+/** Traces by OpenTelemetry trace id (`GET /api/v1/traces?traceId=`). */
 
 describe.each(DIALECTS)('traces by trace id on %s', (dialect) => {
   let registry: TestRegistry;

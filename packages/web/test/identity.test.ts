@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { identityName } from '../src/app/identity.js';
 
-/** Issue 18, item 16: the header read "admin · admin · default" for the bootstrap admin key. */
+/** The header read "admin · admin · default" for the bootstrap admin key. */
 
 describe('identityName', () => {
   it('drops a key name that only repeats the role the header shows beside it', () => {

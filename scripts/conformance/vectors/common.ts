@@ -19,7 +19,7 @@ export const outcome = <T>(
   }
 };
 
-/** The greeter of DESIGN.md, v17 ("Always greet the user by name") and v18 (the line removed). */
+/** The demo's greeter, v17 ("Always greet the user by name") and v18 (the line removed). */
 export const greeter = (revision: 17 | 18 | 19): PromptContent => ({
   name: 'customer_support_greeter',
   type: 'chat',

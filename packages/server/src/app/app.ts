@@ -51,7 +51,7 @@ export interface AppOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Change feed tuning (poll interval, keepalive, subscriber limit). */
   readonly changeFeed?: ChangeFeedOptions;
-  /** Trace ingestion gate and retention (issue 6). */
+  /** Trace ingestion gate and retention. */
   readonly traces?: TraceOptions;
   /** A built dashboard folder (packages/web/dist) to serve at `/`; `startServer` finds it, `buildApp` serves none by default. */
   readonly webRoot?: string;

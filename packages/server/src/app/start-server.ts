@@ -24,7 +24,7 @@ export interface ServerOptions extends ServeSettings {
   readonly port?: number;
   /** `sqlite:PATH` or `postgres://…`; default `PROMPTOPS_DB`, else `sqlite:<dataDir>/promptops.db`. */
   readonly db?: string;
-  /** Start on a fresh demo database seeded with the story from DESIGN.md. */
+  /** Start on a fresh demo database seeded with the demo's story (`demo/story.ts`). */
   readonly demo?: boolean;
   readonly dataDir?: string;
   /** Default `PROMPTOPS_INIT_ADMIN_KEY`. */

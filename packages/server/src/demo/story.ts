@@ -1,5 +1,5 @@
 /**
- * The demo's data: the story from DESIGN.md. `customer_support_greeter` grows to v17, which greets the
+ * The demo's data: the README's story. `customer_support_greeter` grows to v17, which greets the
  * user by name; v18, a "wording fix", drops that line. A week before the incident the greeter's
  * `production` became protected (one reviewer's approval, never the author's; later also its eval suite):
  * v17 reached it through change request #1, approved by alice; dave opened #2 for v18, did not wait for a

@@ -1,6 +1,6 @@
 import type { FieldIssue, LatencySketch, MetricsGroupBy } from '@promptops/core';
 
-// ---- Traces (issue 6). Deletable by retention; times are epoch milliseconds. ----
+// ---- Traces. Deletable by retention; times are epoch milliseconds. ----
 
 export const TRACE_STATUSES = ['ok', 'error'] as const;
 export type TraceStatus = (typeof TRACE_STATUSES)[number];

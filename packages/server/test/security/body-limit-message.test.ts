@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 
-/** Issue 17: a 413 names the limit of the route it came from, not always the default 1 MiB. */
+/** A 413 names the limit of the route it came from, not always the default 1 MiB. */
 
 const MiB = 1024 * 1024;
 

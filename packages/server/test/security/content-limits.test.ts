@@ -4,7 +4,7 @@ import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from '../s
 import { heapAfterGc, MB } from '../../../core/test/support-heap.js';
 
 /**
- * Issue 17: one editor must not be able to exhaust the server's memory with pushes. Distinct large
+ * One editor must not be able to exhaust the server's memory with pushes. Distinct large
  * templates, accepted and refused, through a listening server: the heap stays bounded (nothing parsed is
  * kept forever), and content past the documented caps is a 400 naming the field, the limit and the fix.
  */

@@ -8,7 +8,7 @@ import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { traceEvent } from '../support/traces.js';
 
 /**
- * Issue 17: an ingest request aborted while it waits for the gate (or while it is being processed) never
+ * An ingest request aborted while it waits for the gate (or while it is being processed) never
  * keeps a slot. Two requests are held active inside storage and two wait in the queue; every order of
  * aborting (a real socket destroyed) or completing each of the four runs against one real server, and
  * after each order the gate is empty again and a later ingest goes through.

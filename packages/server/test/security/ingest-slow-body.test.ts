@@ -8,7 +8,7 @@ import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { traceEvent } from '../support/traces.js';
 
 /**
- * Issue 17: connections that trickle (or stall) an ingest body must not hold ingestion for anyone else.
+ * Connections that trickle (or stall) an ingest body must not hold ingestion for anyone else.
  * Bodies are read before the gate admits a request, with a per-key cap on bodies being read, and against
  * a deadline and a minimum rate (short ones here, set through the app's options), answered 408.
  */

@@ -3,7 +3,7 @@ import { call, type Reply } from '../support/http.js';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from '../support/registry.js';
 
 /**
- * Issue 17: hostile input answered 500 (and logged nothing useful). JSON nested thousands deep, lone UTF-16
+ * Hostile input answered 500 (and logged nothing useful). JSON nested thousands deep, lone UTF-16
  * surrogates in hashed text or a reason, and numbers that are not finite (`limit=1e309`) are 400s naming
  * the field and the fix.
  */

@@ -4,7 +4,7 @@ import { DIALECTS, openTestRegistry, type TestRegistry } from '../support/regist
 import { getJson, ingest } from '../support/traces.js';
 
 /**
- * Issue 17: `/v1/traces` refuses a body that is not an ExportTraceServiceRequest (null, an array, a
+ * `/v1/traces` refuses a body that is not an ExportTraceServiceRequest (null, an array, a
  * string), takes 64-bit times as JSON numbers as the OTLP JSON mapping allows, answers errors with the
  * OTLP `Status` message (JSON or protobuf, as the request was), and speaks of OTLP's content types.
  */

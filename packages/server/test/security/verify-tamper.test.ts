@@ -11,7 +11,7 @@ import { call } from '../support/http.js';
 import { ADMIN_KEY, DIALECTS, freshDbUrl, textContent } from '../support/registry.js';
 
 /**
- * `verify` against a writer with direct database access (issue 17): every column that tells the story
+ * `verify` against a writer with direct database access: every column that tells the story
  * (version author, message, date and parent; deployment kind, actor, reason; deleted deployments;
  * prompt heads; policies, key and member roles) is compared with the audit entry that recorded it; a cut
  * or re-chained log is caught by a head exported earlier (`againstSeq`/`againstHash`) or, with
