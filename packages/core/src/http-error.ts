@@ -5,8 +5,7 @@ import {
   type ErrorKind,
   type ErrorOptions,
   type FieldIssue,
-} from './error-base.js';
-import type { CheckedCode, ErrorCode, KindOfCode } from './error-catalogue.js';
+} from './errors.js';
 
 /**
  * Errors from an HTTP answer: every client (CLI, SDK, dashboard) decodes the server's
@@ -21,13 +20,12 @@ export interface ApiErrorOptions extends ErrorOptions {
 }
 
 /** An error the server answered, with its HTTP status and, for a 429 or 503, when to try again. */
-export class ApiError<C extends string = string> extends PromptopsError<C> {
+export class ApiError extends PromptopsError {
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, code: C & CheckedCode<C>, message: string, options: ApiErrorOptions = {}) {
-    // The kind follows the answer's status, whatever the catalogue says of the code.
-    super((options.kind ?? kindForStatus(status)) as KindOfCode<C>, code, message, options);
+  constructor(status: number, code: string, message: string, options: ApiErrorOptions = {}) {
+    super(options.kind ?? kindForStatus(status), code, message, options);
     this.name = 'ApiError';
     this.status = status;
     this.retryAfterSeconds = options.retryAfterSeconds;
@@ -55,7 +53,7 @@ export interface HttpErrorContext {
   /** Prefixed to the message, e.g. `GET /api/v1/snapshot` gives `GET /api/v1/snapshot: <message>`. */
   readonly what?: string | undefined;
   /** The code when the body is no promptops error (e.g. a proxy's page). Default: `http_<status>`. */
-  readonly fallbackCode?: ErrorCode | undefined;
+  readonly fallbackCode?: string | undefined;
   /** The message then. Default: the body's first 200 characters, else `HTTP <status>`. */
   readonly fallbackMessage?: string | undefined;
   /** The fix then. Default: none. */

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorage, TraceWriterUnavailableError, type RawSqlAccess } from '../src/storage/index.js';
+import { createStorage, type RawSqlAccess } from '../src/storage/index.js';
 import type { Storage } from '../src/storage/port.js';
 import type { NewTrace } from '../src/traces/store.js';
-import { SMALL_BODY_BYTES } from '../src/traces/store/kysely-store.js';
-import { TraceWriter } from '../src/traces/ingest/writer.js';
+import { SMALL_BODY_BYTES } from '../src/traces/ingest/ingest.js';
+import { TraceWriter, TraceWriterUnavailableError } from '../src/traces/ingest/writer.js';
 import { DIALECTS, freshDbUrl, openTestRegistry } from './support/registry.js';
 import { ingest, traceEvent } from './support/traces.js';
 

@@ -10,7 +10,6 @@ export * from './eval-port.js';
 export type * from './access-port.js';
 export { StorageConflictError, toStorageError } from './storage-errors.js';
 export type { AuditMac, RawSqlAccess } from './kysely-storage.js';
-export { TraceWriterUnavailableError } from '../traces/ingest/writer.js';
 export {
   APPEND_ONLY_TABLES,
   appendOnlyTriggerNames,

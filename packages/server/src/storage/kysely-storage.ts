@@ -6,8 +6,8 @@ import { createAccessReads, createAccessWrites } from './access-store.js';
 import type { AccessReads, AccessTx } from './access-port.js';
 import { dialectNamed } from './dialect.js';
 import { migrateToLatest } from './migrations/index.js';
-import { createTraceStore } from '../traces/store/kysely-store.js';
-import { rollupOptionsFromEnv, type RollupOptions } from '../traces/store/rollups.js';
+import { createTraceStore, type TraceStoreHandle } from '../traces/store/index.js';
+import type { RollupOptions } from '../traces/store/rollups.js';
 import { SqliteStampReader } from './sqlite-stamp-reader.js';
 import { toStorageError, translated } from './storage-errors.js';
 import { writeTransaction } from './write-transaction.js';
@@ -15,7 +15,6 @@ import { createEvalStore, createEvalWrites } from './eval-store.js';
 import type { EvalStore, EvalTx } from './eval-port.js';
 import { createReviewStore } from './review-store.js';
 import type { ReviewTx } from './review-port.js';
-import { TraceWriter } from '../traces/ingest/writer.js';
 import type {
   ApiKeyRow,
   AuditQuery,
@@ -622,9 +621,8 @@ class KyselyTx extends KyselyReads implements RegistryTx {
 
 export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess {
   readonly #auditListeners = new Set<(projectId: number) => void>();
-  // Traces: the SQL lives in trace-store.ts, shared by both dialects like the rest.
-  readonly #writer: TraceWriter | undefined;
-  readonly #traces: TraceStore;
+  // Traces: the store, its writer thread and ingestion live in the traces feature (traces/store/index.ts).
+  readonly #traces: TraceStoreHandle;
   readonly insertTraces: TraceStore['insertTraces'] = (...args) => this.#traces.insertTraces(...args);
   readonly queryTraces: TraceStore['queryTraces'] = (...args) => this.#traces.queryTraces(...args);
   readonly getTrace: TraceStore['getTrace'] = (...args) => this.#traces.getTrace(...args);
@@ -656,8 +654,8 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
 
   /**
    * `sqliteFile` (a SQLite file database) or `postgresUrl`: trace inserts then run on a worker thread with a
-   * connection of its own (trace-writer.ts). `auditMac`: every appended audit entry carries its HMAC.
-   * `rollups`: the metrics rollups' options (trace-rollups.ts), from the environment unless given.
+   * connection of its own (traces/ingest/writer.ts). `auditMac`: every appended audit entry carries its
+   * HMAC. `rollups`: the metrics rollups' options (traces/store/rollups.ts), from the environment unless given.
    */
   constructor(
     db: Kysely<Database>,
@@ -671,16 +669,13 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
   ) {
     super(db, dialect);
     this.#auditMac = options.auditMac;
-    const rollups = options.rollups ?? rollupOptionsFromEnv();
-    this.#writer =
-      options.sqliteFile !== undefined
-        ? new TraceWriter({ dialect: 'sqlite', target: options.sqliteFile, rollups })
-        : options.postgresUrl !== undefined
-          ? new TraceWriter({ dialect: 'postgres', target: options.postgresUrl, rollups })
-          : undefined;
-    this.#traces = createTraceStore(db, dialect, this.#writer, rollups);
-    const { ingestTraceBody } = this.#traces;
-    if (ingestTraceBody !== undefined) this.ingestTraceBody = ingestTraceBody;
+    this.#traces = createTraceStore(db, dialect, {
+      ...(options.sqliteFile === undefined ? {} : { sqliteFile: options.sqliteFile }),
+      ...(options.postgresUrl === undefined ? {} : { postgresUrl: options.postgresUrl }),
+      ...(options.rollups === undefined ? {} : { rollups: options.rollups }),
+    });
+    const { ingest } = this.#traces;
+    this.ingestTraceBody = (...args) => ingest.ingestBody(...args);
     if (options.sqliteFile !== undefined) {
       this.#stampReader = new SqliteStampReader(options.sqliteFile);
       const reader = this.#stampReader;
@@ -691,7 +686,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
 
   readonly #stampReader: SqliteStampReader | undefined;
   readonly #auditMac: AuditMac | undefined;
-  readonly ingestTraceBody?: NonNullable<TraceStore['ingestTraceBody']>;
+  readonly ingestTraceBody: Storage['ingestTraceBody'];
   readonly latestAuditSeqSoon?: NonNullable<Storage['latestAuditSeqSoon']>;
 
   async migrate(): Promise<void> {
@@ -743,7 +738,7 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
 
   async close(): Promise<void> {
     this.#stampReader?.close();
-    await this.#writer?.close();
+    await this.#traces.close();
     await this.db.destroy();
   }
 }

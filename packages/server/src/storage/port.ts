@@ -1,5 +1,6 @@
 import type { DeploymentKind } from '@promptops/core';
 import type { TraceStore } from '../traces/store.js';
+import type { TraceIngest } from '../traces/ingest/ingest.js';
 import type { Dialect } from './dialect.js';
 import type { EvalStore, EvalTx } from './eval-port.js';
 import type { ReviewReads, ReviewTx } from './review-port.js';
@@ -266,5 +267,10 @@ export interface Storage extends RegistryReads, TraceStore, EvalStore {
   readonly latestAuditSeqSoon?: (projectId: number, callback: StampCallback) => void;
   /** Best-effort, outside any transaction: records when a key was last used. */
   touchApiKey(keyId: string, at: string): Promise<void>;
+  /**
+   * `POST /api/v1/ingest` bodies to answers: the traces feature's ingest (traces/ingest/ingest.ts), held
+   * here until the composition root holds the trace store.
+   */
+  readonly ingestTraceBody: TraceIngest['ingestBody'];
   close(): Promise<void>;
 }

@@ -17,17 +17,11 @@ import { unknownPrompt } from '../prompts/errors.js';
 import { rollbackPlan } from '../labels/rollback-targets.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
 import type { Storage, VersionRow } from '../storage/port.js';
-import type { MetricsGroupBy, NewTrace, TraceCursor, TraceFilter, TraceStatus } from './store.js';
+import type { MetricsGroupBy, TraceCursor, TraceFilter, TraceStatus } from './store.js';
 import { otlpToEvents } from './otlp.js';
 import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from './records.js';
-import {
-  batchEvents,
-  encodeIngestResult,
-  parseJsonBody,
-  validateEvents,
-  type EncodedIngestResult,
-  type IngestResult,
-} from './ingest/body.js';
+import { ingestEvents as ingestEventsInChunks, INSERT_CHUNK } from './ingest/batching.js';
+import type { EncodedIngestResult, IngestResult } from './ingest/body.js';
 import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
 
@@ -46,19 +40,8 @@ export interface TraceQuery {
   readonly cursor?: string;
 }
 
-/**
- * Rows per insert call of the main-thread path (OTLP, a SQLite memory database), each committing on its
- * own, with a turn of the event loop between calls: short, so that flattening and copying the rows to the
- * writer thread never holds up prompt resolution for long, and on SQLite a registry write waits little for
- * the lock.
- */
-const INSERT_CHUNK = { sqlite: 200, postgres: 100 } as const;
-const VALIDATE_SLICE = 250;
 const MAX_BUCKETS = 2000;
 const MAX_LATENCY_SAMPLES = 100_000;
-
-/** Gives other requests (prompt resolution) a turn between slices of ingestion work. */
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const traceNotFound = (id: string): PromptopsError =>
   new PromptopsError('not_found', 'trace_not_found', `no trace with id '${id}' in this project`, {
@@ -87,29 +70,16 @@ const round = (value: number, digits = 2): number => Math.round(value * 10 ** di
 export type TraceService = ReturnType<typeof createTraceService>;
 
 export const createTraceService = (storage: Storage, clock: Clock) => {
-  /** Validates a batch item by item (yielding between slices), then inserts in short transactions. */
-  const ingestEvents = async (actor: Actor, events: readonly unknown[], nowMs: number): Promise<IngestResult> => {
-    const batch = { rows: [] as NewTrace[], rejected: [] as IngestResult['rejected'], droppedAttributes: 0 };
-    for (let from = 0; from < events.length; from += VALIDATE_SLICE) {
-      if (from > 0) await yieldToEventLoop();
-      validateEvents(events, nowMs, batch, from, Math.min(from + VALIDATE_SLICE, events.length));
-    }
-    const { rows, rejected, droppedAttributes } = batch;
-    const accepted: string[] = [];
-    const duplicates: string[] = [];
-    const chunk = INSERT_CHUNK[storage.dialect];
-    for (let offset = 0; offset < rows.length; offset += chunk) {
-      if (offset > 0) await yieldToEventLoop();
-      const result = await storage.insertTraces(
-        actor.projectId,
-        rows.slice(offset, offset + chunk),
-        clock.now().getTime(),
-      );
-      accepted.push(...result.accepted);
-      duplicates.push(...result.duplicates);
-    }
-    return { accepted, duplicates, rejected, droppedAttributes };
-  };
+  /** Validated item by item, inserted in short transactions (ingest/batching.ts). */
+  const ingestEvents = (actor: Actor, events: readonly unknown[], nowMs: number): Promise<IngestResult> =>
+    ingestEventsInChunks(
+      (...args) => storage.insertTraces(...args),
+      INSERT_CHUNK[storage.dialect],
+      actor.projectId,
+      events,
+      nowMs,
+      () => clock.now().getTime(),
+    );
 
   const versionBySha = async (promptId: number, sha: string, cache: Map<string, VersionRow | undefined>) => {
     if (!cache.has(sha)) cache.set(sha, await storage.getVersionBySha(promptId, sha));
@@ -119,13 +89,12 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
   return {
     /**
      * `POST /api/v1/ingest`: the body's JSON bytes (`{ events: [...] }`, at most MAX_BATCH_EVENTS). Parsed,
-     * validated and inserted on the writer thread where the database has one; here otherwise. Answers the
-     * result's JSON (see EncodedIngestResult).
+     * validated and inserted by the trace ingest (ingest/ingest.ts). Answers the result's JSON (see
+     * EncodedIngestResult).
      */
     async ingest(actor: Actor, body: Uint8Array): Promise<EncodedIngestResult> {
       const nowMs = clock.now().getTime();
-      if (storage.ingestTraceBody !== undefined) return storage.ingestTraceBody(actor.projectId, body, nowMs, nowMs);
-      return encodeIngestResult(await ingestEvents(actor, batchEvents(parseJsonBody(body)), nowMs));
+      return storage.ingestTraceBody(actor.projectId, body, nowMs, nowMs);
     },
 
     /** `POST /v1/traces`: an ExportTraceServiceRequest, already decoded. */

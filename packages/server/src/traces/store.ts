@@ -1,4 +1,4 @@
-import type { FieldIssue, LatencySketch, MetricsGroupBy } from '@promptops/core';
+import type { LatencySketch, MetricsGroupBy } from '@promptops/core';
 
 // ---- Traces. Deletable by retention; times are epoch milliseconds. ----
 
@@ -122,7 +122,7 @@ export interface MetricsBucketRow {
   readonly thumbsDown: number;
 }
 
-/** The metrics rollups' state (trace-rollups.ts). */
+/** The metrics rollups' state (store/rollups.ts). */
 export interface TraceRollupStatus {
   /** False only where a storage was opened without them (benchmarks). */
   readonly enabled: boolean;
@@ -131,28 +131,6 @@ export interface TraceRollupStatus {
   /** Trace ids up to this one are the backfill's; `done` of them are added. */
   readonly backfillUntil: number;
   readonly backfillDone: number;
-}
-
-/** What an ingest batch came to, item by item (`POST /api/v1/ingest`'s answer). */
-export interface IngestResult {
-  readonly accepted: string[];
-  readonly duplicates: string[];
-  readonly rejected: { index: number; id?: string; issues: FieldIssue[] }[];
-  /** Entries of `variables` / `attributes` dropped for being hostile or over a limit. */
-  readonly droppedAttributes: number;
-}
-
-/**
- * An IngestResult as `POST /api/v1/ingest` answers it: its JSON, encoded on the thread that processed the
- * batch. The main thread hands the bytes to the socket and never builds the thousand id strings of a full
- * batch (measured: decoding and serializing them was half of the main thread's allocations during
- * ingestion, and each of its garbage collections pauses prompt resolution).
- */
-export interface EncodedIngestResult {
-  /** Some event was stored (accepted, or a duplicate of one stored before): 200; otherwise 400. */
-  readonly anyStored: boolean;
-  /** UTF-8 JSON of the IngestResult. */
-  readonly json: Uint8Array;
 }
 
 export interface TraceStore {
@@ -165,19 +143,6 @@ export interface TraceStore {
     traces: readonly NewTrace[],
     createdAtMs: number,
   ): Promise<{ accepted: string[]; duplicates: string[] }>;
-  /**
-   * A whole `POST /api/v1/ingest` body (JSON bytes), parsed, validated and inserted off the main thread
-   * (see trace-writer.ts), where the database has a writer thread (SQLite files, PostgreSQL; on PostgreSQL
-   * a body of a few events is inserted on the main thread's pool, see trace-store.ts). The bytes may be
-   * moved, so the caller must not use them afterwards; the result comes back encoded. Rejects with the
-   * PromptopsError of a malformed batch.
-   */
-  readonly ingestTraceBody?: (
-    projectId: number,
-    body: Uint8Array,
-    nowMs: number,
-    createdAtMs: number,
-  ) => Promise<EncodedIngestResult>;
   /** Newest first (started_at_ms, then id, descending). */
   queryTraces(
     projectId: number,

@@ -11,10 +11,10 @@ import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks, type RowParams } from '../
 import { WRITER_AUTOCHECKPOINT_PAGES } from '../../storage/wal-checkpointer.js';
 
 /**
- * The trace insert of the writer thread (trace-worker.ts), one per dialect, each on a connection of its
+ * The trace insert of the writer thread (worker.ts), one per dialect, each on a connection of its
  * own. Input: the rows' parameters, one array per row (`rowParams`). Output: per row, 1 inserted or
  * 0 duplicate (its event id already stored, or repeated earlier in the same call). All rows of a call
- * commit together, with what the inserted rows add to the metrics rollups (trace-rollups.ts); the promise
+ * commit together, with what the inserted rows add to the metrics rollups (../store/rollups.ts); the promise
  * or value is there after COMMIT.
  */
 export interface TraceInserter {

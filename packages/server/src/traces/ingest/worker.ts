@@ -2,13 +2,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PromptopsError } from '@promptops/core';
 import { encodeIngestResult, validateBatch } from './body.js';
 import { yieldCpuToMainThread } from '../../module-worker.js';
-import type { IngestResult } from '../store.js';
+import type { IngestResult } from './body.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './inserters.js';
 import { rollupOptionsFromEnv, type RollupOptions } from '../store/rollups.js';
 import { rowParams, splitInserted, type RowParams } from '../store/row-params.js';
 
 /**
- * The trace writer's thread (started by trace-writer.ts). Messages:
+ * The trace writer's thread (started by writer.ts). Messages:
  * - `{ id, rows }`: rows' parameters, already validated (OTLP, the demo, tests) -> `{ id, inserted }`, 1/0 per row;
  * - `{ id, body, projectId, nowMs, createdAtMs }`: an ingest body's bytes, parsed, validated and inserted
  *   here, so the main thread only hands over the buffer -> `{ id, answer }` (the result's JSON, moved), or
@@ -23,7 +23,7 @@ export interface TraceWorkerData {
   readonly dialect: 'sqlite' | 'postgres';
   /** The SQLite file, or the PostgreSQL URL. */
   readonly target: string;
-  /** Metrics rollups kept in each insert's transaction (trace-rollups.ts); from the environment unless given. */
+  /** Metrics rollups kept in each insert's transaction (../store/rollups.ts); from the environment unless given. */
   readonly rollups?: RollupOptions;
 }
 

@@ -1,20 +1,21 @@
 import type { Worker } from 'node:worker_threads';
 import { PromptopsError, type ErrorKind, type FieldIssue } from '@promptops/core';
 import { endWorker, startModuleWorker } from '../../module-worker.js';
-import type { EncodedIngestResult, NewTrace } from '../store.js';
+import type { NewTrace } from '../store.js';
+import type { EncodedIngestResult } from './body.js';
 import { rowParams, splitInserted } from '../store/row-params.js';
 import type { TraceWorkerData } from './worker.js';
 import { startWalCheckpointer, type WalCheckpointer } from '../../storage/wal-checkpointer.js';
 
 /**
- * Trace inserts, and the parsing and validation of ingest bodies, on a worker thread (trace-worker.ts)
+ * Trace inserts, and the parsing and validation of ingest bodies, on a worker thread (worker.ts)
  * with a database connection of its own: SQLite files and PostgreSQL. Ingestion moves hundreds of
  * kilobytes a second; on the main thread, decoding and `JSON.parse` of a 1,000-event body (~8 ms), the
  * validation, and the insert (better-sqlite3 is synchronous; pg serializes parameters and writes them to
  * its socket synchronously) stall every other request, prompt resolution included. The main thread now
  * hands over the body's buffer (transferred, not copied) and gets back the per-item result as JSON bytes
  * (moved too). A call resolves after COMMIT. (On PostgreSQL, bodies of a few events skip the hops: see
- * trace-store.ts.)
+ * ingest.ts.)
  */
 
 /** The ingest routes answer this with 503 and Retry-After: the batch may be resent as a whole. */

@@ -1,7 +1,6 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
-import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents } from '../ingest/body.js';
-import type { Dialect } from '../../storage/port.js';
+import type { Dialect } from '../../storage/dialect.js';
 import type {
   MetricsQuery,
   NewScore,
@@ -27,18 +26,15 @@ import {
   RollupCache,
   type RollupOptions,
 } from './rollups.js';
-import { TraceWriterUnavailableError, type TraceWriter } from '../ingest/writer.js';
 import { insertInChunks, rowParams, splitInserted } from './row-params.js';
 import { writeTransaction } from '../../storage/write-transaction.js';
 
 /**
- * The trace half of the storage port, shared by both dialects like the registry half. The ingest insert
- * is the one hot write: a worker thread does it when there is one (trace-writer.ts: PostgreSQL and SQLite
- * files); here, in process, for a SQLite memory database, which has no second connection, and for
- * PostgreSQL's bodies of a few events (`postgresBodyIngest`). All bypass the query builder (fixed SQL texts
- * per statement size) and tell duplicates by `ON CONFLICT DO NOTHING`. Each also adds what it inserted to
- * the metrics rollups in the same transaction (trace-rollups.ts), as does a score; metrics read the
- * rollups (trace-metrics.ts).
+ * The traces store over Kysely, for both databases: rows in, what was inserted out; queries, scores,
+ * metrics and the rollups' upkeep. Inserts bypass the query builder (fixed SQL texts per statement size)
+ * and tell duplicates by `ON CONFLICT DO NOTHING`. Each also adds what it inserted to the metrics rollups
+ * in the same transaction (rollups.ts), as does a score; metrics read the rollups (metrics.ts). Where the
+ * database has a writer thread (ingest/writer.ts: SQLite files, PostgreSQL), `insertTraces` goes there.
  */
 
 const toTrace = (row: Selectable<TracesTable>): TraceRow => ({
@@ -121,68 +117,31 @@ const insertWith = async (
   );
 };
 
-/**
- * PostgreSQL: a body this small (an SDK's flush of a few calls) with at most this many events is parsed,
- * validated and inserted on the main thread, as one statement on its pool (atomic on its own: no BEGIN and
- * COMMIT), instead of two hops to the writer thread and back. The work this adds to the main thread is
- * bounded (~0.1 ms at most), and so is its share of the pool, which prompt resolution needs too: beyond
- * MAX_SMALL_IN_FLIGHT bodies at once, the rest go to the writer. SQLite keeps every body on the writer: its
- * main connection would wait for the writer's lock.
- */
-export const SMALL_BODY_BYTES = 16 * 1024;
-const SMALL_BATCH_EVENTS = 20;
-const MAX_SMALL_IN_FLIGHT = 2;
+/** Inserts rows off the main thread (ingest/writer.ts's TraceWriter). */
+export interface RowWriter {
+  insert(projectId: number, traces: readonly NewTrace[], createdAtMs: number): Promise<InsertedIds>;
+}
 
-/** `ingestTraceBody` with the small-body path of PostgreSQL in front of the writer thread's. */
-const postgresBodyIngest = (
-  db: Kysely<Database>,
-  writer: TraceWriter,
-  tenants: RollupCache | undefined,
-): NonNullable<TraceStore['ingestTraceBody']> => {
-  let inFlight = 0;
-  return async (projectId, body, nowMs, createdAtMs) => {
-    if (body.byteLength > SMALL_BODY_BYTES || inFlight >= MAX_SMALL_IN_FLIGHT)
-      return writer.ingestBody(projectId, body, nowMs, createdAtMs);
-    const events = batchEvents(parseJsonBody(body));
-    if (events.length > SMALL_BATCH_EVENTS) return writer.ingestBody(projectId, body, nowMs, createdAtMs);
-    const batch = validateAllEvents(events, nowMs);
-    inFlight += 1;
-    try {
-      const sizes = [batch.rows.length];
-      // With rollups, the insert and its rollup upserts are one transaction; without, the insert is one statement.
-      const { accepted, duplicates } =
-        tenants === undefined
-          ? await insertWith(db, 'postgres', projectId, batch.rows, createdAtMs, undefined, sizes)
-          : await db
-              .transaction()
-              .execute((trx) => insertWith(trx, 'postgres', projectId, batch.rows, createdAtMs, tenants, sizes));
-      return encodeIngestResult({
-        accepted,
-        duplicates,
-        rejected: batch.rejected,
-        droppedAttributes: batch.droppedAttributes,
-      });
-    } catch (error) {
-      // Only the database can fail here (the batch is valid): a 503, as when the writer thread's insert fails.
-      throw new TraceWriterUnavailableError(
-        `the trace insert failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    } finally {
-      inFlight -= 1;
-    }
-  };
-};
+type InsertedIds = { accepted: string[]; duplicates: string[] };
+
+export interface KyselyTraceStore extends TraceStore {
+  /**
+   * Inserts on the main thread's pool, as one statement (with rollups, one transaction with their upserts),
+   * whether or not there is a writer thread: PostgreSQL's small ingest bodies (ingest/ingest.ts).
+   */
+  insertOnPool(projectId: number, traces: readonly NewTrace[], createdAtMs: number): Promise<InsertedIds>;
+}
 
 /**
- * `writer`: SQLite files and PostgreSQL insert on a worker thread (trace-writer.ts). `rollups`: from the
+ * `writer`: SQLite files and PostgreSQL insert on a worker thread (ingest/writer.ts). `rollups`: from the
  * environment unless given (the writer thread gets the same).
  */
-export const createTraceStore = (
+export const createKyselyTraceStore = (
   db: Kysely<Database>,
   dialect: Dialect,
-  writer?: TraceWriter,
+  writer?: RowWriter,
   rollups: RollupOptions = rollupOptionsFromEnv(),
-): TraceStore => {
+): KyselyTraceStore => {
   // The main thread's inserts, scores and backfill steps share one tenant cache.
   const tenants = rollups.enabled ? new RollupCache(rollups) : undefined;
   let backfilled = false;
@@ -193,14 +152,13 @@ export const createTraceStore = (
     return backfilled;
   };
   return {
-    ...(writer === undefined
-      ? {}
-      : {
-          ingestTraceBody:
-            dialect === 'postgres'
-              ? postgresBodyIngest(db, writer, tenants)
-              : (projectId, body, nowMs, createdAtMs) => writer.ingestBody(projectId, body, nowMs, createdAtMs),
-        }),
+    async insertOnPool(projectId, traces, createdAtMs) {
+      const sizes = [traces.length];
+      // With rollups, the insert and its rollup upserts are one transaction; without, the insert is one statement.
+      return tenants === undefined
+        ? insertWith(db, dialect, projectId, traces, createdAtMs, undefined, sizes)
+        : db.transaction().execute((trx) => insertWith(trx, dialect, projectId, traces, createdAtMs, tenants, sizes));
+    },
     async insertTraces(projectId, traces, createdAtMs) {
       if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
       if (traces.length === 0) return { accepted: [], duplicates: [] };

@@ -2,7 +2,7 @@ import { INSERT_COLUMNS, type RowParams } from './row-params.js';
 
 /**
  * What one batch adds to the rollups (migration 0007), per (key, grain, bucket): the pure half of
- * trace-rollups.ts. Input: inserted rows' parameters, or rollup events (a stored trace that counts and/or
+ * rollups.ts. Input: inserted rows' parameters, or rollup events (a stored trace that counts and/or
  * scores of a trace); output: one delta per rollup row, in key order.
  */
 

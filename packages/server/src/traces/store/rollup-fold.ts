@@ -1,6 +1,6 @@
 import { emptyLatencySketch, mergeLatencySketches, type LatencySketch } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../../storage/port.js';
+import type { Dialect } from '../../storage/dialect.js';
 import type { Database, RollupSums } from '../../storage/schema.js';
 import { HOUR_MS, MINUTE_MS } from './rollup-deltas.js';
 import {
@@ -19,7 +19,7 @@ import { writeTransaction } from '../../storage/write-transaction.js';
  * or backfill marks the hour. Inserts then write
  * only minute rows and one mark per hour, instead of every hour row they touch: measured on SQLite, the
  * hour upserts were half of what rollups added to an insert. Each fold is one short transaction that
- * replaces the hour's rows and removes its mark, under the prompt's rollup lock (trace-rollups.ts), which
+ * replaces the hour's rows and removes its mark, under the prompt's rollup lock (rollups.ts), which
  * every writer of the prompt's minutes and marks takes too: a fold sees an hour's minutes and mark as one,
  * and an insert after it marks the hour again. Idempotent: folding an hour twice writes the same rows.
  */
