@@ -98,6 +98,16 @@ describe("a newcomer's path", () => {
   });
 });
 
+describe('docs/decisions/README.md', () => {
+  it('lists every decision record', () => {
+    const index = readFileSync(join(ROOT, 'docs/decisions/README.md'), 'utf8');
+    const unlisted = DOCS.filter((doc) => doc.startsWith('docs/decisions/') && !doc.endsWith('/README.md'))
+      .map((doc) => doc.slice('docs/decisions/'.length))
+      .filter((name) => !index.includes(`(${name})`));
+    expect(unlisted).toEqual([]);
+  });
+});
+
 describe('docs/architecture.md', () => {
   it('stays a map a newcomer reads in one sitting (at most 160 lines)', () => {
     const lines = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8').trimEnd().split('\n');

@@ -5,7 +5,8 @@ import {
   type ErrorKind,
   type ErrorOptions,
   type FieldIssue,
-} from './errors.js';
+} from './error-base.js';
+import type { CheckedCode, ErrorCode, KindOfCode } from './error-catalogue.js';
 
 /**
  * Errors from an HTTP answer: every client (CLI, SDK, dashboard) decodes the server's
@@ -20,12 +21,13 @@ export interface ApiErrorOptions extends ErrorOptions {
 }
 
 /** An error the server answered, with its HTTP status and, for a 429 or 503, when to try again. */
-export class ApiError extends PromptopsError {
+export class ApiError<C extends string = string> extends PromptopsError<C> {
   readonly status: number;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, code: string, message: string, options: ApiErrorOptions = {}) {
-    super(options.kind ?? kindForStatus(status), code, message, options);
+  constructor(status: number, code: C & CheckedCode<C>, message: string, options: ApiErrorOptions = {}) {
+    // The kind follows the answer's status, whatever the catalogue says of the code.
+    super((options.kind ?? kindForStatus(status)) as KindOfCode<C>, code, message, options);
     this.name = 'ApiError';
     this.status = status;
     this.retryAfterSeconds = options.retryAfterSeconds;
@@ -53,7 +55,7 @@ export interface HttpErrorContext {
   /** Prefixed to the message, e.g. `GET /api/v1/snapshot` gives `GET /api/v1/snapshot: <message>`. */
   readonly what?: string | undefined;
   /** The code when the body is no promptops error (e.g. a proxy's page). Default: `http_<status>`. */
-  readonly fallbackCode?: string | undefined;
+  readonly fallbackCode?: ErrorCode | undefined;
   /** The message then. Default: the body's first 200 characters, else `HTTP <status>`. */
   readonly fallbackMessage?: string | undefined;
   /** The fix then. Default: none. */

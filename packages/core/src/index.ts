@@ -1,5 +1,4 @@
 export * from './errors.js';
-export * from './http-error.js';
 export * from './schema.js';
 export * from './canonical.js';
 export * from './template.js';

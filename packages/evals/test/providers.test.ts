@@ -145,14 +145,12 @@ for (const protocol of PROTOCOLS) {
     it('times out a silent server, retries, and says how long it waited', async () => {
       server = await startModelServer(() => new Promise(() => undefined));
       const { options } = harness(protocol.env, { timeoutMs: 150, maxRetries: 1 });
-      const started = Date.now();
       const error = await captureError(() =>
         createProvider(protocol.config(server!.url), options).complete({ prompt: PROMPT, vars: {} }),
       );
       expect(error.message).toContain('no answer within 150 ms');
       expect(error.message).toContain('after 2 attempts');
       expect(server.requests).toHaveLength(2);
-      expect(Date.now() - started).toBeLessThan(5000);
     });
 
     it('a malformed body fails at once, without retrying', async () => {

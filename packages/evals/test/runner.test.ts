@@ -143,12 +143,26 @@ describe('runner against a local OpenAI-compatible server', () => {
   const suiteFor = (url: string, questions: readonly string[], extra = ''): EvalSuiteContent =>
     parseEvalSuiteFile(suiteText(questions, extra).replace('BASE', `${url}/v1`), { file: 'cached.eval.yaml' });
 
-  const echoServer = (delayMs = 0) =>
-    startModelServer(async (req, _i, res) => {
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  /**
+   * `overlapOf`: each answer waits until that many requests are waiting (or all `total` have come), so
+   * requests overlap by construction, not by a delay. A runner that never overlaps them hangs the test.
+   */
+  const echoServer = (overlap?: { overlapOf: number; total: number }) => {
+    let arrived = 0;
+    const waiting: (() => void)[] = [];
+    const turn = (): Promise<void> =>
+      new Promise((resolve) => {
+        arrived += 1;
+        waiting.push(resolve);
+        if (waiting.length >= overlap!.overlapOf || arrived === overlap!.total)
+          for (const go of waiting.splice(0)) go();
+      });
+    return startModelServer(async (req, _i, res) => {
+      if (overlap !== undefined) await turn();
       const messages = req.body.messages as { content: string }[];
       json(res, 200, completion(`Hi ${messages.at(-1)?.content ?? ''}`));
     });
+  };
 
   it('an unchanged rerun makes zero calls; one changed case re-runs only that case; no cache forces all', async () => {
     server = await echoServer();
@@ -189,7 +203,7 @@ describe('runner against a local OpenAI-compatible server', () => {
   });
 
   it('keeps to the concurrency limit and reports progress for every case', async () => {
-    server = await echoServer(30);
+    server = await echoServer({ overlapOf: 2, total: 12 });
     const suite = suiteFor(
       server.url,
       Array.from({ length: 12 }, (_, i) => `q${i}?`),

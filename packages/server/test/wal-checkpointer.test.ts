@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { endianness, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startWalCheckpointer } from '../src/storage/wal-checkpointer.js';
+import { testDatabase } from './support/databases.js';
+import { waitFor } from './support/wait.js';
 
 /**
  * The checkpointer thread backfills the WAL while the writer, whose own automatic checkpoints are off,
@@ -12,10 +14,8 @@ import { startWalCheckpointer } from '../src/storage/wal-checkpointer.js';
  * copied into the database; both in the machine's byte order.
  */
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+/** A fresh SQLite file from the test database fixture. */
+const sqliteFile = async (): Promise<string> => (await testDatabase('sqlite')).slice('sqlite:'.length);
 
 const walState = (file: string): { mxFrame: number; nBackfill: number } => {
   const shm = readFileSync(`${file}-shm`);
@@ -23,10 +23,8 @@ const walState = (file: string): { mxFrame: number; nBackfill: number } => {
   return { mxFrame: u32(16), nBackfill: u32(96) };
 };
 
-const writerWithUncheckpointedWal = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'promptops-checkpointer-'));
-  dirs.push(dir);
-  const file = join(dir, 'wal.db');
+const writerWithUncheckpointedWal = async () => {
+  const file = await sqliteFile();
   const writer = new Database(file);
   writer.pragma('journal_mode = WAL');
   writer.pragma('wal_autocheckpoint = 0');
@@ -38,27 +36,20 @@ const writerWithUncheckpointedWal = () => {
   return { file, writer };
 };
 
-const waitFor = async (condition: () => boolean, ms: number): Promise<boolean> => {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return condition();
-};
+const backfilled = (file: string): Promise<void> =>
+  waitFor(() => walState(file).nBackfill === walState(file).mxFrame, 'the WAL to be backfilled');
 
 describe('WAL checkpointer thread', () => {
   it('backfills what the writer committed, without the writer checkpointing, and stops on close', async () => {
-    const { file, writer } = writerWithUncheckpointedWal();
+    const { file, writer } = await writerWithUncheckpointedWal();
     try {
       const before = walState(file);
       expect(before.mxFrame).toBeGreaterThan(300);
-      // Nothing else checkpoints: the frames stay in the WAL only.
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Nothing checkpoints yet (the writer's automatic checkpoints are off): the frames are in the WAL only.
       expect(walState(file).nBackfill).toBe(0);
 
       const checkpointer = startWalCheckpointer(file, 20);
-      expect(await waitFor(() => walState(file).nBackfill === walState(file).mxFrame, 5000)).toBe(true);
+      await backfilled(file);
       // The writer sees the backfilled WAL and starts it over: the WAL no longer grows.
       writer.prepare('insert into t (x) values (?)').run(Buffer.alloc(10));
       expect(walState(file).mxFrame).toBeLessThan(before.mxFrame);
@@ -69,7 +60,18 @@ describe('WAL checkpointer thread', () => {
         for (let i = 0; i < 100; i += 1) writer.prepare('insert into t (x) values (?)').run(Buffer.alloc(6000));
       })();
       const after = walState(file);
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // A second checkpointer on another file is the clock: three backfills there, none here.
+      const other = await writerWithUncheckpointedWal();
+      const clock = startWalCheckpointer(other.file, 20);
+      try {
+        for (let tick = 0; tick < 3; tick += 1) {
+          other.writer.prepare('insert into t (x) values (?)').run(Buffer.alloc(6000));
+          await backfilled(other.file);
+        }
+      } finally {
+        await clock.close();
+        other.writer.close();
+      }
       expect(walState(file).nBackfill).toBe(after.nBackfill);
     } finally {
       writer.close();
@@ -77,7 +79,7 @@ describe('WAL checkpointer thread', () => {
   });
 
   it("backfills between the writer's commits, so each next commit starts the WAL over", async () => {
-    const { file, writer } = writerWithUncheckpointedWal();
+    const { file, writer } = await writerWithUncheckpointedWal();
     const checkpointer = startWalCheckpointer(file);
     try {
       const insert = writer.prepare('insert into t (x) values (?)');
@@ -89,7 +91,7 @@ describe('WAL checkpointer thread', () => {
       let oneCommit = Infinity;
       for (let round = 0; round < 10; round += 1) {
         // The thread backfills soon after a commit (on a busy machine, later: it runs at a lower priority).
-        expect(await waitFor(() => walState(file).nBackfill === walState(file).mxFrame, 10_000)).toBe(true);
+        await backfilled(file);
         commit();
         const after = walState(file).mxFrame;
         // Started over: the WAL holds this commit's frames only (appended, it would hold the earlier ones too).
@@ -107,9 +109,7 @@ describe('WAL checkpointer thread', () => {
   });
 
   it('ends quietly when the file does not exist (the writers keep their own checkpoints)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'promptops-checkpointer-'));
-    dirs.push(dir);
-    const checkpointer = startWalCheckpointer(join(dir, 'missing.db'), 20);
+    const checkpointer = startWalCheckpointer(join(dirname(await sqliteFile()), 'missing.db'), 20);
     await expect(checkpointer.close()).resolves.toBeUndefined();
   });
 });

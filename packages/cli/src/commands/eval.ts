@@ -133,7 +133,7 @@ export const discoverSuites = async (
     seen.set(key, suite.file);
   }
   if (suites.length === 0 && options.allowNone !== true) {
-    throw new PromptopsError('invalid', 'no_eval_suites', 'no eval suites found', {
+    throw new PromptopsError('not_found', 'no_eval_suites', 'no eval suites found', {
       fix: 'add evals/<name>.eval.yaml (see examples/evals/greeter-basics.eval.yaml), or name suite files',
     });
   }

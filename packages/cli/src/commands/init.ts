@@ -143,7 +143,7 @@ export const registerInit = (program: Command, ctx: CommandContext): void => {
       // Checked before writing anything: init never half-scaffolds.
       if (present.length > 0 && options.force !== true) {
         throw new PromptopsError(
-          'invalid',
+          'conflict',
           'file_exists',
           `${present.join(', ')} already exist${present.length === 1 ? 's' : ''}; nothing was written`,
           {

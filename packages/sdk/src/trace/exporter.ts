@@ -162,7 +162,7 @@ export class TraceExporter {
       this.state = 'closed';
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
-      this.stopper.abort(new PromptopsError('internal', 'client_closed', 'the client was closed'));
+      this.stopper.abort(new PromptopsError('invalid', 'client_closed', 'the client was closed'));
       this.waker.abort();
       this.unhookExit?.();
       await this.draining;

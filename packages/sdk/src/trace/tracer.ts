@@ -217,7 +217,7 @@ export class Tracer {
     if (json === undefined) {
       this.refuse(
         new PromptopsError(
-          'too_large',
+          'invalid',
           'invalid_trace',
           `trace ${event.id} dropped: larger than a batch (${limit} bytes)`,
         ),
