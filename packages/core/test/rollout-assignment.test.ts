@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as rolloutsEntry from '@promptops/core/rollouts';
 import {
   PromptopsError,
   assignArm,
@@ -94,6 +95,14 @@ describe('assignment', () => {
       if (assignmentBucket('ro_1', `u${i}`) !== assignmentBucket('ro_1#2', `u${i}`)) moved += 1;
     }
     expect(moved).toBeGreaterThan(990);
+  });
+});
+
+describe('the rollouts entry', () => {
+  it('@promptops/core/rollouts gives the same functions as the root', () => {
+    expect(rolloutsEntry.assignArm).toBe(assignArm);
+    expect(rolloutsEntry.murmur3Utf8).toBe(murmur3Utf8);
+    expect(typeof rolloutsEntry.decide).toBe('function');
   });
 });
 
