@@ -1,13 +1,7 @@
 import type { Dialect } from '../../storage/dialect.js';
 import type { TraceStore } from '../store.js';
 import { ingestEvents, INSERT_CHUNK } from './batching.js';
-import {
-  batchEvents,
-  encodeIngestResult,
-  parseJsonBody,
-  validateAllEvents,
-  type EncodedIngestResult,
-} from './body.js';
+import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents, type EncodedIngestResult } from './body.js';
 import { TraceWriterUnavailableError, type TraceWriter } from './writer.js';
 
 /**
@@ -91,7 +85,8 @@ export const createTraceIngest = (options: {
       },
     };
   }
-  if (insertOnPool !== undefined)
-    return { ingestBody: postgresBodyIngest(writer, insertOnPool) };
-  return { ingestBody: (projectId, body, nowMs, createdAtMs) => writer.ingestBody(projectId, body, nowMs, createdAtMs) };
+  if (insertOnPool !== undefined) return { ingestBody: postgresBodyIngest(writer, insertOnPool) };
+  return {
+    ingestBody: (projectId, body, nowMs, createdAtMs) => writer.ingestBody(projectId, body, nowMs, createdAtMs),
+  };
 };
