@@ -76,7 +76,7 @@ describe('rollout config', () => {
     );
   });
 
-  it('refuses the same metric twice, and an empty step list', () => {
+  it('refuses the same metric twice, an empty step list, and a plan that is no object', () => {
     const twice = thrown(() =>
       rolloutConfig({
         guardrails: [
@@ -87,6 +87,8 @@ describe('rollout config', () => {
     );
     expect(twice.issues?.map((issue) => issue.path)).toEqual(['guardrails[1].metric']);
     expect(thrown(() => rolloutConfig({ steps: [] })).issues?.[0]?.path).toBe('steps');
+    expect(thrown(() => rolloutConfig([1, 5])).issues?.[0]?.path).toBe('');
+    expect(rolloutConfig(undefined).steps).toEqual([1, 5, 25, 50, 100]);
   });
 
   it('parses the CLI form of a guardrail', () => {

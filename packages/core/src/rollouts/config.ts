@@ -139,6 +139,12 @@ export const rolloutConfig = (input: unknown): RolloutConfig => {
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
   } as Record<keyof RolloutConfig, unknown>;
   const issues: FieldIssue[] = [];
+  if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+    issues.push({
+      path: '',
+      message: 'the plan must be an object such as { "mode": "split", "steps": [1, 5, 25, 50, 100] }',
+    });
+  }
   if (!ROLLOUT_MODES.includes(config.mode as RolloutMode))
     issues.push({ path: 'mode', message: `must be shadow or split, got ${JSON.stringify(config.mode)}` });
   checkSteps(config.steps, issues);
