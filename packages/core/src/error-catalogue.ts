@@ -1,4 +1,4 @@
-import type { ErrorKind } from './error-base.js';
+import type { ErrorKind } from './error-kinds.js';
 
 /**
  * Every error code promptops reports, with its kind (hence its HTTP status, see STATUS_BY_KIND), what
@@ -114,20 +114,20 @@ export const ERROR_CATALOGUE = {
   too_many_writes: e(
     'rate_limited',
     'auth',
-    'too many writes with this key in the window of --write-rate-limit',
+    'too many writes with this key this minute (--write-rate-limit)',
     'wait `Retry-After` seconds; reads are not limited',
   ),
   weak_init_key: e(
     'invalid',
     'auth',
     'PROMPTOPS_INIT_ADMIN_KEY is too short to be a safe key',
-    'use a random key of at least 32 characters',
+    'use a random key of at least 16 characters',
   ),
   invalid_write_rate_limit: e(
     'invalid',
     'auth',
-    'the write rate limit setting is not N/SECONDS',
-    'use e.g. --write-rate-limit 60/60, or 0 to turn it off',
+    '--write-rate-limit is not a whole number of writes per minute per key',
+    'use e.g. 1200 (the default), or 0 for no limit',
   ),
 
   // Projects, members and keys
@@ -291,7 +291,7 @@ export const ERROR_CATALOGUE = {
     'unprocessable',
     'labels',
     'a rollback names a version the label never held',
-    'roll back to a version from the label history (`promptops history`)',
+    'roll back to a version the label served (`promptops labels NAME` shows its history)',
   ),
   not_protected: e(
     'unprocessable',
@@ -363,7 +363,7 @@ export const ERROR_CATALOGUE = {
     'not_found',
     'reviews',
     'no policy for this label pattern',
-    'see the policies with `promptops policies list`',
+    'see the policies with `promptops policy list`',
   ),
   owners_not_found: e(
     'not_found',
@@ -393,7 +393,7 @@ export const ERROR_CATALOGUE = {
     'not_found',
     'evals',
     'no eval suite of this name (or version) in the project',
-    'upload it with `promptops eval --record`',
+    'upload it with `promptops eval --upload`',
   ),
   run_not_found: e('not_found', 'evals', 'no eval run with this id', 'list runs with `promptops runs list`'),
   case_mismatch: e(
@@ -804,7 +804,7 @@ export const ERROR_CATALOGUE = {
     'no prompt file defines the prompt a suite tests',
     'add it, or run against the registry with --ref',
   ),
-  head_not_found: e('invalid', 'cli', 'the audit head file cannot be read', 'check the path given to --head'),
+  head_not_found: e('invalid', 'cli', 'the audit head file cannot be read', 'check the path given to --against-head'),
   head_unavailable: e('unprocessable', 'cli', 'the server does not report the audit head', 'upgrade the server'),
   audit_log_empty: e(
     'unprocessable',

@@ -1,11 +1,5 @@
-import {
-  ERROR_KINDS,
-  PromptopsError,
-  kindForStatus,
-  type ErrorKind,
-  type ErrorOptions,
-  type FieldIssue,
-} from './error-base.js';
+import { PromptopsError, type ErrorOptions, type FieldIssue } from './error-base.js';
+import { ERROR_KINDS, kindForStatus, type ErrorKind } from './error-kinds.js';
 import type { CheckedCode, ErrorCode, KindOfCode } from './error-catalogue.js';
 
 /**

@@ -381,7 +381,7 @@ class Client implements PromptopsClient, Recorder {
     this.connected = false;
     if (this.checkTimer !== undefined) clearInterval(this.checkTimer);
     this.checkTimer = undefined;
-    this.lifetime.abort(new PromptopsError('internal', 'client_closed', 'the client was closed'));
+    this.lifetime.abort(new PromptopsError('invalid', 'client_closed', 'the client was closed'));
     await this.loop?.catch(() => undefined);
     await this.cacheWrite;
     await traces;

@@ -4,7 +4,7 @@ import ts from 'typescript';
 
 /**
  * The error codes the sources produce, found in the syntax tree: the code argument of `new PromptopsError`
- * (and its subclasses that take one) and of `super(…)` in their subclasses, of `sendError(reply, status, code, …)`, and every `code: '…'`
+ * (and its subclasses that take one) and of `super(…)` in their subclasses, of `sendError(reply, kind, code, …)`, and every `code: '…'`
  * property (response bodies and per-item errors). Conditional codes (`a ? 'x' : 'y'`) count both.
  */
 
@@ -78,7 +78,8 @@ export const scanFile = (file: string, text: string, kinds: ReadonlySet<string>)
       const found = codeArgs((node as ts.NewExpression | ts.CallExpression).arguments ?? [], kinds);
       add(found.codes, found.kind ?? ERROR_CLASSES.get(callee), node);
     } else if (ts.isCallExpression(node) && calleeName(node.expression) === 'sendError') {
-      add(literals(node.arguments[2]), undefined, node);
+      const kind = literals(node.arguments[1]);
+      add(literals(node.arguments[2]), kind.length === 1 && kinds.has(kind[0]!) ? kind[0] : undefined, node);
     } else if (
       ts.isPropertyAssignment(node) &&
       (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name)) &&

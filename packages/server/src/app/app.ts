@@ -14,6 +14,7 @@ import { isLimitedWrite, WriteRateLimiter, type WriteRateLimitOptions } from '..
 import { changeRoutes } from '../changes/routes.js';
 import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../changes/service.js';
 import { roleAllows, type Permission } from '../auth/permissions.js';
+import { permissionPhrase } from '../auth/permission-phrase.js';
 import { systemClock, type Actor, type Clock } from '../context.js';
 import { createEvalGate, type EvalGate } from '../evals/gate.js';
 import { evalRoutes } from '../evals/routes.js';
@@ -29,7 +30,7 @@ import { createPromptService } from '../prompts/service.js';
 import type { Storage } from '../storage/port.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from '../request/actor.js';
-import { errorHandler } from '../request/errors.js';
+import { errorHandler, replyWithError } from '../request/errors.js';
 import { refuseMalformedInput } from './input-guards.js';
 import { resolveTimeouts, type ServerTimeouts } from './timeouts.js';
 import { fastifyTrustProxy, type TrustProxy } from './trust-proxy.js';
@@ -127,7 +128,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       throw new PromptopsError(
         'forbidden',
         'forbidden',
-        `the key's role '${actor.role}' may not ${permission.replace(':', ' ')}`,
+        `the key's role '${actor.role}' may not ${permissionPhrase(permission)}`,
         {
           fix: 'use a key with a higher role',
         },
@@ -159,7 +160,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       if (error === null) return done();
       if (error instanceof RateLimitedError) {
         // Answered here (a hook that sends does not call done): 429 with when to come back.
-        void reply.code(429).header('retry-after', String(error.retryAfterSeconds)).send({ error: error.toJSON() });
+        void replyWithError(reply, error, error.retryAfterSeconds);
         return;
       }
       done(error as Error);

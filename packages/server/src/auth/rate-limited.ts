@@ -11,7 +11,7 @@ export class RateLimitedError extends PromptopsError {
     readonly retryAfterSeconds: number,
     options: ErrorOptions = {},
   ) {
-    super('forbidden', code, message, {
+    super('rate_limited', code, message, {
       ...options,
       details: { retryAfterSeconds, ...options.details },
     });

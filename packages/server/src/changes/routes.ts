@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../context.js';
 import { negotiateEncoding } from '../request/accept-encoding.js';
 import { requireActor } from '../request/actor.js';
+import { sendError } from '../request/errors.js';
 import { SUBSCRIBER_LIMIT_ENV, TooManySubscribersError, type SubscriberLimits } from './limits.js';
 import type { ChangeFeed, NameFilter } from './service.js';
 import { etagOf, MIN_COMPRESSED_BYTES, noneMatch, type SnapshotEntry, type SnapshotScope } from './snapshot-cache.js';
@@ -124,10 +125,9 @@ const tooManySubscribers = (
             `this replica serves its limit of ${max} change-feed subscribers`,
             `${after} (another replica may have room); ${raise('maxSubscribers')}`,
           ];
-  return reply
-    .code(limit === 'replica' ? 503 : 429)
-    .header('retry-after', String(feed.settings.retryAfterSeconds))
-    .send({ error: { code: 'too_many_subscribers', message, fix, details: { limit, max } } });
+  const kind = limit === 'replica' ? 'unavailable' : 'rate_limited';
+  const body = { code: 'too_many_subscribers', message, fix, details: { limit, max } };
+  return sendError(reply, kind, body, feed.settings.retryAfterSeconds);
 };
 
 /**

@@ -9,6 +9,6 @@ declare module 'fastify' {
 }
 
 export const requireActor = (actor: Actor | null): Actor => {
-  if (actor === null) throw new PromptopsError('internal', 'no_actor', 'route reached without authentication');
+  if (actor === null) throw new PromptopsError('internal', 'no_actor', 'the route was reached without authentication');
   return actor;
 };

@@ -1,7 +1,14 @@
-import { STATUS_BY_KIND, isPromptopsError, type FieldIssue } from '@promptops/core';
+import {
+  RETRY_AFTER_KINDS,
+  STATUS_BY_KIND,
+  isPromptopsError,
+  type ErrorKind,
+  type FieldIssue,
+  type PromptopsError,
+} from '@promptops/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
-interface ErrorBody {
+export interface ErrorBody {
   code: string;
   message: string;
   fix?: string;
@@ -20,6 +27,31 @@ const sizeText = (bytes: number): string =>
 const send = (reply: FastifyReply, status: number, body: ErrorBody): FastifyReply =>
   reply.code(status).send({ error: body });
 
+/** When a refusal that names no delay may be retried. */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Sends an error body with its kind's status. A `rate_limited` or `unavailable` answer also carries
+ * `Retry-After`: the seconds given, else the error's `details.retryAfterSeconds`, else 1.
+ */
+export const sendError = (
+  reply: FastifyReply,
+  kind: ErrorKind,
+  body: ErrorBody,
+  retryAfterSeconds?: number,
+): FastifyReply => {
+  if (RETRY_AFTER_KINDS.has(kind)) {
+    const fromDetails = body.details?.['retryAfterSeconds'];
+    const seconds = retryAfterSeconds ?? (typeof fromDetails === 'number' ? fromDetails : DEFAULT_RETRY_AFTER_SECONDS);
+    void reply.header('retry-after', String(seconds));
+  }
+  return send(reply, STATUS_BY_KIND[kind], body);
+};
+
+/** A PromptopsError as the answer (see sendError). */
+export const replyWithError = (reply: FastifyReply, error: PromptopsError, retryAfterSeconds?: number): FastifyReply =>
+  sendError(reply, error.kind, error.toJSON() as unknown as ErrorBody, retryAfterSeconds);
+
 const validationIssues = (error: FastifyError): FieldIssue[] =>
   (error.validation ?? []).map((item) => {
     const base = item.instancePath.replace(/^\//, '').replaceAll('/', '.');
@@ -37,12 +69,10 @@ const validationIssues = (error: FastifyError): FieldIssue[] =>
 
 /** Known errors carry their kind's status; anything unknown becomes a logged 500 that leaks nothing. */
 export const errorHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-  if (isPromptopsError(error)) {
-    return send(reply, STATUS_BY_KIND[error.kind], error.toJSON() as unknown as ErrorBody);
-  }
+  if (isPromptopsError(error)) return replyWithError(reply, error);
   if (error.validation) {
     const issues = validationIssues(error);
-    return send(reply, 400, {
+    return sendError(reply, 'invalid', {
       code: 'invalid_request',
       message: `the request is invalid:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`,
       issues,
@@ -52,7 +82,7 @@ export const errorHandler = (error: FastifyError, request: FastifyRequest, reply
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     // The route's own limit (evals take 16 MiB), else the server's.
     const limit = sizeText(request.routeOptions.bodyLimit);
-    return send(reply, 413, {
+    return sendError(reply, 'too_large', {
       code: 'too_large',
       message: `the request body is larger than this route's limit of ${limit}`,
       fix: `send at most ${limit} per request`,
@@ -60,7 +90,7 @@ export const errorHandler = (error: FastifyError, request: FastifyRequest, reply
     });
   }
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return send(reply, 415, {
+    return sendError(reply, 'unsupported_media_type', {
       code: 'unsupported_media_type',
       message: 'the request body must be JSON',
       fix: 'send Content-Type: application/json',
@@ -74,5 +104,9 @@ export const errorHandler = (error: FastifyError, request: FastifyRequest, reply
     return send(reply, error.statusCode, { code, message: error.message, fix: 'send a well-formed JSON body' });
   }
   request.log.error({ err: error }, 'unhandled error');
-  return send(reply, 500, { code: 'internal', message: 'internal error', details: { requestId: request.id } });
+  return sendError(reply, 'internal', {
+    code: 'internal',
+    message: 'internal error',
+    details: { requestId: request.id },
+  });
 };

@@ -352,7 +352,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           throw new PromptopsError(
             'forbidden',
             'not_author',
-            `only ${cr.author} (or an admin) may change request #${id}`,
+            `only ${cr.author} (or an admin) may update change request #${id}`,
             {
               fix: `open your own: promptops review request ${cr.name} REF --label ${cr.label}`,
             },

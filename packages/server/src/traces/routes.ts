@@ -1,7 +1,7 @@
-import { PromptopsError } from '@promptops/core';
+import { PromptopsError, type ErrorCode, type ErrorKind } from '@promptops/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireActor } from '../request/actor.js';
-import { errorHandler } from '../request/errors.js';
+import { errorHandler, sendError as sendErrorBody } from '../request/errors.js';
 import { nameParams } from '../request/schemas.js';
 import { TraceWriterUnavailableError } from './ingest/writer.js';
 import type { MetricsGroupBy } from './store.js';
@@ -97,8 +97,14 @@ const otlpErrorBody = async (request: FastifyRequest, reply: FastifyReply, paylo
   return JSON.stringify(statusJson(status));
 };
 
-const sendError = (reply: FastifyReply, status: number, code: string, message: string, fix: string): FastifyReply =>
-  reply.code(status).send({ error: { code, message, fix } });
+const sendError = (
+  reply: FastifyReply,
+  kind: ErrorKind,
+  code: ErrorCode,
+  message: string,
+  fix: string,
+  retryAfterSeconds?: number,
+): FastifyReply => sendErrorBody(reply, kind, { code, message, fix }, retryAfterSeconds);
 
 /**
  * Ingestion: `POST /api/v1/ingest` and OTLP/HTTP `POST /v1/traces`. Encapsulated, so its body handling
@@ -121,7 +127,7 @@ const ingestRoutes =
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return sendError(
           reply,
-          413,
+          'too_large',
           'too_large',
           `the request body is larger than ${MAX_INGEST_BODY_BYTES / 1024 / 1024} MiB`,
           otlp
@@ -130,12 +136,18 @@ const ingestRoutes =
         );
       }
       if (otlp && error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        return sendError(reply, 415, 'unsupported_media_type', WRONG_TYPE.otlp.message, WRONG_TYPE.otlp.fix);
+        return sendError(
+          reply,
+          'unsupported_media_type',
+          'unsupported_media_type',
+          WRONG_TYPE.otlp.message,
+          WRONG_TYPE.otlp.fix,
+        );
       }
       if (typeof (error as { errno?: unknown }).errno === 'number' && String(error.code).startsWith('Z_')) {
         return sendError(
           reply,
-          400,
+          'invalid',
           'invalid_gzip',
           'the gzip body could not be decompressed',
           'send a valid gzip body, or none',
@@ -144,7 +156,7 @@ const ingestRoutes =
       if (error instanceof BodyTimeoutError) {
         return sendError(
           reply.header('connection', 'close'),
-          408,
+          'timeout',
           'body_timeout',
           error.message,
           `send the whole body within ${deadline.timeoutMs / 1000} s (and at least ${deadline.minBytesPerSecond} bytes/s)`,
@@ -154,11 +166,12 @@ const ingestRoutes =
         // The failing transaction rolled back (earlier ones of the batch committed): resending is idempotent.
         request.log.error({ err: error }, 'trace insert failed');
         return sendError(
-          reply.header('retry-after', String(retryAfterSeconds)),
-          503,
+          reply,
+          'unavailable',
           'unavailable',
           error.message,
           `retry after ${retryAfterSeconds} s; event ids make resends idempotent`,
+          retryAfterSeconds,
         );
       }
       return errorHandler(error, request, reply);
@@ -167,11 +180,12 @@ const ingestRoutes =
     /** 429 with Retry-After. */
     const overloaded = (reply: FastifyReply, message: string): FastifyReply =>
       sendError(
-        reply.header('retry-after', String(retryAfterSeconds)),
-        429,
+        reply,
+        'rate_limited',
         'overloaded',
         message,
         `retry after ${retryAfterSeconds} s; SDKs back off and resend (event ids make resends idempotent)`,
+        retryAfterSeconds,
       );
 
     /**
