@@ -3,13 +3,11 @@ import {
   type AuditHead,
   type DeploymentRecord,
   type DiffResult,
-  type ErrorKind,
   type EvalGateVerdict,
   type EvalRunInput,
   type EvalRunRecord,
   type EvalSuiteContent,
   type LabelRecord,
-  type FieldIssue,
   type MoveResult,
   type PromptContent,
   type PromptDetail,
@@ -37,6 +35,7 @@ import type {
   RunComparisonResult,
 } from '@promptops/core';
 import type { EvalRunQuery, GateQuery } from './eval-api.js';
+import { ApiError, HttpClient, type NoAnswer } from '@promptops/core/http-client';
 import { nodeFetch, type HttpFetch, type HttpResponse } from './http-transport.js';
 import type { MetricsResponse, TraceDetail, TracePage, TraceQuery } from './trace-api.js';
 
@@ -51,31 +50,8 @@ export interface MeResponse {
   readonly keyName: string;
 }
 
-const KIND_BY_STATUS: Readonly<Record<number, ErrorKind>> = {
-  400: 'invalid',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  409: 'conflict',
-  413: 'too_large',
-  422: 'unprocessable',
-};
-
-/** An error response from the server, with its HTTP status. */
-export class ApiError extends PromptopsError {
-  readonly status: number;
-
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    options: { fix?: string; issues?: readonly FieldIssue[]; details?: Readonly<Record<string, unknown>> },
-  ) {
-    super(KIND_BY_STATUS[status] ?? 'internal', code, message, options);
-    this.name = 'ApiError';
-    this.status = status;
-  }
-}
+/** An error response from the server, with its HTTP status (core's, shared with the SDK and the dashboard). */
+export { ApiError };
 
 export interface ApiClientOptions {
   /** Base URL without a trailing slash, e.g. http://127.0.0.1:4680. */
@@ -117,22 +93,35 @@ const bodyLimitOf = (path: string): { bytes: number; fix: string } =>
 const sizeText = (bytes: number): string =>
   bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${(bytes / MiB).toFixed(1)} MiB`;
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 export class ApiClient {
   readonly url: string;
-  readonly #apiKey: string | undefined;
-  readonly #fetch: HttpFetch;
-  readonly #timeoutMs: number;
-  readonly #missingKeyFix: string | undefined;
+  readonly #http: HttpClient<HttpResponse>;
 
   constructor(options: ApiClientOptions) {
-    this.url = options.url;
-    this.#apiKey = options.apiKey;
-    this.#fetch = options.fetch ?? nodeFetch;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#missingKeyFix = options.missingKeyFix;
+    const url = options.url;
+    const missingKeyFix = options.apiKey === undefined ? options.missingKeyFix : undefined;
+    this.url = url;
+    this.#http = new HttpClient({
+      baseUrl: `${url}/api/v1`,
+      apiKey: options.apiKey,
+      fetch: options.fetch ?? nodeFetch,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      noAnswer: (failure) => unreachable(url, failure),
+      errorContext: (method, path, status, text) => {
+        const snippet = text.trim().slice(0, 200);
+        const limit = bodyLimitOf(path);
+        return {
+          fallbackCode: status === 413 ? 'too_large' : 'http_error',
+          fallbackMessage: `${method} ${path} failed with HTTP ${status}${snippet === '' ? '' : `: ${snippet}`}`,
+          fallbackFix:
+            status === 413
+              ? `the request body exceeds the server's limit (${sizeText(limit.bytes)} on this route, or a proxy's): ${limit.fix}`
+              : `check that ${url} is a promptops server`,
+        };
+      },
+      onError: (error) =>
+        error.status === 401 && missingKeyFix !== undefined ? withFix(error, missingKeyFix) : undefined,
+    });
   }
 
   me(): Promise<MeResponse> {
@@ -373,18 +362,6 @@ export class ApiClient {
     body?: unknown,
     query: Readonly<Record<string, string | number | readonly string[] | undefined>> = {},
   ): Promise<T> {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) {
-      if (value === undefined) continue;
-      // A list repeats its key (`suite=a&suite=b`).
-      if (Array.isArray(value)) for (const item of value as readonly string[]) params.append(key, item);
-      else params.set(key, String(value));
-    }
-    const search = params.toString() === '' ? '' : `?${params.toString()}`;
-    const target = `${this.url}/api/v1${path}${search}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
     // JSON.stringify drops undefined fields, which is what optional body fields mean.
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) {
@@ -399,87 +376,28 @@ export class ApiClient {
         );
       }
     }
-
-    let response: HttpResponse;
-    try {
-      response = await this.#fetch(target, {
-        method,
-        headers,
-        ...(payload === undefined ? {} : { body: payload }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      throw this.#unreachable(error);
-    }
-    const text = await response.text();
-    let data: unknown;
-    try {
-      data = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      data = undefined;
-    }
-    if (!response.ok) throw this.#errorFrom(response.status, data, text, method, path);
-    if (data === undefined) {
-      throw new ApiError(response.status, 'invalid_response', `${method} ${target} returned no JSON body`, {
-        fix: `check that ${this.url} is a promptops server`,
-      });
-    }
-    return data as T;
-  }
-
-  #unreachable(error: unknown): PromptopsError {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const timedOut = (error as Error).name === 'TimeoutError';
-    const reason = timedOut
-      ? `no answer within ${this.#timeoutMs} ms`
-      : (cause?.code ?? cause?.message ?? (error as Error).message);
-    return new PromptopsError(
-      'internal',
-      'server_unreachable',
-      `cannot reach the promptops server at ${this.url} (${reason})`,
-      {
-        fix: 'start it with `promptops serve`, or point --url / PROMPTOPS_URL at a running server',
-      },
-    );
-  }
-
-  #errorFrom(status: number, data: unknown, text: string, method: string, path: string): ApiError {
-    const what = `${method} ${path}`;
-    const body = isRecord(data) && isRecord(data.error) ? data.error : undefined;
-    if (body === undefined) {
-      const snippet = text.trim().slice(0, 200);
-      return new ApiError(
-        status,
-        status === 413 ? 'too_large' : 'http_error',
-        `${what} failed with HTTP ${status}${snippet === '' ? '' : `: ${snippet}`}`,
-        {
-          fix:
-            status === 413
-              ? `the request body exceeds the server's limit (${sizeText(bodyLimitOf(path).bytes)} on this route, or a proxy's): ${bodyLimitOf(path).fix}`
-              : `check that ${this.url} is a promptops server`,
-        },
-      );
-    }
-    const fix =
-      status === 401 && this.#apiKey === undefined && this.#missingKeyFix !== undefined
-        ? this.#missingKeyFix
-        : typeof body.fix === 'string'
-          ? body.fix
-          : undefined;
-    const issues = Array.isArray(body.issues)
-      ? body.issues
-          .filter(isRecord)
-          .map((issue) => ({ path: String(issue.path ?? ''), message: String(issue.message ?? '') }))
-      : undefined;
-    return new ApiError(
-      status,
-      typeof body.code === 'string' ? body.code : 'http_error',
-      typeof body.message === 'string' ? body.message : `${what} failed with HTTP ${status}`,
-      {
-        ...(fix === undefined ? {} : { fix }),
-        ...(issues === undefined ? {} : { issues }),
-        ...(isRecord(body.details) ? { details: body.details } : {}),
-      },
-    );
+    return this.#http.json<T>(method, path, { query, body: payload });
   }
 }
+
+const unreachable = (url: string, failure: NoAnswer): PromptopsError => {
+  const reason =
+    failure.timeoutMs !== undefined ? `no answer within ${failure.timeoutMs} ms` : (failure.cause ?? failure.message);
+  return new PromptopsError(
+    'internal',
+    'server_unreachable',
+    `cannot reach the promptops server at ${url} (${reason})`,
+    {
+      fix: 'start it with `promptops serve`, or point --url / PROMPTOPS_URL at a running server',
+    },
+  );
+};
+
+const withFix = (error: ApiError, fix: string): ApiError =>
+  new ApiError(error.status, error.code, error.message, {
+    kind: error.kind,
+    fix,
+    ...(error.issues === undefined ? {} : { issues: error.issues }),
+    ...(error.details === undefined ? {} : { details: error.details }),
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+  });

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as NodeHttp from 'node:http';
+import type { HttpAnswer, HttpFetch as CoreHttpFetch, HttpInit } from '@promptops/core/http-client';
 
 /**
  * The CLI's requests to the server over node:http(s). Node 20's global fetch (and Response, Headers)
@@ -7,20 +8,12 @@ import type * as NodeHttp from 'node:http';
  * rollback. The API client needs only this much of fetch; tests may still pass a real fetch.
  */
 
-export interface HttpInit {
-  readonly method: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
-  readonly signal?: AbortSignal;
-}
+export type { HttpInit };
 
-export interface HttpResponse {
-  readonly ok: boolean;
-  readonly status: number;
-  text(): Promise<string>;
-}
+/** What the transport answers: fetch's Response as far as the API client reads it. */
+export type HttpResponse = HttpAnswer;
 
-export type HttpFetch = (url: string, init: HttpInit) => Promise<HttpResponse>;
+export type HttpFetch = CoreHttpFetch<HttpResponse>;
 
 // Loaded on the first request, https only for https URLs: most commands never need TLS.
 const load = createRequire(import.meta.url);
@@ -41,7 +34,16 @@ export const nodeFetch: HttpFetch = (url, init) =>
         response.on('end', () => {
           const status = response.statusCode ?? 0;
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ ok: status >= 200 && status < 300, status, text: () => Promise.resolve(text) });
+          const header = (name: string): string | null => {
+            const value = response.headers[name.toLowerCase()];
+            return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+          };
+          resolve({
+            ok: status >= 200 && status < 300,
+            status,
+            headers: { get: header },
+            text: () => Promise.resolve(text),
+          });
         });
       },
     );

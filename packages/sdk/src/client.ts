@@ -1,5 +1,6 @@
 import { PromptopsError } from '@promptops/core/errors';
 import { formatRef, parseNameRef, type Snapshot } from '@promptops/core/resolve';
+import { SseParser, readEventStream, type SseMessage } from '@promptops/core/sse';
 import { readCacheEntry, writeCacheFile } from './cache-file.js';
 import { Emitter } from './emitter.js';
 import { toPromptopsError } from './errors.js';
@@ -27,7 +28,6 @@ import {
   type LabelChange,
 } from './snapshot-store.js';
 import { SnapshotSource, scopeQuery, type SnapshotScope } from './snapshot-source.js';
-import { SseParser, readEventStream, type SseMessage } from './sse.js';
 import { backoffDelay, linkedAbort, probeUntil, sleep, unref } from './timers.js';
 import type { ScoreInput, TraceInput } from './trace/event.js';
 import type { TraceStats } from './trace/exporter.js';

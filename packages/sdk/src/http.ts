@@ -1,6 +1,5 @@
 import { PromptopsError } from '@promptops/core/errors';
-import { httpError } from './errors.js';
-import { linkedAbort } from './timers.js';
+import { ApiError, HttpClient, type NoAnswer } from '@promptops/core/http-client';
 
 /** The few requests the SDK makes, with the key, a timeout and the server's errors as PromptopsErrors. */
 
@@ -16,33 +15,21 @@ export const ACCEPT_ENCODING = 'br, gzip';
 export type Revalidated<T> = { readonly data: T; readonly etag: string | null } | undefined;
 
 export class Http {
+  readonly #client: HttpClient<Response>;
+
   constructor(
     /** Base URL without a trailing slash. */
     readonly baseUrl: string,
-    private readonly apiKey: string,
-    private readonly fetchImpl: FetchLike,
-    private readonly timeoutMs: number,
-  ) {}
+    apiKey: string,
+    fetchImpl: FetchLike,
+    timeoutMs: number,
+  ) {
+    this.#client = new HttpClient({ baseUrl, apiKey, fetch: fetchImpl, timeoutMs, noAnswer, onError: withStatus });
+  }
 
   /** GET a JSON document; rejects with a PromptopsError (code `server_unreachable`, `server_timeout` or the server's). */
-  async json<T>(path: string, signal: AbortSignal, timeoutMs = this.timeoutMs): Promise<T> {
-    const link = linkedAbort(signal, timeoutMs, () => timeoutError(this.baseUrl, path, timeoutMs));
-    try {
-      const response = await this.send(path, { accept: 'application/json' }, link.signal);
-      const text = await response.text();
-      if (!response.ok) throw httpError(response.status, text, `GET ${path}`);
-      try {
-        return JSON.parse(text) as T;
-      } catch {
-        throw new PromptopsError('internal', 'invalid_response', `GET ${path}: the server answered with invalid JSON`, {
-          fix: `check that ${this.baseUrl} is a promptops server`,
-        });
-      }
-    } catch (error) {
-      throw this.failure(error, path, link.signal);
-    } finally {
-      link.dispose();
-    }
+  json<T>(path: string, signal: AbortSignal, timeoutMs?: number): Promise<T> {
+    return this.#client.json<T>('GET', path, { signal, timeoutMs });
   }
 
   /**
@@ -53,45 +40,31 @@ export class Http {
     path: string,
     etag: string | undefined,
     signal: AbortSignal,
-    timeoutMs = this.timeoutMs,
+    timeoutMs?: number,
   ): Promise<Revalidated<T>> {
-    const link = linkedAbort(signal, timeoutMs, () => timeoutError(this.baseUrl, path, timeoutMs));
-    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': ACCEPT_ENCODING };
+    const headers: Record<string, string> = { 'accept-encoding': ACCEPT_ENCODING };
     if (etag !== undefined) headers['if-none-match'] = etag;
+    const { response, text } = await this.#client.read('GET', path, { headers, signal, timeoutMs }, (answer) =>
+      answer.status === 304 ? (answer.body?.cancel() ?? Promise.resolve()).then(() => '') : bodyText(answer),
+    );
+    if (response.status === 304) return undefined;
+    if (!response.ok) throw this.#client.error('GET', path, response, text);
     try {
-      const response = await this.send(path, headers, link.signal);
-      if (response.status === 304) {
-        await response.body?.cancel();
-        return undefined;
-      }
-      const text = await bodyText(response);
-      if (!response.ok) throw httpError(response.status, text, `GET ${path}`);
-      try {
-        return { data: JSON.parse(text) as T, etag: response.headers.get('etag') };
-      } catch {
-        throw new PromptopsError('internal', 'invalid_response', `GET ${path}: the server answered with invalid JSON`, {
-          fix: `check that ${this.baseUrl} is a promptops server (and that a fetch given to the client decodes Content-Encoding)`,
-        });
-      }
-    } catch (error) {
-      throw this.failure(error, path, link.signal);
-    } finally {
-      link.dispose();
+      return { data: JSON.parse(text) as T, etag: response.headers.get('etag') };
+    } catch {
+      throw new PromptopsError('internal', 'invalid_response', `GET ${path}: the server answered with invalid JSON`, {
+        fix: `check that ${this.baseUrl} is a promptops server (and that a fetch given to the client decodes Content-Encoding)`,
+      });
     }
   }
 
   /** Opens a streaming GET (the caller reads and owns the body); rejects like `json` on failure. */
   async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
-    try {
-      const response = await this.send(path, headers, signal);
-      if (!response.ok) throw httpError(response.status, await response.text(), `GET ${path}`);
-      if (response.body === null) {
-        throw new PromptopsError('internal', 'invalid_response', `GET ${path}: the response has no body`);
-      }
-      return response;
-    } catch (error) {
-      throw this.failure(error, path, signal);
+    const response = await this.#client.open('GET', path, { headers, signal });
+    if (response.body === null) {
+      throw new PromptopsError('internal', 'invalid_response', `GET ${path}: the response has no body`);
     }
+    return response;
   }
 
   /**
@@ -99,50 +72,43 @@ export class Http {
    * rejects only when no answer came: `server_unreachable` (details.cause: the socket error code, e.g.
    * ECONNREFUSED) or `server_timeout`.
    */
-  async post(path: string, body: string, signal: AbortSignal, timeoutMs = this.timeoutMs): Promise<PostResult> {
-    const link = linkedAbort(signal, timeoutMs, () => timeoutError(this.baseUrl, path, timeoutMs, 'POST'));
-    try {
-      const response = await this.send(
-        path,
-        { accept: 'application/json', 'content-type': 'application/json' },
-        link.signal,
-        body,
-      );
-      const text = await response.text();
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
-    } catch (error) {
-      throw this.failure(error, path, link.signal, 'POST');
-    } finally {
-      link.dispose();
-    }
-  }
-
-  private send(path: string, headers: Record<string, string>, signal: AbortSignal, body?: string): Promise<Response> {
-    return this.fetchImpl(`${this.baseUrl}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { authorization: `Bearer ${this.apiKey}`, ...headers },
-      signal,
-      ...(body === undefined ? {} : { body }),
-    });
-  }
-
-  private failure(error: unknown, path: string, signal: AbortSignal, method = 'GET'): unknown {
-    if (error instanceof PromptopsError) return error;
-    if (signal.aborted && signal.reason instanceof PromptopsError) return signal.reason;
-    if (signal.aborted) return error; // closed by the caller: not a server problem
-    const cause = error instanceof Error ? (error.cause as (Error & { code?: unknown }) | undefined) : undefined;
-    const message = cause?.message ?? (error instanceof Error ? error.message : String(error));
-    return new PromptopsError(
-      'internal',
-      'server_unreachable',
-      `cannot reach ${this.baseUrl} (${method} ${path}): ${message}`,
-      {
-        fix: 'check the url and that the promptops server is running; the client keeps serving what it has and retries',
-        ...(typeof cause?.code === 'string' ? { details: { cause: cause.code } } : {}),
-      },
-    );
+  async post(path: string, body: string, signal: AbortSignal, timeoutMs?: number): Promise<PostResult> {
+    const { response, text } = await this.#client.read('POST', path, { body, signal, timeoutMs });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
   }
 }
+
+/** The SDK's wording when no answer came: the client keeps serving what it has. */
+const noAnswer = (failure: NoAnswer): PromptopsError => {
+  const { method, path, baseUrl, timeoutMs } = failure;
+  if (timeoutMs !== undefined) {
+    return new PromptopsError(
+      'internal',
+      'server_timeout',
+      `${method} ${baseUrl}${path} did not answer within ${timeoutMs} ms`,
+      { fix: 'check the server; the client keeps serving what it has and retries' },
+    );
+  }
+  return new PromptopsError(
+    'internal',
+    'server_unreachable',
+    `cannot reach ${baseUrl} (${method} ${path}): ${failure.message}`,
+    {
+      fix: 'check the url and that the promptops server is running; the client keeps serving what it has and retries',
+      ...(failure.cause === undefined ? {} : { details: { cause: failure.cause } }),
+    },
+  );
+};
+
+/** Error answers keep their status in `details` too: the client tells refusals from outages by it. */
+const withStatus = (error: ApiError): ApiError =>
+  new ApiError(error.status, error.code, error.message, {
+    kind: error.kind,
+    details: { ...error.details, status: error.status },
+    ...(error.fix === undefined ? {} : { fix: error.fix }),
+    ...(error.issues === undefined ? {} : { issues: error.issues }),
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+  });
 
 export interface PostResult {
   readonly status: number;
@@ -183,8 +149,3 @@ const bodyText = async (response: Response): Promise<string> => {
   const decode = coding === 'gzip' ? zlib.gunzipSync : zlib.brotliDecompressSync;
   return utf8.decode(decode(bytes));
 };
-
-const timeoutError = (baseUrl: string, path: string, ms: number, method = 'GET'): PromptopsError =>
-  new PromptopsError('internal', 'server_timeout', `${method} ${baseUrl}${path} did not answer within ${ms} ms`, {
-    fix: 'check the server; the client keeps serving what it has and retries',
-  });

@@ -10,8 +10,8 @@ export type { InstrumentOpenAIOptions, OpenAILike } from './trace/openai.js';
 export type { AttributeValue, ScoreInput, ScoreKind, TraceInput } from './trace/event.js';
 export type { TraceStats } from './trace/exporter.js';
 export type { TraceOptions } from './trace/tracer.js';
-export { SseParser } from './sse.js';
-export type { SseMessage } from './sse.js';
+export { SseParser } from '@promptops/core/sse';
+export type { SseMessage } from '@promptops/core/sse';
 // Re-exported so apps can catch and switch on `code` without a direct dependency on core.
 export { PromptopsError, isPromptopsError } from '@promptops/core/errors';
 export type { PromptContent, RenderedPrompt } from '@promptops/core/render';

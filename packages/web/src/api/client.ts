@@ -1,16 +1,11 @@
-/** A small fetch wrapper: the key travels as a Bearer header; errors keep the API's code, message and fix. */
+import { ApiError, HttpClient } from '@promptops/core/http-client';
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly fix?: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+/**
+ * The dashboard's requests, on core's shared HTTP client: the key travels as a Bearer header; errors
+ * keep the API's status, code, message and fix (`ApiError`).
+ */
+
+export { ApiError };
 
 export type Query = Readonly<Record<string, string | number | undefined>>;
 
@@ -36,37 +31,28 @@ export const withQuery = (path: string, query: Query = {}): string => {
   return text === '' ? path : `${path}?${text}`;
 };
 
-const errorOf = async (response: Response): Promise<ApiError> => {
-  try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string; fix?: string } };
-    const error = body.error ?? {};
-    return new ApiError(response.status, error.code ?? 'error', error.message ?? response.statusText, error.fix);
-  } catch {
-    return new ApiError(response.status, 'error', `${response.status} ${response.statusText}`);
-  }
-};
-
 export const createApiClient = (key: string, onUnauthorized: () => void): ApiClient => {
-  const headers = { authorization: `Bearer ${key}` };
-  const request = async <T>(path: string, init: RequestInit): Promise<T> => {
-    const response = await fetch(`${API_BASE}${path}`, { ...init, headers: { ...headers, ...init.headers } });
-    if (!response.ok) {
-      const error = await errorOf(response);
-      if (response.status === 401) onUnauthorized();
-      throw error;
-    }
-    return (await response.json()) as T;
+  const options = {
+    baseUrl: API_BASE,
+    apiKey: key,
+    fetch: (url: string, init: RequestInit) => fetch(url, init),
+    errorContext: (_method: string, _path: string, status: number) => ({
+      fallbackMessage: `HTTP ${status}`,
+    }),
   };
+  // A refused key signs out; the change feed reports its own 401 as offline instead.
+  const http = new HttpClient<Response>({
+    ...options,
+    onError: (error) => {
+      if (error.status === 401) onUnauthorized();
+    },
+  });
+  const feed = new HttpClient<Response>(options);
   return {
     key,
-    get: (path, query, signal) => request(withQuery(path, query), signal === undefined ? {} : { signal }),
-    post: (path, body) =>
-      request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    async stream(path, extra, signal) {
-      const response = await fetch(`${API_BASE}${path}`, { headers: { ...headers, ...extra }, signal });
-      if (!response.ok) throw await errorOf(response);
-      return response;
-    },
+    get: (path, query, signal) => http.json('GET', withQuery(path, query), { signal }),
+    post: (path, body) => http.json('POST', path, { json: body }),
+    stream: (path, headers, signal) => feed.open('GET', path, { headers, signal }),
   };
 };
 

@@ -1,8 +1,8 @@
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { SseParser, readEventStream } from '@promptops/core/sse';
 import { ApiError } from '../api/client';
 import type { LabelChangeEvent } from '../api/types';
 import { useSession } from '../app/session';
-import { readSse } from './sse';
 
 /**
  * One connection to the change feed (GET /api/v1/stream) for the whole page. Label moves and new
@@ -67,8 +67,8 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
           const headers: Record<string, string> = { accept: 'text/event-stream' };
           if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
           const response = await api.stream('/stream', headers, controller.signal);
-          await readSse(response, (message) => {
-            if (message.id !== undefined) lastEventId = message.id;
+          const parser = new SseParser((message) => {
+            if (message.lastEventId !== '') lastEventId = message.lastEventId;
             if (message.event === 'ready') {
               failures = 0;
               setStatus('live');
@@ -77,6 +77,7 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
               for (const listener of feed.listeners) listener(event);
             }
           });
+          if (response.body !== null) await readEventStream(response.body, parser, () => undefined);
         } catch (error) {
           if (controller.signal.aborted) return;
           if (error instanceof ApiError && error.status === 401) return setStatus('offline');

@@ -1,7 +1,8 @@
 /**
- * A Server-Sent Events parser (the WHATWG "event stream interpretation"), fed with text chunks as
- * they arrive from a fetch body. No EventSource: it is not in Node 20, and it cannot send an
- * Authorization header.
+ * `@promptops/core/sse`: a Server-Sent Events parser (the WHATWG "event stream interpretation"), fed
+ * with text chunks as they arrive from a fetch body; the SDK, the CLI and the dashboard share it. No
+ * EventSource: it is not in Node 20, and it cannot send an Authorization header (the key must not
+ * travel in a URL).
  */
 
 export interface SseMessage {
