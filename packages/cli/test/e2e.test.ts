@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@promptops/server';
+import { testDatabase } from '../../server/test/support/databases.js';
 import { GREETER_FILE, run, tempDir, type RunOptions } from './helpers.js';
 
 /** The CLI against the real server (in-process, real HTTP, real SQLite). */
@@ -41,7 +42,7 @@ describe('promptops CLI against a real server', () => {
       server = await startServer({
         host: '127.0.0.1',
         port: 0,
-        db: `sqlite:${join(dir, 'registry.db')}`,
+        db: await testDatabase('sqlite'),
         dataDir: join(dir, 'server-data'),
         print: () => {},
       });
@@ -287,7 +288,7 @@ describe('promptops serve', () => {
     let announced: (url: string) => void = () => {};
     const listening = new Promise<string>((resolve) => (announced = resolve));
     let seen = '';
-    const serving = run(['serve', '--port', '0', '--db', `sqlite:${join(dir, 'serve.db')}`], {
+    const serving = run(['serve', '--port', '0', '--db', await testDatabase('sqlite')], {
       cwd: dir,
       env: {},
       signal: controller.signal,

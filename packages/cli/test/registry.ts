@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { startServer } from '@promptops/server';
+import { testDatabase } from '../../server/test/support/databases.js';
 import { tempDir } from './helpers.js';
 
-/** A real server in-process: real HTTP on a free port, a fresh SQLite file, a known admin key. */
+/** A real server in-process: real HTTP on a free port, a fresh SQLite database, a known admin key. */
 
 export const ADMIN_KEY = 'po_test_admin_key_0123456789abcdef0123456789abcdef';
 
@@ -18,7 +19,7 @@ export const startRegistry = async (): Promise<Registry> => {
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
-    db: `sqlite:${join(dir, 'registry.db')}`,
+    db: await testDatabase('sqlite'),
     dataDir: join(dir, 'server-data'),
     initAdminKey: ADMIN_KEY,
     print: () => {},

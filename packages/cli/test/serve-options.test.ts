@@ -1,6 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testDatabase } from '../../server/test/support/databases.js';
 import { run, tempDir } from './helpers.js';
 
 /**
@@ -17,7 +18,7 @@ const serve = async (dir: string, args: string[], env: Record<string, string> = 
   let announced: (url: string) => void = () => {};
   const listening = new Promise<string>((resolve) => (announced = resolve));
   let seen = '';
-  const serving = run(['serve', '--port', '0', '--db', `sqlite:${join(dir, 'serve.db')}`, ...args], {
+  const serving = run(['serve', '--port', '0', '--db', await testDatabase('sqlite'), ...args], {
     cwd: dir,
     env,
     signal: controller.signal,

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@promptops/server';
+import { testDatabase } from '../../server/test/support/databases.js';
 import { run, tempDir, type RunOptions } from './helpers.js';
 
 /**
@@ -47,7 +48,7 @@ describe('promptops verify --export-head / --against-head', () => {
     server = await startServer({
       host: '127.0.0.1',
       port: 0,
-      db: `sqlite:${join(dir, 'registry.db')}`,
+      db: await testDatabase('sqlite'),
       dataDir: join(dir, 'server-data'),
       initAdminKey: ADMIN_KEY,
       auditHmacKey: AUDIT_KEY,

@@ -1,8 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, freshDbUrl, textContent, type TestDialect } from './support/registry.js';
+import { afterAll, expect, it } from 'vitest';
+import { ADMIN_KEY, textContent } from './support/registry.js';
+import { describeEachDatabase, testDatabase } from './support/databases.js';
 import { spawnServer, type SpawnedServer } from './support/spawn-server.js';
 
 /**
@@ -37,16 +38,15 @@ const pushWithRetry = async (base: string, index: number): Promise<{ attempts: n
   throw new Error(`client ${index} gave up`);
 };
 
-describe.each(['sqlite', 'postgres'] as TestDialect[])('concurrent pushes on %s, two server processes', (dialect) => {
+describeEachDatabase('concurrent pushes on %s, two server processes', (dialect) => {
   const servers: SpawnedServer[] = [];
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()));
   });
 
   it(`${CLIENTS} pushes produce v1..v${CLIENTS} exactly once`, async () => {
-    const db = await freshDbUrl(dialect);
     const env = {
-      PROMPTOPS_DB: db.url,
+      PROMPTOPS_DB: await testDatabase(dialect),
       PROMPTOPS_INIT_ADMIN_KEY: ADMIN_KEY,
       PROMPTOPS_DATA_DIR: mkdtempSync(join(tmpdir(), 'promptops-data-')),
     };
@@ -74,6 +74,5 @@ describe.each(['sqlite', 'postgres'] as TestDialect[])('concurrent pushes on %s,
       problems: unknown[];
     };
     expect(verify).toMatchObject({ ok: true, problems: [] });
-    db.cleanup();
   }, 120_000);
 });

@@ -6,7 +6,8 @@ import { startServer } from '../src/app/start-server.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { systemClock } from '../src/context.js';
 import { createStorage } from '../src/storage/index.js';
-import { ADMIN_KEY, freshDbUrl } from './support/registry.js';
+import { ADMIN_KEY } from './support/registry.js';
+import { testDatabase } from './support/databases.js';
 
 const quiet = { port: 0, log: false as const, print: () => undefined };
 
@@ -140,15 +141,15 @@ describe('startServer', () => {
 
 describe('bootstrap race', () => {
   it('two replicas bootstrapping one empty PostgreSQL at once end with one project and one admin key', async () => {
-    const db = await freshDbUrl('postgres');
-    const storages = await Promise.all([createStorage(db.url), createStorage(db.url)]);
+    const url = await testDatabase('postgres');
+    const storages = await Promise.all([createStorage(url), createStorage(url)]);
     try {
       for (let round = 0; round < 5; round += 1) {
         if (round > 0) {
           // A fresh empty database each round, so the race happens again.
-          const next = await freshDbUrl('postgres');
+          const next = await testDatabase('postgres');
           await Promise.all(storages.map((s) => s.close()));
-          storages.splice(0, 2, ...(await Promise.all([createStorage(next.url), createStorage(next.url)])));
+          storages.splice(0, 2, ...(await Promise.all([createStorage(next), createStorage(next)])));
         }
         const results = await Promise.all(
           storages.map((storage) =>

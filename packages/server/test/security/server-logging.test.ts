@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/auth/keys.js';
 import { parseLogLevel } from '../../src/app/logging.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/app/start-server.js';
-import { freshDbUrl } from '../support/registry.js';
+import { testDatabase } from '../support/databases.js';
 
 /**
  * `promptops serve` logs warnings and errors by default as JSON lines (Fastify's pino): failed
@@ -23,10 +23,9 @@ afterEach(async () => {
 const start = async (options: Partial<ServerOptions> = {}) => {
   const written: string[] = [];
   const adminKey = generateApiKey();
-  const db = await freshDbUrl('sqlite');
   const server = await startServer({
     port: 0,
-    db: db.url,
+    db: await testDatabase('sqlite'),
     dataDir: mkdtempSync(join(tmpdir(), 'promptops-logging-')),
     initAdminKey: adminKey,
     print: () => undefined,

@@ -18,7 +18,10 @@ export interface SseClient {
   readonly comments: string[];
   /** Messages of one event type, data parsed as JSON. */
   parsed<T = Record<string, unknown>>(event: string): T[];
-  /** Resolves once `condition` holds (checked on every message and comment), or rejects after `timeoutMs`. */
+  /**
+   * Resolves once `condition` holds (checked on every message and comment), or rejects after `timeoutMs`:
+   * a generous deadline that only turns a hang into a readable failure.
+   */
   until(condition: () => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -84,7 +87,7 @@ export const openSse = async (url: string, headers: Record<string, string>): Pro
     messages,
     comments,
     parsed: <T>(event: string) => messages.filter((m) => m.event === event).map((m) => JSON.parse(m.data) as T),
-    until: (condition, timeoutMs = 5000) =>
+    until: (condition, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {
         if (condition()) return resolve();
         const check = (): void => {
