@@ -1,4 +1,4 @@
-import { chiSquareSurvival } from './chi-square.js';
+import { chiSquareSurvival } from '../stats/chi-square.js';
 import { GUARDRAIL_METRICS, type Guardrail, type GuardrailMetric } from './config.js';
 import {
   meanDifference,

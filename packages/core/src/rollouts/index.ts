@@ -1,6 +1,6 @@
 export * from './murmur3.js';
 export * from './assignment.js';
-export * from './chi-square.js';
+export * from '../stats/chi-square.js';
 export * from './sequential.js';
 export * from './srm.js';
 export * from './config.js';

@@ -1,4 +1,4 @@
-import { chiSquareSurvival } from './chi-square.js';
+import { chiSquareSurvival } from '../stats/chi-square.js';
 
 /**
  * Sample-ratio mismatch: are the units in each arm the shares the assignment should give? A chi-square

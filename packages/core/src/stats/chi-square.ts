@@ -1,7 +1,8 @@
 /**
- * The chi-square upper tail for the sample-ratio-mismatch test: Q(df/2, x/2), the regularized upper
- * incomplete gamma function, by its series below a+1 and Lentz's continued fraction above (Numerical
- * Recipes, 6.2). No statistics library is installed; the tests pin it to tabulated critical values.
+ * The chi-square upper tail (rollouts' sample-ratio mismatch, drift's contingency tests; the normal tail
+ * too, as erfc is Q(1/2, x^2)): Q(df/2, x/2), the regularized upper incomplete gamma function, by its
+ * series below a+1 and Lentz's continued fraction above (Numerical Recipes, 6.2). No statistics library
+ * is installed; the tests pin it to tabulated critical values and SciPy's.
  */
 
 const LANCZOS = [
