@@ -74,7 +74,13 @@ export interface PromptListItem {
   readonly version: number;
   readonly sha: string;
   readonly updatedAt: string;
-  readonly labels: Readonly<Record<string, { readonly version: number; readonly sha: string }>>;
+  /** What each label serves, and when and by whom it last moved (so a list needs no request per prompt). */
+  readonly labels: Readonly<
+    Record<
+      string,
+      { readonly version: number; readonly sha: string; readonly updatedAt: string; readonly updatedBy: string }
+    >
+  >;
 }
 
 /** `GET /prompts/:name`: the head and the labels. */

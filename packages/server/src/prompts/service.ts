@@ -176,7 +176,12 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
             version: prompt.headVersion,
             sha: prompt.headSha ?? '',
             updatedAt: prompt.updatedAt,
-            labels: Object.fromEntries(labels.map((l) => [l.label, { version: l.version, sha: l.sha }])),
+            labels: Object.fromEntries(
+              labels.map((l) => [
+                l.label,
+                { version: l.version, sha: l.sha, updatedAt: l.updatedAt, updatedBy: l.updatedBy },
+              ]),
+            ),
           };
         }),
       );

@@ -1,6 +1,5 @@
 import { useId } from 'react';
-import { promptPath } from '../api/client';
-import type { PromptDetail, PromptListItem } from '../api/types';
+import type { PromptListItem } from '../api/types';
 import { Link, useLocation, useSearchParam } from '../app/router';
 import { useApiGet } from '../app/use-api';
 import { LabelChip, Sha, When } from '../components/badges';
@@ -68,10 +67,8 @@ export const PromptsPage = () => {
   );
 };
 
-/** One prompt; its labels' when and by whom come from the prompt's own record (loaded for visible rows only). */
+/** One prompt: what each label serves, and when and by whom it moved, all from the list's answer. */
 const PromptRow = ({ prompt }: { prompt: PromptListItem }) => {
-  const detail = useApiGet<PromptDetail>(promptPath(prompt.name), undefined, versionKey(prompt));
-  const records = new Map((detail.data?.labels ?? []).map((label) => [label.label, label]));
   const labels = Object.entries(prompt.labels)
     .map(([label, served]) => ({ label, ...served }))
     .sort(labelOrder);
@@ -86,29 +83,18 @@ const PromptRow = ({ prompt }: { prompt: PromptListItem }) => {
         </span>
       </div>
       <ul className="prompt-labels" aria-label={`labels of ${prompt.name}`}>
-        {labels.map((label) => {
-          const record = records.get(label.label);
-          return (
-            <li key={label.label} className="prompt-label">
-              <LabelChip label={label.label} />
-              <span>
-                <strong>v{label.version}</strong> <Sha sha={label.sha} />
-              </span>
-              {record !== undefined && (
-                <span className="muted small">
-                  <When at={record.updatedAt} /> by {record.updatedBy}
-                </span>
-              )}
-            </li>
-          );
-        })}
+        {labels.map((label) => (
+          <li key={label.label} className="prompt-label">
+            <LabelChip label={label.label} />
+            <span>
+              <strong>v{label.version}</strong> <Sha sha={label.sha} />
+            </span>
+            <span className="muted small">
+              <When at={label.updatedAt} /> by {label.updatedBy}
+            </span>
+          </li>
+        ))}
       </ul>
     </li>
   );
 };
-
-/** Reload a row's details when what its labels serve changes. */
-const versionKey = (prompt: PromptListItem): string =>
-  Object.entries(prompt.labels)
-    .map(([label, served]) => `${label}=${served.sha}`)
-    .join(',');
