@@ -40,12 +40,7 @@ for (const [pkg, allowed] of Object.entries(ALLOWED)) {
 const SERVER = join('packages', 'server', 'src');
 const ALLOWED_IN_SERVER_BELOW = new Set(['request', 'storage']);
 // Storage → feature imports still to remove (each entry names the file and the feature it reaches).
-const KNOWN_STORAGE_EXCEPTIONS = new Set([
-  // Type-only imports of traces/store.ts (trace rows and the TraceStore interface).
-  'storage/port.ts -> traces',
-  // The storage still builds the trace store (with its writer thread and ingest) until app/ composes them.
-  'storage/kysely-storage.ts -> traces',
-]);
+const KNOWN_STORAGE_EXCEPTIONS = new Set([]);
 const areaOf = (relativePath) => (relativePath.includes('/') ? relativePath.split('/')[0] : '');
 for (const file of files(SERVER)) {
   const rel = file

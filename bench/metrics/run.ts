@@ -21,9 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { KyselyStorage } from '../../packages/server/dist/storage/kysely-storage.js';
-import { openPostgres } from '../../packages/server/dist/storage/postgres.js';
-import { openSqlite } from '../../packages/server/dist/storage/sqlite.js';
+import { openStores, type RawSqlAccess, type Stores } from '../../packages/server/dist/app/stores.js';
 import { createTraceService } from '../../packages/server/dist/traces/service.js';
 import type { MetricsQuery } from '../../packages/server/dist/traces/store.js';
 import { createDatabase, startPostgres } from '../../packages/server/test/support/postgres.js';
@@ -81,12 +79,9 @@ const eventAt = (id: string, at: number, day: number, random: () => number) => {
   };
 };
 
-const open = async (dialect: Dialect, target: string, rollups: boolean): Promise<KyselyStorage> => {
+const open = async (dialect: Dialect, target: string, rollups: boolean): Promise<Stores & RawSqlAccess> => {
   const options = { rollups: { enabled: rollups, maxTenants: 100, foldHorizonDays: 33 } };
-  const storage =
-    dialect === 'sqlite'
-      ? new KyselyStorage(openSqlite(target), 'sqlite', { ...options, sqliteFile: target })
-      : new KyselyStorage(openPostgres(target), 'postgres', { ...options, postgresUrl: target });
+  const storage = openStores(dialect === 'sqlite' ? `sqlite:${target}` : target, options);
   await storage.migrate();
   return storage;
 };
@@ -143,12 +138,12 @@ const benchSize = async (dialect: Dialect, on: string, off: string, size: number
   const without = await open(dialect, off, false);
   try {
     const created = new Date().toISOString();
-    const projectId = (await withRollups.transaction((tx) => tx.createProject('bench', created))).id;
-    await without.transaction((tx) => tx.createProject('bench', created));
+    const projectId = (await withRollups.transaction((tx) => tx.registry.createProject('bench', created))).id;
+    await without.transaction((tx) => tx.registry.createProject('bench', created));
     // The prompt, so the service answers (its versions are not needed for the figures).
     await withRollups.transaction(async (tx) => {
-      const prompt = await tx.lockPrompt(projectId, 'bench', created);
-      await tx.setPromptHead(prompt.id, 3, SHAS[2]!, created);
+      const prompt = await tx.registry.lockPrompt(projectId, 'bench', created);
+      await tx.registry.setPromptHead(prompt.id, 3, SHAS[2]!, created);
     });
 
     const random = prng(27);
@@ -164,7 +159,7 @@ const benchSize = async (dialect: Dialect, on: string, off: string, size: number
           const copy = Uint8Array.prototype.slice.call(body); // moved to the writer thread
           const nowMs = Date.now();
           const started = performance.now();
-          await storage.ingestTraceBody!(projectId, copy, nowMs, nowMs);
+          await storage.traces.ingest.ingestBody(projectId, copy, nowMs, nowMs);
           elapsed[which] += performance.now() - started;
         }
         if (from % (BATCH * 100) === 0 && from > 0) process.stdout.write(`  ${dialect} ${phase} ${fmt(from)}\r`);
@@ -189,7 +184,7 @@ const benchSize = async (dialect: Dialect, on: string, off: string, size: number
     // Thumbs on one trace in 500 (the score path updates the rollups; not part of the ingestion figures).
     const endMs = Date.now();
     for (let i = 0; i < size; i += 500) {
-      await withRollups.insertScore(projectId, {
+      await withRollups.traces.insertScore(projectId, {
         eventId: `m-${i}`,
         name: 'feedback',
         kind: 'thumbs',
@@ -205,7 +200,7 @@ const benchSize = async (dialect: Dialect, on: string, off: string, size: number
     const foldStarted = performance.now();
     let foldedHours = 0;
     for (let folded = -1; folded !== 0;) {
-      folded = await withRollups.foldTraceRollups(Date.now(), 1000);
+      folded = await withRollups.traces.foldTraceRollups(Date.now(), 1000);
       foldedHours += folded;
     }
     const foldSeconds = (performance.now() - foldStarted) / 1000;
@@ -223,8 +218,8 @@ const benchSize = async (dialect: Dialect, on: string, off: string, size: number
       bucketMs: HOUR,
       maxLatencySamples: 100_000,
     };
-    const rollupMs = await time(() => withRollups.traceMetrics(projectId, { ...query, source: 'rollups' }));
-    const rawMs = await time(() => withRollups.traceMetrics(projectId, { ...query, source: 'raw' }));
+    const rollupMs = await time(() => withRollups.traces.traceMetrics(projectId, { ...query, source: 'rollups' }));
+    const rawMs = await time(() => withRollups.traces.traceMetrics(projectId, { ...query, source: 'raw' }));
     const service = createTraceService(withRollups, { now: () => new Date() });
     const actor = {
       projectId,

@@ -1,4 +1,4 @@
-import type { Role } from './storage/port.js';
+import type { Role } from './access/store.js';
 
 /** Who is calling: resolved from the API key by the auth plugin, passed to every service call. */
 export interface Actor {

@@ -122,7 +122,7 @@ describeEachDatabase('change feed on %s', (dialect) => {
     await registry.close();
   });
 
-  const latestSeq = async (): Promise<number> => registry.storage.latestAuditSeq(registry.projectId);
+  const latestSeq = async (): Promise<number> => registry.storage.registry.latestAuditSeq(registry.projectId);
 
   it('snapshot: every label of every prompt, the content each points at, and the cursor they include', async () => {
     const v1 = await api.push('greeter', 'Hello, always greet the user by name.');
@@ -185,7 +185,10 @@ describeEachDatabase('change feed on %s', (dialect) => {
     const v3 = await api.push('greeter', 'Hello there!');
     await client.until(() => labelEvents(client).length >= 3);
 
-    const audit = await registry.storage.listAudit(registry.projectId, { afterSeq: snapshot.cursor, limit: 10 });
+    const audit = await registry.storage.registry.listAudit(registry.projectId, {
+      afterSeq: snapshot.cursor,
+      limit: 10,
+    });
     expect(audit.map((row) => row.action)).toEqual(['label.moved', 'label.rolled_back', 'version.created']);
     const events = labelEvents(client);
     const v1 = snapshot.prompts['greeter']!.labels['production']!;
@@ -238,7 +241,7 @@ describeEachDatabase('change feed on %s', (dialect) => {
     // Missed while disconnected: moves, a push, and an audit entry that moves no label.
     await api.promote('greeter', 'production', 'v3');
     await registry.storage.transaction((tx) =>
-      tx.appendAudit({
+      tx.registry.appendAudit({
         projectId: registry.projectId,
         at: new Date().toISOString(),
         actor: 'test',
@@ -250,7 +253,7 @@ describeEachDatabase('change feed on %s', (dialect) => {
     await api.push('support/faq', 'Answer from the FAQ, briefly.');
     await api.rollback('greeter', 'production');
     const missed = (
-      await registry.storage.listAudit(registry.projectId, { afterSeq: Number(lastId), limit: 10 })
+      await registry.storage.registry.listAudit(registry.projectId, { afterSeq: Number(lastId), limit: 10 })
     ).filter((row) => row.action !== 'key.created');
     expect(missed).toHaveLength(3);
 
@@ -373,7 +376,7 @@ describeEachDatabase('change feed on %s', (dialect) => {
 
   it('isolates projects: a subscriber of B never sees A, and B’s snapshot never holds A’s prompts', async () => {
     const other = await registry.storage.transaction((tx) =>
-      tx.createProject(`other-${dialect}`, new Date().toISOString()),
+      tx.registry.createProject(`other-${dialect}`, new Date().toISOString()),
     );
     const keyB = await addKey(registry.storage, other.id, 'admin', `po_test_other_${dialect}_key_0000000000`, 'bea');
     const clientB = await open('', {}, keyB);
@@ -417,7 +420,7 @@ describeEachDatabase('change feed on %s', (dialect) => {
     const base = await listen(app);
     const setIntervalSpy = vi.spyOn(globalThis, 'setInterval');
     const clearIntervalSpy = vi.spyOn(globalThis, 'clearInterval');
-    const listAudit = vi.spyOn(registry.storage, 'listAudit');
+    const listAudit = vi.spyOn(registry.storage.registry, 'listAudit');
     const readsOf = (projectId: number): number => listAudit.mock.calls.filter(([id]) => id === projectId).length;
     try {
       const local = apiOf(base, registry.keys.admin);
@@ -441,7 +444,7 @@ describeEachDatabase('change feed on %s', (dialect) => {
       // Ten poll intervals, counted by another project's poller on the same app: none reads this log.
       const reads = readsOf(registry.projectId);
       const clock = await registry.storage.transaction((tx) =>
-        tx.createProject(`clock-${dialect}`, new Date().toISOString()),
+        tx.registry.createProject(`clock-${dialect}`, new Date().toISOString()),
       );
       const clockKey = await addKey(registry.storage, clock.id, 'viewer', `po_test_clock_${dialect}_key_0000000000`);
       const ticking = await local.stream('', {}, clockKey);

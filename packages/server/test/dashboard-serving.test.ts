@@ -4,15 +4,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app/app.js';
-import { createStorage } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type Stores } from '../src/app/stores.js';
 import { DIALECTS, freshDbUrl, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 
 /** What the server adds for the dashboard: its static files, and the audit log's actor / prompt filters. */
 
 describe('serving the built dashboard', () => {
   let dist: string;
-  let storage: Storage;
+  let storage: Stores;
   let app: FastifyInstance;
   let cleanup: () => void;
   const permissions = new Map<string, string | undefined>();

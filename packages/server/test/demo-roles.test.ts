@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roleRank } from '../src/auth/permissions.js';
 import { seedDemo } from '../src/demo/seed.js';
 import { DEMO_MEMBERS } from '../src/demo/story.js';
-import type { AuditRow, Role } from '../src/storage/port.js';
+import type { AuditRow } from '../src/registry/store.js';
+import type { Role } from '../src/access/store.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
 
 /**
@@ -51,11 +52,11 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       registry = await openTestRegistry(dialect);
-      const project = await registry.storage.getProject(registry.projectId);
+      const project = await registry.storage.registry.getProject(registry.projectId);
       // Only what the demo writes: the test registry's own keys were created before it.
-      const before = await registry.storage.latestAuditSeq(registry.projectId);
+      const before = await registry.storage.registry.latestAuditSeq(registry.projectId);
       await seedDemo(registry.storage, project!, new Date('2026-01-15T12:00:00Z'));
-      entries = await registry.storage.listAudit(registry.projectId, { afterSeq: before, limit: 10_000 });
+      entries = await registry.storage.registry.listAudit(registry.projectId, { afterSeq: before, limit: 10_000 });
     });
     afterAll(async () => {
       await registry.close();

@@ -108,7 +108,7 @@ for (const dialect of DIALECTS) {
     });
 
     it('records every suite version and every run in the audit log', async () => {
-      const entries = (await registry.storage.listAudit(registry.projectId, { limit: 500 })).filter((e) =>
+      const entries = (await registry.storage.registry.listAudit(registry.projectId, { limit: 500 })).filter((e) =>
         e.action.startsWith('eval.'),
       );
       expect(entries.map((e) => [e.action, e.target, e.actor])).toEqual([
@@ -132,7 +132,7 @@ for (const dialect of DIALECTS) {
       expect(JSON.parse(entries[1]!.data)).toMatchObject({ cases: { total: 3, passed: 3, errors: 0 } });
       // Pushing the same content again is no new version and no new entry.
       await call('POST', '/api/v1/evals/suites', { content: greeterSuite() });
-      const after = (await registry.storage.listAudit(registry.projectId, { limit: 500 })).filter((e) =>
+      const after = (await registry.storage.registry.listAudit(registry.projectId, { limit: 500 })).filter((e) =>
         e.action.startsWith('eval.'),
       );
       expect(after).toHaveLength(4);

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dialectNamed } from '../src/storage/dialect.js';
 import { migrationsFor } from '../src/storage/migrations/index.js';
 import { openPostgres } from '../src/storage/postgres.js';
-import type { Dialect } from '../src/storage/port.js';
+import type { Dialect } from '../src/storage/dialect.js';
 import type { Database } from '../src/storage/schema.js';
 import { openSqlite } from '../src/storage/sqlite.js';
 import { DIALECTS, freshDbUrl } from './support/registry.js';

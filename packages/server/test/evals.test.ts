@@ -52,7 +52,9 @@ for (const dialect of DIALECTS) {
         shas.push(parent);
       }
       // Another project, with the same prompt and suite: nothing of it may count here.
-      const other = await registry.storage.transaction((tx) => tx.createProject('other', new Date().toISOString()));
+      const other = await registry.storage.transaction((tx) =>
+        tx.registry.createProject('other', new Date().toISOString()),
+      );
       await addKey(registry.storage, other.id, 'admin', otherKey);
     });
     afterAll(async () => {

@@ -41,7 +41,7 @@ for (const dialect of DIALECTS) {
       return { status: response.statusCode, body: response.json() as Json };
     };
     const evalAudit = async () =>
-      (await registry.storage.listAudit(registry.projectId, { limit: 500 })).filter((e) =>
+      (await registry.storage.registry.listAudit(registry.projectId, { limit: 500 })).filter((e) =>
         e.action.startsWith('eval.'),
       );
 

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app/app.js';
-import { createStorage } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type Stores } from '../src/app/stores.js';
 import { call } from './support/http.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
 
@@ -15,7 +14,7 @@ import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registr
 for (const dialect of DIALECTS)
   describe(`key changes across two replicas on ${dialect}`, () => {
     let a: TestRegistry;
-    let bStorage: Storage;
+    let bStorage: Stores;
     let b: FastifyInstance;
 
     beforeAll(async () => {

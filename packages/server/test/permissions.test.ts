@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_ROLES } from '@promptops/core';
 import { PERMISSIONS, roleAllows, type Permission } from '../src/auth/permissions.js';
 import { buildApp } from '../src/app/app.js';
-import { ROLES } from '../src/storage/port.js';
+import { ROLES } from '../src/access/store.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
 
 /**

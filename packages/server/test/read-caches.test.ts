@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app/app.js';
-import { createStorage } from '../src/storage/index.js';
+import { createStorage } from '../src/app/stores.js';
 import type { FastifyInstance } from 'fastify';
-import type { Storage } from '../src/storage/port.js';
+import type { Stores } from '../src/app/stores.js';
 import { hashApiKey, keyIdOf } from '../src/auth/keys.js';
 import { DIALECTS, addKey, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 
@@ -13,7 +13,7 @@ import { DIALECTS, addKey, openTestRegistry, textContent, type TestRegistry } fr
  */
 describe.each(DIALECTS)('read caches on %s', (dialect) => {
   let a: TestRegistry;
-  let bStorage: Storage;
+  let bStorage: Stores;
   let b: FastifyInstance;
   const get = async (app: FastifyInstance, url: string, key: string) => {
     const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
@@ -73,8 +73,8 @@ describe.each(DIALECTS)('read caches on %s', (dialect) => {
     // Revocation, as every key change, is audited in the same transaction: that moves the stamp.
     await a.storage.transaction(async (tx) => {
       const at = new Date().toISOString();
-      await tx.revokeApiKey(a.projectId, keyIdOf(hashApiKey(key)), at);
-      await tx.appendAudit({
+      await tx.access.revokeApiKey(a.projectId, keyIdOf(hashApiKey(key)), at);
+      await tx.registry.appendAudit({
         projectId: a.projectId,
         at,
         actor: 'admin',
@@ -90,21 +90,21 @@ describe.each(DIALECTS)('read caches on %s', (dialect) => {
 
   if (dialect === 'sqlite') {
     it('the hot-path stamp read sees only committed entries, never an open transaction', async () => {
-      const readSoon = a.storage.latestAuditSeqSoon;
+      const readSoon = a.storage.registry.latestAuditSeqSoon;
       expect(readSoon).toBeDefined();
       const readNow = (projectId: number): Promise<number> =>
         new Promise((resolve, reject) =>
           readSoon!(projectId, (error, stamp) => (error === null ? resolve(stamp) : reject(error))),
         );
       const before = await readNow(a.projectId);
-      expect(before).toBe(await a.storage.latestAuditSeq(a.projectId));
+      expect(before).toBe(await a.storage.registry.latestAuditSeq(a.projectId));
       let release!: () => void;
       const held = new Promise<void>((resolve) => (release = resolve));
       let appended!: () => void;
       const inside = new Promise<void>((resolve) => (appended = resolve));
       const failing = a.storage
         .transaction(async (tx) => {
-          await tx.appendAudit({
+          await tx.registry.appendAudit({
             projectId: a.projectId,
             at: new Date().toISOString(),
             actor: 'admin',

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app/app.js';
-import { createStorage } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type Stores } from '../src/app/stores.js';
 import { addMemberKey } from './support/members.js';
 import { addKey, DIALECTS, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 
@@ -397,7 +396,9 @@ for (const dialect of DIALECTS) {
     });
 
     it("answers 404 for another project's change requests, and keeps policies per project", async () => {
-      const other = await registry.storage.transaction((tx) => tx.createProject('other', new Date().toISOString()));
+      const other = await registry.storage.transaction((tx) =>
+        tx.registry.createProject('other', new Date().toISOString()),
+      );
       await addKey(registry.storage, other.id, 'admin', OTHER_KEY, 'olga');
       for (const [method, url] of [
         ['GET', '/api/v1/reviews/1'],
@@ -435,7 +436,7 @@ for (const dialect of DIALECTS) {
 
 describe('two app instances on one PostgreSQL', () => {
   let registry: TestRegistry;
-  let second: { storage: Storage; app: FastifyInstance };
+  let second: { storage: Stores; app: FastifyInstance };
 
   beforeAll(async () => {
     registry = await openTestRegistry('postgres');

@@ -3,8 +3,7 @@ import type { Snapshot } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app/app.js';
-import { createStorage } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type Stores } from '../src/app/stores.js';
 import { call } from './support/http.js';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 
@@ -42,7 +41,7 @@ const etag = (answer: Answer): string => String(answer.headers['etag']);
 
 describe.each(DIALECTS)('snapshot cache and conditional requests on %s', (dialect) => {
   let a: TestRegistry;
-  let bStorage: Storage;
+  let bStorage: Stores;
   let b: FastifyInstance;
   const heads = new Map<string, string>();
   const push = async (name: string, template: string, parent: string | null): Promise<string> => {
@@ -134,7 +133,7 @@ describe.each(DIALECTS)('snapshot cache and conditional requests on %s', (dialec
       const after = await get(app, a.keys.viewer, '/api/v1/snapshot', { 'if-none-match': etag(before) });
       expect(after.status).toBe(200);
       expect(etag(after)).not.toBe(etag(before));
-      expect(decode(after).cursor).toBe(await a.storage.latestAuditSeq(a.projectId));
+      expect(decode(after).cursor).toBe(await a.storage.registry.latestAuditSeq(a.projectId));
     }
     const onA = await get(a.app, a.keys.viewer, '/api/v1/snapshot');
     const onB = await get(b, a.keys.viewer, '/api/v1/snapshot');
@@ -176,7 +175,7 @@ describe.each(DIALECTS)('snapshot cache and conditional requests on %s', (dialec
 
   it('serves a repeated request from memory: no database read but the stamp', async () => {
     await get(b, a.keys.viewer, '/api/v1/snapshot?names=greeter');
-    const reads = vi.spyOn(bStorage, 'readLabelSnapshot');
+    const reads = vi.spyOn(bStorage.registry, 'readLabelSnapshot');
     try {
       for (let i = 0; i < 3; i += 1)
         expect((await get(b, a.keys.viewer, '/api/v1/snapshot?names=greeter')).status).toBe(200);
@@ -191,7 +190,7 @@ describe.each(DIALECTS)('snapshot cache and conditional requests on %s', (dialec
 
   it('reads once for simultaneous requests at one stamp', async () => {
     await move('greeter', 'canary', 'v2');
-    const reads = vi.spyOn(bStorage, 'readLabelSnapshot');
+    const reads = vi.spyOn(bStorage.registry, 'readLabelSnapshot');
     try {
       const answers = await Promise.all(
         Array.from({ length: 8 }, () => get(b, a.keys.viewer, '/api/v1/snapshot', { 'accept-encoding': 'br' })),
@@ -235,7 +234,7 @@ describe.each(DIALECTS)('snapshot cache and conditional requests on %s', (dialec
     });
 
     it('the change feed takes the same scope: prefix= keeps only those prompts’ events', async () => {
-      const after = await a.storage.latestAuditSeq(a.projectId);
+      const after = await a.storage.registry.latestAuditSeq(a.projectId);
       await move('checkout/pay', 'production', 'v1');
       await move('search/rank', 'production', 'v1');
       const polled = await call<{ events: { name: string }[] }>(

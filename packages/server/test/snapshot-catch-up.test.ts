@@ -23,7 +23,7 @@ describe.each(DIALECTS)('change-feed catch-up from the snapshot cache on %s', (d
     clients.push(client);
     return client;
   };
-  const latest = (): Promise<number> => registry.storage.latestAuditSeq(registry.projectId);
+  const latest = (): Promise<number> => registry.storage.registry.latestAuditSeq(registry.projectId);
 
   beforeAll(async () => {
     registry = await openTestRegistry(dialect);
@@ -56,7 +56,7 @@ describe.each(DIALECTS)('change-feed catch-up from the snapshot cache on %s', (d
   });
 
   it('far behind with catchup=snapshot: ready, one resync naming the newest seq, end of stream', async () => {
-    const reads = vi.spyOn(registry.storage, 'readLabelSnapshot');
+    const reads = vi.spyOn(registry.storage.registry, 'readLabelSnapshot');
     try {
       const answer = await app.inject({
         method: 'GET',

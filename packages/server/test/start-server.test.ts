@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { startServer } from '../src/app/start-server.js';
 import { bootstrap } from '../src/auth/bootstrap.js';
 import { systemClock } from '../src/context.js';
-import { createStorage } from '../src/storage/index.js';
+import { createStorage } from '../src/app/stores.js';
 import { ADMIN_KEY } from './support/registry.js';
 import { testDatabase } from './support/databases.js';
 
@@ -158,7 +158,7 @@ describe('bootstrap race', () => {
         );
         expect(results[0]!.project.id).toBe(results[1]!.project.id);
         expect(results.filter((r) => r.adminKey !== undefined)).toHaveLength(1);
-        expect(await storages[0]!.countProjects()).toBe(1);
+        expect(await storages[0]!.registry.countProjects()).toBe(1);
       }
     } finally {
       await Promise.all(storages.map((s) => s.close()));

@@ -8,12 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   APPEND_ONLY_TABLES,
   createAppendOnlyTriggersSql,
-  createStorage,
   dropAppendOnlyTriggersSql,
   parseDbUrl,
   StorageConflictError,
 } from '../src/storage/index.js';
-import type { AuditRow, Dialect, RawSqlAccess, RegistryTx, Storage } from '../src/storage/index.js';
+import { createStorage } from '../src/app/stores.js';
+import type { AuditRow, RegistryTx } from '../src/registry/store.js';
+import type { Dialect } from '../src/storage/dialect.js';
+import type { RawSqlAccess } from '../src/app/stores.js';
+import type { Stores } from '../src/app/stores.js';
 import { createDatabase, startPostgres } from './support/postgres.js';
 import type { PostgresCluster } from './support/postgres.js';
 
@@ -22,7 +25,7 @@ import type { PostgresCluster } from './support/postgres.js';
  * (a new SQLite file; a new PostgreSQL database in the one cluster this file starts).
  */
 
-type TestStorage = Storage & RawSqlAccess;
+type TestStorage = Stores & RawSqlAccess;
 
 interface Backend {
   readonly dialect: Dialect;
@@ -33,7 +36,7 @@ interface Backend {
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const STORAGE_INDEX = new URL('../src/storage/index.ts', import.meta.url).href;
+const STORAGE_INDEX = new URL('../src/app/stores.ts', import.meta.url).href;
 
 let databases = 0;
 const nextName = (): string => `db${++databases}_${process.pid}`;
@@ -70,10 +73,10 @@ const shaOf = (text: string): string => sha256Hex(text);
 
 /** What a push does: lock the prompt, read its head, append head+1, move the head. */
 const pushNext = async (tx: RegistryTx, projectId: number, name: string, author: string): Promise<number> => {
-  const prompt = await tx.lockPrompt(projectId, name, AT);
+  const prompt = await tx.registry.lockPrompt(projectId, name, AT);
   const version = prompt.headVersion + 1;
   const sha = shaOf(`${name} v${version}`);
-  await tx.insertVersion({
+  await tx.registry.insertVersion({
     projectId,
     promptId: prompt.id,
     version,
@@ -84,7 +87,7 @@ const pushNext = async (tx: RegistryTx, projectId: number, name: string, author:
     message: `v${version}`,
     createdAt: AT,
   });
-  await tx.setPromptHead(prompt.id, version, sha, AT);
+  await tx.registry.setPromptHead(prompt.id, version, sha, AT);
   return version;
 };
 
@@ -110,10 +113,10 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
   };
 
   /** A project with one prompt (`greeter`) holding `versions` versions. */
-  const seed = async (storage: Storage, versions = 0) =>
+  const seed = async (storage: Stores, versions = 0) =>
     storage.transaction(async (tx) => {
-      const project = await tx.createProject('acme', AT);
-      const prompt = await tx.lockPrompt(project.id, 'greeter', AT);
+      const project = await tx.registry.createProject('acme', AT);
+      const prompt = await tx.registry.lockPrompt(project.id, 'greeter', AT);
       for (let i = 0; i < versions; i++) await pushNext(tx, project.id, 'greeter', 'ada');
       return { project, prompt };
     });
@@ -143,7 +146,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         '0009-trace-id-index',
         '0010-unique-suite-names-per-prompt',
       ]);
-      expect(await storage.countProjects()).toBe(0);
+      expect(await storage.registry.countProjects()).toBe(0);
     });
 
     if (backend.dialect === 'postgres')
@@ -152,26 +155,26 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const [first, second] = await Promise.all([open(url), open(url)]);
         await Promise.all([first.migrate(), second.migrate()]);
         expect(await first.rawSql('SELECT name FROM kysely_migration')).toHaveLength(10);
-        expect(await second.countProjects()).toBe(0);
+        expect(await second.registry.countProjects()).toBe(0);
       });
   });
 
   describe('projects and API keys', () => {
     it('creates, finds and counts projects; a duplicate name is a conflict', async () => {
       const storage = await open();
-      const project = await storage.transaction((tx) => tx.createProject('acme', AT));
+      const project = await storage.transaction((tx) => tx.registry.createProject('acme', AT));
       expect(project).toEqual({ id: expect.any(Number), name: 'acme', createdAt: AT });
-      expect(await storage.getProject(project.id)).toEqual(project);
-      expect(await storage.getProjectByName('acme')).toEqual(project);
-      expect(await storage.getProjectByName('nope')).toBeUndefined();
-      expect(await storage.getProject(project.id + 100)).toBeUndefined();
-      expect(await storage.countProjects()).toBe(1);
+      expect(await storage.registry.getProject(project.id)).toEqual(project);
+      expect(await storage.registry.getProjectByName('acme')).toEqual(project);
+      expect(await storage.registry.getProjectByName('nope')).toBeUndefined();
+      expect(await storage.registry.getProject(project.id + 100)).toBeUndefined();
+      expect(await storage.registry.countProjects()).toBe(1);
 
-      const error = await rejection(storage.transaction((tx) => tx.createProject('acme', AT)));
+      const error = await rejection(storage.transaction((tx) => tx.registry.createProject('acme', AT)));
       expect(error).toBeInstanceOf(StorageConflictError);
       expect(isPromptopsError(error) && error.kind).toBe('conflict');
       expect((error as StorageConflictError).reason).toBe('unique_violation');
-      expect(await storage.countProjects()).toBe(1);
+      expect(await storage.registry.countProjects()).toBe(1);
     });
 
     it('inserts, finds, lists, touches and revokes keys', async () => {
@@ -187,24 +190,26 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         createdBy: 'system',
         createdAt: AT,
       } as const;
-      await storage.transaction((tx) => tx.insertApiKey(key));
+      await storage.transaction((tx) => tx.access.insertApiKey(key));
       const { userId: _service, ...stored } = key;
-      const inserted = await storage.findApiKey('k1');
+      const inserted = await storage.access.findApiKey('k1');
       expect(inserted).toEqual({ ...stored, id: expect.any(Number), lastUsedAt: null, revokedAt: null });
-      await storage.transaction((tx) => tx.insertApiKey({ ...key, keyId: 'k2', role: 'viewer' }));
+      await storage.transaction((tx) => tx.access.insertApiKey({ ...key, keyId: 'k2', role: 'viewer' }));
 
-      expect(await storage.findApiKey('missing')).toBeUndefined();
-      expect((await storage.listApiKeys(project.id)).map((row) => row.keyId)).toEqual(['k1', 'k2']);
+      expect(await storage.access.findApiKey('missing')).toBeUndefined();
+      expect((await storage.access.listApiKeys(project.id)).map((row) => row.keyId)).toEqual(['k1', 'k2']);
 
-      await storage.touchApiKey('k1', '2024-11-25T11:00:00.000Z');
-      expect((await storage.findApiKey('k1'))?.lastUsedAt).toBe('2024-11-25T11:00:00.000Z');
+      await storage.access.touchApiKey('k1', '2024-11-25T11:00:00.000Z');
+      expect((await storage.access.findApiKey('k1'))?.lastUsedAt).toBe('2024-11-25T11:00:00.000Z');
 
-      expect(await storage.transaction((tx) => tx.revokeApiKey(project.id, 'k1', AT))).toBe(true);
-      expect(await storage.transaction((tx) => tx.revokeApiKey(project.id, 'k1', AT))).toBe(false);
-      expect(await storage.transaction((tx) => tx.revokeApiKey(project.id + 1, 'k2', AT))).toBe(false);
-      expect((await storage.findApiKey('k1'))?.revokedAt).toBe(AT);
+      expect(await storage.transaction((tx) => tx.access.revokeApiKey(project.id, 'k1', AT))).toBe(true);
+      expect(await storage.transaction((tx) => tx.access.revokeApiKey(project.id, 'k1', AT))).toBe(false);
+      expect(await storage.transaction((tx) => tx.access.revokeApiKey(project.id + 1, 'k2', AT))).toBe(false);
+      expect((await storage.access.findApiKey('k1'))?.revokedAt).toBe(AT);
 
-      await expect(storage.transaction((tx) => tx.insertApiKey(key))).rejects.toBeInstanceOf(StorageConflictError);
+      await expect(storage.transaction((tx) => tx.access.insertApiKey(key))).rejects.toBeInstanceOf(
+        StorageConflictError,
+      );
     });
   });
 
@@ -221,11 +226,13 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         createdAt: AT,
         updatedAt: AT,
       });
-      const again = await storage.transaction((tx) => tx.lockPrompt(project.id, 'greeter', '2030-01-01T00:00:00.000Z'));
+      const again = await storage.transaction((tx) =>
+        tx.registry.lockPrompt(project.id, 'greeter', '2030-01-01T00:00:00.000Z'),
+      );
       expect(again).toEqual(prompt);
-      expect(await storage.listPrompts(project.id)).toEqual([prompt]);
-      expect(await storage.getPrompt(project.id, 'greeter')).toEqual(prompt);
-      expect(await storage.getPrompt(project.id, 'other')).toBeUndefined();
+      expect(await storage.registry.listPrompts(project.id)).toEqual([prompt]);
+      expect(await storage.registry.getPrompt(project.id, 'greeter')).toEqual(prompt);
+      expect(await storage.registry.getPrompt(project.id, 'other')).toBeUndefined();
     });
 
     it('inserts versions and reads them by number, sha and prefix', async () => {
@@ -236,7 +243,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const inserted = [];
         for (const [index, sha] of shas.entries()) {
           inserted.push(
-            await tx.insertVersion({
+            await tx.registry.insertVersion({
               projectId: project.id,
               promptId: prompt.id,
               version: index + 1,
@@ -249,7 +256,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
             }),
           );
         }
-        await tx.setPromptHead(prompt.id, 3, shas[2]!, '2024-11-25T12:00:00.000Z');
+        await tx.registry.setPromptHead(prompt.id, 3, shas[2]!, '2024-11-25T12:00:00.000Z');
         return inserted;
       });
       expect(rows[0]).toEqual({
@@ -264,37 +271,43 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         message: 'change 1',
         createdAt: AT,
       });
-      expect(await storage.getPrompt(project.id, 'greeter')).toMatchObject({
+      expect(await storage.registry.getPrompt(project.id, 'greeter')).toMatchObject({
         headVersion: 3,
         headSha: shas[2],
         updatedAt: '2024-11-25T12:00:00.000Z',
       });
 
-      expect(await storage.getVersionByNumber(prompt.id, 2)).toEqual(rows[1]);
-      expect(await storage.getVersionByNumber(prompt.id, 4)).toBeUndefined();
-      expect(await storage.getVersionBySha(prompt.id, shas[2]!)).toEqual(rows[2]);
-      expect(await storage.getVersionBySha(prompt.id, 'f'.repeat(64))).toBeUndefined();
+      expect(await storage.registry.getVersionByNumber(prompt.id, 2)).toEqual(rows[1]);
+      expect(await storage.registry.getVersionByNumber(prompt.id, 4)).toBeUndefined();
+      expect(await storage.registry.getVersionBySha(prompt.id, shas[2]!)).toEqual(rows[2]);
+      expect(await storage.registry.getVersionBySha(prompt.id, 'f'.repeat(64))).toBeUndefined();
 
-      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef1', 2)).toHaveLength(2); // ambiguous
-      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef2', 2)).toEqual([rows[2]]);
-      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef_', 2)).toEqual([]); // no wildcards
-      expect(await storage.findVersionsByShaPrefix(prompt.id, 'abcdef', 1)).toHaveLength(1);
+      expect(await storage.registry.findVersionsByShaPrefix(prompt.id, 'abcdef1', 2)).toHaveLength(2); // ambiguous
+      expect(await storage.registry.findVersionsByShaPrefix(prompt.id, 'abcdef2', 2)).toEqual([rows[2]]);
+      expect(await storage.registry.findVersionsByShaPrefix(prompt.id, 'abcdef_', 2)).toEqual([]); // no wildcards
+      expect(await storage.registry.findVersionsByShaPrefix(prompt.id, 'abcdef', 1)).toHaveLength(1);
 
-      expect((await storage.listVersions(prompt.id, { limit: 10 })).map((row) => row.version)).toEqual([3, 2, 1]);
-      expect((await storage.listVersions(prompt.id, { limit: 1, before: 3 })).map((row) => row.version)).toEqual([2]);
+      expect((await storage.registry.listVersions(prompt.id, { limit: 10 })).map((row) => row.version)).toEqual([
+        3, 2, 1,
+      ]);
+      expect(
+        (await storage.registry.listVersions(prompt.id, { limit: 1, before: 3 })).map((row) => row.version),
+      ).toEqual([2]);
     });
 
     it('rejects a duplicate version number or sha as a conflict', async () => {
       const storage = await open();
       const { project, prompt } = await seed(storage, 1);
-      const existing = await storage.getVersionByNumber(prompt.id, 1);
+      const existing = await storage.registry.getVersionByNumber(prompt.id, 1);
       const base = { ...existing!, projectId: project.id, promptId: prompt.id };
 
-      const sameNumber = await rejection(storage.transaction((tx) => tx.insertVersion({ ...base, sha: shaOf('x') })));
+      const sameNumber = await rejection(
+        storage.transaction((tx) => tx.registry.insertVersion({ ...base, sha: shaOf('x') })),
+      );
       expect(sameNumber).toBeInstanceOf(StorageConflictError);
-      const sameSha = await rejection(storage.transaction((tx) => tx.insertVersion({ ...base, version: 2 })));
+      const sameSha = await rejection(storage.transaction((tx) => tx.registry.insertVersion({ ...base, version: 2 })));
       expect(sameSha).toBeInstanceOf(StorageConflictError);
-      expect(await storage.listVersions(prompt.id, { limit: 10 })).toHaveLength(1);
+      expect(await storage.registry.listVersions(prompt.id, { limit: 10 })).toHaveLength(1);
     });
 
     it('streams a project’s versions in (prompt, version) order, in batches', async () => {
@@ -303,18 +316,18 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       await storage.transaction(async (tx) => {
         for (let i = 0; i < 3; i++) await pushNext(tx, project.id, 'b-prompt', 'ada');
         for (let i = 0; i < 2; i++) await pushNext(tx, project.id, 'a-prompt', 'ada');
-        const other = await tx.createProject('other', AT);
+        const other = await tx.registry.createProject('other', AT);
         await pushNext(tx, other.id, 'b-prompt', 'ada');
       });
       const batches: string[][] = [];
-      for await (const batch of storage.streamVersions(project.id, 2)) {
+      for await (const batch of storage.registry.streamVersions(project.id, 2)) {
         batches.push(batch.map((row) => `${row.name}@v${row.version}`));
       }
       // b-prompt was created first, so it has the lower prompt id.
       expect(batches).toEqual([['b-prompt@v1', 'b-prompt@v2'], ['b-prompt@v3', 'a-prompt@v1'], ['a-prompt@v2']]);
 
       const exact: number[] = [];
-      for await (const batch of storage.streamVersions(project.id, 5)) exact.push(batch.length);
+      for await (const batch of storage.registry.streamVersions(project.id, 5)) exact.push(batch.length);
       expect(exact).toEqual([5]);
     });
   });
@@ -323,15 +336,21 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
     it('upserts labels', async () => {
       const storage = await open();
       const { prompt } = await seed(storage, 2);
-      const v1 = await storage.getVersionByNumber(prompt.id, 1);
-      const v2 = await storage.getVersionByNumber(prompt.id, 2);
+      const v1 = await storage.registry.getVersionByNumber(prompt.id, 1);
+      const v2 = await storage.registry.getVersionByNumber(prompt.id, 2);
       const label = { promptId: prompt.id, label: 'production', updatedAt: AT, updatedBy: 'ada' };
-      await storage.transaction((tx) => tx.setLabel({ ...label, sha: v1!.sha, version: 1 }));
-      await storage.transaction((tx) => tx.setLabel({ ...label, label: 'staging', sha: v1!.sha, version: 1 }));
+      await storage.transaction((tx) => tx.registry.setLabel({ ...label, sha: v1!.sha, version: 1 }));
+      await storage.transaction((tx) => tx.registry.setLabel({ ...label, label: 'staging', sha: v1!.sha, version: 1 }));
       await storage.transaction((tx) =>
-        tx.setLabel({ ...label, sha: v2!.sha, version: 2, updatedAt: '2024-11-26T00:00:00.000Z', updatedBy: 'bob' }),
+        tx.registry.setLabel({
+          ...label,
+          sha: v2!.sha,
+          version: 2,
+          updatedAt: '2024-11-26T00:00:00.000Z',
+          updatedBy: 'bob',
+        }),
       );
-      expect(await storage.getLabel(prompt.id, 'production')).toEqual({
+      expect(await storage.registry.getLabel(prompt.id, 'production')).toEqual({
         promptId: prompt.id,
         name: 'greeter',
         label: 'production',
@@ -340,14 +359,14 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         updatedAt: '2024-11-26T00:00:00.000Z',
         updatedBy: 'bob',
       });
-      expect((await storage.listLabels(prompt.id)).map((row) => [row.label, row.version])).toEqual([
+      expect((await storage.registry.listLabels(prompt.id)).map((row) => [row.label, row.version])).toEqual([
         ['production', 2],
         ['staging', 1],
       ]);
-      expect(await storage.getLabel(prompt.id, 'canary')).toBeUndefined();
+      expect(await storage.registry.getLabel(prompt.id, 'canary')).toBeUndefined();
       // A label can only point at a version of its prompt.
       await expect(
-        storage.transaction((tx) => tx.setLabel({ ...label, sha: 'f'.repeat(64), version: 9 })),
+        storage.transaction((tx) => tx.registry.setLabel({ ...label, sha: 'f'.repeat(64), version: 9 })),
       ).rejects.toThrow();
     });
 
@@ -365,7 +384,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const rows = [];
         for (const move of moves) {
           rows.push(
-            await tx.insertDeployment({
+            await tx.registry.insertDeployment({
               projectId: project.id,
               promptId: prompt.id,
               label: move.label,
@@ -397,10 +416,10 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         reason: 'rollback to v1',
         createdAt: AT,
       });
-      const all = await storage.listDeployments(prompt.id, {});
+      const all = await storage.registry.listDeployments(prompt.id, {});
       expect(all).toEqual(inserted);
       expect(all.map((row) => row.id)).toEqual([...all.map((row) => row.id)].sort((a, b) => a - b));
-      const production = await storage.listDeployments(prompt.id, { label: 'production' });
+      const production = await storage.registry.listDeployments(prompt.id, { label: 'production' });
       expect(production.map((row) => [row.fromVersion, row.toVersion])).toEqual([
         [null, 1],
         [1, 3],
@@ -417,7 +436,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       for (let i = 1; i <= 4; i++) {
         appended.push(
           await storage.transaction((tx) =>
-            tx.appendAudit({
+            tx.registry.appendAudit({
               projectId: project.id,
               at: AT,
               actor: 'ada',
@@ -436,15 +455,17 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         expect(row.hash).toBe(auditHash({ ...row, data: JSON.parse(row.data) as Record<string, unknown> }));
       }
 
-      const stored = await storage.listAudit(project.id, { limit: 100 });
+      const stored = await storage.registry.listAudit(project.id, { limit: 100 });
       expect(stored).toEqual(appended);
       expect(verifyChain(toChain(stored))).toEqual([]);
-      expect((await storage.listAudit(project.id, { afterSeq: 2, limit: 1 })).map((row) => row.seq)).toEqual([3]);
+      expect((await storage.registry.listAudit(project.id, { afterSeq: 2, limit: 1 })).map((row) => row.seq)).toEqual([
+        3,
+      ]);
 
       // Chains are per project.
-      const other = await storage.transaction((tx) => tx.createProject('other', AT));
+      const other = await storage.transaction((tx) => tx.registry.createProject('other', AT));
       const first = await storage.transaction((tx) =>
-        tx.appendAudit({
+        tx.registry.appendAudit({
           projectId: other.id,
           at: AT,
           actor: 'bob',
@@ -462,11 +483,18 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           storage.transaction((tx) =>
-            tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: `t${i}`, data: { i } }),
+            tx.registry.appendAudit({
+              projectId: project.id,
+              at: AT,
+              actor: 'ada',
+              action: 'a',
+              target: `t${i}`,
+              data: { i },
+            }),
           ),
         ),
       );
-      const chain = await storage.listAudit(project.id, { limit: 100 });
+      const chain = await storage.registry.listAudit(project.id, { limit: 100 });
       expect(chain.map((row) => row.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(verifyChain(toChain(chain))).toEqual([]);
     });
@@ -474,11 +502,11 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
 
   describe('change feed reads', () => {
     /** Moves `label` to `version` the way the label service does: the pointer and its audit entry in one transaction. */
-    const moveLabel = (storage: Storage, projectId: number, promptId: number, label: string, version: number) =>
+    const moveLabel = (storage: Stores, projectId: number, promptId: number, label: string, version: number) =>
       storage.transaction(async (tx) => {
         const sha = shaOf(`greeter v${version}`);
-        await tx.setLabel({ promptId, label, sha, version, updatedAt: AT, updatedBy: 'ada' });
-        return tx.appendAudit({
+        await tx.registry.setLabel({ promptId, label, sha, version, updatedAt: AT, updatedBy: 'ada' });
+        return tx.registry.appendAudit({
           projectId,
           at: AT,
           actor: 'ada',
@@ -491,26 +519,26 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
     it('latestAuditSeq is the newest seq of the project, 0 when empty', async () => {
       const storage = await open();
       const { project, prompt } = await seed(storage, 2);
-      const other = await storage.transaction((tx) => tx.createProject('other', AT));
-      expect(await storage.latestAuditSeq(project.id)).toBe(0);
+      const other = await storage.transaction((tx) => tx.registry.createProject('other', AT));
+      expect(await storage.registry.latestAuditSeq(project.id)).toBe(0);
       await moveLabel(storage, project.id, prompt.id, 'production', 1);
       await moveLabel(storage, project.id, prompt.id, 'production', 2);
-      expect(await storage.latestAuditSeq(project.id)).toBe(2);
-      expect(await storage.latestAuditSeq(other.id)).toBe(0);
-      expect(await storage.latestAuditSeq(9999)).toBe(0);
+      expect(await storage.registry.latestAuditSeq(project.id)).toBe(2);
+      expect(await storage.registry.latestAuditSeq(other.id)).toBe(0);
+      expect(await storage.registry.latestAuditSeq(9999)).toBe(0);
     });
 
     it('readLabelSnapshot returns the labels with content and the cursor, only of the project and names asked', async () => {
       const storage = await open();
       const { project, prompt } = await seed(storage, 2);
-      expect(await storage.readLabelSnapshot(project.id, {})).toEqual({ cursor: 0, labels: [] });
+      expect(await storage.registry.readLabelSnapshot(project.id, {})).toEqual({ cursor: 0, labels: [] });
       await moveLabel(storage, project.id, prompt.id, 'staging', 2);
       await moveLabel(storage, project.id, prompt.id, 'production', 1);
       const other = await storage.transaction(async (tx) => {
-        const created = await tx.createProject('other', AT);
+        const created = await tx.registry.createProject('other', AT);
         await pushNext(tx, created.id, 'secret', 'eve');
-        const secret = await tx.lockPrompt(created.id, 'secret', AT);
-        await tx.setLabel({
+        const secret = await tx.registry.lockPrompt(created.id, 'secret', AT);
+        await tx.registry.setLabel({
           promptId: secret.id,
           label: 'production',
           sha: shaOf('secret v1'),
@@ -521,7 +549,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         return created;
       });
 
-      const snapshot = await storage.readLabelSnapshot(project.id, {});
+      const snapshot = await storage.registry.readLabelSnapshot(project.id, {});
       expect(snapshot.cursor).toBe(2);
       expect(snapshot.labels).toEqual([
         {
@@ -545,10 +573,15 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
           content: '{"version":2}',
         },
       ]);
-      expect(await storage.readLabelSnapshot(project.id, { names: ['greeter', 'absent'] })).toEqual(snapshot);
-      expect(await storage.readLabelSnapshot(project.id, { names: ['absent'] })).toEqual({ cursor: 2, labels: [] });
-      expect(await storage.readLabelSnapshot(project.id, { names: [] })).toEqual({ cursor: 2, labels: [] });
-      expect((await storage.readLabelSnapshot(other.id, {})).labels.map((row) => row.name)).toEqual(['secret']);
+      expect(await storage.registry.readLabelSnapshot(project.id, { names: ['greeter', 'absent'] })).toEqual(snapshot);
+      expect(await storage.registry.readLabelSnapshot(project.id, { names: ['absent'] })).toEqual({
+        cursor: 2,
+        labels: [],
+      });
+      expect(await storage.registry.readLabelSnapshot(project.id, { names: [] })).toEqual({ cursor: 2, labels: [] });
+      expect((await storage.registry.readLabelSnapshot(other.id, {})).labels.map((row) => row.name)).toEqual([
+        'secret',
+      ]);
     });
 
     it('readLabelSnapshot reads labels and cursor at one instant while labels move', async () => {
@@ -564,7 +597,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       })();
       const reads: { cursor: number; version: number | undefined }[] = [];
       while (moving) {
-        const { cursor, labels } = await reader.readLabelSnapshot(project.id, {});
+        const { cursor, labels } = await reader.registry.readLabelSnapshot(project.id, {});
         reads.push({ cursor, version: labels.find((row) => row.label === 'production')?.version });
       }
       await mover;
@@ -576,24 +609,31 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
     it('onAuditCommitted announces each audited project after commit, never after a rollback', async () => {
       const storage = await open();
       const { project, prompt } = await seed(storage, 1);
-      const other = await storage.transaction((tx) => tx.createProject('other', AT));
+      const other = await storage.transaction((tx) => tx.registry.createProject('other', AT));
       const calls: number[] = [];
       const reads: Promise<[number, number]>[] = [];
-      const stop = storage.onAuditCommitted((projectId) => {
+      const stop = storage.registry.onAuditCommitted((projectId) => {
         calls.push(projectId);
         // Called after the commit: a read outside the transaction already sees the entry.
-        reads.push(storage.latestAuditSeq(projectId).then((seq) => [projectId, seq]));
+        reads.push(storage.registry.latestAuditSeq(projectId).then((seq) => [projectId, seq]));
       });
       await moveLabel(storage, project.id, prompt.id, 'production', 1);
       await storage.transaction(async (tx) => {
         for (const projectId of [project.id, project.id, other.id]) {
-          await tx.appendAudit({ projectId, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
+          await tx.registry.appendAudit({ projectId, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
         }
       });
-      await storage.transaction((tx) => tx.lockPrompt(project.id, 'quiet', AT)); // no audit entry, no call
+      await storage.transaction((tx) => tx.registry.lockPrompt(project.id, 'quiet', AT)); // no audit entry, no call
       await expect(
         storage.transaction(async (tx) => {
-          await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
+          await tx.registry.appendAudit({
+            projectId: project.id,
+            at: AT,
+            actor: 'ada',
+            action: 'a',
+            target: 't',
+            data: {},
+          });
           throw new Error('abort');
         }),
       ).rejects.toThrow('abort');
@@ -610,10 +650,10 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
   });
 
   describe('append-only enforcement in the database', () => {
-    const seedHistory = async (storage: Storage) => {
+    const seedHistory = async (storage: Stores) => {
       const { project, prompt } = await seed(storage, 1);
       await storage.transaction(async (tx) => {
-        await tx.insertDeployment({
+        await tx.registry.insertDeployment({
           projectId: project.id,
           promptId: prompt.id,
           label: 'production',
@@ -626,8 +666,22 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
           reason: 'ship it',
           createdAt: AT,
         });
-        await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
-        await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'b', target: 't', data: {} });
+        await tx.registry.appendAudit({
+          projectId: project.id,
+          at: AT,
+          actor: 'ada',
+          action: 'a',
+          target: 't',
+          data: {},
+        });
+        await tx.registry.appendAudit({
+          projectId: project.id,
+          at: AT,
+          actor: 'ada',
+          action: 'b',
+          target: 't',
+          data: {},
+        });
       });
       return { project, prompt };
     };
@@ -655,7 +709,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       const { project } = await seedHistory(storage);
       for (const statement of dropAppendOnlyTriggersSql(backend.dialect, 'audit_log')) await storage.rawSql(statement);
       await storage.rawSql(tamper.audit_log);
-      const problems = verifyChain(toChain(await storage.listAudit(project.id, { limit: 10 })));
+      const problems = verifyChain(toChain(await storage.registry.listAudit(project.id, { limit: 10 })));
       expect(problems).toEqual([expect.objectContaining({ seq: 1, problem: 'hash_mismatch' })]);
 
       for (const statement of createAppendOnlyTriggersSql(backend.dialect, 'audit_log'))
@@ -670,14 +724,21 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       const boom = new Error('boom');
       const error = await rejection(
         storage.transaction(async (tx) => {
-          const project = await tx.createProject('acme', AT);
+          const project = await tx.registry.createProject('acme', AT);
           await pushNext(tx, project.id, 'greeter', 'ada');
-          await tx.appendAudit({ projectId: project.id, at: AT, actor: 'ada', action: 'a', target: 't', data: {} });
+          await tx.registry.appendAudit({
+            projectId: project.id,
+            at: AT,
+            actor: 'ada',
+            action: 'a',
+            target: 't',
+            data: {},
+          });
           throw boom;
         }),
       );
       expect(error).toBe(boom);
-      expect(await storage.countProjects()).toBe(0);
+      expect(await storage.registry.countProjects()).toBe(0);
       expect(await storage.rawSql('SELECT * FROM prompts')).toEqual([]);
       expect(await storage.rawSql('SELECT * FROM versions')).toEqual([]);
       expect(await storage.rawSql('SELECT * FROM audit_log')).toEqual([]);
@@ -688,8 +749,8 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       const { project, prompt } = await seed(storage, 1);
       const error = await rejection(
         storage.transaction(async (tx) => {
-          await tx.createProject('second', AT);
-          await tx.insertVersion({
+          await tx.registry.createProject('second', AT);
+          await tx.registry.insertVersion({
             projectId: project.id,
             promptId: prompt.id,
             version: 1,
@@ -703,7 +764,7 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         }),
       );
       expect(error).toBeInstanceOf(StorageConflictError);
-      expect(await storage.countProjects()).toBe(1);
+      expect(await storage.registry.countProjects()).toBe(1);
     });
 
     it('serialize 50 concurrent pushes to one prompt into versions 1..50', async () => {
@@ -714,9 +775,9 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
       );
       const expected = Array.from({ length: 50 }, (_, i) => i + 1);
       expect([...versions].sort((a, b) => a - b)).toEqual(expected);
-      const stored = await storage.listVersions(prompt.id, { limit: 100 });
+      const stored = await storage.registry.listVersions(prompt.id, { limit: 100 });
       expect(stored.map((row) => row.version).reverse()).toEqual(expected);
-      expect(await storage.getPrompt(project.id, 'greeter')).toMatchObject({ headVersion: 50 });
+      expect(await storage.registry.getPrompt(project.id, 'greeter')).toMatchObject({ headVersion: 50 });
     });
 
     if (backend.dialect === 'postgres')
@@ -724,11 +785,11 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const url = await backend.freshUrl();
         const [first, second] = await Promise.all([open(url), open(url)]);
         const { project, prompt } = await seed(first);
-        const push = (storage: Storage) => storage.transaction((tx) => pushNext(tx, project.id, 'greeter', 'ada'));
+        const push = (storage: Stores) => storage.transaction((tx) => pushNext(tx, project.id, 'greeter', 'ada'));
         const versions = await Promise.all(Array.from({ length: 50 }, (_, i) => push(i % 2 === 0 ? first : second)));
         const expected = Array.from({ length: 50 }, (_, i) => i + 1);
         expect([...versions].sort((a, b) => a - b)).toEqual(expected);
-        const stored = await second.listVersions(prompt.id, { limit: 100 });
+        const stored = await second.registry.listVersions(prompt.id, { limit: 100 });
         expect(stored.map((row) => row.version).reverse()).toEqual(expected);
       });
 
@@ -741,8 +802,8 @@ describe.each([sqliteBackend(), postgresBackend()])('storage contract: $dialect'
         const versions = results.flat().sort((a, b) => a - b);
         expect(versions).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
         const storage = await open(url);
-        const project = await storage.getProjectByName('acme');
-        const prompt = await storage.getPrompt(project!.id, 'greeter');
+        const project = await storage.registry.getProjectByName('acme');
+        const prompt = await storage.registry.getPrompt(project!.id, 'greeter');
         expect(prompt?.headVersion).toBe(200);
       }, 60_000);
   });
@@ -765,7 +826,7 @@ const startChild = (url: string, count: number, tsconfig: string): Child => {
     const storage = await createStorage(${JSON.stringify(url)});
     const at = ${JSON.stringify(AT)};
     const project = await storage.transaction(async (tx) =>
-      (await tx.getProjectByName('acme')) ?? tx.createProject('acme', at));
+      (await tx.registry.getProjectByName('acme')) ?? tx.registry.createProject('acme', at));
     // Both children are ready (migrated) before either pushes, so their pushes really interleave.
     process.stdout.write('ready\\n');
     await new Promise((resolve) => process.stdin.once('data', resolve));
@@ -773,13 +834,13 @@ const startChild = (url: string, count: number, tsconfig: string): Child => {
     for (let i = 0; i < ${count}; i++) {
       versions.push(await storage.transaction(async (tx) => {
         // Read first, as a service does: with a DEFERRED begin, the later write could not wait its turn.
-        await tx.getPrompt(project.id, 'greeter');
-        const prompt = await tx.lockPrompt(project.id, 'greeter', at);
+        await tx.registry.getPrompt(project.id, 'greeter');
+        const prompt = await tx.registry.lockPrompt(project.id, 'greeter', at);
         const version = prompt.headVersion + 1;
         const sha = 'v' + version + '-' + 'x'.repeat(60);
-        await tx.insertVersion({ projectId: project.id, promptId: prompt.id, version, sha, content: '{}',
+        await tx.registry.insertVersion({ projectId: project.id, promptId: prompt.id, version, sha, content: '{}',
           parentSha: prompt.headSha, author: 'ada', message: 'm', createdAt: at });
-        await tx.setPromptHead(prompt.id, version, sha, at);
+        await tx.registry.setPromptHead(prompt.id, version, sha, at);
         return version;
       }));
     }
@@ -868,7 +929,7 @@ describe('parseDbUrl', () => {
   it('createStorage opens an in-memory SQLite database and migrates it', async () => {
     const storage = await createStorage('sqlite::memory:');
     try {
-      expect(await storage.countProjects()).toBe(0);
+      expect(await storage.registry.countProjects()).toBe(0);
     } finally {
       await storage.close();
     }

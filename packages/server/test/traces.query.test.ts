@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Storage } from '../src/storage/port.js';
+import type { Stores } from '../src/app/stores.js';
 import { startRetention } from '../src/traces/retention.js';
 import { DIALECTS, openTestRegistry, textContent, type TestRegistry } from './support/registry.js';
 import { getJson, ingest, traceEvent } from './support/traces.js';
@@ -243,9 +243,9 @@ describe.each(DIALECTS)('trace queries (%s)', (dialect) => {
       payload: { kind: 'thumbs', value: 'up' },
     });
     const calls: number[] = [];
-    const storage: Pick<Storage, 'deleteTracesBefore'> = {
+    const storage: Pick<Stores, 'deleteTracesBefore'> = {
       deleteTracesBefore: async (cutoff, limit) => {
-        const deleted = await registry.storage.deleteTracesBefore(cutoff, limit);
+        const deleted = await registry.storage.traces.deleteTracesBefore(cutoff, limit);
         calls.push(deleted);
         return deleted;
       },

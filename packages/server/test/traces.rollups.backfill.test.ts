@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
-import { createStorage, parseDbUrl, type RawSqlAccess } from '../src/storage/index.js';
+import { parseDbUrl } from '../src/storage/index.js';
+import { createStorage, type RawSqlAccess } from '../src/app/stores.js';
 import { rollupsMigration } from '../src/storage/migrations/0007-rollups.js';
 import { openPostgres } from '../src/storage/postgres.js';
 import { openSqlite } from '../src/storage/sqlite.js';
-import type { Storage } from '../src/storage/port.js';
+import type { Stores } from '../src/app/stores.js';
 import type { NewTrace } from '../src/traces/store.js';
 import { verifyMetrics } from '../src/traces/metrics-verify.js';
 import { startRetention } from '../src/traces/retention.js';
@@ -68,13 +69,13 @@ const totals = async (storage: RawSqlAccess, projectId: number) => {
 describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect) => {
   let url: string;
   let cleanup: () => void;
-  let storage: Storage & RawSqlAccess;
+  let storage: Stores & RawSqlAccess;
   let projectId: number;
 
   beforeAll(async () => {
     ({ url, cleanup } = await freshDbUrl(dialect));
     const fresh = await createStorage(url);
-    projectId = (await fresh.transaction((tx) => tx.createProject('acme', new Date(T0).toISOString()))).id;
+    projectId = (await fresh.transaction((tx) => tx.registry.createProject('acme', new Date(T0).toISOString()))).id;
     await fresh.close();
     // Back to before migration 0007, the traces and scores of the old version, then 0007 on them.
     const target = parseDbUrl(url);
@@ -113,15 +114,15 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
   };
 
   it('reads raw rows until the backfill is done; steps that fail leave nothing; the end matches the raw rows', async () => {
-    const status = await storage.traceRollupStatus();
+    const status = await storage.traces.traceRollupStatus();
     expect(status).toMatchObject({ enabled: true, backfilled: false, backfillDone: 0 });
     expect(status.backfillUntil).toBeGreaterThanOrEqual(TRACES);
     // Until then, `auto` reads the raw rows: every trace is there.
-    const auto = await storage.traceMetrics(projectId, { ...query, maxLatencySamples: 1e6 });
+    const auto = await storage.traces.traceMetrics(projectId, { ...query, maxLatencySamples: 1e6 });
     expect(auto.reduce((n, r) => n + r.count, 0)).toBe(TRACES);
 
     // After the upgrade: new traces count at once, and a score on an old trace counts at once too.
-    await storage.insertTraces(
+    await storage.traces.insertTraces(
       projectId,
       [
         { ...trace(0), eventId: 'new-0' },
@@ -130,7 +131,7 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
       T0,
     );
     expect(
-      await storage.insertScore(projectId, {
+      await storage.traces.insertScore(projectId, {
         eventId: 'old-2999',
         name: 'helpful',
         kind: 'numeric',
@@ -143,15 +144,15 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
     ).toBeDefined();
     expect(await totals(storage, projectId)).toEqual({ count: 2, scores: 1 });
 
-    expect(await storage.backfillTraceRollups(1000)).toEqual({ done: false, traces: 1000 });
+    expect(await storage.traces.backfillTraceRollups(1000)).toEqual({ done: false, traces: 1000 });
     const afterOne = await totals(storage, projectId);
     expect(afterOne.count).toBe(1002);
 
     // A step that fails at its end (the watermark's update) leaves neither rollups nor watermark behind.
     for (const statement of failBackfillSql(dialect)) await storage.rawSql(statement);
-    await expect(storage.backfillTraceRollups(1000)).rejects.toThrow(/crash/);
+    await expect(storage.traces.backfillTraceRollups(1000)).rejects.toThrow(/crash/);
     expect(await totals(storage, projectId)).toEqual(afterOne);
-    expect((await storage.traceRollupStatus()).backfillDone).toBe(status.backfillUntil - TRACES + 1000);
+    expect((await storage.traces.traceRollupStatus()).backfillDone).toBe(status.backfillUntil - TRACES + 1000);
     await storage.rawSql('DROP TRIGGER fail_backfill' + (dialect === 'postgres' ? ' ON trace_rollup_backfill' : ''));
 
     // The rest by the retention job's backfill loop, as a restarted server runs it.
@@ -162,11 +163,11 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
       pauseMs: 1,
     });
     const marked = async () => Number((await storage.rawSql('SELECT count(*) AS n FROM trace_rollup_dirty'))[0]!['n']);
-    for (let i = 0; i < 400 && (!(await storage.traceRollupStatus()).backfilled || (await marked()) > 0); i += 1)
+    for (let i = 0; i < 400 && (!(await storage.traces.traceRollupStatus()).backfilled || (await marked()) > 0); i += 1)
       await new Promise((resolve) => setTimeout(resolve, 25));
     await job.stop();
-    expect(await storage.traceRollupStatus()).toMatchObject({ backfilled: true });
-    expect(await storage.backfillTraceRollups(1000)).toEqual({ done: true, traces: 0 });
+    expect(await storage.traces.traceRollupStatus()).toMatchObject({ backfilled: true });
+    expect(await storage.traces.backfillTraceRollups(1000)).toEqual({ done: true, traces: 0 });
 
     const old = TRACES;
     const oldScores = Number(
@@ -179,7 +180,7 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
     }
     // The job folded the backfilled hours too: none is left marked, and the answers hold.
     expect(await marked()).toBe(0);
-    expect(await storage.foldTraceRollups(Date.now(), 1000)).toBe(0);
+    expect(await storage.traces.foldTraceRollups(Date.now(), 1000)).toBe(0);
     // Tenants were admitted by the backfill too: five, within the default cap.
     expect(
       await storage.rawSql(`SELECT count(*) AS n FROM trace_rollup_tenants WHERE project_id = ${projectId}`),
@@ -196,8 +197,8 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
         await storage.rawSql(
           'UPDATE trace_rollup_backfill SET trace_done = 0, trace_until = (SELECT max(id) FROM traces), score_until = (SELECT max(id) FROM trace_scores)',
         );
-        const run = async (s: Storage) => {
-          while (!(await s.backfillTraceRollups(250)).done);
+        const run = async (s: Stores) => {
+          while (!(await s.traces.backfillTraceRollups(250)).done);
         };
         await Promise.all([run(storage), run(other)]);
         const scores = Number((await storage.rawSql('SELECT count(*) AS n FROM trace_scores'))[0]!['n']);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createStorage } from '../src/storage/index.js';
+import { createStorage } from '../src/app/stores.js';
 import { verifyMetrics } from '../src/traces/metrics-verify.js';
 import { ADMIN_KEY, freshDbUrl, type TestDialect } from './support/registry.js';
 import { spawnServer, type SpawnedServer } from './support/spawn-server.js';
@@ -105,7 +105,7 @@ describe.each(['sqlite', 'postgres'] as TestDialect[])('rollups through a SIGKIL
         "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM traces WHERE prompt_name = 'killed'",
       );
       expect(raw).toEqual({ n: BATCHES * BATCH, ids: BATCHES * BATCH });
-      const project = (await storage.getProjectByName('default'))!;
+      const project = (await storage.registry.getProjectByName('default'))!;
       for (const bucketMs of [60_000, HOUR])
         for (const by of ['sha', 'label', 'arm'] as const) {
           const verdict = await verifyMetrics(storage, project.id, {

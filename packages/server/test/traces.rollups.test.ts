@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeLatencySketchBinary, latencySketchOf, type MetricsGroupBy } from '@promptops/core';
-import { createStorage, type RawSqlAccess } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type RawSqlAccess, type Stores } from '../src/app/stores.js';
 import type { MetricsBucketRow, MetricsQuery, NewTrace } from '../src/traces/store.js';
 import { compareMetrics, verifyMetrics } from '../src/traces/metrics-verify.js';
 import { startRetention } from '../src/traces/retention.js';
@@ -208,7 +207,7 @@ const expectMatch = (rollups: MetricsBucketRow[], expected: MetricsBucketRow[], 
 };
 
 describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (dialect) => {
-  let storage: Storage & RawSqlAccess;
+  let storage: Stores & RawSqlAccess;
   let url: string;
   let cleanup: () => void;
   let projects = 0;
@@ -233,7 +232,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
           async (actions, queries) => {
             projects += 1;
             const projectId = (
-              await storage.transaction((tx) => tx.createProject(`p${projects}`, new Date(T0).toISOString()))
+              await storage.transaction((tx) => tx.registry.createProject(`p${projects}`, new Date(T0).toISOString()))
             ).id;
             // The model: every accepted insert, and the ones retention has not deleted, by event id.
             const everAccepted: Stored[] = [];
@@ -247,7 +246,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
                     ? action.events.map((e) => toEvent(e).trace)
                     : (batches[action.batch % Math.max(1, batches.length)] ?? []);
                 if (action.kind === 'ingest') batches.push(batch);
-                const result = await storage.insertTraces(projectId, batch, T0);
+                const result = await storage.traces.insertTraces(projectId, batch, T0);
                 for (const id of result.accepted) {
                   expect(live.has(id)).toBe(false);
                   const stored = { trace: batch.find((t) => t.eventId === id)!, scores: [] };
@@ -257,7 +256,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
                 for (const id of result.duplicates) expect(live.has(id)).toBe(true);
               } else if (action.kind === 'score') {
                 const id = `e${action.n}`;
-                const row = await storage.insertScore(projectId, {
+                const row = await storage.traces.insertScore(projectId, {
                   eventId: id,
                   name: action.score.name,
                   kind: action.score.kind,
@@ -270,10 +269,10 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
                 expect(row !== undefined).toBe(live.has(id));
                 live.get(id)?.scores.push(action.score);
               } else if (action.kind === 'fold') {
-                await storage.foldTraceRollups(Date.now(), 1000);
+                await storage.traces.foldTraceRollups(Date.now(), 1000);
               } else {
                 cutoff = Math.max(cutoff, T0 + action.at);
-                await storage.deleteTracesBefore(T0 + action.at, 1_000_000);
+                await storage.traces.deleteTracesBefore(T0 + action.at, 1_000_000);
                 for (const [id, { trace }] of live) if (trace.startedAtMs < T0 + action.at) live.delete(id);
               }
             }
@@ -296,7 +295,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
               };
               if (whole.sinceMs < whole.untilMs)
                 expectMatch(
-                  await storage.traceMetrics(projectId, { ...whole, source: 'rollups' }),
+                  await storage.traces.traceMetrics(projectId, { ...whole, source: 'rollups' }),
                   modelMetrics(everAccepted, whole),
                   `model ${JSON.stringify(q)}`,
                 );
@@ -304,12 +303,12 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
               const kept = { ...query, sinceMs: Math.max(query.sinceMs, cutoff) };
               if (kept.sinceMs < kept.untilMs) {
                 expectMatch(
-                  await storage.traceMetrics(projectId, { ...kept, source: 'rollups' }),
-                  await storage.traceMetrics(projectId, { ...kept, source: 'raw' }),
+                  await storage.traces.traceMetrics(projectId, { ...kept, source: 'rollups' }),
+                  await storage.traces.traceMetrics(projectId, { ...kept, source: 'raw' }),
                   `raw ${JSON.stringify(q)}`,
                 );
                 expectMatch(
-                  await storage.traceMetrics(projectId, { ...kept, source: 'raw' }),
+                  await storage.traces.traceMetrics(projectId, { ...kept, source: 'raw' }),
                   modelMetrics(stillStored, kept),
                   `raw vs model ${JSON.stringify(q)}`,
                 );
@@ -328,15 +327,17 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
   );
 
   it('gives a prompt at most the configured number of tenants of their own; the rest share `other`', async () => {
-    const projectId = (await storage.transaction((tx) => tx.createProject('tenants', new Date(T0).toISOString()))).id;
+    const projectId = (
+      await storage.transaction((tx) => tx.registry.createProject('tenants', new Date(T0).toISOString()))
+    ).id;
     const batch = ['acme', 'globex', 'initech', 'umbrella', 'acme'].map((tenant, i): NewTrace => ({
       ...toEvent({ ...sample, n: i }).trace,
       eventId: `t${i}`,
       tenant,
       promptName: 'p1',
     }));
-    await storage.insertTraces(projectId, batch, T0);
-    await storage.foldTraceRollups(Date.now(), 100);
+    await storage.traces.insertTraces(projectId, batch, T0);
+    await storage.traces.foldTraceRollups(Date.now(), 100);
     const rows = await storage.rawSql(
       `SELECT s.tenant, sum(r.count) AS n FROM trace_rollups r JOIN trace_rollup_series s ON s.id = r.series_id
        WHERE r.project_id = ${projectId} AND r.grain_ms = ${HOUR} GROUP BY s.tenant ORDER BY s.tenant`,
@@ -347,7 +348,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
       ['other', 2],
     ]);
     // A score for a trace of a tenant without rows of its own lands in `other` too.
-    await storage.insertScore(projectId, {
+    await storage.traces.insertScore(projectId, {
       eventId: 't3',
       name: 'feedback',
       kind: 'thumbs',
@@ -358,7 +359,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
       createdAtMs: T0,
     });
     // The score marked the hour again: the fold brings it to the hour row too.
-    await storage.foldTraceRollups(Date.now(), 100);
+    await storage.traces.foldTraceRollups(Date.now(), 100);
     const other = await storage.rawSql(
       `SELECT sum(r.thumbs_up) AS up FROM trace_rollups r JOIN trace_rollup_series s ON s.id = r.series_id
        WHERE r.project_id = ${projectId} AND s.tenant = 'other'`,
@@ -367,7 +368,8 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
   });
 
   it('retention deletes raw traces on its schedule and keeps the rollups longer, each grain its own', async () => {
-    const projectId = (await storage.transaction((tx) => tx.createProject('kept', new Date(T0).toISOString()))).id;
+    const projectId = (await storage.transaction((tx) => tx.registry.createProject('kept', new Date(T0).toISOString())))
+      .id;
     const at = (n: number, startedAtMs: number): NewTrace => ({
       ...toEvent({ ...sample, n }).trace,
       eventId: `kept-${n}`,
@@ -375,12 +377,12 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
     });
     // 45 days back: past the traces' 30 days and the minutes' 35, within the hours' 400.
     const old = Math.floor((Date.now() - 45 * 86_400_000) / HOUR) * HOUR;
-    await storage.insertTraces(projectId, [at(1, old + 1000), at(2, old + 2000), at(3, T0 + 1000)], T0);
-    await storage.foldTraceRollups(Date.now(), 100);
+    await storage.traces.insertTraces(projectId, [at(1, old + 1000), at(2, old + 2000), at(3, T0 + 1000)], T0);
+    await storage.traces.foldTraceRollups(Date.now(), 100);
     const count = async (table: string) =>
       Number((await storage.rawSql(`SELECT count(*) AS n FROM ${table} WHERE project_id = ${projectId}`))[0]!['n']);
     const metrics = (sinceMs: number) =>
-      storage.traceMetrics(projectId, {
+      storage.traces.traceMetrics(projectId, {
         promptName: 'p1',
         by: 'sha',
         sinceMs,
@@ -401,8 +403,8 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
     const job = run(400);
     await job.runOnce();
     await job.stop();
-    expect(await storage.getTrace(projectId, 'kept-1')).toBeUndefined();
-    expect(await storage.getTrace(projectId, 'kept-3')).toBeDefined();
+    expect(await storage.traces.getTrace(projectId, 'kept-1')).toBeUndefined();
+    expect(await storage.traces.getTrace(projectId, 'kept-3')).toBeDefined();
     // The old hour's minutes are gone, its hour and group rows kept: the metrics still count it.
     const minutes = Number(
       (
@@ -424,8 +426,10 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
   });
 
   it('verifyMetrics finds a rollup row changed behind its back', async () => {
-    const projectId = (await storage.transaction((tx) => tx.createProject('verify', new Date(T0).toISOString()))).id;
-    await storage.insertTraces(
+    const projectId = (
+      await storage.transaction((tx) => tx.registry.createProject('verify', new Date(T0).toISOString()))
+    ).id;
+    await storage.traces.insertTraces(
       projectId,
       Array.from({ length: 50 }, (_, i) => ({
         ...toEvent({ ...sample, n: i }).trace,
@@ -434,7 +438,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
       })),
       T0,
     );
-    await storage.foldTraceRollups(Date.now(), 100);
+    await storage.traces.foldTraceRollups(Date.now(), 100);
     const query = { promptName: 'p1', by: 'sha' as const, sinceMs: T0 - HOUR, untilMs: T0 + SPAN_MS, bucketMs: HOUR };
     const clean = await verifyMetrics(storage, projectId, query);
     expect(clean).toMatchObject({ ok: true, mismatches: [] });
@@ -471,7 +475,9 @@ describe('metrics rollups on PostgreSQL', () => {
   it('concurrent writers of one prompt lose no latency', async () => {
     const { url, cleanup } = await freshDbUrl('postgres');
     const storage = await createStorage(url);
-    const projectId = (await storage.transaction((tx) => tx.createProject('racers', new Date(T0).toISOString()))).id;
+    const projectId = (
+      await storage.transaction((tx) => tx.registry.createProject('racers', new Date(T0).toISOString()))
+    ).id;
     const others = [await createStorage(url), await createStorage(url)];
     try {
       const batch = (writer: number, round: number) =>
@@ -482,7 +488,7 @@ describe('metrics rollups on PostgreSQL', () => {
         }));
       await Promise.all(
         [storage, ...others].map(async (writer, w) => {
-          for (let round = 0; round < 10; round += 1) await writer.insertTraces(projectId, batch(w, round), T0);
+          for (let round = 0; round < 10; round += 1) await writer.traces.insertTraces(projectId, batch(w, round), T0);
         }),
       );
       const rows = await storage.rawSql(`SELECT count, latency FROM trace_rollups WHERE project_id = ${projectId}`);

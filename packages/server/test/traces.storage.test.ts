@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorage, type RawSqlAccess } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type RawSqlAccess, type Stores } from '../src/app/stores.js';
 import type { NewTrace } from '../src/traces/store.js';
 import { DIALECTS, freshDbUrl } from './support/registry.js';
 
@@ -36,7 +35,7 @@ const row = (eventId: string, startedAtMs: number, overrides: Partial<NewTrace> 
 });
 
 describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
-  let storage: Storage & RawSqlAccess;
+  let storage: Stores & RawSqlAccess;
   let url: string;
   let cleanup: () => void;
   let projectId: number;
@@ -45,7 +44,7 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
   beforeAll(async () => {
     ({ url, cleanup } = await freshDbUrl(dialect));
     storage = await createStorage(url);
-    projectId = (await storage.transaction((tx) => tx.createProject('acme', new Date(T0).toISOString()))).id;
+    projectId = (await storage.transaction((tx) => tx.registry.createProject('acme', new Date(T0).toISOString()))).id;
   });
   afterAll(async () => {
     await storage.close();
@@ -54,12 +53,12 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
 
   it('inserts a batch of any size in one call and reports duplicates, also within the batch', async () => {
     const batch = Array.from({ length: 1234 }, (_, i) => row(`e-${i}`, T0 + i));
-    const first = await storage.insertTraces(projectId, [...batch, row('e-0', T0)], T0);
+    const first = await storage.traces.insertTraces(projectId, [...batch, row('e-0', T0)], T0);
     expect(first.accepted).toHaveLength(1234);
     expect(first.duplicates).toEqual(['e-0']);
-    const again = await storage.insertTraces(projectId, batch.slice(0, 3), T0);
+    const again = await storage.traces.insertTraces(projectId, batch.slice(0, 3), T0);
     expect(again).toEqual({ accepted: [], duplicates: ['e-0', 'e-1', 'e-2'] });
-    expect(await storage.insertTraces(projectId, [], T0)).toEqual({ accepted: [], duplicates: [] });
+    expect(await storage.traces.insertTraces(projectId, [], T0)).toEqual({ accepted: [], duplicates: [] });
   });
 
   // PostgreSQL only: two SQLite connections in one process would block each other's thread in busy_timeout
@@ -70,8 +69,8 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
       try {
         const batch = Array.from({ length: 300 }, (_, i) => row(`race-${i}`, T0 - 86_400_000 + i));
         const [a, b] = await Promise.all([
-          storage.insertTraces(projectId, batch, T0),
-          other.insertTraces(projectId, batch, T0),
+          storage.traces.insertTraces(projectId, batch, T0),
+          other.traces.insertTraces(projectId, batch, T0),
         ]);
         expect(a.accepted.length + b.accepted.length).toBe(300);
         expect(a.duplicates.length + b.duplicates.length).toBe(300);
@@ -81,7 +80,7 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
     });
 
   it('reads back what was written, pages newest first and counts metrics per bucket', async () => {
-    const stored = await storage.getTrace(projectId, 'e-5');
+    const stored = await storage.traces.getTrace(projectId, 'e-5');
     expect(stored).toMatchObject({
       eventId: 'e-5',
       projectId,
@@ -91,16 +90,16 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
       cost: 0.5,
       status: 'ok',
     });
-    const page = await storage.queryTraces(projectId, { promptName: 'greeter', untilMs: T0 + 10 }, { limit: 4 });
+    const page = await storage.traces.queryTraces(projectId, { promptName: 'greeter', untilMs: T0 + 10 }, { limit: 4 });
     expect(page.map((r) => r.eventId)).toEqual(['e-9', 'e-8', 'e-7', 'e-6']);
     const last = page.at(-1)!;
-    const next = await storage.queryTraces(
+    const next = await storage.traces.queryTraces(
       projectId,
       { promptName: 'greeter', untilMs: T0 + 10 },
       { limit: 4, after: { startedAtMs: last.startedAtMs, id: last.id } },
     );
     expect(next.map((r) => r.eventId)).toEqual(['e-5', 'e-4', 'e-3', 'e-2']);
-    const metrics = await storage.traceMetrics(projectId, {
+    const metrics = await storage.traces.traceMetrics(projectId, {
       promptName: 'greeter',
       by: 'sha',
       sinceMs: T0,
@@ -118,7 +117,7 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
 
   it('scores reference an existing trace; retention deletes in bounded batches, scores with their traces', async () => {
     expect(
-      await storage.insertScore(projectId, {
+      await storage.traces.insertScore(projectId, {
         eventId: 'missing',
         name: 'f',
         kind: 'thumbs',
@@ -129,7 +128,7 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
         createdAtMs: T0,
       }),
     ).toBeUndefined();
-    const score = await storage.insertScore(projectId, {
+    const score = await storage.traces.insertScore(projectId, {
       eventId: 'e-1',
       name: 'f',
       kind: 'thumbs',
@@ -140,13 +139,13 @@ describe.each(DIALECTS)('trace storage contract (%s)', (dialect) => {
       createdAtMs: T0,
     });
     expect(score).toMatchObject({ eventId: 'e-1', kind: 'thumbs', value: 0, comment: 'no' });
-    expect(await storage.listScores(projectId, 'e-1')).toHaveLength(1);
+    expect(await storage.traces.listScores(projectId, 'e-1')).toHaveLength(1);
     const races = dialect === 'postgres' ? 300 : 0;
-    expect(await storage.deleteTracesBefore(T0 + 100, 60 + races)).toBe(60 + races);
-    expect(await storage.deleteTracesBefore(T0 + 100, 60)).toBe(40);
-    expect(await storage.deleteTracesBefore(T0 + 100, 60)).toBe(0);
-    expect(await storage.getTrace(projectId, 'e-1')).toBeUndefined();
-    expect(await storage.getTrace(projectId, 'e-100')).toBeDefined();
+    expect(await storage.traces.deleteTracesBefore(T0 + 100, 60 + races)).toBe(60 + races);
+    expect(await storage.traces.deleteTracesBefore(T0 + 100, 60)).toBe(40);
+    expect(await storage.traces.deleteTracesBefore(T0 + 100, 60)).toBe(0);
+    expect(await storage.traces.getTrace(projectId, 'e-1')).toBeUndefined();
+    expect(await storage.traces.getTrace(projectId, 'e-100')).toBeDefined();
     expect(await storage.rawSql('SELECT count(*) AS n FROM trace_scores')).toEqual([{ n: 0 }]);
   });
 });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorage, type RawSqlAccess } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type RawSqlAccess, type Stores } from '../src/app/stores.js';
 import type { NewTrace } from '../src/traces/store.js';
 import { SMALL_BODY_BYTES } from '../src/traces/ingest/ingest.js';
 import { TraceWriter, TraceWriterUnavailableError } from '../src/traces/ingest/writer.js';
@@ -40,7 +39,7 @@ const row = (eventId: string, i = 0): NewTrace => ({
 
 // `sqlite-memory` runs the in-process multi-row path (a memory database has no second connection).
 describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (dialect) => {
-  let storage: Storage & RawSqlAccess;
+  let storage: Stores & RawSqlAccess;
   let url: string;
   let cleanup: () => void;
   let projectId: number;
@@ -48,7 +47,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (di
   beforeAll(async () => {
     ({ url, cleanup } = await freshDbUrl(dialect));
     storage = await createStorage(url);
-    projectId = (await storage.transaction((tx) => tx.createProject('acme', new Date(T0).toISOString()))).id;
+    projectId = (await storage.transaction((tx) => tx.registry.createProject('acme', new Date(T0).toISOString()))).id;
   });
   afterAll(async () => {
     await storage.close();
@@ -59,12 +58,16 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (di
     // 2,600 rows: more than one 1,000-row statement, with repeats far apart (different statements).
     const ids = Array.from({ length: 2600 }, (_, i) => `m-${i}`);
     const batch = [...ids, 'm-0', 'm-1999', 'm-2599'].map((id, i) => row(id, i));
-    const first = await storage.insertTraces(projectId, batch, T0);
+    const first = await storage.traces.insertTraces(projectId, batch, T0);
     expect(first.accepted).toEqual(ids);
     expect(first.duplicates).toEqual(['m-0', 'm-1999', 'm-2599']);
 
     // Across batches: old ids are duplicates, new ones accepted, in request order.
-    const second = await storage.insertTraces(projectId, [row('m-5'), row('n-1'), row('m-2000'), row('n-1')], T0);
+    const second = await storage.traces.insertTraces(
+      projectId,
+      [row('m-5'), row('n-1'), row('m-2000'), row('n-1')],
+      T0,
+    );
     expect(second).toEqual({ accepted: ['n-1'], duplicates: ['m-5', 'm-2000', 'n-1'] });
 
     const [count] = await storage.rawSql(
@@ -72,7 +75,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (di
     );
     expect(Number(count?.['n'])).toBe(2601);
     // The first occurrence is what was stored.
-    expect(await storage.getTrace(projectId, 'm-1999')).toMatchObject({ latencyMs: 1999, tenant: 't1' });
+    expect(await storage.traces.getTrace(projectId, 'm-1999')).toMatchObject({ latencyMs: 1999, tenant: 't1' });
   });
 
   // PostgreSQL's race is in traces.storage.test.ts; SQLite's writers are worker threads, so they can race here.
@@ -82,8 +85,8 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (di
       try {
         const batch = Array.from({ length: 600 }, (_, i) => row(`race-${i}`, i));
         const [a, b] = await Promise.all([
-          storage.insertTraces(projectId, batch, T0),
-          other.insertTraces(projectId, batch, T0),
+          storage.traces.insertTraces(projectId, batch, T0),
+          other.traces.insertTraces(projectId, batch, T0),
         ]);
         expect(a.accepted.length + b.accepted.length).toBe(600);
         expect(a.duplicates.length + b.duplicates.length).toBe(600);
@@ -98,8 +101,10 @@ describe('SQLite trace writer (worker thread)', () => {
     const { url, cleanup } = await freshDbUrl('sqlite');
     const storage = await createStorage(url);
     try {
-      const projectId = (await storage.transaction((tx) => tx.createProject('acme', new Date(T0).toISOString()))).id;
-      const pending = storage.insertTraces(
+      const projectId = (
+        await storage.transaction((tx) => tx.registry.createProject('acme', new Date(T0).toISOString()))
+      ).id;
+      const pending = storage.traces.insertTraces(
         projectId,
         Array.from({ length: 500 }, (_, i) => row(`c-${i}`, i)),
         T0,
@@ -107,7 +112,7 @@ describe('SQLite trace writer (worker thread)', () => {
       const closing = storage.close();
       expect((await pending).accepted).toHaveLength(500);
       await closing;
-      await expect(storage.insertTraces(projectId, [row('late')], T0)).rejects.toBeInstanceOf(
+      await expect(storage.traces.insertTraces(projectId, [row('late')], T0)).rejects.toBeInstanceOf(
         TraceWriterUnavailableError,
       );
       const reopened = await createStorage(url);
@@ -174,7 +179,7 @@ describe("PostgreSQL ingest bodies (a few events on the main thread's pool, the 
         }
         expect(statuses.at(-1), id).toBe(200);
       }
-      expect(await registry.storage.getTrace(registry.projectId, 'pg-1')).toBeDefined();
+      expect(await registry.storage.traces.getTrace(registry.projectId, 'pg-1')).toBeDefined();
     } finally {
       await registry.close();
     }

@@ -7,8 +7,7 @@ import { bootstrap } from '../src/auth/bootstrap.js';
 import { systemClock } from '../src/context.js';
 import { buildApp } from '../src/app/app.js';
 import { DASHBOARD_SECTIONS } from '../src/app/web.js';
-import { createStorage } from '../src/storage/index.js';
-import type { Storage } from '../src/storage/port.js';
+import { createStorage, type Stores } from '../src/app/stores.js';
 import { ADMIN_KEY, freshDbUrl } from './support/registry.js';
 
 /**
@@ -18,7 +17,7 @@ import { ADMIN_KEY, freshDbUrl } from './support/registry.js';
 
 describe('paths that are neither API routes nor dashboard routes', () => {
   let dist: string;
-  let storage: Storage;
+  let storage: Stores;
   let app: FastifyInstance;
   let cleanup: () => void;
 

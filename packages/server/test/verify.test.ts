@@ -49,7 +49,7 @@ describe.each(DIALECTS)('verify on %s', (dialect) => {
   };
   /** The seq of the entry that recorded the push of greeter's version `version`. */
   const pushSeq = async (r: TestRegistry, version: number): Promise<number> => {
-    const entries = await r.storage.listAudit(r.projectId, { limit: 100 });
+    const entries = await r.storage.registry.listAudit(r.projectId, { limit: 100 });
     const push = entries.find(
       (entry) =>
         entry.action === 'version.created' && (JSON.parse(entry.data) as { version: number }).version === version,

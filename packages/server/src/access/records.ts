@@ -1,5 +1,5 @@
 import type { KeyRecord, KeyStatus, MemberRecord } from '@promptops/core';
-import type { AccessKeyRow, MemberRow } from '../storage/access-port.js';
+import type { AccessKeyRow, MemberRow } from './store.js';
 import { effectiveRole, keyWorksAt } from './roles.js';
 
 /** Rows to the public shapes of keys and members (core's `access-records.ts`). */

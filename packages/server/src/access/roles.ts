@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '../storage/port.js';
+import { ROLES, type Role } from './store.js';
 
 /** Pure rules of keys and memberships (no I/O). */
 

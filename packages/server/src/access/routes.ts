@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireActor } from '../request/actor.js';
-import { ROLES, type Role } from '../storage/port.js';
+import { ROLES, type Role } from './store.js';
 import { MAX_GRACE_SECONDS, type AccessService } from './service.js';
 
 /**

@@ -9,8 +9,9 @@ import type { Actor, Clock } from '../context.js';
 import { DEFAULT_PROJECT } from '../auth/bootstrap.js';
 import { generateApiKey, hashApiKey, keyIdOf } from '../auth/keys.js';
 import { StorageConflictError } from '../storage/index.js';
-import type { AccessKeyRow } from '../storage/access-port.js';
-import type { RegistryTx, Role, Storage } from '../storage/port.js';
+import type { RegistryStore, RegistryTx } from '../registry/store.js';
+import type { Transaction } from '../storage/transaction.js';
+import type { AccessKeyRow, AccessStore, AccessTx, Role } from './store.js';
 import { toKeyRecord, toMemberRecord } from './records.js';
 import { effectiveRole, keyWorksAt, roleRankOf } from './roles.js';
 
@@ -63,15 +64,28 @@ const adminKeysAfter = (
     return effectiveRole({ ...key, memberRole }) === 'admin';
   }).length;
 
+/** The writers an access change uses: its own, and the audit log it records in. */
+export interface AccessWriteTx {
+  readonly registry: RegistryTx;
+  readonly access: AccessTx;
+}
+
+/** The stores the access service uses. */
+export interface AccessStores {
+  readonly registry: RegistryStore;
+  readonly access: AccessStore;
+  readonly transaction: Transaction<AccessWriteTx>;
+}
+
 /** Refuses a change that would leave a project that has a working admin key without one. */
 const assertAdminRemains = async (
-  tx: RegistryTx,
+  tx: AccessWriteTx,
   projectId: number,
   now: number,
   change: Parameters<typeof adminKeysAfter>[2],
   what: string,
 ): Promise<void> => {
-  const keys = await tx.listProjectKeys(projectId);
+  const keys = await tx.access.listProjectKeys(projectId);
   if (adminKeysAfter(keys, now) > 0 && adminKeysAfter(keys, now, change) === 0) {
     throw new PromptopsError(
       'conflict',
@@ -90,7 +104,7 @@ const assertAdminRemains = async (
  * comes through here, so verify finds each one recorded.
  */
 export const insertAuditedKey = async (
-  tx: RegistryTx,
+  tx: AccessWriteTx,
   secret: string,
   input: {
     projectId: number;
@@ -106,8 +120,8 @@ export const insertAuditedKey = async (
   const { projectId, name, role, userId, user, createdBy, at } = input;
   const hash = hashApiKey(secret);
   const keyId = keyIdOf(hash);
-  await tx.insertApiKey({ projectId, keyId, hash, role, name, userId, createdBy, createdAt: at });
-  await tx.appendAudit({
+  await tx.access.insertApiKey({ projectId, keyId, hash, role, name, userId, createdBy, createdAt: at });
+  await tx.registry.appendAudit({
     projectId,
     at,
     actor: createdBy,
@@ -118,7 +132,7 @@ export const insertAuditedKey = async (
   return keyId;
 };
 
-export const createAccessService = (storage: Storage, clock: Clock) => {
+export const createAccessService = ({ registry, access, transaction }: AccessStores, clock: Clock) => {
   const now = (): Date => clock.now();
 
   const requireServerAdmin = (actor: Actor): void => {
@@ -133,18 +147,18 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
   };
 
   const mintKey = async (
-    tx: RegistryTx,
+    tx: AccessWriteTx,
     input: { projectId: number; name: string; role: Role; userId: number | null; createdBy: string; at: string },
   ): Promise<{ keyId: string; secret: string }> => {
     const secret = generateApiKey();
     const hash = hashApiKey(secret);
     const keyId = keyIdOf(hash);
-    await tx.insertApiKey({ ...input, keyId, hash, createdAt: input.at });
+    await tx.access.insertApiKey({ ...input, keyId, hash, createdAt: input.at });
     return { keyId, secret };
   };
 
-  const readKey = async (tx: RegistryTx, projectId: number, keyId: string, at: number): Promise<KeyRecord> => {
-    const row = await tx.getProjectKey(projectId, keyId);
+  const readKey = async (tx: AccessWriteTx, projectId: number, keyId: string, at: number): Promise<KeyRecord> => {
+    const row = await tx.access.getProjectKey(projectId, keyId);
     if (row === undefined) throw keyNotFound(keyId);
     return toKeyRecord(row, at);
   };
@@ -152,25 +166,25 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
   return {
     async listKeys(actor: Actor): Promise<KeyRecord[]> {
       const at = now().getTime();
-      return (await storage.listProjectKeys(actor.projectId)).map((row) => toKeyRecord(row, at));
+      return (await access.listProjectKeys(actor.projectId)).map((row) => toKeyRecord(row, at));
     },
 
     async getKey(actor: Actor, keyId: string): Promise<KeyRecord> {
-      const row = await storage.getProjectKey(actor.projectId, keyId);
+      const row = await access.getProjectKey(actor.projectId, keyId);
       if (row === undefined) throw keyNotFound(keyId);
       return toKeyRecord(row, now().getTime());
     },
 
     async createKey(actor: Actor, input: { name: string; role: Role; user?: string }): Promise<CreatedKey> {
       const at = now();
-      return storage.transaction(async (tx) => {
-        await tx.lockProjectAccess(actor.projectId);
-        const members = (await tx.listMembers(actor.projectId)).map((member) => member.name);
+      return transaction(async (tx) => {
+        await tx.access.lockProjectAccess(actor.projectId);
+        const members = (await tx.access.listMembers(actor.projectId)).map((member) => member.name);
         const problem = confusingKeyName(input.name, members, input.user ?? null);
         if (problem !== null) throw confusingName(problem);
         let userId: number | null = null;
         if (input.user !== undefined) {
-          const member = await tx.getMember(actor.projectId, input.user);
+          const member = await tx.access.getMember(actor.projectId, input.user);
           if (member === undefined) throw memberNotFound(input.user);
           if (roleRankOf(input.role) > roleRankOf(member.role)) {
             throw new PromptopsError(
@@ -208,9 +222,9 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
     ): Promise<CreatedKey & { previous: KeyRecord }> {
       const at = now();
       const grace = input.graceSeconds ?? 0;
-      return storage.transaction(async (tx) => {
-        await tx.lockProjectAccess(actor.projectId);
-        const old = await tx.getProjectKey(actor.projectId, keyId);
+      return transaction(async (tx) => {
+        await tx.access.lockProjectAccess(actor.projectId);
+        const old = await tx.access.getProjectKey(actor.projectId, keyId);
         if (old === undefined) throw keyNotFound(keyId);
         if (!keyWorksAt(old, at.getTime()) || old.revokedAt !== null) {
           throw new PromptopsError('unprocessable', 'key_revoked', `API key ${keyId} is revoked or already rotated`, {
@@ -225,8 +239,8 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
           createdBy: actor.name,
           at: at.toISOString(),
         });
-        await tx.stopApiKey(actor.projectId, keyId, new Date(at.getTime() + grace * 1000).toISOString());
-        await tx.appendAudit({
+        await tx.access.stopApiKey(actor.projectId, keyId, new Date(at.getTime() + grace * 1000).toISOString());
+        await tx.registry.appendAudit({
           projectId: actor.projectId,
           at: at.toISOString(),
           actor: actor.name,
@@ -245,14 +259,14 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
     /** Stops the key at once (also one in its rotation grace). Revoking a revoked key changes nothing. */
     async revokeKey(actor: Actor, keyId: string): Promise<{ changed: boolean; key: KeyRecord }> {
       const at = now();
-      return storage.transaction(async (tx) => {
-        await tx.lockProjectAccess(actor.projectId);
-        const key = await tx.getProjectKey(actor.projectId, keyId);
+      return transaction(async (tx) => {
+        await tx.access.lockProjectAccess(actor.projectId);
+        const key = await tx.access.getProjectKey(actor.projectId, keyId);
         if (key === undefined) throw keyNotFound(keyId);
         if (!keyWorksAt(key, at.getTime())) return { changed: false, key: toKeyRecord(key, at.getTime()) };
         await assertAdminRemains(tx, actor.projectId, at.getTime(), { stopKeyId: keyId }, `revoking key ${keyId}`);
-        await tx.stopApiKey(actor.projectId, keyId, at.toISOString());
-        await tx.appendAudit({
+        await tx.access.stopApiKey(actor.projectId, keyId, at.toISOString());
+        await tx.registry.appendAudit({
           projectId: actor.projectId,
           at: at.toISOString(),
           actor: actor.name,
@@ -265,26 +279,26 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
     },
 
     async listMembers(actor: Actor): Promise<MemberRecord[]> {
-      return (await storage.listMembers(actor.projectId)).map(toMemberRecord);
+      return (await access.listMembers(actor.projectId)).map(toMemberRecord);
     },
 
     async getMember(actor: Actor, name: string): Promise<MemberRecord> {
-      const member = await storage.getMember(actor.projectId, name);
+      const member = await access.getMember(actor.projectId, name);
       if (member === undefined) throw memberNotFound(name);
       return toMemberRecord(member);
     },
 
     async addMember(actor: Actor, input: { name: string; role: Role; displayName?: string }): Promise<MemberRecord> {
       const at = now().toISOString();
-      return storage.transaction(async (tx) => {
-        await tx.lockProjectAccess(actor.projectId);
-        if ((await tx.getMember(actor.projectId, input.name)) !== undefined) {
+      return transaction(async (tx) => {
+        await tx.access.lockProjectAccess(actor.projectId);
+        if ((await tx.access.getMember(actor.projectId, input.name)) !== undefined) {
           throw new PromptopsError('conflict', 'member_exists', `"${input.name}" is already a member of this project`, {
             fix: `change the role with PATCH /api/v1/members/${input.name} (promptops members set-role)`,
           });
         }
-        const user = await tx.ensureUser(input.name, at);
-        await tx.insertMember({
+        const user = await tx.access.ensureUser(input.name, at);
+        await tx.access.insertMember({
           projectId: actor.projectId,
           userId: user.id,
           role: input.role,
@@ -292,7 +306,7 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
           createdAt: at,
           createdBy: actor.name,
         });
-        await tx.appendAudit({
+        await tx.registry.appendAudit({
           projectId: actor.projectId,
           at,
           actor: actor.name,
@@ -300,7 +314,7 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
           target: memberTarget(input.name),
           data: { name: input.name, role: input.role },
         });
-        return toMemberRecord((await tx.getMember(actor.projectId, input.name))!);
+        return toMemberRecord((await tx.access.getMember(actor.projectId, input.name))!);
       });
     },
 
@@ -311,9 +325,9 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
       change: { role?: Role; displayName?: string | null },
     ): Promise<MemberRecord> {
       const at = now();
-      return storage.transaction(async (tx) => {
-        await tx.lockProjectAccess(actor.projectId);
-        const member = await tx.getMember(actor.projectId, name);
+      return transaction(async (tx) => {
+        await tx.access.lockProjectAccess(actor.projectId);
+        const member = await tx.access.getMember(actor.projectId, name);
         if (member === undefined) throw memberNotFound(name);
         if (change.role !== undefined) {
           await assertAdminRemains(
@@ -324,8 +338,8 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
             `making "${name}" ${change.role}`,
           );
         }
-        await tx.updateMember(actor.projectId, member.userId, change, at.toISOString());
-        await tx.appendAudit({
+        await tx.access.updateMember(actor.projectId, member.userId, change, at.toISOString());
+        await tx.registry.appendAudit({
           projectId: actor.projectId,
           at: at.toISOString(),
           actor: actor.name,
@@ -337,16 +351,16 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
             ...(change.displayName === undefined ? {} : { displayName: change.displayName }),
           },
         });
-        return toMemberRecord((await tx.getMember(actor.projectId, name))!);
+        return toMemberRecord((await tx.access.getMember(actor.projectId, name))!);
       });
     },
 
     /** The member's keys stop working (they are kept, listed as `suspended`, and work again if re-added). */
     async removeMember(actor: Actor, name: string): Promise<MemberRecord> {
       const at = now();
-      return storage.transaction(async (tx) => {
-        await tx.lockProjectAccess(actor.projectId);
-        const member = await tx.getMember(actor.projectId, name);
+      return transaction(async (tx) => {
+        await tx.access.lockProjectAccess(actor.projectId);
+        const member = await tx.access.getMember(actor.projectId, name);
         if (member === undefined) throw memberNotFound(name);
         await assertAdminRemains(
           tx,
@@ -355,8 +369,8 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
           { userId: member.userId, memberRole: null },
           `removing "${name}"`,
         );
-        await tx.deleteMember(actor.projectId, member.userId);
-        await tx.appendAudit({
+        await tx.access.deleteMember(actor.projectId, member.userId);
+        await tx.registry.appendAudit({
           projectId: actor.projectId,
           at: at.toISOString(),
           actor: actor.name,
@@ -370,7 +384,7 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
 
     async listProjects(actor: Actor): Promise<ProjectRecord[]> {
       requireServerAdmin(actor);
-      return storage.listProjects();
+      return registry.listProjects();
     },
 
     /** A new, empty project and its first admin key (shown once). */
@@ -381,10 +395,10 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
         new PromptopsError('conflict', 'project_exists', `a project named "${input.name}" exists already`, {
           fix: 'choose another name (promptops projects list shows the taken ones)',
         });
-      if ((await storage.getProjectByName(input.name)) !== undefined) throw exists();
+      if ((await registry.getProjectByName(input.name)) !== undefined) throw exists();
       try {
-        return await storage.transaction(async (tx) => {
-          const project = await tx.createProject(input.name, at.toISOString());
+        return await transaction(async (tx) => {
+          const project = await tx.registry.createProject(input.name, at.toISOString());
           const { keyId, secret } = await mintKey(tx, {
             projectId: project.id,
             name: 'admin',
@@ -393,7 +407,7 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
             createdBy: actor.name,
             at: at.toISOString(),
           });
-          await tx.appendAudit({
+          await tx.registry.appendAudit({
             projectId: project.id,
             at: at.toISOString(),
             actor: actor.name,
@@ -401,7 +415,7 @@ export const createAccessService = (storage: Storage, clock: Clock) => {
             target: projectTarget(project.name),
             data: { keyId, role: 'admin' },
           });
-          await tx.appendAudit({
+          await tx.registry.appendAudit({
             projectId: actor.projectId,
             at: at.toISOString(),
             actor: actor.name,

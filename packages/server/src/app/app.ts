@@ -27,7 +27,7 @@ import { createPolicyService } from '../reviews/policies.js';
 import { policyRoutes, reviewRoutes } from '../reviews/routes.js';
 import { createReviewService } from '../reviews/service.js';
 import { createPromptService } from '../prompts/service.js';
-import type { Storage } from '../storage/port.js';
+import type { Stores } from './stores.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from '../request/actor.js';
 import { errorHandler, replyWithError } from '../request/errors.js';
@@ -47,7 +47,7 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
-  readonly storage: Storage;
+  readonly storage: Stores;
   readonly clock?: Clock;
   readonly logger?: FastifyServerOptions['logger'];
   /** Change feed tuning (poll interval, keepalive, subscriber limit). */
@@ -194,7 +194,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     };
   });
 
-  const evalGate = options.evalGate ?? createEvalGate(storage);
+  const evalGate = options.evalGate ?? createEvalGate(storage.evals);
   const prompts = createPromptService(storage, clock);
   const labels = createLabelService(storage, clock, evalGate);
   const audit = createAuditService(storage);
@@ -207,7 +207,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await registerTraces(app, storage, clock, options.traces);
   await app.register(evalRoutes(createEvalService(storage, clock, evalGate)));
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
-  app.decorate('changeFeed', createChangeFeed(storage, { log: app.log, ...options.changeFeed }));
+  app.decorate('changeFeed', createChangeFeed(storage.registry, { log: app.log, ...options.changeFeed }));
   await app.register(changeRoutes(app.changeFeed));
   return app;
 };

@@ -12,8 +12,7 @@ import { buildApp } from './app.js';
 import { locateWebDist, WEB_BUILD_HINT } from './web.js';
 import { appSettings, type ServeSettings } from './server-settings.js';
 import { assertPortFree, lockDataDir, portInUse } from './serve-guards.js';
-import { createStorage } from '../storage/index.js';
-import type { Storage } from '../storage/port.js';
+import { createStorage, type Stores } from './stores.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 4680;
@@ -40,7 +39,7 @@ export interface ServerOptions extends ServeSettings {
 export interface RunningServer {
   readonly url: string;
   readonly app: FastifyInstance;
-  readonly storage: Storage;
+  readonly storage: Stores;
   /** The admin key when this start created it. */
   readonly adminKey?: string;
   close(): Promise<void>;
@@ -97,7 +96,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     const initAdminKey = options.initAdminKey ?? process.env['PROMPTOPS_INIT_ADMIN_KEY'];
     const boot = await bootstrap(storage, systemClock, { initAdminKey, dataDir, url });
     if (options.demo === true) {
-      if ((await storage.listPrompts(boot.project.id)).length === 0) await seedDemo(storage, boot.project);
+      if ((await storage.registry.listPrompts(boot.project.id)).length === 0) await seedDemo(storage, boot.project);
       else print('demo: the database already has prompts; not seeding');
     }
     print(`promptops listening on ${url} (${storage.dialect}${options.demo === true ? ', demo data' : ''})`);

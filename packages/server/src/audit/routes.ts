@@ -1,7 +1,7 @@
 import { PromptopsError } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
 import { requireActor } from '../request/actor.js';
-import type { Storage } from '../storage/port.js';
+import type { VerifyReads } from './verify.js';
 import type { AuditKeyring } from './keyring.js';
 import type { AuditPage, AuditService } from './service.js';
 import { verifyProject } from './verify.js';
@@ -38,7 +38,7 @@ const againstOf = (query: AgainstQuery, projectName: string) => {
 };
 
 export const auditRoutes =
-  (audit: AuditService, storage: Storage, keyring?: AuditKeyring) => async (app: FastifyInstance) => {
+  (audit: AuditService, stores: VerifyReads, keyring?: AuditKeyring) => async (app: FastifyInstance) => {
     app.get<{ Querystring: AuditPage }>(
       '/api/v1/audit',
       {
@@ -92,7 +92,7 @@ export const auditRoutes =
       async (request) => {
         const actor = requireActor(request.actor);
         const against = againstOf(request.query, actor.projectName);
-        return verifyProject(storage, actor.projectId, { keyring, against });
+        return verifyProject(stores, actor.projectId, { keyring, against });
       },
     );
   };

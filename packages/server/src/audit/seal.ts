@@ -1,5 +1,7 @@
 import type { Clock } from '../context.js';
-import type { Storage } from '../storage/port.js';
+import type { AccessTx } from '../access/store.js';
+import type { RegistryStore, RegistryTx } from '../registry/store.js';
+import type { Transaction } from '../storage/transaction.js';
 
 /**
  * When the server starts with an audit key, each project whose newest entry carries no HMAC (a log written
@@ -7,14 +9,20 @@ import type { Storage } from '../storage/port.js';
  * a writer without the key cannot strip the HMACs or cut the keyed entries off unnoticed. Replicas
  * starting together seal a project once: the check runs under the project's lock.
  */
-export const sealAuditLogs = async (storage: Storage, clock: Clock): Promise<number> => {
+export const sealAuditLogs = async (
+  stores: {
+    readonly registry: RegistryStore;
+    readonly transaction: Transaction<{ readonly registry: RegistryTx; readonly access: AccessTx }>;
+  },
+  clock: Clock,
+): Promise<number> => {
   let sealed = 0;
-  for (const project of await storage.listProjects()) {
-    const appended = await storage.transaction(async (tx) => {
-      await tx.lockProjectAccess(project.id);
-      const [newest] = await tx.listAudit(project.id, { newestFirst: true, limit: 1 });
+  for (const project of await stores.registry.listProjects()) {
+    const appended = await stores.transaction(async (tx) => {
+      await tx.access.lockProjectAccess(project.id);
+      const [newest] = await tx.registry.listAudit(project.id, { newestFirst: true, limit: 1 });
       if (newest === undefined || newest.mac !== null) return false;
-      await tx.appendAudit({
+      await tx.registry.appendAudit({
         projectId: project.id,
         at: clock.now().toISOString(),
         actor: 'server',

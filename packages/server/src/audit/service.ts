@@ -1,6 +1,7 @@
 import type { AuditEntry } from '@promptops/core';
 import type { Actor } from '../context.js';
-import type { AuditRow, Storage } from '../storage/port.js';
+import type { AuditRow } from '../registry/store.js';
+import type { RegistryReads } from '../registry/store.js';
 
 export const toAuditEntry = (row: AuditRow): AuditEntry => ({
   seq: row.seq,
@@ -26,10 +27,10 @@ export interface AuditPage {
 
 export type AuditService = ReturnType<typeof createAuditService>;
 
-export const createAuditService = (storage: Storage) => ({
+export const createAuditService = ({ registry }: { readonly registry: RegistryReads }) => ({
   /** `next` is the cursor for the following page in the same order (`after`, or `before` when newest first). */
   async list(actor: Actor, page: AuditPage): Promise<{ entries: AuditEntry[]; next: number | null }> {
-    const rows = await storage.listAudit(actor.projectId, {
+    const rows = await registry.listAudit(actor.projectId, {
       limit: page.limit,
       ...(page.after === undefined ? {} : { afterSeq: page.after }),
       ...(page.order === 'desc' ? { newestFirst: true } : {}),

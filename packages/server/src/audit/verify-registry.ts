@@ -6,7 +6,7 @@ import {
   type PromptContent,
   type VerifyProblem,
 } from '@promptops/core';
-import type { DeploymentRow, RegistryReads, VersionRow } from '../storage/port.js';
+import type { DeploymentRow, RegistryReads, VersionRow } from '../registry/store.js';
 
 /**
  * Versions, prompt heads, deployments and labels against the audit story: every column a push or a label

@@ -1,6 +1,8 @@
 import { alignRecorded, differingFields, type AuditStory, type Recorded, type VerifyProblem } from '@promptops/core';
-import type { RegistryReads } from '../storage/port.js';
-import type { ChangeRequestRow, ReviewEventRow } from '../storage/review-port.js';
+import type { ReviewReads } from '../reviews/store.js';
+
+type Reads = { readonly reviews: ReviewReads };
+import type { ChangeRequestRow, ReviewEventRow } from '../reviews/store.js';
 
 /**
  * Change requests and their timelines against the audit story. A request must hold the state its entries
@@ -16,7 +18,7 @@ type Entry = Recorded<Fields>;
 
 const differ = (fields: readonly string[]): string => `${fields.join(', ')} differ${fields.length === 1 ? 's' : ''}`;
 
-const readRequests = async (reads: RegistryReads, projectId: number): Promise<ChangeRequestRow[]> => {
+const readRequests = async (reads: Reads, projectId: number): Promise<ChangeRequestRow[]> => {
   const rows: ChangeRequestRow[] = [];
   for (let before: number | undefined; ;) {
     const page = await reads.reviews.listChangeRequests(projectId, {
@@ -29,7 +31,7 @@ const readRequests = async (reads: RegistryReads, projectId: number): Promise<Ch
   }
 };
 
-const readEvents = async (reads: RegistryReads, projectId: number): Promise<Map<number, ReviewEventRow[]>> => {
+const readEvents = async (reads: Reads, projectId: number): Promise<Map<number, ReviewEventRow[]>> => {
   const byRequest = new Map<number, ReviewEventRow[]>();
   for (let after = 0; ;) {
     const page = await reads.reviews.listProjectReviewEvents(projectId, after, PAGE);
@@ -82,7 +84,7 @@ const checkEvents = (
 };
 
 export const checkReviews = async (
-  reads: RegistryReads,
+  reads: Reads,
   projectId: number,
   story: AuditStory,
   problems: VerifyProblem[],

@@ -1,6 +1,7 @@
 import { differingFields, policyKey, type AuditStory, type Recorded, type VerifyProblem } from '@promptops/core';
 import { keyIdOf } from '../auth/keys.js';
-import type { RegistryReads } from '../storage/port.js';
+import type { AccessReads } from '../access/store.js';
+import type { ReviewReads } from '../reviews/store.js';
 
 /**
  * Who may do what, against the audit story: each policy, owners rule, team, key and membership must hold
@@ -66,7 +67,7 @@ const compare = <R>(spec: Compared<R>, problems: VerifyProblem[]): void => {
 };
 
 export const checkSettings = async (
-  reads: RegistryReads,
+  reads: { readonly access: AccessReads; readonly reviews: ReviewReads },
   projectId: number,
   story: AuditStory,
   problems: VerifyProblem[],
@@ -75,8 +76,8 @@ export const checkSettings = async (
     reads.reviews.listPolicies(projectId),
     reads.reviews.listOwners(projectId),
     reads.reviews.listTeams(projectId),
-    reads.listProjectKeys(projectId),
-    reads.listMembers(projectId),
+    reads.access.listProjectKeys(projectId),
+    reads.access.listMembers(projectId),
   ]);
   const asFields = (row: object): Fields => row as Fields;
   compare(

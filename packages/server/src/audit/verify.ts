@@ -8,7 +8,9 @@ import {
   type VerifyProblem,
   type VerifyReport,
 } from '@promptops/core';
-import type { AuditRow, Storage } from '../storage/port.js';
+import type { AccessReads } from '../access/store.js';
+import type { AuditRow, RegistryReads } from '../registry/store.js';
+import type { ReviewReads } from '../reviews/store.js';
 import type { AuditKeyring } from './keyring.js';
 import { checkRegistry } from './verify-registry.js';
 import { checkReviews } from './verify-reviews.js';
@@ -31,10 +33,17 @@ export interface VerifyOptions {
   readonly against?: Pick<AuditHead, 'seq' | 'hash' | 'signature'> | undefined;
 }
 
-const readChain = async (storage: Storage, projectId: number): Promise<AuditRow[]> => {
+/** What `verify` reads: the registry, and the access and review settings the audit log records. */
+export interface VerifyReads {
+  readonly registry: RegistryReads;
+  readonly access: AccessReads;
+  readonly reviews: ReviewReads;
+}
+
+const readChain = async (registry: RegistryReads, projectId: number): Promise<AuditRow[]> => {
   const rows: AuditRow[] = [];
   for (let after = 0; ;) {
-    const page = await storage.listAudit(projectId, { afterSeq: after, limit: PAGE });
+    const page = await registry.listAudit(projectId, { afterSeq: after, limit: PAGE });
     rows.push(...page);
     if (page.length < PAGE) return rows;
     after = page[page.length - 1]!.seq;
@@ -49,13 +58,13 @@ const chainProblem = (seq: number, problem: string, message: string): VerifyProb
 });
 
 export const verifyProject = async (
-  storage: Storage,
+  stores: VerifyReads,
   projectId: number,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> => {
   const { keyring, against } = options;
   const problems: VerifyProblem[] = [];
-  const rows = await readChain(storage, projectId);
+  const rows = await readChain(stores.registry, projectId);
 
   // 1. The chain itself: links, hashes, and the HMACs when this server holds the key.
   const entries = rows.map((row) => {
@@ -76,7 +85,7 @@ export const verifyProject = async (
 
   // 2. Against a head noted down earlier: truncation and re-chaining show there.
   const newest = rows.at(-1);
-  const project = (await storage.getProject(projectId))?.name ?? String(projectId);
+  const project = (await stores.registry.getProject(projectId))?.name ?? String(projectId);
   if (against !== undefined) {
     const hashes = new Map(rows.map((row) => [row.seq, row.hash]));
     const signed =
@@ -89,9 +98,9 @@ export const verifyProject = async (
 
   // 3. Every row that tells the story, against what the chain recorded.
   const story = readAuditStory(entries);
-  const registry = await checkRegistry(storage, projectId, story, problems);
-  const settings = await checkSettings(storage, projectId, story, problems);
-  const reviews = await checkReviews(storage, projectId, story, problems);
+  const registry = await checkRegistry(stores.registry, projectId, story, problems);
+  const settings = await checkSettings(stores, projectId, story, problems);
+  const reviews = await checkReviews(stores, projectId, story, problems);
 
   const ok = problems.length === 0;
   const head: AuditHead | null =

@@ -2,7 +2,8 @@ import { PromptopsError, actorNameOf } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
 import { effectiveRole, keyWorksAt } from '../access/roles.js';
-import type { ProjectRow, Storage } from '../storage/port.js';
+import type { AccessStore } from '../access/store.js';
+import type { ProjectRow, RegistryStore } from '../registry/store.js';
 import { hashApiKey, hashesEqual, keyIdOf } from './keys.js';
 import { AuthFailureLimiter } from './rate-limit.js';
 import { RateLimitedError } from './rate-limited.js';
@@ -82,8 +83,14 @@ interface CachedKey {
  * every replica. Failed attempts are rate-limited per key id and per address (`rate-limit.ts`: a valid key
  * is never refused) and logged without the key.
  */
+/** The stores authentication reads (and marks a key used in). */
+export interface AuthStores {
+  readonly registry: RegistryStore;
+  readonly access: AccessStore;
+}
+
 export const createAuthenticator = (
-  storage: Storage,
+  { registry, access }: AuthStores,
   clock: Clock,
   limiter: AuthFailureLimiter = new AuthFailureLimiter(),
 ) => {
@@ -95,12 +102,12 @@ export const createAuthenticator = (
 
   const load = async (hash: string, now: number): Promise<{ actor: Omit<Actor, 'stamp'>; stopsAt: number | null }> => {
     const keyId = keyIdOf(hash);
-    const row = await storage.findKeyForAuth(keyId);
+    const row = await access.findKeyForAuth(keyId);
     if (!row || !hashesEqual(row.hash, hash)) throw new KeyRefused('unknown');
     if (!keyWorksAt(row, now)) throw new KeyRefused('revoked');
     const role = effectiveRole(row);
     if (role === null) throw new KeyRefused('not_a_member');
-    const project = projects.get(row.projectId) ?? (await storage.getProject(row.projectId));
+    const project = projects.get(row.projectId) ?? (await registry.getProject(row.projectId));
     if (!project) throw new KeyRefused('unknown');
     projects.set(project.id, project);
     return {
@@ -121,7 +128,7 @@ export const createAuthenticator = (
     const cached = keys.get(hash);
     if (
       cached !== undefined &&
-      (await storage.latestAuditSeq(cached.actor.projectId)) === cached.actor.stamp &&
+      (await registry.latestAuditSeq(cached.actor.projectId)) === cached.actor.stamp &&
       (cached.stopsAt === null || cached.stopsAt > now)
     ) {
       return cached.actor;
@@ -129,7 +136,7 @@ export const createAuthenticator = (
     keys.delete(hash);
     const loaded = await load(hash, now);
     // Read the stamp after the key: a change committed in between only makes the entry stale sooner.
-    const stamp = await storage.latestAuditSeq(loaded.actor.projectId);
+    const stamp = await registry.latestAuditSeq(loaded.actor.projectId);
     const actor: Actor = { ...loaded.actor, stamp };
     keys.set(hash, { actor, stopsAt: loaded.stopsAt });
     return actor;
@@ -138,7 +145,7 @@ export const createAuthenticator = (
   const touch = (actor: Actor, now: number): Actor => {
     if ((touched.get(actor.keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
       touched.set(actor.keyId, now);
-      void storage.touchApiKey(actor.keyId, new Date(now).toISOString()).catch(() => undefined);
+      void access.touchApiKey(actor.keyId, new Date(now).toISOString()).catch(() => undefined);
     }
     return actor;
   };
@@ -189,7 +196,7 @@ export const createAuthenticator = (
       return done(new AuthRateLimitedError(retryAfter));
     }
     const cached = keys.get(hash);
-    const readSoon = storage.latestAuditSeqSoon;
+    const readSoon = registry.latestAuditSeqSoon;
     if (cached === undefined || readSoon === undefined || (cached.stopsAt !== null && cached.stopsAt <= now)) {
       return verifyOrRefuse(hash, keyId, request, now, done);
     }

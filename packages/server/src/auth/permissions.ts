@@ -1,5 +1,5 @@
-import type { Role } from '../storage/port.js';
-import { ROLES } from '../storage/port.js';
+import type { Role } from '../access/store.js';
+import { ROLES } from '../access/store.js';
 
 /**
  * Every route declares one permission (or `public`); this table says which role grants it. Roles are

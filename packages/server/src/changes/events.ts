@@ -7,7 +7,7 @@ import {
   type PromptContent,
 } from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
-import type { AuditRow, Storage } from '../storage/port.js';
+import type { AuditRow, RegistryReads } from '../registry/store.js';
 
 /**
  * Change events are read from the audit log: it is durable, ordered per project, written in the same
@@ -69,7 +69,7 @@ export const labelMoveOf = (row: AuditRow): LabelMove | undefined => {
   return undefined;
 };
 
-export const createChangeReader = (storage: Storage): ChangeReader => {
+export const createChangeReader = (registry: RegistryReads): ChangeReader => {
   // Prompt ids never change once a prompt has a version; versions never change at all.
   const promptIds = new BoundedCache<string, number>(CACHE_SIZE);
   const contents = new BoundedCache<string, PromptContent>(CACHE_SIZE, CONTENT_CACHE_CHARS);
@@ -78,7 +78,7 @@ export const createChangeReader = (storage: Storage): ChangeReader => {
     const key = `${promptId}:${sha}`;
     const cached = contents.get(key);
     if (cached) return cached;
-    const stored = text ?? (await storage.getVersionBySha(promptId, sha))?.content;
+    const stored = text ?? (await registry.getVersionBySha(promptId, sha))?.content;
     if (stored === undefined) {
       throw new PromptopsError(
         'internal',
@@ -98,7 +98,7 @@ export const createChangeReader = (storage: Storage): ChangeReader => {
     const key = `${projectId}\u0000${name}`;
     const cached = promptIds.get(key);
     if (cached !== undefined) return cached;
-    const prompt = await storage.getPrompt(projectId, name);
+    const prompt = await registry.getPrompt(projectId, name);
     if (!prompt) {
       throw new PromptopsError(
         'internal',
@@ -114,11 +114,11 @@ export const createChangeReader = (storage: Storage): ChangeReader => {
   };
 
   return {
-    latestSeq: (projectId) => storage.latestAuditSeq(projectId),
+    latestSeq: (projectId) => registry.latestAuditSeq(projectId),
     contentOf,
 
     async readAfter(projectId, afterSeq, limit) {
-      const rows = await storage.listAudit(projectId, { afterSeq, limit });
+      const rows = await registry.listAudit(projectId, { afterSeq, limit });
       const events: ChangeEvent[] = [];
       for (const row of rows) {
         const move = labelMoveOf(row);

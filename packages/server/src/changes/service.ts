@@ -1,6 +1,6 @@
 import { PromptopsError } from '@promptops/core';
 import type { Actor } from '../context.js';
-import type { Storage } from '../storage/port.js';
+import type { RegistryStore } from '../registry/store.js';
 import { createChangeReader, type ChangeEvent, type ChangeReader } from './events.js';
 import { ChangeHub } from './hub.js';
 import {
@@ -63,7 +63,7 @@ const cursorAhead = (after: number, latest: number): PromptopsError =>
 
 const ownerOf = (actor: Actor): SubscriberOwner => ({ projectId: actor.projectId, keyId: actor.keyId });
 
-export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = {}) => {
+export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOptions = {}) => {
   const settings = {
     pollIntervalMs: options.pollIntervalMs ?? 100,
     keepaliveMs: options.keepaliveMs ?? 15_000,
@@ -72,7 +72,7 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
     pageSize: options.pageSize ?? 500,
     maxQueuedBatches: options.maxQueuedBatches ?? 100,
   };
-  const reader: ChangeReader = createChangeReader(storage);
+  const reader: ChangeReader = createChangeReader(registry);
   const hub = new ChangeHub(reader, {
     pollIntervalMs: settings.pollIntervalMs,
     pageSize: settings.pageSize,
@@ -81,12 +81,12 @@ export const createChangeFeed = (storage: Storage, options: ChangeFeedOptions = 
       options.log?.error({ err: error, projectId }, 'change feed: polling the audit log failed'),
   });
   // A commit through this process wakes its project's poller: local changes go out at once.
-  const stopWaking = storage.onAuditCommitted((projectId) => hub.wake(projectId));
+  const stopWaking = registry.onAuditCommitted((projectId) => hub.wake(projectId));
   /** Ends each open stream, and answers each waiting long-poll, on shutdown. */
   const streams = new Set<() => void>();
   const polls = new Set<() => void>();
 
-  const snapshots = new SnapshotCache(storage, options.snapshotCache);
+  const snapshots = new SnapshotCache(registry, options.snapshotCache);
 
   const filterOf = (names: NameFilter | undefined) =>
     names === undefined ? {} : { filter: (event: ChangeEvent) => names(event.name) };

@@ -4,7 +4,7 @@ import { brotliCompress, constants, gzip } from 'node:zlib';
 import type { Actor } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { Coding } from '../request/accept-encoding.js';
-import type { LabeledVersionRow, Storage } from '../storage/port.js';
+import type { LabeledVersionRow, RegistryReads } from '../registry/store.js';
 
 /**
  * `GET /api/v1/snapshot` serialized once per project, scope and change stamp, and compressed once per
@@ -116,7 +116,7 @@ export class SnapshotCache {
   readonly #building = new Map<string, Promise<Slot>>();
 
   constructor(
-    private readonly storage: Storage,
+    private readonly registry: RegistryReads,
     options: SnapshotCacheOptions = {},
   ) {
     this.#entries = new BoundedCache(options.maxEntries ?? 256, options.maxBytes ?? 256 * 1024 * 1024);
@@ -177,7 +177,7 @@ export class SnapshotCache {
     const { projectId } = actor;
     // Names alone are selected by the database; a prefix is applied here, to the project's labels.
     const byDatabase = scope.prefix === undefined && scope.names !== undefined ? { names: scope.names } : {};
-    const { cursor, labels } = await this.storage.readLabelSnapshot(projectId, byDatabase);
+    const { cursor, labels } = await this.registry.readLabelSnapshot(projectId, byDatabase);
     const keep = inScope(scope);
     const body = Buffer.from(
       serialize(
@@ -186,7 +186,7 @@ export class SnapshotCache {
         labels.filter((row) => keep(row.name)),
       ),
     );
-    const [head] = cursor === 0 ? [] : await this.storage.listAudit(projectId, { afterSeq: cursor - 1, limit: 1 });
+    const [head] = cursor === 0 ? [] : await this.registry.listAudit(projectId, { afterSeq: cursor - 1, limit: 1 });
     const digest = createHash('sha256')
       .update(`${FORMAT}\u0000${projectId}\u0000${head?.hash ?? ''}\u0000${scopeKey(scope)}`)
       .digest('base64url')

@@ -3,7 +3,8 @@ import { createProvider, runSuite } from '@promptops/evals';
 import type { Actor, Clock } from '../context.js';
 import { createEvalGate } from '../evals/gate.js';
 import { createEvalService } from '../evals/service.js';
-import type { ProjectRow, Storage } from '../storage/port.js';
+import type { EvalStores } from '../evals/service.js';
+import type { ProjectRow } from '../registry/store.js';
 
 /**
  * The taste test of the demo story: suite `greeter-basics` for `customer_support_greeter` (the same file
@@ -58,11 +59,11 @@ export const demoSuite = (): EvalSuiteContent =>
  * is the seed's, set to each step's day.
  */
 export const demoEvalSteps = (
-  storage: Storage,
+  stores: EvalStores,
   project: ProjectRow,
   clock: Clock,
 ): { readonly daysAgo: number; readonly run: () => Promise<unknown> }[] => {
-  const evals = createEvalService(storage, clock, createEvalGate(storage));
+  const evals = createEvalService(stores, clock, createEvalGate(stores.evals));
   // bob, a reviewer: recording results is `evals:write`.
   const actor: Actor = {
     projectId: project.id,
@@ -76,8 +77,8 @@ export const demoEvalSteps = (
   const suite = demoSuite();
   const provider = createProvider(suite.provider, { env: {} });
   const runOn = async (version: number): Promise<void> => {
-    const prompt = await storage.getPrompt(project.id, GREETER);
-    const row = prompt && (await storage.getVersionByNumber(prompt.id, version));
+    const prompt = await stores.registry.getPrompt(project.id, GREETER);
+    const row = prompt && (await stores.registry.getVersionByNumber(prompt.id, version));
     if (row === undefined) throw new Error(`the demo has no ${GREETER} v${version}`);
     const { stats: _stats, ...run } = await runSuite({
       suite,

@@ -5,20 +5,39 @@ import { createPromptService } from '../prompts/service.js';
 import { createEvalGate } from '../evals/gate.js';
 import { createPolicyService } from '../reviews/policies.js';
 import { createReviewService } from '../reviews/service.js';
-import type { ProjectRow, Storage } from '../storage/port.js';
+import type { AccessTx } from '../access/store.js';
+import type { EvalStore, EvalTx } from '../evals/store.js';
+import type { ProjectRow, RegistryStore, RegistryTx } from '../registry/store.js';
+import type { ReviewStore, ReviewTx } from '../reviews/store.js';
+import type { Transaction } from '../storage/transaction.js';
+import type { TraceStore } from '../traces/store.js';
 import { demoEvalSteps } from './evals.js';
 import { demoSteps, DEMO_MEMBERS, type DemoStep } from './story.js';
 import { seedDemoTraces } from './traces.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** The stores the demo seeds, through the same services the API uses. */
+export interface DemoStores {
+  readonly registry: RegistryStore;
+  readonly reviews: ReviewStore;
+  readonly evals: EvalStore;
+  readonly traces: TraceStore;
+  readonly transaction: Transaction<{
+    readonly registry: RegistryTx;
+    readonly access: AccessTx;
+    readonly reviews: ReviewTx;
+    readonly evals: EvalTx;
+  }>;
+}
+
 /** The people of the story, as members of the demo project (audited like any membership change). */
-const seedDemoMembers = async (storage: Storage, project: ProjectRow, at: Date): Promise<void> => {
+const seedDemoMembers = async (stores: DemoStores, project: ProjectRow, at: Date): Promise<void> => {
   const when = at.toISOString();
-  await storage.transaction(async (tx) => {
+  await stores.transaction(async (tx) => {
     for (const member of DEMO_MEMBERS) {
-      const user = await tx.ensureUser(member.name, when);
-      await tx.insertMember({
+      const user = await tx.access.ensureUser(member.name, when);
+      await tx.access.insertMember({
         projectId: project.id,
         userId: user.id,
         role: member.role,
@@ -26,7 +45,7 @@ const seedDemoMembers = async (storage: Storage, project: ProjectRow, at: Date):
         createdAt: when,
         createdBy: 'demo',
       });
-      await tx.appendAudit({
+      await tx.registry.appendAudit({
         projectId: project.id,
         at: when,
         actor: 'demo',
@@ -43,16 +62,16 @@ const seedDemoMembers = async (storage: Storage, project: ProjectRow, at: Date):
  * real), with a clock set back to each step's day, acting as the step's author with their role. Steps
  * are applied in time order.
  */
-export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date = new Date()): Promise<void> => {
+export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Date = new Date()): Promise<void> => {
   let at = now;
   const clock: Clock = { now: () => at };
-  const prompts = createPromptService(storage, clock);
-  const labels = createLabelService(storage, clock, createEvalGate(storage));
-  const policies = createPolicyService(storage, clock);
-  const reviews = createReviewService(storage, clock, createEvalGate(storage));
+  const prompts = createPromptService(stores, clock);
+  const labels = createLabelService(stores, clock, createEvalGate(stores.evals));
+  const policies = createPolicyService(stores, clock);
+  const reviews = createReviewService(stores, clock, createEvalGate(stores.evals));
   const requests: number[] = [];
   const heads = new Map<string, string | null>();
-  await seedDemoMembers(storage, project, new Date(now.getTime() - 95 * DAY_MS));
+  await seedDemoMembers(stores, project, new Date(now.getTime() - 95 * DAY_MS));
   const apply = async (step: DemoStep): Promise<void> => {
     const role = DEMO_MEMBERS.find((member) => member.name === step.author)?.role;
     if (role === undefined) throw new Error(`demo step by ${step.author}, who is not a demo member`);
@@ -104,12 +123,12 @@ export const seedDemo = async (storage: Storage, project: ProjectRow, now: Date 
   // regresses), in time order, so the audit log reads in the order things happened.
   const timeline = [
     ...demoSteps().map((step) => ({ daysAgo: step.daysAgo, run: () => apply(step) })),
-    ...demoEvalSteps(storage, project, clock),
+    ...demoEvalSteps(stores, project, clock),
   ].sort((a, b) => b.daysAgo - a.daysAgo);
   for (const step of timeline) {
     at = new Date(now.getTime() - step.daysAgo * DAY_MS);
     await step.run();
   }
   // A week of traces over the same history, so `promptops metrics` shows complaints rising after v18.
-  await seedDemoTraces(storage, project, now);
+  await seedDemoTraces(stores, project, now);
 };

@@ -8,7 +8,7 @@
  * labels are not protected. Each step is one push, label move, policy or review action, and each is taken
  * with the role its author has (`DEMO_MEMBERS`), so the audit log never contradicts the members list.
  */
-import type { Role } from '../storage/port.js';
+import type { Role } from '../access/store.js';
 
 export type DemoStep =
   | {

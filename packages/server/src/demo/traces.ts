@@ -1,6 +1,6 @@
 import { LATEST_LABEL } from '@promptops/core';
-import type { ProjectRow, Storage } from '../storage/port.js';
-import type { NewTrace } from '../traces/store.js';
+import type { ProjectRow, RegistryReads } from '../registry/store.js';
+import type { NewTrace, TraceStore } from '../traces/store.js';
 
 /**
  * A week of production traffic for `customer_support_greeter`, deterministic (seeded PRNG): while
@@ -44,15 +44,19 @@ const COMPLAINTS = [
   'Impersonal answer.',
 ];
 
-export const seedDemoTraces = async (storage: Storage, project: ProjectRow, now: Date): Promise<void> => {
-  const prompt = await storage.getPrompt(project.id, GREETER);
+export const seedDemoTraces = async (
+  { registry, traces: store }: { readonly registry: RegistryReads; readonly traces: TraceStore },
+  project: ProjectRow,
+  now: Date,
+): Promise<void> => {
+  const prompt = await registry.getPrompt(project.id, GREETER);
   if (prompt === undefined) return;
-  const moves = (await storage.listDeployments(prompt.id, { label: 'production' })).filter(
+  const moves = (await registry.listDeployments(prompt.id, { label: 'production' })).filter(
     (d) => d.label !== LATEST_LABEL,
   );
   const versions = new Map<string, { version: number; greets: boolean }>();
   for (const move of moves) {
-    const row = await storage.getVersionBySha(prompt.id, move.toSha);
+    const row = await registry.getVersionBySha(prompt.id, move.toSha);
     if (row !== undefined)
       versions.set(row.sha, { version: row.version, greets: row.content.includes('Always greet the user by name.') });
   }
@@ -123,10 +127,10 @@ export const seedDemoTraces = async (storage: Storage, project: ProjectRow, now:
     }
   }
   for (let offset = 0; offset < traces.length; offset += 500) {
-    await storage.insertTraces(project.id, traces.slice(offset, offset + 500), now.getTime());
+    await store.insertTraces(project.id, traces.slice(offset, offset + 500), now.getTime());
   }
   for (const score of scores) {
-    await storage.insertScore(project.id, {
+    await store.insertScore(project.id, {
       eventId: score.eventId,
       name: 'feedback',
       kind: 'thumbs',

@@ -6,7 +6,7 @@ import {
   type EvalSuiteContent,
 } from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
-import type { EvalRunRow, EvalStore, EvalSuiteRow } from '../storage/eval-port.js';
+import type { EvalRunRow, EvalStore, EvalSuiteRow } from './store.js';
 
 /**
  * The eval gate: may `sha` of `prompt` move to `label`? A required suite means the suite of that name that

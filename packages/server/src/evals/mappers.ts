@@ -8,7 +8,7 @@ import type {
   EvalSuiteContent,
   EvalSuiteVersion,
 } from '@promptops/core';
-import type { EvalRunCaseRow, EvalRunRow, EvalSuiteRow } from '../storage/eval-port.js';
+import type { EvalRunCaseRow, EvalRunRow, EvalSuiteRow } from './store.js';
 
 /** Storage rows to the public JSON shapes (core's eval records). */
 

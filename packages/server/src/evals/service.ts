@@ -18,8 +18,9 @@ import {
 import type { Actor, Clock } from '../context.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
-import type { EvalRunRow, EvalSuiteRow } from '../storage/eval-port.js';
-import type { RegistryTx, Storage } from '../storage/port.js';
+import type { RegistryStore, RegistryTx } from '../registry/store.js';
+import type { Transaction } from '../storage/transaction.js';
+import type { EvalRunRow, EvalStore, EvalSuiteRow, EvalTx } from './store.js';
 import type { EvalGate } from './gate.js';
 import { toCaseResult, toRunListItem, toRunRecord, toSuiteVersion } from './mappers.js';
 import { validateRunInput } from './run-input.js';
@@ -104,10 +105,22 @@ const checkCaseIds = (suite: EvalSuiteContent, input: EvalRunInput): void => {
   );
 };
 
-export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate) => {
+interface Tx {
+  readonly registry: RegistryTx;
+  readonly evals: EvalTx;
+}
+
+/** The stores the eval service uses. */
+export interface EvalStores {
+  readonly registry: RegistryStore;
+  readonly evals: EvalStore;
+  readonly transaction: Transaction<Tx>;
+}
+
+export const createEvalService = ({ registry, evals, transaction }: EvalStores, clock: Clock, gate: EvalGate) => {
   /** Registers a suite version in `tx` (idempotent on content); a new one is audited. */
   const insertSuite = async (
-    tx: RegistryTx,
+    tx: Tx,
     actor: Actor,
     content: EvalSuiteContent,
     message: string,
@@ -125,7 +138,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
     });
     const { row } = inserted;
     if (inserted.created) {
-      await tx.appendAudit({
+      await tx.registry.appendAudit({
         projectId: actor.projectId,
         at,
         actor: actor.name,
@@ -146,15 +159,15 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
 
   const requireRun = async (actor: Actor, id: string): Promise<EvalRunRow> => {
     const numeric = /^[0-9]{1,15}$/.test(id) ? Number(id) : Number.NaN;
-    const row = Number.isSafeInteger(numeric) ? await storage.getEvalRun(actor.projectId, numeric) : undefined;
+    const row = Number.isSafeInteger(numeric) ? await evals.getEvalRun(actor.projectId, numeric) : undefined;
     if (row === undefined) throw runNotFound(id);
     return row;
   };
 
   const requireVersion = async (actor: Actor, name: string, sha: string) => {
-    const prompt = await storage.getPrompt(actor.projectId, name);
-    if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
-    const version = await storage.getVersionBySha(prompt.id, sha);
+    const prompt = await registry.getPrompt(actor.projectId, name);
+    if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(registry, actor.projectId, name);
+    const version = await registry.getVersionBySha(prompt.id, sha);
     if (version === undefined) {
       throw new PromptopsError(
         'not_found',
@@ -169,12 +182,12 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
   return {
     async pushSuite(actor: Actor, input: { content: unknown; message?: string }): Promise<PushSuiteResult> {
       const content = validateSuiteContent(input.content);
-      const { row, created } = await storage.transaction((tx) => insertSuite(tx, actor, content, input.message ?? ''));
+      const { row, created } = await transaction((tx) => insertSuite(tx, actor, content, input.message ?? ''));
       return { name: row.name, prompt: row.prompt, sha: row.sha, version: row.version, created };
     },
 
     async listSuites(actor: Actor): Promise<EvalSuiteVersion[]> {
-      return (await storage.listEvalSuites(actor.projectId)).map(toSuiteVersion);
+      return (await evals.listEvalSuites(actor.projectId)).map(toSuiteVersion);
     },
 
     /** The versions of the suites named `name` (of one prompt's, when given). */
@@ -183,7 +196,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
       name: string,
       prompt?: string,
     ): Promise<{ name: string; versions: (EvalSuiteVersion & { content: EvalSuiteContent })[] }> {
-      const rows = await storage.listEvalSuiteVersions(actor.projectId, name, prompt);
+      const rows = await evals.listEvalSuiteVersions(actor.projectId, name, prompt);
       if (rows.length === 0) throw suiteNotFound(name, undefined, prompt);
       return {
         name,
@@ -201,7 +214,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
     async recordRun(actor: Actor, body: unknown): Promise<EvalRunRecord> {
       const input = validateRunInput(body);
       const carried = carriedSuite(input);
-      const registered = await storage.getEvalSuite(actor.projectId, input.suite.name, input.suite.sha);
+      const registered = await evals.getEvalSuite(actor.projectId, input.suite.name, input.suite.sha);
       if (registered === undefined && carried === undefined) throw suiteNotFound(input.suite.name, input.suite.sha);
       const suite = carried ?? (JSON.parse(registered!.content) as EvalSuiteContent);
       if (suite.prompt !== input.prompt.name) {
@@ -225,7 +238,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
       const cases = scoreUploadedCases(suite, input.cases);
       const summary = summarizeRun(cases);
       const passed = summary.passRate >= suite.passRate - EPSILON;
-      const row = await storage.transaction(async (tx) => {
+      const row = await transaction(async (tx) => {
         const suiteRow =
           carried === undefined ? registered! : (await insertSuite(tx, actor, carried, 'recorded with a run')).row;
         const run = await tx.evals.insertEvalRun(
@@ -262,7 +275,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
             cached: c.cached,
           })),
         );
-        await tx.appendAudit({
+        await tx.registry.appendAudit({
           projectId: actor.projectId,
           at: run.recordedAt,
           actor: actor.name,
@@ -283,7 +296,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
         });
         return run;
       });
-      return toRunRecord(row, await storage.listEvalRunCases(row.id));
+      return toRunRecord(row, await evals.listEvalRunCases(row.id));
     },
 
     async listRuns(
@@ -291,7 +304,7 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
       filter: RunListFilter,
       page: { limit: number; before?: number },
     ): Promise<{ runs: EvalRunListItem[]; nextBefore: string | null }> {
-      const rows = await storage.listEvalRuns(
+      const rows = await evals.listEvalRuns(
         actor.projectId,
         {
           ...(filter.prompt === undefined ? {} : { promptName: filter.prompt }),
@@ -309,14 +322,14 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
 
     async getRun(actor: Actor, id: string): Promise<EvalRunRecord> {
       const row = await requireRun(actor, id);
-      return toRunRecord(row, await storage.listEvalRunCases(row.id));
+      return toRunRecord(row, await evals.listEvalRunCases(row.id));
     },
 
     async compare(actor: Actor, id: string, baseId: string): Promise<RunComparisonResult> {
       const [candidate, base] = await Promise.all([requireRun(actor, id), requireRun(actor, baseId)]);
       const [candidateCases, baseCases] = await Promise.all([
-        storage.listEvalRunCases(candidate.id),
-        storage.listEvalRunCases(base.id),
+        evals.listEvalRunCases(candidate.id),
+        evals.listEvalRunCases(base.id),
       ]);
       return {
         ...compareRuns({ cases: baseCases.map(toCaseResult) }, { cases: candidateCases.map(toCaseResult) }),
@@ -332,10 +345,10 @@ export const createEvalService = (storage: Storage, clock: Clock, gate: EvalGate
       input: { ref: string; label: string; suites: readonly { suite: string; passRate?: number }[] },
     ): Promise<EvalGateVerdict> {
       assertLabelName(input.label);
-      const prompt = await storage.getPrompt(actor.projectId, name);
-      if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
-      const version = await resolveRef(storage, prompt, input.ref);
-      const label = await storage.getLabel(prompt.id, input.label);
+      const prompt = await registry.getPrompt(actor.projectId, name);
+      if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(registry, actor.projectId, name);
+      const version = await resolveRef(registry, prompt, input.ref);
+      const label = await registry.getLabel(prompt.id, input.label);
       return gate.check({
         projectId: actor.projectId,
         prompt: name,

@@ -1,7 +1,7 @@
 import type { DeploymentKind, DeploymentRecord, LabelRecord } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { toDeploymentRecord, toLabelRecord } from '../prompts/mappers.js';
-import type { LabelRow, PromptRow, RegistryTx, VersionRow } from '../storage/port.js';
+import type { LabelRow, PromptRow, RegistryTx, VersionRow } from '../registry/store.js';
 
 const AUDIT_ACTION: Partial<Record<DeploymentKind, string>> = {
   rollback: 'label.rolled_back',

@@ -1,6 +1,13 @@
 import { LATEST_LABEL, rollbackChoices, type RollbackOptions } from '@promptops/core';
 import { effectivePolicy } from '../reviews/policies.js';
-import type { DeploymentRow, RegistryReads } from '../storage/port.js';
+import type { DeploymentRow, RegistryReads } from '../registry/store.js';
+import type { ReviewReads } from '../reviews/store.js';
+
+/** What a rollback plan reads: the label's moves and the policy that governs it. */
+export interface RollbackReads {
+  readonly registry: RegistryReads;
+  readonly reviews: ReviewReads;
+}
 
 /**
  * Where a rollback of one label may go, from its moves and the policy that governs it now. The rollback
@@ -15,7 +22,7 @@ export interface RollbackPlan {
 }
 
 export const rollbackPlan = async (
-  reads: RegistryReads,
+  reads: RollbackReads,
   projectId: number,
   prompt: { readonly id: number; readonly name: string },
   label: string,
@@ -23,8 +30,8 @@ export const rollbackPlan = async (
   moves?: readonly DeploymentRow[],
 ): Promise<RollbackPlan> => {
   const [policy, rows] = await Promise.all([
-    effectivePolicy(reads, projectId, label, prompt.name),
-    moves ?? reads.listDeployments(prompt.id, { label }),
+    effectivePolicy(reads.reviews, projectId, label, prompt.name),
+    moves ?? reads.registry.listDeployments(prompt.id, { label }),
   ]);
   const isProtected = policy?.protected === true;
   return { protected: isProtected, moves: rows, choices: rollbackChoices(rows, isProtected, current) };
@@ -41,7 +48,7 @@ export const heldVersion = (moves: readonly DeploymentRow[], sha: string): numbe
 
 /** The rollback options of each label in a history (moves oldest first), for the dashboard. */
 export const rollbackOptions = async (
-  reads: RegistryReads,
+  reads: RollbackReads,
   projectId: number,
   prompt: { readonly id: number; readonly name: string },
   moves: readonly DeploymentRow[],

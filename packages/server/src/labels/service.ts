@@ -21,7 +21,9 @@ import { toDeploymentRecord, toLabelRecord } from '../prompts/mappers.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { EvalGate } from '../evals/gate.js';
 import { effectivePolicy } from '../reviews/policies.js';
-import type { DeploymentRow, LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
+import type { DeploymentRow, LabelRow, PromptRow, RegistryStore, RegistryTx, VersionRow } from '../registry/store.js';
+import type { ReviewStore, ReviewTx } from '../reviews/store.js';
+import type { Transaction } from '../storage/transaction.js';
 import { moveLabel } from './move.js';
 import { rollbackOptions, rollbackPlan } from './rollback-targets.js';
 
@@ -66,18 +68,29 @@ interface CheckedPromote {
   readonly labelSha: string | null;
 }
 
-export const createLabelService = (storage: Storage, clock: Clock, evalGate: EvalGate) => {
+/** The stores the label service uses. */
+export interface LabelStores {
+  readonly registry: RegistryStore;
+  readonly reviews: ReviewStore;
+  readonly transaction: Transaction<{ readonly registry: RegistryTx; readonly reviews: ReviewTx }>;
+}
+
+export const createLabelService = (
+  { registry, reviews, transaction }: LabelStores,
+  clock: Clock,
+  evalGate: EvalGate,
+) => {
   /**
    * The eval gate of a direct promote, when the label's policy requires suites. Read before the
    * transaction (the gate reads storage); the transaction then checks that nothing it judged has moved.
    */
   const checkEvals = async (actor: Actor, name: string, label: string, ref: string): Promise<CheckedPromote | null> => {
-    const prompt = await storage.getPrompt(actor.projectId, name);
+    const prompt = await registry.getPrompt(actor.projectId, name);
     if (!prompt || prompt.headSha === null) return null; // the transaction reports it
-    const policy = await effectivePolicy(storage, actor.projectId, label, name);
+    const policy = await effectivePolicy(reviews, actor.projectId, label, name);
     if (policy === null || policy.suites.length === 0) return null;
-    const target = await resolveRef(storage, prompt, ref);
-    const labelSha = (await storage.getLabel(prompt.id, label))?.sha ?? null;
+    const target = await resolveRef(registry, prompt, ref);
+    const labelSha = (await registry.getLabel(prompt.id, label))?.sha ?? null;
     if (labelSha === target.sha) return null;
     const verdict = await evalGate.check({
       projectId: actor.projectId,
@@ -113,7 +126,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
 
   /** Whether this promote must be a break glass, or is refused because the label is protected. */
   const gateDirectMove = async (
-    tx: RegistryTx,
+    reviewsTx: ReviewTx,
     actor: Actor,
     name: string,
     label: string,
@@ -122,7 +135,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
     reason: string,
     evals: EvalGateVerdict | null,
   ): Promise<DeploymentKind> => {
-    const policy = await effectivePolicy(tx, actor.projectId, label, name);
+    const policy = await effectivePolicy(reviewsTx, actor.projectId, label, name);
     const isProtected = policy?.protected === true;
     const failing = evals !== null && !evals.passed ? gateFailureMessages(evals) : null;
     if (!force) {
@@ -186,15 +199,15 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
 
   /** The change request each merge deployment came from, by deployment id. */
   const mergedRequests = async (promptId: number): Promise<Map<number, number>> => {
-    const merged = await storage.reviews.listMergedChangeRequests(promptId);
+    const merged = await reviews.listMergedChangeRequests(promptId);
     return new Map(merged.flatMap((cr) => (cr.deploymentId === null ? [] : [[cr.deploymentId, cr.id] as const])));
   };
 
   return {
     async list(actor: Actor, name: string): Promise<LabelRecord[]> {
-      const prompt = await storage.getPrompt(actor.projectId, name);
-      if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
-      return (await storage.listLabels(prompt.id)).map(toLabelRecord);
+      const prompt = await registry.getPrompt(actor.projectId, name);
+      if (!prompt || prompt.headSha === null) throw await unknownPrompt(registry, actor.projectId, name);
+      return (await registry.listLabels(prompt.id)).map(toLabelRecord);
     },
 
     /** Deployment history, newest first, and where each label in it may be rolled back to now. */
@@ -203,10 +216,10 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
       name: string,
       label?: string,
     ): Promise<{ deployments: DeploymentRecord[]; rollback: RollbackOptions[] }> {
-      const prompt = await storage.getPrompt(actor.projectId, name);
-      if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
+      const prompt = await registry.getPrompt(actor.projectId, name);
+      if (!prompt || prompt.headSha === null) throw await unknownPrompt(registry, actor.projectId, name);
       const [rows, merges] = await Promise.all([
-        storage.listDeployments(prompt.id, label === undefined ? {} : { label }),
+        registry.listDeployments(prompt.id, label === undefined ? {} : { label }),
         mergedRequests(prompt.id),
       ]);
       const deployments = rows
@@ -216,7 +229,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
           return changeRequest === undefined ? record : { ...record, changeRequest };
         })
         .reverse();
-      return { deployments, rollback: await rollbackOptions(storage, actor.projectId, prompt, rows) };
+      return { deployments, rollback: await rollbackOptions({ registry, reviews }, actor.projectId, prompt, rows) };
     },
 
     /** Moves a label to a ref. Moving it where it already is changes nothing and records nothing. */
@@ -239,7 +252,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
       }
       // Break glass skips the eval gate, as it skips review: it is recorded and shown as such instead.
       const checked = input.force === true ? null : await checkEvals(actor, name, label, input.ref);
-      return storage.transaction(async (tx) => {
+      return transaction(async ({ registry: tx, reviews: reviewsTx }) => {
         const prompt = await lockExisting(tx, actor, name);
         const target = await resolveRef(tx, prompt, input.ref);
         const current = await tx.getLabel(prompt.id, label);
@@ -253,7 +266,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
         }
         const reason = reasonOf(input.reason);
         const kind = await gateDirectMove(
-          tx,
+          reviewsTx,
           actor,
           name,
           label,
@@ -281,7 +294,7 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
     ): Promise<RollbackResult> {
       assertLabelName(label);
       const started = performance.now();
-      const result = await storage.transaction(async (tx) => {
+      const result = await transaction(async ({ registry: tx, reviews: reviewsTx }) => {
         const prompt = await lockExisting(tx, actor, name);
         const current = await tx.getLabel(prompt.id, label);
         if (!current) {
@@ -290,7 +303,14 @@ export const createLabelService = (storage: Storage, clock: Clock, evalGate: Eva
           });
         }
         const moves = await tx.listDeployments(prompt.id, { label });
-        const { choices } = await rollbackPlan(tx, actor.projectId, prompt, label, current.sha, moves);
+        const { choices } = await rollbackPlan(
+          { registry: tx, reviews: reviewsTx },
+          actor.projectId,
+          prompt,
+          label,
+          current.sha,
+          moves,
+        );
         let target: VersionRow;
         if (input.to !== undefined) {
           target = await resolveRef(tx, prompt, input.to);

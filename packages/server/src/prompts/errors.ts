@@ -1,5 +1,5 @@
 import { PromptopsError, similarNames } from '@promptops/core';
-import type { RegistryReads } from '../storage/port.js';
+import type { RegistryReads } from '../registry/store.js';
 
 const quoted = (names: readonly string[]): string => names.map((name) => `'${name}'`).join(' or ');
 

@@ -1,5 +1,5 @@
 import type { DeploymentRecord, LabelRecord, PromptContent, VersionRecord, VersionSummary } from '@promptops/core';
-import type { DeploymentRow, LabelRow, VersionRow } from '../storage/port.js';
+import type { DeploymentRow, LabelRow, VersionRow } from '../registry/store.js';
 
 /** Storage rows to the public JSON shapes (core's records). */
 export const toVersionSummary = (row: VersionRow): VersionSummary => ({

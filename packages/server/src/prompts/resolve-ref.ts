@@ -1,5 +1,5 @@
 import { PromptopsError, parseRef, shortSha } from '@promptops/core';
-import type { LabelRow, PromptRow, RegistryReads, VersionRow } from '../storage/port.js';
+import type { LabelRow, PromptRow, RegistryReads, VersionRow } from '../registry/store.js';
 
 /** Resolves `v17`, a sha (prefix) or a label to one version of a prompt; the one place refs are resolved. */
 export const resolveRef = async (

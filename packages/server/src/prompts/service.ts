@@ -18,7 +18,8 @@ import {
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
-import type { LabelRow, PromptRow, RegistryTx, Storage, VersionRow } from '../storage/port.js';
+import type { LabelRow, PromptRow, RegistryStore, RegistryTx, VersionRow } from '../registry/store.js';
+import type { Transaction } from '../storage/transaction.js';
 import { unknownPrompt } from './errors.js';
 import { toLabelRecord, toVersionRecord, toVersionSummary } from './mappers.js';
 import { resolveRef } from './resolve-ref.js';
@@ -38,10 +39,16 @@ const CACHE_SIZE = 2000;
 /** Characters of version content the caches below may hold in all (versions go up to ~1 Mi each). */
 const CONTENT_CACHE_CHARS = 32 * 1024 * 1024;
 
-export const createPromptService = (storage: Storage, clock: Clock) => {
+/** The stores the prompt service uses. */
+export interface PromptStores {
+  readonly registry: RegistryStore;
+  readonly transaction: Transaction<{ readonly registry: RegistryTx }>;
+}
+
+export const createPromptService = ({ registry, transaction }: PromptStores, clock: Clock) => {
   const requirePrompt = async (actor: Actor, name: string): Promise<PromptRow> => {
-    const prompt = await storage.getPrompt(actor.projectId, name);
-    if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
+    const prompt = await registry.getPrompt(actor.projectId, name);
+    if (!prompt || prompt.headSha === null) throw await unknownPrompt(registry, actor.projectId, name);
     return prompt;
   };
 
@@ -64,7 +71,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     const key = `${promptId}:${sha}`;
     const hit = versions.get(key);
     if (hit) return hit.row;
-    const row = await storage.getVersionBySha(promptId, sha);
+    const row = await registry.getVersionBySha(promptId, sha);
     if (row) versions.set(key, { row, record: toVersionRecord(row) }, row.content.length);
     return row;
   };
@@ -73,7 +80,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
   const labelsAt = async (promptId: number, stamp: number): Promise<LabelRow[]> => {
     const hit = labelCache.get(promptId);
     if (hit !== undefined && hit.stamp === stamp) return hit.labels;
-    const labels = await storage.listLabels(promptId);
+    const labels = await registry.listLabels(promptId);
     labelCache.set(promptId, { stamp, labels });
     return labels;
   };
@@ -147,7 +154,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
       }
       const message = (input.message ?? '').slice(0, MAX_MESSAGE_LENGTH);
       const sha = promptSha(content);
-      return storage.transaction(async (tx) => {
+      return transaction(async ({ registry: tx }) => {
         const prompt = await tx.lockPrompt(actor.projectId, name, clock.now().toISOString());
         const existing = await tx.getVersionBySha(prompt.id, sha);
         if (existing) return { created: false, ...toVersionSummary(existing) };
@@ -167,10 +174,10 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     },
 
     async list(actor: Actor): Promise<PromptListItem[]> {
-      const prompts = (await storage.listPrompts(actor.projectId)).filter((p) => p.headSha !== null);
+      const prompts = (await registry.listPrompts(actor.projectId)).filter((p) => p.headSha !== null);
       return Promise.all(
         prompts.map(async (prompt) => {
-          const labels = await storage.listLabels(prompt.id);
+          const labels = await registry.listLabels(prompt.id);
           return {
             name: prompt.name,
             version: prompt.headVersion,
@@ -189,7 +196,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
 
     async get(actor: Actor, name: string): Promise<PromptDetail> {
       const prompt = await requirePrompt(actor, name);
-      const labels = await storage.listLabels(prompt.id);
+      const labels = await registry.listLabels(prompt.id);
       return {
         name: prompt.name,
         version: prompt.headVersion,
@@ -202,7 +209,10 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
 
     async log(actor: Actor, name: string, page: { limit: number; before?: number }): Promise<VersionPage> {
       const prompt = await requirePrompt(actor, name);
-      const [rows, labels] = await Promise.all([storage.listVersions(prompt.id, page), storage.listLabels(prompt.id)]);
+      const [rows, labels] = await Promise.all([
+        registry.listVersions(prompt.id, page),
+        registry.listLabels(prompt.id),
+      ]);
       const versions = rows.map((row) => ({
         ...toVersionSummary(row),
         labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label),
@@ -214,7 +224,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
     async show(actor: Actor, name: string, ref: string): Promise<VersionRecordWithLabels> {
       const prompt = await promptHandle(actor, name);
       const labels = await labelsAt(prompt.id, actor.stamp);
-      const row = await resolveRef(storage, prompt, ref, labels, cachedVersion);
+      const row = await resolveRef(registry, prompt, ref, labels, cachedVersion);
       return { ...recordOf(row), labels: labels.filter((l) => l.sha === row.sha).map((l) => l.label) };
     },
 
@@ -235,7 +245,7 @@ export const createPromptService = (storage: Storage, clock: Clock) => {
 
     async diff(actor: Actor, name: string, from: string, to: string): Promise<DiffResult> {
       const prompt = await requirePrompt(actor, name);
-      const [a, b] = await Promise.all([resolveRef(storage, prompt, from), resolveRef(storage, prompt, to)]);
+      const [a, b] = await Promise.all([resolveRef(registry, prompt, from), resolveRef(registry, prompt, to)]);
       const left = toVersionRecord(a);
       const right = toVersionRecord(b);
       const diff = diffPrompts(left.content, right.content, {

@@ -2,7 +2,9 @@ import { blameChain, type BlameResult, type PromptContent } from '@promptops/cor
 import type { Actor } from '../context.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
-import type { DeploymentRow, Storage, VersionRow } from '../storage/port.js';
+import type { DeploymentRow, VersionRow } from '../registry/store.js';
+import type { RegistryReads } from '../registry/store.js';
+import type { ReviewReads } from './store.js';
 
 /**
  * `blame`: for each line of what a label serves (or of any version), the version that introduced it along
@@ -12,16 +14,22 @@ import type { DeploymentRow, Storage, VersionRow } from '../storage/port.js';
 
 const MAX_CHAIN = 10_000;
 
-export const createBlameService = (storage: Storage) => ({
+/** The stores the blame service reads. */
+export interface BlameStores {
+  readonly registry: RegistryReads;
+  readonly reviews: ReviewReads;
+}
+
+export const createBlameService = ({ registry, reviews }: BlameStores) => ({
   async blame(actor: Actor, name: string, input: { label?: string; ref?: string }): Promise<BlameResult> {
-    const prompt = await storage.getPrompt(actor.projectId, name);
-    if (!prompt || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
+    const prompt = await registry.getPrompt(actor.projectId, name);
+    if (!prompt || prompt.headSha === null) throw await unknownPrompt(registry, actor.projectId, name);
     const label = input.ref === undefined ? (input.label ?? 'production') : (input.label ?? null);
-    const target = await resolveRef(storage, prompt, input.ref ?? label ?? 'production');
+    const target = await resolveRef(registry, prompt, input.ref ?? label ?? 'production');
 
     const chain: VersionRow[] = [target];
     for (let parent = target.parentSha; parent !== null && chain.length < MAX_CHAIN;) {
-      const row = await storage.getVersionBySha(prompt.id, parent);
+      const row = await registry.getVersionBySha(prompt.id, parent);
       if (row === undefined) break;
       chain.push(row);
       parent = row.parentSha;
@@ -35,11 +43,11 @@ export const createBlameService = (storage: Storage) => ({
     const moves: { at: number; deployment: DeploymentRow }[] = [];
     const requestByDeployment = new Map<number, number>();
     if (label !== null) {
-      for (const d of await storage.listDeployments(prompt.id, { label })) {
+      for (const d of await registry.listDeployments(prompt.id, { label })) {
         const at = position.get(d.toSha);
         if (at !== undefined) moves.push({ at, deployment: d });
       }
-      for (const cr of await storage.reviews.listMergedChangeRequests(prompt.id)) {
+      for (const cr of await reviews.listMergedChangeRequests(prompt.id)) {
         if (cr.deploymentId !== null) requestByDeployment.set(cr.deploymentId, cr.id);
       }
     }

@@ -10,8 +10,7 @@ import {
   type ReviewChecks,
   type ReviewRole,
 } from '@promptops/core';
-import type { RegistryReads } from '../storage/port.js';
-import type { ChangeRequestRow, ReviewEventRow } from '../storage/review-port.js';
+import type { ChangeRequestRow, ReviewEventRow, ReviewReads } from './store.js';
 import { codeOwnersOf, policySpec, teamMap } from './policies.js';
 
 /**
@@ -29,7 +28,7 @@ export interface ApprovalContext {
 }
 
 export const approvalContext = async (
-  reads: RegistryReads,
+  reads: ReviewReads,
   cr: ChangeRequestRow,
   policy: PolicyRecord | null,
   versionAuthor: string,

@@ -14,8 +14,9 @@ import {
   type TeamRecord,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
-import type { RegistryReads, Storage } from '../storage/port.js';
-import type { OwnersRow, PolicyRow, TeamRow } from '../storage/review-port.js';
+import type { RegistryTx } from '../registry/store.js';
+import type { Transaction } from '../storage/transaction.js';
+import type { OwnersRow, PolicyRow, ReviewReads, ReviewStore, ReviewTx, TeamRow } from './store.js';
 
 /**
  * Label policies, owners and teams: who may move which label, and who may approve. Reads are open to
@@ -113,35 +114,41 @@ export const policySpec = (input: PolicyInput): PolicySpec => {
 
 /** What governs `label` for prompt `name`: the most specific matching policy, or null (unprotected). */
 export const effectivePolicy = async (
-  reads: RegistryReads,
+  reads: ReviewReads,
   projectId: number,
   label: string,
   name: string,
 ): Promise<PolicyRecord | null> => {
-  const found = mostSpecific(await reads.reviews.listPolicies(projectId, label), name);
+  const found = mostSpecific(await reads.listPolicies(projectId, label), name);
   return found === undefined ? null : toPolicyRecord(found);
 };
 
 /** The owners of a prompt by the most specific matching pattern, or null when no pattern matches. */
-export const codeOwnersOf = async (reads: RegistryReads, projectId: number, name: string): Promise<string[] | null> => {
-  const found = mostSpecific(await reads.reviews.listOwners(projectId), name);
+export const codeOwnersOf = async (reads: ReviewReads, projectId: number, name: string): Promise<string[] | null> => {
+  const found = mostSpecific(await reads.listOwners(projectId), name);
   return found === undefined ? null : [...found.owners];
 };
 
-export const teamMap = async (reads: RegistryReads, projectId: number): Promise<Map<string, readonly string[]>> =>
-  new Map((await reads.reviews.listTeams(projectId)).map((team) => [team.team, team.members]));
+export const teamMap = async (reads: ReviewReads, projectId: number): Promise<Map<string, readonly string[]>> =>
+  new Map((await reads.listTeams(projectId)).map((team) => [team.team, team.members]));
 
 export type PolicyService = ReturnType<typeof createPolicyService>;
 
-export const createPolicyService = (storage: Storage, clock: Clock) => {
+/** The stores the policy service uses. */
+export interface PolicyStores {
+  readonly reviews: ReviewStore;
+  readonly transaction: Transaction<{ readonly registry: RegistryTx; readonly reviews: ReviewTx }>;
+}
+
+export const createPolicyService = ({ reviews, transaction }: PolicyStores, clock: Clock) => {
   const audit = async (
-    tx: Parameters<Parameters<Storage['transaction']>[0]>[0],
+    tx: { readonly registry: RegistryTx },
     actor: Actor,
     action: string,
     target: string,
     data: Record<string, unknown>,
   ): Promise<void> => {
-    await tx.appendAudit({
+    await tx.registry.appendAudit({
       projectId: actor.projectId,
       at: clock.now().toISOString(),
       actor: actor.name,
@@ -154,13 +161,13 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
   return {
     async list(actor: Actor, label?: string): Promise<PolicyRecord[]> {
       if (label !== undefined) assertLabelName(label);
-      return (await storage.reviews.listPolicies(actor.projectId, label)).map(toPolicyRecord);
+      return (await reviews.listPolicies(actor.projectId, label)).map(toPolicyRecord);
     },
 
     /** The policy that governs `label` for one prompt (null: unprotected). */
     effective(actor: Actor, label: string, name: string): Promise<PolicyRecord | null> {
       assertLabelName(label);
-      return effectivePolicy(storage, actor.projectId, label, name);
+      return effectivePolicy(reviews, actor.projectId, label, name);
     },
 
     async set(
@@ -180,7 +187,7 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
         );
       }
       const spec = policySpec(input);
-      return storage.transaction(async (tx) => {
+      return transaction(async (tx) => {
         const before = (await tx.reviews.listPolicies(actor.projectId, label)).find((p) => p.pattern === spec.pattern);
         const at = clock.now().toISOString();
         const row: PolicyRow = { projectId: actor.projectId, label, ...spec, updatedAt: at, updatedBy: actor.name };
@@ -199,7 +206,7 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
     async remove(actor: Actor, label: string, pattern: string = ALL_PROMPTS): Promise<{ deleted: true }> {
       assertLabelName(label);
       assertPattern(pattern);
-      return storage.transaction(async (tx) => {
+      return transaction(async (tx) => {
         if (!(await tx.reviews.deletePolicy(actor.projectId, label, pattern))) {
           throw new PromptopsError('not_found', 'policy_not_found', `label '${label}' has no policy for '${pattern}'`, {
             fix: 'see the policies with: promptops policy list',
@@ -211,14 +218,14 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
     },
 
     async listOwners(actor: Actor): Promise<OwnersRecord[]> {
-      return (await storage.reviews.listOwners(actor.projectId)).map(toOwnersRecord);
+      return (await reviews.listOwners(actor.projectId)).map(toOwnersRecord);
     },
 
     async setOwners(actor: Actor, pattern: string, owners: readonly string[]): Promise<OwnersRecord> {
       assertPattern(pattern);
       const list = names(owners, 'owners');
       if (list.length === 0) throw invalid('owners', 'is empty', 'name at least one user or team, or delete the rule');
-      return storage.transaction(async (tx) => {
+      return transaction(async (tx) => {
         const row: OwnersRow = {
           projectId: actor.projectId,
           pattern,
@@ -234,7 +241,7 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
 
     async removeOwners(actor: Actor, pattern: string): Promise<{ deleted: true }> {
       assertPattern(pattern);
-      return storage.transaction(async (tx) => {
+      return transaction(async (tx) => {
         if (!(await tx.reviews.deleteOwners(actor.projectId, pattern))) {
           throw new PromptopsError('not_found', 'owners_not_found', `no owners rule for '${pattern}'`, {
             fix: 'see the rules with: promptops owners list',
@@ -246,13 +253,13 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
     },
 
     async listTeams(actor: Actor): Promise<TeamRecord[]> {
-      return (await storage.reviews.listTeams(actor.projectId)).map(toTeamRecord);
+      return (await reviews.listTeams(actor.projectId)).map(toTeamRecord);
     },
 
     async setTeam(actor: Actor, team: string, members: readonly string[]): Promise<TeamRecord> {
       if (!NAME.test(team)) throw invalid('team', `'${team}' is not a team name`, 'use letters, digits, _ . @ -');
       const list = names(members, 'members');
-      return storage.transaction(async (tx) => {
+      return transaction(async (tx) => {
         const row: TeamRow = {
           projectId: actor.projectId,
           team,
@@ -267,7 +274,7 @@ export const createPolicyService = (storage: Storage, clock: Clock) => {
     },
 
     async removeTeam(actor: Actor, team: string): Promise<{ deleted: true }> {
-      return storage.transaction(async (tx) => {
+      return transaction(async (tx) => {
         if (!(await tx.reviews.deleteTeam(actor.projectId, team))) {
           throw new PromptopsError('not_found', 'team_not_found', `no team '${team}'`, {
             fix: 'see the teams with: promptops teams list',

@@ -20,8 +20,9 @@ import { moveLabel } from '../labels/move.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
-import type { PromptRow, RegistryReads, RegistryTx, Storage, VersionRow } from '../storage/port.js';
-import type { ChangeRequestRow } from '../storage/review-port.js';
+import type { PromptRow, RegistryReads, RegistryStore, RegistryTx, VersionRow } from '../registry/store.js';
+import type { Transaction } from '../storage/transaction.js';
+import type { ChangeRequestRow, ReviewReads, ReviewStore, ReviewTx } from './store.js';
 import { allPass, approvalContext, computeChecks, refusalOf } from './checks.js';
 import type { EvalGate } from '../evals/gate.js';
 import { effectivePolicy } from './policies.js';
@@ -84,8 +85,31 @@ const textOf = (text: string | undefined): string => (text ?? '').slice(0, MAX_T
 
 export type ReviewService = ReturnType<typeof createReviewService>;
 
-export const createReviewService = (storage: Storage, clock: Clock, evalGate: EvalGate) => {
-  const requireRequest = async (reads: RegistryReads, actor: Actor, id: number): Promise<ChangeRequestRow> => {
+/** What the review service reads: the same shape outside a transaction and inside one. */
+interface Reads {
+  readonly registry: RegistryReads;
+  readonly reviews: ReviewReads;
+}
+
+interface Tx {
+  readonly registry: RegistryTx;
+  readonly reviews: ReviewTx;
+}
+
+/** The stores the review service uses. */
+export interface ReviewStores {
+  readonly registry: RegistryStore;
+  readonly reviews: ReviewStore;
+  readonly transaction: Transaction<Tx>;
+}
+
+export const createReviewService = (
+  { registry, reviews, transaction }: ReviewStores,
+  clock: Clock,
+  evalGate: EvalGate,
+) => {
+  const stores: Reads = { registry, reviews };
+  const requireRequest = async (reads: Reads, actor: Actor, id: number): Promise<ChangeRequestRow> => {
     const cr = await reads.reviews.getChangeRequest(actor.projectId, id);
     if (cr === undefined) throw notFound(id);
     return cr;
@@ -93,23 +117,23 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
 
   /** Locks the request's prompt, then re-reads the request under the lock. */
   const lockRequest = async (
-    tx: RegistryTx,
+    tx: Tx,
     actor: Actor,
     id: number,
   ): Promise<{ cr: ChangeRequestRow; prompt: PromptRow }> => {
     const first = await requireRequest(tx, actor, id);
-    const prompt = await tx.lockPrompt(actor.projectId, first.name, clock.now().toISOString());
+    const prompt = await tx.registry.lockPrompt(actor.projectId, first.name, clock.now().toISOString());
     return { cr: await requireRequest(tx, actor, id), prompt };
   };
 
-  const versionOf = async (reads: RegistryReads, promptId: number, sha: string): Promise<VersionRow> => {
-    const row = await reads.getVersionBySha(promptId, sha);
+  const versionOf = async (reads: Reads, promptId: number, sha: string): Promise<VersionRow> => {
+    const row = await reads.registry.getVersionBySha(promptId, sha);
     if (row === undefined) throw new PromptopsError('internal', 'version_missing', `version ${sha} is missing`);
     return row;
   };
 
   const record = async (
-    tx: RegistryTx,
+    tx: Tx,
     actor: Actor,
     cr: ChangeRequestRow,
     kind: ReviewEventKind,
@@ -119,7 +143,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
   ): Promise<void> => {
     const at = clock.now().toISOString();
     await tx.reviews.insertReviewEvent({ changeRequestId: cr.id, kind, actor: actor.name, sha, comment, at });
-    await tx.appendAudit({
+    await tx.registry.appendAudit({
       projectId: actor.projectId,
       at,
       actor: actor.name,
@@ -145,14 +169,14 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           suites: policy.suites,
         });
 
-  const gateState = async (reads: RegistryReads, cr: ChangeRequestRow, verdict: EvalGateVerdict | null | undefined) => {
+  const gateState = async (reads: Reads, cr: ChangeRequestRow, verdict: EvalGateVerdict | null | undefined) => {
     const [policy, to, labelNow, events] = await Promise.all([
-      effectivePolicy(reads, cr.projectId, cr.label, cr.name),
+      effectivePolicy(reads.reviews, cr.projectId, cr.label, cr.name),
       versionOf(reads, cr.promptId, cr.sha),
-      reads.getLabel(cr.promptId, cr.label),
+      reads.registry.getLabel(cr.promptId, cr.label),
       reads.reviews.listReviewEvents(cr.id),
     ]);
-    const context = await approvalContext(reads, cr, policy, to.author);
+    const context = await approvalContext(reads.reviews, cr, policy, to.author);
     // Regressions are measured from the request's base: the sha it proposes to replace (a merge needs the
     // label to serve it still, so at merge time this is what the label serves).
     const resolved = verdict === undefined ? await evalVerdict(cr, policy, cr.baseSha) : verdict;
@@ -161,9 +185,9 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
   };
 
   const view = async (actor: Actor, id: number): Promise<ChangeRequestView> => {
-    const cr = await requireRequest(storage, actor, id);
-    const { policy, to, events, checks } = await gateState(storage, cr, undefined);
-    const from = cr.baseSha === null ? null : await versionOf(storage, cr.promptId, cr.baseSha);
+    const cr = await requireRequest(stores, actor, id);
+    const { policy, to, events, checks } = await gateState(stores, cr, undefined);
+    const from = cr.baseSha === null ? null : await versionOf(stores, cr.promptId, cr.baseSha);
     const toRecord = toVersionRecord(to);
     const diff = diffPrompts(
       from === null ? emptyLike(toRecord.content) : toVersionRecord(from).content,
@@ -174,7 +198,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
       },
     );
     // Break-glass moves of this label while the request was open belong on its timeline.
-    const forced = (await storage.listDeployments(cr.promptId, { label: cr.label })).filter(
+    const forced = (await registry.listDeployments(cr.promptId, { label: cr.label })).filter(
       (d) => d.kind === 'break-glass' && d.createdAt >= cr.createdAt,
     );
     const timeline: ReviewEvent[] = [
@@ -207,7 +231,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
     kind: 'approved' | 'rejected',
     input: { comment?: string; sha?: string },
   ): Promise<ChangeRequestView> => {
-    await storage.transaction(async (tx) => {
+    await transaction(async (tx) => {
       const { cr } = await lockRequest(tx, actor, id);
       if (cr.status !== 'open') throw notOpen(cr);
       if (input.sha !== undefined && input.sha !== cr.sha) {
@@ -270,12 +294,12 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
       if (query.label !== undefined) assertLabelName(query.label);
       let promptId: number | undefined;
       if (query.name !== undefined) {
-        const prompt = await storage.getPrompt(actor.projectId, query.name);
-        if (prompt === undefined) throw await unknownPrompt(storage, actor.projectId, query.name);
+        const prompt = await registry.getPrompt(actor.projectId, query.name);
+        if (prompt === undefined) throw await unknownPrompt(registry, actor.projectId, query.name);
         promptId = prompt.id;
       }
       const limit = query.limit ?? 50;
-      const rows = await storage.reviews.listChangeRequests(actor.projectId, {
+      const rows = await reviews.listChangeRequests(actor.projectId, {
         limit,
         ...(query.status === undefined ? {} : { status: query.status }),
         ...(promptId === undefined ? {} : { promptId }),
@@ -298,12 +322,12 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           },
         );
       }
-      const id = await storage.transaction(async (tx) => {
-        const found = await tx.getPrompt(actor.projectId, input.name);
-        if (!found || found.headSha === null) throw await unknownPrompt(tx, actor.projectId, input.name);
-        const prompt = await tx.lockPrompt(actor.projectId, input.name, clock.now().toISOString());
-        const target = await resolveRef(tx, prompt, input.ref);
-        const current = await tx.getLabel(prompt.id, input.label);
+      const id = await transaction(async (tx) => {
+        const found = await tx.registry.getPrompt(actor.projectId, input.name);
+        if (!found || found.headSha === null) throw await unknownPrompt(tx.registry, actor.projectId, input.name);
+        const prompt = await tx.registry.lockPrompt(actor.projectId, input.name, clock.now().toISOString());
+        const target = await resolveRef(tx.registry, prompt, input.ref);
+        const current = await tx.registry.getLabel(prompt.id, input.label);
         if (current?.sha === target.sha) {
           throw new PromptopsError(
             'unprocessable',
@@ -345,7 +369,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
      * sha now as the new base, and voids every earlier approval and rejection.
      */
     async update(actor: Actor, id: number, input: { ref?: string; comment?: string }): Promise<ChangeRequestView> {
-      await storage.transaction(async (tx) => {
+      await transaction(async (tx) => {
         const { cr, prompt } = await lockRequest(tx, actor, id);
         if (cr.status !== 'open') throw notOpen(cr);
         if (cr.author !== actor.name && actor.role !== 'admin') {
@@ -359,8 +383,10 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           );
         }
         const target =
-          input.ref === undefined ? await versionOf(tx, prompt.id, cr.sha) : await resolveRef(tx, prompt, input.ref);
-        const current = await tx.getLabel(prompt.id, cr.label);
+          input.ref === undefined
+            ? await versionOf(tx, prompt.id, cr.sha)
+            : await resolveRef(tx.registry, prompt, input.ref);
+        const current = await tx.registry.getLabel(prompt.id, cr.label);
         if (current?.sha === target.sha) {
           throw new PromptopsError(
             'unprocessable',
@@ -406,15 +432,15 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
     /** Moves the label when every check passes, atomically with the checks. */
     async merge(actor: Actor, id: number, input: { comment?: string }): Promise<ChangeRequestView> {
       // The eval gate may be slow: ask it first, then re-check everything else under the lock.
-      const before = await requireRequest(storage, actor, id);
+      const before = await requireRequest(stores, actor, id);
       if (before.status !== 'open') throw notOpen(before);
-      const policyBefore = await effectivePolicy(storage, actor.projectId, before.label, before.name);
-      const labelBefore = await storage.getLabel(before.promptId, before.label);
+      const policyBefore = await effectivePolicy(reviews, actor.projectId, before.label, before.name);
+      const labelBefore = await registry.getLabel(before.promptId, before.label);
       const verdict = await evalVerdict(before, policyBefore, labelBefore?.sha ?? null);
-      await storage.transaction(async (tx) => {
+      await transaction(async (tx) => {
         const { cr, prompt } = await lockRequest(tx, actor, id);
         if (cr.status !== 'open') throw notOpen(cr);
-        const current = await tx.getLabel(prompt.id, cr.label);
+        const current = await tx.registry.getLabel(prompt.id, cr.label);
         if ((current?.sha ?? null) !== cr.baseSha) {
           throw new PromptopsError(
             'conflict',
@@ -452,7 +478,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
           );
         }
         const firstLine = cr.message.split('\n')[0] ?? '';
-        const moved = await moveLabel(tx, clock, {
+        const moved = await moveLabel(tx.registry, clock, {
           actor,
           prompt,
           label: cr.label,
@@ -478,7 +504,7 @@ export const createReviewService = (storage: Storage, clock: Clock, evalGate: Ev
 
     /** Abandons the request: its author, or a reviewer (or above). */
     async close(actor: Actor, id: number, input: { comment?: string }): Promise<ChangeRequestView> {
-      await storage.transaction(async (tx) => {
+      await transaction(async (tx) => {
         const { cr } = await lockRequest(tx, actor, id);
         if (cr.status !== 'open') throw notOpen(cr);
         if (cr.author !== actor.name && !roleAllows(actor.role, 'reviews:approve')) {

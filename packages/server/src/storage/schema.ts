@@ -3,7 +3,7 @@ import type { Generated } from 'kysely';
 /**
  * The tables as Kysely sees them (snake_case, as in SQL). Both dialects store times as ISO-8601 text,
  * version content as canonical JSON text and audit data as JSON text, so rows read back identically.
- * `kysely-storage.ts` maps these rows to the port's camelCase shapes.
+ * Each feature's `kysely-store.ts` maps these rows to its store's camelCase shapes.
  */
 
 export interface ProjectsTable {
@@ -229,3 +229,122 @@ export interface Database {
   trace_rollup_tenants: TraceRollupTenantsTable;
   trace_rollup_backfill: TraceRollupBackfillTable;
 }
+
+/** The access tables (migration 0003). */
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  created_at: string;
+}
+
+export interface MembershipsTable {
+  project_id: number;
+  user_id: number;
+  role: string;
+  display_name: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+export interface AccessDatabase extends Omit<Database, 'api_keys'> {
+  api_keys: ApiKeysTable & { user_id: number | null };
+  users: UsersTable;
+  memberships: MembershipsTable;
+}
+
+/** The review tables as Kysely sees them (migration 0004). */
+// A type alias (not an interface) so it satisfies `withTables`' record constraint.
+export type ReviewDatabase = {
+  label_policies: {
+    project_id: number;
+    label: string;
+    pattern: string;
+    protected: number;
+    approvals: number;
+    min_role: string;
+    owners: string;
+    code_owners: number;
+    suites: string;
+    author_may_approve: number;
+    updated_at: string;
+    updated_by: string;
+  };
+  code_owners: { project_id: number; pattern: string; owners: string; updated_at: string; updated_by: string };
+  teams: { project_id: number; team: string; members: string; updated_at: string; updated_by: string };
+  change_requests: {
+    id: Generated<number>;
+    project_id: number;
+    prompt_id: number;
+    label: string;
+    status: string;
+    author: string;
+    message: string;
+    sha: string;
+    version: number;
+    base_sha: string | null;
+    base_version: number | null;
+    created_at: string;
+    updated_at: string;
+    deployment_id: number | null;
+  };
+  review_events: {
+    id: Generated<number>;
+    change_request_id: number;
+    kind: string;
+    actor: string;
+    sha: string;
+    comment: string;
+    at: string;
+  };
+};
+
+/** The eval tables (migrations 0005 and 0010) as Kysely sees them. */
+export type EvalTables = {
+  eval_suites: {
+    project_id: number;
+    name: string;
+    version: number;
+    sha: string;
+    prompt: string;
+    content: string;
+    author: string;
+    message: string;
+    created_at: string;
+  };
+  eval_runs: {
+    id: Generated<number>;
+    project_id: number;
+    suite_name: string;
+    suite_sha: string;
+    suite_version: number;
+    prompt_name: string;
+    prompt_sha: string;
+    prompt_version: number;
+    provider: string;
+    passed: number;
+    pass_rate: number;
+    summary: string;
+    started_at: string;
+    duration_ms: number;
+    recorded_by: string;
+    recorded_at: string;
+  };
+  eval_run_cases: {
+    run_id: number;
+    position: number;
+    case_id: string;
+    case_hash: string;
+    pass: number;
+    score: number;
+    vars: string;
+    output: string | null;
+    error: string | null;
+    assertions: string;
+    latency_ms: number | null;
+    input_tokens: number | null;
+    output_tokens: number | null;
+    cost: number | null;
+    cached: number;
+  };
+};

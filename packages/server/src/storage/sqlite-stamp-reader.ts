@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
-import type { StampCallback } from './port.js';
+/** The stamp, or the error of reading it. */
+export type StampCallback = (error: Error | null, stamp: number) => void;
 
 /**
  * Reads a project's change stamp (newest audit seq) synchronously, on a read-only connection of its own.

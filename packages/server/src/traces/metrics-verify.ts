@@ -1,6 +1,5 @@
 import { latencyPercentiles, latencyWithinError } from '@promptops/core';
-import type { Storage } from '../storage/port.js';
-import type { MetricsBucketRow, MetricsQuery } from './store.js';
+import type { MetricsBucketRow, MetricsQuery, TraceStore } from './store.js';
 
 /**
  * Recomputes a metrics window from the raw rows and compares it with what the rollups answer: counts,
@@ -74,7 +73,7 @@ export const compareMetrics = (
 
 /** `verifyMetrics`: one window of one prompt, rollups against every raw row (no latency sampling). */
 export const verifyMetrics = async (
-  storage: Pick<Storage, 'traceMetrics'>,
+  storage: Pick<TraceStore, 'traceMetrics'>,
   projectId: number,
   query: Omit<MetricsQuery, 'source' | 'maxLatencySamples'>,
 ): Promise<MetricsVerification> => {

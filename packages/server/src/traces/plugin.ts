@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../context.js';
-import type { Storage } from '../storage/port.js';
 import { DEFAULT_BODY_DEADLINE } from './body-deadline.js';
 import { BodyReadLimit, ConcurrencyGate } from './gate.js';
 import { startRetention, type RetentionOptions } from './retention.js';
 import { traceRoutes } from './routes.js';
-import { createTraceService } from './service.js';
+import { createTraceService, type TraceStores } from './service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,7 +47,7 @@ export interface TraceOptions {
 /** Registers the trace routes and starts the retention job, which stops when the app closes. */
 export const registerTraces = async (
   app: FastifyInstance,
-  storage: Storage,
+  stores: TraceStores,
   clock: Clock,
   options: TraceOptions = {},
 ): Promise<void> => {
@@ -65,9 +64,9 @@ export const registerTraces = async (
   }
   app.decorate('ingestStats', () => ({ active: gate.active, queued: gate.queued, reading: reads.reading }));
   const limits = { gate, reads, deadline, retryAfterSeconds: ingest.retryAfterSeconds ?? 1 };
-  await app.register(traceRoutes(createTraceService(storage, clock), limits));
+  await app.register(traceRoutes(createTraceService(stores, clock), limits));
   if (options.retention === false) return;
-  const retention = startRetention(storage, {
+  const retention = startRetention(stores.traces, {
     ...options.retention,
     now: () => clock.now().getTime(),
     onError: (error) => app.log.error({ err: error }, 'trace retention failed'),

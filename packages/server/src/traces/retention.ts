@@ -1,4 +1,4 @@
-import type { Storage } from '../storage/port.js';
+import type { TraceStore } from './store.js';
 import { rollupRetentionDaysFromEnv } from './store/rollups.js';
 
 /**
@@ -56,8 +56,8 @@ export const retentionDaysFromEnv = (env: Readonly<Record<string, string | undef
   return days;
 };
 
-export type RetentionStorage = Pick<Storage, 'deleteTracesBefore'> &
-  Partial<Pick<Storage, 'deleteRollupsBefore' | 'backfillTraceRollups' | 'foldTraceRollups'>>;
+export type RetentionStorage = Pick<TraceStore, 'deleteTracesBefore'> &
+  Partial<Pick<TraceStore, 'deleteRollupsBefore' | 'backfillTraceRollups' | 'foldTraceRollups'>>;
 
 export const startRetention = (
   storage: RetentionStorage,

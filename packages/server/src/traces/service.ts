@@ -16,7 +16,11 @@ import type { Actor, Clock } from '../context.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { rollbackPlan } from '../labels/rollback-targets.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
-import type { Storage, VersionRow } from '../storage/port.js';
+import type { RegistryReads } from '../registry/store.js';
+import type { ReviewReads } from '../reviews/store.js';
+import type { Dialect } from '../storage/dialect.js';
+import type { TraceStoreHandle } from './store/index.js';
+import type { VersionRow } from '../registry/store.js';
 import type { MetricsGroupBy, TraceCursor, TraceFilter, TraceStatus } from './store.js';
 import { otlpToEvents } from './otlp.js';
 import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from './records.js';
@@ -69,12 +73,20 @@ const round = (value: number, digits = 2): number => Math.round(value * 10 ** di
 
 export type TraceService = ReturnType<typeof createTraceService>;
 
-export const createTraceService = (storage: Storage, clock: Clock) => {
+/** The stores the trace service uses: its own, and the registry (and policies) a trace links to. */
+export interface TraceStores {
+  readonly dialect: Dialect;
+  readonly traces: TraceStoreHandle;
+  readonly registry: RegistryReads;
+  readonly reviews: ReviewReads;
+}
+
+export const createTraceService = ({ dialect, traces, registry, reviews }: TraceStores, clock: Clock) => {
   /** Validated item by item, inserted in short transactions (ingest/batching.ts). */
   const ingestEvents = (actor: Actor, events: readonly unknown[], nowMs: number): Promise<IngestResult> =>
     ingestEventsInChunks(
-      (...args) => storage.insertTraces(...args),
-      INSERT_CHUNK[storage.dialect],
+      (...args) => traces.insertTraces(...args),
+      INSERT_CHUNK[dialect],
       actor.projectId,
       events,
       nowMs,
@@ -82,7 +94,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
     );
 
   const versionBySha = async (promptId: number, sha: string, cache: Map<string, VersionRow | undefined>) => {
-    if (!cache.has(sha)) cache.set(sha, await storage.getVersionBySha(promptId, sha));
+    if (!cache.has(sha)) cache.set(sha, await registry.getVersionBySha(promptId, sha));
     return cache.get(sha);
   };
 
@@ -94,7 +106,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
      */
     async ingest(actor: Actor, body: Uint8Array): Promise<EncodedIngestResult> {
       const nowMs = clock.now().getTime();
-      return storage.ingestTraceBody(actor.projectId, body, nowMs, nowMs);
+      return traces.ingest.ingestBody(actor.projectId, body, nowMs, nowMs);
     },
 
     /** `POST /v1/traces`: an ExportTraceServiceRequest, already decoded. */
@@ -129,7 +141,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
         ...(query.since === undefined ? {} : { sinceMs: parseInstant(query.since, 'since', nowMs) }),
         ...(query.until === undefined ? {} : { untilMs: parseInstant(query.until, 'until', nowMs) }),
       };
-      const rows = await storage.queryTraces(actor.projectId, filter, {
+      const rows = await traces.queryTraces(actor.projectId, filter, {
         limit: query.limit,
         ...(query.cursor === undefined ? {} : { after: decodeCursor(query.cursor) }),
       });
@@ -141,9 +153,9 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
     },
 
     async detail(actor: Actor, id: string): Promise<TraceDetail> {
-      const row = await storage.getTrace(actor.projectId, id);
+      const row = await traces.getTrace(actor.projectId, id);
       if (row === undefined) throw traceNotFound(id);
-      const scores = (await storage.listScores(actor.projectId, id)).map(toScoreRecord);
+      const scores = (await traces.listScores(actor.projectId, id)).map(toScoreRecord);
       const detail: { -readonly [K in keyof TraceDetail]: TraceDetail[K] } = {
         trace: { ...toTraceRecord(row), scores },
         version: null,
@@ -152,7 +164,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
         labelNow: null,
         rollback: null,
       };
-      const prompt = row.promptName === null ? undefined : await storage.getPrompt(actor.projectId, row.promptName);
+      const prompt = row.promptName === null ? undefined : await registry.getPrompt(actor.projectId, row.promptName);
       if (prompt === undefined || row.promptName === null) return detail;
       const name = row.promptName;
       const versions = new Map<string, VersionRow | undefined>();
@@ -172,7 +184,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
         }
       }
       if (row.label !== null) {
-        const label = await storage.getLabel(prompt.id, row.label);
+        const label = await registry.getLabel(prompt.id, row.label);
         const now = label === undefined ? undefined : await versionBySha(prompt.id, label.sha, versions);
         if (label !== undefined && now !== undefined) {
           const servesTrace = label.sha === row.promptSha;
@@ -190,7 +202,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
           };
           if (servesTrace) {
             // The rollback the label would take now: on a protected label, never to a break-glass version.
-            const plan = await rollbackPlan(storage, actor.projectId, prompt, row.label, label.sha);
+            const plan = await rollbackPlan({ registry, reviews }, actor.projectId, prompt, row.label, label.sha);
             const target = plan.choices.previous;
             const to = target === undefined ? undefined : await versionBySha(prompt.id, target, versions);
             if (to !== undefined) {
@@ -226,7 +238,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
           : score.kind === 'numeric'
             ? score.value
             : null;
-      const row = await storage.insertScore(actor.projectId, {
+      const row = await traces.insertScore(actor.projectId, {
         eventId: id,
         name: score.name ?? (score.kind === 'thumbs' ? 'feedback' : score.kind),
         kind: score.kind,
@@ -262,10 +274,10 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
           'use a wider bucket or a shorter window',
         );
       }
-      const prompt = await storage.getPrompt(actor.projectId, name);
-      if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(storage, actor.projectId, name);
+      const prompt = await registry.getPrompt(actor.projectId, name);
+      if (prompt === undefined || prompt.headSha === null) throw await unknownPrompt(registry, actor.projectId, name);
 
-      const rows = await storage.traceMetrics(actor.projectId, {
+      const rows = await traces.traceMetrics(actor.projectId, {
         promptName: name,
         by: query.by,
         sinceMs,
@@ -320,7 +332,7 @@ export const createTraceService = (storage: Storage, clock: Clock) => {
           (a.version ?? Infinity) - (b.version ?? Infinity) ||
           (a.points[0]?.start ?? '').localeCompare(b.points[0]?.start ?? ''),
       );
-      const markers = (await storage.listDeployments(prompt.id, {}))
+      const markers = (await registry.listDeployments(prompt.id, {}))
         .filter((d) => d.label !== LATEST_LABEL)
         .filter((d) => {
           const at = Date.parse(d.createdAt);

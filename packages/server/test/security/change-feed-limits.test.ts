@@ -61,7 +61,7 @@ describe.each(DIALECTS)('change-feed subscriber limits on %s', (dialect) => {
   beforeAll(async () => {
     registry = await openTestRegistry(dialect);
     const project = async (name: string) =>
-      registry.storage.transaction((tx) => tx.createProject(`${name}-${dialect}`, new Date().toISOString()));
+      registry.storage.transaction((tx) => tx.registry.createProject(`${name}-${dialect}`, new Date().toISOString()));
     const b = await project('b');
     const c = await project('c');
     keyB1 = await addKey(registry.storage, b.id, 'viewer', `po_test_limits_b1_${dialect}_00000000000000`, 'b1');

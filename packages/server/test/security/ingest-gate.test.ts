@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app/app.js';
-import type { Storage } from '../../src/storage/port.js';
+import type { Stores } from '../../src/app/stores.js';
 import { openTestRegistry, type TestRegistry } from '../support/registry.js';
 import { traceEvent } from '../support/traces.js';
 
@@ -58,26 +58,27 @@ describe('the ingest gate under aborted requests', () => {
   beforeAll(async () => {
     registry = await openTestRegistry('sqlite');
     const real = registry.storage;
-    expect(typeof real.ingestTraceBody).toBe('function');
+    expect(typeof real.traces.ingest.ingestBody).toBe('function');
     // Holds a tagged batch inside storage until the test opens its latch: "being processed" on demand.
-    const held = new Proxy(real, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target) as unknown;
-        if (prop === 'ingestTraceBody') {
-          const ingestBody = value as NonNullable<Storage['ingestTraceBody']>;
-          return async (projectId: number, body: Uint8Array, nowMs: number, createdAtMs: number) => {
+    const ingestBody = real.traces.ingest.ingestBody;
+    const held: Stores = {
+      ...real,
+      traces: {
+        ...real.traces,
+        ingest: {
+          ...real.traces.ingest,
+          async ingestBody(projectId: number, body: Uint8Array, nowMs: number, createdAtMs: number) {
             const tag = /"id":"(s\d+r\d)-/.exec(Buffer.from(body).toString('utf8'))?.[1];
             const hold = tag === undefined ? undefined : latches.get(tag);
             if (tag !== undefined && hold !== undefined) {
               arrived.add(tag);
               await hold.opened;
             }
-            return ingestBody.call(target, projectId, body, nowMs, createdAtMs);
-          };
-        }
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            return ingestBody.call(real.traces.ingest, projectId, body, nowMs, createdAtMs);
+          },
+        },
       },
-    });
+    };
     app = await buildApp({
       storage: held,
       traces: { ingest: { maxActive: 2, maxQueued: 2 }, retention: false },

@@ -60,7 +60,7 @@ describe('server logging', () => {
       expect.objectContaining({ level: 40, msg: 'authentication failed', auth: 'unknown', address: '127.0.0.1' }),
     );
 
-    server.storage.listPrompts = async () => {
+    server.storage.registry.listPrompts = async () => {
       throw new Error('disk on fire');
     };
     const first = await get('/api/v1/prompts', `Bearer ${adminKey}`);

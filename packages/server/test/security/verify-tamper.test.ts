@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { auditHash, canonicalJson } from '@promptops/core';
 import { hashApiKey, keyIdOf } from '../../src/auth/keys.js';
 import { startServer, type RunningServer } from '../../src/app/start-server.js';
-import { dropAppendOnlyTriggersSql, type AppendOnlyTable, type RawSqlAccess } from '../../src/storage/index.js';
-import type { Storage } from '../../src/storage/port.js';
+import { dropAppendOnlyTriggersSql, type AppendOnlyTable } from '../../src/storage/index.js';
+import type { RawSqlAccess } from '../../src/app/stores.js';
+import type { Stores } from '../../src/app/stores.js';
 import { call } from '../support/http.js';
 import { ADMIN_KEY, DIALECTS, freshDbUrl, textContent } from '../support/registry.js';
 
@@ -65,7 +66,7 @@ describe.each(DIALECTS)('verify catches tampering on %s', (dialect) => {
   const sqlOf =
     (server: RunningServer): RawSqlAccess['rawSql'] =>
     (statement) =>
-      (server.storage as Storage & RawSqlAccess).rawSql(statement);
+      (server.storage as Stores & RawSqlAccess).rawSql(statement);
   const api = async (
     server: RunningServer,
     method: 'GET' | 'POST' | 'PUT',

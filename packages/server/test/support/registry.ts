@@ -7,8 +7,9 @@ import { bootstrap } from '../../src/auth/bootstrap.js';
 import { insertAuditedKey } from '../../src/access/service.js';
 import { systemClock, type Clock } from '../../src/context.js';
 import { buildApp } from '../../src/app/app.js';
-import { createStorage, type RawSqlAccess } from '../../src/storage/index.js';
-import { ROLES, type Role, type Storage } from '../../src/storage/port.js';
+import { createStorage, type RawSqlAccess } from '../../src/app/stores.js';
+import { ROLES, type Role } from '../../src/access/store.js';
+import type { Stores } from '../../src/app/stores.js';
 import { createDatabase } from './postgres.js';
 
 export const DIALECTS = ['sqlite', 'postgres'] as const;
@@ -38,14 +39,14 @@ export const freshDbUrl = async (dialect: TestDatabase): Promise<{ url: string; 
  * keys (so verify finds it recorded), without the API's name checks (tests name keys on purpose).
  */
 export const addKey = async (
-  storage: Storage,
+  storage: Stores,
   projectId: number,
   role: Role,
   key: string,
   name: string = role,
 ): Promise<string> => {
   await storage.transaction(async (tx) => {
-    await tx.lockProjectAccess(projectId);
+    await tx.access.lockProjectAccess(projectId);
     await insertAuditedKey(tx, key, {
       projectId,
       name,
@@ -61,7 +62,7 @@ export const addKey = async (
 
 export interface TestRegistry {
   readonly dbUrl: string;
-  readonly storage: Storage & RawSqlAccess;
+  readonly storage: Stores & RawSqlAccess;
   readonly app: FastifyInstance;
   readonly projectId: number;
   /** One key per role, acting as a user named after the role. */

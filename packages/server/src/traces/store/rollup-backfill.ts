@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../../storage/port.js';
+import type { Dialect } from '../../storage/dialect.js';
 import type { TraceRollupStatus } from '../store.js';
 import type { Database } from '../../storage/schema.js';
 import type { RollupEvent, RollupScore } from './rollup-deltas.js';

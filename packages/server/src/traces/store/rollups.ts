@@ -8,7 +8,7 @@ import {
 } from '@promptops/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
-import type { Dialect } from '../../storage/port.js';
+import type { Dialect } from '../../storage/dialect.js';
 import {
   HOUR_MS,
   OTHER_TENANT,

@@ -1,4 +1,4 @@
-import type { Dialect } from '../../storage/port.js';
+import type { Dialect } from '../../storage/dialect.js';
 import type { NewTrace } from '../store.js';
 
 /** The traces insert's columns and their parameters in that order, shared by every insert path. */

@@ -2,25 +2,24 @@ import { auditHash, canonicalJson, GENESIS_HASH, PromptopsError } from '@prompto
 import type { DeploymentKind } from '@promptops/core';
 import { sql } from 'kysely';
 import type { CompiledQuery, Kysely, Selectable } from 'kysely';
-import { createAccessReads, createAccessWrites } from './access-store.js';
-import type { AccessReads, AccessTx } from './access-port.js';
-import { dialectNamed } from './dialect.js';
-import { migrateToLatest } from './migrations/index.js';
-import { createTraceStore, type TraceStoreHandle } from '../traces/store/index.js';
-import type { RollupOptions } from '../traces/store/rollups.js';
-import { SqliteStampReader } from './sqlite-stamp-reader.js';
-import { toStorageError, translated } from './storage-errors.js';
-import { writeTransaction } from './write-transaction.js';
-import { createEvalStore, createEvalWrites } from './eval-store.js';
-import type { EvalStore, EvalTx } from './eval-port.js';
-import { createReviewStore } from './review-store.js';
-import type { ReviewTx } from './review-port.js';
+import type { SqlDialect } from '../storage/dialect.js';
 import type {
-  ApiKeyRow,
+  AuditLogTable,
+  Database,
+  DeploymentsTable,
+  LabelsTable,
+  ProjectsTable,
+  PromptsTable,
+  VersionsTable,
+} from '../storage/schema.js';
+import { SqliteStampReader } from '../storage/sqlite-stamp-reader.js';
+import { translated } from '../storage/storage-errors.js';
+import type { TxScope } from '../storage/transaction.js';
+import type {
+  AuditMac,
   AuditQuery,
   AuditRow,
   DeploymentRow,
-  Dialect,
   LabeledVersionRow,
   LabelRow,
   NewAuditEntry,
@@ -30,54 +29,20 @@ import type {
   ProjectRow,
   PromptRow,
   RegistryReads,
+  RegistryStore,
   RegistryTx,
-  Role,
-  Storage,
   VersionRow,
-} from './port.js';
-import type { TraceStore } from '../traces/store.js';
-import type {
-  ApiKeysTable,
-  AuditLogTable,
-  Database,
-  DeploymentsTable,
-  LabelsTable,
-  ProjectsTable,
-  PromptsTable,
-  VersionsTable,
-} from './schema.js';
+} from './store.js';
 
 /**
- * The one implementation of the storage port, over Kysely, for both SQLite and PostgreSQL. The dialects
- * differ only in how a transaction starts and whether rows can be locked; everything else is shared SQL.
+ * The registry store over Kysely, for both SQLite and PostgreSQL: shared SQL, with the dialect object
+ * saying whether rows can be locked.
  */
-
-/** Authenticates a new audit entry's hash with a key the database never sees (the server's audit key). */
-export type AuditMac = (projectId: number, hash: string) => string;
-
-/** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
-export interface RawSqlAccess {
-  /** Runs one SQL statement as is and returns its rows (none for statements that return none). */
-  rawSql(statement: string): Promise<Record<string, unknown>[]>;
-}
 
 const toProject = (row: Selectable<ProjectsTable>): ProjectRow => ({
   id: row.id,
   name: row.name,
   createdAt: row.created_at,
-});
-
-const toApiKey = (row: Selectable<ApiKeysTable>): ApiKeyRow => ({
-  id: row.id,
-  projectId: row.project_id,
-  keyId: row.key_id,
-  hash: row.hash,
-  role: row.role as Role,
-  name: row.name,
-  createdBy: row.created_by,
-  createdAt: row.created_at,
-  lastUsedAt: row.last_used_at,
-  revokedAt: row.revoked_at,
 });
 
 const toPrompt = (row: Selectable<PromptsTable>): PromptRow => ({
@@ -144,25 +109,8 @@ const toAudit = (row: Selectable<AuditLogTable>): AuditRow => ({
   mac: row.mac,
 });
 
-// The access reads and writes live in access-store.ts and are mixed in (declaration merging below).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-interface KyselyReads extends AccessReads {}
-
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 class KyselyReads implements RegistryReads {
-  constructor(
-    protected readonly db: Kysely<Database>,
-    readonly dialect: Dialect,
-  ) {
-    Object.assign(this, createAccessReads(db));
-  }
-
-  #reviews: ReviewTx | undefined;
-  /** The review store on this connection (its writes are typed away outside transactions). */
-  get reviews(): ReviewTx {
-    this.#reviews ??= createReviewStore(this.db);
-    return this.#reviews;
-  }
+  constructor(protected readonly db: Kysely<Database>) {}
 
   async getProject(id: number): Promise<ProjectRow | undefined> {
     const row = await this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
@@ -182,19 +130,9 @@ class KyselyReads implements RegistryReads {
     return Number(row.count);
   }
 
-  async findApiKey(keyId: string): Promise<ApiKeyRow | undefined> {
-    const row = await this.db.selectFrom('api_keys').selectAll().where('key_id', '=', keyId).executeTakeFirst();
-    return row && toApiKey(row);
-  }
-
-  async listApiKeys(projectId: number): Promise<ApiKeyRow[]> {
-    const rows = await this.db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .orderBy('id')
-      .execute();
-    return rows.map(toApiKey);
+  async listProjects(): Promise<ProjectRow[]> {
+    const rows = await this.db.selectFrom('projects').selectAll().orderBy('id').execute();
+    return rows.map(toProject);
   }
 
   async listPrompts(projectId: number): Promise<PromptRow[]> {
@@ -408,33 +346,23 @@ class KyselyReads implements RegistryReads {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-interface KyselyTx extends Omit<AccessTx, keyof AccessReads> {}
-
-/** The writes, bound to one open transaction (`db` is the transaction's connection). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+/** The reads and writes, bound to one open transaction (`db` is the transaction's connection). */
 class KyselyTx extends KyselyReads implements RegistryTx {
-  constructor(
-    db: Kysely<Database>,
-    dialect: Dialect,
-    /** Projects whose audit log this transaction appended to, announced once it commits. */
-    readonly audited: Set<number>,
-    private readonly auditMac: AuditMac | undefined,
-  ) {
-    super(db, dialect);
-    Object.assign(this, createAccessWrites(db, dialect));
-  }
+  /** Projects whose audit log this transaction appended to, announced once it commits. */
+  readonly #audited = new Set<number>();
 
-  #evals: EvalTx | undefined;
-  /** Eval suite and run inserts on this transaction (eval-store.ts). */
-  get evals(): EvalTx {
-    this.#evals ??= createEvalWrites(this.db);
-    return this.#evals;
+  constructor(
+    private readonly scope: TxScope,
+    private readonly dialect: SqlDialect,
+    private readonly auditMac: AuditMac | undefined,
+    private readonly announce: (projectId: number) => void,
+  ) {
+    super(scope.db);
   }
 
   /** Row locks exist on PostgreSQL only; on SQLite, BEGIN IMMEDIATE already made this the only writer. */
   private get locksRows(): boolean {
-    return dialectNamed(this.dialect).locksRows;
+    return this.dialect.locksRows;
   }
 
   createProject(name: string, createdAt: string): Promise<ProjectRow> {
@@ -446,17 +374,6 @@ class KyselyTx extends KyselyReads implements RegistryTx {
         .executeTakeFirstOrThrow();
       return toProject(row);
     });
-  }
-
-  async revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('api_keys')
-      .set({ revoked_at: at })
-      .where('project_id', '=', projectId)
-      .where('key_id', '=', keyId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
   }
 
   lockPrompt(projectId: number, name: string, at: string): Promise<PromptRow> {
@@ -613,84 +530,37 @@ class KyselyTx extends KyselyReads implements RegistryTx {
         mac,
       };
       await this.db.insertInto('audit_log').values(row).execute();
-      this.audited.add(entry.projectId);
+      if (!this.#audited.has(entry.projectId)) {
+        this.#audited.add(entry.projectId);
+        this.scope.afterCommit(() => this.announce(entry.projectId));
+      }
       return toAudit(row);
     });
   }
 }
 
-export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess {
-  readonly #auditListeners = new Set<(projectId: number) => void>();
-  // Traces: the store, its writer thread and ingestion live in the traces feature (traces/store/index.ts).
-  readonly #traces: TraceStoreHandle;
-  readonly insertTraces: TraceStore['insertTraces'] = (...args) => this.#traces.insertTraces(...args);
-  readonly queryTraces: TraceStore['queryTraces'] = (...args) => this.#traces.queryTraces(...args);
-  readonly getTrace: TraceStore['getTrace'] = (...args) => this.#traces.getTrace(...args);
-  readonly insertScore: TraceStore['insertScore'] = (...args) => this.#traces.insertScore(...args);
-  readonly listScores: TraceStore['listScores'] = (...args) => this.#traces.listScores(...args);
-  readonly traceMetrics: TraceStore['traceMetrics'] = (...args) => this.#traces.traceMetrics(...args);
-  readonly deleteTracesBefore: TraceStore['deleteTracesBefore'] = (...args) => this.#traces.deleteTracesBefore(...args);
-  readonly deleteRollupsBefore: TraceStore['deleteRollupsBefore'] = (...args) =>
-    this.#traces.deleteRollupsBefore(...args);
-  readonly backfillTraceRollups: TraceStore['backfillTraceRollups'] = (...args) =>
-    this.#traces.backfillTraceRollups(...args);
-  readonly foldTraceRollups: TraceStore['foldTraceRollups'] = (...args) => this.#traces.foldTraceRollups(...args);
-  readonly traceRollupStatus: TraceStore['traceRollupStatus'] = () => this.#traces.traceRollupStatus();
-  // Eval suites and runs: the SQL lives in eval-store.ts.
-  readonly #evals: EvalStore;
-  readonly listEvalSuites: EvalStore['listEvalSuites'] = (...args) => this.#evals.listEvalSuites(...args);
-  readonly listEvalSuiteVersions: EvalStore['listEvalSuiteVersions'] = (...args) =>
-    this.#evals.listEvalSuiteVersions(...args);
-  readonly getEvalSuite: EvalStore['getEvalSuite'] = (...args) => this.#evals.getEvalSuite(...args);
-  readonly latestEvalSuite: EvalStore['latestEvalSuite'] = (...args) => this.#evals.latestEvalSuite(...args);
-  readonly listEvalSuitePrompts: EvalStore['listEvalSuitePrompts'] = (...args) =>
-    this.#evals.listEvalSuitePrompts(...args);
-  readonly listEvalRuns: EvalStore['listEvalRuns'] = (...args) => this.#evals.listEvalRuns(...args);
-  readonly getEvalRun: EvalStore['getEvalRun'] = (...args) => this.#evals.getEvalRun(...args);
-  readonly listEvalRunCases: EvalStore['listEvalRunCases'] = (...args) => this.#evals.listEvalRunCases(...args);
-  readonly listEvalRunVerdicts: EvalStore['listEvalRunVerdicts'] = (...args) =>
-    this.#evals.listEvalRunVerdicts(...args);
-  readonly latestEvalRun: EvalStore['latestEvalRun'] = (...args) => this.#evals.latestEvalRun(...args);
+/** The registry store's options: a SQLite file gets a stamp reader; `auditMac` seals every audit entry. */
+export interface RegistryStoreOptions {
+  readonly sqliteFile?: string;
+  readonly auditMac?: AuditMac;
+}
 
-  /**
-   * `sqliteFile` (a SQLite file database) or `postgresUrl`: trace inserts then run on a worker thread with a
-   * connection of its own (traces/ingest/writer.ts). `auditMac`: every appended audit entry carries its
-   * HMAC. `rollups`: the metrics rollups' options (traces/store/rollups.ts), from the environment unless given.
-   */
+class KyselyRegistryStore extends KyselyReads implements RegistryStore {
+  readonly #auditListeners = new Set<(projectId: number) => void>();
+  readonly #stampReader: SqliteStampReader | undefined;
+  readonly latestAuditSeqSoon?: NonNullable<RegistryStore['latestAuditSeqSoon']>;
+
   constructor(
     db: Kysely<Database>,
-    dialect: Dialect,
-    options: {
-      readonly sqliteFile?: string;
-      readonly postgresUrl?: string;
-      readonly auditMac?: AuditMac;
-      readonly rollups?: RollupOptions;
-    } = {},
+    private readonly dialect: SqlDialect,
+    private readonly options: RegistryStoreOptions,
   ) {
-    super(db, dialect);
-    this.#auditMac = options.auditMac;
-    this.#traces = createTraceStore(db, dialect, {
-      ...(options.sqliteFile === undefined ? {} : { sqliteFile: options.sqliteFile }),
-      ...(options.postgresUrl === undefined ? {} : { postgresUrl: options.postgresUrl }),
-      ...(options.rollups === undefined ? {} : { rollups: options.rollups }),
-    });
-    const { ingest } = this.#traces;
-    this.ingestTraceBody = (...args) => ingest.ingestBody(...args);
+    super(db);
     if (options.sqliteFile !== undefined) {
-      this.#stampReader = new SqliteStampReader(options.sqliteFile);
-      const reader = this.#stampReader;
+      const reader = new SqliteStampReader(options.sqliteFile);
+      this.#stampReader = reader;
       this.latestAuditSeqSoon = (projectId, callback) => reader.readSoon(projectId, callback);
     }
-    this.#evals = createEvalStore(db);
-  }
-
-  readonly #stampReader: SqliteStampReader | undefined;
-  readonly #auditMac: AuditMac | undefined;
-  readonly ingestTraceBody: Storage['ingestTraceBody'];
-  readonly latestAuditSeqSoon?: NonNullable<Storage['latestAuditSeqSoon']>;
-
-  async migrate(): Promise<void> {
-    await migrateToLatest(this.db, dialectNamed(this.dialect));
   }
 
   onAuditCommitted(listener: (projectId: number) => void): () => void {
@@ -702,43 +572,29 @@ export class KyselyStorage extends KyselyReads implements Storage, RawSqlAccess 
     };
   }
 
-  async transaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
-    const audited = new Set<number>();
-    const result = await this.#transaction(fn, audited);
-    for (const projectId of audited) {
-      for (const listener of this.#auditListeners) {
-        try {
-          listener(projectId);
-        } catch {
-          // A listener's failure is its own; the commit stands and the caller gets its result.
-        }
+  readonly #announce = (projectId: number): void => {
+    for (const listener of this.#auditListeners) {
+      try {
+        listener(projectId);
+      } catch {
+        // A listener's failure is its own; the commit stands and the caller gets its result.
       }
     }
-    return result;
+  };
+
+  inTransaction(scope: TxScope): RegistryTx {
+    return new KyselyTx(scope, this.dialect, this.options.auditMac, this.#announce);
   }
 
-  async #transaction<T>(fn: (tx: RegistryTx) => Promise<T>, audited: Set<number>): Promise<T> {
-    try {
-      return await writeTransaction(this.db, this.dialect, (db) =>
-        fn(new KyselyTx(db, this.dialect, audited, this.#auditMac)),
-      );
-    } catch (error) {
-      throw toStorageError(error);
-    }
-  }
-
-  async touchApiKey(keyId: string, at: string): Promise<void> {
-    await this.db.updateTable('api_keys').set({ last_used_at: at }).where('key_id', '=', keyId).execute();
-  }
-
-  async rawSql(statement: string): Promise<Record<string, unknown>[]> {
-    const result = await sql.raw<Record<string, unknown>>(statement).execute(this.db);
-    return result.rows;
-  }
-
-  async close(): Promise<void> {
+  close(): void {
     this.#stampReader?.close();
-    await this.#traces.close();
-    await this.db.destroy();
   }
 }
+
+/** The registry store over Kysely, its writer for one transaction, and `close` for its stamp reader. */
+export const createRegistryStore = (
+  db: Kysely<Database>,
+  dialect: SqlDialect,
+  options: RegistryStoreOptions = {},
+): RegistryStore & { inTransaction(scope: TxScope): RegistryTx; close(): void } =>
+  new KyselyRegistryStore(db, dialect, options);

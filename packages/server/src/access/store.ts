@@ -1,21 +1,29 @@
 export const ROLES = ['viewer', 'editor', 'reviewer', 'deployer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export interface ProjectRow {
-  readonly id: number;
-  readonly name: string;
-  readonly createdAt: string;
-}
-
 /**
- * The access half of the storage port: users, project memberships and the parts of API keys that key
- * management needs. `RegistryReads` / `RegistryTx` extend these interfaces; `access-store.ts` implements
- * them for both dialects.
+ * The access feature's store: users, project memberships and API keys. `kysely-store.ts` implements it
+ * for both databases.
  *
  * Users are server-wide identities (a name, unique on the server); a membership gives a user one role in
  * one project and holds what that project shows of the user (its display name), so nothing a project
  * sees or changes of a user reaches another project.
  */
+
+export interface ApiKeyRow {
+  readonly id: number;
+  readonly projectId: number;
+  /** Public, non-secret lookup part of the key (`po_<keyId>_<secret>`). */
+  readonly keyId: string;
+  /** sha256 hex of the whole key; the key itself is never stored. */
+  readonly hash: string;
+  readonly role: Role;
+  readonly name: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
 
 export interface UserRow {
   readonly id: number;
@@ -67,7 +75,8 @@ export interface NewApiKey {
 }
 
 export interface AccessReads {
-  listProjects(): Promise<ProjectRow[]>;
+  findApiKey(keyId: string): Promise<ApiKeyRow | undefined>;
+  listApiKeys(projectId: number): Promise<ApiKeyRow[]>;
   /** The key by its lookup id, in any project (authentication), with its user and membership. */
   findKeyForAuth(keyId: string): Promise<AccessKeyRow | undefined>;
   /** A project's keys, oldest first. */
@@ -99,4 +108,10 @@ export interface AccessTx extends AccessReads {
   insertApiKey(key: NewApiKey): Promise<void>;
   /** Makes the key stop working at `at` (now, or later for a rotation's grace); never extends an earlier stop. */
   stopApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;
+  revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;
+}
+
+export interface AccessStore extends AccessReads {
+  /** Best-effort, outside any transaction: records when a key was last used. */
+  touchApiKey(keyId: string, at: string): Promise<void>;
 }

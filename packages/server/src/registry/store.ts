@@ -1,39 +1,18 @@
 import type { DeploymentKind } from '@promptops/core';
-import type { TraceStore } from '../traces/store.js';
-import type { TraceIngest } from '../traces/ingest/ingest.js';
-import type { Dialect } from './dialect.js';
-import type { EvalStore, EvalTx } from './eval-port.js';
-import type { ReviewReads, ReviewTx } from './review-port.js';
-import type { AccessReads, AccessTx, ProjectRow, Role } from './access-port.js';
 
 /**
- * The storage port. The registry service talks only to this interface; two adapters implement it
- * (SQLite, the embedded default, and PostgreSQL, for several replicas) and one contract suite
- * (`test/storage.contract.test.ts`) runs against both. Nothing of either database leaks upward.
+ * The registry's store: projects, prompts, their versions, labels and deployments, and each project's
+ * audit log, whose newest seq is the stamp read caches are validated against. Used by the prompts,
+ * labels, audit and changes features. `kysely-store.ts` implements it for both databases.
  *
  * Rows use the domain's words; times are ISO-8601 UTC strings; ids are integers.
  * Versions, deployments and audit entries are append-only, enforced by triggers in both databases.
  */
 
-export type { Dialect };
-
-// Roles and projects are declared beside the access port (which port.ts extends) and re-exported here.
-export { ROLES } from './access-port.js';
-export type { ProjectRow, Role } from './access-port.js';
-
-export interface ApiKeyRow {
+export interface ProjectRow {
   readonly id: number;
-  readonly projectId: number;
-  /** Public, non-secret lookup part of the key (`po_<keyId>_<secret>`). */
-  readonly keyId: string;
-  /** sha256 hex of the whole key; the key itself is never stored. */
-  readonly hash: string;
-  readonly role: Role;
   readonly name: string;
-  readonly createdBy: string;
   readonly createdAt: string;
-  readonly lastUsedAt: string | null;
-  readonly revokedAt: string | null;
 }
 
 export interface PromptRow {
@@ -149,7 +128,6 @@ export interface Page {
   readonly before?: number;
 }
 
-/** Reads, available both outside and inside a transaction. */
 /** Audit log page. A prompt's entries are those whose target is `NAME`, `NAME@vN` or `NAME:label`. */
 export interface AuditQuery {
   readonly afterSeq?: number;
@@ -160,15 +138,12 @@ export interface AuditQuery {
   readonly prompt?: string;
 }
 
-export interface RegistryReads extends AccessReads {
-  /** Policies, owners, teams and change requests (`review-port.ts`). */
-  readonly reviews: ReviewReads;
+export interface RegistryReads {
   getProject(id: number): Promise<ProjectRow | undefined>;
   getProjectByName(name: string): Promise<ProjectRow | undefined>;
   countProjects(): Promise<number>;
-
-  findApiKey(keyId: string): Promise<ApiKeyRow | undefined>;
-  listApiKeys(projectId: number): Promise<ApiKeyRow[]>;
+  /** Every project, by id. */
+  listProjects(): Promise<ProjectRow[]>;
 
   listPrompts(projectId: number): Promise<PromptRow[]>;
   getPrompt(projectId: number, name: string): Promise<PromptRow | undefined>;
@@ -204,15 +179,11 @@ export interface RegistryReads extends AccessReads {
 }
 
 /**
- * Writes; only inside `transaction`. A transaction that changes keys, labels or versions must also
+ * Writes; only inside `transaction`. A transaction that changes keys, labels, versions, reviews or evals must also
  * `appendAudit`: the project's newest audit seq is the stamp that read caches are validated against.
  */
-export interface RegistryTx extends RegistryReads, AccessTx {
-  readonly reviews: ReviewTx;
-  /** Eval suite versions and runs (`eval-port.ts`), audited in the same transaction. */
-  readonly evals: EvalTx;
+export interface RegistryTx extends RegistryReads {
   createProject(name: string, createdAt: string): Promise<ProjectRow>;
-  revokeApiKey(projectId: number, keyId: string, at: string): Promise<boolean>;
 
   /**
    * Returns the prompt row, creating it (head 0) when missing, and holds a write lock on it until the
@@ -243,15 +214,11 @@ export interface RegistryTx extends RegistryReads, AccessTx {
 /** How `latestAuditSeqSoon` answers: the stamp, or the error of reading it. */
 export type StampCallback = (error: Error | null, stamp: number) => void;
 
-export interface Storage extends RegistryReads, TraceStore, EvalStore {
-  readonly dialect: Dialect;
-  /** Applies pending migrations; safe to call from several processes at once. */
-  migrate(): Promise<void>;
-  /**
-   * Runs `fn` in one transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED with row locks).
-   * Rolls back on any throw and rethrows it.
-   */
-  transaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T>;
+/** Authenticates a new audit entry's hash with a key the database never sees (the server's audit key). */
+export type AuditMac = (projectId: number, hash: string) => string;
+
+/** The registry's reads outside a transaction, and what it announces after one commits. */
+export interface RegistryStore extends RegistryReads {
   /**
    * Calls `listener` with the project id after each transaction that appended to that project's audit
    * log commits (never after a rollback). In-process only: it lets this process push its own changes
@@ -265,12 +232,4 @@ export interface Storage extends RegistryReads, TraceStore, EvalStore {
    * share one read. Undefined elsewhere.
    */
   readonly latestAuditSeqSoon?: (projectId: number, callback: StampCallback) => void;
-  /** Best-effort, outside any transaction: records when a key was last used. */
-  touchApiKey(keyId: string, at: string): Promise<void>;
-  /**
-   * `POST /api/v1/ingest` bodies to answers: the traces feature's ingest (traces/ingest/ingest.ts), held
-   * here until the composition root holds the trace store.
-   */
-  readonly ingestTraceBody: TraceIngest['ingestBody'];
-  close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
- * The eval half of the storage port (issue "the taste test"): suite versions, recorded runs and their
- * cases. Every row is append-only (triggers in both databases). Times are ISO-8601 text; JSON is text.
+ * The evals feature's store: suite versions, recorded runs and their cases (`kysely-store.ts`
+ * implements it for both databases). Every row is append-only (triggers in both databases). Times are ISO-8601 text; JSON is text.
  * Every read takes the project id, so no query can reach another project's suites or runs.
  */
 
@@ -78,7 +78,7 @@ export interface EvalRunFilter {
   readonly suiteName?: string;
 }
 
-/** The eval writes, inside a registry transaction (so the audit entry commits with the row). */
+/** The eval writes, inside a transaction (so the audit entry commits with the row). */
 export interface EvalTx {
   /**
    * Inserts the suite version unless the suite already has this sha; returns the row and whether it was

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
-import type { Generated, Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, EvalTables } from '../storage/schema.js';
+import type { TxScope } from '../storage/transaction.js';
 import type {
   EvalRunCaseRow,
   EvalRunFilter,
@@ -9,58 +11,7 @@ import type {
   EvalTx,
   NewEvalRun,
   NewEvalSuite,
-} from './eval-port.js';
-import type { Database } from './schema.js';
-
-/** The eval tables (migrations 0005 and 0010) as Kysely sees them; kept beside their only user. */
-export type EvalTables = {
-  eval_suites: {
-    project_id: number;
-    name: string;
-    version: number;
-    sha: string;
-    prompt: string;
-    content: string;
-    author: string;
-    message: string;
-    created_at: string;
-  };
-  eval_runs: {
-    id: Generated<number>;
-    project_id: number;
-    suite_name: string;
-    suite_sha: string;
-    suite_version: number;
-    prompt_name: string;
-    prompt_sha: string;
-    prompt_version: number;
-    provider: string;
-    passed: number;
-    pass_rate: number;
-    summary: string;
-    started_at: string;
-    duration_ms: number;
-    recorded_by: string;
-    recorded_at: string;
-  };
-  eval_run_cases: {
-    run_id: number;
-    position: number;
-    case_id: string;
-    case_hash: string;
-    pass: number;
-    score: number;
-    vars: string;
-    output: string | null;
-    error: string | null;
-    assertions: string;
-    latency_ms: number | null;
-    input_tokens: number | null;
-    output_tokens: number | null;
-    cost: number | null;
-    cached: number;
-  };
-};
+} from './store.js';
 
 type EvalDb = Kysely<Database & EvalTables>;
 
@@ -145,8 +96,8 @@ const suiteReads = (db: EvalDb) => {
   return { suites, getEvalSuite, latestEvalSuite };
 };
 
-/** The eval inserts, on a connection inside an open transaction (the registry's, with its audit entry). */
-export const createEvalWrites = (database: Kysely<Database>): EvalTx => {
+/** The eval inserts, on a connection inside an open transaction (with its audit entry). */
+const evalWrites = (database: Kysely<Database>): EvalTx => {
   const db: EvalDb = database.withTables<EvalTables>();
   const { getEvalSuite, latestEvalSuite } = suiteReads(db);
 
@@ -231,7 +182,7 @@ export const createEvalWrites = (database: Kysely<Database>): EvalTx => {
   };
 };
 
-export const createEvalStore = (database: Kysely<Database>): EvalStore => {
+const evalReads = (database: Kysely<Database>): EvalStore => {
   const db: EvalDb = database.withTables<EvalTables>();
   const { suites, getEvalSuite, latestEvalSuite } = suiteReads(db);
 
@@ -355,3 +306,9 @@ export const createEvalStore = (database: Kysely<Database>): EvalStore => {
     },
   };
 };
+
+/** The eval store over Kysely, for both databases, and its writer for one transaction. */
+export const createEvalStore = (db: Kysely<Database>): EvalStore & { inTransaction(scope: TxScope): EvalTx } => ({
+  ...evalReads(db),
+  inTransaction: (scope) => evalWrites(scope.db),
+});

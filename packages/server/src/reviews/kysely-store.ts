@@ -1,5 +1,7 @@
 import type { ChangeRequestStatus, ReviewEventKind, ReviewRole } from '@promptops/core';
-import type { Generated, Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, ReviewDatabase } from '../storage/schema.js';
+import type { TxScope } from '../storage/transaction.js';
 import type {
   ChangeRequestFilter,
   ChangeRequestRow,
@@ -7,56 +9,10 @@ import type {
   OwnersRow,
   PolicyRow,
   ReviewEventRow,
+  ReviewStore,
   ReviewTx,
   TeamRow,
-} from './review-port.js';
-import type { Database } from './schema.js';
-
-/** The review tables as Kysely sees them (migration 0004). */
-// A type alias (not an interface) so it satisfies `withTables`' record constraint.
-export type ReviewDatabase = {
-  label_policies: {
-    project_id: number;
-    label: string;
-    pattern: string;
-    protected: number;
-    approvals: number;
-    min_role: string;
-    owners: string;
-    code_owners: number;
-    suites: string;
-    author_may_approve: number;
-    updated_at: string;
-    updated_by: string;
-  };
-  code_owners: { project_id: number; pattern: string; owners: string; updated_at: string; updated_by: string };
-  teams: { project_id: number; team: string; members: string; updated_at: string; updated_by: string };
-  change_requests: {
-    id: Generated<number>;
-    project_id: number;
-    prompt_id: number;
-    label: string;
-    status: string;
-    author: string;
-    message: string;
-    sha: string;
-    version: number;
-    base_sha: string | null;
-    base_version: number | null;
-    created_at: string;
-    updated_at: string;
-    deployment_id: number | null;
-  };
-  review_events: {
-    id: Generated<number>;
-    change_request_id: number;
-    kind: string;
-    actor: string;
-    sha: string;
-    comment: string;
-    at: string;
-  };
-};
+} from './store.js';
 
 type Db = Kysely<Database & ReviewDatabase>;
 type ChangeRequestSelect = Selectable<ReviewDatabase['change_requests']> & { name: string };
@@ -106,11 +62,8 @@ const toEvent = (row: Selectable<ReviewDatabase['review_events']>): ReviewEventR
   at: row.at,
 });
 
-/**
- * The review store over Kysely, shared by both dialects. Bound to a connection or an open transaction;
- * the storage hands out its reads as `storage.reviews` and the whole of it as `tx.reviews`.
- */
-export const createReviewStore = (database: Kysely<Database>): ReviewTx => {
+/** The review queries on one connection: the pool's (reads only, as typed) or a transaction's. */
+const reviewQueries = (database: Kysely<Database>): ReviewTx => {
   const db: Db = database.withTables<ReviewDatabase>();
   const changeRequests = () =>
     db
@@ -345,3 +298,9 @@ export const createReviewStore = (database: Kysely<Database>): ReviewTx => {
     },
   };
 };
+
+/** The review store over Kysely, for both databases, and its writer for one transaction. */
+export const createReviewStore = (db: Kysely<Database>): ReviewStore & { inTransaction(scope: TxScope): ReviewTx } => ({
+  ...reviewQueries(db),
+  inTransaction: (scope) => reviewQueries(scope.db),
+});

@@ -1,32 +1,19 @@
-import type { Generated, Kysely } from 'kysely';
-import type { AccessKeyRow, AccessReads, AccessTx, MemberRow, NewApiKey, UserRow } from './access-port.js';
-import type { Dialect, ProjectRow, Role } from './port.js';
-import type { ApiKeysTable, Database } from './schema.js';
-import { translated } from './storage-errors.js';
-import { dialectNamed } from './dialect.js';
-
-/** The tables of migration 0003, as Kysely sees them (beside `schema.ts`, which holds the older ones). */
-export interface UsersTable {
-  id: Generated<number>;
-  name: string;
-  created_at: string;
-}
-
-export interface MembershipsTable {
-  project_id: number;
-  user_id: number;
-  role: string;
-  display_name: string | null;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-}
-
-export interface AccessDatabase extends Omit<Database, 'api_keys'> {
-  api_keys: ApiKeysTable & { user_id: number | null };
-  users: UsersTable;
-  memberships: MembershipsTable;
-}
+import type { Kysely, Selectable } from 'kysely';
+import type { SqlDialect } from '../storage/dialect.js';
+import type { AccessDatabase, ApiKeysTable, Database, MembershipsTable } from '../storage/schema.js';
+import { translated } from '../storage/storage-errors.js';
+import type { TxScope } from '../storage/transaction.js';
+import type {
+  AccessKeyRow,
+  AccessReads,
+  AccessStore,
+  AccessTx,
+  ApiKeyRow,
+  MemberRow,
+  NewApiKey,
+  Role,
+  UserRow,
+} from './store.js';
 
 const keySelect = (db: Kysely<AccessDatabase>) =>
   db
@@ -80,13 +67,35 @@ const toMember = (row: MembershipsTable & { name: string }): MemberRow => ({
   updatedAt: row.updated_at,
 });
 
+const toApiKey = (row: Selectable<ApiKeysTable>): ApiKeyRow => ({
+  id: row.id,
+  projectId: row.project_id,
+  keyId: row.key_id,
+  hash: row.hash,
+  role: row.role as Role,
+  name: row.name,
+  createdBy: row.created_by,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+  revokedAt: row.revoked_at,
+});
+
 /** Reads over any connection (the pool, or a transaction's). */
-export const createAccessReads = (database: Kysely<Database>): AccessReads => {
+const accessReads = (database: Kysely<Database>): AccessReads => {
   const db = database as unknown as Kysely<AccessDatabase>;
   return {
-    async listProjects(): Promise<ProjectRow[]> {
-      const rows = await db.selectFrom('projects').selectAll().orderBy('id').execute();
-      return rows.map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at }));
+    async findApiKey(keyId) {
+      const row = await db.selectFrom('api_keys').selectAll().where('key_id', '=', keyId).executeTakeFirst();
+      return row && toApiKey(row);
+    },
+    async listApiKeys(projectId) {
+      const rows = await db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .orderBy('id')
+        .execute();
+      return rows.map(toApiKey);
     },
     async findKeyForAuth(keyId) {
       const row = await keySelect(db).where('api_keys.key_id', '=', keyId).executeTakeFirst();
@@ -121,11 +130,11 @@ export const createAccessReads = (database: Kysely<Database>): AccessReads => {
 };
 
 /** Writes, bound to one open transaction. */
-export const createAccessWrites = (database: Kysely<Database>, dialect: Dialect): Omit<AccessTx, keyof AccessReads> => {
+const accessWrites = (database: Kysely<Database>, dialect: SqlDialect): Omit<AccessTx, keyof AccessReads> => {
   const db = database as unknown as Kysely<AccessDatabase>;
   return {
     async lockProjectAccess(projectId) {
-      if (!dialectNamed(dialect).locksRows) return;
+      if (!dialect.locksRows) return;
       await db.selectFrom('projects').select('id').where('id', '=', projectId).forNoKeyUpdate().execute();
     },
     async ensureUser(name, at): Promise<UserRow> {
@@ -196,5 +205,27 @@ export const createAccessWrites = (database: Kysely<Database>, dialect: Dialect)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
     },
+    async revokeApiKey(projectId, keyId, at) {
+      const result = await db
+        .updateTable('api_keys')
+        .set({ revoked_at: at })
+        .where('project_id', '=', projectId)
+        .where('key_id', '=', keyId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
   };
 };
+
+/** The access store over Kysely, for both databases, and its writer for one transaction. */
+export const createAccessStore = (
+  db: Kysely<Database>,
+  dialect: SqlDialect,
+): AccessStore & { inTransaction(scope: TxScope): AccessTx } => ({
+  ...accessReads(db),
+  async touchApiKey(keyId, at) {
+    await db.updateTable('api_keys').set({ last_used_at: at }).where('key_id', '=', keyId).execute();
+  },
+  inTransaction: (scope) => ({ ...accessReads(scope.db), ...accessWrites(scope.db, dialect) }),
+});

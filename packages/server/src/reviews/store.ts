@@ -1,9 +1,9 @@
 import type { ChangeRequestStatus, ReviewEventKind, ReviewRole } from '@promptops/core';
 
 /**
- * The review part of the storage port: label policies, owners, teams, change requests and their events.
- * Reached as `storage.reviews` (reads) and `tx.reviews` (reads and writes inside a transaction).
- * A write here must come with an audit entry in the same transaction, like every registry write.
+ * The reviews feature's store: label policies, owners, teams, change requests and their events.
+ * `kysely-store.ts` implements it for both databases. A write here must come with an audit entry in the
+ * same transaction (`tx.registry.appendAudit`), like every registry write.
  */
 
 export interface PolicyRow {
@@ -92,6 +92,9 @@ export interface ReviewReads {
   /** Merged change requests of a prompt, oldest first. */
   listMergedChangeRequests(promptId: number): Promise<ChangeRequestRow[]>;
 }
+
+/** The reviews' reads outside a transaction. */
+export type ReviewStore = ReviewReads;
 
 export interface ReviewTx extends ReviewReads {
   upsertPolicy(row: PolicyRow): Promise<void>;

@@ -1,0 +1,125 @@
+import { sql } from 'kysely';
+import { createAccessStore } from '../access/kysely-store.js';
+import type { AccessStore, AccessTx } from '../access/store.js';
+import { createEvalStore } from '../evals/kysely-store.js';
+import type { EvalStore, EvalTx } from '../evals/store.js';
+import { createRegistryStore } from '../registry/kysely-store.js';
+import type { AuditMac, RegistryStore, RegistryTx } from '../registry/store.js';
+import { createReviewStore } from '../reviews/kysely-store.js';
+import type { ReviewStore, ReviewTx } from '../reviews/store.js';
+import type { Dialect } from '../storage/dialect.js';
+import { migrateToLatest } from '../storage/migrations/index.js';
+import { openDatabase } from '../storage/open.js';
+import { runTransaction, type Transaction } from '../storage/transaction.js';
+import { createTraceStore, type TraceStoreHandle } from '../traces/store/index.js';
+import type { RollupOptions } from '../traces/store/rollups.js';
+
+/** Every store's writer, bound to one open transaction. */
+export interface StoresTx {
+  readonly registry: RegistryTx;
+  readonly access: AccessTx;
+  readonly reviews: ReviewTx;
+  readonly evals: EvalTx;
+}
+
+/** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
+export interface RawSqlAccess {
+  /** Runs one SQL statement as is and returns its rows (none for statements that return none). */
+  rawSql(statement: string): Promise<Record<string, unknown>[]>;
+}
+
+/** The features' stores on one database: the only place they all meet. Services get only theirs. */
+export interface Stores {
+  readonly dialect: Dialect;
+  readonly registry: RegistryStore;
+  readonly access: AccessStore;
+  readonly reviews: ReviewStore;
+  readonly evals: EvalStore;
+  readonly traces: TraceStoreHandle;
+  /** One write transaction across stores (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED with row locks). */
+  readonly transaction: Transaction<StoresTx>;
+  /** Applies pending migrations; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoresOptions {
+  /** Every audit entry appended through the stores carries its HMAC. */
+  readonly auditMac?: AuditMac;
+  /** The metrics rollups' options, from the environment unless given (benchmarks turn them off). */
+  readonly rollups?: RollupOptions;
+}
+
+/** Opens the database a `--db` value names and builds every store on it, without migrating. */
+export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores & RawSqlAccess => {
+  const { db, dialect, sqliteFile, postgresUrl } = openDatabase(dbUrl);
+  const registry = createRegistryStore(db, dialect, {
+    ...(sqliteFile === undefined ? {} : { sqliteFile }),
+    ...(options.auditMac === undefined ? {} : { auditMac: options.auditMac }),
+  });
+  const access = createAccessStore(db, dialect);
+  const reviews = createReviewStore(db);
+  const evals = createEvalStore(db);
+  const traces = createTraceStore(db, dialect.name, {
+    ...(sqliteFile === undefined ? {} : { sqliteFile }),
+    ...(postgresUrl === undefined ? {} : { postgresUrl }),
+    ...(options.rollups === undefined ? {} : { rollups: options.rollups }),
+  });
+  // A transaction hands out each store's writer on its connection; each is built on first use.
+  const transaction: Transaction<StoresTx> = (fn) =>
+    runTransaction(db, dialect, (scope) => {
+      let registryTx: RegistryTx | undefined;
+      let accessTx: AccessTx | undefined;
+      let reviewsTx: ReviewTx | undefined;
+      let evalsTx: EvalTx | undefined;
+      return fn({
+        get registry() {
+          return (registryTx ??= registry.inTransaction(scope));
+        },
+        get access() {
+          return (accessTx ??= access.inTransaction(scope));
+        },
+        get reviews() {
+          return (reviewsTx ??= reviews.inTransaction(scope));
+        },
+        get evals() {
+          return (evalsTx ??= evals.inTransaction(scope));
+        },
+      });
+    });
+  return {
+    dialect: dialect.name,
+    registry,
+    access,
+    reviews,
+    evals,
+    traces,
+    transaction,
+    migrate: () => migrateToLatest(db, dialect),
+    async rawSql(statement) {
+      const result = await sql.raw<Record<string, unknown>>(statement).execute(db);
+      return result.rows;
+    },
+    async close() {
+      registry.close();
+      await traces.close();
+      await db.destroy();
+    },
+  };
+};
+
+/**
+ * Opens the database a `--db` value names and applies pending migrations before returning.
+ * The `rawSql` escape hatch on the result is for tests and DBA tooling only; application code uses the stores.
+ * With `auditMac`, every audit entry appended through it carries its HMAC.
+ */
+export const createStorage = async (dbUrl: string, options: StoresOptions = {}): Promise<Stores & RawSqlAccess> => {
+  const stores = openStores(dbUrl, options);
+  try {
+    await stores.migrate();
+  } catch (error) {
+    await stores.close().catch(() => undefined);
+    throw error;
+  }
+  return stores;
+};
