@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorage } from '../../server/src/storage/index.js';
+import { createStorage } from '../../server/src/app/stores.js';
 import { testDatabase } from '../../server/test/support/databases.js';
 import { createClient } from '../src/index.js';
 import { ADMIN_KEY, freePort, spawnServer, waitFor, type ChildServer } from './support/server.js';
