@@ -99,7 +99,7 @@ describe.each(DIALECTS)('the auth-failure lockout on %s', (dialect) => {
     for (let i = 0; i < LIMITS.maxFailuresPerKey; i += 1) {
       expect((await get(served, wrong, `10.9.2.${i}`)).statusCode).toBe(401);
     }
-    const lookups = vi.spyOn(r.storage, 'findKeyForAuth');
+    const lookups = vi.spyOn(r.storage.access, 'findKeyForAuth');
     expect((await get(served, wrong, '10.9.2.99')).statusCode).toBe(429);
     expect(lookups).not.toHaveBeenCalled();
     lookups.mockRestore();
