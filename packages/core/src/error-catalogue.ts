@@ -481,9 +481,9 @@ export const ERROR_CATALOGUE = {
     'resend after `Retry-After` seconds; event ids make resends idempotent',
   ),
   trace_writer_unavailable: e(
-    'internal',
+    'unavailable',
     'traces',
-    'the trace writer thread failed (answered as `unavailable`)',
+    'the trace writer thread failed or is closed (the ingest routes answer it as `unavailable`)',
     'resend the batch after a moment',
   ),
   trace_not_found: e(

@@ -128,6 +128,11 @@ describe('SQLite trace writer (worker thread)', () => {
     const writer = new TraceWriter({ dialect: 'sqlite', target: '/nonexistent-dir/promptops.db' });
     await expect(writer.insert(1, [row('x')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
     await expect(writer.insert(1, [row('y')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
+    // Its kind is the one the routes answer it with (503), so any other path answers the same.
+    await expect(writer.insert(1, [row('z')], T0)).rejects.toMatchObject({
+      kind: 'unavailable',
+      code: 'trace_writer_unavailable',
+    });
     await writer.close();
   });
 

@@ -21,7 +21,7 @@ import { startWalCheckpointer, type WalCheckpointer } from '../../storage/wal-ch
 /** The ingest routes answer this with 503 and Retry-After: the batch may be resent as a whole. */
 export class TraceWriterUnavailableError extends PromptopsError {
   constructor(message: string) {
-    super('internal', 'trace_writer_unavailable', message, {
+    super('unavailable', 'trace_writer_unavailable', message, {
       fix: 'retry after a moment; event ids make resends idempotent',
     });
     this.name = 'TraceWriterUnavailableError';
