@@ -16,6 +16,7 @@ export const ERROR_AREAS = {
   reviews: 'Reviews and policies',
   evals: 'Eval suites and runs',
   rollouts: 'Rollouts',
+  drift: 'Drift reports',
   traces: 'Traces',
   changes: 'Change feed',
   audit: 'Audit log',
@@ -445,6 +446,14 @@ export const ERROR_CATALOGUE = {
     'rollouts',
     "the rollout's state does not allow this action (e.g. advancing a finished rollout)",
     'see the rollout, then act on its current state',
+  ),
+
+  // Drift reports
+  invalid_drift_input: e(
+    'invalid',
+    'drift',
+    "a drift report's input is invalid (the versions, the outputs, an option)",
+    'correct the fields `issues` names; leave an option out to take its default',
   ),
 
   // Traces

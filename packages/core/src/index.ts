@@ -25,3 +25,4 @@ export * from './blame.js';
 export * from './access-records.js';
 export * from './similar-names.js';
 export * from './rollouts/index.js';
+export * from './drift/index.js';
