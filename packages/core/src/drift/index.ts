@@ -4,5 +4,6 @@ export * from './descriptors.js';
 export * from './input.js';
 export * from './compare.js';
 export * from './verdict.js';
+export * from './report-types.js';
 export * from './report.js';
 export * from './text.js';

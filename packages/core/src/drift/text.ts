@@ -1,4 +1,4 @@
-import type { DriftDescriptorResult, DriftReport } from './report.js';
+import type { DriftDescriptorResult, DriftReport } from './report-types.js';
 import { pInWords } from './verdict.js';
 
 /** The report for a terminal: the verdict first, a table per descriptor, then the example pairs. */

@@ -1,4 +1,4 @@
-import type { DriftDescriptorResult } from './report.js';
+import type { DriftDescriptorResult } from './report-types.js';
 
 /**
  * The verdict in words, the report's first line: what moved (largest evidence first), with the
