@@ -66,9 +66,9 @@ const requireChromium = (): void => {
 
 const addViewerKey = async (): Promise<void> => {
   const hash = hashApiKey(VIEWER_KEY);
-  const project = await server.storage.getProjectByName('default');
+  const project = await server.storage.registry.getProjectByName('default');
   await server.storage.transaction((tx) =>
-    tx.insertApiKey({
+    tx.access.insertApiKey({
       projectId: project!.id,
       keyId: keyIdOf(hash),
       hash,
@@ -257,6 +257,22 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     expect(await page.getByTestId('identity').textContent()).toContain('admin');
     await page.getByTestId(`prompt-${GREETER}`).waitFor();
     await snap(page, 'prompts');
+    await context.close();
+  });
+
+  it('loads the prompts list with one request, not one per prompt', async () => {
+    const { context, page } = await newPage();
+    const requests: string[] = [];
+    page.on('request', (request) => {
+      const { pathname } = new URL(request.url());
+      if (pathname.startsWith('/api/v1/prompts')) requests.push(pathname);
+    });
+    await signIn(page, ADMIN_KEY);
+    const row = page.getByTestId(`prompt-${GREETER}`);
+    await row.waitFor();
+    // When and by whom each label moved is on the row, from the list's answer.
+    await expect.poll(() => row.locator('.prompt-label').first().textContent()).toMatch(/ by \S+/);
+    expect(requests).toEqual(['/api/v1/prompts']);
     await context.close();
   });
 
