@@ -13,6 +13,8 @@ export const DEPLOYMENT_KINDS = [
   'break-glass',
   // A change request's merge moved the label (the record names it in `changeRequest`).
   'merge',
+  // A rollout completed: the label moved to its candidate.
+  'rollout',
 ] as const;
 export type DeploymentKind = (typeof DEPLOYMENT_KINDS)[number];
 

@@ -1,6 +1,8 @@
 import { PromptopsError } from './errors.js';
 import { parseRef } from './refs.js';
 import type { DeploymentKind } from './records.js';
+import { assignArm } from './rollouts/assignment.js';
+import type { RolloutMode } from './rollouts/config.js';
 import type { PromptContent } from './schema.js';
 
 /**
@@ -15,11 +17,27 @@ export interface SnapshotVersion {
   readonly content: PromptContent;
 }
 
+/**
+ * A rollout a label is under (running or paused): units with bucket < ramp x 100 are served the candidate
+ * (split), or have their call copied to it (shadow). The baseline is what the label points at.
+ */
+export interface SnapshotRollout {
+  readonly id: string;
+  readonly salt: string;
+  readonly mode: RolloutMode;
+  readonly state: 'running' | 'paused';
+  /** Percent, 0..100: the share of units in the candidate (split) or of calls copied (shadow). */
+  readonly ramp: number;
+  readonly candidate: SnapshotVersion;
+}
+
 export interface SnapshotPrompt {
   /** label -> sha */
   readonly labels: Readonly<Record<string, string>>;
   /** sha -> version */
   readonly versions: Readonly<Record<string, SnapshotVersion>>;
+  /** label -> its active rollout; absent or without the label when none is active. */
+  readonly rollouts?: Readonly<Record<string, SnapshotRollout>>;
 }
 
 export interface Snapshot {
@@ -34,6 +52,19 @@ export interface ResolveOptions {
   readonly label?: string;
   /** Pins an exact version: a full sha or a unique prefix of at least 7 characters. */
   readonly sha?: string;
+  /** The unit (user, session, tenant) a rollout assigns to an arm; none: the baseline. */
+  readonly unitKey?: string | null;
+}
+
+/** `base`: no rollout on the label; `baseline` / `candidate`: the arm of the label's active rollout. */
+export type Variant = 'base' | 'baseline' | 'candidate';
+
+/** The candidate a shadow rollout runs on a copy of this call (its output recorded, never returned). */
+export interface ShadowTarget {
+  readonly rolloutId: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly content: PromptContent;
 }
 
 export interface Resolution {
@@ -43,6 +74,10 @@ export interface Resolution {
   /** The label that resolved it, or null when pinned by sha / version. */
   readonly label: string | null;
   readonly content: PromptContent;
+  readonly variant: Variant;
+  /** The label's active rollout, or null. */
+  readonly rolloutId: string | null;
+  readonly shadow: ShadowTarget | null;
 }
 
 export const DEFAULT_LABEL = 'production';
@@ -66,7 +101,7 @@ export const resolveFromSnapshot = (
   if (prompt === undefined) return undefined;
   if (at !== -1 || options.sha !== undefined) {
     const ref = parseRef(at !== -1 ? nameOrRef.slice(at + 1) : (options.sha ?? ''));
-    if (ref.kind === 'label') return byLabel(name, prompt, ref.label);
+    if (ref.kind === 'label') return byLabel(name, prompt, ref.label, options.unitKey);
     const versions = Object.values(prompt.versions);
     const matches =
       ref.kind === 'version'
@@ -78,15 +113,73 @@ export const resolveFromSnapshot = (
       });
     }
     const found = matches[0];
-    return found && { name, version: found.version, sha: found.sha, label: null, content: found.content };
+    return found && { ...served(name, found, null, 'base', null), shadow: null };
   }
-  return byLabel(name, prompt, options.label ?? DEFAULT_LABEL);
+  return byLabel(name, prompt, options.label ?? DEFAULT_LABEL, options.unitKey);
 };
 
-const byLabel = (name: string, prompt: SnapshotPrompt, label: string): Resolution | undefined => {
+const served = (
+  name: string,
+  v: SnapshotVersion,
+  label: string | null,
+  variant: Variant,
+  rolloutId: string | null,
+): Omit<Resolution, 'shadow'> => ({
+  name,
+  version: v.version,
+  sha: v.sha,
+  label,
+  content: v.content,
+  variant,
+  rolloutId,
+});
+
+/**
+ * A label's version, through its rollout when one is active: a split serves the candidate to units in
+ * it (assignArm); a shadow serves the baseline and names the candidate for units in its share (a call
+ * without a unit key is copied only at 100 %, so the copied share never exceeds the ramp).
+ */
+const byLabel = (
+  name: string,
+  prompt: SnapshotPrompt,
+  label: string,
+  unitKey: string | null | undefined,
+): Resolution | undefined => {
   const sha = own(prompt.labels, label);
   const version = sha === undefined ? undefined : own(prompt.versions, sha);
-  return version && { name, version: version.version, sha: version.sha, label, content: version.content };
+  if (version === undefined) return undefined;
+  const rollout = prompt.rollouts === undefined ? undefined : own(prompt.rollouts, label);
+  if (rollout === undefined) return { ...served(name, version, label, 'base', null), shadow: null };
+  const noKey = unitKey === undefined || unitKey === null || unitKey === '';
+  const inRamp = noKey ? rollout.ramp >= 100 : assignArm(rollout.salt, unitKey, rollout.ramp).arm === 'candidate';
+  if (rollout.mode === 'split' && inRamp && !noKey) {
+    return { ...served(name, rollout.candidate, label, 'candidate', rollout.id), shadow: null };
+  }
+  const { candidate } = rollout;
+  const shadow =
+    rollout.mode === 'shadow' && inRamp
+      ? { rolloutId: rollout.id, version: candidate.version, sha: candidate.sha, content: candidate.content }
+      : null;
+  return { ...served(name, version, label, 'baseline', rollout.id), shadow };
+};
+
+/**
+ * The snapshot after a rollout event (idempotent: at or below the cursor it changes nothing). The
+ * candidate's content must have been verified against its sha by the caller, as for a label event.
+ */
+export const applyRolloutEvent = (snapshot: Snapshot, event: RolloutChangeEvent): Snapshot => {
+  if (event.seq <= snapshot.cursor) return snapshot;
+  const before = own(snapshot.prompts, event.name);
+  if (before === undefined && event.rollout === null) return { ...snapshot, cursor: event.seq };
+  const rollouts: Record<string, SnapshotRollout> = { ...before?.rollouts };
+  if (event.rollout === null) delete rollouts[event.label];
+  else rollouts[event.label] = event.rollout;
+  const prompt: SnapshotPrompt = {
+    labels: before?.labels ?? {},
+    versions: before?.versions ?? {},
+    ...(Object.keys(rollouts).length > 0 ? { rollouts } : {}),
+  };
+  return { ...snapshot, cursor: event.seq, prompts: { ...snapshot.prompts, [event.name]: prompt } };
 };
 
 /**
@@ -103,4 +196,16 @@ export interface LabelChangeEvent {
   readonly version: number;
   readonly kind: DeploymentKind;
   readonly content: PromptContent;
+}
+
+/**
+ * A rollout's state or ramp changed (`event: rollout`): `rollout` is what the label is now under, or null
+ * when none is active any more (completed or aborted; a completion also sends the label's move).
+ */
+export interface RolloutChangeEvent {
+  readonly type: 'rollout';
+  readonly seq: number;
+  readonly name: string;
+  readonly label: string;
+  readonly rollout: SnapshotRollout | null;
 }

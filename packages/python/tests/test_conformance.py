@@ -191,6 +191,50 @@ def test_snapshot_invalid(vector: Dict[str, Any]) -> None:
     assert client.status()["cursor"] == 0
 
 
+def _check_rollout_resolutions(client: Client, resolutions: List[Dict[str, Any]], note: str) -> None:
+    for resolution in resolutions:
+        get = resolution["get"]
+        call = lambda: client.get(get["name"], label=get.get("label", "production"), unit_key=get.get("unitKey"))  # noqa: E731
+        if "error" in resolution:
+            assert _error_code(call) == resolution["error"]["code"], f"{note}: get {get}"
+            continue
+        prompt = call()
+        shadow = prompt.shadow
+        served = {
+            "name": prompt.name,
+            "version": prompt.version,
+            "sha": prompt.sha,
+            "label": prompt.label,
+            "source": prompt.source,
+            "variant": prompt.variant,
+            "rolloutId": prompt.rollout_id,
+            "shadow": None if shadow is None else {"rolloutId": shadow.rollout_id, "version": shadow.version, "sha": shadow.sha},
+        }
+        assert served == resolution["expected"], f"{note}: get {get}"
+
+
+@pytest.mark.parametrize("vector", _cases("snapshot", "rolloutSequences"))
+def test_rollout_sequence(vector: Dict[str, Any]) -> None:
+    client = _client_on(vector["snapshot"], None)
+    assert client.status()["cursor"] == vector["cursor"]
+    _check_rollout_resolutions(client, vector["expect"], "snapshot")
+    for step in vector["steps"]:
+        if "error" in step:
+            code = _error_code(lambda: client._handle_event(step["event"], "stream"))
+            assert code == step["error"]["code"], step["note"]
+        else:
+            client._handle_event(step["event"], "stream")
+        assert client.status()["cursor"] == step["cursor"], step["note"]
+        _check_rollout_resolutions(client, step["expect"], step["note"])
+
+
+@pytest.mark.parametrize("vector", _cases("snapshot", "invalidRolloutSnapshots"))
+def test_rollout_snapshot_invalid(vector: Dict[str, Any]) -> None:
+    client = _offline_client()
+    client._http.revalidate = lambda path, etag, timeout_ms=None: (json.loads(vector["snapshot"]), None)  # type: ignore[method-assign]
+    assert _error_code(client._sync_snapshot) == vector["error"]["code"]
+
+
 # ---- rollout assignment ----------------------------------------------------------------------------
 
 

@@ -138,6 +138,9 @@ const asResolution = (name: string, v: SnapshotVersion, label: string | null): R
   sha: v.sha,
   label,
   content: v.content,
+  variant: 'base',
+  rolloutId: null,
+  shadow: null,
 });
 
 /** Resolves by label (`ref` undefined) or by a ref (`v17`, sha prefix, label) against the fallback. */

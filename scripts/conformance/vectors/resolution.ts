@@ -47,6 +47,9 @@ const fromLockfile = (lock: Lockfile, get: Get): Resolution | undefined => {
     sha: entry.sha,
     label: resolvedLabel,
     content: entry.content!,
+    variant: 'base',
+    rolloutId: null,
+    shadow: null,
   });
   if (at === -1) return answer(label);
   const ref = parseRef(get.name.slice(at + 1));

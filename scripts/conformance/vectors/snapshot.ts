@@ -11,6 +11,7 @@ import {
   type Snapshot,
 } from './common.js';
 import { expectGet, type Get, type ResolutionVector } from './resolution.js';
+import { ROLLOUT_SNAPSHOT_DESCRIPTION, rolloutVectors } from './snapshot-rollouts.js';
 
 /**
  * Snapshot + change-feed sequences. The expected state after each event is computed here by a small model
@@ -304,7 +305,8 @@ const invalidSnapshots = () => {
 
 export const SNAPSHOT_FILE = () => ({
   description:
-    'Snapshot and change feed. `snapshot` is the body of GET /api/v1/snapshot (JSON text; every version is verified: its content must hash to its sha, be filed under that sha and name its prompt). `lockfile` (optional, the text of promptops.lock) is the fallback of the client: get answers from the snapshot first, then from the lockfile (source "fallback", with the rules of lockfile.json). `expect` lists what get(name, label) answers after loading the snapshot: { get: { name, label? (absent: production) }, expected: { name, version, sha, label, source } } or { get, error: { code } } (prompt_not_found). Each step gives one event as the stream sends it (the `data:` of `event: label`, JSON text) and then `cursor` and `expect` after applying it. Events at or below the cursor are replays and change nothing; an event of another type only moves the cursor; a label event whose content does not hash to its sha, or names another prompt, is refused with `error.code` (sha_mismatch) and changes nothing. Pins (NAME@v17, NAME@<sha prefix>) resolve only to versions some label points at. `invalidSnapshots` must be refused whole with the given code.',
+    'Snapshot and change feed. `snapshot` is the body of GET /api/v1/snapshot (JSON text; every version is verified: its content must hash to its sha, be filed under that sha and name its prompt). `lockfile` (optional, the text of promptops.lock) is the fallback of the client: get answers from the snapshot first, then from the lockfile (source "fallback", with the rules of lockfile.json). `expect` lists what get(name, label) answers after loading the snapshot: { get: { name, label? (absent: production) }, expected: { name, version, sha, label, source } } or { get, error: { code } } (prompt_not_found). Each step gives one event as the stream sends it (the `data:` of `event: label`, JSON text) and then `cursor` and `expect` after applying it. Events at or below the cursor are replays and change nothing; an event of another type only moves the cursor; a label event whose content does not hash to its sha, or names another prompt, is refused with `error.code` (sha_mismatch) and changes nothing. Pins (NAME@v17, NAME@<sha prefix>) resolve only to versions some label points at. `invalidSnapshots` must be refused whole with the given code. ' +
+    ROLLOUT_SNAPSHOT_DESCRIPTION,
   sequences: [
     run({
       name: 'promote, push, replay, rollback, tampered events, a new prompt',
@@ -315,4 +317,5 @@ export const SNAPSHOT_FILE = () => ({
     run(withLockfile()),
   ],
   invalidSnapshots: invalidSnapshots(),
+  ...rolloutVectors(),
 });

@@ -30,8 +30,10 @@ from .snapshot import (
     SnapshotVersion,
     advance_cursor,
     apply_label_event,
+    apply_rollout_event,
     decode_event_text,
     diff_labels,
+    ingest_rollout,
     ingest_version,
     known_version,
     parse_feed_event,
@@ -118,12 +120,12 @@ def _fast_get(resolver: Resolver) -> Callable[..., ResolvedPrompt]:
         sha: Optional[str] = None,
         context: Optional[Mapping[str, Any]] = None,
     ) -> ResolvedPrompt:
-        if label is production and sha is None:
+        if label is production and sha is None and not unit_key:
             try:
                 return hot[name]
             except (KeyError, TypeError):
                 pass
-        return resolve(name, label, sha)
+        return resolve(name, label, sha, unit_key)
 
     get.__doc__ = Client.get.__doc__
     return get
@@ -245,11 +247,11 @@ class Client:
     ) -> ResolvedPrompt:
         """The version served for ``name`` (``name@production``, ``name@v17``, ``name@<sha prefix>`` also
         work): synchronous, from memory, no I/O, safe on any thread. ``label`` defaults to production;
-        ``sha`` pins a version like ``name@<sha>``. ``unit_key``, ``tenant`` and ``context`` are reserved
-        for rollouts and tenant overrides: accepted and ignored for now (``variant`` is ``'base'``).
-        Raises ``prompt_not_found`` naming what is available."""
+        ``sha`` pins a version like ``name@<sha>``. ``unit_key`` (a user, session or tenant id) picks the
+        arm when the label is under a rollout (sticky; none: the baseline); ``tenant`` and ``context`` are
+        reserved for tenant overrides. Raises ``prompt_not_found`` naming what is available."""
         # The instance's own `get` (_fast_get) shadows this one: the same lookup, without a bound method.
-        return self._resolver.get(name, label, sha)
+        return self._resolver.get(name, label, sha, unit_key)
 
     def ready(self, timeout: Optional[float] = None) -> "Client":
         """Reads the lockfile and the cache file, then loads the snapshot from the server (conditional on
@@ -663,6 +665,12 @@ class Client:
         snapshot = self._resolver.snapshot
         if event.seq <= snapshot.cursor:
             return  # a replay: already applied
+        if event.type == "rollout":
+            raw_rollout = event.rollout
+            rollout = None if raw_rollout is None else ingest_rollout(event.name, raw_rollout, f"change event {event.seq}")
+            with self._state_lock:
+                self._commit(apply_rollout_event(self._resolver.snapshot, event, rollout), event.name)
+            return
         if event.type != "label":
             with self._state_lock:
                 self._commit(advance_cursor(self._resolver.snapshot, event.seq), None)

@@ -66,12 +66,16 @@ class ResolvedPrompt:
 
     - ``name``, ``version``, ``sha``: the version (``version`` is 0 for an in-code default)
     - ``label``: the label that resolved it; None when pinned by sha or version
-    - ``variant``: which rollout arm served it; ``'base'`` until rollouts exist
+    - ``variant``: ``'base'`` (no rollout on the label), or the arm of its rollout: ``'baseline'`` or
+      ``'candidate'`` (picked by ``get(..., unit_key=...)``)
+    - ``rollout_id``: the label's active rollout, or None
+    - ``shadow``: under a shadow rollout, the candidate (a ResolvedPrompt) to run on a copy of the call
+      and record, never to return; else None
     - ``source``: ``'snapshot'`` (the registry's: live, cached on disk or prefetched) or ``'fallback'``
     - ``release_sha``: the lockfile's release sha when the client was given a lockfile, else None
     """
 
-    __slots__ = ("name", "version", "sha", "label", "variant", "source", "release_sha", "content")
+    __slots__ = ("name", "version", "sha", "label", "variant", "source", "release_sha", "content", "rollout_id", "shadow")
 
     name: str
     version: int
@@ -81,6 +85,8 @@ class ResolvedPrompt:
     source: str
     release_sha: Optional[str]
     content: Dict[str, Any]
+    rollout_id: Optional[str]
+    shadow: Optional["ResolvedPrompt"]
 
     def __init__(
         self,
@@ -92,8 +98,12 @@ class ResolvedPrompt:
         source: str,
         release_sha: Optional[str],
         content: Dict[str, Any],
+        rollout_id: Optional[str] = None,
+        shadow: Optional["ResolvedPrompt"] = None,
     ) -> None:
         setter = object.__setattr__
+        setter(self, "rollout_id", rollout_id)
+        setter(self, "shadow", shadow)
         setter(self, "name", name)
         setter(self, "version", version)
         setter(self, "sha", sha)

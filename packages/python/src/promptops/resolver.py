@@ -15,7 +15,15 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from .errors import PromptopsError
 from .fallback import EMPTY_FALLBACK, Fallback, fallback_miss, resolve_fallback
 from .resolved import ResolvedPrompt
-from .snapshot import DEFAULT_LABEL, EMPTY_SNAPSHOT, Snapshot, SnapshotPrompt, SnapshotVersion, resolve_from_snapshot
+from .snapshot import (
+    DEFAULT_LABEL,
+    EMPTY_SNAPSHOT,
+    Resolution,
+    Snapshot,
+    SnapshotPrompt,
+    SnapshotVersion,
+    resolve_from_snapshot,
+)
 
 __all__ = ["Resolver", "RegistryOutage"]
 
@@ -59,6 +67,8 @@ class Resolver:
         """The default label's results, held directly: ``get(name)`` is one lookup. Never replaced."""
         self._by_label: Dict[str, Dict[str, ResolvedPrompt]] = {DEFAULT_LABEL: self.by_default}
         self._by_ref: Dict[str, ResolvedPrompt] = {}
+        self._by_arm: Dict[Tuple[Any, ...], ResolvedPrompt] = {}
+        """Results under a rollout, per (label, name or ref, variant, sha, shadow sha)."""
         self.lock = threading.RLock()
         self.loaded = False
         """Set once the client has tried the server: before that, errors say to call ready()."""
@@ -89,6 +99,7 @@ class Resolver:
                 for cache in self._by_label.values():
                     cache.pop(name, None)
                 self._by_ref.clear()
+                self._by_arm.clear()
 
     def set_fallback(self, fallback: Fallback) -> None:
         with self.lock:
@@ -109,13 +120,25 @@ class Resolver:
         for cache in self._by_label.values():
             cache.clear()
         self._by_ref.clear()
+        self._by_arm.clear()
 
     # ---- resolution --------------------------------------------------------------------------------
 
-    def get(self, name_or_ref: str, label: str = DEFAULT_LABEL, sha: Optional[str] = None) -> ResolvedPrompt:
-        """The cached result, else resolves (under the lock) and caches it; raises ``prompt_not_found``."""
+    def get(
+        self, name_or_ref: str, label: str = DEFAULT_LABEL, sha: Optional[str] = None, unit_key: Optional[str] = None
+    ) -> ResolvedPrompt:
+        """The cached result, else resolves (under the lock) and caches it; raises ``prompt_not_found``.
+        ``unit_key`` picks the arm when the label is under a rollout."""
         if label is None:
             label = DEFAULT_LABEL
+        if unit_key and sha is None and isinstance(name_or_ref, str):
+            at = name_or_ref.find("@")
+            prompt = self.snapshot.prompts.get(name_or_ref if at == -1 else name_or_ref[:at])
+            if prompt is not None and prompt.rollouts and (at != -1 or label in prompt.rollouts):
+                with self.lock:
+                    armed = self._under_rollout(name_or_ref, label, unit_key)
+                if armed is not None:
+                    return armed
         if sha is None:
             cache = self._by_label.get(label)
             if cache is not None:
@@ -146,6 +169,26 @@ class Resolver:
         resolved = self._by_ref[key] = self._lookup(name, label, ref)
         return resolved
 
+    def _under_rollout(self, name_or_ref: str, label: str, unit_key: str) -> Optional[ResolvedPrompt]:
+        found = resolve_from_snapshot(self.snapshot, name_or_ref, label=label, unit_key=unit_key)
+        if found is None or found.rollout_id is None:
+            return None
+        key = (label, name_or_ref, found.variant, found.sha, None if found.shadow is None else found.shadow.sha)
+        hit = self._by_arm.get(key)
+        if hit is None:
+            hit = self._by_arm[key] = self._served(found, "snapshot")
+        return hit
+
+    def _served(self, found: Resolution, source: str) -> ResolvedPrompt:
+        release = self.fallback.release_sha
+        shadow = None
+        if found.shadow is not None:
+            s = found.shadow
+            shadow = ResolvedPrompt(found.name, s.version, s.sha, found.label, "candidate", source, release, s.content, s.rollout_id)
+        return ResolvedPrompt(
+            found.name, found.version, found.sha, found.label, found.variant, source, release, found.content, found.rollout_id, shadow
+        )
+
     def _lookup(self, name: str, label: str, ref: Optional[str]) -> ResolvedPrompt:
         name_ref = name if ref is None else f"{name}@{ref}"
         source = "snapshot"
@@ -157,7 +200,7 @@ class Resolver:
             source = "fallback"
         if found is None:
             raise self._not_found(name, label, ref)
-        return ResolvedPrompt(found.name, found.version, found.sha, found.label, "base", source, self.fallback.release_sha, found.content)
+        return self._served(found, source)
 
     def _not_found(self, name: str, label: str, ref: Optional[str]) -> PromptopsError:
         what = f"'{name}' with label '{label}'" if ref is None else f"'{name}@{ref}'"

@@ -16,12 +16,15 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from .canonical import SHA_PATTERN, canonical_json, js_json, short_sha
 from .errors import PromptopsError
+from .assignment import assign_arm
 from .refs import parse_ref
 
 __all__ = [
     "Snapshot",
     "SnapshotPrompt",
     "SnapshotVersion",
+    "SnapshotRollout",
+    "ShadowTarget",
     "Resolution",
     "EMPTY_SNAPSHOT",
     "DEFAULT_LABEL",
@@ -30,6 +33,8 @@ __all__ = [
     "validate_snapshot",
     "parse_feed_event",
     "apply_label_event",
+    "apply_rollout_event",
+    "ingest_rollout",
     "advance_cursor",
     "diff_labels",
     "decode_event_text",
@@ -49,11 +54,27 @@ class SnapshotVersion(NamedTuple):
     content: Dict[str, Any]
 
 
+class SnapshotRollout(NamedTuple):
+    """A label's active rollout (running or paused): units with bucket < ramp x 100 are served the
+    candidate (split) or have their call copied to it (shadow)."""
+
+    id: str
+    salt: str
+    mode: str
+    state: str
+    ramp: float
+    candidate: SnapshotVersion
+
+
+_NO_ROLLOUTS: Dict[str, SnapshotRollout] = {}
+
+
 class SnapshotPrompt(NamedTuple):
-    """label -> sha, and sha -> version."""
+    """label -> sha, sha -> version, and label -> its active rollout (never mutated: copy to change)."""
 
     labels: Dict[str, str]
     versions: Dict[str, SnapshotVersion]
+    rollouts: Dict[str, SnapshotRollout] = _NO_ROLLOUTS
 
 
 class Snapshot(NamedTuple):
@@ -64,32 +85,64 @@ class Snapshot(NamedTuple):
     prompts: Dict[str, SnapshotPrompt]
 
 
+class ShadowTarget(NamedTuple):
+    """The candidate a shadow rollout runs on a copy of this call (its output recorded, never returned)."""
+
+    rollout_id: str
+    version: int
+    sha: str
+    content: Dict[str, Any]
+
+
 class Resolution(NamedTuple):
-    """What a name (and label or ref) resolves to."""
+    """What a name (and label or ref) resolves to. ``variant``: ``base`` (no rollout on the label),
+    ``baseline`` or ``candidate`` (the arm of the label's active rollout)."""
 
     name: str
     version: int
     sha: str
     label: Optional[str]
     content: Dict[str, Any]
+    variant: str = "base"
+    rollout_id: Optional[str] = None
+    shadow: Optional[ShadowTarget] = None
 
 
 EMPTY_SNAPSHOT = Snapshot("", 0, {})
 
 
-def _by_label(name: str, prompt: SnapshotPrompt, label: str) -> Optional[Resolution]:
+def _by_label(name: str, prompt: SnapshotPrompt, label: str, unit_key: Optional[str] = None) -> Optional[Resolution]:
     sha = prompt.labels.get(label)
     version = None if sha is None else prompt.versions.get(sha)
     if version is None:
         return None
-    return Resolution(name, version.version, version.sha, label, version.content)
+    rollout = prompt.rollouts.get(label)
+    if rollout is None:
+        return Resolution(name, version.version, version.sha, label, version.content)
+    # As core's snapshot.ts: a split serves the candidate to keyed units in the ramp; a shadow answers with
+    # the baseline and names the candidate for units in its share (no key: only at 100 %).
+    no_key = unit_key is None or unit_key == ""
+    in_ramp = rollout.ramp >= 100 if no_key else assign_arm(rollout.salt, unit_key, rollout.ramp).arm == "candidate"
+    if rollout.mode == "split" and in_ramp and not no_key:
+        c = rollout.candidate
+        return Resolution(name, c.version, c.sha, label, c.content, "candidate", rollout.id, None)
+    shadow = None
+    if rollout.mode == "shadow" and in_ramp:
+        c = rollout.candidate
+        shadow = ShadowTarget(rollout.id, c.version, c.sha, c.content)
+    return Resolution(name, version.version, version.sha, label, version.content, "baseline", rollout.id, shadow)
 
 
 def resolve_from_snapshot(
-    snapshot: Snapshot, name_or_ref: str, label: Optional[str] = None, sha: Optional[str] = None
+    snapshot: Snapshot,
+    name_or_ref: str,
+    label: Optional[str] = None,
+    sha: Optional[str] = None,
+    unit_key: Optional[str] = None,
 ) -> Optional[Resolution]:
-    """Resolves ``name`` (or ``name@ref``) without I/O; None when the snapshot lacks it. Raises only on a
-    malformed ref (``invalid_ref``) or an ambiguous sha prefix (``ambiguous_ref``)."""
+    """Resolves ``name`` (or ``name@ref``) without I/O; None when the snapshot lacks it. ``unit_key`` picks
+    the arm of a label's rollout; pins by version or sha ignore rollouts. Raises only on a malformed ref
+    (``invalid_ref``) or an ambiguous sha prefix (``ambiguous_ref``)."""
     at = name_or_ref.find("@")
     name = name_or_ref if at == -1 else name_or_ref[:at]
     prompt = snapshot.prompts.get(name)
@@ -98,7 +151,7 @@ def resolve_from_snapshot(
     if at != -1 or sha is not None:
         ref = parse_ref(name_or_ref[at + 1 :] if at != -1 else (sha or ""))
         if ref["kind"] == "label":
-            return _by_label(name, prompt, ref["label"])
+            return _by_label(name, prompt, ref["label"], unit_key)
         if ref["kind"] == "version":
             matches = [v for v in prompt.versions.values() if v.version == ref["version"]]
         else:
@@ -111,7 +164,7 @@ def resolve_from_snapshot(
             return None
         found = matches[0]
         return Resolution(name, found.version, found.sha, None, found.content)
-    return _by_label(name, prompt, DEFAULT_LABEL if label is None else label)
+    return _by_label(name, prompt, DEFAULT_LABEL if label is None else label, unit_key)
 
 
 def _is_safe_integer(value: Any) -> bool:
@@ -209,8 +262,35 @@ def validate_snapshot(data: Any, what: str, previous: Optional[Snapshot] = None)
                     "invalid", "invalid_snapshot", f"{what}: label '{name}@{label}' points at a version the snapshot lacks"
                 )
             labels[label] = sha
-        prompts[name] = SnapshotPrompt(labels, versions)
+        rollouts = _NO_ROLLOUTS
+        raw_rollouts = raw.get("rollouts")
+        if raw_rollouts is not None:
+            if not isinstance(raw_rollouts, dict):
+                raise PromptopsError("invalid", "invalid_snapshot", f"{what}: prompt '{name}' has rollouts that are not an object")
+            rollouts = {label: ingest_rollout(name, r, what) for label, r in raw_rollouts.items()}
+        prompts[name] = SnapshotPrompt(labels, versions, rollouts)
     return Snapshot(data["project"], int(cursor), prompts)
+
+
+def ingest_rollout(name: str, raw: Any, what: str) -> SnapshotRollout:
+    """A rollout received from outside, its candidate verified like any version."""
+    fields = raw if isinstance(raw, dict) else {}
+    ramp = fields.get("ramp")
+    if (
+        not isinstance(fields.get("id"), str)
+        or not isinstance(fields.get("salt"), str)
+        or fields.get("mode") not in ("shadow", "split")
+        or fields.get("state") not in ("running", "paused")
+        or isinstance(ramp, bool)
+        or not isinstance(ramp, (int, float))
+        or not 0 <= ramp <= 100
+        or not isinstance(fields.get("candidate"), dict)
+    ):
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: '{name}' has a malformed rollout")
+    c = fields["candidate"]
+    # Always hashed: a rollout event carries its candidate's content, which must be what its sha says.
+    candidate = ingest_version(name, c.get("sha"), c.get("version"), c.get("content"), what)
+    return SnapshotRollout(fields["id"], fields["salt"], fields["mode"], fields["state"], ramp, candidate)
 
 
 def snapshot_to_json(snapshot: Snapshot) -> Dict[str, Any]:
@@ -224,10 +304,21 @@ def snapshot_to_json(snapshot: Snapshot) -> Dict[str, Any]:
                 "versions": {
                     sha: {"version": v.version, "sha": v.sha, "content": v.content} for sha, v in prompt.versions.items()
                 },
+                **(
+                    {"rollouts": {label: _rollout_json(r) for label, r in prompt.rollouts.items()}}
+                    if prompt.rollouts
+                    else {}
+                ),
             }
             for name, prompt in snapshot.prompts.items()
         },
     }
+
+
+def _rollout_json(r: SnapshotRollout) -> Dict[str, Any]:
+    c = r.candidate
+    candidate = {"version": c.version, "sha": c.sha, "content": c.content}
+    return {"id": r.id, "salt": r.salt, "mode": r.mode, "state": r.state, "ramp": r.ramp, "candidate": candidate}
 
 
 class FeedEvent(NamedTuple):
@@ -242,6 +333,8 @@ class FeedEvent(NamedTuple):
     kind: str = "unknown"
     content: Any = None
     has_content: bool = False
+    rollout: Any = None
+    """A rollout event's ``rollout`` as sent (None: the label has no active rollout any more)."""
 
 
 def parse_feed_event(data: Any) -> FeedEvent:
@@ -253,6 +346,11 @@ def parse_feed_event(data: Any) -> FeedEvent:
             shown = str(data)[:200]
         raise PromptopsError("invalid", "invalid_event", f"change event without a valid seq: {shown}")
     seq = int(data["seq"])
+    if data.get("type") == "rollout":
+        name, label, rollout = data.get("name"), data.get("label"), data.get("rollout")
+        if not isinstance(name, str) or not isinstance(label, str) or not (rollout is None or isinstance(rollout, dict)):
+            raise PromptopsError("invalid", "invalid_event", f"rollout event {seq} is malformed")
+        return FeedEvent("rollout", seq, name, label, rollout=rollout)
     if data.get("type") != "label":
         return FeedEvent("other", seq)
     name, label, sha, version, kind = (data.get(k) for k in ("name", "label", "sha", "version", "kind"))
@@ -320,13 +418,32 @@ def apply_label_event(
         if following is not None:
             versions[sha] = following
     prompts = dict(snapshot.prompts)
-    prompts[event.name] = SnapshotPrompt(labels, versions)
+    prompts[event.name] = SnapshotPrompt(labels, versions, _NO_ROLLOUTS if before is None else before.rollouts)
     change = (
         None
         if previous_sha == event.sha
         else LabelChange(event.name, event.label, event.sha, previous_sha, None if version is None else version.version)
     )
     return Snapshot(snapshot.project, event.seq, prompts), change
+
+
+def apply_rollout_event(snapshot: Snapshot, event: FeedEvent, rollout: Optional[SnapshotRollout]) -> Snapshot:
+    """Sets (or, with None, clears) one label's rollout; idempotent like a label event."""
+    if event.seq <= snapshot.cursor:
+        return snapshot
+    before = snapshot.prompts.get(event.name)
+    if before is None and rollout is None:
+        return snapshot._replace(cursor=event.seq)
+    rollouts = dict(before.rollouts) if before is not None else {}
+    if rollout is None:
+        rollouts.pop(event.label, None)
+    else:
+        rollouts[event.label] = rollout
+    prompts = dict(snapshot.prompts)
+    prompts[event.name] = SnapshotPrompt(
+        {} if before is None else before.labels, {} if before is None else before.versions, rollouts or _NO_ROLLOUTS
+    )
+    return Snapshot(snapshot.project, event.seq, prompts)
 
 
 def advance_cursor(snapshot: Snapshot, cursor: int) -> Snapshot:

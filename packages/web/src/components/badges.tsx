@@ -25,6 +25,7 @@ const KIND_TEXT: Record<DeploymentKind, string> = {
   'auto-rollback': 'auto-rollback',
   'break-glass': 'break glass',
   merge: 'merge',
+  rollout: 'rollout',
 };
 
 export const KindBadge = ({ kind }: { kind: DeploymentKind }) => (
