@@ -243,7 +243,7 @@ describe.each(DIALECTS)('trace queries (%s)', (dialect) => {
       payload: { kind: 'thumbs', value: 'up' },
     });
     const calls: number[] = [];
-    const storage: Pick<Stores, 'deleteTracesBefore'> = {
+    const storage: Pick<Stores['traces'], 'deleteTracesBefore'> = {
       deleteTracesBefore: async (cutoff, limit) => {
         const deleted = await registry.storage.traces.deleteTracesBefore(cutoff, limit);
         calls.push(deleted);

@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { parseDbUrl } from '../src/storage/index.js';
 import { createStorage, type RawSqlAccess } from '../src/app/stores.js';
 import { rollupsMigration } from '../src/storage/migrations/0007-rollups.js';
+import { dialectNamed } from '../src/storage/dialect.js';
 import { openPostgres } from '../src/storage/postgres.js';
 import { openSqlite } from '../src/storage/sqlite.js';
 import type { Stores } from '../src/app/stores.js';
@@ -80,7 +81,7 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
     // Back to before migration 0007, the traces and scores of the old version, then 0007 on them.
     const target = parseDbUrl(url);
     const db: Kysely<unknown> = target.dialect === 'sqlite' ? openSqlite(target.path) : openPostgres(target.url);
-    const migration = rollupsMigration(dialect);
+    const migration = rollupsMigration(dialectNamed(dialect));
     await migration.down!(db);
     const run = (text: string) => sql.raw(text).execute(db);
     await run(
@@ -156,7 +157,7 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
     await storage.rawSql('DROP TRIGGER fail_backfill' + (dialect === 'postgres' ? ' ON trace_rollup_backfill' : ''));
 
     // The rest by the retention job's backfill loop, as a restarted server runs it.
-    const job = startRetention(storage, {
+    const job = startRetention(storage.traces, {
       firstRunMs: 3_600_000,
       backfillFirstRunMs: 0,
       backfillBatchSize: 700,
@@ -175,7 +176,7 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
     );
     expect(await totals(storage, projectId)).toEqual({ count: old + 2, scores: oldScores + 1 });
     for (const by of ['sha', 'label', 'arm'] as const) {
-      const verdict = await verifyMetrics(storage, projectId, { ...query, by });
+      const verdict = await verifyMetrics(storage.traces, projectId, { ...query, by });
       expect(verdict.mismatches).toEqual([]);
     }
     // The job folded the backfilled hours too: none is left marked, and the answers hold.
@@ -203,7 +204,7 @@ describe.each(DIALECTS)('rollup backfill of an upgraded database (%s)', (dialect
         await Promise.all([run(storage), run(other)]);
         const scores = Number((await storage.rawSql('SELECT count(*) AS n FROM trace_scores'))[0]!['n']);
         expect(await totals(storage, projectId)).toEqual({ count: TRACES + 2, scores });
-        expect((await verifyMetrics(storage, projectId, query)).mismatches).toEqual([]);
+        expect((await verifyMetrics(storage.traces, projectId, query)).mismatches).toEqual([]);
       } finally {
         await other.close();
       }

@@ -108,7 +108,7 @@ describe.each(['sqlite', 'postgres'] as TestDialect[])('rollups through a SIGKIL
       const project = (await storage.registry.getProjectByName('default'))!;
       for (const bucketMs of [60_000, HOUR])
         for (const by of ['sha', 'label', 'arm'] as const) {
-          const verdict = await verifyMetrics(storage, project.id, {
+          const verdict = await verifyMetrics(storage.traces, project.id, {
             promptName: 'killed',
             by,
             sinceMs: T0 - HOUR,

@@ -393,7 +393,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
     expect((await metrics(old)).map((r) => r.count)).toEqual([2]);
 
     const run = (rollupDays: number) =>
-      startRetention(storage, {
+      startRetention(storage.traces, {
         days: 30,
         minuteRollupDays: 35,
         rollupDays,
@@ -440,14 +440,14 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('metrics rollups (%s)', (
     );
     await storage.traces.foldTraceRollups(Date.now(), 100);
     const query = { promptName: 'p1', by: 'sha' as const, sinceMs: T0 - HOUR, untilMs: T0 + SPAN_MS, bucketMs: HOUR };
-    const clean = await verifyMetrics(storage, projectId, query);
+    const clean = await verifyMetrics(storage.traces, projectId, query);
     expect(clean).toMatchObject({ ok: true, mismatches: [] });
     expect(clean.buckets).toBeGreaterThan(0);
     // What an hourly chart reads: the hour's group rows (the fold made them).
     await storage.rawSql(
       `UPDATE trace_rollup_groups SET count = count + 1 WHERE project_id = ${projectId} AND group_by = 'sha'`,
     );
-    const tampered = await verifyMetrics(storage, projectId, query);
+    const tampered = await verifyMetrics(storage.traces, projectId, query);
     expect(tampered.ok).toBe(false);
     expect(tampered.mismatches[0]).toMatchObject({ field: 'count', rollups: 51, raw: 50 });
   });
