@@ -67,6 +67,25 @@ for (const file of files(SERVER)) {
   }
 }
 
+// SQLite/PostgreSQL differences live in the dialect objects (storage/dialect.ts); only open.ts reads a
+// database's name, from the URL. Elsewhere no comparison with a dialect's name, no table indexed by it.
+const DIALECT_FILES = new Set(['storage/dialect.ts', 'storage/open.ts']);
+const DIALECT_BRANCH =
+  /[!=]==?\s*['"](?:sqlite|postgres|postgresql)['"]|['"](?:sqlite|postgres|postgresql)['"]\s*[!=]==?|case\s+['"](?:sqlite|postgres|postgresql)['"]|[dD]ialect\w*\.name\s*[!=]==?|\[\s*(?:\w+\.)*dialect(?:\.name)?\s*\]/;
+for (const file of files(SERVER)) {
+  const rel = file
+    .slice(SERVER.length + 1)
+    .split('\\')
+    .join('/');
+  if (DIALECT_FILES.has(rel)) continue;
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, index) => {
+      if (DIALECT_BRANCH.test(line))
+        problems.push(`${file}:${index + 1}: branches on the dialect's name; use a member of the dialect object`);
+    });
+}
+
 if (problems.length > 0) {
   console.error(`layering violations:\n${problems.join('\n')}`);
   process.exit(1);

@@ -3,6 +3,7 @@ import { createStorage, type RawSqlAccess, type Stores } from '../src/app/stores
 import type { NewTrace } from '../src/traces/store.js';
 import { SMALL_BODY_BYTES } from '../src/traces/ingest/ingest.js';
 import { TraceWriter, TraceWriterUnavailableError } from '../src/traces/ingest/writer.js';
+import { sqliteDialect } from '../src/storage/dialect.js';
 import { DIALECTS, freshDbUrl, openTestRegistry } from './support/registry.js';
 import { ingest, traceEvent } from './support/traces.js';
 
@@ -125,7 +126,7 @@ describe('SQLite trace writer (worker thread)', () => {
   });
 
   it('rejects with TraceWriterUnavailableError when the worker cannot start, and a later call starts anew', async () => {
-    const writer = new TraceWriter({ dialect: 'sqlite', target: '/nonexistent-dir/promptops.db' });
+    const writer = new TraceWriter({ dialect: sqliteDialect, target: '/nonexistent-dir/promptops.db' });
     await expect(writer.insert(1, [row('x')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
     await expect(writer.insert(1, [row('y')], T0)).rejects.toBeInstanceOf(TraceWriterUnavailableError);
     // Its kind is the one the routes answer it with (503), so any other path answers the same.

@@ -60,7 +60,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
   const access = createAccessStore(db, dialect);
   const reviews = createReviewStore(db);
   const evals = createEvalStore(db);
-  const traces = createTraceStore(db, dialect.name, {
+  const traces = createTraceStore(db, dialect, {
     ...(sqliteFile === undefined ? {} : { sqliteFile }),
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
     ...(options.rollups === undefined ? {} : { rollups: options.rollups }),

@@ -49,8 +49,20 @@ export interface SqlDialect {
   dropTriggerSql(name: string, table: string): string;
   /** Whether ALTER TABLE changes a primary key in place (SQLite rebuilds the table instead). */
   readonly altersConstraints: boolean;
-  /** Rows of hand-written trace inserts per statement: what measured fastest on each database. */
+  /** Rows per trace insert call on the main thread: what measured fastest on each database. */
   readonly traceInsertChunk: number;
+  /** Rows per rollup upsert statement, largest first: SQLite's single-row ones are cheapest there. */
+  readonly rollupUpsertChunks: readonly number[];
+  /**
+   * Whether promptops checkpoints the write-ahead log itself, off the trace writer's path
+   * (wal-checkpointer.ts): SQLite's WAL file; PostgreSQL checkpoints on its own.
+   */
+  readonly checkpointsWal: boolean;
+  /**
+   * This database's entry of a table with one per database: for a feature's own per-database code (e.g.
+   * the trace writer's driver-level inserter), so that no caller compares the dialect's name.
+   */
+  pick<T>(choices: Readonly<Record<Dialect, T>>): T;
 }
 
 /** The one PostgreSQL function every append-only trigger calls; its argument is the message. */
@@ -105,6 +117,9 @@ export const sqliteDialect: SqlDialect = {
   dropTriggerSql: (name) => `DROP TRIGGER IF EXISTS ${name}`,
   altersConstraints: false,
   traceInsertChunk: 200,
+  rollupUpsertChunks: [1],
+  checkpointsWal: true,
+  pick: (choices) => choices.sqlite,
 };
 
 export const postgresDialect: SqlDialect = {
@@ -133,9 +148,12 @@ export const postgresDialect: SqlDialect = {
   dropTriggerSql: (name, table) => `DROP TRIGGER IF EXISTS ${name} ON ${table}`,
   altersConstraints: true,
   traceInsertChunk: 100,
+  rollupUpsertChunks: [100, 20, 5, 1],
+  checkpointsWal: false,
+  pick: (choices) => choices.postgres,
 };
 
 const BY_NAME: Readonly<Record<Dialect, SqlDialect>> = { sqlite: sqliteDialect, postgres: postgresDialect };
 
-/** The dialect object of a database's name. */
+/** The dialect object of a database's name (the trace writer's thread receives the name). */
 export const dialectNamed = (name: Dialect): SqlDialect => BY_NAME[name];

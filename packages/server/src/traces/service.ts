@@ -18,13 +18,11 @@ import { rollbackPlan } from '../labels/rollback-targets.js';
 import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompts/mappers.js';
 import type { RegistryReads } from '../registry/store.js';
 import type { ReviewReads } from '../reviews/store.js';
-import type { Dialect } from '../storage/dialect.js';
 import type { TraceStoreHandle } from './store/index.js';
 import type { VersionRow } from '../registry/store.js';
 import type { MetricsGroupBy, TraceCursor, TraceFilter, TraceStatus } from './store.js';
 import { otlpToEvents } from './otlp.js';
 import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from './records.js';
-import { ingestEvents as ingestEventsInChunks, INSERT_CHUNK } from './ingest/batching.js';
 import type { EncodedIngestResult, IngestResult } from './ingest/body.js';
 import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
@@ -75,23 +73,15 @@ export type TraceService = ReturnType<typeof createTraceService>;
 
 /** The stores the trace service uses: its own, and the registry (and policies) a trace links to. */
 export interface TraceStores {
-  readonly dialect: Dialect;
   readonly traces: TraceStoreHandle;
   readonly registry: RegistryReads;
   readonly reviews: ReviewReads;
 }
 
-export const createTraceService = ({ dialect, traces, registry, reviews }: TraceStores, clock: Clock) => {
+export const createTraceService = ({ traces, registry, reviews }: TraceStores, clock: Clock) => {
   /** Validated item by item, inserted in short transactions (ingest/batching.ts). */
   const ingestEvents = (actor: Actor, events: readonly unknown[], nowMs: number): Promise<IngestResult> =>
-    ingestEventsInChunks(
-      (...args) => traces.insertTraces(...args),
-      INSERT_CHUNK[dialect],
-      actor.projectId,
-      events,
-      nowMs,
-      () => clock.now().getTime(),
-    );
+    traces.ingest.ingestEvents(actor.projectId, events, nowMs, () => clock.now().getTime());
 
   const versionBySha = async (promptId: number, sha: string, cache: Map<string, VersionRow | undefined>) => {
     if (!cache.has(sha)) cache.set(sha, await registry.getVersionBySha(promptId, sha));

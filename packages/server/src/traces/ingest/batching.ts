@@ -5,12 +5,10 @@ import { validateEvents, type IngestResult } from './body.js';
  * Events ingested on the main thread (OTLP, and every body where there is no writer thread: a SQLite
  * memory database): validated item by item, yielding between slices, then inserted in short
  * transactions of at most `chunk` rows, each committing on its own with a turn of the event loop between
- * them: short, so that flattening and copying the rows to the writer thread never holds up prompt
+ * them (`chunk`: the dialect's traceInsertChunk): short, so that flattening and copying the rows to the writer thread never holds up prompt
  * resolution for long, and on SQLite a registry write waits little for the lock.
  */
 
-/** Rows per insert call of the main-thread path. */
-export const INSERT_CHUNK = { sqlite: 200, postgres: 100 } as const;
 const VALIDATE_SLICE = 250;
 
 /** Gives other requests (prompt resolution) a turn between slices of ingestion work. */

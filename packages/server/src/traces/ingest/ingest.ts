@@ -1,7 +1,14 @@
-import type { Dialect } from '../../storage/dialect.js';
+import type { SqlDialect } from '../../storage/dialect.js';
 import type { TraceStore } from '../store.js';
-import { ingestEvents, INSERT_CHUNK } from './batching.js';
-import { batchEvents, encodeIngestResult, parseJsonBody, validateAllEvents, type EncodedIngestResult } from './body.js';
+import { ingestEvents } from './batching.js';
+import {
+  batchEvents,
+  encodeIngestResult,
+  parseJsonBody,
+  validateAllEvents,
+  type EncodedIngestResult,
+  type IngestResult,
+} from './body.js';
 import { TraceWriterUnavailableError, type TraceWriter } from './writer.js';
 
 /**
@@ -20,6 +27,16 @@ export interface TraceIngest {
    * database cannot take the batch now.
    */
   ingestBody(projectId: number, body: Uint8Array, nowMs: number, createdAtMs: number): Promise<EncodedIngestResult>;
+  /**
+   * Events already parsed (OTLP's), validated item by item and inserted on the main thread in short
+   * transactions of the dialect's chunk (batching.ts); `createdAtMs` is read per chunk.
+   */
+  ingestEvents(
+    projectId: number,
+    events: readonly unknown[],
+    nowMs: number,
+    createdAtMs: () => number,
+  ): Promise<IngestResult>;
 }
 
 /**
@@ -66,7 +83,7 @@ const postgresBodyIngest = (writer: TraceWriter, insertOnPool: PoolInsert): Trac
 };
 
 export const createTraceIngest = (options: {
-  readonly dialect: Dialect;
+  readonly dialect: SqlDialect;
   readonly store: Pick<TraceStore, 'insertTraces'>;
   /** SQLite files and PostgreSQL; without one, bodies are ingested on the main thread. */
   readonly writer?: TraceWriter;
@@ -74,19 +91,22 @@ export const createTraceIngest = (options: {
   readonly insertOnPool?: PoolInsert;
 }): TraceIngest => {
   const { dialect, store, writer, insertOnPool } = options;
+  const insert: TraceStore['insertTraces'] = (...args) => store.insertTraces(...args);
+  const eventsIngest: TraceIngest['ingestEvents'] = (projectId, events, nowMs, createdAtMs) =>
+    ingestEvents(insert, dialect.traceInsertChunk, projectId, events, nowMs, createdAtMs);
   if (writer === undefined) {
     return {
       async ingestBody(projectId, body, nowMs, createdAtMs) {
         const events = batchEvents(parseJsonBody(body));
-        const insert: TraceStore['insertTraces'] = (...args) => store.insertTraces(...args);
-        return encodeIngestResult(
-          await ingestEvents(insert, INSERT_CHUNK[dialect], projectId, events, nowMs, () => createdAtMs),
-        );
+        return encodeIngestResult(await eventsIngest(projectId, events, nowMs, () => createdAtMs));
       },
+      ingestEvents: eventsIngest,
     };
   }
-  if (insertOnPool !== undefined) return { ingestBody: postgresBodyIngest(writer, insertOnPool) };
+  if (insertOnPool !== undefined)
+    return { ingestBody: postgresBodyIngest(writer, insertOnPool), ingestEvents: eventsIngest };
   return {
     ingestBody: (projectId, body, nowMs, createdAtMs) => writer.ingestBody(projectId, body, nowMs, createdAtMs),
+    ingestEvents: eventsIngest,
   };
 };

@@ -8,6 +8,7 @@ import {
   type RollupOptions,
 } from '../store/rollups.js';
 import { CHUNK_SIZES, INSERT_COLUMNS, insertInChunks, type RowParams } from '../store/row-params.js';
+import { postgresDialect } from '../../storage/dialect.js';
 import { WRITER_AUTOCHECKPOINT_PAGES } from '../../storage/wal-checkpointer.js';
 
 /**
@@ -94,7 +95,7 @@ export const openPostgresInserter = async (
   const rollupSql = postgresRollupSql(client);
   const tenants = new RollupCache(rollups);
   const insertRows = (rows: readonly RowParams[]): Promise<Uint8Array> =>
-    insertInChunks('postgres', rows, async (size, text, values) => {
+    insertInChunks(postgresDialect, rows, async (size, text, values) => {
       const result = await client.query<{ event_id: string }>({ name: `promptops_trace_insert_${size}`, text, values });
       return result.rows;
     });

@@ -6,6 +6,7 @@ import type { IngestResult } from './body.js';
 import { openPostgresInserter, openSqliteInserter, type TraceInserter } from './inserters.js';
 import { rollupOptionsFromEnv, type RollupOptions } from '../store/rollups.js';
 import { rowParams, splitInserted, type RowParams } from '../store/row-params.js';
+import { dialectNamed, type Dialect } from '../../storage/dialect.js';
 
 /**
  * The trace writer's thread (started by writer.ts). Messages:
@@ -20,7 +21,8 @@ import { rowParams, splitInserted, type RowParams } from '../store/row-params.js
  */
 
 export interface TraceWorkerData {
-  readonly dialect: 'sqlite' | 'postgres';
+  /** By name: a message carries no functions (the thread resolves it with dialectNamed). */
+  readonly dialect: Dialect;
   /** The SQLite file, or the PostgreSQL URL. */
   readonly target: string;
   /** Metrics rollups kept in each insert's transaction (../store/rollups.ts); from the environment unless given. */
@@ -30,9 +32,10 @@ export interface TraceWorkerData {
 /**
  * One transaction per batch: measured on SQLite, committing every 200 rows spent a quarter of this thread's
  * time in BEGIN/COMMIT (the same index pages written again and again). A 1,000-row transaction holds
- * SQLite's write lock for ~15 ms, which a registry write on the main connection may wait for.
+ * SQLite's write lock for ~15 ms, which a registry write on the main connection may wait for. The same on
+ * PostgreSQL.
  */
-const ROWS_PER_TRANSACTION = { sqlite: 1000, postgres: 1000 } as const;
+const ROWS_PER_TRANSACTION = 1000;
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -51,12 +54,13 @@ export const runTraceWorker = async (): Promise<void> => {
   const port = parentPort;
   if (port === null) throw new Error('runTraceWorker runs on a worker thread');
   yieldCpuToMainThread();
-  const { dialect, target } = workerData as TraceWorkerData;
+  const { target } = workerData as TraceWorkerData;
+  const dialect = dialectNamed((workerData as TraceWorkerData).dialect);
   const rollups = (workerData as TraceWorkerData).rollups ?? rollupOptionsFromEnv();
-  const inserter: Promise<TraceInserter> =
-    dialect === 'sqlite'
-      ? Promise.resolve().then(() => openSqliteInserter(target, rollups))
-      : openPostgresInserter(target, () => process.exit(1), rollups);
+  const inserter: Promise<TraceInserter> = dialect.pick({
+    sqlite: () => Promise.resolve().then(() => openSqliteInserter(target, rollups)),
+    postgres: () => openPostgresInserter(target, () => process.exit(1), rollups),
+  })();
   // A database that cannot be opened fails the calls that wait for it, then ends the thread: the next call
   // starts a new one.
   inserter.catch(() => undefined);
@@ -64,7 +68,7 @@ export const runTraceWorker = async (): Promise<void> => {
   const ingestBody = async (message: Extract<Message, { body: Uint8Array }>): Promise<IngestResult> => {
     const batch = validateBatch(message.body, message.nowMs);
     const rows = batch.rows.map((row) => rowParams(message.projectId, row, message.createdAtMs));
-    const step = ROWS_PER_TRANSACTION[dialect];
+    const step = ROWS_PER_TRANSACTION;
     const accepted: string[] = [];
     const duplicates: string[] = [];
     const db = await inserter;

@@ -5,6 +5,7 @@ import type { NewTrace } from '../store.js';
 import type { EncodedIngestResult } from './body.js';
 import { rowParams, splitInserted } from '../store/row-params.js';
 import type { TraceWorkerData } from './worker.js';
+import type { SqlDialect } from '../../storage/dialect.js';
 import { startWalCheckpointer, type WalCheckpointer } from '../../storage/wal-checkpointer.js';
 
 /**
@@ -58,12 +59,17 @@ export class TraceWriter {
   #nextId = 0;
   #closed = false;
 
-  constructor(private readonly target: TraceWorkerData) {}
+  /** What the thread receives: the dialect by its name (worker.ts resolves the object). */
+  readonly #data: TraceWorkerData;
+
+  constructor(private readonly target: { readonly dialect: SqlDialect } & Omit<TraceWorkerData, 'dialect'>) {
+    this.#data = { ...target, dialect: target.dialect.name };
+  }
 
   /** The worker starts on first use (a CLI that never ingests never starts one) and after a crash. */
   #start(): Worker {
-    if (this.target.dialect === 'sqlite') this.#checkpointer ??= startWalCheckpointer(this.target.target);
-    const worker = startModuleWorker(new URL('./worker', import.meta.url), 'runTraceWorker', this.target);
+    if (this.target.dialect.checkpointsWal) this.#checkpointer ??= startWalCheckpointer(this.target.target);
+    const worker = startModuleWorker(new URL('./worker', import.meta.url), 'runTraceWorker', this.#data);
     worker.unref(); // referenced only while a call is pending (see #settle)
     worker.on('message', (reply: Reply) => {
       const pending = this.#pending.get(reply.id);

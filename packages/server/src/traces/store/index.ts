@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from '../../storage/dialect.js';
+import type { SqlDialect } from '../../storage/dialect.js';
 import type { Database } from '../../storage/schema.js';
 import { createTraceIngest, type TraceIngest } from '../ingest/ingest.js';
 import { TraceWriter } from '../ingest/writer.js';
@@ -30,16 +30,12 @@ export interface TraceStoreOptions {
 
 export const createTraceStore = (
   db: Kysely<Database>,
-  dialect: Dialect,
+  dialect: SqlDialect,
   options: TraceStoreOptions = {},
 ): TraceStoreHandle => {
   const rollups = options.rollups ?? rollupOptionsFromEnv();
-  const writer =
-    options.sqliteFile !== undefined
-      ? new TraceWriter({ dialect: 'sqlite', target: options.sqliteFile, rollups })
-      : options.postgresUrl !== undefined
-        ? new TraceWriter({ dialect: 'postgres', target: options.postgresUrl, rollups })
-        : undefined;
+  const target = options.sqliteFile ?? options.postgresUrl;
+  const writer = target === undefined ? undefined : new TraceWriter({ dialect, target, rollups });
   const store = createKyselyTraceStore(db, dialect, writer, rollups);
   // PostgreSQL's pool may insert beside the writer's connection; SQLite's would wait for the writer's lock.
   const insertOnPool = options.postgresUrl === undefined ? undefined : store.insertOnPool;

@@ -1,6 +1,6 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
-import type { Dialect } from '../../storage/dialect.js';
+import type { SqlDialect } from '../../storage/dialect.js';
 import type {
   MetricsQuery,
   NewScore,
@@ -27,7 +27,6 @@ import {
   type RollupOptions,
 } from './rollups.js';
 import { insertInChunks, rowParams, splitInserted } from './row-params.js';
-import { writeTransaction } from '../../storage/write-transaction.js';
 
 /**
  * The traces store over Kysely, for both databases: rows in, what was inserted out; queries, scores,
@@ -88,7 +87,7 @@ const toScore = (row: Selectable<TraceScoresTable>): ScoreRow => ({
  */
 const insertWith = async (
   executor: Kysely<Database>,
-  dialect: Dialect,
+  dialect: SqlDialect,
   projectId: number,
   traces: readonly NewTrace[],
   createdAtMs: number,
@@ -138,7 +137,7 @@ export interface KyselyTraceStore extends TraceStore {
  */
 export const createKyselyTraceStore = (
   db: Kysely<Database>,
-  dialect: Dialect,
+  dialect: SqlDialect,
   writer?: RowWriter,
   rollups: RollupOptions = rollupOptionsFromEnv(),
 ): KyselyTraceStore => {
@@ -162,7 +161,7 @@ export const createKyselyTraceStore = (
     async insertTraces(projectId, traces, createdAtMs) {
       if (writer !== undefined) return writer.insert(projectId, traces, createdAtMs);
       if (traces.length === 0) return { accepted: [], duplicates: [] };
-      return writeTransaction(db, dialect, (trx) => insertWith(trx, dialect, projectId, traces, createdAtMs, tenants));
+      return dialect.writeTransaction(db, (trx) => insertWith(trx, dialect, projectId, traces, createdAtMs, tenants));
     },
 
     async queryTraces(projectId, filter: TraceFilter, page: { limit: number; after?: TraceCursor }) {
@@ -222,7 +221,7 @@ export const createKyselyTraceStore = (
         return row && toScore(row);
       }
       // With rollups: the score and its trace's rollup rows in one transaction.
-      return writeTransaction(db, dialect, async (trx) => {
+      return dialect.writeTransaction(db, async (trx) => {
         const row = (await insert(trx)).rows[0];
         if (row === undefined) return undefined;
         const trace = await readTraceDims(trx, Number(row.trace_row_id));

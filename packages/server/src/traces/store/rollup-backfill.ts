@@ -1,10 +1,9 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../../storage/dialect.js';
+import type { SqlDialect } from '../../storage/dialect.js';
 import type { TraceRollupStatus } from '../store.js';
 import type { Database } from '../../storage/schema.js';
 import type { RollupEvent, RollupScore } from './rollup-deltas.js';
 import { applyRollups, kyselyRollupSql, type RollupCache } from './rollups.js';
-import { writeTransaction } from '../../storage/write-transaction.js';
 
 /**
  * The backfill of the traces stored before the rollups existed (migration 0007 recorded their last id and
@@ -94,12 +93,12 @@ export const readTraceDims = async (db: Kysely<Database>, traceRowId: number): P
 
 export const backfillStep = (
   db: Kysely<Database>,
-  dialect: Dialect,
+  dialect: SqlDialect,
   tenants: RollupCache,
   limit: number,
 ): Promise<{ done: boolean; traces: number }> =>
-  writeTransaction(db, dialect, async (trx) => {
-    const state = await readState(trx, dialect === 'postgres');
+  dialect.writeTransaction(db, async (trx) => {
+    const state = await readState(trx, dialect.locksRows);
     if (state === undefined || state.trace_done >= state.trace_until) return { done: true, traces: 0 };
     const traces = (
       await sql<TraceDims>`select ${TRACE_DIM_COLUMNS} from traces

@@ -1,6 +1,6 @@
 import { emptyLatencySketch, mergeLatencySketches, type LatencySketch } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from '../../storage/dialect.js';
+import type { SqlDialect } from '../../storage/dialect.js';
 import type { Database, RollupSums } from '../../storage/schema.js';
 import { HOUR_MS, MINUTE_MS } from './rollup-deltas.js';
 import {
@@ -11,7 +11,6 @@ import {
   lockRollups,
   SUM_COLUMNS,
 } from './rollups.js';
-import { writeTransaction } from '../../storage/write-transaction.js';
 
 /**
  * The fold: an hour's rows (per series, and per charted group: sha, label, arm) are made from its minute
@@ -31,8 +30,8 @@ export const FOLD_GRACE_MS = 2 * MINUTE_MS;
 const CHUNK = 500;
 
 /** Folds the oldest marked hour that is over; answers whether there was one. */
-export const foldStep = (db: Kysely<Database>, dialect: Dialect, nowMs: number): Promise<boolean> =>
-  writeTransaction(db, dialect, async (trx) => {
+export const foldStep = (db: Kysely<Database>, dialect: SqlDialect, nowMs: number): Promise<boolean> =>
+  dialect.writeTransaction(db, async (trx) => {
     const [mark] = (
       await sql<{ project_id: number; prompt_name: string; hour_ms: number }>`
         select project_id, prompt_name, hour_ms from trace_rollup_dirty

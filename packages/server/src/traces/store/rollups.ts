@@ -8,7 +8,7 @@ import {
 } from '@promptops/core';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
-import type { Dialect } from '../../storage/dialect.js';
+import { postgresDialect, sqliteDialect, type SqlDialect } from '../../storage/dialect.js';
 import {
   HOUR_MS,
   OTHER_TENANT,
@@ -81,7 +81,7 @@ export const rollupOptionsFromEnv = (
 
 /** One connection (or open transaction) the rollup statements run on. */
 export interface RollupSql {
-  readonly dialect: Dialect;
+  readonly dialect: SqlDialect;
   run(text: string, params: readonly unknown[]): Promise<readonly Record<string, unknown>[]>;
 }
 
@@ -89,7 +89,7 @@ export interface RollupSql {
 export const sqliteRollupSql = (db: SqliteDatabase.Database): RollupSql => {
   const statements = new Map<string, SqliteDatabase.Statement>();
   return {
-    dialect: 'sqlite',
+    dialect: sqliteDialect,
     run(text, params) {
       let statement = statements.get(text);
       if (statement === undefined) {
@@ -107,7 +107,7 @@ export const sqliteRollupSql = (db: SqliteDatabase.Database): RollupSql => {
 export const postgresRollupSql = (client: pg.Client): RollupSql => {
   const names = new Map<string, string>();
   return {
-    dialect: 'postgres',
+    dialect: postgresDialect,
     async run(text, params) {
       let name = names.get(text);
       if (name === undefined) {
@@ -120,7 +120,7 @@ export const postgresRollupSql = (client: pg.Client): RollupSql => {
 };
 
 /** A Kysely connection or transaction. */
-export const kyselyRollupSql = (db: Kysely<unknown>, dialect: Dialect): RollupSql => ({
+export const kyselyRollupSql = (db: Kysely<unknown>, dialect: SqlDialect): RollupSql => ({
   dialect,
   async run(text, params) {
     return (await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [...params]))).rows;
@@ -254,14 +254,14 @@ export class RollupCache {
 
 const textCache = new Map<string, string>();
 
-/** `?` placeholders as the dialect numbers them. */
-export const rollupSqlText = (dialect: Dialect, text: string): string => {
-  if (dialect === 'sqlite') return text;
-  let cached = textCache.get(text);
+/** `?` placeholders as the dialect writes them. */
+export const rollupSqlText = (dialect: SqlDialect, text: string): string => {
+  const id = `${dialect.name}:${text}`;
+  let cached = textCache.get(id);
   if (cached === undefined) {
     let n = 0;
-    cached = text.replace(/\?/g, () => `$${(n += 1)}`);
-    textCache.set(text, cached);
+    cached = text.replace(/\?/g, () => dialect.placeholder((n += 1)));
+    textCache.set(id, cached);
   }
   return cached;
 };
@@ -309,12 +309,9 @@ interface SummedRow {
   readonly latencies: readonly number[];
 }
 
-/** Rows per upsert statement: SQLite runs single-row statements (cheapest there), PostgreSQL fewer, larger. */
-const CHUNKS = { sqlite: [1], postgres: [100, 20, 5, 1] } as const;
-
 const upsertTexts = new Map<string, string>();
-const upsertText = (dialect: Dialect, table: SummedTable | 'scores', rows: number): string => {
-  const id = `${dialect}:${typeof table === 'string' ? table : table.name}:${rows}`;
+const upsertText = (dialect: SqlDialect, table: SummedTable | 'scores', rows: number): string => {
+  const id = `${dialect.name}:${typeof table === 'string' ? table : table.name}:${rows}`;
   let text = upsertTexts.get(id);
   if (text !== undefined) return text;
   if (table === 'scores') {
@@ -333,7 +330,7 @@ const upsertText = (dialect: Dialect, table: SummedTable | 'scores', rows: numbe
 };
 
 const upsertAll = async (sql: RollupSql, table: SummedTable | 'scores', rows: readonly unknown[][]): Promise<void> => {
-  const sizes = CHUNKS[sql.dialect];
+  const sizes = sql.dialect.rollupUpsertChunks;
   for (let offset = 0; offset < rows.length;) {
     const size = sizes.find((n) => n <= rows.length - offset) ?? 1;
     const params: unknown[] = [];
@@ -442,7 +439,7 @@ export const lockRollups = async (
   sql: RollupSql,
   prompts: readonly { projectId: number; promptName: string }[],
 ): Promise<void> => {
-  if (sql.dialect !== 'postgres') return;
+  if (!sql.dialect.locksRows) return;
   const distinct = new Map(prompts.map((p) => [`${p.projectId}\u0000${p.promptName}`, p]));
   for (const id of [...distinct.keys()].sort()) {
     const { projectId, promptName } = distinct.get(id)!;

@@ -1,4 +1,4 @@
-import type { Dialect } from '../../storage/dialect.js';
+import type { SqlDialect } from '../../storage/dialect.js';
 import type { NewTrace } from '../store.js';
 
 /** The traces insert's columns and their parameters in that order, shared by every insert path. */
@@ -83,15 +83,15 @@ if (CHUNK_SIZES[0] * INSERT_COLUMNS.length > MAX_PARAMS)
 
 export const insertSqlCache = new Map<string, string>();
 
-export const insertSql = (dialect: Dialect, rows: number): string => {
-  const key = `${dialect}:${rows}`;
+export const insertSql = (dialect: SqlDialect, rows: number): string => {
+  const key = `${dialect.name}:${rows}`;
   const cached = insertSqlCache.get(key);
   if (cached !== undefined) return cached;
   const width = INSERT_COLUMNS.length;
   const tuples: string[] = [];
   for (let row = 0; row < rows; row += 1) {
     const cells: string[] = [];
-    for (let col = 1; col <= width; col += 1) cells.push(dialect === 'postgres' ? `$${row * width + col}` : '?');
+    for (let col = 1; col <= width; col += 1) cells.push(dialect.placeholder(row * width + col));
     tuples.push(`(${cells.join(',')})`);
   }
   const text = `insert into traces (${INSERT_COLUMNS.join(',')}) values ${tuples.join(',')} on conflict (project_id, event_id) do nothing returning event_id`;
@@ -108,7 +108,7 @@ const EVENT_ID = INSERT_COLUMNS.indexOf('event_id');
  * occurrence first, so a repeat within the call is a duplicate.
  */
 export const insertInChunks = async (
-  dialect: Dialect,
+  dialect: SqlDialect,
   rows: readonly RowParams[],
   run: (size: number, sql: string, values: unknown[]) => Promise<readonly { event_id: string }[]>,
   sizes: readonly number[] = CHUNK_SIZES,
