@@ -2,11 +2,15 @@ import { sql } from 'kysely';
 import { createAccessStore } from '../access/kysely-store.js';
 import type { AccessStore, AccessTx } from '../access/store.js';
 import { createEvalStore } from '../evals/kysely-store.js';
+import { createLeaseStore } from '../leases/kysely-store.js';
+import type { LeaseStore } from '../leases/store.js';
 import type { EvalStore, EvalTx } from '../evals/store.js';
 import { createRegistryStore } from '../registry/kysely-store.js';
 import type { AuditMac, RegistryStore, RegistryTx } from '../registry/store.js';
 import { createReviewStore } from '../reviews/kysely-store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
+import { createRolloutStore } from '../rollouts/kysely-store.js';
+import type { RolloutStore, RolloutTx } from '../rollouts/store.js';
 import type { Dialect } from '../storage/dialect.js';
 import { migrateToLatest } from '../storage/migrations/index.js';
 import { openDatabase } from '../storage/open.js';
@@ -20,6 +24,7 @@ export interface StoresTx {
   readonly access: AccessTx;
   readonly reviews: ReviewTx;
   readonly evals: EvalTx;
+  readonly rollouts: RolloutTx;
 }
 
 /** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
@@ -35,6 +40,8 @@ export interface Stores {
   readonly access: AccessStore;
   readonly reviews: ReviewStore;
   readonly evals: EvalStore;
+  readonly rollouts: RolloutStore;
+  readonly leases: LeaseStore;
   readonly traces: TraceStoreHandle;
   /** One write transaction across stores (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED with row locks). */
   readonly transaction: Transaction<StoresTx>;
@@ -60,6 +67,8 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
   const access = createAccessStore(db, dialect);
   const reviews = createReviewStore(db);
   const evals = createEvalStore(db);
+  const rollouts = createRolloutStore(db, dialect);
+  const leases = createLeaseStore(db);
   const traces = createTraceStore(db, dialect, {
     ...(sqliteFile === undefined ? {} : { sqliteFile }),
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
@@ -72,6 +81,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
       let accessTx: AccessTx | undefined;
       let reviewsTx: ReviewTx | undefined;
       let evalsTx: EvalTx | undefined;
+      let rolloutsTx: RolloutTx | undefined;
       return fn({
         get registry() {
           return (registryTx ??= registry.inTransaction(scope));
@@ -85,6 +95,9 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
         get evals() {
           return (evalsTx ??= evals.inTransaction(scope));
         },
+        get rollouts() {
+          return (rolloutsTx ??= rollouts.inTransaction(scope));
+        },
       });
     });
   return {
@@ -93,6 +106,8 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
     access,
     reviews,
     evals,
+    rollouts,
+    leases,
     traces,
     transaction,
     migrate: () => migrateToLatest(db, dialect),

@@ -348,3 +348,38 @@ export type EvalTables = {
     cached: number;
   };
 };
+
+/** The rollout tables (migration 0011) as Kysely sees them; `config` and `figures` are JSON text. */
+export type RolloutTables = {
+  rollouts: {
+    id: string;
+    project_id: number;
+    prompt_id: number;
+    label: string;
+    mode: string;
+    baseline_sha: string | null;
+    candidate_sha: string;
+    candidate_version: number;
+    salt: string;
+    config: string;
+    state: string;
+    step_index: number;
+    step_started_at: string | null;
+    reason: string | null;
+    created_by: string;
+    created_at: string;
+    updated_at: string;
+    ended_at: string | null;
+  };
+  rollout_decisions: {
+    id: Generated<number>;
+    rollout_id: string;
+    project_id: number;
+    at: string;
+    action: string;
+    actor: string;
+    reason: string;
+    figures: string | null;
+  };
+  leases: { name: string; holder: string; expires_at: string };
+};
