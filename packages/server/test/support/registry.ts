@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { insertAuditedKey } from '../../src/access/service.js';
@@ -10,29 +7,17 @@ import { buildApp } from '../../src/app/app.js';
 import { createStorage, type RawSqlAccess } from '../../src/app/stores.js';
 import { ROLES, type Role } from '../../src/access/store.js';
 import type { Stores } from '../../src/app/stores.js';
-import { createDatabase } from './postgres.js';
+import { testDatabaseWithCleanup, type TestDatabase } from './databases.js';
 
-export const DIALECTS = ['sqlite', 'postgres'] as const;
-export type TestDialect = (typeof DIALECTS)[number];
+export { DIALECTS, type TestDatabase, type TestDialect } from './databases.js';
 
 export const ADMIN_KEY = 'po_test_admin_key_000000000000000000';
 
-let databases = 0;
-
-/** Also SQLite in memory: no second connection, so no trace writer thread (its work runs on the main thread). */
-export type TestDatabase = TestDialect | 'sqlite-memory';
-
-/** A fresh database: a temp SQLite file, one in memory, or a new database in the run's PostgreSQL cluster. */
-export const freshDbUrl = async (dialect: TestDatabase): Promise<{ url: string; cleanup(): void }> => {
-  if (dialect === 'sqlite-memory') return { url: 'sqlite::memory:', cleanup: () => undefined };
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'promptops-test-'));
-    return { url: `sqlite:${join(dir, 'promptops.db')}`, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  databases += 1;
-  const name = `t_${process.pid}_${databases}_${Math.random().toString(36).slice(2, 8)}`;
-  return { url: await createDatabase(inject('pgUrl'), name), cleanup: () => undefined };
-};
+/**
+ * A fresh database from the one fixture (databases.ts), with a cleanup that removes it early; the fixture
+ * removes it when the test file ends anyway.
+ */
+export const freshDbUrl = testDatabaseWithCleanup;
 
 /**
  * A service key of the given role with a known secret, stored and audited the way the key API stores
