@@ -16,6 +16,7 @@ export const ERROR_AREAS = {
   reviews: 'Reviews and policies',
   evals: 'Eval suites and runs',
   rollouts: 'Rollouts',
+  gateway: 'Gateway (POST /v1/chat/completions)',
   drift: 'Drift reports',
   traces: 'Traces',
   changes: 'Change feed',
@@ -448,6 +449,20 @@ export const ERROR_CATALOGUE = {
     'see the rollout, then act on its current state',
   ),
 
+  // Gateway
+  gateway_provider_unconfigured: e(
+    'invalid',
+    'gateway',
+    "the prompt's model.provider is not in the server's gateway config, or its API key variable is unset",
+    'list the provider in the --gateway-config file (PROMPTOPS_GATEWAY_CONFIG) and set its apiKeyEnv variable',
+  ),
+  upstream_unreachable: e(
+    'unavailable',
+    'gateway',
+    "the gateway could not reach the provider's base URL, or it did not answer in time",
+    "retry later; check the provider's baseURL in the gateway config and that it is reachable from the server",
+  ),
+
   // Drift reports
   invalid_drift_input: e(
     'invalid',
@@ -579,6 +594,12 @@ export const ERROR_CATALOGUE = {
     'server',
     'the --trust-proxy value is not understood',
     'use the forms the fix lists',
+  ),
+  invalid_gateway_config: e(
+    'invalid',
+    'server',
+    'the --gateway-config file (PROMPTOPS_GATEWAY_CONFIG) cannot be read or is not a valid gateway config',
+    'fix the field the message names: providers map a name to { baseURL, apiKeyEnv? }',
   ),
 
   // SDK

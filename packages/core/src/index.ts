@@ -25,4 +25,5 @@ export * from './blame.js';
 export * from './access-records.js';
 export * from './similar-names.js';
 export * from './rollouts/index.js';
+export * from './gateway-config.js';
 export * from './drift/index.js';

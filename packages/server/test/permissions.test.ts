@@ -71,7 +71,8 @@ for (const dialect of DIALECTS)
           .replace(':team', 'support')
           .replace(':id', '1');
       let checked = 0;
-      for (const route of routes.filter((r) => r.url.startsWith('/api/') && r.method !== 'HEAD')) {
+      const inMatrix = (r: RouteInfo): boolean => r.url.startsWith('/api/') || r.url === '/v1/chat/completions';
+      for (const route of routes.filter((r) => inMatrix(r) && r.method !== 'HEAD')) {
         // The change stream never ends by itself: take its status from the headers, then drop the stream.
         const streaming = route.url === '/api/v1/stream';
         for (const role of ROLES) {
@@ -93,6 +94,8 @@ for (const dialect of DIALECTS)
         }
       }
       expect(checked).toBeGreaterThanOrEqual((12 + ACCESS_ROUTES.length) * ROLES.length);
+      // The gateway is in the matrix: a viewer is refused, an editor reaches it.
+      expect(routes.map((r) => `${r.method} ${r.url}`)).toContain('POST /v1/chat/completions');
     });
 
     it('the permission table only names roles that exist', () => {

@@ -32,6 +32,7 @@ interface ServeFlags {
   logLevel?: string;
   trustProxy?: string;
   writeRateLimit?: string;
+  gatewayConfig?: string;
 }
 
 export const registerServe = (program: Command, ctx: CommandContext): void => {
@@ -56,6 +57,10 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
     .option(
       '--write-rate-limit <n>',
       'writes per minute per API key, 0 for no limit (default: env PROMPTOPS_WRITE_RATE_LIMIT, else 1200)',
+    )
+    .option(
+      '--gateway-config <file>',
+      "JSON or YAML file of the gateway's upstreams, name -> { baseURL, apiKeyEnv } (default: env PROMPTOPS_GATEWAY_CONFIG, else only the simulated provider)",
     )
     .action(async (options: ServeFlags, command: Command) => {
       const globals = ctx.options(command);
@@ -82,6 +87,7 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
         'PROMPTOPS_WRITE_RATE_LIMIT',
         server.parseWriteRateLimit,
       );
+      const gatewayConfig = options.gatewayConfig ?? (ctx.io.env.PROMPTOPS_GATEWAY_CONFIG || undefined);
       const running = await server.startServer({
         host: options.host,
         port: options.port,
@@ -91,6 +97,7 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
         ...(logLevel === undefined ? {} : { logLevel }),
         ...(trustProxy === undefined ? {} : { trustProxy }),
         ...(writeRateLimit === undefined ? {} : { writeRateLimit }),
+        ...(gatewayConfig === undefined ? {} : { gatewayConfig }),
         logStream: { write: (line: string) => void ctx.io.stderr.write(line) },
         // The server announces itself (URL, a new admin key); with --json that goes to stderr.
         print: (line: string) => (out.json ? out.note(line) : out.line(line)),

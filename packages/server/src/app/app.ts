@@ -19,6 +19,7 @@ import { systemClock, type Actor, type Clock } from '../context.js';
 import { createEvalGate, type EvalGate } from '../evals/gate.js';
 import { evalRoutes } from '../evals/routes.js';
 import { createEvalService } from '../evals/service.js';
+import { registerGateway, type GatewayOptions } from '../gateway/plugin.js';
 import { createLabelService } from '../labels/service.js';
 import { labelRoutes } from '../labels/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
@@ -68,6 +69,8 @@ export interface AppOptions {
   readonly timeouts?: ServerTimeouts;
   /** The audit HMAC keys (PROMPTOPS_AUDIT_HMAC_KEY) verify checks the log's HMACs with and signs heads with. */
   readonly auditKeyring?: AuditKeyring;
+  /** The OpenAI-compatible gateway's upstreams and trace batching (`gateway/plugin.ts`). */
+  readonly gateway?: GatewayOptions;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -209,5 +212,10 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate('changeFeed', createChangeFeed(storage.registry, { log: app.log, ...options.changeFeed }));
   await app.register(changeRoutes(app.changeFeed));
+  await registerGateway(
+    app,
+    { snapshots: app.changeFeed.snapshots, registry: storage.registry, traces: storage.traces.ingest },
+    options.gateway,
+  );
   return app;
 };

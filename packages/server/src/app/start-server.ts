@@ -8,6 +8,7 @@ import { bootstrap } from '../auth/bootstrap.js';
 import { sha256Hex } from '../auth/keys.js';
 import { systemClock } from '../context.js';
 import { seedDemo } from '../demo/seed.js';
+import { GATEWAY_CONFIG_ENV, loadGatewayConfig } from '../gateway/config-file.js';
 import { buildApp } from './app.js';
 import { locateWebDist, WEB_BUILD_HINT } from './web.js';
 import { appSettings, type ServeSettings } from './server-settings.js';
@@ -32,6 +33,8 @@ export interface ServerOptions extends ServeSettings {
   readonly auditHmacKey?: string;
   /** The built dashboard to serve at `/`; default: found next to the server (see `locateWebDist`); false serves none. */
   readonly webRoot?: string | false;
+  /** The gateway's upstreams: a JSON or YAML file (`gateway/config-file.ts`); default `PROMPTOPS_GATEWAY_CONFIG`. */
+  readonly gatewayConfig?: string;
   /** Where start-up messages go; default stdout. */
   readonly print?: (line: string) => void;
 }
@@ -55,6 +58,8 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   const dataDir = resolve(options.dataDir ?? process.env['PROMPTOPS_DATA_DIR'] ?? DEFAULT_DATA_DIR);
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const settings = appSettings(options);
+  // Read before anything starts: a broken gateway config refuses the start, naming the file and field.
+  const gateway = await loadGatewayConfig(options.gatewayConfig ?? process.env[GATEWAY_CONFIG_ENV]);
   let db = options.db ?? process.env['PROMPTOPS_DB'];
   // Before anything is touched: a busy port, or a data directory whose database another server uses
   // (an explicit --db may be shared by replicas), refuse the start instead of failing half-way.
@@ -82,6 +87,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       storage,
       ...(keyring === undefined ? {} : { auditKeyring: keyring }),
       ...(webRoot === undefined ? {} : { webRoot }),
+      gateway,
       ...settings,
     });
     await app.listen({ host, port }).catch((error: NodeJS.ErrnoException) => {
@@ -101,6 +107,10 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     }
     print(`promptops listening on ${url} (${storage.dialect}${options.demo === true ? ', demo data' : ''})`);
     if (options.webRoot !== false) print(webRoot === undefined ? `dashboard: ${WEB_BUILD_HINT}` : `dashboard: ${url}/`);
+    const providers = Object.keys(gateway.config?.providers ?? {});
+    print(
+      `gateway: POST ${url}/v1/chat/completions (providers: ${[...new Set([...providers, 'simulated'])].join(', ')})`,
+    );
     if (boot.credentialsPath !== undefined) {
       print(`admin API key: ${boot.adminKey ?? ''}`);
       print(`  written to ${boot.credentialsPath} (mode 0600); the CLI in this directory uses it`);

@@ -40,6 +40,9 @@ export const PERMISSIONS = {
   'members:write': 'admin',
   'projects:read': 'admin',
   'projects:create': 'admin',
+  // The gateway (POST /v1/chat/completions): production traffic, like trace ingestion, from an app's editor
+  // key; it spends the server's upstream key, so viewers (read-only keys) may not call it.
+  'gateway:call': 'editor',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

@@ -7,7 +7,7 @@ import { FixedWindows, positiveInteger } from './windows.js';
  * Writes per API key in fixed windows, in this process's memory: each replica counts its own, so behind a
  * load balancer over N replicas a key may make up to N times the limit. Writes are every method but
  * GET/HEAD/OPTIONS on a guarded route, except trace ingestion and scores (`traces:write`), which have
- * their own gate and come from production traffic.
+ * their own gate and come from production traffic, and gateway calls (`gateway:call`), which change nothing.
  */
 export interface WriteRateLimitOptions {
   /** Writes per key per window (default 1,200). */
@@ -24,7 +24,11 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Whether a request to a route with this permission counts as a write. */
 export const isLimitedWrite = (method: string, permission: Permission | undefined): boolean =>
-  !READS.has(method) && permission !== undefined && permission !== 'public' && permission !== 'traces:write';
+  !READS.has(method) &&
+  permission !== undefined &&
+  permission !== 'public' &&
+  permission !== 'traces:write' &&
+  permission !== 'gateway:call';
 
 export class WriteRateLimitedError extends RateLimitedError {
   constructor(retryAfterSeconds: number, maxWrites: number, windowMs: number) {
