@@ -19,6 +19,8 @@ export interface FakeUpstream {
   /** Requests received, in order. */
   readonly requests: { body: Record<string, unknown>; headers: IncomingHttpHeaders }[];
   readonly script: ScriptedAnswer[];
+  /** While set, answers wait for it (a test holds an upstream call open). */
+  hold: Promise<void> | undefined;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,17 @@ export const startFakeUpstream = async (
 ): Promise<FakeUpstream> => {
   const requests: FakeUpstream['requests'] = [];
   const script: ScriptedAnswer[] = [];
+  const fake: { -readonly [K in keyof FakeUpstream]: FakeUpstream[K] } = {
+    url: '',
+    requests,
+    script,
+    hold: undefined,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -83,21 +96,15 @@ export const startFakeUpstream = async (
         }
         response.end('data: [DONE]\n\n');
       };
-      if (options.delayMs === undefined || options.delayMs <= 0) answer();
+      const held = fake.hold;
+      if (held !== undefined) void held.then(answer);
+      else if (options.delayMs === undefined || options.delayMs <= 0) answer();
       else setTimeout(answer, options.delayMs);
     });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    script,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  fake.url = `http://127.0.0.1:${port}`;
+  return fake;
 };
