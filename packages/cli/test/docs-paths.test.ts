@@ -84,7 +84,7 @@ describe("a newcomer's path", () => {
       'packages/server/src/reviews/store.ts',
       'packages/server/src/reviews/kysely-store.ts',
       'packages/server/src/app/stores.ts',
-      'packages/server/test/storage.contract.test.ts',
+      'packages/server/test/stores/reviews.contract.test.ts',
       'packages/server/src/auth/permissions.ts',
       'packages/server/test/permissions.test.ts',
       'packages/server/src/app/app.ts',

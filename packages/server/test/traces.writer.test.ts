@@ -79,7 +79,7 @@ describe.each([...DIALECTS, 'sqlite-memory'] as const)('trace inserts (%s)', (di
     expect(await storage.traces.getTrace(projectId, 'm-1999')).toMatchObject({ latencyMs: 1999, tenant: 't1' });
   });
 
-  // PostgreSQL's race is in traces.storage.test.ts; SQLite's writers are worker threads, so they can race here.
+  // PostgreSQL's race is in stores/traces.contract.test.ts; SQLite's writers are worker threads, so they can race here.
   if (dialect === 'sqlite')
     it('two storages racing on the same event ids store each once', async () => {
       const other = await createStorage(url);

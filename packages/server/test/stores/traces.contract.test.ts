@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStorage, type RawSqlAccess, type Stores } from '../src/app/stores.js';
-import type { NewTrace } from '../src/traces/store.js';
-import { DIALECTS, freshDbUrl } from './support/registry.js';
+import { createStorage, type RawSqlAccess, type Stores } from '../../src/app/stores.js';
+import type { NewTrace } from '../../src/traces/store.js';
+import { DIALECTS, freshDbUrl } from '../support/registry.js';
 
-/** The trace half of the storage port's contract, against both adapters. */
+/** The trace store's contract (traces/store.ts: rows in, queries out) on both databases. */
 
 const row = (eventId: string, startedAtMs: number, overrides: Partial<NewTrace> = {}): NewTrace => ({
   eventId,
