@@ -448,6 +448,18 @@ export const ERROR_CATALOGUE = {
     "the rollout's state does not allow this action (e.g. advancing a finished rollout)",
     'see the rollout, then act on its current state',
   ),
+  rollout_not_found: e(
+    'not_found',
+    'rollouts',
+    'no rollout with this id in the project',
+    'list them: `promptops rollout list` (GET /api/v1/rollouts)',
+  ),
+  rollout_active: e(
+    'conflict',
+    'rollouts',
+    'the label already has an active (draft, running or paused) rollout: one at a time per label',
+    'abort it (`promptops rollout abort ID`) or wait for it to complete',
+  ),
 
   // Gateway
   gateway_provider_unconfigured: e(

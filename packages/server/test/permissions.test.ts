@@ -96,6 +96,18 @@ for (const dialect of DIALECTS)
       expect(checked).toBeGreaterThanOrEqual((12 + ACCESS_ROUTES.length) * ROLES.length);
       // The gateway is in the matrix: a viewer is refused, an editor reaches it.
       expect(routes.map((r) => `${r.method} ${r.url}`)).toContain('POST /v1/chat/completions');
+      // The rollouts routes are in it too: viewers read them, deployers act on them.
+      const rollouts = routes.filter((r) => r.url.includes('rollouts') && r.method !== 'HEAD');
+      expect(Object.fromEntries(rollouts.map((r) => [`${r.method} ${r.url}`, r.permission]))).toEqual({
+        'POST /api/v1/prompts/:name/rollouts': 'rollouts:write',
+        'GET /api/v1/rollouts': 'rollouts:read',
+        'GET /api/v1/rollouts/:id': 'rollouts:read',
+        'POST /api/v1/rollouts/:id/pause': 'rollouts:write',
+        'POST /api/v1/rollouts/:id/resume': 'rollouts:write',
+        'POST /api/v1/rollouts/:id/advance': 'rollouts:write',
+        'POST /api/v1/rollouts/:id/abort': 'rollouts:write',
+      });
+      expect([PERMISSIONS['rollouts:read'], PERMISSIONS['rollouts:write']]).toEqual(['viewer', 'deployer']);
     });
 
     it('the permission table only names roles that exist', () => {

@@ -28,6 +28,10 @@ import { createPolicyService } from '../reviews/policies.js';
 import { policyRoutes, reviewRoutes } from '../reviews/routes.js';
 import { createReviewService } from '../reviews/service.js';
 import { createPromptService } from '../prompts/service.js';
+import type { RolloutObservationSource } from '../rollouts/observations.js';
+import { rolloutRoutes } from '../rollouts/routes.js';
+import { createRolloutScheduler, type RolloutScheduler, type RolloutSchedulerOptions } from '../rollouts/scheduler.js';
+import { createRolloutService } from '../rollouts/service.js';
 import type { Stores } from './stores.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from '../request/actor.js';
@@ -44,6 +48,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The change feed's snapshot, stream and long-poll, and its stats (tests read them). */
     changeFeed: ChangeFeed;
+    /** Decides running rollouts; `start-server.ts` starts it, tests call its `tick()`. */
+    rolloutScheduler: RolloutScheduler;
   }
 }
 
@@ -71,6 +77,8 @@ export interface AppOptions {
   readonly auditKeyring?: AuditKeyring;
   /** The OpenAI-compatible gateway's upstreams and trace batching (`gateway/plugin.ts`). */
   readonly gateway?: GatewayOptions;
+  /** The rollouts scheduler's tick and lease, and the per-arm figures it decides on (tests inject them). */
+  readonly rollouts?: RolloutSchedulerOptions & { readonly observations?: RolloutObservationSource };
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -212,6 +220,15 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate('changeFeed', createChangeFeed(storage.registry, { log: app.log, ...options.changeFeed }));
   await app.register(changeRoutes(app.changeFeed));
+  const rollouts = createRolloutService(storage, clock, evalGate, {
+    observations: () => options.rollouts?.observations,
+  });
+  await app.register(rolloutRoutes(rollouts));
+  app.decorate(
+    'rolloutScheduler',
+    createRolloutScheduler(rollouts, storage.leases, clock, { log: app.log, ...options.rollouts }),
+  );
+  app.addHook('onClose', async () => app.rolloutScheduler.stop());
   await registerGateway(
     app,
     { snapshots: app.changeFeed.snapshots, registry: storage.registry, traces: storage.traces.ingest },

@@ -40,6 +40,9 @@ export const PERMISSIONS = {
   'members:write': 'admin',
   'projects:read': 'admin',
   'projects:create': 'admin',
+  // Rollouts: anyone may watch one; starting, pausing or aborting one is a deployer's, like a promote.
+  'rollouts:read': 'viewer',
+  'rollouts:write': 'deployer',
   // The gateway (POST /v1/chat/completions): production traffic, like trace ingestion, from an app's editor
   // key; it spends the server's upstream key, so viewers (read-only keys) may not call it.
   'gateway:call': 'editor',
