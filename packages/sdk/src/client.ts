@@ -18,14 +18,18 @@ import { Resolver, type GetOptions } from './resolver.js';
 import {
   advanceCursor,
   applyLabelEvent,
+  applyRolloutChange,
   decodeEventText,
   diffLabels,
+  diffRollouts,
+  eventRollout,
   ingestVersion,
   knownVersion,
   parseFeedEvent,
   type DecodedEvent,
   type FeedEvent,
   type LabelChange,
+  type RolloutChange,
 } from './snapshot-store.js';
 import { SnapshotSource, scopeQuery, type SnapshotScope } from './snapshot-source.js';
 import { backoffDelay, linkedAbort, probeUntil, sleep, unref } from './timers.js';
@@ -82,8 +86,15 @@ export interface ChangeEvent extends LabelChange {
   readonly kind: string;
 }
 
+/** A label's rollout started, stepped, paused or resumed (`rollout` set), or ended (`rollout` null). */
+export interface RolloutEvent extends RolloutChange {
+  /** The change-feed position that carried it (the snapshot's cursor when found by a snapshot check). */
+  readonly seq: number;
+}
+
 export interface ClientEvents extends Record<string, unknown> {
   change: ChangeEvent;
+  rollout: RolloutEvent;
   error: PromptopsError;
 }
 
@@ -478,6 +489,10 @@ class Client implements PromptopsClient, Recorder {
       for (const change of diffLabels(previous, snapshot))
         this.emitter.emit('change', { ...change, seq: snapshot.cursor, kind: 'snapshot' });
     }
+    if (this.emitter.has('rollout')) {
+      for (const change of diffRollouts(previous, snapshot))
+        this.emitter.emit('rollout', { ...change, seq: snapshot.cursor });
+    }
   }
 
   /**
@@ -492,10 +507,13 @@ class Client implements PromptopsClient, Recorder {
       const snapshot = await this.source.fetch(current, this.lifetime.signal); // `current` itself on 304
       if (this.lifetime.signal.aborted) return;
       this.lastSyncAt = new Date();
-      const differs = snapshot.project !== current.project || diffLabels(current, snapshot).length > 0;
+      const differs =
+        snapshot.project !== current.project ||
+        diffLabels(current, snapshot).length > 0 ||
+        diffRollouts(current, snapshot).length > 0;
       if (!this.synced || (differs && snapshot.cursor >= current.cursor)) {
         if (this.synced && snapshot.cursor === current.cursor) {
-          const message = `the snapshot check found labels that differ at cursor ${current.cursor}; replaced`;
+          const message = `the snapshot check found labels or rollouts that differ at cursor ${current.cursor}; replaced`;
           this.report(new PromptopsError('internal', 'snapshot_drift', message));
         }
         this.synced = true;
@@ -737,6 +755,15 @@ class Client implements PromptopsClient, Recorder {
     const { event } = decoded;
     const snapshot = this.resolver.current;
     if (event.seq <= snapshot.cursor) return undefined; // a replay: already applied
+    if (event.type === 'rollout') {
+      // From the stream it was checked while decoding; a long-poll's is checked here.
+      const rollout =
+        'rollout' in decoded ? decoded.rollout : eventRollout(event, `change event ${event.seq}`, snapshot);
+      const { snapshot: next, change } = applyRolloutChange(snapshot, event, rollout);
+      this.commit(next, event.name);
+      if (change !== undefined) this.emitter.emit('rollout', { ...change, seq: event.seq });
+      return undefined;
+    }
     if (event.type !== 'label') {
       this.commit(advanceCursor(snapshot, event.seq), undefined);
       return undefined;

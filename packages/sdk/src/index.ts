@@ -1,8 +1,16 @@
 export { createClient } from './client.js';
-export type { ChangeEvent, ClientEvents, ClientOptions, ClientStatus, PromptopsClient, Transport } from './client.js';
+export type {
+  ChangeEvent,
+  ClientEvents,
+  ClientOptions,
+  ClientStatus,
+  PromptopsClient,
+  RolloutEvent,
+  Transport,
+} from './client.js';
 export type { GetOptions } from './resolver.js';
-export { ResolvedPrompt } from './resolved-prompt.js';
-export type { PromptSource, PromptVariables } from './resolved-prompt.js';
+export { ResolvedPrompt, ShadowPrompt } from './resolved-prompt.js';
+export type { PromptSource, PromptVariables, Variant } from './resolved-prompt.js';
 export type { FallbackOptions } from './fallback.js';
 export type { OpenAIChatMessage, OpenAIChatRequest, ToOpenAIOptions } from './openai.js';
 export { instrumentOpenAI } from './trace/openai.js';

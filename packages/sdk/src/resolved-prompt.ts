@@ -7,6 +7,42 @@ export type PromptSource = 'snapshot' | 'fallback';
 /** Variables for a render: JSON data keyed by the prompt's declared variable names. */
 export type PromptVariables = Readonly<Record<string, unknown>>;
 
+/** Which prompt served a call: `base` with no rollout on the label, else the rollout's arm. */
+export type Variant = 'base' | 'baseline' | 'candidate';
+
+/**
+ * The candidate a shadow rollout runs on a copy of this call: render it with the call's variables, run
+ * it in the background (never on the caller's latency path) and record it as a shadow trace
+ * (`instrumentOpenAI` does all of it). Its output is never returned to the user.
+ */
+export class ShadowPrompt {
+  constructor(
+    readonly rolloutId: string,
+    readonly name: string,
+    readonly version: number,
+    readonly sha: string,
+    /** The label whose rollout it is. */
+    readonly label: string | null,
+    readonly content: PromptContent,
+  ) {
+    Object.freeze(this);
+  }
+
+  /** The arm it records: always `candidate`. */
+  get variant(): 'candidate' {
+    return 'candidate';
+  }
+
+  render(vars: PromptVariables = {}): RenderedPrompt {
+    return renderPrompt(this.content, vars);
+  }
+
+  /** The candidate's request for `openai.chat.completions.create` (without a prompt link: nothing re-shadows it). */
+  toOpenAI(vars: PromptVariables = {}, options?: ToOpenAIOptions): OpenAIChatRequest {
+    return toOpenAIRequest(this.content, this.render(vars), options);
+  }
+}
+
 /**
  * What `client.get` returns. Instances are cached per (name, label) and shared between calls until the
  * label moves, so treat them as immutable (they are frozen).
@@ -19,13 +55,17 @@ export class ResolvedPrompt {
     readonly sha: string,
     /** The label that resolved it; null when pinned by sha or version. */
     readonly label: string | null,
-    /** Which arm of a rollout served it; always 'base' until rollouts arrive. */
-    readonly variant: 'base',
+    /** `base` with no rollout on the label; else the arm of its rollout that served this call. */
+    readonly variant: Variant,
     /** 'snapshot': the registry's (live, cached on disk, or prefetched); 'fallback': lockfile or in-code default. */
     readonly source: PromptSource,
     /** The lockfile's release sha when the client was given a lockfile, else null. */
     readonly releaseSha: string | null,
     readonly content: PromptContent,
+    /** The label's active rollout (split or shadow), or null. */
+    readonly rolloutId: string | null = null,
+    /** For a shadow rollout's unit: the candidate to run on a copy of this call; else null. */
+    readonly shadow: ShadowPrompt | null = null,
   ) {
     Object.freeze(this);
   }
@@ -42,7 +82,11 @@ export class ResolvedPrompt {
   toOpenAI(vars: PromptVariables = {}, options?: ToOpenAIOptions): OpenAIChatRequest {
     const request = toOpenAIRequest(this.content, this.render(vars), options);
     // Invisible to the provider and to JSON: lets instrumentOpenAI record this prompt's sha and variables.
-    attachPromptLink(request, request.messages, { prompt: this, variables: { ...vars } });
+    attachPromptLink(request, request.messages, {
+      prompt: this,
+      variables: { ...vars },
+      ...(options === undefined ? {} : { options }),
+    });
     return request;
   }
 }

@@ -1,7 +1,14 @@
 import { SHA_PATTERN, canonicalJson, shortSha } from '@promptops/core/canonical';
 import { PromptopsError } from '@promptops/core/errors';
 import { type PromptContent } from '@promptops/core/render';
-import { type Snapshot, type SnapshotPrompt, type SnapshotVersion } from '@promptops/core/resolve';
+import {
+  type Snapshot,
+  type SnapshotPrompt,
+  type SnapshotRollout,
+  type SnapshotVersion,
+  applyRolloutEvent,
+} from '@promptops/core/resolve';
+import { rampThreshold } from '@promptops/core/rollouts';
 import { sha256 } from './digest.js';
 
 /**
@@ -152,9 +159,71 @@ export const validateSnapshot = (data: unknown, what: string, previous?: Snapsho
       }
       labels[label] = sha;
     }
-    prompts[name] = { labels, versions };
+    const rollouts = raw.rollouts === undefined ? undefined : ingestRollouts(name, raw.rollouts, what, before);
+    prompts[name] = rollouts === undefined ? { labels, versions } : { labels, versions, rollouts };
   }
   return { project: data.project, cursor, prompts };
+};
+
+const ROLLOUT_ID = /^[\x21-\x7e]{1,200}$/;
+
+const badRollout = (what: string, name: string, label: string, problem: string): PromptopsError =>
+  new PromptopsError('invalid', 'invalid_snapshot', `${what}: the rollout on '${name}@${label}' ${problem}`);
+
+/**
+ * A label's rollout received from outside, checked like a version: its candidate must hash to its sha.
+ * A candidate already held (same sha, in `before`'s versions or rollouts) is not hashed again. A mode or
+ * state this SDK does not know (a newer server's) is not served: undefined, as if no rollout were active.
+ */
+export const ingestRollout = (
+  name: string,
+  label: string,
+  raw: unknown,
+  what: string,
+  before?: SnapshotPrompt,
+): SnapshotRollout | undefined => {
+  if (!isObject(raw)) throw badRollout(what, name, label, 'is not an object');
+  const { id, salt, mode, state, ramp, candidate } = raw;
+  if (typeof id !== 'string' || !ROLLOUT_ID.test(id)) throw badRollout(what, name, label, 'has no valid id');
+  if (typeof salt !== 'string' || salt === '') throw badRollout(what, name, label, 'has no salt');
+  if (typeof ramp !== 'number') throw badRollout(what, name, label, 'has no ramp');
+  try {
+    rampThreshold(ramp);
+  } catch (error) {
+    throw badRollout(what, name, label, `has an invalid ramp: ${(error as Error).message}`);
+  }
+  if (!isObject(candidate)) throw badRollout(what, name, label, 'has no candidate');
+  if ((mode !== 'split' && mode !== 'shadow') || (state !== 'running' && state !== 'paused')) return undefined;
+  const sha = candidate.sha;
+  const known =
+    before === undefined || typeof sha !== 'string'
+      ? undefined
+      : Object.hasOwn(before.versions, sha)
+        ? before.versions[sha]
+        : Object.values(before.rollouts ?? {}).find((r) => r.candidate.sha === sha)?.candidate;
+  const version = ingestVersion(name, sha, candidate.version, candidate.content, what, known);
+  return Object.freeze({ id, salt, mode, state, ramp, candidate: version });
+};
+
+const ingestRollouts = (
+  name: string,
+  raw: unknown,
+  what: string,
+  before: SnapshotPrompt | undefined,
+): Record<string, SnapshotRollout> | undefined => {
+  if (!isObject(raw)) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_snapshot',
+      `${what}: prompt '${name}' has rollouts that are no object`,
+    );
+  }
+  const rollouts = dict<SnapshotRollout>();
+  for (const [label, r] of Object.entries(raw)) {
+    const rollout = ingestRollout(name, label, r, what, before);
+    if (rollout !== undefined) rollouts[label] = rollout;
+  }
+  return Object.keys(rollouts).length > 0 ? rollouts : undefined;
 };
 
 /** A change-feed event as the SDK uses it. Events of types it does not know only advance the cursor. */
@@ -170,6 +239,14 @@ export type FeedEvent =
       readonly kind: string;
       readonly content: unknown;
     }
+  | {
+      readonly type: 'rollout';
+      readonly seq: number;
+      readonly name: string;
+      readonly label: string;
+      /** As received (null: no rollout active any more); checked by `ingestRollout` before use. */
+      readonly rollout: unknown;
+    }
   | { readonly type: 'other'; readonly seq: number };
 
 export const parseFeedEvent = (data: unknown): FeedEvent => {
@@ -179,6 +256,12 @@ export const parseFeedEvent = (data: unknown): FeedEvent => {
       'invalid_event',
       `change event without a valid seq: ${JSON.stringify(data)?.slice(0, 200)}`,
     );
+  }
+  if (data.type === 'rollout') {
+    if (typeof data.name !== 'string' || typeof data.label !== 'string' || data.rollout === undefined) {
+      throw new PromptopsError('invalid', 'invalid_event', `rollout event ${data.seq} is malformed`);
+    }
+    return { type: 'rollout', seq: data.seq, name: data.name, label: data.label, rollout: data.rollout };
   }
   if (data.type !== 'label') return { type: 'other', seq: data.seq };
   const { name, label, sha, version, kind } = data;
@@ -248,12 +331,107 @@ export const applyLabelEvent = (
     if (next !== undefined) versions[sha] = next;
   }
   const prompts = dict(snapshot.prompts);
-  prompts[event.name] = { labels, versions };
+  // A label event leaves the label's rollout as it is (the baseline is what the label serves now).
+  prompts[event.name] =
+    before?.rollouts === undefined ? { labels, versions } : { labels, versions, rollouts: before.rollouts };
   const change =
     previousSha === event.sha
       ? undefined
       : { name: event.name, label: event.label, sha: event.sha, previousSha, version: version?.version ?? null };
   return { snapshot: { project: snapshot.project, cursor: event.seq, prompts }, change };
+};
+
+export interface RolloutChange {
+  readonly name: string;
+  readonly label: string;
+  /** The rollout the label is under now (running or paused), or null: none any more (completed or aborted). */
+  readonly rollout: {
+    readonly id: string;
+    readonly mode: SnapshotRollout['mode'];
+    readonly state: SnapshotRollout['state'];
+    readonly ramp: number;
+    readonly version: number;
+    readonly sha: string;
+  } | null;
+  /** The rollout it was under before, or null. */
+  readonly previousId: string | null;
+}
+
+const rolloutOf = (snapshot: Snapshot, name: string, label: string): SnapshotRollout | undefined => {
+  const prompt = Object.hasOwn(snapshot.prompts, name) ? snapshot.prompts[name] : undefined;
+  const rollouts = prompt?.rollouts;
+  return rollouts !== undefined && Object.hasOwn(rollouts, label) ? rollouts[label] : undefined;
+};
+
+const sameRollout = (a: SnapshotRollout | undefined, b: SnapshotRollout | undefined): boolean =>
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    a.id === b.id &&
+    a.salt === b.salt &&
+    a.mode === b.mode &&
+    a.state === b.state &&
+    a.ramp === b.ramp &&
+    a.candidate.sha === b.candidate.sha);
+
+const rolloutChange = (
+  name: string,
+  label: string,
+  before: SnapshotRollout | undefined,
+  after: SnapshotRollout | undefined,
+): RolloutChange => ({
+  name,
+  label,
+  rollout:
+    after === undefined
+      ? null
+      : {
+          id: after.id,
+          mode: after.mode,
+          state: after.state,
+          ramp: after.ramp,
+          version: after.candidate.version,
+          sha: after.candidate.sha,
+        },
+  previousId: before?.id ?? null,
+});
+
+/**
+ * Applies one rollout event (core's applyRolloutEvent) whose rollout was checked by `ingestRollout`
+ * (undefined: none active, or one this SDK cannot serve). Idempotent like a label event.
+ */
+export const applyRolloutChange = (
+  snapshot: Snapshot,
+  event: Extract<FeedEvent, { type: 'rollout' }>,
+  rollout: SnapshotRollout | undefined,
+): { snapshot: Snapshot; change: RolloutChange | undefined } => {
+  if (event.seq <= snapshot.cursor) return { snapshot, change: undefined };
+  const before = rolloutOf(snapshot, event.name, event.label);
+  const next = applyRolloutEvent(snapshot, {
+    type: 'rollout',
+    seq: event.seq,
+    name: event.name,
+    label: event.label,
+    rollout: rollout ?? null,
+  });
+  const change = sameRollout(before, rollout) ? undefined : rolloutChange(event.name, event.label, before, rollout);
+  return { snapshot: next, change };
+};
+
+/** Every label whose rollout started, changed (state, ramp, candidate) or ended between two snapshots. */
+export const diffRollouts = (from: Snapshot, to: Snapshot): RolloutChange[] => {
+  const changes: RolloutChange[] = [];
+  for (const name of new Set([...Object.keys(from.prompts), ...Object.keys(to.prompts)])) {
+    const a = Object.hasOwn(from.prompts, name) ? from.prompts[name]!.rollouts : undefined;
+    const b = Object.hasOwn(to.prompts, name) ? to.prompts[name]!.rollouts : undefined;
+    if (a === b) continue;
+    for (const label of new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])) {
+      const before = rolloutOf(from, name, label);
+      const after = rolloutOf(to, name, label);
+      if (!sameRollout(before, after)) changes.push(rolloutChange(name, label, before, after));
+    }
+  }
+  return changes;
 };
 
 /** Moves the cursor forward without other change (events the SDK does not use, a poll's cursor). */
@@ -284,7 +462,21 @@ export interface DecodedEvent {
   readonly event: FeedEvent;
   /** The event's version, verified, when it carried content. */
   readonly version: SnapshotVersion | undefined;
+  /** A rollout event's rollout, verified; undefined when none is active (or this SDK cannot serve it). */
+  readonly rollout?: SnapshotRollout | undefined;
 }
+
+/** A rollout event's rollout, checked (its candidate hashed unless `snapshot` already holds it). */
+export const eventRollout = (
+  event: Extract<FeedEvent, { type: 'rollout' }>,
+  what: string,
+  snapshot?: Snapshot,
+): SnapshotRollout | undefined => {
+  if (event.rollout === null) return undefined;
+  const before =
+    snapshot !== undefined && Object.hasOwn(snapshot.prompts, event.name) ? snapshot.prompts[event.name] : undefined;
+  return ingestRollout(event.name, event.label, event.rollout, what, before);
+};
 
 /**
  * Decoded stream events by their exact text. Parsing and verifying an event (JSON, RFC 8785, sha256)
@@ -313,7 +505,10 @@ export const decodeEventText = (text: string, what: string): DecodedEvent => {
     event.type === 'label' && event.sha !== null && event.content !== undefined
       ? ingestVersion(event.name, event.sha, event.version, event.content, `change event ${event.seq}`)
       : undefined;
-  const result: DecodedEvent = { event, version };
+  const result: DecodedEvent =
+    event.type === 'rollout'
+      ? { event, version, rollout: eventRollout(event, `change event ${event.seq}`) }
+      : { event, version };
   if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value!);
   decoded.set(text, result);
   return result;

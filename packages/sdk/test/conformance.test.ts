@@ -6,10 +6,12 @@ import { PromptopsError, parseLockfile, type Snapshot } from '@promptops/core';
 import { createClient, type PromptopsClient } from '../src/client.js';
 import { buildFallback, readLockfile } from '../src/fallback.js';
 import type { FetchLike } from '../src/http.js';
+import { greeter, versionOf } from './support/fixtures.js';
 import { Resolver } from '../src/resolver.js';
 import {
   advanceCursor,
   applyLabelEvent,
+  applyRolloutChange,
   decodeEventText,
   ingestVersion,
   knownVersion,
@@ -24,17 +26,38 @@ import {
 const CONFORMANCE = new URL('../../../conformance/', import.meta.url);
 const read = <T>(file: string): T => JSON.parse(readFileSync(new URL(file, CONFORMANCE), 'utf8')) as T;
 
-type Get = { readonly name: string; readonly label?: string };
+type Get = { readonly name: string; readonly label?: string; readonly unitKey?: string | null };
 type ResolutionVector =
   | { readonly get: Get; readonly expected: Record<string, unknown>; readonly error?: undefined }
   | { readonly get: Get; readonly error: { readonly code: string } };
 
-/** What `get` answered, in the vectors' shape: the resolution's identity, or the error code. */
-const answer = (resolver: Pick<Resolver, 'get'>, get: Get): unknown => {
+/**
+ * What `get` answered, in the vectors' shape: the resolution's identity, or the error code; `withArm`
+ * (the rollout vectors) also its arm, rollout and shadow candidate.
+ */
+const answer = (resolver: Pick<Resolver, 'get'>, get: Get, withArm: boolean): unknown => {
   try {
-    const found = resolver.get(get.name, get.label === undefined ? undefined : { label: get.label });
+    const options =
+      get.label === undefined && !('unitKey' in get)
+        ? undefined
+        : { ...(get.label === undefined ? {} : { label: get.label }), unitKey: get.unitKey ?? null };
+    const found = resolver.get(get.name, options);
+    const identity = {
+      name: found.name,
+      version: found.version,
+      sha: found.sha,
+      label: found.label,
+      source: found.source,
+    };
+    if (!withArm) return { expected: identity };
+    const { shadow } = found;
     return {
-      expected: { name: found.name, version: found.version, sha: found.sha, label: found.label, source: found.source },
+      expected: {
+        ...identity,
+        variant: found.variant,
+        rolloutId: found.rolloutId,
+        shadow: shadow === null ? null : { rolloutId: shadow.rolloutId, version: shadow.version, sha: shadow.sha },
+      },
     };
   } catch (error) {
     if (error instanceof PromptopsError) return { error: { code: error.code } };
@@ -45,7 +68,8 @@ const answer = (resolver: Pick<Resolver, 'get'>, get: Get): unknown => {
 const expectResolutions = (resolver: Pick<Resolver, 'get'>, vectors: readonly ResolutionVector[]): void => {
   for (const vector of vectors) {
     const wanted = vector.error === undefined ? { expected: vector.expected } : { error: vector.error };
-    expect(answer(resolver, vector.get), `get ${JSON.stringify(vector.get)}`).toEqual(wanted);
+    const withArm = vector.error === undefined && 'variant' in vector.expected;
+    expect(answer(resolver, vector.get, withArm), `get ${JSON.stringify(vector.get)}`).toEqual(wanted);
   }
 };
 
@@ -89,8 +113,11 @@ describe('conformance: lockfile.json through the SDK fallback', () => {
  * below the cursor) are skipped, other event types move the cursor, a label event's content is verified.
  */
 const applyEvent = (snapshot: Snapshot, text: string): { snapshot: Snapshot; name: string | undefined } => {
-  const { event, version } = decodeEventText(text, 'conformance event');
+  const { event, version, rollout } = decodeEventText(text, 'conformance event');
   if (event.seq <= snapshot.cursor) return { snapshot, name: undefined };
+  if (event.type === 'rollout') {
+    return { snapshot: applyRolloutChange(snapshot, event, rollout).snapshot, name: event.name };
+  }
   if (event.type !== 'label') return { snapshot: advanceCursor(snapshot, event.seq), name: undefined };
   const known = event.sha === null ? undefined : knownVersion(snapshot, event.name, event.sha);
   const verified =
@@ -123,9 +150,11 @@ describe('conformance: snapshot.json through the snapshot store and resolver', (
   const file = read<{
     sequences: Sequence[];
     invalidSnapshots: { name: string; snapshot: string; error: { code: string } }[];
+    rolloutSequences: Sequence[];
+    invalidRolloutSnapshots: { name: string; snapshot: string; error: { code: string } }[];
   }>('snapshot.json');
 
-  for (const sequence of file.sequences) {
+  for (const sequence of [...file.sequences, ...file.rolloutSequences]) {
     describe(sequence.name, () => {
       const resolver = new Resolver();
 
@@ -157,7 +186,8 @@ describe('conformance: snapshot.json through the snapshot store and resolver', (
     });
   }
 
-  it.each(file.invalidSnapshots.map((v) => [v.name, v] as const))('refuses the snapshot: %s', (_, v) => {
+  const invalid = [...file.invalidSnapshots, ...file.invalidRolloutSnapshots];
+  it.each(invalid.map((v) => [v.name, v] as const))('refuses the snapshot: %s', (_, v) => {
     let code: string | undefined;
     try {
       validateSnapshot(JSON.parse(v.snapshot), 'conformance snapshot');
@@ -211,12 +241,13 @@ const fakeServer = (snapshotText: string) => {
 describe('conformance: snapshot.json through a client following a stream', () => {
   const file = read<{
     sequences: Sequence[];
+    rolloutSequences: Sequence[];
   }>('snapshot.json');
 
   const dir = mkdtempSync(join(tmpdir(), 'promptops-conformance-client-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const [index, sequence] of file.sequences.entries()) {
+  for (const [index, sequence] of [...file.sequences, ...file.rolloutSequences].entries()) {
     describe(sequence.name, () => {
       const server = fakeServer(sequence.snapshot);
       const lockfile = join(dir, `${index}.promptops.lock`);
@@ -264,4 +295,55 @@ describe('conformance: snapshot.json through a client following a stream', () =>
       );
     });
   }
+});
+
+interface AssignmentUnit {
+  readonly name: string;
+  readonly salt: string;
+  readonly rolloutId: string;
+  readonly unitKey: string | null;
+  readonly arms: readonly { readonly ramp: number; readonly arm: 'baseline' | 'candidate' }[];
+}
+
+/**
+ * assignment.json through `client.get`: a split rollout with the vector's salt at each ramp serves each
+ * unit the vector's arm (and the candidate's sha in the candidate arm), with no request.
+ */
+describe('conformance: assignment.json through get(name, { unitKey })', () => {
+  const file = read<{ units: AssignmentUnit[] }>('assignment.json');
+  const base = versionOf(greeter(17), 17);
+  const candidate = versionOf(greeter(18), 18);
+  const resolverAt = (unit: AssignmentUnit, ramp: number): Resolver => {
+    const resolver = new Resolver();
+    const rollout = { id: unit.rolloutId, salt: unit.salt, mode: 'split', state: 'running', ramp, candidate };
+    const snapshot = {
+      project: 'default',
+      cursor: 1,
+      prompts: {
+        customer_support_greeter: {
+          labels: { production: base.sha },
+          versions: { [base.sha]: base },
+          rollouts: { production: rollout },
+        },
+      },
+    };
+    resolver.setSnapshot(validateSnapshot(snapshot, 'assignment vector'));
+    return resolver;
+  };
+
+  it.each(file.units.map((unit) => [unit.name, unit] as const))('%s', (_, unit) => {
+    for (const { ramp, arm } of unit.arms) {
+      const resolver = resolverAt(unit, ramp);
+      // Twice: the second answer comes from the (name, label) cache entry.
+      for (let i = 0; i < 2; i += 1) {
+        const found = resolver.get('customer_support_greeter', { unitKey: unit.unitKey });
+        expect({ ramp, variant: found.variant, sha: found.sha, rolloutId: found.rolloutId }).toEqual({
+          ramp,
+          variant: arm,
+          sha: arm === 'candidate' ? candidate.sha : base.sha,
+          rolloutId: unit.rolloutId,
+        });
+      }
+    }
+  });
 });

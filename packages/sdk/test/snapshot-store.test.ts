@@ -145,7 +145,10 @@ describe('applying change events', () => {
   });
 
   it('parses events strictly and lets unknown types only advance the cursor', () => {
-    expect(parseFeedEvent({ type: 'rollout', seq: 3 })).toEqual({ type: 'other', seq: 3 });
+    expect(parseFeedEvent({ type: 'experiment', seq: 3 })).toEqual({ type: 'other', seq: 3 });
+    expect(() => parseFeedEvent({ type: 'rollout', seq: 3 })).toThrow(
+      expect.objectContaining({ code: 'invalid_event' }),
+    );
     expect(() => parseFeedEvent({ type: 'label', name: 'x' })).toThrow(
       expect.objectContaining({ code: 'invalid_event' }),
     );

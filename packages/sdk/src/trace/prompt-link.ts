@@ -15,11 +15,28 @@ export interface ServedPrompt {
   readonly variant: string;
   readonly source: string;
   readonly releaseSha: string | null;
+  /** The label's active rollout, when one served it. */
+  readonly rolloutId?: string | null;
+  /** The candidate a shadow rollout runs on a copy of the call. */
+  readonly shadow?: ShadowTarget | null;
+}
+
+/** What a shadow copy needs of the candidate (a `ShadowPrompt` is one). */
+export interface ShadowTarget {
+  readonly rolloutId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly label: string | null;
+  readonly variant: 'candidate';
+  toOpenAI(vars: Readonly<Record<string, unknown>>, options?: { readonly model?: string }): object;
 }
 
 export interface PromptLink {
   readonly prompt: ServedPrompt;
   readonly variables: Readonly<Record<string, unknown>>;
+  /** The options `toOpenAI` was given (a model override applies to the shadow copy too). */
+  readonly options?: { readonly model?: string };
 }
 
 const LINK = Symbol.for('promptops.promptLink');
