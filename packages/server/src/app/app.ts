@@ -218,7 +218,10 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await registerTraces(app, storage, clock, options.traces);
   await app.register(evalRoutes(createEvalService(storage, clock, evalGate)));
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
-  app.decorate('changeFeed', createChangeFeed(storage.registry, { log: app.log, ...options.changeFeed }));
+  app.decorate(
+    'changeFeed',
+    createChangeFeed(storage.registry, { log: app.log, rollouts: storage.rollouts, ...options.changeFeed }),
+  );
   await app.register(changeRoutes(app.changeFeed));
   const rollouts = createRolloutService(storage, clock, evalGate, {
     observations: () => options.rollouts?.observations,

@@ -5,6 +5,8 @@ import {
   type DeploymentKind,
   type LabelChangeEvent,
   type PromptContent,
+  type RolloutChangeEvent,
+  type SnapshotRollout,
 } from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
 import type { AuditRow, RegistryReads } from '../registry/store.js';
@@ -14,9 +16,9 @@ import type { AuditRow, RegistryReads } from '../registry/store.js';
  * transaction as every label move, and shared by all replicas, so its `seq` is the event id everywhere.
  */
 
-export type { LabelChangeEvent };
+export type { LabelChangeEvent, RolloutChangeEvent };
 
-export type ChangeEvent = LabelChangeEvent;
+export type ChangeEvent = LabelChangeEvent | RolloutChangeEvent;
 
 export interface ChangePage {
   readonly events: ChangeEvent[];
@@ -67,6 +69,42 @@ export const labelMoveOf = (row: AuditRow): LabelMove | undefined => {
     return { name, label, sha: toSha, version: toVersion, kind };
   }
   return undefined;
+};
+
+const ROLLOUT_ACTIONS = new Set([
+  'rollout.started',
+  'rollout.stepped',
+  'rollout.paused',
+  'rollout.resumed',
+  'rollout.aborted',
+  'rollout.completed',
+]);
+
+interface RolloutChange {
+  readonly name: string;
+  readonly label: string;
+  /** Null when the label has no active rollout any more. */
+  readonly rollout: (Omit<SnapshotRollout, 'candidate'> & { candidateSha: string; candidateVersion: number }) | null;
+}
+
+/** The rollout change an audit entry records (rollouts/records.ts writes the data), if any. */
+export const rolloutChangeOf = (row: AuditRow): RolloutChange | undefined => {
+  if (!ROLLOUT_ACTIONS.has(row.action)) return undefined;
+  const data = JSON.parse(row.data) as Record<string, unknown>;
+  const { name, label, rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion } = data;
+  if (typeof name !== 'string' || typeof label !== 'string') return undefined;
+  if (state !== 'running' && state !== 'paused') return { name, label, rollout: null };
+  if (
+    typeof rolloutId !== 'string' ||
+    typeof salt !== 'string' ||
+    (mode !== 'shadow' && mode !== 'split') ||
+    typeof ramp !== 'number' ||
+    typeof candidateSha !== 'string' ||
+    typeof candidateVersion !== 'number'
+  ) {
+    return undefined;
+  }
+  return { name, label, rollout: { id: rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion } };
 };
 
 export const createChangeReader = (registry: RegistryReads): ChangeReader => {
@@ -121,6 +159,19 @@ export const createChangeReader = (registry: RegistryReads): ChangeReader => {
       const rows = await registry.listAudit(projectId, { afterSeq, limit });
       const events: ChangeEvent[] = [];
       for (const row of rows) {
+        const change = rolloutChangeOf(row);
+        if (change !== undefined) {
+          const { name, label, rollout } = change;
+          if (rollout === null) {
+            events.push({ type: 'rollout', seq: row.seq, name, label, rollout: null });
+            continue;
+          }
+          const { candidateSha, candidateVersion, ...rest } = rollout;
+          const content = await contentOf(projectId, await promptIdOf(projectId, name), candidateSha);
+          const candidate = { version: candidateVersion, sha: candidateSha, content };
+          events.push({ type: 'rollout', seq: row.seq, name, label, rollout: { ...rest, candidate } });
+          continue;
+        }
         const move = labelMoveOf(row);
         if (move === undefined) continue;
         const content = await contentOf(projectId, await promptIdOf(projectId, move.name), move.sha);

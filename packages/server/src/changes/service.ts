@@ -1,6 +1,7 @@
 import { PromptopsError } from '@promptops/core';
 import type { Actor } from '../context.js';
 import type { RegistryStore } from '../registry/store.js';
+import type { RolloutReads } from '../rollouts/store.js';
 import { createChangeReader, type ChangeEvent, type ChangeReader } from './events.js';
 import { ChangeHub } from './hub.js';
 import {
@@ -25,6 +26,8 @@ export interface ChangeFeedOptions extends Partial<SubscriberLimits> {
   readonly maxQueuedBatches?: number;
   /** The serialized snapshots kept per project, scope and stamp (`snapshot-cache.ts`). */
   readonly snapshotCache?: SnapshotCacheOptions;
+  /** Active rollouts, for the snapshot (events come from their audit entries). */
+  readonly rollouts?: Pick<RolloutReads, 'snapshotRollouts'>;
   readonly log?: { error(details: object, message: string): void };
 }
 
@@ -86,7 +89,7 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
   const streams = new Set<() => void>();
   const polls = new Set<() => void>();
 
-  const snapshots = new SnapshotCache(registry, options.snapshotCache);
+  const snapshots = new SnapshotCache(registry, options.snapshotCache, options.rollouts);
 
   const filterOf = (names: NameFilter | undefined) =>
     names === undefined ? {} : { filter: (event: ChangeEvent) => names(event.name) };

@@ -5,6 +5,8 @@ import type { Actor } from '../context.js';
 import { BoundedCache } from '../bounded-cache.js';
 import type { Coding } from '../request/accept-encoding.js';
 import type { LabeledVersionRow, RegistryReads } from '../registry/store.js';
+import { toRolloutView } from '../rollouts/records.js';
+import type { RolloutReads, SnapshotRolloutRow } from '../rollouts/store.js';
 
 /**
  * `GET /api/v1/snapshot` serialized once per project, scope and change stamp, and compressed once per
@@ -42,7 +44,7 @@ export interface SnapshotCacheOptions {
 export const MIN_COMPRESSED_BYTES = 1024;
 
 /** Bumped when the document's shape changes, so an old tag never validates a new shape. */
-const FORMAT = 'snapshot-1';
+const FORMAT = 'snapshot-2';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -86,7 +88,23 @@ const inScope = (scope: SnapshotScope): ((name: string) => boolean) => {
  * content is stored as canonical JSON and goes in as it is, never parsed and re-serialized, so a client
  * can check it against its sha with one stringify (see the SDK's snapshot-store).
  */
-const serialize = (project: string, cursor: number, rows: readonly LabeledVersionRow[]): string => {
+/** `"rollouts":{…}` of one prompt: its running and paused rollouts, the candidate's content as stored. */
+const rolloutsPart = (rollouts: readonly SnapshotRolloutRow[]): string => {
+  const parts = rollouts.map((row) => {
+    const { id, salt, mode, state, ramp } = toRolloutView(row);
+    const head = JSON.stringify({ id, salt, mode, state, ramp }).slice(0, -1);
+    const candidate = `{"version":${row.candidateVersion},"sha":"${row.candidateSha}","content":${row.candidateContent}}`;
+    return `${JSON.stringify(row.label)}:${head},"candidate":${candidate}}`;
+  });
+  return `,"rollouts":{${parts.join(',')}}`;
+};
+
+const serialize = (
+  project: string,
+  cursor: number,
+  rows: readonly LabeledVersionRow[],
+  rollouts: ReadonlyMap<string, SnapshotRolloutRow[]> = new Map(),
+): string => {
   const parts: string[] = [`{"project":${JSON.stringify(project)},"cursor":${cursor},"prompts":{`];
   for (let i = 0; i < rows.length;) {
     const name = rows[i]!.name;
@@ -103,7 +121,10 @@ const serialize = (project: string, cursor: number, rows: readonly LabeledVersio
       parts.push(row.content, '}');
       seen.add(row.sha);
     }
-    parts.push('}}');
+    parts.push('}');
+    const active = rollouts.get(name);
+    if (active !== undefined) parts.push(rolloutsPart(active));
+    parts.push('}');
     i = end;
   }
   parts.push('}}');
@@ -118,6 +139,8 @@ export class SnapshotCache {
   constructor(
     private readonly registry: RegistryReads,
     options: SnapshotCacheOptions = {},
+    /** Active rollouts, sent with their labels; none when not given. */
+    private readonly rollouts?: Pick<RolloutReads, 'snapshotRollouts'>,
   ) {
     this.#entries = new BoundedCache(options.maxEntries ?? 256, options.maxBytes ?? 256 * 1024 * 1024);
   }
@@ -178,12 +201,21 @@ export class SnapshotCache {
     // Names alone are selected by the database; a prefix is applied here, to the project's labels.
     const byDatabase = scope.prefix === undefined && scope.names !== undefined ? { names: scope.names } : {};
     const { cursor, labels } = await this.registry.readLabelSnapshot(projectId, byDatabase);
+    // Read after the labels, so a rollout is never older than the cursor; an event after the cursor that
+    // it already includes sets the same state again (rollout events replace, they do not add up).
+    const active = new Map<string, SnapshotRolloutRow[]>();
+    for (const row of (await this.rollouts?.snapshotRollouts(projectId)) ?? []) {
+      const list = active.get(row.name) ?? [];
+      list.push(row);
+      active.set(row.name, list);
+    }
     const keep = inScope(scope);
     const body = Buffer.from(
       serialize(
         actor.projectName,
         cursor,
         labels.filter((row) => keep(row.name)),
+        active,
       ),
     );
     const [head] = cursor === 0 ? [] : await this.registry.listAudit(projectId, { afterSeq: cursor - 1, limit: 1 });
