@@ -3,6 +3,13 @@ import { requireActor } from '../request/actor.js';
 import { gatewayErrorHandler } from './errors.js';
 import type { GatewayService } from './service.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** performance.now() when the gateway's hooks first saw the request. */
+    gatewayStart: number;
+  }
+}
+
 /** Chat completion requests carry whole conversations: more room than the registry's 1 MiB. */
 export const GATEWAY_BODY_LIMIT = 8 * 1024 * 1024;
 
@@ -14,6 +21,12 @@ export const GATEWAY_BODY_LIMIT = 8 * 1024 * 1024;
  */
 export const gatewayRoutes = (service: GatewayService) => async (app: FastifyInstance) => {
   app.setErrorHandler(gatewayErrorHandler);
+  // The gateway's clock starts before the body is read and parsed (authentication ran just before).
+  app.decorateRequest('gatewayStart', 0);
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.gatewayStart = performance.now();
+    done();
+  });
   app.post(
     '/v1/chat/completions',
     { config: { permission: 'gateway:call' }, bodyLimit: GATEWAY_BODY_LIMIT, schema: { hide: true } },
@@ -25,7 +38,7 @@ export const gatewayRoutes = (service: GatewayService) => async (app: FastifyIns
         if (!reply.raw.writableFinished) abort.abort();
       });
       const answer = await service.handle(actor, request.body, request.headers, abort.signal);
-      const overhead = Math.max(0, reply.elapsedTime - answer.upstreamMs);
+      const overhead = Math.max(0, performance.now() - request.gatewayStart - answer.upstreamMs);
       return reply
         .code(answer.status)
         .headers({ ...answer.headers, 'x-promptops-overhead-ms': overhead.toFixed(2) })
