@@ -36,6 +36,7 @@ import { backoffDelay, linkedAbort, probeUntil, sleep, unref } from './timers.js
 import type { ScoreInput, TraceInput } from './trace/event.js';
 import type { TraceStats } from './trace/exporter.js';
 import type { SpanLike } from './trace/otel.js';
+import { SHADOW, ShadowRunner, type ShadowOptions, type ShadowStats } from './trace/shadow.js';
 import { RECORD, Tracer, traceConfig, type Recorder, type TraceOptions } from './trace/tracer.js';
 
 export type Transport = 'sse' | 'poll';
@@ -77,6 +78,12 @@ export interface ClientOptions {
   readonly pollWaitSeconds?: number;
   /** Tracing: batching, queue bound, retries, flush on exit, OpenTelemetry. `false` records nothing. */
   readonly traces?: TraceOptions | false;
+  /**
+   * Bounds of shadow calls (`instrumentOpenAI` running a shadow rollout's candidate on a copy of a call,
+   * in the background): at most `concurrency` at once (default 2) and `maxQueue` waiting (default 50);
+   * beyond, dropped and counted in `shadowStats()`.
+   */
+  readonly shadow?: ShadowOptions;
 }
 
 export interface ChangeEvent extends LabelChange {
@@ -134,6 +141,8 @@ export interface PromptopsClient {
   flush(options?: { readonly timeoutMs?: number }): Promise<boolean>;
   /** Counters of the trace pipeline: `{ queued, sent, dropped, rejected, retries }`. */
   traceStats(): TraceStats;
+  /** Counters of shadow calls: `{ running, queued, done, dropped, failed }`. */
+  shadowStats(): ShadowStats;
   /**
    * Flushes traces (up to traces.flushTimeoutMs), aborts every request, clears every timer and flushes
    * the cache file. `get` keeps serving the last state.
@@ -207,6 +216,7 @@ class Client implements PromptopsClient, Recorder {
   private readonly http: Http;
   private readonly source: SnapshotSource;
   private readonly tracer: Tracer;
+  private readonly shadow: ShadowRunner;
   private readonly resolver = new Resolver();
   private readonly emitter: Emitter<ClientEvents>;
   private readonly lifetime = new AbortController();
@@ -288,6 +298,9 @@ class Client implements PromptopsClient, Recorder {
       () => new Http(url, traceKey ?? options.apiKey, fetchImpl, traces.requestTimeoutMs),
       traces,
       (error) => this.notify(error),
+    );
+    this.shadow = new ShadowRunner(options.shadow ?? {}, (error) =>
+      this.notify(toPromptopsError(error, 'internal', 'a shadow call could not be run or recorded')),
     );
     this.emitter = new Emitter((error) =>
       this.report(toPromptopsError(error, 'listener_failed', "a 'change' listener threw")),
@@ -385,8 +398,18 @@ class Client implements PromptopsClient, Recorder {
     return this.tracer.stats();
   }
 
+  shadowStats(): ShadowStats {
+    return this.shadow.stats();
+  }
+
+  /** The shadow runner `instrumentOpenAI` uses for this client. */
+  get [SHADOW](): ShadowRunner {
+    return this.shadow;
+  }
+
   async close(): Promise<void> {
     if (this.state === 'closed') return this.tracer.close();
+    await this.shadow.close(); // running shadow calls finish and are recorded before the traces flush
     const traces = this.tracer.close();
     this.state = 'closed';
     this.connected = false;

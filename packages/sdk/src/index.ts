@@ -18,6 +18,7 @@ export type { InstrumentOpenAIOptions, OpenAILike } from './trace/openai.js';
 export type { AttributeValue, ScoreInput, ScoreKind, TraceInput } from './trace/event.js';
 export type { TraceStats } from './trace/exporter.js';
 export type { TraceOptions } from './trace/tracer.js';
+export type { ShadowOptions, ShadowStats } from './trace/shadow.js';
 export { SseParser } from '@promptops/core/sse';
 export type { SseMessage } from '@promptops/core/sse';
 // Re-exported so apps can catch and switch on `code` without a direct dependency on core.

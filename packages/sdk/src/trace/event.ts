@@ -36,6 +36,8 @@ export interface TraceInput {
   readonly startedAt?: Date | number;
   /** Your own event id (1–128 printable ASCII); default a random UUID. */
   readonly id?: string;
+  /** For a shadow rollout's candidate run on a copy of a call: the id of the call's own (baseline) trace. */
+  readonly shadowOf?: string;
 }
 
 export type ScoreKind = 'thumbs' | 'numeric' | 'label';
@@ -59,7 +61,8 @@ export interface IngestEvent {
   prompt?: { name: string; version?: number; sha?: string };
   label?: string;
   tenant?: string;
-  rollout?: { arm: string };
+  rollout?: { id?: string; arm: string };
+  shadowOf?: string;
   releaseSha?: string;
   variables?: Readonly<Record<string, unknown>>;
   output?: string;
@@ -162,7 +165,8 @@ export const buildEvent = (input: TraceInput, id: string, nowMs: number): BuiltE
     }
     // No rollout arm is recorded for the base arm: `rollout` stays null unless a rollout served it.
     if ('variant' in prompt && typeof prompt.variant === 'string' && prompt.variant !== 'base') {
-      event.rollout = { arm: prompt.variant };
+      const rolloutId = 'rolloutId' in prompt ? prompt.rolloutId : undefined;
+      event.rollout = typeof rolloutId === 'string' ? { id: rolloutId, arm: prompt.variant } : { arm: prompt.variant };
     }
     if ('releaseSha' in prompt && prompt.releaseSha !== null && prompt.releaseSha !== undefined) {
       if (!RELEASE_SHA.test(prompt.releaseSha)) bad('prompt.releaseSha', 'must be 7 to 64 hex characters');
@@ -209,6 +213,11 @@ export const buildEvent = (input: TraceInput, id: string, nowMs: number): BuiltE
   if (input.cost !== undefined) {
     if (typeof input.cost === 'number' && input.cost >= 0 && input.cost <= 1e6) event.cost = input.cost;
     else bad('cost', 'must be a number between 0 and 1,000,000');
+  }
+  if (input.shadowOf !== undefined) {
+    if (typeof input.shadowOf === 'string' && input.shadowOf.length <= MAX_ID && ID_PATTERN.test(input.shadowOf)) {
+      event.shadowOf = input.shadowOf;
+    } else bad('shadowOf', `must be the id of the baseline's trace (1–${MAX_ID} printable ASCII characters)`);
   }
   const error = errorText(input.error);
   if (error !== undefined) event.error = truncate(error, MAX_ERROR);

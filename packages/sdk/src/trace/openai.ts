@@ -1,7 +1,8 @@
 import type { AttributeValue, TraceInput } from './event.js';
 import { newEventId } from './event.js';
 import { activeSpan } from './otel.js';
-import { promptLinkOf } from './prompt-link.js';
+import { promptLinkOf, type PromptLink, type ShadowTarget } from './prompt-link.js';
+import { SHADOW, ShadowRunner, type ShadowOptions } from './shadow.js';
 import { RECORD, type Recorder } from './tracer.js';
 
 /**
@@ -18,6 +19,13 @@ export interface InstrumentOpenAIOptions {
   readonly recordCallsWithoutPrompt?: boolean;
   /** The `provider` recorded (default `openai`; e.g. `azure`, or a gateway's name). */
   readonly provider?: string;
+  /**
+   * Shadow rollouts: after a call whose prompt has a `shadow` candidate succeeds, the candidate is run on
+   * a copy of it in the background (never streamed, never returned) and recorded as a shadow trace paired
+   * with the call's. `false`: never. The bounds are the client's (createClient's `shadow` option); these
+   * apply when the client given is not a promptops client.
+   */
+  readonly shadow?: ShadowOptions | false;
 }
 
 /** What the wrapper needs of an OpenAI client: `chat.completions.create`. */
@@ -32,7 +40,17 @@ interface TraceTarget {
 interface State {
   client: TraceTarget;
   options: InstrumentOpenAIOptions;
+  /** Used when the client has no runner of its own. */
+  runner?: ShadowRunner;
 }
+
+/** The runner shadow calls go through: the promptops client's, else one of this instrumentation's. */
+const shadowRunner = (state: State): ShadowRunner | undefined => {
+  if (state.options.shadow === false) return undefined;
+  const own = (state.client as { [SHADOW]?: ShadowRunner })[SHADOW];
+  if (own instanceof ShadowRunner) return own;
+  return (state.runner ??= new ShadowRunner(state.options.shadow ?? {}));
+};
 
 const INSTRUMENTED = Symbol.for('promptops.instrumentOpenAI');
 const MAX_STREAM_TEXT = 128 * 1024 + 1; // the server keeps 128 KiB of output; no need to hold more
@@ -56,6 +74,7 @@ export const instrumentOpenAI = <T extends OpenAILike>(
     // Instrumenting twice re-targets instead of recording every call twice.
     existing.client = client;
     existing.options = options;
+    delete existing.runner;
     return openai;
   }
   const original = completions['create'];
@@ -101,9 +120,13 @@ const instrumentedCall = (state: State, original: Fn, self: unknown, args: unkno
       latencyMs: performance.now() - started,
       attributes: { ...attributes, ...extra },
     };
-    const recorder = (client as Partial<Recorder>)[RECORD];
-    if (isFunction(recorder)) (recorder as Recorder[typeof RECORD]).call(client, input, span);
-    else client.trace(input);
+    record(client, input, span);
+    // A shadow rollout's copy: only of a call that succeeded (a failing provider gets no extra load).
+    const shadow = link?.prompt.shadow;
+    if (shadow !== undefined && shadow !== null && input.status !== 'error') {
+      const runner = shadowRunner(state);
+      runner?.submit(() => runShadow(state, original, self, params as Obj, link!, shadow, base.id!));
+    }
   };
   // These run in promise callbacks we attach: a throw there would be an unhandled rejection in the app.
   const safely =
@@ -130,6 +153,68 @@ const instrumentedCall = (state: State, original: Fn, self: unknown, args: unkno
   }
   observeResult(result, succeed, fail);
   return result;
+};
+
+const record = (client: TraceTarget, input: TraceInput, span: ReturnType<typeof activeSpan>): void => {
+  const recorder = (client as Partial<Recorder>)[RECORD];
+  if (isFunction(recorder)) (recorder as Recorder[typeof RECORD]).call(client, input, span);
+  else client.trace(input);
+};
+
+/**
+ * The candidate's copy of a call: the caller's request with the candidate's messages, model and
+ * parameters (the baseline prompt's own parameters removed), not streamed; the provider's answer is
+ * recorded as a shadow trace (`shadowOf` the call's trace) and never returned to anyone.
+ */
+const runShadow = async (
+  state: State,
+  original: Fn,
+  self: unknown,
+  params: Obj,
+  link: PromptLink,
+  shadow: ShadowTarget,
+  baselineId: string,
+): Promise<void> => {
+  const baselineParams = (link.prompt as { content?: { config?: { params?: object } } }).content?.config?.params ?? {};
+  const request: Obj = { ...params };
+  for (const key of [...Object.keys(baselineParams), 'stream', 'stream_options']) delete request[key];
+  Object.assign(request, shadow.toOpenAI(link.variables, link.options));
+  const requestModel = text(request['model']);
+  const started = performance.now();
+  const base: TraceInput = {
+    id: newEventId(),
+    startedAt: Date.now(),
+    provider: state.options.provider ?? 'openai',
+    prompt: {
+      name: shadow.name,
+      version: shadow.version,
+      sha: shadow.sha,
+      label: shadow.label,
+      variant: 'candidate',
+      source: link.prompt.source,
+      releaseSha: link.prompt.releaseSha,
+      rolloutId: shadow.rolloutId,
+    },
+    variables: link.variables,
+    shadowOf: baselineId,
+    ...(requestModel === undefined ? {} : { model: requestModel }),
+  };
+  const attributes: Record<string, AttributeValue> = { 'gen_ai.operation.name': 'chat', 'promptops.shadow': true };
+  if (requestModel !== undefined) attributes['gen_ai.request.model'] = requestModel;
+  let outcome: Outcome;
+  try {
+    outcome = fromCompletion(await (original.call(self, request) as Promise<unknown>), requestModel);
+  } catch (error) {
+    outcome = describeError(error);
+  }
+  const [fields, extra] = outcome;
+  const input: TraceInput = {
+    ...base,
+    ...fields,
+    latencyMs: performance.now() - started,
+    attributes: { ...attributes, ...extra },
+  };
+  record(state.client, input, undefined);
 };
 
 /**

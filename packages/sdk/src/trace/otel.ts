@@ -60,7 +60,9 @@ export const spanAttributes = (event: IngestEvent): Record<string, AttributeValu
   set('promptops.prompt.version', event.prompt?.version);
   set('promptops.label', event.label);
   set('promptops.tenant', event.tenant);
+  set('promptops.rollout.id', event.rollout?.id);
   set('promptops.rollout.arm', event.rollout?.arm);
+  set('promptops.shadow_of', event.shadowOf);
   set('promptops.release.sha', event.releaseSha);
   for (const [key, value] of Object.entries(event.attributes ?? {})) {
     if (key.startsWith('gen_ai.')) set(key, value);
