@@ -9,6 +9,7 @@ import { sha256Hex } from '../auth/keys.js';
 import { systemClock } from '../context.js';
 import { seedDemo } from '../demo/seed.js';
 import { GATEWAY_CONFIG_ENV, loadGatewayConfig } from '../gateway/config-file.js';
+import { rolloutTickMsFrom } from '../rollouts/scheduler.js';
 import { buildApp } from './app.js';
 import { locateWebDist, WEB_BUILD_HINT } from './web.js';
 import { appSettings, type ServeSettings } from './server-settings.js';
@@ -35,6 +36,8 @@ export interface ServerOptions extends ServeSettings {
   readonly webRoot?: string | false;
   /** The gateway's upstreams: a JSON or YAML file (`gateway/config-file.ts`); default `PROMPTOPS_GATEWAY_CONFIG`. */
   readonly gatewayConfig?: string;
+  /** How often running rollouts are decided, in ms; default `PROMPTOPS_ROLLOUT_TICK_MS`, else 10 s. */
+  readonly rolloutTickMs?: number;
   /** Where start-up messages go; default stdout. */
   readonly print?: (line: string) => void;
 }
@@ -59,7 +62,10 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const settings = appSettings(options);
   // Read before anything starts: a broken gateway config refuses the start, naming the file and field.
-  const gateway = await loadGatewayConfig(options.gatewayConfig ?? process.env[GATEWAY_CONFIG_ENV]);
+  const loaded = await loadGatewayConfig(options.gatewayConfig ?? process.env[GATEWAY_CONFIG_ENV]);
+  // The demo without a config answers its prompts' providers (openai, anthropic) offline, simulated.
+  const gateway = options.demo === true && loaded.config === undefined ? { ...loaded, simulateUnlisted: true } : loaded;
+  const rolloutTickMs = options.rolloutTickMs ?? rolloutTickMsFrom(process.env);
   let db = options.db ?? process.env['PROMPTOPS_DB'];
   // Before anything is touched: a busy port, or a data directory whose database another server uses
   // (an explicit --db may be shared by replicas), refuse the start instead of failing half-way.
@@ -88,6 +94,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       ...(keyring === undefined ? {} : { auditKeyring: keyring }),
       ...(webRoot === undefined ? {} : { webRoot }),
       gateway,
+      ...(rolloutTickMs === undefined ? {} : { rollouts: { tickMs: rolloutTickMs } }),
       ...settings,
     });
     await app.listen({ host, port }).catch((error: NodeJS.ErrnoException) => {
@@ -98,6 +105,8 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     const actualPort = typeof address === 'object' && address !== null ? address.port : port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
     await lock?.announce(url);
+    // Every replica ticks; the one holding the rollouts lease decides. Stopped by app.close().
+    app.rolloutScheduler.start();
 
     const initAdminKey = options.initAdminKey ?? process.env['PROMPTOPS_INIT_ADMIN_KEY'];
     const boot = await bootstrap(storage, systemClock, { initAdminKey, dataDir, url });
@@ -107,10 +116,9 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     }
     print(`promptops listening on ${url} (${storage.dialect}${options.demo === true ? ', demo data' : ''})`);
     if (options.webRoot !== false) print(webRoot === undefined ? `dashboard: ${WEB_BUILD_HINT}` : `dashboard: ${url}/`);
-    const providers = Object.keys(gateway.config?.providers ?? {});
-    print(
-      `gateway: POST ${url}/v1/chat/completions (providers: ${[...new Set([...providers, 'simulated'])].join(', ')})`,
-    );
+    const providers = [...new Set([...Object.keys(gateway.config?.providers ?? {}), 'simulated'])].join(', ');
+    const others = gateway.simulateUnlisted === true ? '; any other answered by simulated' : '';
+    print(`gateway: POST ${url}/v1/chat/completions (providers: ${providers}${others})`);
     if (boot.credentialsPath !== undefined) {
       print(`admin API key: ${boot.adminKey ?? ''}`);
       print(`  written to ${boot.credentialsPath} (mode 0600); the CLI in this directory uses it`);
