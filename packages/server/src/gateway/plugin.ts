@@ -27,6 +27,8 @@ export interface GatewayOptions {
   readonly source?: string;
   /** Where upstream API keys are read from; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Answer providers the config does not list with `simulated` (`serve --demo` without a config). */
+  readonly simulateUnlisted?: boolean;
   /** How gateway traces are batched. */
   readonly traces?: RecorderOptions;
 }
@@ -56,6 +58,7 @@ export const registerGateway = async (
       config,
       source: options.source ?? 'none given (promptops serve --gateway-config FILE)',
       ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.simulateUnlisted === undefined ? {} : { simulateUnlisted: options.simulateUnlisted }),
     }),
     recorder,
     shadows,

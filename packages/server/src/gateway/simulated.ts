@@ -32,7 +32,8 @@ export const simulatedAnswer = (
   const output = simulateAnswer({ type: 'chat', messages }, variables);
   const id = `chatcmpl-sim-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const model = typeof request['model'] === 'string' && request['model'] !== '' ? request['model'] : SIMULATED_MODEL;
+  // Never another model's name: the answer says it is simulated, whichever model the prompt names.
+  const model = SIMULATED_MODEL;
   const usage = {
     prompt_tokens: tokens(messages.map((m) => m.content).join('\n')),
     completion_tokens: tokens(output),

@@ -140,6 +140,8 @@ export interface UpstreamOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Names the config's source in errors (the file, or "no gateway config"). */
   readonly source: string;
+  /** Answer a provider the config does not list with `simulated` (the demo without a config: offline). */
+  readonly simulateUnlisted?: boolean;
 }
 
 /** The upstream for a provider name, or the error naming the config to fix. */
@@ -154,6 +156,7 @@ export const createUpstreams = (options: UpstreamOptions): ((provider: string | 
   return (provider) => {
     const upstream = provider === undefined ? undefined : built.get(provider);
     if (upstream !== undefined) return upstream;
+    if (options.simulateUnlisted === true) return simulatedUpstream;
     throw new PromptopsError(
       'invalid',
       'gateway_provider_unconfigured',
