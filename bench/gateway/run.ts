@@ -35,9 +35,12 @@ const start = (args: string[], env: Record<string, string> = {}): Promise<{ url:
   });
 
 /** CPU time (user + system, all threads) a process has used, in ms, from /proc; NaN off Linux. */
-const cpuMs = (pid: number | undefined): number => {
+const cpuMs = (pid: number | undefined, thread = false): number => {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // The process (all threads), or its main thread (whose id is the process's).
+    const fields = readFileSync(thread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
+      .split(') ')[1]!
+      .split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return Number.NaN;
@@ -161,6 +164,7 @@ const main = async (): Promise<void> => {
         const straight: Sample[] = [];
         const gated: Sample[] = [];
         let gatewayCpu = 0;
+        let mainCpu = 0;
         for (let round = 0; round < ROUNDS; round += 1) {
           const sides = [
             async () =>
@@ -169,8 +173,10 @@ const main = async (): Promise<void> => {
               ),
             async () => {
               const before = cpuMs(gateway.child.pid);
+              const mainBefore = cpuMs(gateway.child.pid, true);
               gated.push(...(await run(`${gateway.url}/v1/chat/completions`, through, ADMIN_KEY, concurrency, total)));
               gatewayCpu += cpuMs(gateway.child.pid) - before;
+              mainCpu += cpuMs(gateway.child.pid, true) - mainBefore;
             },
           ];
           for (const side of round % 2 === 0 ? sides : sides.reverse()) await side();
@@ -179,7 +185,7 @@ const main = async (): Promise<void> => {
         const overhead = gated.map((s) => s.overheadMs ?? Number.NaN);
         const p = (samples: Sample[], key: 'totalMs' | 'firstByteMs', q: number) => quantile(field(samples, key), q);
         rows.push(
-          `| ${stream ? 'stream' : 'json'} | ${concurrency} | ${ms(p(straight, 'totalMs', 0.5))} / ${ms(p(gated, 'totalMs', 0.5))} | ${signed(p(gated, 'totalMs', 0.5) - p(straight, 'totalMs', 0.5))} | ${signed(p(gated, 'totalMs', 0.99) - p(straight, 'totalMs', 0.99))} | ${signed(p(gated, 'firstByteMs', 0.5) - p(straight, 'firstByteMs', 0.5))} | ${ms(quantile(overhead, 0.5))} / ${ms(quantile(overhead, 0.99))} | ${((gatewayCpu / gated.length) * 1000).toFixed(0)} µs | ${straight.length} |`,
+          `| ${stream ? 'stream' : 'json'} | ${concurrency} | ${ms(p(straight, 'totalMs', 0.5))} / ${ms(p(gated, 'totalMs', 0.5))} | ${signed(p(gated, 'totalMs', 0.5) - p(straight, 'totalMs', 0.5))} | ${signed(p(gated, 'totalMs', 0.99) - p(straight, 'totalMs', 0.99))} | ${signed(p(gated, 'firstByteMs', 0.5) - p(straight, 'firstByteMs', 0.5))} | ${ms(quantile(overhead, 0.5))} / ${ms(quantile(overhead, 0.99))} | ${((gatewayCpu / gated.length) * 1000).toFixed(0)} / ${((mainCpu / gated.length) * 1000).toFixed(0)} µs | ${straight.length} |`,
         );
         console.log(rows.at(-1));
       }
@@ -191,10 +197,10 @@ const main = async (): Promise<void> => {
         .join(' ')}, ${ROUNDS} rounds, Node ${process.version}`,
     );
     console.log(
-      '| answer | concurrent | p50 direct / through | added p50 | added p99 | added first byte p50 | X-Promptops-Overhead-Ms p50 / p99 | gateway CPU per request | requests per side |',
+      '| answer | concurrent | p50 direct / through | added p50 | added p99 | added first byte p50 | X-Promptops-Overhead-Ms p50 / p99 | server CPU per call, all / main thread | requests per side |',
     );
     console.log(
-      '| ------ | ---------: | -------------------- | --------: | --------: | -------------------: | --------------------------------- | ----------------------: | ----------------: |',
+      '| ------ | ---------: | -------------------- | --------: | --------: | -------------------: | --------------------------------- | -------------------------------------: | ----------------: |',
     );
     for (const row of rows) console.log(row);
   } finally {
