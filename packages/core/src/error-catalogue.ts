@@ -482,6 +482,18 @@ export const ERROR_CATALOGUE = {
     "a drift report's input is invalid (the versions, the outputs, an option)",
     'correct the fields `issues` names; leave an option out to take its default',
   ),
+  drift_run_missing: e(
+    'conflict',
+    'drift',
+    'an offline drift report needs a recorded run of the suite on both versions, and one has none',
+    'run the suite on that version and record it: `promptops drift NAME A B --suite S` (or `promptops eval run`)',
+  ),
+  drift_report_not_found: e(
+    'not_found',
+    'drift',
+    'no drift report with this id in the project',
+    'list the prompt’s reports: GET /api/v1/prompts/NAME/drift',
+  ),
 
   // Traces
   invalid_otlp: e(

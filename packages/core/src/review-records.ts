@@ -1,6 +1,7 @@
 import type { PromptDiff } from './diff.js';
 import type { EvalGateVerdict } from './eval-records.js';
 import type { DeploymentRecord, VersionSummary } from './records.js';
+import type { DriftCheckSuite } from './drift/records.js';
 
 /** Review gates: label policies, owners, teams, change requests and blame (docs/api.md, "Review gates"). */
 
@@ -24,6 +25,8 @@ export interface PolicySpec {
   readonly suites: readonly { readonly suite: string; readonly passRate?: number }[];
   /** Whether the author of the change (its opener or the proposed version's author) may approve it. */
   readonly authorMayApprove: boolean;
+  /** Drift descriptors (`mentions.user_name`, `mentions.*`) the candidate must not drift on (offline report). */
+  readonly noDrift: readonly string[];
 }
 
 export interface PolicyRecord extends PolicySpec {
@@ -110,7 +113,16 @@ export interface ReviewChecks {
     readonly labelVersion: number | null;
     readonly message: string;
   };
-  readonly drift: { readonly status: CheckStatus; readonly message: string };
+  /**
+   * The offline drift report of each suite (the required ones, then the prompt's others) on the base and
+   * the proposed version; `failed` only when a policy's `noDrift` descriptor drifted.
+   */
+  readonly drift: {
+    readonly status: CheckStatus;
+    readonly message: string;
+    readonly noDrift: readonly string[];
+    readonly suites: readonly DriftCheckSuite[];
+  };
 }
 
 export interface ChangeRequestView extends ChangeRequestSummary {

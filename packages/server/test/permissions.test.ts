@@ -32,6 +32,13 @@ const ACCESS_ROUTES = [
   'POST /api/v1/projects',
 ];
 
+/** Drift reports: read by viewers, built (and stored) by editors. */
+const DRIFT_ROUTES: Record<string, Permission> = {
+  'POST /api/v1/drift': 'drift:write',
+  'GET /api/v1/drift/:id': 'drift:read',
+  'GET /api/v1/prompts/:name/drift': 'drift:read',
+};
+
 for (const dialect of DIALECTS)
   describe(`route permissions on ${dialect}`, () => {
     let registry: TestRegistry;
@@ -52,6 +59,10 @@ for (const dialect of DIALECTS)
       for (const route of guarded) expect(route.permission, `${route.method} ${route.url}`).toBeDefined();
       const names = routes.map((r) => `${r.method} ${r.url}`);
       for (const route of ACCESS_ROUTES) expect(names).toContain(route);
+      for (const [route, permission] of Object.entries(DRIFT_ROUTES)) {
+        expect(routes.find((r) => `${r.method} ${r.url}` === route)?.permission, route).toBe(permission);
+      }
+      expect([PERMISSIONS['drift:read'], PERMISSIONS['drift:write']]).toEqual(['viewer', 'editor']);
     });
 
     it('refuses to register a guarded route without a permission', async () => {

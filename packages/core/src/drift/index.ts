@@ -7,3 +7,4 @@ export * from './verdict.js';
 export * from './report-types.js';
 export * from './report.js';
 export * from './text.js';
+export * from './records.js';

@@ -16,6 +16,9 @@ import { createChangeFeed, type ChangeFeed, type ChangeFeedOptions } from '../ch
 import { roleAllows, type Permission } from '../auth/permissions.js';
 import { permissionPhrase } from '../auth/permission-phrase.js';
 import { systemClock, type Actor, type Clock } from '../context.js';
+import { createDriftCheck } from '../drift/check.js';
+import { driftRoutes } from '../drift/routes.js';
+import { createDriftService } from '../drift/service.js';
 import { createEvalGate, type EvalGate } from '../evals/gate.js';
 import { evalRoutes } from '../evals/routes.js';
 import { createEvalService } from '../evals/service.js';
@@ -213,10 +216,16 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(labelRoutes(labels));
   await app.register(auditRoutes(audit, storage, options.auditKeyring));
   await app.register(policyRoutes(createPolicyService(storage, clock)));
-  await app.register(reviewRoutes(createReviewService(storage, clock, evalGate), createBlameService(storage)));
+  await app.register(
+    reviewRoutes(
+      createReviewService(storage, clock, evalGate, createDriftCheck(storage.evals)),
+      createBlameService(storage),
+    ),
+  );
   await app.register(accessRoutes(createAccessService(storage, clock)));
   await registerTraces(app, storage, clock, options.traces);
   await app.register(evalRoutes(createEvalService(storage, clock, evalGate)));
+  await app.register(driftRoutes(createDriftService(storage, clock)));
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate(
     'changeFeed',

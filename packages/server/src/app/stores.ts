@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { createAccessStore } from '../access/kysely-store.js';
 import type { AccessStore, AccessTx } from '../access/store.js';
+import { createDriftStore } from '../drift/kysely-store.js';
+import type { DriftStore, DriftTx } from '../drift/store.js';
 import { createEvalStore } from '../evals/kysely-store.js';
 import { createLeaseStore } from '../leases/kysely-store.js';
 import type { LeaseStore } from '../leases/store.js';
@@ -25,6 +27,7 @@ export interface StoresTx {
   readonly reviews: ReviewTx;
   readonly evals: EvalTx;
   readonly rollouts: RolloutTx;
+  readonly drift: DriftTx;
 }
 
 /** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
@@ -42,6 +45,7 @@ export interface Stores {
   readonly evals: EvalStore;
   readonly rollouts: RolloutStore;
   readonly leases: LeaseStore;
+  readonly drift: DriftStore;
   readonly traces: TraceStoreHandle;
   /** One write transaction across stores (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED with row locks). */
   readonly transaction: Transaction<StoresTx>;
@@ -69,6 +73,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
   const evals = createEvalStore(db);
   const rollouts = createRolloutStore(db, dialect);
   const leases = createLeaseStore(db);
+  const drift = createDriftStore(db);
   const traces = createTraceStore(db, dialect, {
     ...(sqliteFile === undefined ? {} : { sqliteFile }),
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
@@ -82,6 +87,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
       let reviewsTx: ReviewTx | undefined;
       let evalsTx: EvalTx | undefined;
       let rolloutsTx: RolloutTx | undefined;
+      let driftTx: DriftTx | undefined;
       return fn({
         get registry() {
           return (registryTx ??= registry.inTransaction(scope));
@@ -98,6 +104,9 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
         get rollouts() {
           return (rolloutsTx ??= rollouts.inTransaction(scope));
         },
+        get drift() {
+          return (driftTx ??= drift.inTransaction(scope));
+        },
       });
     });
   return {
@@ -108,6 +117,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
     evals,
     rollouts,
     leases,
+    drift,
     traces,
     transaction,
     migrate: () => migrateToLatest(db, dialect),

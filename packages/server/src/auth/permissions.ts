@@ -20,6 +20,10 @@ export const PERMISSIONS = {
   'evals:read': 'viewer',
   'evals:write': 'reviewer',
   'suites:write': 'editor',
+  // Drift reports: anyone may read them; building one stores it (and reads every output compared), so it
+  // is an editor's, like pushing a suite. The reports decide nothing by themselves (a policy's noDrift does).
+  'drift:read': 'viewer',
+  'drift:write': 'editor',
   // Review gates: policies, owners and teams are an admin's; anyone may read them and the change requests.
   'policies:read': 'viewer',
   'policies:write': 'admin',

@@ -70,6 +70,8 @@ export const computeChecks = (input: {
   readonly events: readonly ReviewEventRow[];
   readonly labelNow: { readonly sha: string; readonly version: number } | undefined;
   readonly verdict: EvalGateVerdict | null;
+  /** The drift check (drift/check.ts), computed beforehand like the eval verdict. */
+  readonly drift: ReviewChecks['drift'];
 }): ReviewChecks => {
   const { cr, context, events, labelNow, verdict } = input;
   const rules = context.policy ?? DEFAULT_RULES;
@@ -145,9 +147,14 @@ export const computeChecks = (input: {
       labelVersion: labelNow?.version ?? null,
       message: baseMessage,
     },
-    drift: { status: 'not_available', message: 'drift reports are not available yet' },
+    drift: input.drift,
   };
 };
 
+/** Drift blocks only when a policy's noDrift fails or waits for a run (else it informs). */
 export const allPass = (checks: ReviewChecks): boolean =>
-  checks.approvals.status === 'passed' && checks.evals.status === 'passed' && checks.base.status === 'passed';
+  checks.approvals.status === 'passed' &&
+  checks.evals.status === 'passed' &&
+  checks.base.status === 'passed' &&
+  checks.drift.status !== 'failed' &&
+  checks.drift.status !== 'pending';

@@ -19,7 +19,7 @@ type ChangeRequestSelect = Selectable<ReviewDatabase['change_requests']> & { nam
 
 const list = <T>(text: string): T[] => JSON.parse(text) as T[];
 
-const toPolicy = (row: ReviewDatabase['label_policies']): PolicyRow => ({
+const toPolicy = (row: Selectable<ReviewDatabase['label_policies']>): PolicyRow => ({
   projectId: row.project_id,
   label: row.label,
   pattern: row.pattern,
@@ -30,6 +30,7 @@ const toPolicy = (row: ReviewDatabase['label_policies']): PolicyRow => ({
   codeOwners: Number(row.code_owners) === 1,
   suites: list<{ suite: string; passRate?: number }>(row.suites),
   authorMayApprove: Number(row.author_may_approve) === 1,
+  noDrift: list<string>(row.no_drift),
   updatedAt: row.updated_at,
   updatedBy: row.updated_by,
 });
@@ -183,6 +184,7 @@ const reviewQueries = (database: Kysely<Database>): ReviewTx => {
         code_owners: row.codeOwners ? 1 : 0,
         suites: JSON.stringify(row.suites),
         author_may_approve: row.authorMayApprove ? 1 : 0,
+        no_drift: JSON.stringify(row.noDrift),
         updated_at: row.updatedAt,
         updated_by: row.updatedBy,
       };

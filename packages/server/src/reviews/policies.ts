@@ -5,6 +5,7 @@ import {
   REVIEW_ROLES,
   assertLabelName,
   assertPattern,
+  checkNoDrift,
   mostSpecific,
   roleAtLeast,
   type OwnersRecord,
@@ -49,6 +50,7 @@ export const toPolicyRecord = (row: PolicyRow): PolicyRecord => ({
   codeOwners: row.codeOwners,
   suites: row.suites,
   authorMayApprove: row.authorMayApprove,
+  noDrift: row.noDrift,
   updatedAt: row.updatedAt,
   updatedBy: row.updatedBy,
 });
@@ -76,6 +78,7 @@ export interface PolicyInput {
   readonly codeOwners?: boolean;
   readonly suites?: readonly { readonly suite: string; readonly passRate?: number }[];
   readonly authorMayApprove?: boolean;
+  readonly noDrift?: readonly string[];
 }
 
 /** A full policy from input: omitted fields take their defaults (a protected label needs 1 reviewer). */
@@ -109,6 +112,7 @@ export const policySpec = (input: PolicyInput): PolicySpec => {
     codeOwners: input.codeOwners ?? false,
     suites: suites.map(({ suite, passRate }) => (passRate === undefined ? { suite } : { suite, passRate })),
     authorMayApprove: input.authorMayApprove ?? false,
+    noDrift: checkNoDrift(input.noDrift),
   };
 };
 

@@ -51,6 +51,8 @@ export const policyRoutes = (policies: PolicyService) => async (app: FastifyInst
       ),
     },
     authorMayApprove: { type: 'boolean' },
+    // Checked by name in policySpec (core's checkNoDrift), so an unknown descriptor is named in the 400.
+    noDrift: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 120 } },
   } as const;
 
   app.get<{ Querystring: { label?: string } }>(

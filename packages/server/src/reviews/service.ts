@@ -11,6 +11,7 @@ import {
   type EvalGateVerdict,
   type PolicyRecord,
   type PromptContent,
+  type ReviewChecks,
   type ReviewEvent,
   type ReviewEventKind,
 } from '@promptops/core';
@@ -25,6 +26,7 @@ import type { Transaction } from '../storage/transaction.js';
 import type { ChangeRequestRow, ReviewReads, ReviewStore, ReviewTx } from './store.js';
 import { allPass, approvalContext, computeChecks, refusalOf } from './checks.js';
 import type { EvalGate } from '../evals/gate.js';
+import type { DriftCheck } from '../drift/check.js';
 import { effectivePolicy } from './policies.js';
 
 /**
@@ -107,6 +109,8 @@ export const createReviewService = (
   { registry, reviews, transaction }: ReviewStores,
   clock: Clock,
   evalGate: EvalGate,
+  /** The offline drift check (drift/check.ts); without it the check says drift is not available. */
+  driftCheck?: DriftCheck,
 ) => {
   const stores: Reads = { registry, reviews };
   const requireRequest = async (reads: Reads, actor: Actor, id: number): Promise<ChangeRequestRow> => {
@@ -169,7 +173,29 @@ export const createReviewService = (
           suites: policy.suites,
         });
 
-  const gateState = async (reads: Reads, cr: ChangeRequestRow, verdict: EvalGateVerdict | null | undefined) => {
+  const driftFor = async (cr: ChangeRequestRow, policy: PolicyRecord | null): Promise<ReviewChecks['drift']> => {
+    const noDrift = policy?.noDrift ?? [];
+    if (driftCheck === undefined)
+      return { status: 'not_available', message: 'drift reports are not available', noDrift, suites: [] };
+    return driftCheck({
+      projectId: cr.projectId,
+      prompt: cr.name,
+      base: cr.baseSha === null ? null : { sha: cr.baseSha, version: cr.baseVersion! },
+      proposed: { sha: cr.sha, version: cr.version },
+      requiredSuites: (policy?.suites ?? []).map((s) => s.suite),
+      noDrift,
+    });
+  };
+
+  /** What `gateState` gets where only approvals matter: the drift check is not read. */
+  const UNCOMPUTED_DRIFT: ReviewChecks['drift'] = { status: 'not_available', message: '', noDrift: [], suites: [] };
+
+  const gateState = async (
+    reads: Reads,
+    cr: ChangeRequestRow,
+    verdict: EvalGateVerdict | null | undefined,
+    drift?: ReviewChecks['drift'],
+  ) => {
     const [policy, to, labelNow, events] = await Promise.all([
       effectivePolicy(reads.reviews, cr.projectId, cr.label, cr.name),
       versionOf(reads, cr.promptId, cr.sha),
@@ -180,7 +206,14 @@ export const createReviewService = (
     // Regressions are measured from the request's base: the sha it proposes to replace (a merge needs the
     // label to serve it still, so at merge time this is what the label serves).
     const resolved = verdict === undefined ? await evalVerdict(cr, policy, cr.baseSha) : verdict;
-    const checks = computeChecks({ cr, context, events, labelNow, verdict: resolved });
+    const checks = computeChecks({
+      cr,
+      context,
+      events,
+      labelNow,
+      verdict: resolved,
+      drift: drift ?? (await driftFor(cr, policy)),
+    });
     return { policy, to, labelNow, events, context, checks };
   };
 
@@ -242,7 +275,7 @@ export const createReviewService = (
           { fix: `look at it again: promptops review show ${id}`, details: { sha: cr.sha, version: cr.version } },
         );
       }
-      const { policy, to, events, context } = await gateState(tx, cr, null);
+      const { policy, to, events, context } = await gateState(tx, cr, null, UNCOMPUTED_DRIFT);
       const standing = standingVerdicts(events, cr.sha);
       if (kind === 'approved') {
         const refusal = refusalOf(context, actor.name, actor.role);
@@ -437,6 +470,7 @@ export const createReviewService = (
       const policyBefore = await effectivePolicy(reviews, actor.projectId, before.label, before.name);
       const labelBefore = await registry.getLabel(before.promptId, before.label);
       const verdict = await evalVerdict(before, policyBefore, labelBefore?.sha ?? null);
+      const driftBefore = await driftFor(before, policyBefore);
       await transaction(async (tx) => {
         const { cr, prompt } = await lockRequest(tx, actor, id);
         if (cr.status !== 'open') throw notOpen(cr);
@@ -452,7 +486,22 @@ export const createReviewService = (
             },
           );
         }
-        const state = await gateState(tx, cr, cr.sha === before.sha ? verdict : undefined);
+        const same = cr.sha === before.sha && cr.baseSha === before.baseSha;
+        const state = await gateState(
+          tx,
+          cr,
+          cr.sha === before.sha ? verdict : undefined,
+          // Never read other stores inside the write transaction (SQLite has one connection): a proposal
+          // that changed meanwhile waits for the next merge.
+          same
+            ? driftBefore
+            : {
+                status: driftBefore.noDrift.length > 0 ? 'pending' : 'not_available',
+                message: 'the proposal changed while merging: merge again',
+                noDrift: driftBefore.noDrift,
+                suites: [],
+              },
+        );
         if (state.policy?.protected !== true && !roleAllows(actor.role, 'labels:write')) {
           throw new PromptopsError(
             'forbidden',
@@ -464,8 +513,12 @@ export const createReviewService = (
           );
         }
         if (!allPass(state.checks)) {
-          const failing = (['approvals', 'evals', 'base'] as const)
-            .filter((check) => state.checks[check].status !== 'passed')
+          const failing = (['approvals', 'evals', 'base', 'drift'] as const)
+            .filter((check) =>
+              check === 'drift'
+                ? state.checks.drift.status === 'failed' || state.checks.drift.status === 'pending'
+                : state.checks[check].status !== 'passed',
+            )
             .map((check) => `${check}: ${state.checks[check].message}`);
           throw new PromptopsError(
             'unprocessable',

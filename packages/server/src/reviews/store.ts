@@ -17,6 +17,8 @@ export interface PolicyRow {
   readonly codeOwners: boolean;
   readonly suites: readonly { readonly suite: string; readonly passRate?: number }[];
   readonly authorMayApprove: boolean;
+  /** Drift descriptors a change request must not drift on (JSON list in `no_drift`). */
+  readonly noDrift: readonly string[];
   readonly updatedAt: string;
   readonly updatedBy: string;
 }

@@ -267,6 +267,7 @@ export type ReviewDatabase = {
     code_owners: number;
     suites: string;
     author_may_approve: number;
+    no_drift: Generated<string>;
     updated_at: string;
     updated_by: string;
   };
@@ -296,6 +297,28 @@ export type ReviewDatabase = {
     sha: string;
     comment: string;
     at: string;
+  };
+};
+
+/** The drift reports (migration 0012) as Kysely sees them. */
+export type DriftTables = {
+  drift_reports: {
+    id: Generated<number>;
+    project_id: number;
+    prompt_name: string;
+    a_sha: string;
+    a_version: number;
+    b_sha: string;
+    b_version: number;
+    source: string;
+    suite: string | null;
+    window_since: string | null;
+    window_until: string | null;
+    drifted: number;
+    verdict: string;
+    report: string;
+    created_by: string;
+    created_at: string;
   };
 };
 

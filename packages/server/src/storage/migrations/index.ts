@@ -13,6 +13,7 @@ import { auditMacMigration } from './0008-audit-mac.js';
 import { traceIdIndexMigration } from './0009-trace-id-index.js';
 import { uniqueSuiteNamesPerPromptMigration } from './0010-unique-suite-names-per-prompt.js';
 import { rolloutsMigration } from './0011-rollouts.js';
+import { driftMigration } from './0012-drift.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
 export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
@@ -27,6 +28,7 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0009-trace-id-index': traceIdIndexMigration(),
   '0010-unique-suite-names-per-prompt': uniqueSuiteNamesPerPromptMigration(dialect),
   '0011-rollouts': rolloutsMigration(dialect),
+  '0012-drift': driftMigration(dialect),
 });
 
 /**
