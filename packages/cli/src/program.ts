@@ -16,6 +16,7 @@ import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRuns } from './commands/runs.js';
 import { registerReview } from './commands/review.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerTraces } from './commands/traces.js';
@@ -104,6 +105,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerLabels(program, ctx);
   registerPolicy(program, ctx);
   registerReview(program, ctx);
+  registerRollout(program, ctx);
   registerBlame(program, ctx);
   registerVerify(program, ctx);
   registerTraces(program, ctx);

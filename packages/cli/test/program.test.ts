@@ -31,6 +31,7 @@ describe('commands', () => {
       'owners',
       'teams',
       'review',
+      'rollout',
       'blame',
       'verify',
       'trace',

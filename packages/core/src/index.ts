@@ -25,5 +25,7 @@ export * from './blame.js';
 export * from './access-records.js';
 export * from './similar-names.js';
 export * from './rollouts/index.js';
+export * from './rollout-records.js';
 export * from './gateway-config.js';
 export * from './drift/index.js';
+export * from './langfuse.js';
