@@ -21,6 +21,7 @@ const needs = (entry: AuditRow): Role | undefined => {
     case 'review.closed':
     case 'review.superseded':
     case 'eval.suite.created':
+    case 'drift.reported':
       return 'editor';
     case 'review.approved':
     case 'review.rejected':

@@ -2,15 +2,18 @@ import { memberTarget } from '../access/service.js';
 import type { Actor, Clock } from '../context.js';
 import { createLabelService } from '../labels/service.js';
 import { createPromptService } from '../prompts/service.js';
+import { createDriftCheck } from '../drift/check.js';
 import { createEvalGate } from '../evals/gate.js';
 import { createPolicyService } from '../reviews/policies.js';
 import { createReviewService } from '../reviews/service.js';
 import type { AccessTx } from '../access/store.js';
+import type { DriftStore, DriftTx } from '../drift/store.js';
 import type { EvalStore, EvalTx } from '../evals/store.js';
 import type { ProjectRow, RegistryStore, RegistryTx } from '../registry/store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
 import type { Transaction } from '../storage/transaction.js';
 import type { TraceStore } from '../traces/store.js';
+import { demoDriftEvalSteps, seedDemoDriftReport } from './drift.js';
 import { demoEvalSteps } from './evals.js';
 import { demoSteps, DEMO_MEMBERS, type DemoStep } from './story.js';
 import { seedDemoTraces } from './traces.js';
@@ -23,11 +26,13 @@ export interface DemoStores {
   readonly reviews: ReviewStore;
   readonly evals: EvalStore;
   readonly traces: TraceStore;
+  readonly drift: DriftStore;
   readonly transaction: Transaction<{
     readonly registry: RegistryTx;
     readonly access: AccessTx;
     readonly reviews: ReviewTx;
     readonly evals: EvalTx;
+    readonly drift: DriftTx;
   }>;
 }
 
@@ -68,7 +73,7 @@ export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Dat
   const prompts = createPromptService(stores, clock);
   const labels = createLabelService(stores, clock, createEvalGate(stores.evals));
   const policies = createPolicyService(stores, clock);
-  const reviews = createReviewService(stores, clock, createEvalGate(stores.evals));
+  const reviews = createReviewService(stores, clock, createEvalGate(stores.evals), createDriftCheck(stores.evals));
   const requests: number[] = [];
   const heads = new Map<string, string | null>();
   await seedDemoMembers(stores, project, new Date(now.getTime() - 95 * DAY_MS));
@@ -124,6 +129,9 @@ export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Dat
   const timeline = [
     ...demoSteps().map((step) => ({ daysAgo: step.daysAgo, run: () => apply(step) })),
     ...demoEvalSteps(stores, project, clock),
+    ...demoDriftEvalSteps(stores, project, clock),
+    // After the complaints, bob measured what v18 changed: the drift page's first report.
+    { daysAgo: 0.5, run: () => seedDemoDriftReport(stores, project, clock) },
   ].sort((a, b) => b.daysAgo - a.daysAgo);
   for (const step of timeline) {
     at = new Date(now.getTime() - step.daysAgo * DAY_MS);
