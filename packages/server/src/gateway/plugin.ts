@@ -64,6 +64,7 @@ export const registerGateway = async (
     shadows,
   });
   const settle = async (): Promise<void> => {
+    await service.finished();
     await shadows.idle();
     await recorder.flush();
   };

@@ -93,6 +93,8 @@ const upstreamBody = (
 
 export const createGatewayService = (deps: GatewayDeps) => {
   const now = deps.now ?? Date.now;
+  /** Answers sent whose trace (and shadow copy) is still to be handed on. */
+  const finishing = new Set<Promise<void>>();
 
   const traceEvent = (
     call: Call,
@@ -207,6 +209,11 @@ export const createGatewayService = (deps: GatewayDeps) => {
   };
 
   return {
+    /** Resolves when every answer already sent has handed its trace and shadow copy on. */
+    async finished(): Promise<void> {
+      while (finishing.size > 0) await Promise.all([...finishing]);
+    },
+
     /**
      * The answer to one call, its body still flowing from the upstream. Errors before the upstream
      * answered (no such prompt, missing variables, no provider, unreachable upstream) are thrown as
@@ -262,9 +269,14 @@ export const createGatewayService = (deps: GatewayDeps) => {
         const bytes = await readWhole(answer.body, signal);
         upstreamMs = performance.now() - sent;
         // The trace after the answer is on its way, off the caller's path.
-        setImmediate(() =>
-          finish(call, { status: answer.status, summary: summarizeAnswer(answer.status, contentType, bytes) }),
+        const traced = new Promise<void>((resolve) =>
+          setImmediate(() => {
+            finish(call, { status: answer.status, summary: summarizeAnswer(answer.status, contentType, bytes) });
+            resolve();
+          }),
         );
+        finishing.add(traced);
+        void traced.then(() => finishing.delete(traced));
         return { status: answer.status, headers: answerHeaders, body: bytes, upstreamMs };
       }
       const piped = observe(answer, (bytes, failure) =>
