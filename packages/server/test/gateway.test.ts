@@ -377,4 +377,21 @@ for (const dialect of DIALECTS)
       });
       expect(app.gateway.stats().traces).toMatchObject({ dropped: 0, failed: 0 });
     });
+
+    it('does not count gateway calls as writes against the write limit', async () => {
+      const limited = await buildApp({ storage: registry.storage, writeRateLimit: { maxWrites: 1 } });
+      try {
+        for (let n = 0; n < 3; n += 1) {
+          const answer = await limited.inject({
+            method: 'POST',
+            url: '/v1/chat/completions',
+            headers: { authorization: `Bearer ${registry.keys.editor}` },
+            payload: { model: 'prompt:offline', messages: [], promptops: { variables: { user_name: 'Ada' } } },
+          });
+          expect(answer.statusCode).toBe(200);
+        }
+      } finally {
+        await limited.close();
+      }
+    });
   });
