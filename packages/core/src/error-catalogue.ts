@@ -18,6 +18,7 @@ export const ERROR_AREAS = {
   rollouts: 'Rollouts',
   gateway: 'Gateway (POST /v1/chat/completions)',
   drift: 'Drift reports',
+  langfuse: 'Langfuse-compatible API and import',
   traces: 'Traces',
   changes: 'Change feed',
   audit: 'Audit log',
@@ -493,6 +494,33 @@ export const ERROR_CATALOGUE = {
     'drift',
     'no drift report with this id in the project',
     'list the prompt’s reports: GET /api/v1/prompts/NAME/drift',
+  ),
+
+  // Langfuse-compatible API and import
+  langfuse_unsupported: e(
+    'invalid',
+    'langfuse',
+    'a Langfuse prompt uses something promptops has no counterpart for (a placeholder message, a role, a partial, a prompt reference, a name), or a promptops prompt served as Langfuse uses slots; 422 for the latter',
+    'the message names the field: rewrite it with what promptops supports (docs/decisions/langfuse-compat.md)',
+    ['unprocessable'],
+  ),
+  langfuse_key_mismatch: e(
+    'unauthorized',
+    'langfuse',
+    'the Basic auth public key is not the id of the secret key (the promptops API key)',
+    'use the key id (GET /api/v1/me, keyId) as the public key and the API key as the secret key',
+  ),
+  langfuse_unreachable: e(
+    'unavailable',
+    'langfuse',
+    'import langfuse could not read the Langfuse API (unreachable, refused the keys, or answered an error)',
+    'check --url, --public-key and --secret-key, or import an export with --file',
+  ),
+  invalid_langfuse_export: e(
+    'invalid',
+    'langfuse',
+    'the --file of import langfuse is not a list of Langfuse prompt versions',
+    'give a JSON array of prompts as GET /api/public/v2/prompts/{name} returns them (or { "data": [...] })',
   ),
 
   // Traces

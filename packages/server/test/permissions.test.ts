@@ -16,6 +16,13 @@ interface RouteInfo {
   permission: Permission | undefined;
 }
 
+/** Langfuse's prompt API: read like prompts, written like a push (its labels need a deployer, checked by the service). */
+const LANGFUSE_ROUTES: Record<string, Permission> = {
+  'GET /api/public/v2/prompts': 'prompts:read',
+  'GET /api/public/v2/prompts/:name': 'prompts:read',
+  'POST /api/public/v2/prompts': 'prompts:write',
+};
+
 /** Routes of key, member and project management, which the matrix must cover. */
 const ACCESS_ROUTES = [
   'GET /api/v1/keys',
@@ -69,6 +76,12 @@ for (const dialect of DIALECTS)
       const app = await buildApp({ storage: registry.storage });
       expect(() => app.get('/api/v1/forgotten', async () => ({ secret: true }))).toThrow(/declares no permission/);
       await app.close();
+    });
+
+    it('the Langfuse-compatible routes declare the permissions of their promptops counterparts', () => {
+      for (const [route, permission] of Object.entries(LANGFUSE_ROUTES)) {
+        expect(routes.find((r) => `${r.method} ${r.url}` === route)?.permission, route).toBe(permission);
+      }
     });
 
     it('every role is allowed exactly the routes its rank grants (role x route matrix)', async () => {

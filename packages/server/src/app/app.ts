@@ -24,6 +24,9 @@ import { evalRoutes } from '../evals/routes.js';
 import { createEvalService } from '../evals/service.js';
 import { registerGateway, type GatewayOptions } from '../gateway/plugin.js';
 import { createLabelService } from '../labels/service.js';
+import { LANGFUSE_API_PREFIX, keyMismatch, langfuseCredentials } from '../langfuse/basic-auth.js';
+import { langfuseRoutes } from '../langfuse/routes.js';
+import { createLangfuseService } from '../langfuse/service.js';
 import { labelRoutes } from '../labels/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
 import { createBlameService } from '../reviews/blame.js';
@@ -156,7 +159,12 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     if (permission === 'public') return done();
     // Unknown /api paths also need a key: no probing without one.
     if (permission === undefined && !isGuarded(request.url)) return done();
-    authenticate(request.headers.authorization, request, (error, actor) => {
+    // Langfuse clients send Basic public:secret; the secret is the API key, the public key its id.
+    const basic = request.url.startsWith(LANGFUSE_API_PREFIX)
+      ? langfuseCredentials(request.headers.authorization)
+      : undefined;
+    authenticate(basic?.authorization ?? request.headers.authorization, request, (error, actor) => {
+      if (error === null && basic !== undefined && basic.publicKey !== actor!.keyId) error = keyMismatch();
       if (error === null) {
         try {
           authorize(request, actor!, permission);
@@ -214,6 +222,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   const audit = createAuditService(storage);
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));
+  await app.register(langfuseRoutes(createLangfuseService(prompts, labels)));
   await app.register(auditRoutes(audit, storage, options.auditKeyring));
   await app.register(policyRoutes(createPolicyService(storage, clock)));
   await app.register(
