@@ -4,3 +4,4 @@
  * resolve arms on every `get` cheaply.
  */
 export * from './rollouts/index.js';
+export * from './rollout-records.js';

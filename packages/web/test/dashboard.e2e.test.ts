@@ -507,7 +507,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await page.goto(`${server.url}/prompts/${GREETER}`);
     const tabs = page.getByRole('navigation', { name: `${GREETER} views` }).getByRole('link');
     await tabs.first().waitFor();
-    expect(await tabs.allTextContents()).toEqual(['History', 'Compare', 'Deployments', 'Metrics', 'Evals']);
+    expect(await tabs.allTextContents()).toEqual(['History', 'Compare', 'Deployments', 'Metrics', 'Evals', 'Rollouts']);
     for (const tab of await tabs.all()) {
       const box = (await tab.boundingBox())!;
       const name = await tab.textContent();
@@ -527,6 +527,60 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await page.locator('.move').first().waitFor();
     await page.getByTestId('label-production').waitFor();
     expect(await page.getByRole('button', { name: /roll back/i }).count()).toBe(0);
+    await context.close();
+  });
+
+  it('opens a rollout: the ramp, the decision log; hidden actions for a viewer; a deployer pauses and aborts it', async () => {
+    const rollouts = (await api('GET', '/rollouts?prompt=release_notes_writer&state=running')) as {
+      rollouts: { id: string }[];
+    };
+    const id =
+      rollouts.rollouts[0]?.id ??
+      (
+        (await api('POST', '/prompts/release_notes_writer/rollouts', {
+          label: 'production',
+          candidate: 'v2',
+          mode: 'split',
+          steps: [10, 50, 100],
+        })) as { id: string }
+      ).id;
+
+    const viewer = await newPage();
+    await signIn(viewer.page, VIEWER_KEY);
+    await viewer.page.goto(`${server.url}/rollouts/${id}`);
+    await viewer.page.getByTestId('rollout-decisions').waitFor();
+    expect(await viewer.page.getByRole('button', { name: /pause|abort/i }).count()).toBe(0);
+    await viewer.page.getByText('Deployers and admins can pause or abort this rollout.').waitFor();
+    await viewer.context.close();
+
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.getByRole('link', { name: 'Rollouts' }).click();
+    await page.getByTestId(`rollout-${id}`).getByRole('link', { name: id }).click();
+    await page.getByTestId('ramp-chart').waitFor();
+    expect(await page.getByTestId('rollout-state').textContent()).toBe('running');
+    expect(await page.locator('[data-testid="rollout-decisions"] tbody tr').first().getAttribute('data-action')).toBe(
+      'start',
+    );
+    await snap(page, 'rollout');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => page.getByTestId('rollout-state').textContent()).toBe('paused');
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    await page.getByRole('button', { name: 'Abort…' }).click();
+    await page.getByLabel('Why abort?').fill('tone reads as too casual');
+    await page.getByRole('button', { name: 'Abort rollout' }).click();
+    await expect.poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
+    expect(await page.getByTestId('rollout-reason').textContent()).toContain('tone reads as too casual');
+    expect(await page.getByRole('button', { name: /pause|abort/i }).count()).toBe(0);
+    await expect
+      .poll(() =>
+        page
+          .locator('[data-testid="rollout-decisions"] tbody tr')
+          .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-action'))),
+      )
+      .toEqual(expect.arrayContaining(['pause', 'abort']));
+    expect(await page.getByTestId('ramp-spans').textContent()).toContain('0 % aborted');
     await context.close();
   });
 

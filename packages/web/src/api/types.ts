@@ -54,5 +54,14 @@ export interface AuditPage {
 
 export type { EvalRunRecord, LabelChangeEvent };
 
+export type {
+  GuardrailVerdict,
+  RampSpan,
+  RolloutDecisionView,
+  RolloutDetail,
+  RolloutView,
+  ShadowSummary,
+} from '@promptops/core';
+
 /** `GET /api/v1/evals/runs`: runs without their cases, newest first. */
 export type { EvalRunPage as EvalRunsPage } from '@promptops/core';

@@ -14,6 +14,8 @@ const TracesPage = lazy(() => import('../pages/traces-page').then((module) => ({
 const TracePage = lazy(() => import('../pages/trace-page').then((module) => ({ default: module.TracePage })));
 const ReviewsPage = lazy(() => import('../pages/reviews-page').then((module) => ({ default: module.ReviewsPage })));
 const ReviewPage = lazy(() => import('../pages/review-page').then((module) => ({ default: module.ReviewPage })));
+const RolloutsPage = lazy(() => import('../pages/rollouts-page').then((module) => ({ default: module.RolloutsPage })));
+const RolloutPage = lazy(() => import('../pages/rollout-page').then((module) => ({ default: module.RolloutPage })));
 const AuditPage = lazy(() => import('../pages/audit-page').then((module) => ({ default: module.AuditPage })));
 
 export const App = () => (
@@ -29,6 +31,7 @@ export const App = () => (
 const NAV = [
   { to: '/prompts', text: 'Prompts' },
   { to: '/reviews', text: 'Reviews' },
+  { to: '/rollouts', text: 'Rollouts' },
   { to: '/traces', text: 'Traces' },
   { to: '/audit', text: 'Audit log' },
 ] as const;
@@ -109,6 +112,9 @@ const Route = ({ path }: { path: string }): ReactNode => {
   if (matchPath('/reviews', path)) return <ReviewsPage />;
   const review = matchPath('/reviews/:id', path);
   if (review) return <ReviewPage key={review['id']} id={review['id']!} />;
+  if (matchPath('/rollouts', path)) return <RolloutsPage />;
+  const rollout = matchPath('/rollouts/:id', path);
+  if (rollout) return <RolloutPage key={rollout['id']} id={rollout['id']!} />;
   if (matchPath('/audit', path)) return <AuditPage />;
   return (
     <section>

@@ -15,6 +15,7 @@ import { DeploymentsTab } from './prompt/deployments-tab';
 import { EvalsTab } from './prompt/evals-tab';
 import { HistoryTab } from './prompt/history-tab';
 import { LabelCards } from './prompt/label-cards';
+import { RolloutsTab } from './prompt/rollouts-tab';
 
 // The charts (uPlot) load with the metrics tab only, so the history page stays small and fast.
 const MetricsTab = lazy(() => import('./prompt/metrics-tab').then((module) => ({ default: module.MetricsTab })));
@@ -25,6 +26,7 @@ const TABS = [
   { id: 'deployments', text: 'Deployments' },
   { id: 'metrics', text: 'Metrics' },
   { id: 'evals', text: 'Evals' },
+  { id: 'rollouts', text: 'Rollouts' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 const isTab = (value: string | null): value is TabId => TABS.some((tab) => tab.id === value);
@@ -120,6 +122,7 @@ export const PromptPage = ({ name }: { name: string }) => {
             onRollback={setRollback}
           />
         )}
+        {tab === 'rollouts' && <RolloutsTab name={name} revision={revision} />}
         {tab === 'evals' && <EvalsTab name={name} run={search.get('run')} revision={revision} />}
         {tab === 'metrics' && (
           <Suspense fallback={<Loading what="charts" />}>
