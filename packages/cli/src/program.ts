@@ -6,6 +6,7 @@ import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
 import { registerEval } from './commands/eval.js';
 import { registerGate } from './commands/gate.js';
+import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerLabels } from './commands/labels.js';
 import { registerLock } from './commands/lock.js';
@@ -97,6 +98,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerStatus(program, ctx);
   registerCheck(program, ctx);
   registerEval(program, ctx);
+  registerImport(program, ctx);
   registerLock(program, ctx);
   registerPrompts(program, ctx);
   registerLog(program, ctx);

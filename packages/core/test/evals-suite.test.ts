@@ -255,10 +255,17 @@ tests:
   it('maps prompts, providers, defaultTest and tests to files that parse', () => {
     const result = importPromptfooConfig(CONFIG, { readFile: () => 'You help {{user_name}}.' });
     expect(result.prompts.map((p) => p.path)).toEqual(['support.prompt.yaml', 'prompt-2.prompt.yaml']);
-    expect(result.suites.map((s) => s.path)).toEqual(['support.eval.yaml', 'prompt-2.eval.yaml']);
+    // One suite per prompt and provider.
+    expect(result.suites.map((s) => s.path)).toEqual([
+      'support-gpt-4o-mini.eval.yaml',
+      'support-claude-3-5-haiku-latest.eval.yaml',
+      'prompt-2-gpt-4o-mini.eval.yaml',
+      'prompt-2-claude-3-5-haiku-latest.eval.yaml',
+    ]);
     const prompt = parsePromptFile(result.prompts[0]!.text, { file: 'support.prompt.yaml', defaultName: 'support' });
-    expect(prompt.config).toEqual({ provider: 'openai', model: 'gpt-4o-mini', params: {} });
-    expect(Object.keys(prompt.variables).sort()).toEqual(['text', 'user_name']);
+    expect(prompt.config).toEqual({ provider: 'openai', model: 'gpt-4o-mini', params: { temperature: 0.2 } });
+    // Declared: what the template reads; `text` goes to the other prompt only.
+    expect(Object.keys(prompt.variables)).toEqual(['user_name']);
     const suite = parseEvalSuiteFile(result.suites[0]!.text, { file: 'support.eval.yaml' });
     expect(suite.provider).toEqual({
       id: 'openai',
@@ -268,18 +275,20 @@ tests:
     expect(suite.cases[0]).toMatchObject({
       id: 'case-1',
       description: 'greets',
+      vars: { user_name: 'Alice' },
       assert: [
         { type: 'not-icontains', value: 'as an AI', weight: 1 },
         { type: 'icontains-any', value: ['Alice', 'alice'], weight: 2 },
       ],
     });
     expect(suite.cases[1]).toMatchObject({ threshold: 0.5 });
-    expect(result.warnings.join('\n')).toMatch(/javascript.*no promptops counterpart/);
-    expect(result.warnings.join('\n')).toMatch(/"metric" is not imported/);
-    expect(result.warnings.join('\n')).toMatch(/2 providers/);
+    const warnings = result.warnings.join('\n');
+    expect(warnings).toMatch(/javascript.*no promptops counterpart/);
+    expect(warnings).toMatch(/"metric" is not imported/);
+    expect(warnings).toMatch(/support: text is read by neither its templates nor its assertions/);
   });
 
   it('refuses a config without prompts', () => {
-    expect(() => importPromptfooConfig({ tests: [] })).toThrow(/no prompts/);
+    expect(() => importPromptfooConfig({ tests: [] })).toThrow(/prompts: no prompt can be imported/);
   });
 });

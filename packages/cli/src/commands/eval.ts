@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   PromptopsError,
-  importPromptfooConfig,
   parseProviderSpec,
   shortSha,
   summarizeRun,
@@ -12,7 +10,6 @@ import {
   type EvalSuiteContent,
   type PromptContent,
 } from '@promptops/core';
-import { parse as parseYaml } from 'yaml';
 import { labelArg, type CommandContext } from '../context.js';
 import { recordRuns } from '../eval-registry.js';
 import { printFailures } from '../eval-failures.js';
@@ -21,6 +18,7 @@ import { loadInlineSuites, loadSuiteFiles, siblingPromptDir, type LoadedSuite } 
 import { discoverPromptFiles, displayPath, readPromptFiles, type LoadedPrompt } from '../files.js';
 import type { Output } from '../output.js';
 import { printVerdict } from './gate.js';
+import { registerImportPromptfoo } from './import-promptfoo.js';
 import { percent } from './runs.js';
 import { integerOption } from './options.js';
 
@@ -294,57 +292,6 @@ export const registerEval = (program: Command, ctx: CommandContext): void => {
       if (!passed) ctx.fail();
     });
 
-  evalCommand
-    .command('import')
-    .description('convert a promptfoo config (prompts, providers, tests) into prompt files and eval suites')
-    .argument('<config>', 'the promptfoo config, e.g. promptfooconfig.yaml')
-    .option('--out <dir>', 'where suites are written', 'evals')
-    .option('--prompts-out <dir>', 'where prompt files are written', 'prompts')
-    .option('--force', 'overwrite files that exist')
-    .action(
-      async (configPath: string, options: { out: string; promptsOut: string; force?: boolean }, command: Command) => {
-        const out = ctx.output(command);
-        const absolute = resolve(ctx.io.cwd, configPath);
-        const text = await readFile(absolute, 'utf8').catch((error: Error) => {
-          throw new PromptopsError('invalid', 'file_not_found', `${configPath}: ${error.message}`, {
-            fix: 'name an existing promptfoo config file',
-          });
-        });
-        const imported = importPromptfooConfig(parseYaml(text) as unknown, {
-          file: configPath,
-          readFile: (path) => readFileSync(resolve(dirname(absolute), path), 'utf8'),
-        });
-        const targets = [
-          ...imported.prompts.map((f) => ({
-            path: join(resolve(ctx.io.cwd, options.promptsOut), f.path),
-            text: f.text,
-          })),
-          ...imported.suites.map((f) => ({ path: join(resolve(ctx.io.cwd, options.out), f.path), text: f.text })),
-        ];
-        const existing: string[] = [];
-        for (const target of targets)
-          if ((await stat(target.path).catch(() => undefined)) !== undefined) existing.push(target.path);
-        if (existing.length > 0 && options.force !== true) {
-          throw new PromptopsError(
-            'conflict',
-            'file_exists',
-            `would overwrite ${existing.map((p) => displayPath(ctx.io.cwd, p)).join(', ')}`,
-            {
-              fix: 'pass --force to overwrite, or choose other folders with --out and --prompts-out',
-            },
-          );
-        }
-        for (const target of targets) {
-          await mkdir(dirname(target.path), { recursive: true });
-          await writeFile(target.path, target.text);
-        }
-        const written = targets.map((t) => displayPath(ctx.io.cwd, t.path));
-        if (out.json) {
-          out.data({ written, warnings: imported.warnings });
-          return;
-        }
-        for (const file of written) out.line(`wrote ${file}`);
-        for (const warning of imported.warnings) out.note(`warning: ${warning}`);
-      },
-    );
+  // The first spelling of `promptops import promptfoo`, kept.
+  registerImportPromptfoo(evalCommand, ctx, 'import');
 };
