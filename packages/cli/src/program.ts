@@ -7,6 +7,7 @@ import { registerDiff } from './commands/diff.js';
 import { registerEval } from './commands/eval.js';
 import { registerGate } from './commands/gate.js';
 import { registerImport } from './commands/import.js';
+import { registerImportLangfuse } from './commands/import-langfuse.js';
 import { registerInit } from './commands/init.js';
 import { registerLabels } from './commands/labels.js';
 import { registerLock } from './commands/lock.js';
@@ -99,6 +100,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerCheck(program, ctx);
   registerEval(program, ctx);
   registerImport(program, ctx);
+  registerImportLangfuse(program, ctx);
   registerLock(program, ctx);
   registerPrompts(program, ctx);
   registerLog(program, ctx);

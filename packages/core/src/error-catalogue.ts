@@ -514,7 +514,7 @@ export const ERROR_CATALOGUE = {
     'unavailable',
     'langfuse',
     'import langfuse could not read the Langfuse API (unreachable, refused the keys, or answered an error)',
-    'check --url, --public-key and --secret-key, or import an export with --file',
+    'check --host, --public-key and --secret-key, or import an export with --file',
   ),
   invalid_langfuse_export: e(
     'invalid',
