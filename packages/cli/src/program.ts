@@ -4,6 +4,7 @@ import { registerBlame } from './commands/blame.js';
 import { registerAccess } from './commands/access.js';
 import { registerCheck } from './commands/check.js';
 import { registerDiff } from './commands/diff.js';
+import { registerDrift } from './commands/drift.js';
 import { registerEval } from './commands/eval.js';
 import { registerGate } from './commands/gate.js';
 import { registerImport } from './commands/import.js';
@@ -115,6 +116,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerTraces(program, ctx);
   registerRuns(program, ctx);
   registerGate(program, ctx);
+  registerDrift(program, ctx);
   registerAccess(program, ctx);
   return program;
 };

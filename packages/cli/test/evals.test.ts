@@ -20,7 +20,7 @@ describe('promptops runs / gate (demo data)', () => {
   let v18Run = '';
 
   it('runs list: the greeter-basics runs on v18 and v17, newest first', async () => {
-    const json = await cli(['runs', 'list', '--prompt', GREETER, '--json']);
+    const json = await cli(['runs', 'list', '--prompt', GREETER, '--suite', 'greeter-basics', '--json']);
     expect(json.code, json.stderr).toBe(0);
     const { runs } = json.json<{
       runs: { id: string; passed: boolean; prompt: { version: number }; suite: { name: string } }[];

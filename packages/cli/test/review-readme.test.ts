@@ -15,12 +15,14 @@ describe('promptops review, as the README shows it', () => {
   const demo = demoServer('review-readme');
   const cli = (argv: string[], cwd?: string) => run(argv, { env: demo.env, ...(cwd === undefined ? {} : { cwd }) });
 
-  it('review show 2: the eval check reads greeter-basics 0/5, and no drift placeholder', async () => {
+  it('review show 2: the eval check reads greeter-basics 0/5, and the drift check the name mentions', async () => {
     const show = await cli(['review', 'show', '2']);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain('0 of 1 approval');
     expect(show.stdout).toMatch(/✗ eval suites: greeter-basics 0\/5: failed \(regressed from v17: alice-password, /);
-    expect(show.stdout).not.toContain('drift');
+    expect(show.stdout).toMatch(
+      /✓ drift: .*greeter-customers: v18 drifted: outputs mention the user's name 0 % vs 100 % of the time/,
+    );
     expect(show.stdout).not.toContain('not available');
   });
 
