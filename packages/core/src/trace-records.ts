@@ -19,6 +19,8 @@ export interface TraceRecord {
   readonly label: string | null;
   readonly tenant: string | null;
   readonly rollout: { readonly id: string | null; readonly arm: string | null } | null;
+  /** A shadow output's trace: the id of the baseline trace it pairs with (same input, the candidate's output). */
+  readonly shadowOf: string | null;
   readonly releaseSha: string | null;
   readonly variables: Record<string, unknown> | null;
   readonly output: string | null;

@@ -68,6 +68,10 @@ const fields: Record<string, Field> = {
     fc.oneof(text('abc-_:!~.', 1, 8), fc.constant(repeat(128))),
     fc.constantFrom('', repeat(129), 'a b', 'tab\t', '\u00e9', 'a\nb'),
   ],
+  shadowOf: [
+    fc.oneof(text('abc-_:!~.', 1, 8), fc.constant(repeat(128))),
+    fc.constantFrom('', repeat(129), 'a b', 'tab\t', '\u00e9', 'a\nb'),
+  ],
   traceId: hex(32),
   spanId: hex(16),
   parentSpanId: hex(16),

@@ -65,7 +65,10 @@ const printTrace = (out: Output, detail: TraceDetail): void => {
     ['sha', sha ?? '-'],
     ['label', t.label ?? '-'],
     ['tenant', t.tenant ?? '-'],
-    ['rollout', t.rollout === null ? '-' : `${t.rollout.id ?? '?'} arm ${t.rollout.arm ?? '?'}`],
+    [
+      'rollout',
+      `${t.rollout === null ? '-' : `${t.rollout.id ?? '?'} arm ${t.rollout.arm ?? '?'}`}${t.shadowOf == null ? '' : ` (shadow of ${t.shadowOf})`}`,
+    ],
     ['model', [t.provider, t.model].filter((x) => x !== null).join('/') || '-'],
     ['latency', ms(t.latencyMs)],
     [
@@ -215,6 +218,7 @@ export const registerTraces = (program: Command, ctx: CommandContext): void => {
     .option('--sha <sha>', 'only this sha (or a prefix of 7+)', shaOption)
     .option('-l, --label <label>', 'only traces served by this label')
     .option('--tenant <tenant>', 'only this tenant')
+    .option('--rollout <id>', 'only the traces of this rollout')
     .option('--arm <arm>', 'only this rollout arm')
     .addOption(new Option('--status <status>', 'only ok or error traces').choices(['ok', 'error']))
     .option('--since <when>', 'from this long ago (24h, 7d) or this ISO time', durationOption('since'), '24h')
@@ -227,6 +231,7 @@ export const registerTraces = (program: Command, ctx: CommandContext): void => {
           sha?: string;
           label?: string;
           tenant?: string;
+          rollout?: string;
           arm?: string;
           status?: string;
           since: string;
@@ -247,6 +252,7 @@ export const registerTraces = (program: Command, ctx: CommandContext): void => {
             sha: options.sha,
             label: options.label,
             tenant: options.tenant,
+            rollout: options.rollout,
             arm: options.arm,
             status: options.status,
             since: options.since,
@@ -292,19 +298,25 @@ export const registerTraces = (program: Command, ctx: CommandContext): void => {
     )
     .argument('<name>', 'prompt name')
     .addOption(new Option('--by <what>', 'one series per').choices(['sha', 'label', 'arm']).default('sha'))
+    .option('--rollout <id>', "only this rollout's traces (with --by arm: baseline against candidate)")
     .option('--since <when>', 'window start: 24h, 7d, or an ISO time', durationOption('since'), '24h')
     .option('--bucket <size>', 'bucket width: 15m, 1h, 1d (default: about 24 buckets)', durationOption('bucket'))
     .action(
       async (
         nameText: string,
-        options: { by: 'sha' | 'label' | 'arm'; since: string; bucket?: string },
+        options: { by: 'sha' | 'label' | 'arm'; rollout?: string; since: string; bucket?: string },
         command: Command,
       ) => {
         const name = promptNameArg(nameText);
         const out = ctx.output(command);
         const client = await ctx.client(command);
         const bucket = options.bucket ?? defaultBucket(options.since);
-        const metrics = await client.metrics(name, { by: options.by, since: options.since, bucket });
+        const metrics = await client.metrics(name, {
+          by: options.by,
+          since: options.since,
+          bucket,
+          rollout: options.rollout,
+        });
         if (out.json) {
           out.data(metrics);
           return;

@@ -19,6 +19,7 @@ export interface WellFormedEvent {
   readonly label?: string | undefined;
   readonly tenant?: string | undefined;
   readonly rollout?: { readonly id?: string | undefined; readonly arm?: string | undefined } | undefined;
+  readonly shadowOf?: string | undefined;
   readonly releaseSha?: string | undefined;
   readonly variables?: unknown;
   readonly output?: string | undefined;
@@ -105,6 +106,7 @@ export const isWellFormedEvent = (input: unknown): input is WellFormedEvent => {
     optPattern(e['label'], LABEL_PATTERN) &&
     shortText(e['tenant']) &&
     (rollout === undefined || (isObject(rollout) && shortText(rollout['id']) && shortText(rollout['arm']))) &&
+    optString(e['shadowOf'], 1, MAX_EVENT_ID_LENGTH, EVENT_ID) &&
     optPattern(e['releaseSha'], RELEASE_SHA) &&
     optString(e['output'], 0, MAX_OUTPUT_LENGTH) &&
     shortText(e['model']) &&

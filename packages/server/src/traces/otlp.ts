@@ -5,7 +5,7 @@ import { sanitizeEntries } from './sanitize.js';
 /**
  * OTLP spans to promptops trace events. Reads the GenAI semantic conventions (`gen_ai.*`), the promptops
  * attributes (`promptops.prompt.name`, `.sha`, `.version`, `promptops.label`, `.tenant`, `.rollout.id`,
- * `.rollout.arm`, `.release.sha`) and OpenFeature's `feature_flag.*` (on the span or on its
+ * `.rollout.arm`, `promptops.shadow_of`, `.release.sha`) and OpenFeature's `feature_flag.*` (on the span or on its
  * `feature_flag` evaluation events). Spans that carry neither `gen_ai.*` nor `promptops.*` attributes are
  * not LLM calls: they are skipped, not rejected. Attributes are read into Maps, so no key is ever used
  * as an object property; what is kept is sanitized like any ingest event's attributes.
@@ -171,6 +171,7 @@ const MAPPED = new Set([
   'promptops.tenant',
   'promptops.rollout.id',
   'promptops.rollout.arm',
+  'promptops.shadow_of',
   'promptops.release.sha',
   'promptops.variables',
   'promptops.output',
@@ -241,6 +242,7 @@ const toEvent = (view: OtlpSpanView, resource: Map<string, AttrValue>): Record<s
     label: text(a.get('promptops.label')),
     tenant: text(a.get('promptops.tenant')),
     rollout: rolloutId === undefined && rolloutArm === undefined ? undefined : { id: rolloutId, arm: rolloutArm },
+    shadowOf: text(a.get('promptops.shadow_of')),
     releaseSha: text(a.get('promptops.release.sha')),
     variables: variablesOf(a.get('promptops.variables')),
     output:

@@ -20,6 +20,7 @@ export const toTraceRecord = (row: TraceRow): TraceRecord => ({
   label: row.label,
   tenant: row.tenant,
   rollout: row.rolloutId === null && row.rolloutArm === null ? null : { id: row.rolloutId, arm: row.rolloutArm },
+  shadowOf: row.shadowOf,
   releaseSha: row.releaseSha,
   variables: parseJson(row.variables),
   output: row.output,

@@ -341,6 +341,7 @@ const traceQuery = {
     sha: { type: 'string', pattern: '^[0-9a-fA-F]{7,64}$' },
     label: { type: 'string', minLength: 1, maxLength: 63 },
     tenant: { type: 'string', minLength: 1, maxLength: 200 },
+    rollout: { type: 'string', minLength: 1, maxLength: 200 },
     arm: { type: 'string', minLength: 1, maxLength: 200 },
     status: { type: 'string', enum: ['ok', 'error'] },
     since: { type: 'string', minLength: 1, maxLength: 40 },
@@ -401,7 +402,7 @@ const queryRoutes = (service: TraceService) => async (app: FastifyInstance) => {
 
   app.get<{
     Params: { name: string };
-    Querystring: { by: MetricsGroupBy; since: string; until?: string; bucket: string };
+    Querystring: { by: MetricsGroupBy; since: string; until?: string; bucket: string; rollout?: string };
   }>(
     '/api/v1/prompts/:name/metrics',
     {
@@ -419,17 +420,19 @@ const queryRoutes = (service: TraceService) => async (app: FastifyInstance) => {
             since: { type: 'string', minLength: 1, maxLength: 40, default: '24h' },
             until: { type: 'string', minLength: 1, maxLength: 40 },
             bucket: { type: 'string', minLength: 2, maxLength: 10, default: '1h' },
+            rollout: { type: 'string', minLength: 1, maxLength: 200, description: "only this rollout's traces" },
           },
         },
       },
     },
     async (request) => {
-      const { by, since, until, bucket } = request.query;
+      const { by, since, until, bucket, rollout } = request.query;
       return service.metrics(requireActor(request.actor), request.params.name, {
         by,
         since,
         bucket,
         ...(until === undefined ? {} : { until }),
+        ...(rollout === undefined ? {} : { rollout }),
       });
     },
   );

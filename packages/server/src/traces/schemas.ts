@@ -42,12 +42,15 @@ const timestamp = z.union(
   { error: (issue) => (issue.input === undefined ? `required: ${TIMESTAMP_FORMS}` : `must be ${TIMESTAMP_FORMS}`) },
 );
 
+/** An event id: the event's own, or the one a shadow output's trace pairs with. */
+const eventId = z
+  .string()
+  .min(1)
+  .max(MAX_EVENT_ID_LENGTH)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
 export const ingestEventSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(MAX_EVENT_ID_LENGTH)
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  id: eventId,
   traceId: hex(32).optional(),
   spanId: hex(16).optional(),
   parentSpanId: hex(16).optional(),
@@ -62,6 +65,8 @@ export const ingestEventSchema = z.object({
   label: z.string().regex(LABEL_PATTERN, 'is not a label name').optional(),
   tenant: shortText.optional(),
   rollout: z.object({ id: shortText.optional(), arm: shortText.optional() }).optional(),
+  /** A shadow rollout's candidate output: the id of the baseline call's trace it pairs with. */
+  shadowOf: eventId.optional(),
   releaseSha: z
     .string()
     .regex(/^[0-9a-fA-F]{7,64}$/, 'must be 7 to 64 hex characters')
@@ -124,6 +129,7 @@ const toRow = (event: WellFormedEvent, nowMs: number): ParsedEvent => {
     tenant: event.tenant ?? null,
     rolloutId: rollout?.id ?? null,
     rolloutArm: rollout?.arm ?? null,
+    shadowOf: event.shadowOf ?? null,
     releaseSha: event.releaseSha?.toLowerCase() ?? null,
     variables: json(variables.value),
     output: event.output ?? null,

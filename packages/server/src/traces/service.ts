@@ -34,6 +34,7 @@ export interface TraceQuery {
   readonly sha?: string;
   readonly label?: string;
   readonly tenant?: string;
+  readonly rollout?: string;
   readonly arm?: string;
   readonly status?: TraceStatus;
   readonly since?: string;
@@ -126,6 +127,7 @@ export const createTraceService = ({ traces, registry, reviews }: TraceStores, c
         ...(query.sha === undefined ? {} : { shaPrefix: query.sha.toLowerCase() }),
         ...(query.label === undefined ? {} : { label: query.label }),
         ...(query.tenant === undefined ? {} : { tenant: query.tenant }),
+        ...(query.rollout === undefined ? {} : { rolloutId: query.rollout }),
         ...(query.arm === undefined ? {} : { rolloutArm: query.arm }),
         ...(query.status === undefined ? {} : { status: query.status }),
         ...(query.since === undefined ? {} : { sinceMs: parseInstant(query.since, 'since', nowMs) }),
@@ -245,7 +247,7 @@ export const createTraceService = ({ traces, registry, reviews }: TraceStores, c
     async metrics(
       actor: Actor,
       name: string,
-      query: { by: MetricsGroupBy; since: string; until?: string; bucket: string },
+      query: { by: MetricsGroupBy; since: string; until?: string; bucket: string; rollout?: string },
     ): Promise<MetricsResult> {
       const nowMs = clock.now().getTime();
       const sinceMs = parseInstant(query.since, 'since', nowMs);
@@ -270,6 +272,7 @@ export const createTraceService = ({ traces, registry, reviews }: TraceStores, c
       const rows = await traces.traceMetrics(actor.projectId, {
         promptName: name,
         by: query.by,
+        ...(query.rollout === undefined ? {} : { rolloutId: query.rollout }),
         sinceMs,
         untilMs,
         bucketMs,

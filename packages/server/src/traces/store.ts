@@ -1,4 +1,4 @@
-import type { LatencySketch, MetricsGroupBy } from '@promptops/core';
+import type { ArmPair, LatencySketch, MetricsGroupBy, RolloutMetrics } from '@promptops/core';
 
 // ---- Traces. Deletable by retention; times are epoch milliseconds. ----
 
@@ -22,6 +22,8 @@ export interface NewTrace {
   readonly tenant: string | null;
   readonly rolloutId: string | null;
   readonly rolloutArm: string | null;
+  /** A shadow output's trace: the event id of the baseline trace it pairs with. Absent means none. */
+  readonly shadowOf?: string | null;
   readonly releaseSha: string | null;
   readonly variables: string | null;
   readonly output: string | null;
@@ -41,6 +43,7 @@ export interface TraceRow extends NewTrace {
   /** Internal row id (cursor tie-breaker); the public id is `eventId`. */
   readonly id: number;
   readonly projectId: number;
+  readonly shadowOf: string | null;
   readonly createdAtMs: number;
 }
 
@@ -53,6 +56,7 @@ export interface TraceFilter {
   readonly shaPrefix?: string;
   readonly label?: string;
   readonly tenant?: string;
+  readonly rolloutId?: string;
   readonly rolloutArm?: string;
   readonly status?: TraceStatus;
   /** Inclusive. */
@@ -88,6 +92,8 @@ export type { MetricsGroupBy };
 export interface MetricsQuery {
   readonly promptName: string;
   readonly by: MetricsGroupBy;
+  /** Only the traces of this rollout. */
+  readonly rolloutId?: string;
   readonly sinceMs: number;
   readonly untilMs: number;
   readonly bucketMs: number;
@@ -133,6 +139,32 @@ export interface TraceRollupStatus {
   readonly backfillDone: number;
 }
 
+/**
+ * A rollout's traces per arm ('baseline' and 'candidate'; other arm names are not a rollout's), received at
+ * or after a time: core decide()'s `metrics` (error rate per call, mean latency in ms, mean numeric score,
+ * thumbs-down share of thumbs) and the calls per arm. Live assertion results are not recorded with traces,
+ * so `assertion_pass_rate` is absent. The shape of rollouts/observations.ts's ArmObservations.
+ */
+export interface RolloutTraceFigures {
+  readonly metrics: RolloutMetrics;
+  readonly requests: ArmPair<number>;
+}
+
+/** One side of a shadow pair. */
+export interface ShadowSide {
+  readonly id: string;
+  readonly output: string | null;
+  readonly status: TraceStatus;
+  readonly latencyMs: number | null;
+}
+
+export interface ShadowPairRows {
+  /** Every pair of the rollout (a shadow trace whose baseline trace is stored). */
+  readonly count: number;
+  /** The newest pairs, at most the limit. */
+  readonly pairs: { readonly baseline: ShadowSide; readonly candidate: ShadowSide }[];
+}
+
 export interface TraceStore {
   /**
    * Inserts a batch in one transaction. An event id the project already has (or that repeats within the
@@ -155,6 +187,10 @@ export interface TraceStore {
   /** Oldest first. */
   listScores(projectId: number, eventId: string): Promise<ScoreRow[]>;
   traceMetrics(projectId: number, query: MetricsQuery): Promise<MetricsBucketRow[]>;
+  /** The rollout scheduler's figures: per arm, the traces received at or after `sinceMs` (epoch ms). */
+  rolloutObservations(projectId: number, rolloutId: string, sinceMs: number): Promise<RolloutTraceFigures>;
+  /** A shadow rollout's pairs (baseline trace, its shadow), newest first. */
+  shadowPairs(projectId: number, rolloutId: string, options: { limit: number }): Promise<ShadowPairRows>;
   /**
    * Deletes at most `limit` traces (with their scores) that started before `cutoffMs`, in one short
    * statement per project; returns how many. Call again until it returns less than `limit`. The metrics

@@ -13,6 +13,7 @@ import { auditMacMigration } from './0008-audit-mac.js';
 import { traceIdIndexMigration } from './0009-trace-id-index.js';
 import { uniqueSuiteNamesPerPromptMigration } from './0010-unique-suite-names-per-prompt.js';
 import { rolloutsMigration } from './0011-rollouts.js';
+import { traceRolloutsMigration } from './0013-trace-rollouts.js';
 import { driftMigration } from './0012-drift.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
@@ -28,6 +29,7 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0009-trace-id-index': traceIdIndexMigration(),
   '0010-unique-suite-names-per-prompt': uniqueSuiteNamesPerPromptMigration(dialect),
   '0011-rollouts': rolloutsMigration(dialect),
+  '0013-trace-rollouts': traceRolloutsMigration(),
   '0012-drift': driftMigration(dialect),
 });
 

@@ -18,6 +18,7 @@ import { countsAsScore, HOUR_MS } from './rollup-deltas.js';
 import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './rollup-backfill.js';
 import { foldStep } from './rollup-fold.js';
 import { rawMetrics, rollupMetrics, rollupsAnswer } from './metrics.js';
+import { rolloutFigures, shadowPairRows } from './rollout-figures.js';
 import {
   applyRollups,
   applyRowRollups,
@@ -51,6 +52,7 @@ const toTrace = (row: Selectable<TracesTable>): TraceRow => ({
   tenant: row.tenant,
   rolloutId: row.rollout_id,
   rolloutArm: row.rollout_arm,
+  shadowOf: row.shadow_of,
   releaseSha: row.release_sha,
   variables: row.variables,
   output: row.output,
@@ -182,6 +184,7 @@ export const createKyselyTraceStore = (
         )
         .$if(f.label !== undefined, (q) => q.where('label', '=', f.label ?? ''))
         .$if(f.tenant !== undefined, (q) => q.where('tenant', '=', f.tenant ?? ''))
+        .$if(f.rolloutId !== undefined, (q) => q.where('rollout_id', '=', f.rolloutId ?? ''))
         .$if(f.rolloutArm !== undefined, (q) => q.where('rollout_arm', '=', f.rolloutArm ?? ''))
         .$if(f.status !== undefined, (q) => q.where('status', '=', f.status ?? 'ok'))
         .$if(f.sinceMs !== undefined, (q) => q.where('started_at_ms', '>=', f.sinceMs ?? 0))
@@ -257,6 +260,14 @@ export const createKyselyTraceStore = (
       if (source === 'rollups' || (source === 'auto' && rollupsAnswer(query) && (await rollupsReady())))
         return rollupMetrics(db, projectId, query);
       return rawMetrics(db, projectId, query);
+    },
+
+    rolloutObservations(projectId, rolloutId, sinceMs) {
+      return rolloutFigures(db, projectId, rolloutId, sinceMs);
+    },
+
+    shadowPairs(projectId, rolloutId, options) {
+      return shadowPairRows(db, projectId, rolloutId, options.limit);
     },
 
     async deleteTracesBefore(cutoffMs, limit) {

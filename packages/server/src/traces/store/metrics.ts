@@ -71,7 +71,9 @@ export const rawMetrics = async (
   // The bucket width is a validated integer, inlined as a literal: PostgreSQL must see the same
   // expression in SELECT and GROUP BY, which two bound parameters would not be.
   const bucket = sql<number>`cast(started_at_ms / ${sql.lit(query.bucketMs)} as bigint)`;
-  const inWindow = sql`project_id = ${projectId} and prompt_name = ${query.promptName} and started_at_ms >= ${query.sinceMs} and started_at_ms < ${query.untilMs}`;
+  const ofRollout = (alias: string) =>
+    query.rolloutId === undefined ? sql`` : sql`and ${sql.ref(`${alias}rollout_id`)} = ${query.rolloutId}`;
+  const inWindow = sql`project_id = ${projectId} and prompt_name = ${query.promptName} and started_at_ms >= ${query.sinceMs} and started_at_ms < ${query.untilMs} ${ofRollout('')}`;
 
   const aggregates = await sql<{
     key: string | null;
@@ -115,7 +117,7 @@ export const rawMetrics = async (
       sum(case when s.kind = 'thumbs' and s.value < 1 then 1 else 0 end) as down
     from trace_scores s inner join traces t on t.id = s.trace_row_id
     where t.project_id = ${projectId} and t.prompt_name = ${query.promptName}
-      and t.started_at_ms >= ${query.sinceMs} and t.started_at_ms < ${query.untilMs}
+      and t.started_at_ms >= ${query.sinceMs} and t.started_at_ms < ${query.untilMs} ${ofRollout('t.')}
       and s.kind in ('thumbs', 'numeric')
     group by 1, 2`
   }`.execute(db);
@@ -178,9 +180,17 @@ export const rollupMetrics = async (
   const groups = new Groups();
   // The prompt's series (a few hundred keys at most): id -> the group key.
   const keys = new Map<number, string | null>();
+  // A rollout's figures: its series only (the series key has the rollout), never the hours' group rows.
+  const { rolloutId } = query;
+  const ofRollout =
+    rolloutId === undefined
+      ? sql``
+      : sql`and series_id in (select id from trace_rollup_series
+          where project_id = ${projectId} and prompt_name = ${query.promptName} and rollout_id = ${rolloutId})`;
   const series = await sql<{ id: number; key: string }>`
     select id, ${sql.ref(ROLLUP_COLUMNS[query.by])} as key from trace_rollup_series
-    where project_id = ${projectId} and prompt_name = ${query.promptName}`.execute(db);
+    where project_id = ${projectId} and prompt_name = ${query.promptName}
+      ${rolloutId === undefined ? sql`` : sql`and rollout_id = ${rolloutId}`}`.execute(db);
   for (const row of series.rows) keys.set(Number(row.id), row.key === '' ? null : row.key);
   for (const part of planRollupWindow(query.sinceMs, query.untilMs, grains)) {
     if (part.grainMs === null) {
@@ -224,7 +234,7 @@ export const rollupMetrics = async (
         score_sum, score_count, latency
       from trace_rollups
       where project_id = ${projectId} and prompt_name = ${query.promptName} and grain_ms = ${grainMs}
-        and bucket_ms >= ${fromMs} and bucket_ms < ${toMs}`.execute(db);
+        and bucket_ms >= ${fromMs} and bucket_ms < ${toMs} ${ofRollout}`.execute(db);
     if (part.grainMs !== HOUR_MS) {
       for (const row of (await rows(part.grainMs, part.fromMs, part.toMs)).rows) add(row);
       continue;
@@ -238,8 +248,11 @@ export const rollupMetrics = async (
             and hour_ms >= ${part.fromMs} and hour_ms < ${part.toMs}`.execute(db)
       ).rows.map((row) => Number(row.hour_ms)),
     );
-    // The rest from their group rows: a few an hour.
-    const hours = await sql<RollupRow>`
+    // The rest from their group rows: a few an hour (a rollout's from its series' hour rows).
+    const hours =
+      rolloutId !== undefined
+        ? await rows(HOUR_MS, part.fromMs, part.toMs)
+        : await sql<RollupRow>`
       select group_key, hour_ms as bucket_ms, count, errors, input_tokens, output_tokens, cost, thumbs_up,
         thumbs_down, score_sum, score_count, latency
       from trace_rollup_groups

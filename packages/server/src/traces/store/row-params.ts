@@ -17,6 +17,7 @@ export const INSERT_COLUMNS = [
   'tenant',
   'rollout_id',
   'rollout_arm',
+  'shadow_of',
   'release_sha',
   'variables',
   'output',
@@ -38,7 +39,7 @@ export type RowParams = readonly unknown[];
 
 /**
  * A row's parameters as an array of its own: a batch is an array of these, never one flat array. Measured,
- * a flat array of 1,000 rows x 27 columns (216 KB) lands in V8's large-object space, whose fresh pages
+ * a flat array of 1,000 rows x 28 columns (224 KB) lands in V8's large-object space, whose fresh pages
  * fault in on every batch: ~2 ms to build, and again for every slice of it, against ~0.03 ms for 1,000
  * row arrays.
  */
@@ -56,6 +57,7 @@ export const rowParams = (projectId: number, t: NewTrace, createdAtMs: number): 
   t.tenant,
   t.rolloutId,
   t.rolloutArm,
+  t.shadowOf ?? null,
   t.releaseSha,
   t.variables,
   t.output,
@@ -74,7 +76,7 @@ export const rowParams = (projectId: number, t: NewTrace, createdAtMs: number): 
 
 /**
  * Rows per statement, largest first: any batch is a few statements of these fixed shapes. The largest
- * stays under both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535): 1,000 x 27 columns.
+ * stays under both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535): 1,000 x 28 columns.
  */
 export const CHUNK_SIZES = [1000, 100, 20, 5, 1] as const;
 const MAX_PARAMS = 32_766; // the smaller of the two
