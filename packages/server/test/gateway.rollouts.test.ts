@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import type { FastifyInstance } from 'fastify';
-import type { Snapshot, SnapshotRollout } from '@promptops/core';
+import { assignArm, type Snapshot, type SnapshotRollout } from '@promptops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app/app.js';
 import type { SnapshotEntry } from '../src/changes/snapshot-cache.js';
@@ -227,5 +227,67 @@ for (const dialect of DIALECTS)
       });
       expect(shadow?.['traceId']).toBe(baseline?.['traceId']);
       expect(app.gateway.stats().shadow).toMatchObject({ done: 1, dropped: 0, failed: 0 });
+    });
+
+    it('follows rollouts started and aborted through the API: split arms, then shadow copies', async () => {
+      rollout = undefined;
+      slow.hold = undefined;
+      const deployer = registry.keys.deployer;
+      const gatewayCall = (user: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/chat/completions',
+          headers: { authorization: `Bearer ${registry.keys.editor}` },
+          payload: { model: 'prompt:greeter', user, messages: [], promptops: { variables: { user_name: 'Ada' } } },
+        });
+      const started = await call<{ id: string; salt: string; ramp: number }>(
+        registry.app,
+        'POST',
+        '/api/v1/prompts/greeter/rollouts',
+        deployer,
+        { label: 'production', candidate: 'v2', mode: 'split', steps: [50, 100] },
+      );
+      expect(started.status, started.text).toBe(201);
+      const { id, salt, ramp } = started.body;
+      const arms = new Set<string>();
+      for (let unit = 0; unit < 30; unit += 1) {
+        const answer = await gatewayCall(`unit-${unit}`);
+        expect(answer.statusCode).toBe(200);
+        expect(answer.headers['x-promptops-arm']).toBe(assignArm(salt, `unit-${unit}`, ramp).arm);
+        expect(answer.headers['x-promptops-rollout']).toBe(id);
+        arms.add(String(answer.headers['x-promptops-arm']));
+      }
+      expect([...arms].sort()).toEqual(['baseline', 'candidate']);
+      expect(
+        (await call(registry.app, 'POST', `/api/v1/rollouts/${id}/abort`, deployer, { reason: 'test' })).status,
+      ).toBe(200);
+      const after = await gatewayCall('unit-0');
+      expect(after.headers['x-promptops-arm']).toBe('base');
+      expect(after.headers['x-promptops-rollout']).toBeUndefined();
+
+      const shadow = await call<{ id: string }>(registry.app, 'POST', '/api/v1/prompts/greeter/rollouts', deployer, {
+        label: 'production',
+        candidate: 'v2',
+        mode: 'shadow',
+        steps: [100],
+      });
+      expect(shadow.status, shadow.text).toBe(201);
+      const answer = await gatewayCall('unit-shadowed');
+      expect(answer.headers['x-promptops-arm']).toBe('baseline');
+      expect(answer.headers['x-promptops-sha']).toBe(v1.sha);
+      const baselineId = String(answer.headers['x-promptops-trace-id']);
+      await app.gateway.settle();
+      const traces = await call<{ traces: Record<string, unknown>[] }>(
+        registry.app,
+        'GET',
+        `/api/v1/traces?prompt=greeter&limit=500`,
+        registry.keys.viewer,
+      );
+      expect(traces.body.traces.find((trace) => trace['id'] === `${baselineId}-shadow`)).toMatchObject({
+        prompt: { sha: v2.sha },
+        rollout: { id: shadow.body.id, arm: 'candidate' },
+        shadowOf: baselineId,
+      });
+      await call(registry.app, 'POST', `/api/v1/rollouts/${shadow.body.id}/abort`, deployer, { reason: 'test' });
     });
   });
