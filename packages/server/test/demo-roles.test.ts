@@ -31,6 +31,11 @@ const needs = (entry: AuditRow): Role | undefined => {
       // A merge moves the label on the policy's approvals; every other move is a deployer's.
       return (JSON.parse(entry.data) as { kind?: string }).kind === 'merge' ? 'editor' : 'deployer';
     case 'label.rolled_back':
+    case 'rollout.started':
+    case 'rollout.stepped':
+    case 'rollout.paused':
+    case 'rollout.resumed':
+    case 'rollout.aborted':
       return 'deployer';
     case 'label.forced':
     case 'policy.set':
@@ -44,7 +49,7 @@ const needs = (entry: AuditRow): Role | undefined => {
 };
 
 /** Entries written by the server itself while setting the demo up (its members), not by one of its people. */
-const SYSTEM = new Set(['demo']);
+const SYSTEM = new Set(['demo', 'system:rollouts']);
 
 for (const dialect of DIALECTS) {
   describe(`the demo's roles on ${dialect}`, () => {

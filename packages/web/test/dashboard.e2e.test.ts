@@ -531,19 +531,12 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
   });
 
   it('opens a rollout: the ramp, the decision log; hidden actions for a viewer; a deployer pauses and aborts it', async () => {
-    const rollouts = (await api('GET', '/rollouts?prompt=release_notes_writer&state=running')) as {
+    // The demo's split of summarize_ticket v4 is running.
+    const rollouts = (await api('GET', '/rollouts?prompt=summarize_ticket&state=running')) as {
       rollouts: { id: string }[];
     };
-    const id =
-      rollouts.rollouts[0]?.id ??
-      (
-        (await api('POST', '/prompts/release_notes_writer/rollouts', {
-          label: 'production',
-          candidate: 'v2',
-          mode: 'split',
-          steps: [10, 50, 100],
-        })) as { id: string }
-      ).id;
+    expect(rollouts.rollouts).toHaveLength(1);
+    const id = rollouts.rollouts[0]!.id;
 
     const viewer = await newPage();
     await signIn(viewer.page, VIEWER_KEY);
@@ -581,6 +574,13 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
       )
       .toEqual(expect.arrayContaining(['pause', 'abort']));
     expect(await page.getByTestId('ramp-spans').textContent()).toContain('0 % aborted');
+
+    // The greeter's shadow of v18, from its prompt's rollouts tab: the live assertion's guardrail aborted it.
+    await page.goto(`${server.url}/prompts/${GREETER}?tab=rollouts`);
+    await page.getByTestId('rollouts').getByRole('link').first().click();
+    await expect.poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
+    expect(await page.getByTestId('rollout-reason').textContent()).toContain('assertion_pass_rate');
+    await page.getByText('Shadow pairs').waitFor();
     await context.close();
   });
 

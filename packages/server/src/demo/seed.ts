@@ -11,10 +11,12 @@ import type { DriftStore, DriftTx } from '../drift/store.js';
 import type { EvalStore, EvalTx } from '../evals/store.js';
 import type { ProjectRow, RegistryStore, RegistryTx } from '../registry/store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
+import type { RolloutStore, RolloutTx } from '../rollouts/store.js';
 import type { Transaction } from '../storage/transaction.js';
 import type { TraceStore } from '../traces/store.js';
 import { demoDriftEvalSteps, seedDemoDriftReport } from './drift.js';
 import { demoEvalSteps } from './evals.js';
+import { demoRolloutSteps } from './rollouts.js';
 import { demoSteps, DEMO_MEMBERS, type DemoStep } from './story.js';
 import { seedDemoTraces } from './traces.js';
 
@@ -27,12 +29,14 @@ export interface DemoStores {
   readonly evals: EvalStore;
   readonly traces: TraceStore;
   readonly drift: DriftStore;
+  readonly rollouts: RolloutStore;
   readonly transaction: Transaction<{
     readonly registry: RegistryTx;
     readonly access: AccessTx;
     readonly reviews: ReviewTx;
     readonly evals: EvalTx;
     readonly drift: DriftTx;
+    readonly rollouts: RolloutTx;
   }>;
 }
 
@@ -126,8 +130,11 @@ export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Dat
   };
   // The story's steps and the greeter's eval suite with its runs on v17 (passes) and v18 (every case
   // regresses), in time order, so the audit log reads in the order things happened.
+  // alice's shadow rollout of v18 (it aborted itself) and carol's split of summarize_ticket v4 (running).
+  const rollouts = demoRolloutSteps(stores, project, clock, now);
   const timeline = [
     ...demoSteps().map((step) => ({ daysAgo: step.daysAgo, run: () => apply(step) })),
+    ...rollouts.steps,
     ...demoEvalSteps(stores, project, clock),
     ...demoDriftEvalSteps(stores, project, clock),
     // After the complaints, bob measured what v18 changed: the drift page's first report.
@@ -138,5 +145,5 @@ export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Dat
     await step.run();
   }
   // A week of traces over the same history, so `promptops metrics` shows complaints rising after v18.
-  await seedDemoTraces(stores, project, now);
+  await seedDemoTraces(stores, project, now, rollouts.shadowSpan());
 };

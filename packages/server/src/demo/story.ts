@@ -309,6 +309,17 @@ export const demoSteps = (): DemoStep[] => [
     label: 'production',
     reason: 'evals green',
   },
+  // Tried on a share of production tickets by a split rollout (demo/rollouts.ts), running now.
+  {
+    kind: 'push',
+    author: 'carol',
+    daysAgo: 1,
+    message: 'lead with what the customer wants, then the cause',
+    content: summarize(
+      'Summarize this support ticket in at most {{max_words}} words.\nFirst line: what the customer wants. Second line: the cause, if known.\n\n{{ticket_text}}\n',
+      0,
+    ),
+  },
   {
     kind: 'push',
     author: 'carol',

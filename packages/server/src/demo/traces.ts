@@ -48,6 +48,8 @@ export const seedDemoTraces = async (
   { registry, traces: store }: { readonly registry: RegistryReads; readonly traces: TraceStore },
   project: ProjectRow,
   now: Date,
+  /** The calls the demo's shadow rollout recorded itself (with their copies): not made twice. */
+  skip?: { readonly startMs: number; readonly endMs: number },
 ): Promise<void> => {
   const prompt = await registry.getPrompt(project.id, GREETER);
   if (prompt === undefined) return;
@@ -76,6 +78,7 @@ export const seedDemoTraces = async (
     const sha = servedAt(startedAtMs);
     const served = sha === undefined ? undefined : versions.get(sha);
     if (sha === undefined || served === undefined) continue;
+    if (skip !== undefined && startedAtMs >= skip.startMs && startedAtMs < skip.endMs) continue;
     const eventId = String(1000 + i);
     const name = NAMES[Math.floor(random() * NAMES.length)]!;
     const [question, answer] = QUESTIONS[Math.floor(random() * QUESTIONS.length)]!;
