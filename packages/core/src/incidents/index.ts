@@ -1,0 +1,3 @@
+export * from './monitor.js';
+export * from './timeline.js';
+export * from './postmortem.js';
