@@ -78,7 +78,11 @@ const LIST_LINE = /^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S/gm;
 const HEADING = /^[ \t]{0,3}#{1,6}[ \t]+\S/m;
 const CODE_FENCE = /^[ \t]{0,3}(?:```|~~~)/m;
 
+/** What a JSON text can start with: anything else cannot parse, and a throw per output is costly. */
+const JSON_START = /^[{["\-0-9tfn]/;
+
 const isJson = (text: string): boolean => {
+  if (!JSON_START.test(text)) return false;
   try {
     JSON.parse(text);
     return true;

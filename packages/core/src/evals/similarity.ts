@@ -8,10 +8,13 @@
  * Two empty texts are identical (1).
  */
 
+// ASCII text (most outputs) takes the same classes without the slower Unicode property escapes.
+const ASCII = /^[\p{ASCII}]*$/u;
+
 export const normalizeText = (text: string): string =>
   text
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s]/gu, ' ')
+    .replace(ASCII.test(text) ? /[^a-z0-9\s]/g : /[^\p{L}\p{N}\s]/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 
