@@ -725,6 +725,12 @@ export const ERROR_CATALOGUE = {
     'nothing to do: the client reloads',
   ),
   invalid_event: e('invalid', 'sdk', 'a change event from the server is malformed', 'check the server version'),
+  resolve_label_failed: e(
+    'internal',
+    'sdk',
+    "the client's resolveLabel function threw; the default label served that call",
+    'fix the function (or the flag system it asks); it must return a label or undefined',
+  ),
   invalid_snapshot: e(
     'invalid',
     'sdk',

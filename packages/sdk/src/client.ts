@@ -84,6 +84,12 @@ export interface ClientOptions {
    * beyond, dropped and counted in `shadowStats()`.
    */
   readonly shadow?: ShadowOptions;
+  /**
+   * Another flag system's say on the label: consulted by `get` when the call names no label, sha or ref
+   * (`name` and the call's options). A label to serve, or undefined for the default; synchronous, on
+   * every such call. A throw is reported (`resolve_label_failed`) and the default label serves.
+   */
+  readonly resolveLabel?: (name: string, options: GetOptions) => string | undefined;
 }
 
 export interface ChangeEvent extends LabelChange {
@@ -125,6 +131,8 @@ export interface PromptopsClient {
   ready(): Promise<void>;
   /** Synchronous, from memory. `name`, `name@label`, `name@v17` or `name@<sha prefix>`. */
   get(nameOrRef: string, options?: GetOptions): ResolvedPrompt;
+  /** The snapshot served now (labels, versions, rollouts): read it, never change it. */
+  snapshot(): Snapshot;
   /** Fetches a pinned version the snapshot does not hold and keeps it, so `get` of that pin works. */
   prefetch(ref: string): Promise<ResolvedPrompt>;
   on<K extends keyof ClientEvents>(event: K, listener: (payload: ClientEvents[K]) => void): () => void;
@@ -196,6 +204,8 @@ const refusedByServer = (problem: PromptopsError): boolean => {
   return (status >= 400 && status < 500) || problem.code === 'too_many_subscribers';
 };
 
+const NO_OPTIONS: GetOptions = Object.freeze({});
+
 const NO_ANSWER = new Set(['server_unreachable', 'server_timeout', 'stream_disconnected', 'stream_idle']);
 
 /**
@@ -249,9 +259,17 @@ class Client implements PromptopsClient, Recorder {
   private wakeFollow: (() => void) | undefined;
   private cacheWrite: Promise<void> | undefined;
   private cacheDirty = false;
+  private readonly resolveLabel: ClientOptions['resolveLabel'];
 
   constructor(private readonly options: ClientOptions) {
     const url = normalizeUrl(options.url);
+    if (options.resolveLabel !== undefined && typeof options.resolveLabel !== 'function') {
+      throw invalidOption(
+        'resolveLabel must be a function (name, options) => label | undefined',
+        'pass a function, or omit resolveLabel to serve the default label',
+      );
+    }
+    this.resolveLabel = options.resolveLabel;
     if (typeof options.apiKey !== 'string' || options.apiKey === '') {
       throw invalidOption('apiKey is required', 'pass the API key (e.g. process.env.PROMPTOPS_API_KEY)');
     }
@@ -336,7 +354,26 @@ class Client implements PromptopsClient, Recorder {
   }
 
   get(nameOrRef: string, options?: GetOptions): ResolvedPrompt {
+    if (this.resolveLabel !== undefined && options?.label === undefined && options?.sha === undefined) {
+      const label = this.pickLabel(nameOrRef, options);
+      if (label !== undefined) return this.resolver.get(nameOrRef, { ...options, label });
+    }
     return this.resolver.get(nameOrRef, options);
+  }
+
+  snapshot(): Snapshot {
+    return this.resolver.current;
+  }
+
+  private pickLabel(nameOrRef: string, options: GetOptions | undefined): string | undefined {
+    if (nameOrRef.includes('@')) return undefined; // the ref says what to serve
+    try {
+      const label = this.resolveLabel!(nameOrRef, options ?? NO_OPTIONS);
+      return typeof label === 'string' && label !== '' ? label : undefined;
+    } catch (error) {
+      this.report(toPromptopsError(error, 'resolve_label_failed', `resolveLabel('${nameOrRef}') threw`), true);
+      return undefined;
+    }
   }
 
   async prefetch(ref: string): Promise<ResolvedPrompt> {
