@@ -885,6 +885,12 @@ export const ERROR_CATALOGUE = {
     'report it as a bug, with the prompt content',
   ),
   no_eval_suites: e('not_found', 'cli', 'no eval suites found (for the prompt)', 'add evals/<name>.eval.yaml'),
+  invalid_drift_options: e(
+    'invalid',
+    'cli',
+    'promptops drift needs one of --suite (offline) or --window (live), a duration, and an --alpha in (0, 0.2]',
+    'e.g. promptops drift NAME v17 v18 --suite greeter-basics, or --window 24h',
+  ),
   duplicate_suite: e('invalid', 'cli', 'two suite files of a prompt share a name', 'rename one of them'),
   prompt_file_not_found: e(
     'not_found',

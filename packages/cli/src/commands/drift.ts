@@ -63,18 +63,24 @@ Exit codes: 0 no drift, 1 drift found (or an error), 2 usage.`,
       const name = promptNameArg(nameText);
       const [a, b] = [refArg(aText), refArg(bText)];
       if ((options.suite === undefined) === (options.window === undefined)) {
-        throw new UsageError('usage', 'give either --suite SUITE (offline) or --window DURATION (live)', {
-          fix: `e.g. promptops drift ${name} ${a} ${b} --suite greeter-basics, or --window 24h`,
-        });
+        throw new UsageError(
+          'invalid_drift_options',
+          'give either --suite SUITE (offline) or --window DURATION (live)',
+          {
+            fix: `e.g. promptops drift ${name} ${a} ${b} --suite greeter-basics, or --window 24h`,
+          },
+        );
       }
       if (options.window !== undefined && !WINDOW.test(options.window)) {
-        throw new UsageError('usage', `--window "${options.window}" is not a duration`, {
+        throw new UsageError('invalid_drift_options', `--window "${options.window}" is not a duration`, {
           fix: 'a number followed by s, m, h, d or w: 90m, 24h, 7d',
         });
       }
       const alpha = options.alpha === undefined ? undefined : Number(options.alpha);
       if (alpha !== undefined && !(alpha > 0 && alpha <= 0.2)) {
-        throw new UsageError('usage', `--alpha ${options.alpha} is not a level`, { fix: 'above 0, at most 0.2: 0.05' });
+        throw new UsageError('invalid_drift_options', `--alpha ${options.alpha} is not a level`, {
+          fix: 'above 0, at most 0.2: 0.05',
+        });
       }
       const out = ctx.output(command);
       const client = await ctx.client(command);
