@@ -25,6 +25,7 @@ export default defineConfig({
       ...coreSubpaths,
       '@promptops/core': src('core'),
       '@promptops/sdk': src('sdk'),
+      '@promptops/openfeature': src('openfeature'),
       '@promptops/evals': src('evals'),
       '@promptops/server': src('server'),
     },

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 const ALLOWED = {
   core: [],
   sdk: ['core'],
+  openfeature: ['core', 'sdk'],
   evals: ['core'],
   server: ['core', 'sdk', 'evals'],
   cli: ['core', 'sdk', 'evals', 'server'],
