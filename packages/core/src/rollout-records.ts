@@ -49,10 +49,22 @@ export interface RolloutDecisionView {
   readonly figures: unknown;
 }
 
+/** One arm's rate or mean of a guardrail metric, with its confidence-sequence interval (rollout-figures.ts). */
+export interface ArmMetricFigure {
+  readonly count: number;
+  /** The rate or mean; null with no samples. */
+  readonly value: number | null;
+  /** The interval, null below 2 samples. Rates are clipped to [0, 1]. */
+  readonly lower: number | null;
+  readonly upper: number | null;
+}
+
 /** Calls and distinct units per arm since the rollout started. */
 export interface RolloutArmFigures {
   readonly requests: number;
   readonly units: number | null;
+  /** Each guardrail metric's rate or mean with its interval, when the traces have it. */
+  readonly metrics?: Partial<Record<GuardrailVerdict['metric'], ArmMetricFigure>>;
 }
 
 /** Passed / total live assertion results of one arm. */

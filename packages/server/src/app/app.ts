@@ -242,7 +242,8 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   );
   await app.register(changeRoutes(app.changeFeed));
   const rollouts = createRolloutService(storage, clock, evalGate, {
-    observations: () => options.rollouts?.observations,
+    // The traces decide unless a test injects its own figures.
+    observations: () => options.rollouts?.observations ?? storage.traces,
   });
   await app.register(rolloutRoutes(rollouts));
   app.decorate(

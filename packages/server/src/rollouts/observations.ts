@@ -1,4 +1,4 @@
-import type { ArmPair, RolloutMetrics } from '@promptops/core';
+import type { ArmPair, RolloutMetrics, ShadowPairInput } from '@promptops/core';
 
 /**
  * What the traces say about a rollout's arms: the scheduler's and `show`'s only input from traces. The
@@ -17,4 +17,10 @@ export interface ArmObservations {
 export interface RolloutObservationSource {
   /** The rollout's traces at or after `sinceMs` (epoch milliseconds). */
   rolloutObservations(projectId: number, rolloutId: string, sinceMs: number): Promise<ArmObservations>;
+  /** A shadow rollout's recorded pairs: how many, and the newest (at most `limit`). */
+  shadowPairs?(
+    projectId: number,
+    rolloutId: string,
+    options: { limit: number },
+  ): Promise<{ readonly count: number; readonly pairs: readonly ShadowPairInput[] }>;
 }

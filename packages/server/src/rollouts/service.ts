@@ -5,6 +5,8 @@ import {
   evaluateGuardrails,
   gateFailureMessages,
   newRollout,
+  rolloutArmFigures,
+  summarizeShadowPairs,
   transitionRollout,
   type RolloutDecision,
   type RolloutState,
@@ -68,6 +70,8 @@ const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 export const newRolloutId = (): string => `ro_${[...randomBytes(12)].map((byte) => BASE32[byte % 32]).join('')}`;
 
 const MAX_REASON = 2000;
+/** Shadow pairs read for a rollout's summary: the newest this many. */
+const SHADOW_PAIRS_READ = 500;
 const reasonOf = (reason: string | undefined, fallback: string): string =>
   reason === undefined || reason.trim() === '' ? fallback : reason.slice(0, MAX_REASON);
 
@@ -381,22 +385,20 @@ export const createRolloutService = (
         ? undefined
         : await source.rolloutObservations(actor.projectId, id, Date.parse(row.createdAt));
     const { config } = row;
+    // The newest pairs are summed up; how many there are in all is counted.
+    const pairs =
+      row.mode === 'shadow' && source?.shadowPairs !== undefined
+        ? await source.shadowPairs(actor.projectId, id, { limit: SHADOW_PAIRS_READ })
+        : undefined;
     return {
       rollout: toRolloutView(row),
       decisions,
-      arms:
-        figures === undefined
-          ? null
-          : {
-              baseline: { requests: figures.requests.baseline, units: figures.units?.baseline ?? null },
-              candidate: { requests: figures.requests.candidate, units: figures.units?.candidate ?? null },
-            },
+      arms: figures === undefined ? null : rolloutArmFigures(figures, config.alpha, config.sequentialTuning),
       guardrails:
         figures === undefined
           ? null
           : evaluateGuardrails(config.guardrails, figures.metrics, config.alpha, config.sequentialTuning),
-      // Pairs of shadow outputs live with the traces; summarized there once traces carry them.
-      shadow: null,
+      shadow: pairs === undefined ? null : summarizeShadowPairs(pairs.count, pairs.pairs),
     };
   };
 

@@ -162,7 +162,13 @@ export interface ShadowPairRows {
   /** Every pair of the rollout (a shadow trace whose baseline trace is stored). */
   readonly count: number;
   /** The newest pairs, at most the limit. */
-  readonly pairs: { readonly baseline: ShadowSide; readonly candidate: ShadowSide }[];
+  readonly pairs: {
+    /** The baseline call's start (ISO) and variables (the shadow ran on the same). */
+    readonly at: string;
+    readonly variables: Record<string, unknown> | null;
+    readonly baseline: ShadowSide;
+    readonly candidate: ShadowSide;
+  }[];
 }
 
 export interface TraceStore {

@@ -71,6 +71,8 @@ export const shadowPairRows = async (
     where c.project_id = ${projectId} and c.rollout_id = ${rolloutId} and c.shadow_of is not null`;
   const counted = await sql<{ n: number }>`select count(*) as n ${joined}`.execute(db);
   const rows = await sql<{
+    started: number;
+    variables: string | null;
     b_id: string;
     b_output: string | null;
     b_status: string;
@@ -80,7 +82,7 @@ export const shadowPairRows = async (
     c_status: string;
     c_latency: number | null;
   }>`
-    select b.event_id as b_id, b.output as b_output, b.status as b_status, b.latency_ms as b_latency,
+    select b.started_at_ms as started, b.variables as variables, b.event_id as b_id, b.output as b_output, b.status as b_status, b.latency_ms as b_latency,
       c.event_id as c_id, c.output as c_output, c.status as c_status, c.latency_ms as c_latency
     ${joined} order by c.created_at_ms desc, c.id desc limit ${limit}`.execute(db);
   const side = (id: string, output: string | null, status: string, latency: number | null): ShadowSide => ({
@@ -92,6 +94,8 @@ export const shadowPairRows = async (
   return {
     count: Number(counted.rows[0]?.n ?? 0),
     pairs: rows.rows.map((row) => ({
+      at: new Date(Number(row.started)).toISOString(),
+      variables: row.variables === null ? null : (JSON.parse(row.variables) as Record<string, unknown>),
       baseline: side(row.b_id, row.b_output, row.b_status, row.b_latency),
       candidate: side(row.c_id, row.c_output, row.c_status, row.c_latency),
     })),
