@@ -29,7 +29,9 @@ const DIGEST_BYTES = 32;
 
 const bundleIsCurrent = (): boolean => {
   try {
-    return statSync(BUNDLE).mtimeMs >= statSync(COMPILED).mtimeMs;
+    // An installed package has no build info (npm pack leaves it out): its bundle is the one published.
+    const compiled = statSync(COMPILED, { throwIfNoEntry: false });
+    return statSync(BUNDLE).mtimeMs >= (compiled?.mtimeMs ?? 0);
   } catch {
     return false;
   }

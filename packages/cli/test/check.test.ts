@@ -134,11 +134,23 @@ describe('promptops init', () => {
     expect(workflow.on.push.branches).toEqual(['main']);
     const check = workflow.jobs.check!;
     expect(check.if).toContain('pull_request');
-    expect(check.steps.some((s) => s.run?.startsWith('npx -p @promptops/cli promptops check'))).toBe(true);
+    // The CLI is installed first: the published package pinned to this version, or committed tarballs.
+    expect((workflow as unknown as { env: Record<string, string> }).env.PROMPTOPS_CLI).toMatch(
+      /^@promptops\/cli@\d+\.\d+\.\d+$/,
+    );
+    const install = check.steps.findIndex((s) =>
+      s.run?.includes('npm install --no-save --no-audit --no-fund "$PROMPTOPS_CLI"'),
+    );
+    expect(install).toBeGreaterThan(-1);
+    expect(check.steps[install]?.run).toContain('vendor/promptops/*.tgz');
+    expect(check.steps.findIndex((s) => s.run?.startsWith('npx --no-install promptops check'))).toBeGreaterThan(
+      install,
+    );
     const push = workflow.jobs.push!;
     expect(push.if).toContain("'push'");
-    const step = push.steps.find((s) => s.run?.startsWith('npx -p @promptops/cli promptops push'));
-    expect(step?.run).toBe('npx -p @promptops/cli promptops push prompts -m "$GITHUB_SHA"');
+    expect(push.steps.some((s) => s.run?.includes('"$PROMPTOPS_CLI"'))).toBe(true);
+    const step = push.steps.find((s) => s.run?.startsWith('npx --no-install promptops push'));
+    expect(step?.run).toBe('npx --no-install promptops push prompts -m "$GITHUB_SHA"');
     expect(step?.env).toEqual({
       PROMPTOPS_URL: '${{ secrets.PROMPTOPS_URL }}',
       PROMPTOPS_API_KEY: '${{ secrets.PROMPTOPS_API_KEY }}',

@@ -19,6 +19,7 @@ describe('commands', () => {
       'status',
       'check',
       'eval',
+      'import',
       'lock',
       'prompts',
       'log',

@@ -6,6 +6,7 @@ import { DEFAULT_URL, normalizeUrl } from '../config.js';
 import type { CommandContext } from '../context.js';
 import { DEFAULT_PROMPTS_DIR } from '../files.js';
 import { PROJECT_CONFIG_FILE } from '../project-config.js';
+import { cliVersion } from '../version.js';
 
 /**
  * `promptops init`: scaffolds prompts as code in the working directory: promptops.yaml, one example
@@ -48,15 +49,30 @@ messages:
     content: "{{user_name}} asks: {{question}}"
 `;
 
-const WORKFLOW_TEXT = `# promptops: check prompts on every pull request, push them to the registry on merge to main.
+const INSTALL_STEP = `      - name: install the promptops CLI
+        run: |
+          if ls vendor/promptops/*.tgz > /dev/null 2>&1; then
+            npm install --no-save --no-audit --no-fund vendor/promptops/*.tgz
+          else
+            npm install --no-save --no-audit --no-fund "$PROMPTOPS_CLI"
+          fi`;
+
+const workflowText = (
+  version: string,
+): string => `# promptops: check prompts on every pull request, push them to the registry on merge to main.
 # Needs the repository secrets PROMPTOPS_URL and PROMPTOPS_API_KEY (an editor key) for the push.
-# \`npx -p @promptops/cli promptops\` runs the CLI from the registry's own package, never a look-alike.
+# The CLI is the npm package @promptops/cli, pinned to the version that wrote this file (PROMPTOPS_CLI).
+# Offline, or to run a build of your own: \`npm run pack\` in a promptops clone writes dist/packages/*.tgz;
+# commit those under vendor/promptops/ and the install step takes them instead of the registry's.
 name: promptops
 
 on:
   pull_request:
   push:
     branches: [main]
+
+env:
+  PROMPTOPS_CLI: '@promptops/cli@${version}'
 
 jobs:
   check:
@@ -69,7 +85,8 @@ jobs:
           node-version: 20
       - if: hashFiles('package-lock.json') != ''
         run: npm ci
-      - run: npx -p @promptops/cli promptops check --junit promptops-check.xml
+${INSTALL_STEP}
+      - run: npx --no-install promptops check --junit promptops-check.xml
       - if: always()
         uses: actions/upload-artifact@v4
         with:
@@ -87,8 +104,9 @@ jobs:
           node-version: 20
       - if: hashFiles('package-lock.json') != ''
         run: npm ci
-      - run: npx -p @promptops/cli promptops check
-      - run: npx -p @promptops/cli promptops push ${DEFAULT_PROMPTS_DIR} -m "$GITHUB_SHA"
+${INSTALL_STEP}
+      - run: npx --no-install promptops check
+      - run: npx --no-install promptops push ${DEFAULT_PROMPTS_DIR} -m "$GITHUB_SHA"
         env:
           PROMPTOPS_URL: \${{ secrets.PROMPTOPS_URL }}
           PROMPTOPS_API_KEY: \${{ secrets.PROMPTOPS_API_KEY }}
@@ -136,7 +154,7 @@ export const registerInit = (program: Command, ctx: CommandContext): void => {
       const files: { file: string; text: string }[] = [
         { file: PROJECT_CONFIG_FILE, text: configText(url, project) },
         { file: EXAMPLE_PROMPT, text: EXAMPLE_PROMPT_TEXT },
-        { file: WORKFLOW, text: WORKFLOW_TEXT },
+        { file: WORKFLOW, text: workflowText(cliVersion()) },
       ];
       const present: string[] = [];
       for (const { file } of files) if (await exists(join(ctx.io.cwd, file))) present.push(file);
