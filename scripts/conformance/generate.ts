@@ -9,6 +9,7 @@ import { format, resolveConfig } from 'prettier';
 import { ASSIGNMENT_FILE } from './vectors/assignment.js';
 import { CANONICAL_FILE } from './vectors/canonical.js';
 import { LOCKFILE_FILE } from './vectors/lockfile.js';
+import { OVERRIDES_FILE } from './vectors/overrides.js';
 import { REFS_FILE } from './vectors/refs.js';
 import { RENDER_FILE } from './vectors/render.js';
 import { SNAPSHOT_FILE } from './vectors/snapshot.js';
@@ -22,6 +23,7 @@ const FILES: Readonly<Record<string, () => unknown>> = {
   'lockfile.json': LOCKFILE_FILE,
   'snapshot.json': SNAPSHOT_FILE,
   'assignment.json': ASSIGNMENT_FILE,
+  'overrides.json': OVERRIDES_FILE,
 };
 
 /** File name -> its text, formatted as the repository's prettier formats JSON (so `format:check` passes). */

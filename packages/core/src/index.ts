@@ -13,6 +13,7 @@ export * from './audit-anchor.js';
 export * from './audit-story.js';
 export * from './audit-align.js';
 export * from './snapshot.js';
+export * from './overrides.js';
 export * from './lockfile.js';
 export * from './trace-records.js';
 export * from './latency-sketch.js';

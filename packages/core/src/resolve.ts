@@ -4,4 +4,5 @@
  */
 export * from './refs.js';
 export * from './snapshot.js';
+export * from './overrides.js';
 export * from './lockfile.js';

@@ -8,9 +8,11 @@ import {
   assignmentInput,
   canonicalJson,
   contentSha,
+  effectivePrompt,
   murmur3Utf8,
   parseLockfile,
   parseNameRef,
+  parseOverride,
   parseRef,
   promptSha,
   renderPrompt,
@@ -166,5 +168,23 @@ describe('conformance: assignment.json', () => {
 
   it.each(file.invalidRamps.map((v) => [v.name, v] as const))('refused ramp: %s', (_, v) => {
     expect(codeOf(() => assignArm('ro_01hx7k', 'user-42', v.ramp))).toBe(v.error.code);
+  });
+});
+
+describe('conformance: overrides.json', () => {
+  type Case = { name: string; base: PromptContent; override: string };
+  const file = read<{
+    effective: (Case & { expected: { content: PromptContent; sha: string; baseSha: string; overrideSha: string } })[];
+    refused: (Case & Failing)[];
+  }>('overrides.json');
+
+  it.each(file.effective.map((v) => [v.name, v] as const))('effective: %s', (_, v) => {
+    const result = effectivePrompt(v.base, parseOverride(JSON.parse(v.override)));
+    expect(result).toEqual(v.expected);
+    expect(promptSha(result.content)).toBe(v.expected.sha);
+  });
+
+  it.each(file.refused.map((v) => [v.name, v] as const))('refused: %s', (_, v) => {
+    expect(codeOf(() => effectivePrompt(v.base, parseOverride(JSON.parse(v.override))))).toBe(v.error.code);
   });
 });

@@ -13,6 +13,7 @@ from promptops import Client, PromptopsError
 from promptops.assignment import assign_arm, assignment_bucket, assignment_input, murmur3_32, utf8_bytes
 from promptops.canonical import canonical_json, content_sha
 from promptops.lockfile import js_json_parse, parse_lockfile
+from promptops.overrides import effective_prompt, parse_override
 from promptops.prompt import prompt_sha, render_prompt, validate_prompt_content
 from promptops.refs import parse_name_ref, parse_ref
 
@@ -41,7 +42,7 @@ def _error_code(call: Any) -> str:
 
 def test_every_vector_file_is_run() -> None:
     """A new file of vectors must get a runner here, not be silently skipped."""
-    run = {"canonical.json", "render.json", "refs.json", "lockfile.json", "snapshot.json", "assignment.json"}
+    run = {"canonical.json", "render.json", "refs.json", "lockfile.json", "snapshot.json", "assignment.json", "overrides.json"}
     present = {name for name in os.listdir(CONFORMANCE) if name.endswith(".json")}
     assert present <= run, f"vectors without a Python runner: {sorted(present - run)}"
 
@@ -259,3 +260,19 @@ def test_assignment_unit(vector: Dict[str, Any]) -> None:
 @pytest.mark.parametrize("vector", _cases("assignment", "invalidRamps"))
 def test_assignment_invalid_ramp(vector: Dict[str, Any]) -> None:
     assert _error_code(lambda: assign_arm("ro_01hx7k", "user-42", vector["ramp"])) == vector["error"]["code"]
+
+
+# ---- tenant overrides ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", _cases("overrides", "effective"))
+def test_override_effective(vector: Dict[str, Any]) -> None:
+    result = effective_prompt(vector["base"], parse_override(js_json_parse(vector["override"])))
+    assert result == vector["expected"]
+    assert content_sha(result["content"]) == vector["expected"]["sha"]
+
+
+@pytest.mark.parametrize("vector", _cases("overrides", "refused"))
+def test_override_refused(vector: Dict[str, Any]) -> None:
+    value = js_json_parse(vector["override"])
+    assert _error_code(lambda: effective_prompt(vector["base"], parse_override(value))) == vector["error"]["code"]
