@@ -263,6 +263,18 @@ export const ERROR_CATALOGUE = {
     'slots include each other too deeply (a cycle)',
     'remove the cycle between slots',
   ),
+  invalid_override: e(
+    'invalid',
+    'prompts',
+    'a tenant override is malformed, or sets something other than slots, variable defaults and params (temperature, maxTokens, model), or names a variable the prompt does not declare; `issues` names each field',
+    "set only the prompt's slots, declared variables' defaults and the three params",
+  ),
+  override_unknown_slot: e(
+    'invalid',
+    'prompts',
+    'a tenant override names a slot the prompt does not have; `details.slots` lists the slots it has',
+    'override only slots the prompt declares, or add the slot to the prompt first',
+  ),
 
   // Labels and rollbacks
   label_not_found: e('not_found', 'labels', 'the prompt has no label of this name', 'see `promptops labels NAME`'),
