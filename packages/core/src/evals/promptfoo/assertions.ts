@@ -98,8 +98,8 @@ export const mapAssertions = (list: unknown, where: string, context: AssertionCo
   return out;
 };
 
-// `[not-]type[(threshold)]: value`, promptfoo's CSV spelling; legacy prefixes fn:, eval:, grade:.
-const EXPECTED = /^(not-)?([a-z][a-z0-9-]*)(?:\((\d+(?:\.\d+)?)\))?:\s?([\s\S]*)$/;
+// `[not-]type[(threshold)][: value]`, promptfoo's CSV spelling; legacy prefixes fn:, eval:, grade:.
+const EXPECTED = /^(not-)?([a-z][a-z0-9-]*)(?:\((\d+(?:\.\d+)?)\))?(?::\s?([\s\S]*))?$/;
 const LEGACY: Record<string, string> = { fn: 'javascript', eval: 'javascript', grade: 'llm-rubric' };
 
 /** A CSV `__expected` cell as a promptfoo assertion (then mapped like any other). */
