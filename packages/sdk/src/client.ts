@@ -371,7 +371,8 @@ class Client implements PromptopsClient, Recorder {
       const label = this.resolveLabel!(nameOrRef, options ?? NO_OPTIONS);
       return typeof label === 'string' && label !== '' ? label : undefined;
     } catch (error) {
-      this.report(toPromptopsError(error, 'resolve_label_failed', `resolveLabel('${nameOrRef}') threw`), true);
+      const message = `resolveLabel('${nameOrRef}') threw: ${error instanceof Error ? error.message : String(error)}`;
+      this.report(new PromptopsError('internal', 'resolve_label_failed', `${message}; the default label served`), true);
       return undefined;
     }
   }
