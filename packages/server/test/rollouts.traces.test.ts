@@ -126,6 +126,8 @@ describeEachDatabase('rollouts decided on real traces (%s)', (dialect) => {
   it('advances equal arms once the step has its duration and samples', async () => {
     now = T0 + 3_600_000;
     const id = await start('equal', { steps: [10, 50, 100] });
+    // No trace of it yet: no figures (null, not zeros).
+    expect(await show(id)).toMatchObject({ arms: null, guardrails: null, shadow: null });
     now += 5_000;
     await traffic('equal', id, 'baseline', 540, 100);
     await traffic('equal', id, 'candidate', 60, 100);

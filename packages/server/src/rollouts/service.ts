@@ -385,20 +385,21 @@ export const createRolloutService = (
         ? undefined
         : await source.rolloutObservations(actor.projectId, id, Date.parse(row.createdAt));
     const { config } = row;
+    // No figures (null, not zeros) until a trace of the rollout is recorded.
+    const seen = figures !== undefined && figures.requests.baseline + figures.requests.candidate > 0;
     // The newest pairs are summed up; how many there are in all is counted.
     const pairs =
-      row.mode === 'shadow' && source?.shadowPairs !== undefined
+      seen && row.mode === 'shadow' && source?.shadowPairs !== undefined
         ? await source.shadowPairs(actor.projectId, id, { limit: SHADOW_PAIRS_READ })
         : undefined;
     return {
       rollout: toRolloutView(row),
       decisions,
-      arms: figures === undefined ? null : rolloutArmFigures(figures, config.alpha, config.sequentialTuning),
-      guardrails:
-        figures === undefined
-          ? null
-          : evaluateGuardrails(config.guardrails, figures.metrics, config.alpha, config.sequentialTuning),
-      shadow: pairs === undefined ? null : summarizeShadowPairs(pairs.count, pairs.pairs),
+      arms: seen ? rolloutArmFigures(figures, config.alpha, config.sequentialTuning) : null,
+      guardrails: seen
+        ? evaluateGuardrails(config.guardrails, figures.metrics, config.alpha, config.sequentialTuning)
+        : null,
+      shadow: pairs === undefined || pairs.count === 0 ? null : summarizeShadowPairs(pairs.count, pairs.pairs),
     };
   };
 
