@@ -2,6 +2,7 @@ import type { PromptDiff } from './diff.js';
 import type { EvalGateVerdict } from './eval-records.js';
 import type { DeploymentRecord, VersionSummary } from './records.js';
 import type { DriftCheckSuite } from './drift/records.js';
+import type { RolloutConfig } from './rollouts/config.js';
 
 /** Review gates: label policies, owners, teams, change requests and blame (docs/api.md, "Review gates"). */
 
@@ -81,8 +82,13 @@ export interface ChangeRequestSummary {
   readonly baseVersion: number | null;
   readonly createdAt: string;
   readonly updatedAt: string;
-  /** The deployment a merge made (null until merged). */
+  /** The deployment a merge made (null until merged, and for a proposed rollout). */
   readonly deploymentId: number | null;
+  /**
+   * A proposed rollout: merging starts it (`rolloutId`) instead of moving the label, which moves when the
+   * rollout completes. Null: merging moves the label.
+   */
+  readonly rollout: { readonly plan: RolloutConfig; readonly rolloutId: string | null } | null;
 }
 
 export type CheckStatus = 'passed' | 'failed' | 'pending' | 'not_available';

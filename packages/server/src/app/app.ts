@@ -227,7 +227,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(policyRoutes(createPolicyService(storage, clock)));
   await app.register(
     reviewRoutes(
-      createReviewService(storage, clock, evalGate, createDriftCheck(storage.evals)),
+      createReviewService(storage, clock, evalGate, createDriftCheck(storage.evals), (tx, actor, request) =>
+        rollouts.startFromReview(tx, actor, request),
+      ),
       createBlameService(storage),
     ),
   );

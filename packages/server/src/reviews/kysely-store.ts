@@ -1,4 +1,4 @@
-import type { ChangeRequestStatus, ReviewEventKind, ReviewRole } from '@promptops/core';
+import type { ChangeRequestStatus, ReviewEventKind, ReviewRole, RolloutConfig } from '@promptops/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ReviewDatabase } from '../storage/schema.js';
 import type { TxScope } from '../storage/transaction.js';
@@ -51,6 +51,8 @@ const toChangeRequest = (row: ChangeRequestSelect): ChangeRequestRow => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   deploymentId: row.deployment_id,
+  rollout: row.rollout === null ? null : (JSON.parse(row.rollout) as RolloutConfig),
+  rolloutId: row.rollout_id,
 });
 
 const toEvent = (row: Selectable<ReviewDatabase['review_events']>): ReviewEventRow => ({
@@ -259,6 +261,8 @@ const reviewQueries = (database: Kysely<Database>): ReviewTx => {
           created_at: row.createdAt,
           updated_at: row.createdAt,
           deployment_id: null,
+          rollout: row.rollout === null ? null : JSON.stringify(row.rollout),
+          rollout_id: null,
         })
         .returning('id')
         .executeTakeFirstOrThrow();
@@ -277,6 +281,7 @@ const reviewQueries = (database: Kysely<Database>): ReviewTx => {
           ...(patch.baseSha === undefined ? {} : { base_sha: patch.baseSha }),
           ...(patch.baseVersion === undefined ? {} : { base_version: patch.baseVersion }),
           ...(patch.deploymentId === undefined ? {} : { deployment_id: patch.deploymentId }),
+          ...(patch.rolloutId === undefined ? {} : { rollout_id: patch.rolloutId }),
         })
         .where('project_id', '=', projectId)
         .where('id', '=', id)

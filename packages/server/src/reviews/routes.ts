@@ -6,6 +6,8 @@ import type { BlameService } from './blame.js';
 import type { PolicyInput, PolicyService } from './policies.js';
 import type { ReviewService } from './service.js';
 import { strictBody } from './strict-body.js';
+import type { RolloutPlanInput } from '../rollouts/plan.js';
+import { rolloutPlanSchema } from '../rollouts/routes.js';
 
 const labelParams = {
   type: 'object',
@@ -225,28 +227,35 @@ export const reviewRoutes = (reviews: ReviewService, blame: BlameService) => asy
     async (request) => reviews.list(requireActor(request.actor), request.query),
   );
 
-  app.post<{ Body: { name: string; ref: string; label: string; message?: string } }>(
+  app.post<{ Body: { name: string; ref: string; label: string; message?: string; rollout?: RolloutPlanInput } }>(
     '/api/v1/reviews',
     {
       config: { permission: 'reviews:open' },
-      preValidation: strictBody(['name', 'ref', 'label', 'message']),
+      preValidation: strictBody(['name', 'ref', 'label', 'message', 'rollout']),
       schema: {
         tags: ['reviews'],
-        summary: 'Open a change request: move LABEL of NAME to REF once approved',
-        body: body({ name: nameParams.properties.name, ref, label: labelParams.properties.label, message: text }, [
-          'name',
-          'ref',
-          'label',
-        ]),
+        summary:
+          'Open a change request: move LABEL of NAME to REF once approved, or with `rollout` start that rollout of REF on LABEL when merged',
+        body: body(
+          {
+            name: nameParams.properties.name,
+            ref,
+            label: labelParams.properties.label,
+            message: text,
+            rollout: { type: 'object', additionalProperties: false, properties: rolloutPlanSchema },
+          },
+          ['name', 'ref', 'label'],
+        ),
       },
     },
     async (request, reply) => {
-      const { name, ref: to, label, message } = request.body;
+      const { name, ref: to, label, message, rollout } = request.body;
       const view = await reviews.open(requireActor(request.actor), {
         name,
         ref: to,
         label,
         ...(message === undefined ? {} : { message }),
+        ...(rollout === undefined ? {} : { rollout }),
       });
       return reply.code(201).send(view);
     },

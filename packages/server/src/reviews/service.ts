@@ -14,6 +14,7 @@ import {
   type ReviewChecks,
   type ReviewEvent,
   type ReviewEventKind,
+  type RolloutConfig,
 } from '@promptops/core';
 import { roleAllows } from '../auth/permissions.js';
 import type { Actor, Clock } from '../context.js';
@@ -23,6 +24,8 @@ import { toDeploymentRecord, toVersionRecord, toVersionSummary } from '../prompt
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { PromptRow, RegistryReads, RegistryStore, RegistryTx, VersionRow } from '../registry/store.js';
 import type { Transaction } from '../storage/transaction.js';
+import { planOf, type RolloutPlanInput } from '../rollouts/plan.js';
+import type { RolloutTx } from '../rollouts/store.js';
 import type { ChangeRequestRow, ReviewReads, ReviewStore, ReviewTx } from './store.js';
 import { allPass, approvalContext, computeChecks, refusalOf } from './checks.js';
 import type { EvalGate } from '../evals/gate.js';
@@ -42,6 +45,8 @@ export interface OpenInput {
   readonly ref: string;
   readonly label: string;
   readonly message?: string;
+  /** A rollout plan: merging starts it instead of moving the label. */
+  readonly rollout?: RolloutPlanInput;
 }
 
 export interface ListQuery {
@@ -66,6 +71,7 @@ export const toSummary = (row: ChangeRequestRow): ChangeRequestSummary => ({
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,
   deploymentId: row.deploymentId,
+  rollout: row.rollout === null ? null : { plan: row.rollout, rolloutId: row.rolloutId },
 });
 
 const notFound = (id: number): PromptopsError =>
@@ -96,7 +102,42 @@ interface Reads {
 interface Tx {
   readonly registry: RegistryTx;
   readonly reviews: ReviewTx;
+  readonly rollouts: RolloutTx;
 }
+
+/** Starts a merged change request's rollout in the merge's transaction (the rollouts service's startFromReview). */
+export type ReviewRolloutStarter = (
+  tx: { readonly registry: RegistryTx; readonly rollouts: RolloutTx },
+  actor: Actor,
+  request: {
+    readonly id: number;
+    readonly prompt: { readonly id: number; readonly name: string };
+    readonly label: string;
+    readonly baselineSha: string;
+    readonly candidate: { readonly sha: string; readonly version: number };
+    readonly plan: RolloutConfig;
+    readonly message: string;
+  },
+) => Promise<{ readonly id: string }>;
+
+/** The plan a request carries, checked like a rollout's start; bad fields are named under `rollout.`. */
+const requestPlan = (input: RolloutPlanInput): RolloutConfig => {
+  try {
+    return planOf(input);
+  } catch (error) {
+    if (!(error instanceof PromptopsError) || error.issues === undefined) throw error;
+    const issues = error.issues.map((issue) => ({ ...issue, path: `rollout.${issue.path}` }));
+    throw new PromptopsError(
+      'invalid',
+      error.code,
+      `the proposed rollout's plan is not valid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      {
+        issues,
+        ...(error.fix === undefined ? {} : { fix: error.fix }),
+      },
+    );
+  }
+};
 
 /** The stores the review service uses. */
 export interface ReviewStores {
@@ -111,6 +152,8 @@ export const createReviewService = (
   evalGate: EvalGate,
   /** The offline drift check (drift/check.ts); without it the check says drift is not available. */
   driftCheck?: DriftCheck,
+  /** Starts the rollout a merged request proposes; without it such a merge is refused. */
+  startRollout?: ReviewRolloutStarter,
 ) => {
   const stores: Reads = { registry, reviews };
   const requireRequest = async (reads: Reads, actor: Actor, id: number): Promise<ChangeRequestRow> => {
@@ -355,6 +398,7 @@ export const createReviewService = (
           },
         );
       }
+      const plan = input.rollout === undefined ? null : requestPlan(input.rollout);
       const id = await transaction(async (tx) => {
         const found = await tx.registry.getPrompt(actor.projectId, input.name);
         if (!found || found.headSha === null) throw await unknownPrompt(tx.registry, actor.projectId, input.name);
@@ -380,12 +424,14 @@ export const createReviewService = (
           baseSha: current?.sha ?? null,
           baseVersion: current?.version ?? null,
           createdAt: clock.now().toISOString(),
+          rollout: plan,
         });
         // Times are recorded for verify to compare (with updatedAt on later changes); older entries lack them.
         await record(tx, actor, cr, 'opened', cr.sha, cr.message, {
           version: cr.version,
           baseSha: cr.baseSha,
           createdAt: cr.createdAt,
+          ...(plan === null ? {} : { rollout: plan }),
         });
         return cr.id;
       });
@@ -529,6 +575,35 @@ export const createReviewService = (
               details: { checks: state.checks },
             },
           );
+        }
+        if (cr.rollout !== null) {
+          // The request proposes a rollout: it starts now; the label moves when the rollout completes.
+          if (current === undefined) {
+            throw new PromptopsError(
+              'not_found',
+              'label_not_found',
+              `'${cr.label}' of '${cr.name}' serves nothing yet: a rollout needs the label's version as its baseline`,
+              { fix: `promote a version to '${cr.label}' first, or propose the move without a rollout` },
+            );
+          }
+          if (startRollout === undefined) throw new Error('the review service was built without rollouts');
+          const started = await startRollout(tx, actor, {
+            id,
+            prompt,
+            label: cr.label,
+            baselineSha: current.sha,
+            candidate: { sha: state.to.sha, version: state.to.version },
+            plan: cr.rollout,
+            message: cr.message,
+          });
+          const updatedAt = clock.now().toISOString();
+          await tx.reviews.updateChangeRequest(actor.projectId, id, {
+            status: 'merged',
+            rolloutId: started.id,
+            updatedAt,
+          });
+          await record(tx, actor, cr, 'merged', cr.sha, textOf(input.comment), { rolloutId: started.id, updatedAt });
+          return;
         }
         const firstLine = cr.message.split('\n')[0] ?? '';
         const moved = await moveLabel(tx.registry, clock, {

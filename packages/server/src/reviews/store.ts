@@ -1,4 +1,4 @@
-import type { ChangeRequestStatus, ReviewEventKind, ReviewRole } from '@promptops/core';
+import type { ChangeRequestStatus, ReviewEventKind, ReviewRole, RolloutConfig } from '@promptops/core';
 
 /**
  * The reviews feature's store: label policies, owners, teams, change requests and their events.
@@ -55,9 +55,16 @@ export interface ChangeRequestRow {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly deploymentId: number | null;
+  /** A rollout plan: merging starts this rollout instead of moving the label. */
+  readonly rollout: RolloutConfig | null;
+  /** The rollout the merge started. */
+  readonly rolloutId: string | null;
 }
 
-export type NewChangeRequest = Omit<ChangeRequestRow, 'id' | 'name' | 'status' | 'updatedAt' | 'deploymentId'>;
+export type NewChangeRequest = Omit<
+  ChangeRequestRow,
+  'id' | 'name' | 'status' | 'updatedAt' | 'deploymentId' | 'rolloutId'
+>;
 
 export interface ReviewEventRow {
   readonly id: number;
@@ -116,6 +123,7 @@ export interface ReviewTx extends ReviewReads {
       readonly baseSha?: string | null;
       readonly baseVersion?: number | null;
       readonly deploymentId?: number;
+      readonly rolloutId?: string;
       readonly updatedAt: string;
     },
   ): Promise<void>;

@@ -8,6 +8,7 @@ import {
   rolloutArmFigures,
   summarizeShadowPairs,
   transitionRollout,
+  type RolloutConfig,
   type RolloutDecision,
   type RolloutState,
 } from '@promptops/core';
@@ -223,6 +224,47 @@ export const createRolloutService = (
     }
   };
 
+  /** A new running rollout with its start decision and audit entry, in the caller's transaction (prompt locked). */
+  const insertStarted = async (
+    tx: { registry: RegistryTx; rollouts: RolloutTx },
+    actor: Actor,
+    prompt: { readonly id: number; readonly name: string },
+    plan: {
+      readonly label: string;
+      readonly baselineSha: string;
+      readonly candidate: { readonly sha: string; readonly version: number };
+      readonly config: RolloutConfig;
+      readonly salt?: string | undefined;
+      readonly reason: string;
+    },
+  ): Promise<RolloutRow> => {
+    const current = await tx.rollouts.activeRollout(actor.projectId, prompt.id, plan.label);
+    if (current !== undefined) throw active(prompt.name, plan.label, current.id);
+    const id = makeId();
+    const now = clock.now();
+    const started = transitionRollout(newRollout(id, plan.config, plan.salt ?? id), 'start', now);
+    const row = await tx.rollouts.insertRollout({
+      id,
+      projectId: actor.projectId,
+      promptId: prompt.id,
+      label: plan.label,
+      mode: plan.config.mode,
+      baselineSha: plan.baselineSha,
+      candidateSha: plan.candidate.sha,
+      candidateVersion: plan.candidate.version,
+      salt: started.salt,
+      config: plan.config,
+      state: started.state,
+      stepIndex: started.stepIndex,
+      stepStartedAt: started.stepStartedAt,
+      reason: null,
+      createdBy: actor.name,
+      createdAt: now.toISOString(),
+    });
+    await record(tx, row, 'start', actor.name, plan.reason, { plan: plan.config });
+    return row;
+  };
+
   const start = async (actor: Actor, name: string, input: StartRolloutInput): Promise<RolloutView> => {
     const config = planOf(input);
     const prompt = await registry.getPrompt(actor.projectId, name);
@@ -252,15 +294,10 @@ export const createRolloutService = (
       );
     }
     if (config.mode === 'split') await checkPolicy(actor, name, input.label, candidate.sha, baseline.sha);
-    const id = makeId();
-    const now = clock.now();
-    const started = transitionRollout(newRollout(id, config, input.salt ?? id), 'start', now);
     const reason = reasonOf(input.reason, `started by ${actor.name}`);
     try {
       return await transaction(async (tx) => {
-        await tx.registry.lockPrompt(actor.projectId, name, now.toISOString());
-        const current = await tx.rollouts.activeRollout(actor.projectId, prompt.id, input.label);
-        if (current !== undefined) throw active(name, input.label, current.id);
+        await tx.registry.lockPrompt(actor.projectId, name, clock.now().toISOString());
         const moved = await tx.registry.getLabel(prompt.id, input.label);
         if (moved?.sha !== baseline.sha) {
           throw new PromptopsError(
@@ -272,25 +309,19 @@ export const createRolloutService = (
             },
           );
         }
-        const row = await tx.rollouts.insertRollout({
-          id,
-          projectId: actor.projectId,
-          promptId: prompt.id,
-          label: input.label,
-          mode: config.mode,
-          baselineSha: baseline.sha,
-          candidateSha: candidate.sha,
-          candidateVersion: candidate.version,
-          salt: started.salt,
-          config,
-          state: started.state,
-          stepIndex: started.stepIndex,
-          stepStartedAt: started.stepStartedAt,
-          reason: null,
-          createdBy: actor.name,
-          createdAt: now.toISOString(),
-        });
-        await record(tx, row, 'start', actor.name, reason, { plan: config });
+        const row = await insertStarted(
+          tx,
+          actor,
+          { id: prompt.id, name },
+          {
+            label: input.label,
+            baselineSha: baseline.sha,
+            candidate,
+            config,
+            salt: input.salt,
+            reason,
+          },
+        );
         return toRolloutView(row);
       });
     } catch (error) {
@@ -422,8 +453,38 @@ export const createRolloutService = (
     return { rollouts: rows.map(toRolloutView) };
   };
 
+  /**
+   * A merged change request's rollout, in the merge's transaction (the prompt locked, the label checked
+   * to serve the request's base): its review stood in for the label's policy.
+   */
+  const startFromReview = async (
+    tx: { registry: RegistryTx; rollouts: RolloutTx },
+    actor: Actor,
+    request: {
+      readonly id: number;
+      readonly prompt: { readonly id: number; readonly name: string };
+      readonly label: string;
+      readonly baselineSha: string;
+      readonly candidate: { readonly sha: string; readonly version: number };
+      readonly plan: RolloutConfig;
+      readonly message: string;
+    },
+  ): Promise<RolloutView> => {
+    const { prompt, label, baselineSha, candidate, plan } = request;
+    const firstLine = request.message.split('\n')[0] ?? '';
+    const row = await insertStarted(tx, actor, prompt, {
+      label,
+      baselineSha,
+      candidate,
+      config: plan,
+      reason: `change request #${request.id}${firstLine === '' ? '' : `: ${firstLine}`}`.slice(0, MAX_REASON),
+    });
+    return toRolloutView(row);
+  };
+
   return {
     start,
+    startFromReview,
     list,
     show,
     pause: (actor: Actor, id: string, reason?: string) => act(actor, id, 'pause', reason),

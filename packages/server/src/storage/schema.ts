@@ -290,6 +290,9 @@ export type ReviewDatabase = {
     created_at: string;
     updated_at: string;
     deployment_id: number | null;
+    /** The proposed rollout's plan (JSON), or null: merging moves the label. */
+    rollout: string | null;
+    rollout_id: string | null;
   };
   review_events: {
     id: Generated<number>;

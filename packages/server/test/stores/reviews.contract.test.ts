@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { rolloutConfig } from '@promptops/core';
 import type { PolicyRow } from '../../src/reviews/store.js';
 import { describeEachDatabase } from '../support/databases.js';
 import { AT, shaOf, storesFixture } from './support.js';
@@ -118,6 +119,8 @@ describeEachDatabase('reviews store contract: %s', (dialect) => {
       baseSha: null,
       baseVersion: null,
       createdAt: AT,
+      // The third proposes a rollout: its plan is kept as given.
+      rollout: version === 3 ? rolloutConfig({ mode: 'shadow', steps: [10, 100] }) : null,
     });
     const [first, second, third] = await storage.transaction(async (tx) => [
       await tx.reviews.insertChangeRequest(request(1)),
@@ -131,6 +134,7 @@ describeEachDatabase('reviews store contract: %s', (dialect) => {
       status: 'open',
       updatedAt: AT,
       deploymentId: null,
+      rolloutId: null,
     });
     expect(await storage.reviews.getChangeRequest(project.id, first!.id)).toEqual(first);
     expect(await storage.reviews.getChangeRequest(other.id, first!.id)).toBeUndefined();
@@ -153,6 +157,14 @@ describeEachDatabase('reviews store contract: %s', (dialect) => {
       updatedAt: LATER,
     });
     expect(await ids({ limit: 10, status: 'open' })).toEqual([third!.id]);
+    await storage.transaction((tx) =>
+      tx.reviews.updateChangeRequest(project.id, third!.id, { rolloutId: 'ro_abcdefghijkl', updatedAt: LATER }),
+    );
+    expect(await storage.reviews.getChangeRequest(project.id, third!.id)).toMatchObject({
+      status: 'open',
+      rollout: { mode: 'shadow', steps: [10, 100], minSamplesPerArm: 100 },
+      rolloutId: 'ro_abcdefghijkl',
+    });
     expect((await storage.reviews.listMergedChangeRequests(prompt.id)).map((row) => row.id)).toEqual([first!.id]);
 
     const event = (changeRequestId: number, kind: 'opened' | 'approved', actor: string) => ({
