@@ -95,7 +95,8 @@ for (const dialect of DIALECTS)
           .replace(':team', 'support')
           .replace(':id', '1');
       let checked = 0;
-      const inMatrix = (r: RouteInfo): boolean => r.url.startsWith('/api/') || r.url === '/v1/chat/completions';
+      const inMatrix = (r: RouteInfo): boolean =>
+        r.url.startsWith('/api/') || r.url === '/v1/chat/completions' || r.url === '/metrics';
       for (const route of routes.filter((r) => inMatrix(r) && r.method !== 'HEAD')) {
         // The change stream never ends by itself: take its status from the headers, then drop the stream.
         const streaming = route.url === '/api/v1/stream';

@@ -11,7 +11,7 @@ import { createStorage, type Stores } from '../src/app/stores.js';
 import { ADMIN_KEY, freshDbUrl } from './support/registry.js';
 
 /**
- * Only the dashboard's own routes get its index.html: any other path (/metrics, /v2/..., /graphql, a
+ * Only the dashboard's own routes get its index.html: any other path (/metrics/x, /v2/..., /graphql, a
  * scanner's /.env) is a 404 in the API's error shape, not a 200 page that looks like success.
  */
 
@@ -47,8 +47,9 @@ describe('paths that are neither API routes nor dashboard routes', () => {
 
   it('answers them 404 with a JSON error, with or without a key', async () => {
     for (const url of [
-      '/metrics',
-      '/metrics?format=prometheus',
+      '/metrics/x',
+      '/metricsx?format=prometheus',
+      '/prometheus/metrics',
       '/v2/traces',
       '/apis/x',
       '/graphql',
@@ -71,7 +72,7 @@ describe('paths that are neither API routes nor dashboard routes', () => {
         });
       }
     }
-    expect((await get('/metrics', { method: 'HEAD' })).statusCode).toBe(404);
+    expect((await get('/metrics/x', { method: 'HEAD' })).statusCode).toBe(404);
   });
 
   it('answers unknown /api and /v1 paths 404 JSON once the key is valid', async () => {

@@ -33,6 +33,7 @@ interface ServeFlags {
   trustProxy?: string;
   writeRateLimit?: string;
   gatewayConfig?: string;
+  metricsPublic?: boolean;
 }
 
 export const registerServe = (program: Command, ctx: CommandContext): void => {
@@ -62,6 +63,7 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
       '--gateway-config <file>',
       "JSON or YAML file of the gateway's upstreams, name -> { baseURL, apiKeyEnv } (default: env PROMPTOPS_GATEWAY_CONFIG, else only the simulated provider)",
     )
+    .option('--metrics-public', 'answer GET /metrics without an API key (default: env PROMPTOPS_METRICS_PUBLIC=1)')
     .action(async (options: ServeFlags, command: Command) => {
       const globals = ctx.options(command);
       const out = ctx.output(command);
@@ -98,6 +100,7 @@ export const registerServe = (program: Command, ctx: CommandContext): void => {
         ...(trustProxy === undefined ? {} : { trustProxy }),
         ...(writeRateLimit === undefined ? {} : { writeRateLimit }),
         ...(gatewayConfig === undefined ? {} : { gatewayConfig }),
+        ...(options.metricsPublic === true ? { metricsPublic: true } : {}),
         logStream: { write: (line: string) => void ctx.io.stderr.write(line) },
         // The server announces itself (URL, a new admin key); with --json that goes to stderr.
         print: (line: string) => (out.json ? out.note(line) : out.line(line)),

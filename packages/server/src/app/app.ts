@@ -28,6 +28,9 @@ import { LANGFUSE_API_PREFIX, keyMismatch, langfuseCredentials } from '../langfu
 import { langfuseRoutes } from '../langfuse/routes.js';
 import { createLangfuseService } from '../langfuse/service.js';
 import { labelRoutes } from '../labels/routes.js';
+import type { MetricsSource } from '../metrics/collect.js';
+import { HttpMetrics } from '../metrics/http.js';
+import { metricsRoutes } from '../metrics/routes.js';
 import { promptRoutes } from '../prompts/routes.js';
 import { createBlameService } from '../reviews/blame.js';
 import { createPolicyService } from '../reviews/policies.js';
@@ -56,6 +59,8 @@ declare module 'fastify' {
     changeFeed: ChangeFeed;
     /** Decides running rollouts; `start-server.ts` starts it, tests call its `tick()`. */
     rolloutScheduler: RolloutScheduler;
+    /** Figures other features add to `/metrics` (incidents open, …): push a source. */
+    metricsSources: MetricsSource[];
   }
 }
 
@@ -85,6 +90,8 @@ export interface AppOptions {
   readonly gateway?: GatewayOptions;
   /** The rollouts scheduler's tick and lease, and the per-arm figures it decides on (tests inject them). */
   readonly rollouts?: RolloutSchedulerOptions & { readonly observations?: RolloutObservationSource };
+  /** `/metrics` without a key (`--metrics-public`); else it needs a `metrics:read` key. */
+  readonly metricsPublic?: boolean;
   /** Observes every registered route (the permission test enumerates them). */
   readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
 }
@@ -116,6 +123,11 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   app.setErrorHandler(errorHandler);
   registerSecurityHeaders(app);
   app.addHook('preHandler', refuseMalformedInput);
+  const httpMetrics = new HttpMetrics();
+  app.addHook('onResponse', (request, reply, done) => {
+    httpMetrics.observe(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
   let webFallback: Awaited<ReturnType<typeof registerWeb>> | undefined;
   app.setNotFoundHandler(
     (request, reply) =>
@@ -243,6 +255,24 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     createChangeFeed(storage.registry, { log: app.log, rollouts: storage.rollouts, ...options.changeFeed }),
   );
   await app.register(changeRoutes(app.changeFeed));
+  app.decorate('metricsSources', [] as MetricsSource[]);
+  await app.register(
+    metricsRoutes({
+      reads: storage.metrics,
+      http: httpMetrics,
+      sources: app.metricsSources,
+      clock,
+      public: options.metricsPublic === true,
+      feed: async () => {
+        const { streams, subscribers } = app.changeFeed.stats();
+        let lagEntries = 0;
+        for (const [projectId, cursor] of app.changeFeed.cursors()) {
+          lagEntries = Math.max(lagEntries, (await storage.registry.latestAuditSeq(projectId)) - cursor);
+        }
+        return { streams, subscribers, lagEntries };
+      },
+    }),
+  );
   const rollouts = createRolloutService(storage, clock, evalGate, {
     // The traces decide unless a test injects its own figures.
     observations: () => options.rollouts?.observations ?? storage.traces,

@@ -2,6 +2,7 @@ import type { AppOptions } from './app.js';
 import { DEFAULT_LOG_LEVEL, loggerOptions, parseLogLevel, type LogLevel } from './logging.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseWriteRateLimit, writesPerMinute } from '../auth/write-limit.js';
+import { metricsPublicFrom } from '../metrics/settings.js';
 
 /** What `promptops serve` configures beyond the database: logging, the proxy in front, write limits. */
 export interface ServeSettings {
@@ -15,6 +16,8 @@ export interface ServeSettings {
   readonly trustProxy?: TrustProxy;
   /** Writes per minute per key, 0 for none; default `PROMPTOPS_WRITE_RATE_LIMIT`, else 1,200. */
   readonly writeRateLimit?: number;
+  /** `/metrics` without a key; default `PROMPTOPS_METRICS_PUBLIC=1`, else a `metrics:read` key is needed. */
+  readonly metricsPublic?: boolean;
 }
 
 const fromEnv = <T>(name: string, parse: (text: string, source: string) => T): T | undefined => {
@@ -29,7 +32,9 @@ const logLevelOf = (settings: ServeSettings): LogLevel => {
 };
 
 /** The app options these settings give; environment variables fill what the caller left unset. */
-export const appSettings = (settings: ServeSettings): Pick<AppOptions, 'logger' | 'trustProxy' | 'writeRateLimit'> => {
+export const appSettings = (
+  settings: ServeSettings,
+): Pick<AppOptions, 'logger' | 'trustProxy' | 'writeRateLimit' | 'metricsPublic'> => {
   const trustProxy = settings.trustProxy ?? fromEnv('PROMPTOPS_TRUST_PROXY', parseTrustProxy) ?? false;
   const perMinute =
     settings.writeRateLimit === undefined
@@ -38,6 +43,7 @@ export const appSettings = (settings: ServeSettings): Pick<AppOptions, 'logger' 
   return {
     logger: settings.log === false ? false : loggerOptions(logLevelOf(settings), settings.logStream ?? process.stderr),
     trustProxy,
+    metricsPublic: settings.metricsPublic ?? metricsPublicFrom(process.env),
     ...(perMinute === undefined ? {} : { writeRateLimit: writesPerMinute(perMinute) }),
   };
 };

@@ -5,6 +5,8 @@ import { createDriftStore } from '../drift/kysely-store.js';
 import type { DriftStore, DriftTx } from '../drift/store.js';
 import { createEvalStore } from '../evals/kysely-store.js';
 import { createLeaseStore } from '../leases/kysely-store.js';
+import { createMetricsStore } from '../metrics/kysely-store.js';
+import type { MetricsReads } from '../metrics/store.js';
 import type { LeaseStore } from '../leases/store.js';
 import type { EvalStore, EvalTx } from '../evals/store.js';
 import { createRegistryStore } from '../registry/kysely-store.js';
@@ -46,6 +48,8 @@ export interface Stores {
   readonly rollouts: RolloutStore;
   readonly leases: LeaseStore;
   readonly drift: DriftStore;
+  /** The grouped counts `/metrics` reads. */
+  readonly metrics: MetricsReads;
   readonly traces: TraceStoreHandle;
   /** One write transaction across stores (SQLite: BEGIN IMMEDIATE; PostgreSQL: READ COMMITTED with row locks). */
   readonly transaction: Transaction<StoresTx>;
@@ -118,6 +122,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
     rollouts,
     leases,
     drift,
+    metrics: createMetricsStore(db),
     traces,
     transaction,
     migrate: () => migrateToLatest(db, dialect),

@@ -50,6 +50,9 @@ export const PERMISSIONS = {
   // The gateway (POST /v1/chat/completions): production traffic, like trace ingestion, from an app's editor
   // key; it spends the server's upstream key, so viewers (read-only keys) may not call it.
   'gateway:call': 'editor',
+  // Prometheus scrapes (GET /metrics): the lowest role, its own project's series only; a scraper's key
+  // should be a viewer key made for it. `--metrics-public` opens the route to anyone, every project's series.
+  'metrics:read': 'viewer',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

@@ -73,6 +73,15 @@ export class ChangeHub {
     return { pollers: this.#pollers.size, subscribers: this.#counts.total };
   }
 
+  /** Each polled project's cursor (the last audit seq its poller read), for the feed's lag metric. */
+  cursors(): Map<number, number> {
+    const cursors = new Map<number, number>();
+    for (const poller of this.#pollers.values()) {
+      if (poller.cursor !== undefined) cursors.set(poller.projectId, poller.cursor);
+    }
+    return cursors;
+  }
+
   /** Why `owner` may not subscribe now (which limit), or undefined when it may. */
   refusal(owner: SubscriberOwner): TooManySubscribersError | undefined {
     return this.#counts.refusal(owner);

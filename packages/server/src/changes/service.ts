@@ -106,6 +106,9 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
 
     stats: (): ChangeFeedStats => ({ ...hub.stats, streams: streams.size }),
 
+    /** Each polled project's cursor on this replica (`/metrics` compares them with the newest seq). */
+    cursors: (): Map<number, number> => hub.cursors(),
+
     /** Why the actor's key may not subscribe now (which limit), or undefined when it may. */
     refusal: (actor: Actor): TooManySubscribersError | undefined => hub.refusal(ownerOf(actor)),
 
