@@ -16,6 +16,7 @@ export const ERROR_AREAS = {
   reviews: 'Reviews and policies',
   evals: 'Eval suites and runs',
   rollouts: 'Rollouts',
+  incidents: 'Monitors and incidents',
   gateway: 'Gateway (POST /v1/chat/completions)',
   drift: 'Drift reports',
   langfuse: 'Langfuse-compatible API and import',
@@ -472,6 +473,32 @@ export const ERROR_CATALOGUE = {
     'rollouts',
     'the label already has an active (draft, running or paused) rollout: one at a time per label',
     'abort it (`promptops rollout abort ID`) or wait for it to complete',
+  ),
+
+  // Monitors and incidents
+  invalid_monitor: e(
+    'invalid',
+    'incidents',
+    "a monitor's settings are invalid (a condition, the window, the action)",
+    'correct the field the message names; leave a field out to take its default',
+  ),
+  monitor_not_found: e(
+    'not_found',
+    'incidents',
+    'no monitor with this id on the prompt',
+    'list them: `promptops monitor list NAME`',
+  ),
+  incident_not_found: e(
+    'not_found',
+    'incidents',
+    'no incident with this id in the project',
+    'list them: `promptops incident list` (GET /api/v1/incidents)',
+  ),
+  incident_resolved: e(
+    'conflict',
+    'incidents',
+    'the incident is already resolved: it cannot be acknowledged or resolved again',
+    'open a new incident if the problem is back: `promptops incident open NAME --label L -m ...`',
   ),
 
   // Gateway

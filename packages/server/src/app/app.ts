@@ -24,6 +24,9 @@ import { evalRoutes } from '../evals/routes.js';
 import { createEvalService } from '../evals/service.js';
 import { registerGateway, type GatewayOptions } from '../gateway/plugin.js';
 import { createLabelService } from '../labels/service.js';
+import { incidentRoutes } from '../incidents/routes.js';
+import { createMonitorRunner, type MonitorRunner, type MonitorRunnerOptions } from '../incidents/runner.js';
+import { createIncidentService } from '../incidents/service.js';
 import { LANGFUSE_API_PREFIX, keyMismatch, langfuseCredentials } from '../langfuse/basic-auth.js';
 import { langfuseRoutes } from '../langfuse/routes.js';
 import { createLangfuseService } from '../langfuse/service.js';
@@ -59,6 +62,8 @@ declare module 'fastify' {
     changeFeed: ChangeFeed;
     /** Decides running rollouts; `start-server.ts` starts it, tests call its `tick()`. */
     rolloutScheduler: RolloutScheduler;
+    /** Looks at every monitor; `start-server.ts` starts it, tests call its `tick()`. */
+    monitorRunner: MonitorRunner;
     /** Figures other features add to `/metrics` (incidents open, …): push a source. */
     metricsSources: MetricsSource[];
   }
@@ -90,6 +95,8 @@ export interface AppOptions {
   readonly gateway?: GatewayOptions;
   /** The rollouts scheduler's tick and lease, and the per-arm figures it decides on (tests inject them). */
   readonly rollouts?: RolloutSchedulerOptions & { readonly observations?: RolloutObservationSource };
+  /** The monitors' tick and lease. */
+  readonly monitors?: MonitorRunnerOptions;
   /** `/metrics` without a key (`--metrics-public`); else it needs a `metrics:read` key. */
   readonly metricsPublic?: boolean;
   /** Observes every registered route (the permission test enumerates them). */
@@ -283,6 +290,13 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     createRolloutScheduler(rollouts, storage.leases, clock, { log: app.log, ...options.rollouts }),
   );
   app.addHook('onClose', async () => app.rolloutScheduler.stop());
+  const incidents = createIncidentService(storage, clock, labels);
+  await app.register(incidentRoutes(incidents));
+  app.decorate(
+    'monitorRunner',
+    createMonitorRunner(incidents, storage.leases, clock, { log: app.log, ...options.monitors }),
+  );
+  app.addHook('onClose', async () => app.monitorRunner.stop());
   await registerGateway(
     app,
     { snapshots: app.changeFeed.snapshots, registry: storage.registry, traces: storage.traces.ingest },

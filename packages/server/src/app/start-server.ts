@@ -107,6 +107,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     await lock?.announce(url);
     // Every replica ticks; the one holding the rollouts lease decides. Stopped by app.close().
     app.rolloutScheduler.start();
+    app.monitorRunner.start();
 
     const initAdminKey = options.initAdminKey ?? process.env['PROMPTOPS_INIT_ADMIN_KEY'];
     const boot = await bootstrap(storage, systemClock, { initAdminKey, dataDir, url });

@@ -4,6 +4,8 @@ import type { AccessStore, AccessTx } from '../access/store.js';
 import { createDriftStore } from '../drift/kysely-store.js';
 import type { DriftStore, DriftTx } from '../drift/store.js';
 import { createEvalStore } from '../evals/kysely-store.js';
+import { createIncidentStore } from '../incidents/kysely-store.js';
+import type { IncidentStore, IncidentTx } from '../incidents/store.js';
 import { createLeaseStore } from '../leases/kysely-store.js';
 import { createMetricsStore } from '../metrics/kysely-store.js';
 import type { MetricsReads } from '../metrics/store.js';
@@ -30,6 +32,7 @@ export interface StoresTx {
   readonly evals: EvalTx;
   readonly rollouts: RolloutTx;
   readonly drift: DriftTx;
+  readonly incidents: IncidentTx;
 }
 
 /** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
@@ -48,6 +51,7 @@ export interface Stores {
   readonly rollouts: RolloutStore;
   readonly leases: LeaseStore;
   readonly drift: DriftStore;
+  readonly incidents: IncidentStore;
   /** The grouped counts `/metrics` reads. */
   readonly metrics: MetricsReads;
   readonly traces: TraceStoreHandle;
@@ -78,6 +82,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
   const rollouts = createRolloutStore(db, dialect);
   const leases = createLeaseStore(db);
   const drift = createDriftStore(db);
+  const incidents = createIncidentStore(db);
   const traces = createTraceStore(db, dialect, {
     ...(sqliteFile === undefined ? {} : { sqliteFile }),
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
@@ -92,6 +97,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
       let evalsTx: EvalTx | undefined;
       let rolloutsTx: RolloutTx | undefined;
       let driftTx: DriftTx | undefined;
+      let incidentsTx: IncidentTx | undefined;
       return fn({
         get registry() {
           return (registryTx ??= registry.inTransaction(scope));
@@ -111,6 +117,9 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
         get drift() {
           return (driftTx ??= drift.inTransaction(scope));
         },
+        get incidents() {
+          return (incidentsTx ??= incidents.inTransaction(scope));
+        },
       });
     });
   return {
@@ -122,6 +131,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
     rollouts,
     leases,
     drift,
+    incidents,
     metrics: createMetricsStore(db),
     traces,
     transaction,

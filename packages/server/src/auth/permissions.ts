@@ -47,6 +47,11 @@ export const PERMISSIONS = {
   // Rollouts: anyone may watch one; starting, pausing or aborting one is a deployer's, like a promote.
   'rollouts:read': 'viewer',
   'rollouts:write': 'deployer',
+  // Incidents: anyone may read them; opening, acknowledging and resolving one is an editor's (whoever is on
+  // call); monitors act on a label (an automatic rollback), so adding or removing one is a deployer's.
+  'incidents:read': 'viewer',
+  'incidents:write': 'editor',
+  'monitors:write': 'deployer',
   // The gateway (POST /v1/chat/completions): production traffic, like trace ingestion, from an app's editor
   // key; it spends the server's upstream key, so viewers (read-only keys) may not call it.
   'gateway:call': 'editor',

@@ -5,6 +5,7 @@ import type { LabelRow, PromptRow, RegistryTx, VersionRow } from '../registry/st
 
 const AUDIT_ACTION: Partial<Record<DeploymentKind, string>> = {
   rollback: 'label.rolled_back',
+  'auto-rollback': 'label.rolled_back',
   'break-glass': 'label.forced',
 };
 

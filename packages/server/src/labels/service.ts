@@ -290,7 +290,7 @@ export const createLabelService = (
       actor: Actor,
       name: string,
       label: string,
-      input: { to?: string; reason?: string },
+      input: { to?: string; reason?: string; kind?: 'rollback' | 'auto-rollback' },
     ): Promise<RollbackResult> {
       assertLabelName(label);
       const started = performance.now();
@@ -358,7 +358,7 @@ export const createLabelService = (
             },
           );
         }
-        return move(tx, actor, prompt, label, current, target, 'rollback', reasonOf(input.reason));
+        return move(tx, actor, prompt, label, current, target, input.kind ?? 'rollback', reasonOf(input.reason));
       });
       return { ...result, elapsedMs: Math.round((performance.now() - started) * 100) / 100 };
     },

@@ -14,6 +14,7 @@ import { traceIdIndexMigration } from './0009-trace-id-index.js';
 import { uniqueSuiteNamesPerPromptMigration } from './0010-unique-suite-names-per-prompt.js';
 import { rolloutsMigration } from './0011-rollouts.js';
 import { traceRolloutsMigration } from './0013-trace-rollouts.js';
+import { incidentsMigration } from './0014-incidents.js';
 import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.js';
 import { driftMigration } from './0012-drift.js';
 
@@ -31,6 +32,7 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0010-unique-suite-names-per-prompt': uniqueSuiteNamesPerPromptMigration(dialect),
   '0011-rollouts': rolloutsMigration(dialect),
   '0013-trace-rollouts': traceRolloutsMigration(),
+  '0014-incidents': incidentsMigration(dialect),
   '0016-change-request-rollouts': changeRequestRolloutsMigration(),
   '0012-drift': driftMigration(dialect),
 });
