@@ -134,6 +134,10 @@ for (const dialect of DIALECTS) {
       const merged2 = await approveAndMerge(second.body['id'] as number);
       expect(merged2.status, JSON.stringify(merged2.body)).toBe(200);
       expect(merged2.body['rollout']['rolloutId']).toMatch(/^ro_/);
+
+      // Every row still matches the audit entries that recorded it.
+      const verified = await call('GET', '/api/v1/verify', undefined, registry.keys.admin);
+      expect(verified.body).toMatchObject({ ok: true, problems: [] });
     });
 
     it('a request without a plan still moves the label on merge', async () => {
