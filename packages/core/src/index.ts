@@ -8,6 +8,7 @@ export * from './refs.js';
 export * from './diff.js';
 export * from './records.js';
 export * from './rollback.js';
+export * from './webhooks.js';
 export * from './audit.js';
 export * from './audit-anchor.js';
 export * from './audit-story.js';

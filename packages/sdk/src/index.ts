@@ -21,6 +21,9 @@ export type { TraceOptions } from './trace/tracer.js';
 export type { ShadowOptions, ShadowStats } from './trace/shadow.js';
 export { SseParser } from '@promptops/core/sse';
 export type { SseMessage } from '@promptops/core/sse';
+// Receivers of promptops webhooks check `X-Promptops-Signature` with these (timestamp window included).
+export { signWebhook, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '@promptops/core/webhooks';
+export type { WebhookVerdict } from '@promptops/core/webhooks';
 // Re-exported so apps can catch and switch on `code` without a direct dependency on core.
 export { PromptopsError, isPromptopsError } from '@promptops/core/errors';
 export type { PromptContent, RenderedPrompt } from '@promptops/core/render';
