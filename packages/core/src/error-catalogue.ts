@@ -276,8 +276,20 @@ export const ERROR_CATALOGUE = {
     'a tenant override names a slot the prompt does not have; `details.slots` lists the slots it has',
     'override only slots the prompt declares, or add the slot to the prompt first',
   ),
+  override_not_found: e(
+    'not_found',
+    'prompts',
+    'the tenant has no override of the prompt (or no override version of this number)',
+    'list the tenants with overrides: GET /api/v1/prompts/NAME/tenants',
+  ),
 
   // Labels and rollbacks
+  overrides_orphaned: e(
+    'conflict',
+    'labels',
+    'the version would orphan tenant overrides: it lacks a slot they override; `details.tenants` names them',
+    'keep the slot, change those overrides first, or (admin) force it as break glass with a reason',
+  ),
   label_not_found: e('not_found', 'labels', 'the prompt has no label of this name', 'see `promptops labels NAME`'),
   label_protected: e(
     'forbidden',

@@ -44,6 +44,8 @@ import type { RolloutObservationSource } from '../rollouts/observations.js';
 import { rolloutRoutes } from '../rollouts/routes.js';
 import { createRolloutScheduler, type RolloutScheduler, type RolloutSchedulerOptions } from '../rollouts/scheduler.js';
 import { createRolloutService } from '../rollouts/service.js';
+import { tenantRoutes } from '../tenants/routes.js';
+import { createTenantService } from '../tenants/service.js';
 import type { Stores } from './stores.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from '../request/actor.js';
@@ -285,6 +287,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     observations: () => options.rollouts?.observations ?? storage.traces,
   });
   await app.register(rolloutRoutes(rollouts));
+  await app.register(tenantRoutes(createTenantService(storage, clock)));
   app.decorate(
     'rolloutScheduler',
     createRolloutScheduler(rollouts, storage.leases, clock, { log: app.log, ...options.rollouts }),

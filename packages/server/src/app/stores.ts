@@ -17,6 +17,8 @@ import { createReviewStore } from '../reviews/kysely-store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
 import { createRolloutStore } from '../rollouts/kysely-store.js';
 import type { RolloutStore, RolloutTx } from '../rollouts/store.js';
+import { createTenantStore } from '../tenants/kysely-store.js';
+import type { TenantStore, TenantTx } from '../tenants/store.js';
 import type { Dialect } from '../storage/dialect.js';
 import { migrateToLatest } from '../storage/migrations/index.js';
 import { openDatabase } from '../storage/open.js';
@@ -31,6 +33,7 @@ export interface StoresTx {
   readonly reviews: ReviewTx;
   readonly evals: EvalTx;
   readonly rollouts: RolloutTx;
+  readonly tenants: TenantTx;
   readonly drift: DriftTx;
   readonly incidents: IncidentTx;
 }
@@ -49,6 +52,7 @@ export interface Stores {
   readonly reviews: ReviewStore;
   readonly evals: EvalStore;
   readonly rollouts: RolloutStore;
+  readonly tenants: TenantStore;
   readonly leases: LeaseStore;
   readonly drift: DriftStore;
   readonly incidents: IncidentStore;
@@ -80,6 +84,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
   const reviews = createReviewStore(db);
   const evals = createEvalStore(db);
   const rollouts = createRolloutStore(db, dialect);
+  const tenants = createTenantStore(db);
   const leases = createLeaseStore(db);
   const drift = createDriftStore(db);
   const incidents = createIncidentStore(db);
@@ -96,6 +101,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
       let reviewsTx: ReviewTx | undefined;
       let evalsTx: EvalTx | undefined;
       let rolloutsTx: RolloutTx | undefined;
+      let tenantsTx: TenantTx | undefined;
       let driftTx: DriftTx | undefined;
       let incidentsTx: IncidentTx | undefined;
       return fn({
@@ -114,6 +120,9 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
         get rollouts() {
           return (rolloutsTx ??= rollouts.inTransaction(scope));
         },
+        get tenants() {
+          return (tenantsTx ??= tenants.inTransaction(scope));
+        },
         get drift() {
           return (driftTx ??= drift.inTransaction(scope));
         },
@@ -129,6 +138,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
     reviews,
     evals,
     rollouts,
+    tenants,
     leases,
     drift,
     incidents,

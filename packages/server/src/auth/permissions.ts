@@ -47,6 +47,10 @@ export const PERMISSIONS = {
   // Rollouts: anyone may watch one; starting, pausing or aborting one is a deployer's, like a promote.
   'rollouts:read': 'viewer',
   'rollouts:write': 'deployer',
+  // Tenant overrides: anyone may read them; setting one is an editor's, like a push (on a protected label
+  // the service asks for an admin, since an override there changes what production serves).
+  'overrides:read': 'viewer',
+  'overrides:write': 'editor',
   // Incidents: anyone may read them; opening, acknowledging and resolving one is an editor's (whoever is on
   // call); monitors act on a label (an automatic rollback), so adding or removing one is a deployer's.
   'incidents:read': 'viewer',

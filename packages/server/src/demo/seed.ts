@@ -12,6 +12,7 @@ import type { EvalStore, EvalTx } from '../evals/store.js';
 import type { ProjectRow, RegistryStore, RegistryTx } from '../registry/store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
 import type { RolloutStore, RolloutTx } from '../rollouts/store.js';
+import type { TenantTx } from '../tenants/store.js';
 import type { Transaction } from '../storage/transaction.js';
 import type { TraceStore } from '../traces/store.js';
 import { demoDriftEvalSteps, seedDemoDriftReport } from './drift.js';
@@ -37,6 +38,7 @@ export interface DemoStores {
     readonly evals: EvalTx;
     readonly drift: DriftTx;
     readonly rollouts: RolloutTx;
+    readonly tenants: TenantTx;
   }>;
 }
 

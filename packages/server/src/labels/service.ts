@@ -4,6 +4,7 @@ import {
   assertLabelName,
   everHeld,
   gateFailureMessages,
+  orphanedSlots,
   previousSha,
   shortSha,
   type DeploymentKind,
@@ -11,6 +12,8 @@ import {
   type EvalGateVerdict,
   type LabelRecord,
   type MoveResult,
+  type PromptContent,
+  type PromptOverride,
   type RollbackOptions,
   type RollbackResult,
 } from '@promptops/core';
@@ -23,6 +26,7 @@ import type { EvalGate } from '../evals/gate.js';
 import { effectivePolicy } from '../reviews/policies.js';
 import type { DeploymentRow, LabelRow, PromptRow, RegistryStore, RegistryTx, VersionRow } from '../registry/store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
+import type { TenantTx } from '../tenants/store.js';
 import type { Transaction } from '../storage/transaction.js';
 import { moveLabel } from './move.js';
 import { rollbackOptions, rollbackPlan } from './rollback-targets.js';
@@ -72,8 +76,25 @@ interface CheckedPromote {
 export interface LabelStores {
   readonly registry: RegistryStore;
   readonly reviews: ReviewStore;
-  readonly transaction: Transaction<{ readonly registry: RegistryTx; readonly reviews: ReviewTx }>;
+  readonly transaction: Transaction<{
+    readonly registry: RegistryTx;
+    readonly reviews: ReviewTx;
+    readonly tenants: TenantTx;
+  }>;
 }
+
+/** Tenants whose override follows `label` and names a slot `target` lacks: what the move would orphan. */
+const orphansOf = async (
+  tenants: TenantTx,
+  promptId: number,
+  label: string,
+  target: VersionRow,
+): Promise<Record<string, string[]>> => {
+  const following = (await tenants.currentOverrides(promptId)).filter((o) => o.label === label && o.baseSha === null);
+  if (following.length === 0) return {};
+  const overrides = Object.fromEntries(following.map((o) => [o.tenant, JSON.parse(o.content) as PromptOverride]));
+  return orphanedSlots(JSON.parse(target.content) as PromptContent, overrides);
+};
 
 export const createLabelService = (
   { registry, reviews, transaction }: LabelStores,
@@ -134,6 +155,7 @@ export const createLabelService = (
     force: boolean,
     reason: string,
     evals: EvalGateVerdict | null,
+    orphans: Record<string, string[]> = {},
   ): Promise<DeploymentKind> => {
     const policy = await effectivePolicy(reviewsTx, actor.projectId, label, name);
     const isProtected = policy?.protected === true;
@@ -147,6 +169,18 @@ export const createLabelService = (
           {
             fix: `open one: promptops review request ${name} ${ref} --label ${label} -m "why"`,
             details: { name, label, policy, ...(evals === null ? {} : { evals }) },
+          },
+        );
+      }
+      const orphaned = Object.keys(orphans);
+      if (orphaned.length > 0) {
+        throw new PromptopsError(
+          'conflict',
+          'overrides_orphaned',
+          `${ref} of '${name}' lacks slots that tenant overrides on '${label}' replace: ${orphaned.map((t) => `${t} (${orphans[t]!.join(', ')})`).join(', ')}`,
+          {
+            fix: `keep the slots, change those tenants' overrides first, or (admin) force it: promptops promote ${name} ${ref} --label ${label} --force --reason "…"`,
+            details: { name, label, tenants: orphans },
           },
         );
       }
@@ -184,7 +218,7 @@ export const createLabelService = (
         },
       );
     }
-    if (!isProtected) {
+    if (!isProtected && Object.keys(orphans).length === 0) {
       throw new PromptopsError(
         'unprocessable',
         'not_protected',
@@ -274,6 +308,7 @@ export const createLabelService = (
           input.force === true,
           reason,
           checked?.verdict ?? null,
+          current?.sha === target.sha ? {} : await orphansOf(tenantsTx, prompt.id, label, target),
         );
         if (current?.sha === target.sha) return { changed: false, label: toLabelRecord(current), deployment: null };
         return { changed: true, ...(await move(tx, actor, prompt, label, current, target, kind, reason)) };

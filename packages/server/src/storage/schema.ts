@@ -411,3 +411,21 @@ export type RolloutTables = {
   };
   leases: { name: string; holder: string; expires_at: string };
 };
+
+/** Tenant override versions (migration 0015) as Kysely sees them. */
+export type TenantTables = {
+  tenant_overrides: {
+    id: Generated<number>;
+    project_id: number;
+    prompt_id: number;
+    tenant: string;
+    version: number;
+    sha: string;
+    content: string;
+    label: string;
+    base_sha: string | null;
+    author: string;
+    message: string;
+    created_at: string;
+  };
+};

@@ -17,6 +17,7 @@ import { traceRolloutsMigration } from './0013-trace-rollouts.js';
 import { incidentsMigration } from './0014-incidents.js';
 import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.js';
 import { driftMigration } from './0012-drift.js';
+import { tenantOverridesMigration } from './0015-tenant-overrides.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
 export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
@@ -35,6 +36,7 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0014-incidents': incidentsMigration(dialect),
   '0016-change-request-rollouts': changeRequestRolloutsMigration(),
   '0012-drift': driftMigration(dialect),
+  '0015-tenant-overrides': tenantOverridesMigration(dialect),
 });
 
 /**
