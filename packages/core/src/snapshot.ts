@@ -3,6 +3,7 @@ import { parseRef } from './refs.js';
 import type { DeploymentKind } from './records.js';
 import { assignArm } from './rollouts/assignment.js';
 import type { RolloutMode } from './rollouts/config.js';
+import { effectivePrompt, type PromptOverride } from './overrides.js';
 import type { PromptContent } from './schema.js';
 
 /**
@@ -38,6 +39,20 @@ export interface SnapshotPrompt {
   readonly versions: Readonly<Record<string, SnapshotVersion>>;
   /** label -> its active rollout; absent or without the label when none is active. */
   readonly rollouts?: Readonly<Record<string, SnapshotRollout>>;
+  /** tenant -> its current override; absent when no tenant has one. */
+  readonly overrides?: Readonly<Record<string, SnapshotOverride>>;
+}
+
+/**
+ * A tenant's current override: it serves that tenant's resolutions of `label`, on the version the label
+ * resolves to, or on `base` when pinned.
+ */
+export interface SnapshotOverride {
+  readonly version: number;
+  readonly sha: string;
+  readonly label: string;
+  readonly override: PromptOverride;
+  readonly base: SnapshotVersion | null;
 }
 
 export interface Snapshot {
@@ -178,6 +193,7 @@ export const applyRolloutEvent = (snapshot: Snapshot, event: RolloutChangeEvent)
     labels: before?.labels ?? {},
     versions: before?.versions ?? {},
     ...(Object.keys(rollouts).length > 0 ? { rollouts } : {}),
+    ...(before?.overrides === undefined ? {} : { overrides: before.overrides }),
   };
   return { ...snapshot, cursor: event.seq, prompts: { ...snapshot.prompts, [event.name]: prompt } };
 };
@@ -209,3 +225,70 @@ export interface RolloutChangeEvent {
   readonly label: string;
   readonly rollout: SnapshotRollout | null;
 }
+
+/** What a tenant is served: the effective content and its sha, with the base and override shas. */
+export interface TenantResolution {
+  readonly tenant: string;
+  readonly content: PromptContent;
+  /** The effective sha (the base sha when no override applies). */
+  readonly sha: string;
+  readonly baseSha: string;
+  /** Null when no override of this tenant applies. */
+  readonly overrideSha: string | null;
+}
+
+/**
+ * Applies `tenant`'s override to a label's resolution. Only that tenant's own entry is ever read; a pin by
+ * sha or version (label null) gets no override. An override that no longer fits its base (the base lost
+ * an overridden slot, by rollback or break glass) serves the shared base, with no override sha.
+ */
+export const resolveTenant = (
+  snapshot: Snapshot,
+  resolution: Pick<Resolution, 'name' | 'label' | 'sha' | 'content'>,
+  tenant: string,
+): TenantResolution => {
+  const plain = {
+    tenant,
+    content: resolution.content,
+    sha: resolution.sha,
+    baseSha: resolution.sha,
+    overrideSha: null,
+  };
+  const prompt = own(snapshot.prompts, resolution.name);
+  const entry = prompt?.overrides === undefined ? undefined : own(prompt.overrides, tenant);
+  if (entry === undefined || resolution.label === null || entry.label !== resolution.label) return plain;
+  const base = entry.base ?? { sha: resolution.sha, content: resolution.content };
+  try {
+    const effective = effectivePrompt(base.content, entry.override);
+    return { tenant, content: effective.content, sha: effective.sha, baseSha: base.sha, overrideSha: entry.sha };
+  } catch (error) {
+    if (error instanceof PromptopsError) return plain;
+    throw error;
+  }
+};
+
+/** A tenant's override changed (`event: override`): `override` is its current one, or null when removed. */
+export interface OverrideChangeEvent {
+  readonly type: 'override';
+  readonly seq: number;
+  readonly name: string;
+  readonly tenant: string;
+  readonly override: SnapshotOverride | null;
+}
+
+/** The snapshot after an override event (idempotent: at or below the cursor it changes nothing). */
+export const applyOverrideEvent = (snapshot: Snapshot, event: OverrideChangeEvent): Snapshot => {
+  if (event.seq <= snapshot.cursor) return snapshot;
+  const before = own(snapshot.prompts, event.name);
+  if (before === undefined && event.override === null) return { ...snapshot, cursor: event.seq };
+  const overrides: Record<string, SnapshotOverride> = { ...before?.overrides };
+  if (event.override === null) delete overrides[event.tenant];
+  else overrides[event.tenant] = event.override;
+  const prompt: SnapshotPrompt = {
+    labels: before?.labels ?? {},
+    versions: before?.versions ?? {},
+    ...(before?.rollouts === undefined ? {} : { rollouts: before.rollouts }),
+    ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+  };
+  return { ...snapshot, cursor: event.seq, prompts: { ...snapshot.prompts, [event.name]: prompt } };
+};
