@@ -1,4 +1,6 @@
 import {
+  armMetrics,
+  formatArmFigure,
   formatDifference,
   formatMetricValue,
   formatPassRate,
@@ -98,6 +100,19 @@ const printFigures = (detail: RolloutDetail, out: Output): void => {
       ]),
       ['  arm', 'calls', 'units'],
     );
+    const metrics = armMetrics(detail.arms);
+    if (metrics.length > 0) {
+      const arms = detail.arms;
+      out.line();
+      out.table(
+        metrics.map((metric) => [
+          `  ${metric}`,
+          formatArmFigure(metric, arms.baseline.metrics?.[metric]),
+          formatArmFigure(metric, arms.candidate.metrics?.[metric]),
+        ]),
+        ['  metric', 'baseline [interval]', 'candidate [interval]'],
+      );
+    }
   }
   out.line();
   out.line(c.bold('guardrails'));

@@ -208,7 +208,18 @@ describe('promptops rollout (real server)', () => {
           figures: null,
         },
       ],
-      arms: { baseline: { requests: 120, units: 80 }, candidate: { requests: 120, units: null } },
+      arms: {
+        baseline: {
+          requests: 120,
+          units: 80,
+          metrics: { error_rate: { count: 120, value: 0.025, lower: 0.011, upper: 0.04 } },
+        },
+        candidate: {
+          requests: 120,
+          units: null,
+          metrics: { error_rate: { count: 120, value: 0.05, lower: 0.03, upper: 0.08 } },
+        },
+      },
       guardrails: [
         {
           metric: 'assertion_pass_rate',
@@ -243,6 +254,7 @@ describe('promptops rollout (real server)', () => {
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/baseline\s+120\s+80/);
     expect(shown.stdout).toMatch(/candidate\s+120\s+–/);
+    expect(shown.stdout).toMatch(/error_rate\s+2.5 % \[1.1 %, 4.0 %\]\s+5.0 % \[3.0 %, 8.0 %\]/);
     expect(shown.stdout).toMatch(
       /✗ assertion_pass_rate\s+-0.02\s+100.0 % \(n=120\)\s+5.0 % \(n=120\)\s+-0.95 \[-0.99, -0.9\]\s+fail/,
     );

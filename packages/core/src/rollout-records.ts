@@ -164,3 +164,18 @@ export const formatMetricValue = (metric: GuardrailVerdict['metric'], value: num
   if (metric === 'score') return precise(value);
   return `${(100 * value).toFixed(1)} %`;
 };
+
+/** One arm's figure for a metric: `2.5 % [1.1 %, 4 %]`, its interval when it has one. */
+export const formatArmFigure = (metric: GuardrailVerdict['metric'], figure: ArmMetricFigure | undefined): string => {
+  if (figure === undefined || figure.value === null) return '–';
+  const value = formatMetricValue(metric, figure.value);
+  return figure.lower === null || figure.upper === null
+    ? value
+    : `${value} [${formatMetricValue(metric, figure.lower)}, ${formatMetricValue(metric, figure.upper)}]`;
+};
+
+/** The metrics either arm has figures for, in the guardrails' order. */
+export const armMetrics = (arms: ArmPair<RolloutArmFigures>): GuardrailVerdict['metric'][] =>
+  (['error_rate', 'latency', 'score', 'thumbs_down_rate', 'assertion_pass_rate'] as const).filter(
+    (metric) => arms.baseline.metrics?.[metric] !== undefined || arms.candidate.metrics?.[metric] !== undefined,
+  );

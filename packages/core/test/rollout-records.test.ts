@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatDifference, formatMetricValue, formatPassRate, rampHistory } from '../src/index.js';
+import {
+  armMetrics,
+  formatArmFigure,
+  formatDifference,
+  formatMetricValue,
+  formatPassRate,
+  rampHistory,
+} from '../src/index.js';
 
 const at = (minute: number): string => new Date(Date.UTC(2025, 0, 1, 0, minute)).toISOString();
 
@@ -49,5 +56,22 @@ describe('rollout figures in words', () => {
     expect(formatMetricValue('assertion_pass_rate', null)).toBe('–');
     expect(formatPassRate({ passed: 3, total: 4 })).toBe('75.0 % (3/4)');
     expect(formatPassRate({ passed: 0, total: 0 })).toBe('–');
+  });
+});
+
+describe('per-arm figures', () => {
+  it('formats a value with its interval, and lists the metrics either arm has', () => {
+    expect(formatArmFigure('error_rate', { count: 200, value: 0.025, lower: 0.011, upper: 0.04 })).toBe(
+      '2.5 % [1.1 %, 4.0 %]',
+    );
+    expect(formatArmFigure('latency', { count: 1, value: 512.3, lower: null, upper: null })).toBe('512 ms');
+    expect(formatArmFigure('score', undefined)).toBe('–');
+    const figure = { count: 3, value: 1, lower: 0.5, upper: 1 };
+    expect(
+      armMetrics({
+        baseline: { requests: 3, units: null, metrics: { latency: figure } },
+        candidate: { requests: 3, units: null, metrics: { error_rate: figure } },
+      }),
+    ).toEqual(['error_rate', 'latency']);
   });
 });

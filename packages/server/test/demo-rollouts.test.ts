@@ -58,6 +58,9 @@ for (const dialect of DIALECTS) {
       expect(pairs.length).toBeGreaterThanOrEqual(30); // the guardrail tests from 30 samples per arm
       expect(pairs.every((t) => t.rolloutId === shadow!.id && t.promptVersion === 18)).toBe(true);
       expect(pairs.every((t) => t.startedAtMs <= Date.parse(shadow!.endedAt!))).toBe(true);
+      expect(pairs.every((t) => t.shadowOf !== null && `${t.shadowOf}-shadow` === t.eventId)).toBe(true);
+      const summary = await registry.storage.traces.shadowPairs(registry.projectId, shadow!.id, { limit: 500 });
+      expect(summary.count).toBe(pairs.length);
     });
 
     it('has a split rollout of summarize_ticket v4 running on production, ramped past its first step', () => {

@@ -580,7 +580,11 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await page.getByTestId('rollouts').getByRole('link').first().click();
     await expect.poll(() => page.getByTestId('rollout-state').textContent()).toBe('aborted');
     expect(await page.getByTestId('rollout-reason').textContent()).toContain('assertion_pass_rate');
-    await page.getByText('Shadow pairs').waitFor();
+    // Its pairs: v17 greeted by name, v18 (on the copies) did not; per-arm figures with their intervals.
+    await page.getByTestId('shadow-pairs').waitFor();
+    expect(await page.getByTestId('shadow-pairs').locator('tbody tr').first().textContent()).toMatch(/Hi \w+!/);
+    expect(await page.getByTestId('arm-metric-error_rate').textContent()).toMatch(/%.*\[.*%.*\]/);
+    await snap(page, 'rollout-shadow');
     await context.close();
   });
 

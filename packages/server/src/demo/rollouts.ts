@@ -165,6 +165,8 @@ const shadowCalls = (
         passed,
         trace: baseTrace(random, {
           eventId: arm === 'baseline' ? id : `${id}-shadow`,
+          // A shadow output names the call it copied, as the gateway and the SDK record it.
+          shadowOf: arm === 'baseline' ? null : id,
           promptName: GREETER,
           promptVersion: served.version,
           promptSha: served.sha,

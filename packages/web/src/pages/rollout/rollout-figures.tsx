@@ -1,33 +1,55 @@
-import { formatDifference, formatMetricValue, formatPassRate, signedFigure } from '@promptops/core/rollouts';
+import {
+  armMetrics,
+  formatArmFigure,
+  formatDifference,
+  formatMetricValue,
+  formatPassRate,
+  signedFigure,
+} from '@promptops/core/rollouts';
 import type { GuardrailVerdict, RolloutDetail, ShadowSummary } from '../../api/types';
 import { Link } from '../../app/router';
 import { Empty } from '../../components/states';
 
 const NO_FIGURES = 'No figures yet: the server reads them from the traces of each arm.';
 
-export const ArmsTable = ({ arms }: { arms: RolloutDetail['arms'] }) =>
-  arms === null ? (
-    <Empty>{NO_FIGURES}</Empty>
-  ) : (
-    <table className="table" data-testid="rollout-arms">
-      <thead>
-        <tr>
-          <th scope="col">arm</th>
-          <th scope="col">calls</th>
-          <th scope="col">units</th>
-        </tr>
-      </thead>
-      <tbody>
-        {(['baseline', 'candidate'] as const).map((arm) => (
-          <tr key={arm}>
-            <th scope="row">{arm}</th>
-            <td>{arms[arm].requests.toLocaleString('en')}</td>
-            <td>{arms[arm].units === null ? '–' : arms[arm].units.toLocaleString('en')}</td>
+export const ArmsTable = ({ arms }: { arms: RolloutDetail['arms'] }) => {
+  if (arms === null) return <Empty>{NO_FIGURES}</Empty>;
+  const metrics = armMetrics(arms);
+  return (
+    <div className="table-scroll">
+      <table className="table" data-testid="rollout-arms">
+        <thead>
+          <tr>
+            <th scope="col" />
+            <th scope="col">baseline</th>
+            <th scope="col">candidate</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          <tr>
+            <th scope="row">calls</th>
+            <td>{arms.baseline.requests.toLocaleString('en')}</td>
+            <td>{arms.candidate.requests.toLocaleString('en')}</td>
+          </tr>
+          <tr>
+            <th scope="row">units</th>
+            <td>{arms.baseline.units === null ? '–' : arms.baseline.units.toLocaleString('en')}</td>
+            <td>{arms.candidate.units === null ? '–' : arms.candidate.units.toLocaleString('en')}</td>
+          </tr>
+          {metrics.map((metric) => (
+            <tr key={metric} data-testid={`arm-metric-${metric}`}>
+              <th scope="row">
+                {metric} <span className="muted">[interval]</span>
+              </th>
+              <td>{formatArmFigure(metric, arms.baseline.metrics?.[metric])}</td>
+              <td>{formatArmFigure(metric, arms.candidate.metrics?.[metric])}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
+};
 
 const VERDICT_CLASS: Record<GuardrailVerdict['status'], string> = {
   ok: 'chip-good',
