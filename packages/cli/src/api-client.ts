@@ -356,6 +356,13 @@ export class ApiClient {
     return this.#request<T>(method, path, body, query);
   }
 
+  /** A route answering text rather than JSON (e.g. an incident's Markdown postmortem). */
+  async requestText(method: string, path: string): Promise<string> {
+    const { response, text } = await this.#http.read(method, path);
+    if (!response.ok) throw this.#http.error(method, path, response, text);
+    return text;
+  }
+
   async #request<T>(
     method: string,
     path: string,
