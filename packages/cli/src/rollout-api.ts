@@ -1,4 +1,4 @@
-import type { RolloutDetail, RolloutState, RolloutView } from '@promptops/core';
+import type { ChangeRequestView, RolloutDetail, RolloutState, RolloutView } from '@promptops/core';
 import type { ApiClient } from './api-client.js';
 
 /** Typed calls of the rollout routes (docs/api.md, "Rollouts"). */
@@ -15,6 +15,9 @@ export interface StartRolloutBody {
   readonly reason?: string | undefined;
 }
 
+/** A rollout's plan as a change request carries it. */
+export type RolloutPlanBody = Omit<StartRolloutBody, 'label' | 'candidate' | 'salt' | 'reason'>;
+
 export type RolloutAction = 'pause' | 'resume' | 'advance' | 'abort';
 
 const seg = (value: string): string => encodeURIComponent(value);
@@ -29,6 +32,14 @@ export const rolloutApi = (client: ApiClient) => ({
     limit?: number | undefined;
   }): Promise<readonly RolloutView[]> =>
     (await client.request<{ rollouts: readonly RolloutView[] }>('GET', '/rollouts', undefined, query)).rollouts,
+  /** A change request whose merge starts this rollout instead of moving the label. */
+  propose: (body: {
+    name: string;
+    ref: string;
+    label: string;
+    message?: string | undefined;
+    rollout: RolloutPlanBody;
+  }): Promise<ChangeRequestView> => client.request('POST', '/reviews', body),
   show: (id: string): Promise<RolloutDetail> => client.request('GET', `/rollouts/${seg(id)}`),
   act: (id: string, action: RolloutAction, reason?: string): Promise<RolloutView> =>
     client.request('POST', `/rollouts/${seg(id)}/${action}`, reason === undefined ? {} : { reason }),

@@ -47,7 +47,7 @@ export const rolloutHeadline = (r: RolloutView, c: Colors): string => {
 };
 
 /** The plan in one line: steps, what each needs, guardrails. */
-export const planText = (r: RolloutView): string => {
+export const planText = (r: Pick<RolloutView, 'steps' | 'config'>): string => {
   const { config } = r;
   const guards =
     config.guardrails.length === 0

@@ -166,6 +166,51 @@ describe('promptops rollout (real server)', () => {
     }
   });
 
+  it('review request --rollout proposes a split on a protected label; merging starts it', async () => {
+    await writeAt(dir, 'prompts/faq.prompt.yaml', FAQ('Answer briefly, kindly and clearly:'));
+    expect((await cli(['push', '-m', 'clearer'])).code).toBe(0);
+    expect((await cli(['policy', 'set', 'production', '--approvals', '1'])).code).toBe(0);
+    const direct = await cli(['rollout', 'start', 'faq', 'v3', '-l', 'production']);
+    expect(direct.code).toBe(1);
+    expect(direct.stderr).toContain('a split rollout serves users, so it needs an approved change request');
+
+    expect((await cli(['review', 'request', 'faq', 'v3', '-l', 'production', '--steps', '10,100'])).code).toBe(2);
+    const opened = await cli([
+      'review',
+      'request',
+      'faq',
+      'v3',
+      '-l',
+      'production',
+      '-m',
+      'clearer answers, on a share of users first',
+      '--rollout',
+      'split',
+      '--steps',
+      '10,100',
+      '--guardrail',
+      'error_rate:+0.05',
+    ]);
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(opened.stdout).toContain('merging starts a split rollout of v3 on production');
+    expect(opened.stdout).toContain('steps 10, 100 %');
+    const id = /#(\d+)/.exec(opened.stdout)![1]!;
+
+    const key = (await cli(['keys', 'create', 'rita', '--role', 'reviewer', '--json'])).json<{ secret: string }>();
+    const approved = await run(['review', 'approve', id], {
+      env: { ...registry.env, PROMPTOPS_API_KEY: key.secret },
+      cwd: dir,
+    });
+    expect(approved.code, approved.stderr).toBe(0);
+    const merged = await cli(['review', 'merge', id, '--json']);
+    expect(merged.code, merged.stderr).toBe(0);
+    const rolloutId = merged.json<{ rollout: { rolloutId: string } }>().rollout.rolloutId;
+    expect((await cli(['review', 'show', id])).stdout).toContain(`merged: started rollout ${rolloutId}`);
+    const status = await cli(['rollout', 'status', 'faq']);
+    expect(status.stdout).toContain(`${rolloutId} faq production split [running] 10 % (step 1 of 2)`);
+    expect(status.stdout).toContain(`change request #${id}: clearer answers, on a share of users first`);
+  });
+
   it('show prints per-arm figures with intervals, guardrail verdicts and the shadow pairs that differ most', async () => {
     const at = '2025-06-01T10:00:00.000Z';
     const detail: RolloutDetail = {

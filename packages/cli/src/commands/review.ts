@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import {
   CHANGE_REQUEST_STATUSES,
   type ChangeRequestStatus,
@@ -7,8 +7,12 @@ import {
   type CheckStatus,
 } from '@promptops/core';
 import { labelArg, promptNameArg, refArg, type CommandContext } from '../context.js';
+import { UsageError } from '../errors.js';
 import { formatTime, formatValue, versionRef, type Output } from '../output.js';
+import { rolloutApi } from '../rollout-api.js';
+import { planText } from '../rollout-print.js';
 import { integerOption } from './options.js';
+import { durationOption, guardrailOption, stepsOption } from './rollout.js';
 
 /** `promptops review …`: change requests, the way a protected label moves. */
 
@@ -40,6 +44,15 @@ export const printReview = (cr: ChangeRequestView, out: Output): void => {
   );
   out.line(`opened by ${cr.author} ${formatTime(cr.createdAt)}${cr.message === '' ? '' : `: ${cr.message}`}`);
   out.line(cr.protected ? `${cr.label} is protected` : `${cr.label} is not protected`);
+  if (cr.rollout !== null) {
+    const plan = cr.rollout.plan;
+    out.line(
+      cr.rollout.rolloutId === null
+        ? `merging starts a ${plan.mode} rollout of v${cr.version} on ${cr.label} (the label moves when it completes)`
+        : `merged: started rollout ${cr.rollout.rolloutId} (promptops rollout show ${cr.rollout.rolloutId})`,
+    );
+    out.line(`  ${planText({ steps: plan.steps, config: plan })}`);
+  }
   out.line();
   const body = cr.diff.unified.trimEnd();
   if (body.includes('\n@@')) {
@@ -95,14 +108,66 @@ export const registerReview = (program: Command, ctx: CommandContext): void => {
     .argument('<ref>', 'the version to propose: v18, a sha prefix or a label')
     .requiredOption('-l, --label <label>', 'the label to move, e.g. production')
     .option('-m, --message <text>', 'why (shown to reviewers)')
+    .addOption(
+      new Option('--rollout <mode>', 'propose a rollout instead: merging starts it (split, or shadow)').choices([
+        'split',
+        'shadow',
+      ]),
+    )
+    .option('--steps <percentages>', 'with --rollout: ramp steps, e.g. 1,5,25,50,100', stepsOption)
+    .option(
+      '--min-samples <n>',
+      'with --rollout: calls per arm each step needs',
+      integerOption('--min-samples', 0, 1e9),
+    )
+    .option('--step-duration <duration>', 'with --rollout: how long each step lasts at least (10m)', durationOption)
+    .option('--guardrail <metric:change...>', 'with --rollout: e.g. error_rate:+0.02 latency:+150', guardrailOption)
     .action(
-      async (nameText: string, refText: string, options: { label: string; message?: string }, command: Command) => {
+      async (
+        nameText: string,
+        refText: string,
+        options: {
+          label: string;
+          message?: string;
+          rollout?: 'split' | 'shadow';
+          steps?: number[];
+          minSamples?: number;
+          stepDuration?: string;
+          guardrail?: string[];
+        },
+        command: Command,
+      ) => {
         const name = promptNameArg(nameText);
         const ref = refArg(refText);
         const label = labelArg(options.label);
+        const planned = [options.steps, options.minSamples, options.stepDuration, options.guardrail];
+        if (options.rollout === undefined && planned.some((value) => value !== undefined)) {
+          throw new UsageError(
+            'invalid_rollout',
+            '--steps, --min-samples, --step-duration and --guardrail plan a rollout',
+            {
+              fix: 'add --rollout split (or shadow) to propose one',
+            },
+          );
+        }
         const out = ctx.output(command);
         const client = await ctx.client(command);
-        const cr = await client.openReview({ name, ref, label, message: options.message });
+        const cr =
+          options.rollout === undefined
+            ? await client.openReview({ name, ref, label, message: options.message })
+            : await rolloutApi(client).propose({
+                name,
+                ref,
+                label,
+                message: options.message,
+                rollout: {
+                  mode: options.rollout,
+                  steps: options.steps,
+                  minSamples: options.minSamples,
+                  stepDuration: options.stepDuration,
+                  guardrails: options.guardrail,
+                },
+              });
         if (out.json) {
           out.data(cr);
           return;

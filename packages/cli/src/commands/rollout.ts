@@ -32,7 +32,7 @@ const checkPlan = (flag: string, field: string, value: unknown): void => {
   }
 };
 
-const stepsOption = (text: string): number[] => {
+export const stepsOption = (text: string): number[] => {
   const steps = text.split(',').map((part) => part.trim());
   if (steps.some((step) => !/^\d+(\.\d+)?$/.test(step))) {
     throw new InvalidArgumentError('--steps takes percentages separated by commas, e.g. 1,5,25,50,100');
@@ -42,14 +42,14 @@ const stepsOption = (text: string): number[] => {
   return values;
 };
 
-const durationOption = (text: string): string => {
+export const durationOption = (text: string): string => {
   if (!/^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)?\s*$/.test(text)) {
     throw new InvalidArgumentError('--step-duration takes a duration like 90s, 10m or 1h (or milliseconds)');
   }
   return text.trim();
 };
 
-const guardrailOption = (text: string, previous: string[] | undefined): string[] => {
+export const guardrailOption = (text: string, previous: string[] | undefined): string[] => {
   try {
     parseGuardrail(text);
   } catch (error) {
