@@ -55,6 +55,25 @@ export const ReviewPage = ({ id }: { id: string }) => {
             {cr.message === '' ? '' : `: ${cr.message}`}
           </p>
         )}
+        {cr?.rollout != null && (
+          <p data-testid="review-rollout">
+            {cr.rollout.rolloutId === null ? (
+              <>
+                Merging starts a <strong>{cr.rollout.plan.mode}</strong> rollout of v{cr.version} on{' '}
+                <LabelChip label={cr.label} /> (steps {cr.rollout.plan.steps.join(', ')} %); the label moves when it
+                completes.
+              </>
+            ) : (
+              <>
+                Merged: started rollout{' '}
+                <Link to={`/rollouts/${cr.rollout.rolloutId}`}>
+                  <code>{cr.rollout.rolloutId}</code>
+                </Link>
+                .
+              </>
+            )}
+          </p>
+        )}
       </div>
       {review.error !== undefined && <ErrorNote error={review.error} retry={review.reload} />}
       {review.loading && <Loading what="the change request" />}
