@@ -83,7 +83,10 @@ describe('SSE parser', () => {
 
   it('reports a retry of digits only', () => {
     const retries: number[] = [];
-    const parser = new SseParser(() => undefined, (ms) => retries.push(ms));
+    const parser = new SseParser(
+      () => undefined,
+      (ms) => retries.push(ms),
+    );
     parser.push('retry: 2500\nretry: 1e3\nretry: -1\nretry:\nretry: 10\n');
     expect(retries).toEqual([2500, 10]);
   });

@@ -38,7 +38,9 @@ for (const dialect of DIALECTS) {
         url: '/api/v1/prompts/secret-name-greeter/versions',
         headers,
         payload: {
-          content: textContent('secret-name-greeter', 'Hello {{user_name}}', { user_name: { type: 'string', required: true } }),
+          content: textContent('secret-name-greeter', 'Hello {{user_name}}', {
+            user_name: { type: 'string', required: true },
+          }),
           parent: null,
         },
       });
