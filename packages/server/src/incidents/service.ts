@@ -15,11 +15,14 @@ import type { Actor, Clock } from '../context.js';
 import type { LabelService } from '../labels/service.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import type { DeploymentRow, RegistryStore, RegistryTx } from '../registry/store.js';
+import type { ReviewStore } from '../reviews/store.js';
 import type { Transaction } from '../storage/transaction.js';
+import { ensureDefaultMonitors } from './defaults.js';
 import type { IncidentRow, IncidentStore, IncidentTx, MonitorRow, VersionWindow } from './store.js';
 
 export interface IncidentStores {
   readonly registry: RegistryStore;
+  readonly reviews: Pick<ReviewStore, 'listPolicies'>;
   readonly incidents: IncidentStore;
   readonly transaction: Transaction<{ readonly registry: RegistryTx; readonly incidents: IncidentTx }>;
 }
@@ -410,6 +413,11 @@ export const createIncidentService = (stores: IncidentStores, clock: Clock, labe
     /** Every monitor, once; one monitor's failure does not stop the others. */
     async tick(log?: { error(details: object, message: string): void }): Promise<{ looked: number; fired: number }> {
       let fired = 0;
+      try {
+        await ensureDefaultMonitors(stores, clock);
+      } catch (error) {
+        log?.error({ err: error }, 'monitors: creating the default monitors failed');
+      }
       const monitors = await incidents.allMonitors();
       for (const monitor of monitors) {
         try {
