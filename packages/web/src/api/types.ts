@@ -2,7 +2,7 @@
  * The API's JSON shapes (docs/api.md). They live once, in core, shared with the server and the CLI; the
  * dashboard imports them as types only. Here: the few that only the dashboard reads.
  */
-import type { AuditEntry, EvalRunRecord, LabelChangeEvent } from '@promptops/core';
+import type { AuditEntry, DriftReportListItem, EvalRunRecord, LabelChangeEvent } from '@promptops/core';
 
 export type {
   AuditEntry,
@@ -52,7 +52,7 @@ export interface AuditPage {
   readonly next: number | null;
 }
 
-export type { EvalRunRecord, LabelChangeEvent };
+export type { DriftReportListItem, EvalRunRecord, LabelChangeEvent };
 
 export type {
   GuardrailVerdict,
@@ -62,6 +62,22 @@ export type {
   RolloutView,
   ShadowSummary,
 } from '@promptops/core';
+
+export type {
+  DriftCheckSuite,
+  DriftDescriptorResult,
+  DriftExample,
+  DriftReport,
+  DriftRequest,
+  EvalSuiteVersion,
+  StoredDriftReport,
+} from '@promptops/core';
+
+/** `GET /api/v1/prompts/:name/drift`: stored reports without their bodies, newest first. */
+export interface DriftReportPage {
+  readonly reports: readonly DriftReportListItem[];
+  readonly next: string | null;
+}
 
 /** `GET /api/v1/evals/runs`: runs without their cases, newest first. */
 export type { EvalRunPage as EvalRunsPage } from '@promptops/core';

@@ -12,6 +12,7 @@ import { ErrorNote, Loading } from '../components/states';
 import { useLabelEvents } from '../live/live-feed';
 import { CompareTab } from './prompt/compare-tab';
 import { DeploymentsTab } from './prompt/deployments-tab';
+import { DriftTab } from './prompt/drift-tab';
 import { EvalsTab } from './prompt/evals-tab';
 import { HistoryTab } from './prompt/history-tab';
 import { LabelCards } from './prompt/label-cards';
@@ -26,6 +27,7 @@ const TABS = [
   { id: 'deployments', text: 'Deployments' },
   { id: 'metrics', text: 'Metrics' },
   { id: 'evals', text: 'Evals' },
+  { id: 'drift', text: 'Drift' },
   { id: 'rollouts', text: 'Rollouts' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
@@ -124,6 +126,15 @@ export const PromptPage = ({ name }: { name: string }) => {
         )}
         {tab === 'rollouts' && <RolloutsTab name={name} revision={revision} />}
         {tab === 'evals' && <EvalsTab name={name} run={search.get('run')} revision={revision} />}
+        {tab === 'drift' && (
+          <DriftTab
+            name={name}
+            report={search.get('report')}
+            before={search.get('before')}
+            head={prompt.data?.version}
+            revision={revision}
+          />
+        )}
         {tab === 'metrics' && (
           <Suspense fallback={<Loading what="charts" />}>
             <MetricsTab name={name} window={search.get('window') ?? '7d'} revision={revision} />

@@ -1,12 +1,14 @@
 import type { ReactNode } from 'react';
-import type { ChangeRequestView, CheckStatus } from '../api/types';
+import type { ChangeRequestView, CheckStatus, DriftCheckSuite } from '../api/types';
 import { dateTime } from '../app/format';
-import { Link } from '../app/router';
+import { Link, navigate } from '../app/router';
 import { useApiGet } from '../app/use-api';
 import { LabelChip, Sha, When } from '../components/badges';
 import { DiffView } from '../components/diff-view';
+import { DriftReportView } from '../components/drift-report';
 import { ErrorNote, Loading } from '../components/states';
 import { useLabelEvents } from '../live/live-feed';
+import { CompareVersions } from './drift/compare-versions';
 
 const MARK: Record<CheckStatus, string> = { passed: '✓', failed: '✗', pending: '…', not_available: '–' };
 const MARK_TEXT: Record<CheckStatus, string> = {
@@ -25,7 +27,34 @@ const Check = ({ name, status, children }: { name: string; status: CheckStatus; 
   </li>
 );
 
-/** One change request: what it changes, whether it may merge, and what happened to it. Read-only. */
+/** The drift check per suite: its verdict, and the report's table and example pairs on demand. */
+const DriftSuites = ({ suites, noDrift }: { suites: readonly DriftCheckSuite[]; noDrift: readonly string[] }) => (
+  <>
+    {noDrift.length > 0 && <span className="muted"> the policy requires no drift on {noDrift.join(', ')}</span>}
+    <ul className="drift-suites">
+      {suites.map((suite) => (
+        <li key={suite.suite} data-testid={`drift-suite-${suite.suite}`} data-status={suite.status}>
+          <strong>{suite.suite}</strong>
+          {suite.required && <span className="muted"> (required)</span>}: {suite.message}
+          {suite.violations.length > 0 && (
+            <div className="check-violations">must not drift: {suite.violations.join(', ')}</div>
+          )}
+          {suite.report !== null && (
+            <details className="details">
+              <summary>Descriptors and example pairs</summary>
+              <DriftReportView report={suite.report} verdict={false} />
+            </details>
+          )}
+        </li>
+      ))}
+    </ul>
+  </>
+);
+
+/**
+ * One change request: what it changes, whether it may merge, and what happened to it. Read-only, but for
+ * "compare versions" (a new drift report, for editors and up).
+ */
 export const ReviewPage = ({ id }: { id: string }) => {
   const review = useApiGet<ChangeRequestView>(`/reviews/${encodeURIComponent(id)}`);
   useLabelEvents(() => review.reload());
@@ -106,10 +135,23 @@ export const ReviewPage = ({ id }: { id: string }) => {
             {/* A check that does not exist yet is no news: shown once it does. */}
             {cr.checks.drift.status === 'not_available' ? null : (
               <Check name="drift" status={cr.checks.drift.status}>
-                {cr.checks.drift.message}
+                {cr.checks.drift.suites.length === 0 ? (
+                  cr.checks.drift.message
+                ) : (
+                  <DriftSuites suites={cr.checks.drift.suites} noDrift={cr.checks.drift.noDrift} />
+                )}
               </Check>
             )}
           </ul>
+          <CompareVersions
+            prompt={cr.name}
+            a={cr.from === null ? '' : `v${cr.from.version}`}
+            b={`v${cr.to.version}`}
+            suite={cr.checks.drift.suites[0]?.suite ?? ''}
+            onCreated={(report) =>
+              navigate(`/prompts/${encodeURIComponent(cr.name)}?tab=drift&report=${encodeURIComponent(report.id)}`)
+            }
+          />
           <p data-testid="mergeable">
             {cr.mergeable ? (
               <>
