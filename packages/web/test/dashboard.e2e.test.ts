@@ -320,10 +320,14 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await page.getByRole('link', { name: 'Evals' }).click();
     const rows = page.locator('.evals-table tbody tr');
     await rows.first().waitFor();
-    expect(await rows.count()).toBe(2);
-    expect((await rows.nth(0).textContent()) ?? '').toMatch(/v18.*greeter-basics.*fail.*0\/5.*0%/);
-    expect((await rows.nth(1).textContent()) ?? '').toMatch(/v17.*greeter-basics.*pass.*5\/5.*100%/);
-    // The newest run (v18) is selected: the five cases of greeter-basics all fail, each missing the name.
+    // greeter-basics (the taste test) and greeter-customers (the drift report's evidence), on v17 and v18.
+    expect(await rows.count()).toBe(4);
+    const basics = rows.filter({ hasText: 'greeter-basics' });
+    expect(await basics.count()).toBe(2);
+    expect((await basics.nth(0).textContent()) ?? '').toMatch(/v18.*greeter-basics.*fail.*0\/5.*0%/);
+    expect((await basics.nth(1).textContent()) ?? '').toMatch(/v17.*greeter-basics.*pass.*5\/5.*100%/);
+    // greeter-basics on v18: the five cases all fail, each missing the name.
+    await basics.nth(0).getByRole('link').click();
     const detail = page.getByTestId('eval-run-detail');
     await detail.getByText('5 failing cases').waitFor();
     expect(await detail.textContent()).toContain('0/5 passed');
@@ -340,7 +344,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     }
     await snap(page, 'prompt-evals', { docs: true });
     // The v17 run, linked: every case passed.
-    await rows.nth(1).getByRole('link').click();
+    await basics.nth(1).getByRole('link').click();
     await detail.getByText('Every case passed.').waitFor();
     expect(page.url()).toMatch(/tab=evals&run=\d+/);
     await context.close();
@@ -369,7 +373,69 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
       'forced (break glass) by dave',
     );
     expect(await page.getByTestId('mergeable').textContent()).toBe('Not mergeable yet.');
+    // The drift check informs (no policy asks for no drift): greeter-customers' 20 pairs show the name
+    // mentions falling, greeter-basics' 5 are too few to tell. A viewer may not build a new report.
+    expect(await page.getByTestId('check-drift').getAttribute('data-status')).toBe('passed');
+    const customers = page.getByTestId('drift-suite-greeter-customers');
+    expect(await customers.textContent()).toContain(
+      "greeter-customers: v18 drifted: outputs mention the user's name 0 % vs 100 % of the time (20 paired cases",
+    );
+    expect(await page.getByTestId('drift-suite-greeter-basics').textContent()).toContain('not enough data to tell');
     await snap(page, 'review', { docs: true });
+    expect(await customers.getByTestId('drift-table').isVisible()).toBe(false);
+    await customers.getByText('Descriptors and example pairs').click();
+    const nameRow = customers.getByTestId('drift-row-mentions.user_name');
+    await nameRow.waitFor();
+    expect(await nameRow.getAttribute('data-drifted')).toBe('yes');
+    expect(await nameRow.textContent()).toMatch(/100 %.*0 %.*−100 pts \[−100, −76\].*McNemar \(exact\).*< 0\.001/);
+    expect(await page.getByRole('button', { name: 'Compare versions…' }).count()).toBe(0);
+    await context.close();
+  });
+
+  it("opens the greeter's drift report: the verdict first, the descriptor table, the pairs side by side", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.goto(`${server.url}/prompts/${GREETER}`);
+    await page.getByRole('link', { name: 'Drift', exact: true }).click();
+    const stored = page.getByTestId('drift-reports').locator('tbody tr');
+    await stored.first().waitFor();
+    expect(await stored.count()).toBe(1);
+    expect(await stored.first().textContent()).toMatch(
+      /#1v17 → v18drifted v18 drifted: outputs mention the user's name 0 % vs 100 %.*offline · greeter-customers/,
+    );
+    // The newest report is open: its verdict line comes first, then a row per descriptor.
+    const detail = page.getByTestId('drift-detail');
+    const verdict = detail.getByTestId('drift-verdict');
+    await verdict.waitFor();
+    expect(await verdict.textContent()).toMatch(
+      /^v18 drifted: outputs mention the user's name 0 % vs 100 % of the time/,
+    );
+    expect(await detail.locator('.drift-report > *').first().getAttribute('data-testid')).toBe('drift-verdict');
+    expect(await detail.getByTestId('drift-row-mentions.user_name').getAttribute('data-drifted')).toBe('yes');
+    expect(await detail.getByTestId('drift-row-refusal').getAttribute('data-drifted')).toBe('no');
+    expect(await detail.getByTestId('drift-row-length.chars').textContent()).toContain('−6 characters [−7, −6]');
+    // Each example pair side by side: v17 greeted Chen by name, v18 dropped it.
+    const chen = detail.getByTestId('drift-example-chen');
+    expect(await chen.textContent()).toContain('differs in mentions.user_name');
+    expect(await chen.locator('.diff-remove del').allTextContents()).toEqual([', Chen']);
+    expect(await chen.locator('.diff-add').textContent()).toContain('v18Hello! Thanks for your question');
+    await snap(page, 'drift');
+
+    // An admin builds a new report of the same versions on the other suite: 5 pairs are too few.
+    await page.getByRole('button', { name: 'Compare versions…' }).click();
+    const form = page.getByTestId('drift-compare');
+    expect(await form.getByLabel('A (baseline)').inputValue()).toBe('v17');
+    expect(await form.getByLabel('B (candidate)').inputValue()).toBe('v18');
+    await form.getByLabel('Suite', { exact: true }).selectOption('greeter-basics');
+    await form.getByRole('button', { name: 'Build report' }).click();
+    await expect.poll(() => stored.count()).toBe(2);
+    await expect.poll(() => new URL(page.url()).searchParams.get('report')).toBe('2');
+    await expect
+      .poll(() => detail.getByTestId('drift-verdict').textContent())
+      .toBe('v18 vs v17: not enough data to tell (5 paired cases; at least 10 needed)');
+    expect(await detail.getByTestId('drift-row-mentions.user_name').getAttribute('data-drifted')).toBe(
+      'not enough data',
+    );
     await context.close();
   });
 
@@ -507,7 +573,15 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await page.goto(`${server.url}/prompts/${GREETER}`);
     const tabs = page.getByRole('navigation', { name: `${GREETER} views` }).getByRole('link');
     await tabs.first().waitFor();
-    expect(await tabs.allTextContents()).toEqual(['History', 'Compare', 'Deployments', 'Metrics', 'Evals', 'Rollouts']);
+    expect(await tabs.allTextContents()).toEqual([
+      'History',
+      'Compare',
+      'Deployments',
+      'Metrics',
+      'Evals',
+      'Drift',
+      'Rollouts',
+    ]);
     for (const tab of await tabs.all()) {
       const box = (await tab.boundingBox())!;
       const name = await tab.textContent();
