@@ -15,6 +15,7 @@ import { registerLabels } from './commands/labels.js';
 import { registerLock } from './commands/lock.js';
 import { registerLog } from './commands/log.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerOverride } from './commands/override.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerPrompts } from './commands/prompts.js';
 import { registerPull } from './commands/pull.js';
@@ -121,6 +122,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerDrift(program, ctx);
   registerIncident(program, ctx);
   registerMonitor(program, ctx);
+  registerOverride(program, ctx);
   registerAccess(program, ctx);
   return program;
 };

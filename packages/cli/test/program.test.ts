@@ -43,6 +43,7 @@ describe('commands', () => {
       'drift',
       'incident',
       'monitor',
+      'override',
       'keys',
       'members',
       'projects',
