@@ -13,6 +13,7 @@ import { OVERRIDES_FILE } from './vectors/overrides.js';
 import { REFS_FILE } from './vectors/refs.js';
 import { RENDER_FILE } from './vectors/render.js';
 import { SNAPSHOT_FILE } from './vectors/snapshot.js';
+import { TARGETING_FILE } from './vectors/targeting.js';
 
 export const CONFORMANCE_DIR = fileURLToPath(new URL('../../conformance/', import.meta.url));
 
@@ -24,6 +25,7 @@ const FILES: Readonly<Record<string, () => unknown>> = {
   'snapshot.json': SNAPSHOT_FILE,
   'assignment.json': ASSIGNMENT_FILE,
   'overrides.json': OVERRIDES_FILE,
+  'targeting.json': TARGETING_FILE,
 };
 
 /** File name -> its text, formatted as the repository's prettier formats JSON (so `format:check` passes). */

@@ -468,6 +468,12 @@ export const ERROR_CATALOGUE = {
     'a rollout plan is invalid (a ramp step, a guardrail)',
     'correct the field the message names (ramps are percentages from 0 to 100)',
   ),
+  invalid_targeting_rules: e(
+    'invalid',
+    'rollouts',
+    "a rollout's targeting rules are invalid (an operator, a value, a pattern outside the supported subset, a serve)",
+    'correct the field the message names (docs/decisions/targeting.md lists operators and patterns)',
+  ),
   rollout_transition_invalid: e(
     'conflict',
     'rollouts',

@@ -3,6 +3,12 @@ import { parseRef } from './refs.js';
 import type { DeploymentKind } from './records.js';
 import { assignArm } from './rollouts/assignment.js';
 import type { RolloutMode } from './rollouts/config.js';
+import {
+  decideTargeting,
+  type EvaluationContext,
+  type TargetingOutcome,
+  type TargetingRule,
+} from './rollouts/targeting.js';
 import { effectivePrompt, type PromptOverride } from './overrides.js';
 import type { PromptContent } from './schema.js';
 
@@ -30,6 +36,10 @@ export interface SnapshotRollout {
   /** Percent, 0..100: the share of units in the candidate (split) or of calls copied (shadow). */
   readonly ramp: number;
   readonly candidate: SnapshotVersion;
+  /** Tried in order before the ramp (rollouts/targeting.ts); absent when it has none. */
+  readonly rules?: readonly TargetingRule[];
+  /** The kill switch: everyone is served the baseline, rules and ramp aside. */
+  readonly killed?: boolean;
 }
 
 export interface SnapshotPrompt {
@@ -69,6 +79,8 @@ export interface ResolveOptions {
   readonly sha?: string;
   /** The unit (user, session, tenant) a rollout assigns to an arm; none: the baseline. */
   readonly unitKey?: string | null;
+  /** The caller's attributes for a rollout's targeting rules; its `targetingKey` is the unit key when none is given. */
+  readonly context?: EvaluationContext;
 }
 
 /** `base`: no rollout on the label; `baseline` / `candidate`: the arm of the label's active rollout. */
@@ -93,6 +105,8 @@ export interface Resolution {
   /** The label's active rollout, or null. */
   readonly rolloutId: string | null;
   readonly shadow: ShadowTarget | null;
+  /** The index of the rollout's targeting rule that decided, when one did. */
+  readonly rule?: number;
 }
 
 export const DEFAULT_LABEL = 'production';
@@ -116,7 +130,7 @@ export const resolveFromSnapshot = (
   if (prompt === undefined) return undefined;
   if (at !== -1 || options.sha !== undefined) {
     const ref = parseRef(at !== -1 ? nameOrRef.slice(at + 1) : (options.sha ?? ''));
-    if (ref.kind === 'label') return byLabel(name, prompt, ref.label, options.unitKey);
+    if (ref.kind === 'label') return byLabel(name, prompt, ref.label, options);
     const versions = Object.values(prompt.versions);
     const matches =
       ref.kind === 'version'
@@ -130,7 +144,7 @@ export const resolveFromSnapshot = (
     const found = matches[0];
     return found && { ...served(name, found, null, 'base', null), shadow: null };
   }
-  return byLabel(name, prompt, options.label ?? DEFAULT_LABEL, options.unitKey);
+  return byLabel(name, prompt, options.label ?? DEFAULT_LABEL, options);
 };
 
 const served = (
@@ -158,13 +172,17 @@ const byLabel = (
   name: string,
   prompt: SnapshotPrompt,
   label: string,
-  unitKey: string | null | undefined,
+  options: ResolveOptions,
 ): Resolution | undefined => {
   const sha = own(prompt.labels, label);
   const version = sha === undefined ? undefined : own(prompt.versions, sha);
   if (version === undefined) return undefined;
   const rollout = prompt.rollouts === undefined ? undefined : own(prompt.rollouts, label);
   if (rollout === undefined) return { ...served(name, version, label, 'base', null), shadow: null };
+  const unitKey = unitKeyOf(options);
+  if (rollout.rules !== undefined || rollout.killed === true) {
+    return targeted(name, prompt, label, version, rollout, decideTargeting(rollout, unitKey, options.context));
+  }
   const noKey = unitKey === undefined || unitKey === null || unitKey === '';
   const inRamp = noKey ? rollout.ramp >= 100 : assignArm(rollout.salt, unitKey, rollout.ramp).arm === 'candidate';
   if (rollout.mode === 'split' && inRamp && !noKey) {
@@ -176,6 +194,81 @@ const byLabel = (
       ? { rolloutId: rollout.id, version: candidate.version, sha: candidate.sha, content: candidate.content }
       : null;
   return { ...served(name, version, label, 'baseline', rollout.id), shadow };
+};
+
+const unitKeyOf = (options: ResolveOptions): string | null | undefined => {
+  const key = options.unitKey ?? options.context?.targetingKey;
+  return typeof key === 'string' ? key : null;
+};
+
+/**
+ * A label's version under a rollout with rules or a kill switch, as `outcome` decides: a rule serving a
+ * label serves that label's version (variant `base`; the baseline when the snapshot lacks the label),
+ * the candidate arm of a split serves the candidate, of a shadow copies the call; the baseline otherwise.
+ */
+const targeted = (
+  name: string,
+  prompt: SnapshotPrompt,
+  label: string,
+  baseline: SnapshotVersion,
+  rollout: SnapshotRollout,
+  outcome: TargetingOutcome,
+): Resolution => {
+  const rule = outcome.rule === null ? {} : { rule: outcome.rule };
+  if (outcome.label !== null) {
+    const sha = own(prompt.labels, outcome.label);
+    const other = sha === undefined ? undefined : own(prompt.versions, sha);
+    if (other !== undefined)
+      return { ...served(name, other, outcome.label, 'base', rollout.id), shadow: null, ...rule };
+  }
+  if (outcome.arm === 'candidate' && rollout.mode === 'split') {
+    return { ...served(name, rollout.candidate, label, 'candidate', rollout.id), shadow: null, ...rule };
+  }
+  const { candidate } = rollout;
+  const shadow =
+    outcome.arm === 'candidate'
+      ? { rolloutId: rollout.id, version: candidate.version, sha: candidate.sha, content: candidate.content }
+      : null;
+  return { ...served(name, baseline, label, 'baseline', rollout.id), shadow, ...rule };
+};
+
+/** Why a call resolves as it does: `promptops resolve` prints it, tests and support read it. */
+export interface ResolutionExplanation {
+  readonly resolution: Resolution | undefined;
+  /** `pinned`: a sha or version; `no_rollout`: the label alone; else what the label's rollout decided. */
+  readonly cause: 'not_found' | 'pinned' | 'no_rollout' | 'killed' | 'rule' | 'ramp';
+  readonly rollout: (Omit<SnapshotRollout, 'candidate'> & { readonly candidateSha: string }) | null;
+  /** The rule that matched (its index in the rollout's rules), or null. */
+  readonly rule: { readonly index: number; readonly rule: TargetingRule } | null;
+  readonly unitKey: string | null;
+  /** The unit's bucket (0..9999) when the ramp or a percentage rule computed one. */
+  readonly bucket: number | null;
+}
+
+/** `resolveFromSnapshot` with the reasons: the same decision, through the same functions. */
+export const explainResolution = (
+  snapshot: Snapshot,
+  nameOrRef: string,
+  options: ResolveOptions = {},
+): ResolutionExplanation => {
+  const resolution = resolveFromSnapshot(snapshot, nameOrRef, options);
+  const unitKey = unitKeyOf(options) ?? null;
+  const none = { resolution, rollout: null, rule: null, unitKey, bucket: null };
+  if (resolution === undefined) return { ...none, cause: 'not_found' };
+  if (resolution.rolloutId === null) return { ...none, cause: resolution.label === null ? 'pinned' : 'no_rollout' };
+  const at = nameOrRef.indexOf('@');
+  const label = at === -1 ? (options.label ?? DEFAULT_LABEL) : nameOrRef.slice(at + 1);
+  const rollout = snapshot.prompts[resolution.name]!.rollouts![label]!;
+  const outcome = decideTargeting(rollout, unitKey, options.context);
+  const { candidate, ...rest } = rollout;
+  return {
+    resolution,
+    cause: outcome.cause,
+    rollout: { ...rest, candidateSha: candidate.sha },
+    rule: outcome.rule === null ? null : { index: outcome.rule, rule: rollout.rules![outcome.rule]! },
+    unitKey,
+    bucket: outcome.bucket,
+  };
 };
 
 /**

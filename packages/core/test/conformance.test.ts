@@ -3,11 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { CONFORMANCE_DIR, generateVectors } from '../../../scripts/conformance/generate.js';
 import {
   PromptopsError,
+  RegexSyntaxError,
   assignArm,
   assignmentBucket,
   assignmentInput,
   canonicalJson,
+  compileSafeRegex,
   contentSha,
+  decideTargeting,
   effectivePrompt,
   murmur3Utf8,
   parseLockfile,
@@ -16,9 +19,14 @@ import {
   parseRef,
   promptSha,
   renderPrompt,
+  resolveFromSnapshot,
   sha256Hex,
+  targetingRules,
   validatePromptContent,
+  type EvaluationContext,
   type PromptContent,
+  type Snapshot,
+  type TargetingRule,
 } from '../src/index.js';
 
 /**
@@ -186,5 +194,58 @@ describe('conformance: overrides.json', () => {
 
   it.each(file.refused.map((v) => [v.name, v] as const))('refused: %s', (_, v) => {
     expect(codeOf(() => effectivePrompt(v.base, parseOverride(JSON.parse(v.override))))).toBe(v.error.code);
+  });
+});
+
+describe('conformance: targeting.json', () => {
+  const file = read<{
+    patterns: { name: string; pattern: string; cases: { text: string; matches: boolean }[] }[];
+    invalidPatterns: { name: string; pattern: string }[];
+    invalidRules: ({ name: string; rules: unknown; paths: string[] } & Failing)[];
+    rules: TargetingRule[];
+    decisions: {
+      name: string;
+      rollout: { salt: string; ramp: number };
+      unitKey: string | null;
+      context: EvaluationContext;
+      expected: unknown;
+    }[];
+    resolutions: {
+      name: string;
+      snapshot: string;
+      get: { name: string; label?: string; unitKey: string | null; context: EvaluationContext };
+      expected: Record<string, unknown>;
+    }[];
+  }>('targeting.json');
+
+  it.each(file.patterns.map((v) => [v.name, v] as const))('pattern: %s', (_, v) => {
+    const regex = compileSafeRegex(v.pattern);
+    for (const { text, matches } of v.cases) expect(regex.test(text), JSON.stringify(text)).toBe(matches);
+  });
+
+  it.each(file.invalidPatterns.map((v) => [v.name, v] as const))('refused pattern: %s', (_, v) => {
+    expect(() => compileSafeRegex(v.pattern)).toThrow(RegexSyntaxError);
+  });
+
+  it.each(file.invalidRules.map((v) => [v.name, v] as const))('refused rules: %s', (_, v) => {
+    expect(codeOf(() => targetingRules(v.rules))).toBe(v.error.code);
+  });
+
+  it.each(file.decisions.map((v) => [v.name, v] as const))('decision: %s', (_, v) => {
+    expect(decideTargeting({ ...v.rollout, rules: file.rules }, v.unitKey, v.context)).toEqual(v.expected);
+  });
+
+  it.each(file.resolutions.map((v) => [v.name, v] as const))('resolution: %s', (_, v) => {
+    const { name, ...options } = v.get;
+    const r = resolveFromSnapshot(JSON.parse(v.snapshot) as Snapshot, name, options)!;
+    expect({
+      version: r.version,
+      sha: r.sha,
+      label: r.label,
+      variant: r.variant,
+      rolloutId: r.rolloutId,
+      shadowSha: r.shadow?.sha ?? null,
+      rule: r.rule ?? null,
+    }).toEqual(v.expected);
   });
 });

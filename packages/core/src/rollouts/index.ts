@@ -7,3 +7,5 @@ export * from './config.js';
 export * from './state.js';
 export * from './guardrails.js';
 export * from './decide.js';
+export * from './safe-regex.js';
+export * from './targeting.js';
