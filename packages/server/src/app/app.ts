@@ -261,7 +261,12 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate(
     'changeFeed',
-    createChangeFeed(storage.registry, { log: app.log, rollouts: storage.rollouts, ...options.changeFeed }),
+    createChangeFeed(storage.registry, {
+      log: app.log,
+      rollouts: storage.rollouts,
+      overrides: storage.tenants,
+      ...options.changeFeed,
+    }),
   );
   await app.register(changeRoutes(app.changeFeed));
   app.decorate('metricsSources', [] as MetricsSource[]);

@@ -4,7 +4,9 @@ import {
   PromptopsError,
   type DeploymentKind,
   type LabelChangeEvent,
+  type OverrideChangeEvent,
   type PromptContent,
+  type PromptOverride,
   type RolloutChangeEvent,
   type SnapshotRollout,
 } from '@promptops/core';
@@ -16,9 +18,9 @@ import type { AuditRow, RegistryReads } from '../registry/store.js';
  * transaction as every label move, and shared by all replicas, so its `seq` is the event id everywhere.
  */
 
-export type { LabelChangeEvent, RolloutChangeEvent };
+export type { LabelChangeEvent, OverrideChangeEvent, RolloutChangeEvent };
 
-export type ChangeEvent = LabelChangeEvent | RolloutChangeEvent;
+export type ChangeEvent = LabelChangeEvent | RolloutChangeEvent | OverrideChangeEvent;
 
 export interface ChangePage {
   readonly events: ChangeEvent[];
@@ -107,10 +109,45 @@ export const rolloutChangeOf = (row: AuditRow): RolloutChange | undefined => {
   return { name, label, rollout: { id: rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion } };
 };
 
+interface OverrideChange {
+  readonly name: string;
+  readonly tenant: string;
+  readonly version: number;
+  readonly sha: string;
+  readonly label: string;
+  readonly override: PromptOverride;
+  /** The pinned base version's sha, or null: it follows the label. */
+  readonly baseSha: string | null;
+}
+
+const OVERRIDE_ACTIONS = new Set(['override.set', 'override.rolled_back']);
+
+/** The tenant override an audit entry records (tenants/service.ts writes the data), if any. */
+export const overrideChangeOf = (row: AuditRow): OverrideChange | undefined => {
+  if (!OVERRIDE_ACTIONS.has(row.action)) return undefined;
+  const data = JSON.parse(row.data) as Record<string, unknown>;
+  const { name, tenant, version, sha, label, override, baseSha } = data;
+  if (
+    typeof name !== 'string' ||
+    typeof tenant !== 'string' ||
+    typeof version !== 'number' ||
+    typeof sha !== 'string' ||
+    typeof label !== 'string' ||
+    typeof override !== 'object' ||
+    override === null ||
+    (baseSha !== null && typeof baseSha !== 'string')
+  ) {
+    return undefined;
+  }
+  return { name, tenant, version, sha, label, override: override as PromptOverride, baseSha };
+};
+
 export const createChangeReader = (registry: RegistryReads): ChangeReader => {
   // Prompt ids never change once a prompt has a version; versions never change at all.
   const promptIds = new BoundedCache<string, number>(CACHE_SIZE);
   const contents = new BoundedCache<string, PromptContent>(CACHE_SIZE, CONTENT_CACHE_CHARS);
+  /** Version numbers by prompt id and sha, for a pinned override's base. */
+  const numbers = new BoundedCache<string, number>(CACHE_SIZE);
 
   const contentOf = async (projectId: number, promptId: number, sha: string, text?: string): Promise<PromptContent> => {
     const key = `${promptId}:${sha}`;
@@ -151,6 +188,34 @@ export const createChangeReader = (registry: RegistryReads): ChangeReader => {
     return prompt.id;
   };
 
+  /** A version by sha (number and content), for an override pinned to it. */
+  const versionOf = async (projectId: number, promptId: number, sha: string) => {
+    const key = `${promptId}:${sha}`;
+    let version = numbers.get(key);
+    let text: string | undefined;
+    if (version === undefined) {
+      const row = await registry.getVersionBySha(promptId, sha);
+      if (row !== undefined) {
+        version = row.version;
+        text = row.content;
+        numbers.set(key, version);
+      }
+    }
+    // contentOf refuses a version that is not stored, naming it.
+    const content = await contentOf(projectId, promptId, sha, text);
+    return { version: version ?? 0, sha, content };
+  };
+
+  const overrideEvent = async (
+    projectId: number,
+    seq: number,
+    change: OverrideChange,
+  ): Promise<OverrideChangeEvent> => {
+    const { name, tenant, version, sha, label, override, baseSha } = change;
+    const base = baseSha === null ? null : await versionOf(projectId, await promptIdOf(projectId, name), baseSha);
+    return { type: 'override', seq, name, tenant, override: { version, sha, label, override, base } };
+  };
+
   return {
     latestSeq: (projectId) => registry.latestAuditSeq(projectId),
     contentOf,
@@ -170,6 +235,11 @@ export const createChangeReader = (registry: RegistryReads): ChangeReader => {
           const content = await contentOf(projectId, await promptIdOf(projectId, name), candidateSha);
           const candidate = { version: candidateVersion, sha: candidateSha, content };
           events.push({ type: 'rollout', seq: row.seq, name, label, rollout: { ...rest, candidate } });
+          continue;
+        }
+        const override = overrideChangeOf(row);
+        if (override !== undefined) {
+          events.push(await overrideEvent(projectId, row.seq, override));
           continue;
         }
         const move = labelMoveOf(row);

@@ -2,6 +2,7 @@ import { PromptopsError } from '@promptops/core';
 import type { Actor } from '../context.js';
 import type { RegistryStore } from '../registry/store.js';
 import type { RolloutReads } from '../rollouts/store.js';
+import type { TenantReads } from '../tenants/store.js';
 import { createChangeReader, type ChangeEvent, type ChangeReader } from './events.js';
 import { ChangeHub } from './hub.js';
 import {
@@ -28,6 +29,8 @@ export interface ChangeFeedOptions extends Partial<SubscriberLimits> {
   readonly snapshotCache?: SnapshotCacheOptions;
   /** Active rollouts, for the snapshot (events come from their audit entries). */
   readonly rollouts?: Pick<RolloutReads, 'snapshotRollouts'>;
+  /** Tenants' current overrides, for the snapshot (events come from their audit entries). */
+  readonly overrides?: Pick<TenantReads, 'projectOverrides'>;
   readonly log?: { error(details: object, message: string): void };
 }
 
@@ -89,7 +92,7 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
   const streams = new Set<() => void>();
   const polls = new Set<() => void>();
 
-  const snapshots = new SnapshotCache(registry, options.snapshotCache, options.rollouts);
+  const snapshots = new SnapshotCache(registry, options.snapshotCache, options.rollouts, options.overrides);
 
   const filterOf = (names: NameFilter | undefined) =>
     names === undefined ? {} : { filter: (event: ChangeEvent) => names(event.name) };

@@ -7,6 +7,7 @@ import type { Coding } from '../request/accept-encoding.js';
 import type { LabeledVersionRow, RegistryReads } from '../registry/store.js';
 import { toRolloutView } from '../rollouts/records.js';
 import type { RolloutReads, SnapshotRolloutRow } from '../rollouts/store.js';
+import type { OverrideRow, TenantReads } from '../tenants/store.js';
 
 /**
  * `GET /api/v1/snapshot` serialized once per project, scope and change stamp, and compressed once per
@@ -44,7 +45,7 @@ export interface SnapshotCacheOptions {
 export const MIN_COMPRESSED_BYTES = 1024;
 
 /** Bumped when the document's shape changes, so an old tag never validates a new shape. */
-const FORMAT = 'snapshot-2';
+const FORMAT = 'snapshot-3';
 
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
@@ -99,11 +100,30 @@ const rolloutsPart = (rollouts: readonly SnapshotRolloutRow[]): string => {
   return `,"rollouts":{${parts.join(',')}}`;
 };
 
+/** A tenant's current override with, when pinned, its base version (content as stored). */
+export interface SnapshotOverrideRow extends OverrideRow {
+  readonly base: { readonly version: number; readonly content: string } | null;
+}
+
+/** `"overrides":{…}` of one prompt: each tenant's current override, its text as stored (normalized JSON). */
+const overridesPart = (overrides: readonly SnapshotOverrideRow[]): string => {
+  const parts = overrides.map((row) => {
+    const base =
+      row.base === null
+        ? 'null'
+        : `{"version":${row.base.version},"sha":"${row.baseSha}","content":${row.base.content}}`;
+    const head = `{"version":${row.version},"sha":"${row.sha}","label":${JSON.stringify(row.label)}`;
+    return `${JSON.stringify(row.tenant)}:${head},"override":${row.content},"base":${base}}`;
+  });
+  return `,"overrides":{${parts.join(',')}}`;
+};
+
 const serialize = (
   project: string,
   cursor: number,
   rows: readonly LabeledVersionRow[],
   rollouts: ReadonlyMap<string, SnapshotRolloutRow[]> = new Map(),
+  overrides: ReadonlyMap<string, SnapshotOverrideRow[]> = new Map(),
 ): string => {
   const parts: string[] = [`{"project":${JSON.stringify(project)},"cursor":${cursor},"prompts":{`];
   for (let i = 0; i < rows.length;) {
@@ -124,6 +144,8 @@ const serialize = (
     parts.push('}');
     const active = rollouts.get(name);
     if (active !== undefined) parts.push(rolloutsPart(active));
+    const tenants = overrides.get(name);
+    if (tenants !== undefined) parts.push(overridesPart(tenants));
     parts.push('}');
     i = end;
   }
@@ -141,6 +163,8 @@ export class SnapshotCache {
     options: SnapshotCacheOptions = {},
     /** Active rollouts, sent with their labels; none when not given. */
     private readonly rollouts?: Pick<RolloutReads, 'snapshotRollouts'>,
+    /** Tenants' current overrides, sent with their prompts; none when not given. */
+    private readonly overrides?: Pick<TenantReads, 'projectOverrides'>,
   ) {
     this.#entries = new BoundedCache(options.maxEntries ?? 256, options.maxBytes ?? 256 * 1024 * 1024);
   }
@@ -196,6 +220,25 @@ export class SnapshotCache {
     }
   }
 
+  /** Current overrides by prompt name, read after the labels like rollouts (override events replace too). */
+  async #overrides(projectId: number, keep: (name: string) => boolean): Promise<Map<string, SnapshotOverrideRow[]>> {
+    const byName = new Map<string, SnapshotOverrideRow[]>();
+    for (const row of (await this.overrides?.projectOverrides(projectId)) ?? []) {
+      if (!keep(row.name)) continue;
+      let base: SnapshotOverrideRow['base'] = null;
+      if (row.baseSha !== null) {
+        const pinned = await this.registry.getVersionBySha(row.promptId, row.baseSha);
+        // Versions are never deleted; were one missing, the tenant gets the shared prompt, never a guess.
+        if (pinned === undefined) continue;
+        base = { version: pinned.version, content: pinned.content };
+      }
+      const list = byName.get(row.name) ?? [];
+      list.push({ ...row, base });
+      byName.set(row.name, list);
+    }
+    return byName;
+  }
+
   async #read(key: string, actor: Actor, scope: SnapshotScope): Promise<Slot> {
     const { projectId } = actor;
     // Names alone are selected by the database; a prefix is applied here, to the project's labels.
@@ -210,12 +253,14 @@ export class SnapshotCache {
       active.set(row.name, list);
     }
     const keep = inScope(scope);
+    const overrides = await this.#overrides(projectId, keep);
     const body = Buffer.from(
       serialize(
         actor.projectName,
         cursor,
         labels.filter((row) => keep(row.name)),
         active,
+        overrides,
       ),
     );
     const [head] = cursor === 0 ? [] : await this.registry.listAudit(projectId, { afterSeq: cursor - 1, limit: 1 });
