@@ -63,14 +63,16 @@ for (const dialect of DIALECTS) {
       expect(summary.count).toBe(pairs.length);
     });
 
-    it('has a split rollout of summarize_ticket v4 running on production, ramped past its first step', () => {
+    it('has a split rollout of summarize_ticket v4 running on production, at 50 % after two steps', () => {
       const split = rollouts.find((r) => r.name === 'summarize_ticket');
       expect(split).toMatchObject({ mode: 'split', label: 'production', state: 'running', candidateVersion: 4 });
-      expect(split!.stepIndex).toBeGreaterThanOrEqual(1);
+      expect(split).toMatchObject({ id: 'ro_splitsummary', stepIndex: 2 }); // 5 -> 25 -> 50 %
       const log = decisions.get(split!.id)!;
       expect(log[0]).toMatchObject({ action: 'start', actor: 'carol' });
       expect(log.filter((d) => d.action === 'advance')).toHaveLength(split!.stepIndex);
       expect(log.every((d) => d.action !== 'pause' && d.action !== 'abort')).toBe(true);
+      // The step it is on started within its duration: the live scheduler holds it there after the seed.
+      expect(NOW.getTime() - Date.parse(split!.stepStartedAt!)).toBeLessThan(split!.config.minStepDurationMs);
     });
   });
 }

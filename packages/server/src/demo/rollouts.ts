@@ -256,8 +256,11 @@ export const demoRolloutSteps = (
 } => {
   const calls: DemoCall[] = [];
   const recorded = new Set<DemoCall>();
+  // Fixed ids: a unit's arm hangs on its rollout's salt (the id), so the demo ramps the same way every time.
+  const ids = ['ro_shadowgreetr', 'ro_splitsummary'];
   const service = createRolloutService(stores, clock, createEvalGate(stores.evals), {
     observations: () => observationSource(calls, clock),
+    newId: () => ids.shift()!,
   });
   /** Stores the calls made up to the clock's now, as the gateway or an SDK would have sent them. */
   const flush = async (): Promise<void> => {
@@ -280,11 +283,11 @@ export const demoRolloutSteps = (
           .then((label) => stores.registry.getVersionBySha(prompt.id, label!.sha));
     return { version: row!.version, sha: row!.sha };
   };
-  const ids: Record<string, string> = {};
+  const started: Record<string, string> = {};
   let splitCalls: ((fromMs: number, toMs: number, ramp: number) => DemoCall[]) | undefined;
   let lastSplitMs = 0;
   const tick = (key: 'shadow' | 'split') => async () => {
-    const id = ids[key];
+    const id = started[key];
     if (id === undefined) return;
     if (key === 'split' && splitCalls !== undefined) {
       // The half hour since the last look, at the ramp the rollout served it with.
@@ -317,7 +320,7 @@ export const demoRolloutSteps = (
     daysAgo: DEMO_SHADOW_DAYS_AGO,
     run: async () => {
       const [v17, v18] = [await versionOf(GREETER, 'production'), await versionOf(GREETER, 'v18')];
-      const started = await service.start(actorOf(project, 'alice'), GREETER, {
+      const rollout = await service.start(actorOf(project, 'alice'), GREETER, {
         label: 'production',
         candidate: 'v18',
         mode: 'shadow',
@@ -327,15 +330,15 @@ export const demoRolloutSteps = (
         guardrails: ['assertion_pass_rate:-0.05', 'error_rate:+0.02'],
         reason: "dave's wording fix: copy production calls to v18 before it answers anyone",
       });
-      ids['shadow'] = started.id;
-      calls.push(...shadowCalls(started.id, window, v17, v18));
+      started['shadow'] = rollout.id;
+      calls.push(...shadowCalls(rollout.id, window, v17, v18));
     },
   };
   const split = {
     daysAgo: DEMO_SPLIT_DAYS_AGO,
     run: async () => {
       const [baseline, candidate] = [await versionOf(SUMMARIZE, 'production'), await versionOf(SUMMARIZE, 'v4')];
-      const started = await service.start(actorOf(project, 'carol'), SUMMARIZE, {
+      const rollout = await service.start(actorOf(project, 'carol'), SUMMARIZE, {
         label: 'production',
         candidate: 'v4',
         mode: 'split',
@@ -345,8 +348,8 @@ export const demoRolloutSteps = (
         guardrails: ['error_rate:+0.02', 'latency:+300'],
         reason: 'lead with what the customer wants, on a share of tickets first',
       });
-      ids['split'] = started.id;
-      splitCalls = splitCaller(started.id, { baseline, candidate });
+      started['split'] = rollout.id;
+      splitCalls = splitCaller(rollout.id, { baseline, candidate });
       lastSplitMs = clock.now().getTime();
     },
   };
@@ -358,7 +361,7 @@ export const demoRolloutSteps = (
   ];
   /** The span of the greeter's production calls the shadow copied (its own demo traffic leaves it out). */
   const shadowSpan = (): { startMs: number; endMs: number } | undefined => {
-    const copied = calls.filter((c) => c.rolloutId === ids['shadow'] && c.arm === 'baseline');
+    const copied = calls.filter((c) => c.rolloutId === started['shadow'] && c.arm === 'baseline');
     if (copied.length === 0) return undefined;
     return { startMs: window.startMs, endMs: Math.max(...copied.map((c) => c.trace.startedAtMs)) + 1 };
   };
