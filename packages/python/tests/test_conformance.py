@@ -16,6 +16,8 @@ from promptops.lockfile import js_json_parse, parse_lockfile
 from promptops.overrides import effective_prompt, parse_override
 from promptops.prompt import prompt_sha, render_prompt, validate_prompt_content
 from promptops.refs import parse_name_ref, parse_ref
+from promptops.snapshot import resolve_from_snapshot, validate_snapshot
+from promptops.targeting import RegexSyntaxError, compile_safe_regex, decide_targeting
 
 from conftest import ROOT
 
@@ -42,7 +44,7 @@ def _error_code(call: Any) -> str:
 
 def test_every_vector_file_is_run() -> None:
     """A new file of vectors must get a runner here, not be silently skipped."""
-    run = {"canonical.json", "render.json", "refs.json", "lockfile.json", "snapshot.json", "assignment.json", "overrides.json"}
+    run = {"canonical.json", "render.json", "refs.json", "lockfile.json", "snapshot.json", "assignment.json", "overrides.json", "targeting.json"}
     present = {name for name in os.listdir(CONFORMANCE) if name.endswith(".json")}
     assert present <= run, f"vectors without a Python runner: {sorted(present - run)}"
 
@@ -276,3 +278,60 @@ def test_override_effective(vector: Dict[str, Any]) -> None:
 def test_override_refused(vector: Dict[str, Any]) -> None:
     value = js_json_parse(vector["override"])
     assert _error_code(lambda: effective_prompt(vector["base"], parse_override(value))) == vector["error"]["code"]
+
+
+# ---- targeting rules -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", _cases("targeting", "patterns"))
+def test_targeting_pattern(vector: Dict[str, Any]) -> None:
+    regex = compile_safe_regex(vector["pattern"])
+    for case in vector["cases"]:
+        assert regex.test(case["text"]) == case["matches"], repr(case["text"])
+
+
+@pytest.mark.parametrize("vector", _cases("targeting", "invalidPatterns"))
+def test_targeting_pattern_refused(vector: Dict[str, Any]) -> None:
+    with pytest.raises(RegexSyntaxError):
+        compile_safe_regex(vector["pattern"])
+
+
+@pytest.mark.parametrize("vector", _cases("targeting", "decisions"))
+def test_targeting_decision(vector: Dict[str, Any]) -> None:
+    rules = _load("targeting")["rules"]
+    r = vector["rollout"]
+    out = decide_targeting(r["salt"], r["ramp"], rules, False, vector["unitKey"], vector["context"])
+    assert out._asdict() == vector["expected"]
+
+
+@pytest.mark.parametrize("vector", _cases("targeting", "resolutions"))
+def test_targeting_resolution(vector: Dict[str, Any]) -> None:
+    snapshot = validate_snapshot(js_json_parse(vector["snapshot"]), "vector")
+    get = vector["get"]
+    r = resolve_from_snapshot(snapshot, get["name"], label=get.get("label"), unit_key=get["unitKey"], context=get["context"])
+    assert r is not None
+    got = {
+        "version": r.version,
+        "sha": r.sha,
+        "label": r.label,
+        "variant": r.variant,
+        "rolloutId": r.rollout_id,
+        "shadowSha": None if r.shadow is None else r.shadow.sha,
+        "rule": r.rule,
+    }
+    assert got == vector["expected"]
+
+
+@pytest.mark.parametrize("vector", _cases("targeting", "resolutions"))
+def test_targeting_through_the_client(vector: Dict[str, Any]) -> None:
+    """The client's get(unit_key=..., context=...) serves what the vector says, cache included."""
+    client = _client_on(vector["snapshot"], None)
+    get, expected = vector["get"], vector["expected"]
+    for _ in range(2):
+        got = client.get(get["name"], unit_key=get["unitKey"], context=get["context"])
+        assert (got.sha, got.variant, got.label, got.rollout_id) == (
+            expected["sha"],
+            expected["variant"],
+            expected["label"],
+            expected["rolloutId"],
+        )

@@ -120,12 +120,12 @@ def _fast_get(resolver: Resolver) -> Callable[..., ResolvedPrompt]:
         sha: Optional[str] = None,
         context: Optional[Mapping[str, Any]] = None,
     ) -> ResolvedPrompt:
-        if label is production and sha is None and not unit_key:
+        if label is production and sha is None and not unit_key and context is None:
             try:
                 return hot[name]
             except (KeyError, TypeError):
                 pass
-        return resolve(name, label, sha, unit_key)
+        return resolve(name, label, sha, unit_key, context)
 
     get.__doc__ = Client.get.__doc__
     return get
@@ -248,10 +248,12 @@ class Client:
         """The version served for ``name`` (``name@production``, ``name@v17``, ``name@<sha prefix>`` also
         work): synchronous, from memory, no I/O, safe on any thread. ``label`` defaults to production;
         ``sha`` pins a version like ``name@<sha>``. ``unit_key`` (a user, session or tenant id) picks the
-        arm when the label is under a rollout (sticky; none: the baseline); ``tenant`` and ``context`` are
-        reserved for tenant overrides. Raises ``prompt_not_found`` naming what is available."""
+        arm when the label is under a rollout (sticky; none: the baseline); ``context`` (attributes such as
+        ``tenant`` or ``appVersion``, and ``targetingKey`` as the unit key when none is given) feeds the
+        rollout's targeting rules; ``tenant`` is reserved for tenant overrides. Raises ``prompt_not_found``
+        naming what is available."""
         # The instance's own `get` (_fast_get) shadows this one: the same lookup, without a bound method.
-        return self._resolver.get(name, label, sha, unit_key)
+        return self._resolver.get(name, label, sha, unit_key, context)
 
     def ready(self, timeout: Optional[float] = None) -> "Client":
         """Reads the lockfile and the cache file, then loads the snapshot from the server (conditional on

@@ -125,18 +125,23 @@ class Resolver:
     # ---- resolution --------------------------------------------------------------------------------
 
     def get(
-        self, name_or_ref: str, label: str = DEFAULT_LABEL, sha: Optional[str] = None, unit_key: Optional[str] = None
+        self,
+        name_or_ref: str,
+        label: str = DEFAULT_LABEL,
+        sha: Optional[str] = None,
+        unit_key: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
     ) -> ResolvedPrompt:
         """The cached result, else resolves (under the lock) and caches it; raises ``prompt_not_found``.
-        ``unit_key`` picks the arm when the label is under a rollout."""
+        ``unit_key`` picks the arm when the label is under a rollout, ``context`` feeds its targeting rules."""
         if label is None:
             label = DEFAULT_LABEL
-        if unit_key and sha is None and isinstance(name_or_ref, str):
+        if (unit_key or context) and sha is None and isinstance(name_or_ref, str):
             at = name_or_ref.find("@")
             prompt = self.snapshot.prompts.get(name_or_ref if at == -1 else name_or_ref[:at])
             if prompt is not None and prompt.rollouts and (at != -1 or label in prompt.rollouts):
                 with self.lock:
-                    armed = self._under_rollout(name_or_ref, label, unit_key)
+                    armed = self._under_rollout(name_or_ref, label, unit_key, context)
                 if armed is not None:
                     return armed
         if sha is None:
@@ -169,11 +174,14 @@ class Resolver:
         resolved = self._by_ref[key] = self._lookup(name, label, ref)
         return resolved
 
-    def _under_rollout(self, name_or_ref: str, label: str, unit_key: str) -> Optional[ResolvedPrompt]:
-        found = resolve_from_snapshot(self.snapshot, name_or_ref, label=label, unit_key=unit_key)
+    def _under_rollout(
+        self, name_or_ref: str, label: str, unit_key: Optional[str], context: Optional[Mapping[str, Any]]
+    ) -> Optional[ResolvedPrompt]:
+        found = resolve_from_snapshot(self.snapshot, name_or_ref, label=label, unit_key=unit_key, context=context)
         if found is None or found.rollout_id is None:
             return None
-        key = (label, name_or_ref, found.variant, found.sha, None if found.shadow is None else found.shadow.sha)
+        shadow_sha = None if found.shadow is None else found.shadow.sha
+        key = (label, name_or_ref, found.variant, found.sha, shadow_sha, found.label)
         hit = self._by_arm.get(key)
         if hit is None:
             hit = self._by_arm[key] = self._served(found, "snapshot")

@@ -18,6 +18,7 @@ from .canonical import SHA_PATTERN, canonical_json, js_json, short_sha
 from .errors import PromptopsError
 from .assignment import assign_arm
 from .refs import parse_ref
+from .targeting import decide_targeting
 
 __all__ = [
     "Snapshot",
@@ -64,6 +65,10 @@ class SnapshotRollout(NamedTuple):
     state: str
     ramp: float
     candidate: SnapshotVersion
+    rules: Optional[List[Dict[str, Any]]] = None
+    """Targeting rules tried in order before the ramp (targeting.py); None when it has none."""
+    killed: bool = False
+    """The kill switch: everyone is served the baseline."""
 
 
 _NO_ROLLOUTS: Dict[str, SnapshotRollout] = {}
@@ -106,12 +111,20 @@ class Resolution(NamedTuple):
     variant: str = "base"
     rollout_id: Optional[str] = None
     shadow: Optional[ShadowTarget] = None
+    rule: Optional[int] = None
+    """The index of the rollout's targeting rule that decided, when one did."""
 
 
 EMPTY_SNAPSHOT = Snapshot("", 0, {})
 
 
-def _by_label(name: str, prompt: SnapshotPrompt, label: str, unit_key: Optional[str] = None) -> Optional[Resolution]:
+def _by_label(
+    name: str,
+    prompt: SnapshotPrompt,
+    label: str,
+    unit_key: Optional[str] = None,
+    context: Optional[Mapping[str, Any]] = None,
+) -> Optional[Resolution]:
     sha = prompt.labels.get(label)
     version = None if sha is None else prompt.versions.get(sha)
     if version is None:
@@ -119,6 +132,10 @@ def _by_label(name: str, prompt: SnapshotPrompt, label: str, unit_key: Optional[
     rollout = prompt.rollouts.get(label)
     if rollout is None:
         return Resolution(name, version.version, version.sha, label, version.content)
+    if unit_key is None and context is not None and isinstance(context.get("targetingKey"), str):
+        unit_key = context["targetingKey"]
+    if rollout.rules is not None or rollout.killed:
+        return _targeted(name, prompt, label, version, rollout, unit_key, context)
     # As core's snapshot.ts: a split serves the candidate to keyed units in the ramp; a shadow answers with
     # the baseline and names the candidate for units in its share (no key: only at 100 %).
     no_key = unit_key is None or unit_key == ""
@@ -133,12 +150,38 @@ def _by_label(name: str, prompt: SnapshotPrompt, label: str, unit_key: Optional[
     return Resolution(name, version.version, version.sha, label, version.content, "baseline", rollout.id, shadow)
 
 
+def _targeted(
+    name: str,
+    prompt: SnapshotPrompt,
+    label: str,
+    baseline: SnapshotVersion,
+    rollout: SnapshotRollout,
+    unit_key: Optional[str],
+    context: Optional[Mapping[str, Any]],
+) -> Resolution:
+    # As core's targeted(): a rule's label (the baseline when the snapshot lacks it), the candidate arm of
+    # a split, a copy for the candidate arm of a shadow, else the baseline.
+    out = decide_targeting(rollout.salt, rollout.ramp, rollout.rules, rollout.killed, unit_key, context)
+    if out.label is not None:
+        sha = prompt.labels.get(out.label)
+        other = None if sha is None else prompt.versions.get(sha)
+        if other is not None:
+            return Resolution(name, other.version, other.sha, out.label, other.content, "base", rollout.id, None, out.rule)
+    c = rollout.candidate
+    if out.arm == "candidate" and rollout.mode == "split":
+        return Resolution(name, c.version, c.sha, label, c.content, "candidate", rollout.id, None, out.rule)
+    shadow = ShadowTarget(rollout.id, c.version, c.sha, c.content) if out.arm == "candidate" else None
+    v = baseline
+    return Resolution(name, v.version, v.sha, label, v.content, "baseline", rollout.id, shadow, out.rule)
+
+
 def resolve_from_snapshot(
     snapshot: Snapshot,
     name_or_ref: str,
     label: Optional[str] = None,
     sha: Optional[str] = None,
     unit_key: Optional[str] = None,
+    context: Optional[Mapping[str, Any]] = None,
 ) -> Optional[Resolution]:
     """Resolves ``name`` (or ``name@ref``) without I/O; None when the snapshot lacks it. ``unit_key`` picks
     the arm of a label's rollout; pins by version or sha ignore rollouts. Raises only on a malformed ref
@@ -151,7 +194,7 @@ def resolve_from_snapshot(
     if at != -1 or sha is not None:
         ref = parse_ref(name_or_ref[at + 1 :] if at != -1 else (sha or ""))
         if ref["kind"] == "label":
-            return _by_label(name, prompt, ref["label"], unit_key)
+            return _by_label(name, prompt, ref["label"], unit_key, context)
         if ref["kind"] == "version":
             matches = [v for v in prompt.versions.values() if v.version == ref["version"]]
         else:
@@ -164,7 +207,7 @@ def resolve_from_snapshot(
             return None
         found = matches[0]
         return Resolution(name, found.version, found.sha, None, found.content)
-    return _by_label(name, prompt, DEFAULT_LABEL if label is None else label, unit_key)
+    return _by_label(name, prompt, DEFAULT_LABEL if label is None else label, unit_key, context)
 
 
 def _is_safe_integer(value: Any) -> bool:
@@ -290,7 +333,26 @@ def ingest_rollout(name: str, raw: Any, what: str) -> SnapshotRollout:
     c = fields["candidate"]
     # Always hashed: a rollout event carries its candidate's content, which must be what its sha says.
     candidate = ingest_version(name, c.get("sha"), c.get("version"), c.get("content"), what)
-    return SnapshotRollout(fields["id"], fields["salt"], fields["mode"], fields["state"], ramp, candidate)
+    rules, killed = fields.get("rules"), fields.get("killed", False)
+    if not isinstance(killed, bool) or not (rules is None or _rules_shape(rules)):
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: '{name}' has malformed targeting rules")
+    return SnapshotRollout(fields["id"], fields["salt"], fields["mode"], fields["state"], ramp, candidate, rules, killed)
+
+
+def _rules_shape(rules: Any) -> bool:
+    """The shape decide_targeting reads (the server checked the rest when they were set)."""
+    if not isinstance(rules, list):
+        return False
+    for rule in rules:
+        serve = rule.get("serve") if isinstance(rule, dict) else None
+        when = rule.get("when") if isinstance(rule, dict) else None
+        if not isinstance(serve, dict) or len(serve) != 1 or not isinstance(when, list):
+            return False
+        if not all(
+            isinstance(c, dict) and isinstance(c.get("attribute"), str) and isinstance(c.get("values"), list) for c in when
+        ):
+            return False
+    return True
 
 
 def snapshot_to_json(snapshot: Snapshot) -> Dict[str, Any]:
@@ -318,7 +380,12 @@ def snapshot_to_json(snapshot: Snapshot) -> Dict[str, Any]:
 def _rollout_json(r: SnapshotRollout) -> Dict[str, Any]:
     c = r.candidate
     candidate = {"version": c.version, "sha": c.sha, "content": c.content}
-    return {"id": r.id, "salt": r.salt, "mode": r.mode, "state": r.state, "ramp": r.ramp, "candidate": candidate}
+    extra: Dict[str, Any] = {}
+    if r.rules is not None:
+        extra["rules"] = r.rules
+    if r.killed:
+        extra["killed"] = True
+    return {"id": r.id, "salt": r.salt, "mode": r.mode, "state": r.state, "ramp": r.ramp, "candidate": candidate, **extra}
 
 
 class FeedEvent(NamedTuple):
