@@ -1,10 +1,11 @@
-import { PromptopsError, type FieldIssue } from '@promptops/core';
+import { PromptopsError, TENANT_PATTERN, type FieldIssue } from '@promptops/core';
 
 /**
  * What a `POST /v1/chat/completions` asks of the gateway, read from its body and headers: which prompt
  * (`model: "prompt:NAME[@REF]"`, else the `X-Promptops-Prompt` header), its variables (`promptops.variables`,
  * else the JSON of `X-Promptops-Variables`), the unit key for a rollout (`user`, else `X-Promptops-Unit`),
- * and the rest of the body, which goes upstream as the caller wrote it (minus `promptops`).
+ * the tenant whose override applies (`X-Promptops-Tenant`), and the rest of the body, which goes upstream
+ * as the caller wrote it (minus `promptops`).
  */
 
 export const PROMPT_MODEL_PREFIX = 'prompt:';
@@ -14,6 +15,8 @@ export interface GatewayRequest {
   readonly ref: string;
   readonly variables: Readonly<Record<string, unknown>>;
   readonly unitKey: string | null;
+  /** The tenant served its effective prompt, or null: the shared prompt. */
+  readonly tenant: string | null;
   readonly stream: boolean;
   /** The caller's messages, appended after the prompt's. */
   readonly messages: readonly Readonly<Record<string, unknown>>[];
@@ -98,6 +101,19 @@ const unitKeyOf = (body: Record<string, unknown>, headers: Headers): string | nu
   return user !== undefined && user !== '' ? user : (header(headers, 'x-promptops-unit') ?? null);
 };
 
+const tenantOf = (headers: Headers): string | null => {
+  const tenant = header(headers, 'x-promptops-tenant');
+  if (tenant === undefined || tenant === '') return null;
+  if (!TENANT_PATTERN.test(tenant)) {
+    throw invalid(
+      `the X-Promptops-Tenant header "${tenant.slice(0, 140)}" is not a tenant id`,
+      'headers.x-promptops-tenant',
+      'send a tenant id: letters, digits, "_", "." and "-" (at most 128), starting with a letter or digit',
+    );
+  }
+  return tenant;
+};
+
 const messagesOf = (value: unknown): readonly Readonly<Record<string, unknown>>[] => {
   if (value === undefined) return [];
   const issues: FieldIssue[] = [];
@@ -134,6 +150,7 @@ export const parseGatewayRequest = (body: unknown, headers: Headers): GatewayReq
     ref: promptRef(model, headers),
     variables: variablesOf(body, headers),
     unitKey: unitKeyOf(body, headers),
+    tenant: tenantOf(headers),
     stream: stream === true,
     messages: messagesOf(messages),
     fields,

@@ -1,4 +1,12 @@
-import { parsePromptContent, parseRef, resolveFromSnapshot, type Resolution, type Snapshot } from '@promptops/core';
+import {
+  parsePromptContent,
+  parseRef,
+  resolveFromSnapshot,
+  resolveTenant,
+  type Resolution,
+  type Snapshot,
+  type TenantResolution,
+} from '@promptops/core';
 import type { Actor } from '../context.js';
 import type { SnapshotCache, SnapshotEntry } from '../changes/snapshot-cache.js';
 import { unknownPrompt } from '../prompts/errors.js';
@@ -10,8 +18,12 @@ import type { RegistryReads } from '../registry/store.js';
  * stamp or later) answers labels and their rollouts through core's `resolveFromSnapshot`, the resolution
  * the SDKs run, so a unit gets the same arm from the gateway as from any SDK. A ref the snapshot lacks
  * (a version no label points at, or an unknown name) is read from the registry: pinned refs ignore
- * rollouts, and an unknown prompt or label is its registry error (404).
+ * rollouts, and an unknown prompt or label is its registry error (404). A tenant gets its effective prompt
+ * through core's `resolveTenant` on the same snapshot (only its own override; a pin gets none).
  */
+
+/** What a call serves: `content` is the tenant's effective content; `sha` stays the base version's. */
+export type GatewayResolution = Resolution & { readonly tenant: TenantResolution | null };
 
 const ALL = {};
 
@@ -46,11 +58,19 @@ export const createGatewayResolver = (snapshots: SnapshotCache, registry: Regist
     };
   };
 
-  return async (actor: Actor, ref: string, unitKey: string | null): Promise<Resolution> => {
+  return async (
+    actor: Actor,
+    ref: string,
+    unitKey: string | null,
+    tenant: string | null = null,
+  ): Promise<GatewayResolution> => {
     const pending = snapshots.entry(actor, ALL);
     const entry = 'then' in pending ? await pending : pending;
-    const found = resolveFromSnapshot(snapshotOf(entry), ref, { unitKey });
-    return found ?? fromRegistry(actor, ref);
+    const snapshot = snapshotOf(entry);
+    const served = resolveFromSnapshot(snapshot, ref, { unitKey }) ?? (await fromRegistry(actor, ref));
+    if (tenant === null) return { ...served, tenant: null };
+    const effective = resolveTenant(snapshot, served, tenant);
+    return { ...served, content: effective.content, tenant: effective };
   };
 };
 

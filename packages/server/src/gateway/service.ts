@@ -12,7 +12,7 @@ import type { Actor } from '../context.js';
 import { summarizeAnswer, type AnswerSummary } from './answer.js';
 import type { TraceRecorder } from './recorder.js';
 import { parseGatewayRequest, type GatewayRequest } from './request.js';
-import type { GatewayResolver } from './resolve.js';
+import type { GatewayResolution, GatewayResolver } from './resolve.js';
 import type { ShadowRunner } from './shadow.js';
 import type { Upstream, UpstreamAnswer } from './upstream.js';
 
@@ -44,7 +44,7 @@ interface Call {
   readonly startedAt: number;
   readonly started: number;
   readonly request: GatewayRequest;
-  readonly served: Resolution;
+  readonly served: GatewayResolution;
 }
 
 export interface GatewayDeps {
@@ -91,6 +91,26 @@ const upstreamBody = (
   return { json, bytes: Buffer.from(JSON.stringify(json)) };
 };
 
+/** The tenant served and its shas, on the trace until traces carry tenant fields of their own. */
+const tenantAttributes = (served: GatewayResolution): Record<string, string> =>
+  served.tenant === null
+    ? {}
+    : {
+        'promptops.tenant': served.tenant.tenant,
+        'promptops.effective_sha': served.tenant.sha,
+        ...(served.tenant.overrideSha === null ? {} : { 'promptops.override_sha': served.tenant.overrideSha }),
+      };
+
+/** Answer headers naming the tenant and what it was served (`X-Promptops-Sha` stays the base version's). */
+const tenantHeaders = (served: GatewayResolution): Record<string, string> =>
+  served.tenant === null
+    ? {}
+    : {
+        'x-promptops-tenant': served.tenant.tenant,
+        'x-promptops-effective-sha': served.tenant.sha,
+        ...(served.tenant.overrideSha === null ? {} : { 'x-promptops-override-sha': served.tenant.overrideSha }),
+      };
+
 export const createGatewayService = (deps: GatewayDeps) => {
   const now = deps.now ?? Date.now;
   /** Answers sent whose trace (and shadow copy) is still to be handed on. */
@@ -122,7 +142,11 @@ export const createGatewayService = (deps: GatewayDeps) => {
       },
       status: error === null ? 'ok' : 'error',
       ...(error === null ? {} : { error: truncate(error, MAX_ERROR_CHARS) }),
-      attributes: { 'promptops.source': 'gateway', 'promptops.stream': outcome.stream },
+      attributes: {
+        'promptops.source': 'gateway',
+        'promptops.stream': outcome.stream,
+        ...tenantAttributes(call.served),
+      },
       startedAt: call.startedAt,
       ...extra,
     };
@@ -228,7 +252,7 @@ export const createGatewayService = (deps: GatewayDeps) => {
       const started = performance.now();
       const startedAt = now();
       const request = parseGatewayRequest(body, headers);
-      const served = await deps.resolve(actor, request.ref, request.unitKey);
+      const served = await deps.resolve(actor, request.ref, request.unitKey, request.tenant);
       const call: Call = {
         actor,
         eventId: `gw_${randomUUID()}`,
@@ -260,6 +284,7 @@ export const createGatewayService = (deps: GatewayDeps) => {
         'x-promptops-version': String(served.version),
         'x-promptops-arm': served.variant,
         ...(served.rolloutId === null ? {} : { 'x-promptops-rollout': served.rolloutId }),
+        ...tenantHeaders(served),
         'x-promptops-trace-id': call.eventId,
       };
       const contentType = answer.headers['content-type'] ?? '';
