@@ -6,7 +6,7 @@ const LATENCY_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 /** A request that matched no route is counted under this route, so unknown URLs add no series. */
 export const UNMATCHED_ROUTE = '(unmatched)';
 
-const INGEST_ROUTES = new Set(['/api/v1/ingest', '/v1/traces']);
+const INGEST_ROUTES = new Set(['/api/v1/ingest', '/v1/traces', '/api/public/otel/v1/traces']);
 
 /** What an ingest request's status means: load shed (429, 503, 408) is dropped, any other 4xx rejected. */
 const ingestOutcome = (status: number): 'accepted' | 'rejected' | 'dropped' =>

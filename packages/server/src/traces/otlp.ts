@@ -6,7 +6,9 @@ import { sanitizeEntries } from './sanitize.js';
  * OTLP spans to promptops trace events. Reads the GenAI semantic conventions (`gen_ai.*`), the promptops
  * attributes (`promptops.prompt.name`, `.sha`, `.version`, `promptops.label`, `.tenant`, `.rollout.id`,
  * `.rollout.arm`, `promptops.shadow_of`, `.release.sha`) and OpenFeature's `feature_flag.*` (on the span or on its
- * `feature_flag` evaluation events). Spans that carry neither `gen_ai.*` nor `promptops.*` attributes are
+ * `feature_flag` evaluation events), and what Langfuse's exporter (`@langfuse/otel`) records of a generation
+ * (`langfuse.observation.prompt.name`, `.version`, model, usage, output, level). Spans that carry no
+ * `gen_ai.*` or `promptops.*` attribute and are no Langfuse generation or prompt-linked observation are
  * not LLM calls: they are skipped, not rejected. Attributes are read into Maps, so no key is ever used
  * as an object property; what is kept is sanitized like any ingest event's attributes.
  */
@@ -119,9 +121,21 @@ const viewOf = (span: unknown): OtlpSpanView | undefined => {
   };
 };
 
+/** Langfuse's observation attributes (`LangfuseOtelSpanAttributes` in `@langfuse/core`). */
+const LANGFUSE = {
+  type: 'langfuse.observation.type',
+  promptName: 'langfuse.observation.prompt.name',
+  promptVersion: 'langfuse.observation.prompt.version',
+  model: 'langfuse.observation.model.name',
+  usage: 'langfuse.observation.usage_details',
+  output: 'langfuse.observation.output',
+  level: 'langfuse.observation.level',
+  statusMessage: 'langfuse.observation.status_message',
+} as const;
+
 const isLlmSpan = (attributes: Map<string, AttrValue>): boolean => {
   for (const key of attributes.keys()) if (key.startsWith('gen_ai.') || key.startsWith('promptops.')) return true;
-  return false;
+  return attributes.get(LANGFUSE.type) === 'generation' || attributes.has(LANGFUSE.promptName);
 };
 
 const text = (value: AttrValue | undefined): string | undefined =>
@@ -161,6 +175,14 @@ const variablesOf = (value: AttrValue | undefined): unknown => {
   }
 };
 
+/** Langfuse's `usage_details` (JSON: { input, output, total } or OpenAI's prompt/completion_tokens). */
+const langfuseUsage = (value: AttrValue | undefined): { input?: number | undefined; output?: number | undefined } => {
+  const usage = variablesOf(value);
+  if (!isRecord(usage)) return {};
+  const count = (...keys: string[]) => keys.map((key) => integer(usage[key] as AttrValue)).find((n) => n !== undefined);
+  return { input: count('input', 'prompt_tokens'), output: count('output', 'completion_tokens') };
+};
+
 /** Attributes mapped to columns; everything else is kept (bounded) in `attributes`. */
 const MAPPED = new Set([
   'promptops.prompt.name',
@@ -186,6 +208,11 @@ const MAPPED = new Set([
   'gen_ai.usage.completion_tokens',
   'gen_ai.output.messages',
   'gen_ai.completion',
+  LANGFUSE.promptName,
+  LANGFUSE.promptVersion,
+  LANGFUSE.model,
+  LANGFUSE.usage,
+  LANGFUSE.output,
 ]);
 
 const NS_PER_MS = 1_000_000n;
@@ -202,17 +229,21 @@ const toEvent = (view: OtlpSpanView, resource: Map<string, AttrValue>): Record<s
   const get = (key: string): AttrValue | undefined => a.get(key) ?? flags.get(key);
   const exception = view.events.find((event) => event.name === 'exception');
 
-  const promptName = text(a.get('promptops.prompt.name'));
+  const promptName = text(a.get('promptops.prompt.name')) ?? text(a.get(LANGFUSE.promptName));
   const rolloutId = text(a.get('promptops.rollout.id')) ?? text(get('feature_flag.key'));
   const rolloutArm =
     text(a.get('promptops.rollout.arm')) ??
     text(get('feature_flag.result.variant')) ??
     text(get('feature_flag.variant'));
-  const inputTokens = integer(a.get('gen_ai.usage.input_tokens') ?? a.get('gen_ai.usage.prompt_tokens'));
-  const outputTokens = integer(a.get('gen_ai.usage.output_tokens') ?? a.get('gen_ai.usage.completion_tokens'));
-  const isError = view.statusCode === 2;
+  const langfuseTokens = langfuseUsage(a.get(LANGFUSE.usage));
+  const inputTokens =
+    integer(a.get('gen_ai.usage.input_tokens') ?? a.get('gen_ai.usage.prompt_tokens')) ?? langfuseTokens.input;
+  const outputTokens =
+    integer(a.get('gen_ai.usage.output_tokens') ?? a.get('gen_ai.usage.completion_tokens')) ?? langfuseTokens.output;
+  const isError = view.statusCode === 2 || a.get(LANGFUSE.level) === 'ERROR';
   const error = isError
     ? (text(view.statusMessage) ??
+      text(a.get(LANGFUSE.statusMessage)) ??
       text(exception?.attributes.get('exception.message')) ??
       text(a.get('error.type')) ??
       'error')
@@ -235,7 +266,7 @@ const toEvent = (view: OtlpSpanView, resource: Map<string, AttrValue>): Record<s
         ? undefined
         : {
             name: promptName,
-            version: integer(a.get('promptops.prompt.version')),
+            version: integer(a.get('promptops.prompt.version') ?? a.get(LANGFUSE.promptVersion)),
             sha: text(a.get('promptops.prompt.sha')),
             effectiveSha: text(a.get('promptops.prompt.effective_sha')),
           },
@@ -248,8 +279,9 @@ const toEvent = (view: OtlpSpanView, resource: Map<string, AttrValue>): Record<s
     output:
       text(a.get('promptops.output')) ??
       outputMessagesText(a.get('gen_ai.output.messages')) ??
-      text(a.get('gen_ai.completion')),
-    model: text(a.get('gen_ai.request.model')) ?? text(a.get('gen_ai.response.model')),
+      text(a.get('gen_ai.completion')) ??
+      text(a.get(LANGFUSE.output)),
+    model: text(a.get('gen_ai.request.model')) ?? text(a.get('gen_ai.response.model')) ?? text(a.get(LANGFUSE.model)),
     provider: text(a.get('gen_ai.provider.name')) ?? text(a.get('gen_ai.system')),
     latencyMs: startNs !== null && endNs !== null && endNs >= startNs ? Number(endNs - startNs) / 1e6 : undefined,
     usage: inputTokens === undefined && outputTokens === undefined ? undefined : { inputTokens, outputTokens },

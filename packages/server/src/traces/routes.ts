@@ -15,6 +15,12 @@ import type { TraceQuery, TraceService } from './service.js';
 
 const PROTOBUF = 'application/x-protobuf';
 const OTLP_URL = '/v1/traces';
+/**
+ * Where Langfuse's exporter (`@langfuse/otel`) sends spans, given promptops' URL as its base URL. Under
+ * `/api/public/`, so its Basic `public:secret` pair is read there (and only there) like on the prompt API.
+ */
+const LANGFUSE_OTLP_URL = '/api/public/otel/v1/traces';
+const OTLP_URLS = new Set([OTLP_URL, LANGFUSE_OTLP_URL]);
 
 /** What bounds ingestion (see plugin.ts for the defaults). */
 export interface IngestLimits {
@@ -123,7 +129,7 @@ const ingestRoutes =
     app.addContentTypeParser(PROTOBUF, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
-      const otlp = request.routeOptions.url === OTLP_URL;
+      const otlp = OTLP_URLS.has(request.routeOptions.url ?? '');
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         return sendError(
           reply,
@@ -274,61 +280,62 @@ const ingestRoutes =
       },
     );
 
-    app.post(
-      OTLP_URL,
-      {
-        config: { permission: 'traces:write' },
-        bodyLimit: MAX_INGEST_BODY_BYTES,
-        ...hooks,
-        onSend: otlpErrorBody,
-        schema: { tags: ['traces'], summary: 'OTLP/HTTP trace export (application/json or application/x-protobuf)' },
-      },
-      async (request, reply) =>
-        admitted(reply, async () => {
-          const protobufBody = isProtobuf(request);
-          let decoded: unknown;
-          if (protobufBody) {
+    for (const url of OTLP_URLS)
+      app.post(
+        url,
+        {
+          config: { permission: 'traces:write' },
+          bodyLimit: MAX_INGEST_BODY_BYTES,
+          ...hooks,
+          onSend: otlpErrorBody,
+          schema: { tags: ['traces'], summary: 'OTLP/HTTP trace export (application/json or application/x-protobuf)' },
+        },
+        async (request, reply) =>
+          admitted(reply, async () => {
+            const protobufBody = isProtobuf(request);
+            let decoded: unknown;
+            if (protobufBody) {
+              try {
+                decoded = decodeTraceRequest(request.body as Buffer);
+              } catch (error) {
+                throw new PromptopsError(
+                  'invalid',
+                  'invalid_otlp',
+                  `the protobuf body is not an ExportTraceServiceRequest: ${(error as Error).message}`,
+                  {
+                    fix: 'send an OTLP ExportTraceServiceRequest (Content-Type: application/x-protobuf)',
+                  },
+                );
+              }
+            } else {
+              decoded = parseJsonBody(jsonBytesOf(request.body, 'otlp'));
+              checkExportRequest(decoded);
+            }
+            let result: Awaited<ReturnType<TraceService['ingestOtlp']>>;
             try {
-              decoded = decodeTraceRequest(request.body as Buffer);
+              result = await service.ingestOtlp(requireActor(request.actor), decoded);
             } catch (error) {
-              throw new PromptopsError(
-                'invalid',
-                'invalid_otlp',
-                `the protobuf body is not an ExportTraceServiceRequest: ${(error as Error).message}`,
-                {
-                  fix: 'send an OTLP ExportTraceServiceRequest (Content-Type: application/x-protobuf)',
-                },
-              );
+              if (error instanceof OtlpTooLargeError) {
+                throw new PromptopsError(
+                  'too_large',
+                  'batch_too_large',
+                  `${error.message}; the limit is ${MAX_BATCH_EVENTS} LLM spans per request`,
+                  {
+                    fix: 'lower the exporter batch size (e.g. BatchSpanProcessor maxExportBatchSize)',
+                  },
+                );
+              }
+              throw error;
             }
-          } else {
-            decoded = parseJsonBody(jsonBytesOf(request.body, 'otlp'));
-            checkExportRequest(decoded);
-          }
-          let result: Awaited<ReturnType<TraceService['ingestOtlp']>>;
-          try {
-            result = await service.ingestOtlp(requireActor(request.actor), decoded);
-          } catch (error) {
-            if (error instanceof OtlpTooLargeError) {
-              throw new PromptopsError(
-                'too_large',
-                'batch_too_large',
-                `${error.message}; the limit is ${MAX_BATCH_EVENTS} LLM spans per request`,
-                {
-                  fix: 'lower the exporter batch size (e.g. BatchSpanProcessor maxExportBatchSize)',
-                },
-              );
-            }
-            throw error;
-          }
-          const { rejectedSpans, errorMessage } = result;
-          if (protobufBody)
-            return reply.type(PROTOBUF).send(Buffer.from(encodeTraceResponse(rejectedSpans, errorMessage)));
-          // OTLP/JSON: int64 as a string; partial_success is left unset when everything was accepted.
-          return reply.send(
-            rejectedSpans === 0 ? {} : { partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } },
-          );
-        }),
-    );
+            const { rejectedSpans, errorMessage } = result;
+            if (protobufBody)
+              return reply.type(PROTOBUF).send(Buffer.from(encodeTraceResponse(rejectedSpans, errorMessage)));
+            // OTLP/JSON: int64 as a string; partial_success is left unset when everything was accepted.
+            return reply.send(
+              rejectedSpans === 0 ? {} : { partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } },
+            );
+          }),
+      );
   };
 
 const traceQuery = {

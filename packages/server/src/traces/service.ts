@@ -84,6 +84,26 @@ export const createTraceService = ({ traces, registry, reviews }: TraceStores, c
   const ingestEvents = (actor: Actor, events: readonly unknown[], nowMs: number): Promise<IngestResult> =>
     traces.ingest.ingestEvents(actor.projectId, events, nowMs, () => clock.now().getTime());
 
+  /**
+   * A span that names a prompt version but not its sha (Langfuse's exporter sends name and version only)
+   * gets the sha the registry holds for it, once per name@version per request; an unknown one keeps none.
+   */
+  const linkVersions = async (projectId: number, events: Record<string, unknown>[]): Promise<void> => {
+    const shas = new Map<string, Promise<string | undefined>>();
+    const shaOf = async (name: string, version: number): Promise<string | undefined> => {
+      const prompt = await registry.getPrompt(projectId, name);
+      return prompt === undefined ? undefined : (await registry.getVersionByNumber(prompt.id, version))?.sha;
+    };
+    for (const event of events) {
+      const prompt = event['prompt'] as { name?: unknown; version?: unknown; sha?: unknown } | undefined;
+      if (prompt?.sha !== undefined || typeof prompt?.name !== 'string' || typeof prompt.version !== 'number') continue;
+      const key = `${prompt.name}@${prompt.version}`;
+      if (!shas.has(key)) shas.set(key, shaOf(prompt.name, prompt.version));
+      const sha = await shas.get(key);
+      if (sha !== undefined) prompt.sha = sha;
+    }
+  };
+
   const versionBySha = async (promptId: number, sha: string, cache: Map<string, VersionRow | undefined>) => {
     if (!cache.has(sha)) cache.set(sha, await registry.getVersionBySha(promptId, sha));
     return cache.get(sha);
@@ -106,6 +126,7 @@ export const createTraceService = ({ traces, registry, reviews }: TraceStores, c
       request: unknown,
     ): Promise<{ rejectedSpans: number; errorMessage: string; accepted: number }> {
       const { events, malformed } = otlpToEvents(request);
+      await linkVersions(actor.projectId, events);
       const result = await ingestEvents(actor, events, clock.now().getTime());
       const rejectedSpans = result.rejected.length + malformed;
       const first = result.rejected[0];
