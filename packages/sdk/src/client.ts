@@ -18,10 +18,12 @@ import { Resolver, type GetOptions } from './resolver.js';
 import {
   advanceCursor,
   applyLabelEvent,
+  applyOverrideChange,
   applyRolloutChange,
   decodeEventText,
   diffLabels,
   diffRollouts,
+  eventOverride,
   eventRollout,
   ingestVersion,
   knownVersion,
@@ -823,6 +825,14 @@ class Client implements PromptopsClient, Recorder {
       const { snapshot: next, change } = applyRolloutChange(snapshot, event, rollout);
       this.commit(next, event.name);
       if (change !== undefined) this.emitter.emit('rollout', { ...change, seq: event.seq });
+      return undefined;
+    }
+    if (event.type === 'override') {
+      const override =
+        'override' in decoded && decoded.override !== undefined
+          ? decoded.override
+          : eventOverride(event, `change event ${event.seq}`, snapshot);
+      this.commit(applyOverrideChange(snapshot, event, override), event.name);
       return undefined;
     }
     if (event.type !== 'label') {

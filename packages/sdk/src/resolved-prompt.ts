@@ -44,7 +44,7 @@ export class ShadowPrompt {
 }
 
 /**
- * What `client.get` returns. Instances are cached per (name, label) and shared between calls until the
+ * What `client.get` returns. Instances are cached per (name, label[, tenant]) and shared between calls until the
  * label moves, so treat them as immutable (they are frozen).
  */
 export class ResolvedPrompt {
@@ -66,6 +66,12 @@ export class ResolvedPrompt {
     readonly rolloutId: string | null = null,
     /** For a shadow rollout's unit: the candidate to run on a copy of this call; else null. */
     readonly shadow: ShadowPrompt | null = null,
+    /** The tenant asked for (`get(name, { tenant })`), else null. */
+    readonly tenant: string | null = null,
+    /** The shared version an override was applied to; `sha` when no override applies. */
+    readonly baseSha: string = sha,
+    /** The tenant's override applied, or null; `sha` is then the effective content's sha. */
+    readonly overrideSha: string | null = null,
   ) {
     Object.freeze(this);
   }

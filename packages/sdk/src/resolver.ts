@@ -2,12 +2,14 @@ import { PromptopsError } from '@promptops/core/errors';
 import {
   DEFAULT_LABEL,
   resolveFromSnapshot,
+  resolveTenant,
   type Resolution,
   type Snapshot,
   type SnapshotPrompt,
+  type SnapshotRollout,
   type SnapshotVersion,
 } from '@promptops/core/resolve';
-import { assignArm } from '@promptops/core/rollouts';
+import { assignArm, decideTargeting, type EvaluationContext } from '@promptops/core/rollouts';
 import { notServedWhileOffline, type RegistryOutage } from './errors.js';
 import { EMPTY_FALLBACK, fallbackMiss, resolveFallback, type Fallback } from './fallback.js';
 import { ResolvedPrompt, ShadowPrompt, type PromptSource } from './resolved-prompt.js';
@@ -18,15 +20,22 @@ export interface GetOptions {
   readonly label?: string;
   /** Pins a version: a sha or a prefix of 7+ hex characters (or `v17`). Same as `get('name@<sha>')`. */
   readonly sha?: string;
-  /** Reserved for tenant overrides; accepted and ignored for now. */
+  /**
+   * The tenant whose override (if any) applies: the effective prompt, with `baseSha`, `overrideSha` and
+   * `tenant` on the result. Only that tenant's own override is ever read; a pin by sha or version, and
+   * the lockfile or in-code fallback, serve the shared prompt.
+   */
   readonly tenant?: string;
   /**
    * The unit a rollout assigns to an arm (a user, session or tenant id): sticky, the same arm in every
    * SDK, the server and the gateway. None: the baseline. Pins by version or sha ignore rollouts.
    */
   readonly unitKey?: string | null;
-  /** Reserved for targeting rules; ignored for now. */
-  readonly context?: Readonly<Record<string, unknown>>;
+  /**
+   * The caller's attributes (`tenant`, `plan`, `appVersion`…) for a rollout's targeting rules; its
+   * `targetingKey` is the unit key when `unitKey` is not given. Evaluated by core's decideTargeting.
+   */
+  readonly context?: EvaluationContext;
 }
 
 type UnitKey = string | null | undefined;
@@ -47,9 +56,10 @@ class ArmedPrompt {
     private readonly resolve: (unitKey: UnitKey) => ResolvedPrompt,
   ) {}
 
-  pick(unitKey: UnitKey): ResolvedPrompt {
-    const slot = this.slot(unitKey);
-    return this.outcomes[slot] ?? (this.outcomes[slot] = this.resolve(unitKey));
+  pick(unitKey: UnitKey, context?: EvaluationContext): ResolvedPrompt {
+    const key = unitKey ?? keyOf(context);
+    const slot = this.slot(key);
+    return this.outcomes[slot] ?? (this.outcomes[slot] = this.resolve(key));
   }
 
   /** Keeps an outcome already resolved for `unitKey`. */
@@ -63,7 +73,44 @@ class ArmedPrompt {
   }
 }
 
-type Entry = ResolvedPrompt | ArmedPrompt;
+/** The context's `targetingKey`, the unit key when the call gives none (as core's resolution does). */
+const keyOf = (context: EvaluationContext | undefined): string | undefined => {
+  const key = context?.targetingKey;
+  return typeof key === 'string' ? key : undefined;
+};
+
+/**
+ * A (name, label) under a rollout with targeting rules or a kill switch: core's decideTargeting per
+ * call, and one outcome per (rule, label or arm) built once by core's resolution, which depends on the
+ * unit and the context only through that decision.
+ */
+class TargetedPrompt {
+  private readonly outcomes = new Map<string, ResolvedPrompt>();
+
+  constructor(
+    private readonly rollout: SnapshotRollout,
+    private readonly resolve: (unitKey: UnitKey, context: EvaluationContext | undefined) => ResolvedPrompt,
+  ) {}
+
+  pick(unitKey: UnitKey, context?: EvaluationContext): ResolvedPrompt {
+    const key = unitKey ?? keyOf(context);
+    const out = decideTargeting(this.rollout, key, context);
+    const slot = `${out.rule ?? ''}:${out.label ?? out.arm ?? ''}`;
+    let hit = this.outcomes.get(slot);
+    if (hit === undefined) this.outcomes.set(slot, (hit = this.resolve(key, context)));
+    return hit;
+  }
+
+  seed(unitKey: UnitKey, context: EvaluationContext | undefined, resolved: ResolvedPrompt): void {
+    const out = decideTargeting(this.rollout, unitKey ?? keyOf(context), context);
+    this.outcomes.set(`${out.rule ?? ''}:${out.label ?? out.arm ?? ''}`, resolved);
+  }
+}
+
+type Entry = ResolvedPrompt | ArmedPrompt | TargetedPrompt;
+
+/** Tenant results held in all; past it the tenant cache starts over (many tenants never grow memory unbounded). */
+export const TENANT_CACHE_MAX = 10_000;
 
 /**
  * Synchronous resolution from memory. The registry's snapshot first (`resolveFromSnapshot`, core's one
@@ -82,6 +129,12 @@ export class Resolver {
   private readonly byDefaultLabel = new Map<string, Entry>();
   /** `name@ref` strings and `{ sha }` pins. Cleared on any change (pins are rare). */
   private readonly byRef = new Map<string, Entry>();
+  /**
+   * Tenant results by the shared result they were built on, then by tenant: a label move, an override
+   * event or a new snapshot replaces that shared result, and so drops its tenants' entries with it.
+   */
+  private byTenant = new WeakMap<ResolvedPrompt, Map<string, ResolvedPrompt>>();
+  private tenantEntries = 0;
   /** Set once the client has tried the server: before that, errors say to await ready(). */
   loaded = false;
   /** The registry outage, while no snapshot has come from it: a miss is then blamed on it, not on labels. */
@@ -142,7 +195,54 @@ export class Resolver {
       hit = (options.label === undefined ? this.byDefaultLabel : this.byLabel.get(options.label))?.get(nameOrRef);
     }
     if (hit === undefined) hit = this.resolve(nameOrRef, options);
-    return hit instanceof ResolvedPrompt ? hit : hit.pick(options?.unitKey);
+    const shared = hit instanceof ResolvedPrompt ? hit : hit.pick(options?.unitKey, options?.context);
+    return options?.tenant === undefined ? shared : this.forTenant(shared, options.tenant);
+  }
+
+  private forTenant(shared: ResolvedPrompt, tenant: string): ResolvedPrompt {
+    let tenants = this.byTenant.get(shared);
+    const hit = tenants?.get(tenant);
+    if (hit !== undefined) return hit;
+    if (++this.tenantEntries > TENANT_CACHE_MAX) {
+      this.byTenant = new WeakMap();
+      this.tenantEntries = 1;
+      tenants = undefined;
+    }
+    if (tenants === undefined) this.byTenant.set(shared, (tenants = new Map()));
+    const resolved = this.tenantPrompt(shared, tenant);
+    tenants.set(tenant, resolved);
+    return resolved;
+  }
+
+  /** The shared result with `tenant`'s override applied (core's resolveTenant); the fallback serves none. */
+  private tenantPrompt(shared: ResolvedPrompt, tenant: string): ResolvedPrompt {
+    const { name, label } = shared;
+    const served =
+      shared.source === 'snapshot'
+        ? resolveTenant(this.snapshot, { name, label, sha: shared.sha, content: shared.content }, tenant)
+        : undefined;
+    let version = shared.version;
+    if (served !== undefined && served.baseSha !== shared.sha) {
+      // A pinned base: its own version number.
+      const prompt = this.snapshot.prompts[name];
+      const pinned = prompt?.overrides?.[tenant]?.base;
+      if (pinned?.sha === served.baseSha) version = pinned.version;
+    }
+    return new ResolvedPrompt(
+      name,
+      version,
+      served?.sha ?? shared.sha,
+      label,
+      shared.variant,
+      shared.source,
+      shared.releaseSha,
+      served?.content ?? shared.content,
+      shared.rolloutId,
+      shared.shadow,
+      tenant,
+      served?.baseSha ?? shared.sha,
+      served?.overrideSha ?? null,
+    );
   }
 
   private resolve(nameOrRef: string, options: GetOptions | undefined): Entry {
@@ -150,7 +250,7 @@ export class Resolver {
     const sha = options?.sha;
     const label = options?.label ?? DEFAULT_LABEL;
     if (at === -1 && sha === undefined) {
-      const resolved = this.entry(nameOrRef, label, undefined, options?.unitKey);
+      const resolved = this.entry(nameOrRef, label, undefined, options?.unitKey, options?.context);
       let cache = this.byLabel.get(label);
       if (cache === undefined) this.byLabel.set(label, (cache = new Map()));
       cache.set(nameOrRef, resolved);
@@ -161,25 +261,43 @@ export class Resolver {
     if (hit !== undefined) return hit;
     const name = at === -1 ? nameOrRef : nameOrRef.slice(0, at);
     const ref = at === -1 ? sha : nameOrRef.slice(at + 1);
-    const resolved = this.entry(name, label, ref, options?.unitKey);
+    const resolved = this.entry(name, label, ref, options?.unitKey, options?.context);
     this.byRef.set(key, resolved);
     return resolved;
   }
 
   /** What the cache keeps for a (name, label or ref): the prompt, or an ArmedPrompt when a rollout serves it. */
-  private entry(name: string, label: string, ref: string | undefined, unitKey: UnitKey): Entry {
-    const first = this.lookup(name, label, ref, unitKey);
+  private entry(
+    name: string,
+    label: string,
+    ref: string | undefined,
+    unitKey: UnitKey,
+    context: EvaluationContext | undefined,
+  ): Entry {
+    const first = this.lookup(name, label, ref, unitKey, context);
     if (first.rolloutId === null || first.source !== 'snapshot' || first.label === null) return first;
     const prompt = this.snapshot.prompts[name]!;
-    const rollout = prompt.rollouts![first.label]!;
-    const armed = new ArmedPrompt(rollout.salt, rollout.ramp, (key) => this.lookup(name, label, ref, key));
-    armed.seed(unitKey, first);
+    // The rollout's own label: a rule may have served another label's version.
+    const rollout = prompt.rollouts![ref === undefined ? label : ref] ?? prompt.rollouts![first.label]!;
+    if (rollout.rules !== undefined || rollout.killed === true) {
+      const targeted = new TargetedPrompt(rollout, (key, ctx) => this.lookup(name, label, ref, key, ctx));
+      targeted.seed(unitKey, context, first);
+      return targeted;
+    }
+    const armed = new ArmedPrompt(rollout.salt, rollout.ramp, (key) => this.lookup(name, label, ref, key, undefined));
+    armed.seed(unitKey ?? keyOf(context), first);
     return armed;
   }
 
-  private lookup(name: string, label: string, ref: string | undefined, unitKey: UnitKey): ResolvedPrompt {
+  private lookup(
+    name: string,
+    label: string,
+    ref: string | undefined,
+    unitKey: UnitKey,
+    context: EvaluationContext | undefined,
+  ): ResolvedPrompt {
     const nameRef = ref === undefined ? name : `${name}@${ref}`;
-    const options = { label, unitKey: unitKey ?? null };
+    const options = { label, unitKey: unitKey ?? null, ...(context === undefined ? {} : { context }) };
     let source: PromptSource = 'snapshot';
     let found: Resolution | undefined =
       resolveFromSnapshot(this.snapshot, nameRef, options) ??

@@ -2,13 +2,18 @@ import { SHA_PATTERN, canonicalJson, shortSha } from '@promptops/core/canonical'
 import { PromptopsError } from '@promptops/core/errors';
 import { type PromptContent } from '@promptops/core/render';
 import {
+  TENANT_PATTERN,
   type Snapshot,
+  type SnapshotOverride,
   type SnapshotPrompt,
   type SnapshotRollout,
   type SnapshotVersion,
+  applyOverrideEvent,
   applyRolloutEvent,
+  overrideSha,
+  parseOverride,
 } from '@promptops/core/resolve';
-import { rampThreshold } from '@promptops/core/rollouts';
+import { rampThreshold, targetingRules } from '@promptops/core/rollouts';
 import { sha256 } from './digest.js';
 
 /**
@@ -160,7 +165,13 @@ export const validateSnapshot = (data: unknown, what: string, previous?: Snapsho
       labels[label] = sha;
     }
     const rollouts = raw.rollouts === undefined ? undefined : ingestRollouts(name, raw.rollouts, what, before);
-    prompts[name] = rollouts === undefined ? { labels, versions } : { labels, versions, rollouts };
+    const overrides = raw.overrides === undefined ? undefined : ingestOverrides(name, raw.overrides, what, before);
+    prompts[name] = {
+      labels,
+      versions,
+      ...(rollouts === undefined ? {} : { rollouts }),
+      ...(overrides === undefined ? {} : { overrides }),
+    };
   }
   return { project: data.project, cursor, prompts };
 };
@@ -183,7 +194,7 @@ export const ingestRollout = (
   before?: SnapshotPrompt,
 ): SnapshotRollout | undefined => {
   if (!isObject(raw)) throw badRollout(what, name, label, 'is not an object');
-  const { id, salt, mode, state, ramp, candidate } = raw;
+  const { id, salt, mode, state, ramp, candidate, rules, killed } = raw;
   if (typeof id !== 'string' || !ROLLOUT_ID.test(id)) throw badRollout(what, name, label, 'has no valid id');
   if (typeof salt !== 'string' || salt === '') throw badRollout(what, name, label, 'has no salt');
   if (typeof ramp !== 'number') throw badRollout(what, name, label, 'has no ramp');
@@ -193,6 +204,14 @@ export const ingestRollout = (
     throw badRollout(what, name, label, `has an invalid ramp: ${(error as Error).message}`);
   }
   if (!isObject(candidate)) throw badRollout(what, name, label, 'has no candidate');
+  if (killed !== undefined && typeof killed !== 'boolean')
+    throw badRollout(what, name, label, 'has a killed that is not true or false');
+  let checked: ReturnType<typeof targetingRules> | undefined;
+  try {
+    checked = rules === undefined ? undefined : targetingRules(rules);
+  } catch (error) {
+    throw badRollout(what, name, label, `has invalid targeting rules: ${(error as Error).message}`);
+  }
   if ((mode !== 'split' && mode !== 'shadow') || (state !== 'running' && state !== 'paused')) return undefined;
   const sha = candidate.sha;
   const known =
@@ -202,7 +221,16 @@ export const ingestRollout = (
         ? before.versions[sha]
         : Object.values(before.rollouts ?? {}).find((r) => r.candidate.sha === sha)?.candidate;
   const version = ingestVersion(name, sha, candidate.version, candidate.content, what, known);
-  return Object.freeze({ id, salt, mode, state, ramp, candidate: version });
+  return Object.freeze({
+    id,
+    salt,
+    mode,
+    state,
+    ramp,
+    candidate: version,
+    ...(checked === undefined ? {} : { rules: checked }),
+    ...(killed === true ? { killed } : {}),
+  });
 };
 
 const ingestRollouts = (
@@ -226,6 +254,85 @@ const ingestRollouts = (
   return Object.keys(rollouts).length > 0 ? rollouts : undefined;
 };
 
+const badOverride = (what: string, name: string, tenant: string, problem: string): PromptopsError =>
+  new PromptopsError('invalid', 'invalid_snapshot', `${what}: tenant '${tenant}''s override of '${name}' ${problem}`);
+
+/**
+ * A tenant's override received from outside, checked like a version: its text must hash to its sha, and
+ * a pinned base's content to the base's sha. One held already (same sha and base, in `before`) is reused.
+ */
+export const ingestOverride = (
+  name: string,
+  tenant: string,
+  raw: unknown,
+  what: string,
+  before?: SnapshotPrompt,
+): SnapshotOverride => {
+  if (!TENANT_PATTERN.test(tenant))
+    throw badOverride(what, name, tenant.slice(0, 130), 'is filed under no valid tenant');
+  if (!isObject(raw)) throw badOverride(what, name, tenant, 'is not an object');
+  const { version, sha, label, override, base } = raw;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    throw badOverride(what, name, tenant, 'has no valid version');
+  }
+  if (typeof sha !== 'string' || !SHA_PATTERN.test(sha)) throw badOverride(what, name, tenant, 'has no valid sha');
+  if (typeof label !== 'string' || label === '') throw badOverride(what, name, tenant, 'names no label');
+  const held =
+    before?.overrides !== undefined && Object.hasOwn(before.overrides, tenant) ? before.overrides[tenant] : undefined;
+  const baseSha = isObject(base) ? base['sha'] : null;
+  if (
+    held !== undefined &&
+    held.sha === sha &&
+    held.version === version &&
+    held.label === label &&
+    (held.base?.sha ?? null) === baseSha
+  ) {
+    return held;
+  }
+  let parsed;
+  try {
+    parsed = parseOverride(override, `${what}: tenant '${tenant}''s override of '${name}'`);
+  } catch (error) {
+    throw badOverride(what, name, tenant, `is not an override: ${(error as Error).message}`);
+  }
+  if (overrideSha(parsed) !== sha) {
+    throw new PromptopsError(
+      'invalid',
+      'sha_mismatch',
+      `${what}: tenant '${tenant}''s override of '${name}' does not hash to its sha ${shortSha(sha)}`,
+      { fix: 'the data was altered or truncated; delete it (a cache file is rewritten from the server)' },
+    );
+  }
+  let pinned: SnapshotVersion | null = null;
+  if (base !== null && base !== undefined) {
+    if (!isObject(base)) throw badOverride(what, name, tenant, 'has a base that is no version');
+    const known =
+      before !== undefined && typeof base.sha === 'string' && Object.hasOwn(before.versions, base.sha)
+        ? before.versions[base.sha]
+        : undefined;
+    pinned = ingestVersion(name, base.sha, base.version, base.content, what, known);
+  }
+  return Object.freeze({ version, sha, label, override: deepFreeze(parsed), base: pinned });
+};
+
+const ingestOverrides = (
+  name: string,
+  raw: unknown,
+  what: string,
+  before: SnapshotPrompt | undefined,
+): Record<string, SnapshotOverride> | undefined => {
+  if (!isObject(raw)) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_snapshot',
+      `${what}: prompt '${name}' has overrides that are no object`,
+    );
+  }
+  const overrides = dict<SnapshotOverride>();
+  for (const [tenant, o] of Object.entries(raw)) overrides[tenant] = ingestOverride(name, tenant, o, what, before);
+  return Object.keys(overrides).length > 0 ? overrides : undefined;
+};
+
 /** A change-feed event as the SDK uses it. Events of types it does not know only advance the cursor. */
 export type FeedEvent =
   | {
@@ -247,6 +354,14 @@ export type FeedEvent =
       /** As received (null: no rollout active any more); checked by `ingestRollout` before use. */
       readonly rollout: unknown;
     }
+  | {
+      readonly type: 'override';
+      readonly seq: number;
+      readonly name: string;
+      readonly tenant: string;
+      /** As received (null: the tenant has none any more); checked by `ingestOverride` before use. */
+      readonly override: unknown;
+    }
   | { readonly type: 'other'; readonly seq: number };
 
 export const parseFeedEvent = (data: unknown): FeedEvent => {
@@ -262,6 +377,12 @@ export const parseFeedEvent = (data: unknown): FeedEvent => {
       throw new PromptopsError('invalid', 'invalid_event', `rollout event ${data.seq} is malformed`);
     }
     return { type: 'rollout', seq: data.seq, name: data.name, label: data.label, rollout: data.rollout };
+  }
+  if (data.type === 'override') {
+    if (typeof data.name !== 'string' || typeof data.tenant !== 'string' || data.override === undefined) {
+      throw new PromptopsError('invalid', 'invalid_event', `override event ${data.seq} is malformed`);
+    }
+    return { type: 'override', seq: data.seq, name: data.name, tenant: data.tenant, override: data.override };
   }
   if (data.type !== 'label') return { type: 'other', seq: data.seq };
   const { name, label, sha, version, kind } = data;
@@ -331,9 +452,13 @@ export const applyLabelEvent = (
     if (next !== undefined) versions[sha] = next;
   }
   const prompts = dict(snapshot.prompts);
-  // A label event leaves the label's rollout as it is (the baseline is what the label serves now).
-  prompts[event.name] =
-    before?.rollouts === undefined ? { labels, versions } : { labels, versions, rollouts: before.rollouts };
+  // A label event leaves the label's rollout and the tenants' overrides as they are.
+  prompts[event.name] = {
+    labels,
+    versions,
+    ...(before?.rollouts === undefined ? {} : { rollouts: before.rollouts }),
+    ...(before?.overrides === undefined ? {} : { overrides: before.overrides }),
+  };
   const change =
     previousSha === event.sha
       ? undefined
@@ -372,7 +497,9 @@ const sameRollout = (a: SnapshotRollout | undefined, b: SnapshotRollout | undefi
     a.mode === b.mode &&
     a.state === b.state &&
     a.ramp === b.ramp &&
-    a.candidate.sha === b.candidate.sha);
+    a.candidate.sha === b.candidate.sha &&
+    a.killed === b.killed &&
+    JSON.stringify(a.rules) === JSON.stringify(b.rules));
 
 const rolloutChange = (
   name: string,
@@ -434,6 +561,39 @@ export const diffRollouts = (from: Snapshot, to: Snapshot): RolloutChange[] => {
   return changes;
 };
 
+/** An override event's override, checked (its pinned base hashed unless `snapshot` already holds it). */
+export const eventOverride = (
+  event: Extract<FeedEvent, { type: 'override' }>,
+  what: string,
+  snapshot?: Snapshot,
+): SnapshotOverride | null => {
+  if (event.override === null) return null;
+  const before =
+    snapshot !== undefined && Object.hasOwn(snapshot.prompts, event.name) ? snapshot.prompts[event.name] : undefined;
+  return ingestOverride(event.name, event.tenant, event.override, what, before);
+};
+
+/** Applies one override event (core's applyOverrideEvent) whose override was checked by `eventOverride`. */
+export const applyOverrideChange = (
+  snapshot: Snapshot,
+  event: Extract<FeedEvent, { type: 'override' }>,
+  override: SnapshotOverride | null,
+): Snapshot => {
+  if (event.seq <= snapshot.cursor) return snapshot;
+  const next = applyOverrideEvent(snapshot, {
+    type: 'override',
+    seq: event.seq,
+    name: event.name,
+    tenant: event.tenant,
+    override,
+  });
+  // Back to prototype-free records, so a tenant or prompt named like `constructor` stays a plain key.
+  const prompt = next.prompts[event.name]!;
+  const prompts = dict(next.prompts);
+  prompts[event.name] = prompt.overrides === undefined ? prompt : { ...prompt, overrides: dict(prompt.overrides) };
+  return { project: next.project, cursor: next.cursor, prompts };
+};
+
 /** Moves the cursor forward without other change (events the SDK does not use, a poll's cursor). */
 export const advanceCursor = (snapshot: Snapshot, cursor: number): Snapshot =>
   cursor <= snapshot.cursor ? snapshot : { ...snapshot, cursor };
@@ -464,6 +624,8 @@ export interface DecodedEvent {
   readonly version: SnapshotVersion | undefined;
   /** A rollout event's rollout, verified; undefined when none is active (or this SDK cannot serve it). */
   readonly rollout?: SnapshotRollout | undefined;
+  /** An override event's override, verified; null when the tenant has none any more. */
+  readonly override?: SnapshotOverride | null;
 }
 
 /** A rollout event's rollout, checked (its candidate hashed unless `snapshot` already holds it). */
@@ -508,7 +670,9 @@ export const decodeEventText = (text: string, what: string): DecodedEvent => {
   const result: DecodedEvent =
     event.type === 'rollout'
       ? { event, version, rollout: eventRollout(event, `change event ${event.seq}`) }
-      : { event, version };
+      : event.type === 'override'
+        ? { event, version, override: eventOverride(event, `change event ${event.seq}`) }
+        : { event, version };
   if (decoded.size >= DECODED_MAX) decoded.delete(decoded.keys().next().value!);
   decoded.set(text, result);
   return result;

@@ -2,7 +2,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PromptopsError, parseLockfile, type Snapshot } from '@promptops/core';
+import {
+  PromptopsError,
+  contentSha,
+  overrideSha,
+  parseLockfile,
+  parseOverride,
+  promptSha,
+  type Snapshot,
+} from '@promptops/core';
 import { createClient, type PromptopsClient } from '../src/client.js';
 import { buildFallback, readLockfile } from '../src/fallback.js';
 import type { FetchLike } from '../src/http.js';
@@ -346,4 +354,70 @@ describe('conformance: assignment.json through get(name, { unitKey })', () => {
       }
     }
   });
+});
+
+/**
+ * overrides.json through a snapshot with one tenant's override: `effective` vectors are what
+ * `get(name, { tenant })` serves; a `refused` override is never served (the snapshot is refused, or the
+ * tenant gets the shared base with no override sha).
+ */
+describe('conformance: overrides.json through get(name, { tenant })', () => {
+  type Base = Snapshot['prompts'][string]['versions'][string]['content'];
+  const file = read<{
+    effective: { name: string; base: Base; override: string; expected: Record<string, unknown> }[];
+    refused: { name: string; base: Base; override: string; error: { code: string } }[];
+  }>('overrides.json');
+  const resolverFor = (base: Base, override: string): Resolver => {
+    const parsed = JSON.parse(override) as Record<string, unknown>;
+    const sha = promptSha(base);
+    let overrideId: string;
+    try {
+      overrideId = overrideSha(parseOverride(parsed));
+    } catch {
+      overrideId = contentSha(parsed);
+    }
+    const resolver = new Resolver();
+    resolver.setSnapshot(
+      validateSnapshot(
+        {
+          project: 'conformance',
+          cursor: 1,
+          prompts: {
+            [base.name]: {
+              labels: { production: sha },
+              versions: { [sha]: { version: 1, sha, content: base } },
+              overrides: { acme: { version: 1, sha: overrideId, label: 'production', override: parsed, base: null } },
+            },
+          },
+        },
+        'overrides.json',
+      ),
+    );
+    return resolver;
+  };
+
+  for (const vector of file.effective) {
+    it(vector.name, () => {
+      const found = resolverFor(vector.base, vector.override).get(vector.base.name, { tenant: 'acme' });
+      expect({
+        content: found.content,
+        sha: found.sha,
+        baseSha: found.baseSha,
+        overrideSha: found.overrideSha,
+      }).toEqual(vector.expected);
+    });
+  }
+  for (const vector of file.refused) {
+    it(`never serves: ${vector.name}`, () => {
+      let resolver: Resolver;
+      try {
+        resolver = resolverFor(vector.base, vector.override);
+      } catch (error) {
+        expect((error as PromptopsError).code).toBe('invalid_snapshot');
+        return;
+      }
+      const found = resolver.get(vector.base.name, { tenant: 'acme' });
+      expect(found).toMatchObject({ sha: promptSha(vector.base), overrideSha: null, tenant: 'acme' });
+    });
+  }
 });
