@@ -137,11 +137,22 @@ for (const dialect of DIALECTS)
         registry.keys.viewer,
       );
       const trace = traces.body.traces.find((t) => t['id'] === id);
-      expect(trace?.['attributes']).toMatchObject({
-        'promptops.tenant': 'acme',
-        'promptops.effective_sha': response.headers.get('x-promptops-effective-sha'),
-        'promptops.override_sha': response.headers.get('x-promptops-override-sha'),
+      expect(trace).toMatchObject({
+        tenant: 'acme',
+        prompt: {
+          sha: response.headers.get('x-promptops-sha'),
+          effectiveSha: response.headers.get('x-promptops-effective-sha'),
+        },
+        attributes: { 'promptops.override_sha': response.headers.get('x-promptops-override-sha') },
       });
+      const globex = await call<{ traces: Record<string, unknown>[] }>(
+        registry.app,
+        'GET',
+        '/api/v1/traces?prompt=greeter&tenant=globex&limit=200',
+        registry.keys.viewer,
+      );
+      expect(globex.body.traces.length).toBeGreaterThan(0);
+      expect(globex.body.traces.every((t) => t['tenant'] === 'globex')).toBe(true);
     });
 
     it('refuses a malformed tenant header with a 400 naming it', async () => {

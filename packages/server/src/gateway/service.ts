@@ -91,15 +91,9 @@ const upstreamBody = (
   return { json, bytes: Buffer.from(JSON.stringify(json)) };
 };
 
-/** The tenant served and its shas, on the trace until traces carry tenant fields of their own. */
+/** The override's sha, an attribute: a trace has fields for the tenant and effective sha, not for it. */
 const tenantAttributes = (served: GatewayResolution): Record<string, string> =>
-  served.tenant === null
-    ? {}
-    : {
-        'promptops.tenant': served.tenant.tenant,
-        'promptops.effective_sha': served.tenant.sha,
-        ...(served.tenant.overrideSha === null ? {} : { 'promptops.override_sha': served.tenant.overrideSha }),
-      };
+  served.tenant?.overrideSha == null ? {} : { 'promptops.override_sha': served.tenant.overrideSha };
 
 /** Answer headers naming the tenant and what it was served (`X-Promptops-Sha` stays the base version's). */
 const tenantHeaders = (served: GatewayResolution): Record<string, string> =>
@@ -128,7 +122,15 @@ export const createGatewayService = (deps: GatewayDeps) => {
     return {
       id: extra['id'] ?? call.eventId,
       traceId: call.traceId,
-      prompt: { name: call.served.name, version: target.version, sha: target.sha },
+      prompt: {
+        name: call.served.name,
+        version: target.version,
+        sha: target.sha,
+        ...(call.served.tenant === null || target.sha !== call.served.sha
+          ? {}
+          : { effectiveSha: call.served.tenant.sha }),
+      },
+      ...(call.served.tenant === null ? {} : { tenant: call.served.tenant.tenant }),
       ...(call.served.label === null ? {} : { label: call.served.label }),
       ...(arm.rolloutId === null ? {} : { rollout: { id: arm.rolloutId, arm: arm.arm } }),
       ...(Object.keys(call.request.variables).length === 0 ? {} : { variables: call.request.variables }),
