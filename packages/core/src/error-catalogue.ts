@@ -17,6 +17,7 @@ export const ERROR_AREAS = {
   evals: 'Eval suites and runs',
   rollouts: 'Rollouts',
   incidents: 'Monitors and incidents',
+  webhooks: 'Webhooks',
   gateway: 'Gateway (POST /v1/chat/completions)',
   drift: 'Drift reports',
   langfuse: 'Langfuse-compatible API and import',
@@ -517,6 +518,38 @@ export const ERROR_CATALOGUE = {
     'incidents',
     'the incident is already resolved: it cannot be acknowledged or resolved again',
     'open a new incident if the problem is back: `promptops incident open NAME --label L -m ...`',
+  ),
+
+  // Webhooks
+  invalid_webhook: e(
+    'invalid',
+    'webhooks',
+    "a webhook's url or events are invalid (not an http(s) URL, credentials in it, an unknown event)",
+    'correct the field the message names; events are listed in docs/api.md (a family such as rollout.* or * too)',
+  ),
+  webhook_target_forbidden: e(
+    'unprocessable',
+    'webhooks',
+    'the webhook URL is, or resolves to, a loopback, private, link-local or metadata address (or does not resolve)',
+    'use a public address; an operator may allow private targets with PROMPTOPS_WEBHOOK_ALLOW_PRIVATE=1',
+  ),
+  secret_key_missing: e(
+    'unprocessable',
+    'webhooks',
+    'the server has no PROMPTOPS_SECRET_KEY, which webhook secrets are encrypted with',
+    'start the server with PROMPTOPS_SECRET_KEY set to a random value of at least 16 characters',
+  ),
+  webhook_not_found: e(
+    'not_found',
+    'webhooks',
+    'no webhook with this id in the project',
+    'list them: `promptops webhook list` (GET /api/v1/webhooks)',
+  ),
+  webhook_delivery_not_found: e(
+    'not_found',
+    'webhooks',
+    'the webhook has no delivery with this id',
+    'list them: `promptops webhook deliveries ID`',
   ),
 
   // Gateway

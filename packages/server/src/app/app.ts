@@ -47,6 +47,13 @@ import { createRolloutService } from '../rollouts/service.js';
 import { tenantRoutes } from '../tenants/routes.js';
 import { createTenantService } from '../tenants/service.js';
 import type { Stores } from './stores.js';
+import {
+  createWebhookDispatcher,
+  type WebhookDispatcher,
+  type WebhookDispatcherOptions,
+} from '../webhooks/dispatcher.js';
+import { webhookRoutes } from '../webhooks/routes.js';
+import { createWebhookService, type WebhookOptions } from '../webhooks/service.js';
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from '../request/actor.js';
 import { errorHandler, replyWithError } from '../request/errors.js';
@@ -66,6 +73,8 @@ declare module 'fastify' {
     rolloutScheduler: RolloutScheduler;
     /** Looks at every monitor; `start-server.ts` starts it, tests call its `tick()`. */
     monitorRunner: MonitorRunner;
+    /** Sends webhook deliveries; `start-server.ts` starts it, tests call its `tick()`. */
+    webhookDispatcher: WebhookDispatcher;
     /** Figures other features add to `/metrics` (incidents open, …): push a source. */
     metricsSources: MetricsSource[];
   }
@@ -99,6 +108,8 @@ export interface AppOptions {
   readonly rollouts?: RolloutSchedulerOptions & { readonly observations?: RolloutObservationSource };
   /** The monitors' tick and lease. */
   readonly monitors?: MonitorRunnerOptions;
+  /** Webhooks: the secrets' box (PROMPTOPS_SECRET_KEY), private targets, the dispatcher's tick and lease. */
+  readonly webhooks?: WebhookOptions & WebhookDispatcherOptions;
   /** `/metrics` without a key (`--metrics-public`); else it needs a `metrics:read` key. */
   readonly metricsPublic?: boolean;
   /** Observes every registered route (the permission test enumerates them). */
@@ -305,6 +316,13 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     createMonitorRunner(incidents, storage.leases, clock, { log: app.log, ...options.monitors }),
   );
   app.addHook('onClose', async () => app.monitorRunner.stop());
+  const webhooks = createWebhookService(storage, clock, options.webhooks);
+  await app.register(webhookRoutes(webhooks));
+  app.decorate(
+    'webhookDispatcher',
+    createWebhookDispatcher(webhooks, storage.leases, clock, { log: app.log, ...options.webhooks }),
+  );
+  app.addHook('onClose', async () => app.webhookDispatcher.stop());
   await registerGateway(
     app,
     { snapshots: app.changeFeed.snapshots, registry: storage.registry, traces: storage.traces.ingest },

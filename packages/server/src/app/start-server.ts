@@ -10,6 +10,7 @@ import { systemClock } from '../context.js';
 import { seedDemo } from '../demo/seed.js';
 import { GATEWAY_CONFIG_ENV, loadGatewayConfig } from '../gateway/config-file.js';
 import { rolloutTickMsFrom } from '../rollouts/scheduler.js';
+import { webhookSettingsFrom } from '../webhooks/settings.js';
 import { buildApp } from './app.js';
 import { locateWebDist, WEB_BUILD_HINT } from './web.js';
 import { appSettings, type ServeSettings } from './server-settings.js';
@@ -66,6 +67,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   // The demo without a config answers its prompts' providers (openai, anthropic) offline, simulated.
   const gateway = options.demo === true && loaded.config === undefined ? { ...loaded, simulateUnlisted: true } : loaded;
   const rolloutTickMs = options.rolloutTickMs ?? rolloutTickMsFrom(process.env);
+  const webhooks = webhookSettingsFrom(process.env, options.demo === true);
   let db = options.db ?? process.env['PROMPTOPS_DB'];
   // Before anything is touched: a busy port, or a data directory whose database another server uses
   // (an explicit --db may be shared by replicas), refuse the start instead of failing half-way.
@@ -95,6 +97,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       ...(webRoot === undefined ? {} : { webRoot }),
       gateway,
       ...(rolloutTickMs === undefined ? {} : { rollouts: { tickMs: rolloutTickMs } }),
+      webhooks,
       ...settings,
     });
     await app.listen({ host, port }).catch((error: NodeJS.ErrnoException) => {
@@ -108,6 +111,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
     // Every replica ticks; the one holding the rollouts lease decides. Stopped by app.close().
     app.rolloutScheduler.start();
     app.monitorRunner.start();
+    app.webhookDispatcher.start();
 
     const initAdminKey = options.initAdminKey ?? process.env['PROMPTOPS_INIT_ADMIN_KEY'];
     const boot = await bootstrap(storage, systemClock, { initAdminKey, dataDir, url });

@@ -19,6 +19,8 @@ import { createRolloutStore } from '../rollouts/kysely-store.js';
 import type { RolloutStore, RolloutTx } from '../rollouts/store.js';
 import { createTenantStore } from '../tenants/kysely-store.js';
 import type { TenantStore, TenantTx } from '../tenants/store.js';
+import { createWebhookStore } from '../webhooks/kysely-store.js';
+import type { WebhookStore, WebhookTx } from '../webhooks/store.js';
 import type { Dialect } from '../storage/dialect.js';
 import { migrateToLatest } from '../storage/migrations/index.js';
 import { openDatabase } from '../storage/open.js';
@@ -36,6 +38,7 @@ export interface StoresTx {
   readonly tenants: TenantTx;
   readonly drift: DriftTx;
   readonly incidents: IncidentTx;
+  readonly webhooks: WebhookTx;
 }
 
 /** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
@@ -56,6 +59,7 @@ export interface Stores {
   readonly leases: LeaseStore;
   readonly drift: DriftStore;
   readonly incidents: IncidentStore;
+  readonly webhooks: WebhookStore;
   /** The grouped counts `/metrics` reads. */
   readonly metrics: MetricsReads;
   readonly traces: TraceStoreHandle;
@@ -88,6 +92,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
   const leases = createLeaseStore(db);
   const drift = createDriftStore(db);
   const incidents = createIncidentStore(db);
+  const webhooks = createWebhookStore(db);
   const traces = createTraceStore(db, dialect, {
     ...(sqliteFile === undefined ? {} : { sqliteFile }),
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
@@ -104,6 +109,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
       let tenantsTx: TenantTx | undefined;
       let driftTx: DriftTx | undefined;
       let incidentsTx: IncidentTx | undefined;
+      let webhooksTx: WebhookTx | undefined;
       return fn({
         get registry() {
           return (registryTx ??= registry.inTransaction(scope));
@@ -129,6 +135,9 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
         get incidents() {
           return (incidentsTx ??= incidents.inTransaction(scope));
         },
+        get webhooks() {
+          return (webhooksTx ??= webhooks.inTransaction(scope));
+        },
       });
     });
   return {
@@ -142,6 +151,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
     leases,
     drift,
     incidents,
+    webhooks,
     metrics: createMetricsStore(db),
     traces,
     transaction,

@@ -62,6 +62,10 @@ export const PERMISSIONS = {
   // Prometheus scrapes (GET /metrics): the lowest role, its own project's series only; a scraper's key
   // should be a viewer key made for it. `--metrics-public` opens the route to anyone, every project's series.
   'metrics:read': 'viewer',
+  // Webhooks send the project's events to an outside URL and hold signing secrets: an admin's, to read too
+  // (the URLs themselves may carry tokens).
+  'webhooks:read': 'admin',
+  'webhooks:write': 'admin',
 } as const satisfies Record<string, Role>;
 
 export type Permission = keyof typeof PERMISSIONS | 'public';

@@ -1,0 +1,78 @@
+/**
+ * The webhooks feature's store: subscriptions and their deliveries (`kysely-store.ts` implements it for
+ * both databases). Reads take the project id, so no query reaches another project's rows; the
+ * dispatcher's reads (`activeWebhooks`, `dueDeliveries`) span projects, as it serves them all.
+ */
+
+export type WebhookFormat = 'json' | 'slack';
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookRow {
+  readonly id: number;
+  readonly projectId: number;
+  readonly url: string;
+  readonly events: readonly string[];
+  readonly format: WebhookFormat;
+  /** The secret sealed with PROMPTOPS_SECRET_KEY (`secrets.ts`); never leaves the server. */
+  readonly sealedSecret: string;
+  /** The audit seq read up to: events after it are still to be enqueued. */
+  readonly afterSeq: number;
+  readonly active: boolean;
+  readonly createdBy: string;
+  readonly createdAt: string;
+}
+
+export type NewWebhook = Omit<WebhookRow, 'id' | 'active'>;
+
+export interface DeliveryRow {
+  readonly id: number;
+  readonly webhookId: number;
+  readonly projectId: number;
+  readonly eventSeq: number;
+  readonly event: string;
+  /** The exact body sent (signed afresh at each attempt, with that attempt's timestamp). */
+  readonly payload: string;
+  /** Attempts made so far. */
+  readonly attempt: number;
+  /** When the next attempt is due; null once delivered or given up. */
+  readonly nextAttemptAt: string | null;
+  readonly status: DeliveryStatus;
+  readonly responseCode: number | null;
+  readonly durationMs: number | null;
+  readonly error: string | null;
+  readonly createdAt: string;
+  readonly lastAttemptAt: string | null;
+}
+
+export type NewDelivery = Pick<DeliveryRow, 'webhookId' | 'projectId' | 'eventSeq' | 'event' | 'payload'> & {
+  readonly at: string;
+};
+
+export interface AttemptResult {
+  readonly at: string;
+  readonly status: DeliveryStatus;
+  readonly nextAttemptAt: string | null;
+  readonly responseCode: number | null;
+  readonly durationMs: number | null;
+  readonly error: string | null;
+}
+
+export interface WebhookTx {
+  insertWebhook(row: NewWebhook): Promise<WebhookRow>;
+  deleteWebhook(projectId: number, id: number): Promise<boolean>;
+  /** Enqueues deliveries (an existing (webhook, seq) is kept as is) and moves the webhook's cursor. */
+  enqueue(webhookId: number, deliveries: readonly NewDelivery[], afterSeq: number): Promise<void>;
+}
+
+export interface WebhookStore {
+  listWebhooks(projectId: number): Promise<WebhookRow[]>;
+  getWebhook(projectId: number, id: number): Promise<WebhookRow | undefined>;
+  activeWebhooks(): Promise<WebhookRow[]>;
+  listDeliveries(projectId: number, webhookId: number, limit: number): Promise<DeliveryRow[]>;
+  getDelivery(projectId: number, webhookId: number, id: number): Promise<DeliveryRow | undefined>;
+  /** Pending deliveries due at `now`, oldest first. */
+  dueDeliveries(now: string, limit: number): Promise<DeliveryRow[]>;
+  recordAttempt(id: number, result: AttemptResult): Promise<void>;
+  /** Makes a delivery pending again, due at `at`, with its attempts counted afresh. */
+  redeliver(id: number, at: string): Promise<void>;
+}
