@@ -455,6 +455,44 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await context.close();
   });
 
+  it('opens an incident from the list: its timeline over the per-sha charts, figures, ack for an editor, none for a viewer', async () => {
+    const opened = (await api('POST', '/incidents', {
+      name: GREETER,
+      label: 'production',
+      message: 'Greeter stopped using the name',
+    })) as { id: number };
+    const { context, page } = await newPage();
+    await signIn(page, ADMIN_KEY);
+    await page.getByRole('link', { name: 'Incidents' }).click();
+    await page
+      .getByTestId(`incident-${opened.id}`)
+      .getByRole('link', { name: /Greeter stopped/ })
+      .click();
+    await page.getByTestId('incident-figures').waitFor();
+    const kinds = await page
+      .locator('[data-testid="incident-timeline"] li')
+      .evaluateAll((items) => items.map((item) => item.getAttribute('data-kind')));
+    expect(kinds).toContain('introduced');
+    expect(kinds).toContain('notified');
+    const chart = page.locator('[data-testid="incident-chart-mean-score"] .uplot[data-captions]');
+    await chart.waitFor();
+    const captions = JSON.parse((await chart.getAttribute('data-captions')) ?? '[]') as { id: unknown }[];
+    expect(captions.some((caption) => String(caption.id).startsWith('incident-'))).toBe(true);
+    await snap(page, 'incident');
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await page.locator('[data-testid="incident-state"]', { hasText: 'acknowledged' }).waitFor();
+    await page.getByTestId('postmortem-load').click();
+    expect(await page.getByTestId('postmortem').textContent()).toContain(`# Incident ${opened.id}`);
+    await context.close();
+
+    const viewer = await newPage();
+    await signIn(viewer.page, VIEWER_KEY);
+    await viewer.page.goto(`${server.url}/incidents/${opened.id}`);
+    await viewer.page.getByTestId('incident-timeline').waitFor();
+    expect(await viewer.page.getByRole('button', { name: /Acknowledge|Resolve/ }).count()).toBe(0);
+    await viewer.context.close();
+  });
+
   it('lists traces filtered by sha and opens a v18 trace with its sha', async () => {
     const { context, page } = await newPage();
     await signIn(page, ADMIN_KEY);

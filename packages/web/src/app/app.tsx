@@ -16,6 +16,10 @@ const ReviewsPage = lazy(() => import('../pages/reviews-page').then((module) => 
 const ReviewPage = lazy(() => import('../pages/review-page').then((module) => ({ default: module.ReviewPage })));
 const RolloutsPage = lazy(() => import('../pages/rollouts-page').then((module) => ({ default: module.RolloutsPage })));
 const RolloutPage = lazy(() => import('../pages/rollout-page').then((module) => ({ default: module.RolloutPage })));
+const IncidentsPage = lazy(() =>
+  import('../pages/incidents-page').then((module) => ({ default: module.IncidentsPage })),
+);
+const IncidentPage = lazy(() => import('../pages/incident-page').then((module) => ({ default: module.IncidentPage })));
 const AuditPage = lazy(() => import('../pages/audit-page').then((module) => ({ default: module.AuditPage })));
 
 export const App = () => (
@@ -32,6 +36,7 @@ const NAV = [
   { to: '/prompts', text: 'Prompts' },
   { to: '/reviews', text: 'Reviews' },
   { to: '/rollouts', text: 'Rollouts' },
+  { to: '/incidents', text: 'Incidents' },
   { to: '/traces', text: 'Traces' },
   { to: '/audit', text: 'Audit log' },
 ] as const;
@@ -115,6 +120,9 @@ const Route = ({ path }: { path: string }): ReactNode => {
   if (matchPath('/rollouts', path)) return <RolloutsPage />;
   const rollout = matchPath('/rollouts/:id', path);
   if (rollout) return <RolloutPage key={rollout['id']} id={rollout['id']!} />;
+  if (matchPath('/incidents', path)) return <IncidentsPage />;
+  const incident = matchPath('/incidents/:id', path);
+  if (incident) return <IncidentPage key={incident['id']} id={incident['id']!} />;
   if (matchPath('/audit', path)) return <AuditPage />;
   return (
     <section>

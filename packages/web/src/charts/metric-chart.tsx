@@ -23,7 +23,23 @@ const CAPTION_ROWS = 2;
 const CAPTION_ROW_PX = 15;
 const CAPTION_FONT_PX = 11;
 
-const drawMarkers = (plot: uPlot, markers: readonly DeploymentRecord[]): void => {
+/** A marker of any kind: a label move, or an incident's timeline entry. */
+export interface ChartEvent {
+  readonly id: number | string;
+  readonly at: string;
+  readonly color: string;
+  /** Longest first; the caption placer takes the first that fits. */
+  readonly texts: readonly string[];
+}
+
+const deploymentEvent = (marker: DeploymentRecord): ChartEvent => ({
+  id: marker.id,
+  at: marker.createdAt,
+  color: markerColor(marker.label),
+  texts: [`${marker.label} → v${marker.toVersion}`, `v${marker.toVersion}`],
+});
+
+const drawMarkers = (plot: uPlot, markers: readonly ChartEvent[]): void => {
   const { ctx, bbox } = plot;
   const ratio = devicePixelRatio;
   const [min, max] = [plot.scales['x']?.min ?? 0, plot.scales['x']?.max ?? 0];
@@ -33,11 +49,11 @@ const drawMarkers = (plot: uPlot, markers: readonly DeploymentRecord[]): void =>
   ctx.textAlign = 'left';
   ctx.textBaseline = 'top';
   const inWindow = markers
-    .map((marker) => ({ marker, at: Date.parse(marker.createdAt) / 1000 }))
+    .map((marker) => ({ marker, at: Date.parse(marker.at) / 1000 }))
     .filter(({ at }) => at >= min && at <= max)
     .map(({ marker, at }) => ({ marker, x: Math.round(plot.valToPos(at, 'x', true)) }));
   for (const { marker, x } of inWindow) {
-    ctx.strokeStyle = markerColor(marker.label);
+    ctx.strokeStyle = marker.color;
     ctx.lineWidth = 1.5 * ratio;
     ctx.setLineDash([5 * ratio, 4 * ratio]);
     ctx.beginPath();
@@ -46,12 +62,12 @@ const drawMarkers = (plot: uPlot, markers: readonly DeploymentRecord[]): void =>
     ctx.stroke();
   }
   const captions = placeCaptions(
-    inWindow.map(({ marker, x }) => ({ x, texts: [`${marker.label} → v${marker.toVersion}`, `v${marker.toVersion}`] })),
+    inWindow.map(({ marker, x }) => ({ x, texts: marker.texts })),
     (text) => ctx.measureText(text).width,
     { rows: CAPTION_ROWS, gap: 3 * ratio, spacing: 6 * ratio, minX: 0, maxX: ctx.canvas.width - ratio },
   ).map((caption) => {
     const { marker, x } = inWindow[caption.index]!;
-    const color = markerColor(marker.label);
+    const color = marker.color;
     const top = bbox.top - (CAPTION_ROWS - caption.row) * CAPTION_ROW_PX * ratio;
     ctx.fillStyle = color;
     ctx.fillText(caption.text, caption.left, top);
@@ -69,6 +85,7 @@ export const MetricChart = ({
   columns,
   series,
   markers,
+  events,
   range,
   format,
   testId,
@@ -77,6 +94,8 @@ export const MetricChart = ({
   columns: ChartColumns;
   series: readonly ChartSeries[];
   markers: readonly DeploymentRecord[];
+  /** Drawn like the markers, after them (an incident's timeline). */
+  events?: readonly ChartEvent[];
   range: readonly [number, number];
   format: (value: number) => string;
   testId: string;
@@ -114,7 +133,7 @@ export const MetricChart = ({
       ],
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
-      hooks: { draw: [(plot) => drawMarkers(plot, markers)] },
+      hooks: { draw: [(plot) => drawMarkers(plot, [...markers.map(deploymentEvent), ...(events ?? [])])] },
     };
     const plot = new uPlot(options, columns as uPlot.AlignedData, element);
     // Follow the container's width: laptop and phone layouts both fill the column.
@@ -126,7 +145,7 @@ export const MetricChart = ({
       resize.disconnect();
       plot.destroy();
     };
-  }, [columns, series, markers, range, format]);
+  }, [columns, series, markers, events, range, format]);
 
   return (
     <figure className="chart" data-testid={testId}>
