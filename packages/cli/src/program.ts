@@ -28,6 +28,7 @@ import { registerShow } from './commands/show.js';
 import { registerTraces } from './commands/traces.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
+import { registerWebhook } from './commands/webhook.js';
 import { DEFAULT_URL } from './config.js';
 import { CommandContext, type RunState } from './context.js';
 import { EXIT_OK, exitCodeFor, printError } from './errors.js';
@@ -123,6 +124,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerIncident(program, ctx);
   registerMonitor(program, ctx);
   registerOverride(program, ctx);
+  registerWebhook(program, ctx);
   registerAccess(program, ctx);
   return program;
 };

@@ -44,6 +44,7 @@ describe('commands', () => {
       'incident',
       'monitor',
       'override',
+      'webhook',
       'keys',
       'members',
       'projects',
