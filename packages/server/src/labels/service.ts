@@ -286,7 +286,7 @@ export const createLabelService = (
       }
       // Break glass skips the eval gate, as it skips review: it is recorded and shown as such instead.
       const checked = input.force === true ? null : await checkEvals(actor, name, label, input.ref);
-      return transaction(async ({ registry: tx, reviews: reviewsTx }) => {
+      return transaction(async ({ registry: tx, reviews: reviewsTx, tenants: tenantsTx }) => {
         const prompt = await lockExisting(tx, actor, name);
         const target = await resolveRef(tx, prompt, input.ref);
         const current = await tx.getLabel(prompt.id, label);
