@@ -154,6 +154,7 @@ const coldPromptPageLoad = async (me: unknown): Promise<number> => {
 /** Waits until nothing on the page is loading (not 'networkidle': the change feed stays open). */
 const settle = async (page: Page): Promise<void> => {
   await expect.poll(() => page.locator('[aria-busy="true"]').count()).toBe(0);
+  // Screenshots only: lets transitions finish so the images are stable; no assertion depends on it.
   await page.waitForTimeout(150);
 };
 
