@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { PromptopsError } from '@promptops/core';
 import { describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from '../src/api-client.js';
@@ -49,6 +50,19 @@ describe('commands', () => {
       'members',
       'projects',
     ]);
+  });
+
+  it('registers every top-level command a command module declares, and no other', () => {
+    // By convention a module adds its top-level commands as `program.command('NAME')` (subcommands hang
+    // off other variables): a new module not wired into createProgram, or a stale list above, fails here.
+    const dir = new URL('../src/commands/', import.meta.url);
+    const declared = new Set<string>();
+    for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+      const source = readFileSync(new URL(file, dir), 'utf8');
+      for (const match of source.matchAll(/\bprogram\s*\.command\(\s*'([a-z-]+)/g)) declared.add(match[1]!);
+    }
+    expect(declared.size).toBeGreaterThanOrEqual(30);
+    expect([...COMMANDS].sort()).toEqual([...declared].sort());
   });
 
   it.each(COMMANDS)('%s --help exits 0 and shows usage and --json', async (name) => {
