@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const PACKAGES = [
   '@promptops/core',
   '@promptops/sdk',
+  '@promptops/openfeature',
   '@promptops/evals',
   '@promptops/server',
   '@promptops/cli',

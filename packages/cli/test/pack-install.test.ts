@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -9,14 +9,16 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '@promptops/server';
+import { testDatabaseWithCleanup } from '../../server/test/support/databases.js';
 
 /**
  * The packages install and run outside the repository: `node scripts/pack.mjs` (what `npm run pack` runs
  * after the build) packs them into dist/packages/, an empty folder in the temp dir installs every tarball
  * together (plus `openai`, from the npm cache), then `npx promptops --help` runs, the SDK loads from ESM,
  * CommonJS (Node's require of ES modules) and TypeScript, and the README's app snippet runs against a
- * promptops server and a stand-in OpenAI API. Install scripts are skipped (better-sqlite3's native build
- * is only needed by `promptops serve`), which keeps the install under a minute on two cores.
+ * promptops server and a stand-in OpenAI API, and the installed server runs on this Node (on PostgreSQL).
+ * Install scripts are skipped (better-sqlite3's native build is only needed by SQLite), which keeps the
+ * install under a minute on two cores.
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -47,6 +49,7 @@ describe('npm pack: the tarballs install and run outside the repository', () => 
       'promptops-cli-0.1.0.tgz',
       'promptops-core-0.1.0.tgz',
       'promptops-evals-0.1.0.tgz',
+      'promptops-openfeature-0.1.0.tgz',
       'promptops-sdk-0.1.0.tgz',
       'promptops-server-0.1.0.tgz',
     ]);
@@ -93,7 +96,14 @@ describe('npm pack: the tarballs install and run outside the repository', () => 
   });
 
   it('installs nothing from the repository: every @promptops package comes from a tarball', () => {
-    expect(readdirSync(join(app, 'node_modules/@promptops')).sort()).toEqual(['cli', 'core', 'evals', 'sdk', 'server']);
+    expect(readdirSync(join(app, 'node_modules/@promptops')).sort()).toEqual([
+      'cli',
+      'core',
+      'evals',
+      'openfeature',
+      'sdk',
+      'server',
+    ]);
     const cli = JSON.parse(readFileSync(join(app, 'node_modules/@promptops/cli/package.json'), 'utf8')) as {
       _resolved?: string;
     };
@@ -109,16 +119,71 @@ describe('npm pack: the tarballs install and run outside the repository', () => 
   it('the SDK loads from ESM, CommonJS and TypeScript', async () => {
     await writeFile(
       join(app, 'esm.mjs'),
-      "import { createClient } from '@promptops/sdk';\nconsole.log(typeof createClient);\n",
+      [
+        "import { createClient } from '@promptops/sdk';",
+        "import { PromptopsProvider } from '@promptops/openfeature';",
+        'console.log(typeof createClient, typeof PromptopsProvider);',
+        '',
+      ].join('\n'),
     );
     await writeFile(
       join(app, 'cjs.cjs'),
       "const { createClient } = require('@promptops/sdk');\nconsole.log(typeof createClient);\n",
     );
-    for (const file of ['esm.mjs', 'cjs.cjs']) {
-      const ran = await exec(process.execPath, [file], { cwd: app });
-      expect(ran.stdout.trim(), file).toBe('function');
+    for (const [file, expected] of [
+      ['esm.mjs', 'function function'],
+      ['cjs.cjs', 'function'],
+    ]) {
+      const ran = await exec(process.execPath, [file!], { cwd: app });
+      expect(ran.stdout.trim(), file).toBe(expected);
       expect(ran.stderr, file).toBe('');
+    }
+  });
+
+  it('the installed server runs on this Node, with the fastify (and cookie) npm resolves for a consumer', async () => {
+    // Outside the repo the root's `cookie` override does not apply: light-my-request (fastify's inject)
+    // gets cookie 2, which declares node >= 22 but loads on Node >= 20.19 through require(esm).
+    await writeFile(
+      join(app, 'inject.mjs'),
+      [
+        "import Fastify from 'fastify';",
+        'const app = Fastify();',
+        "app.get('/', async (request, reply) => reply.header('set-cookie', 'seen=1; Path=/').send(request.headers.cookie));",
+        "const response = await app.inject({ url: '/', cookies: { a: 'b' } });",
+        'console.log(response.body, response.cookies[0].name);',
+        '',
+      ].join('\n'),
+    );
+    const injected = await exec(process.execPath, ['inject.mjs'], { cwd: app });
+    expect(injected.stdout.trim()).toBe('a=b seen');
+    expect(injected.stderr).toBe('');
+
+    const database = await testDatabaseWithCleanup('postgres');
+    const cli = join(app, 'node_modules/.bin/promptops');
+    const serving = spawn(process.execPath, [cli, 'serve', '--port', '0', '--db', database.url], {
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let seen = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        serving.stdout.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          const match = /listening on (http:\/\/\S+)/.exec(seen);
+          if (match) resolve(match[1]!);
+        });
+        serving.stderr.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+        serving.on('exit', (code) => reject(new Error(`serve exited ${code}: ${seen}`)));
+      });
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      if (serving.exitCode === null && serving.signalCode === null) {
+        const exited = new Promise((resolve) => serving.once('exit', resolve));
+        serving.kill('SIGTERM');
+        await exited;
+      }
+      database.cleanup();
     }
   });
 
