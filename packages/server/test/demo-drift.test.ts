@@ -51,6 +51,29 @@ for (const dialect of DIALECTS) {
       expect(cr.checks.drift.message).toContain("greeter-customers: v18 drifted: outputs mention the user's name");
     });
 
+    it('gives the same report on every fresh demo (no wall-clock latency in it)', async () => {
+      const reportOf = async (app: TestRegistry): Promise<unknown> => {
+        const inject = async <T>(url: string): Promise<T> =>
+          (
+            await app.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${app.keys.viewer}` } })
+          ).json<T>();
+        const requests = await inject<{ changeRequests: { id: number; version: number }[] }>(
+          '/api/v1/reviews?name=customer_support_greeter&status=open',
+        );
+        const second = requests.changeRequests.find((cr) => cr.version === 18)!;
+        const cr = await inject<ChangeRequestView>(`/api/v1/reviews/${second.id}`);
+        return cr.checks.drift.suites.map((s) => ({ suite: s.suite, report: s.report }));
+      };
+      const fresh = await openTestRegistry(dialect);
+      try {
+        const project = await fresh.storage.registry.getProject(fresh.projectId);
+        await seedDemo(fresh.storage, project!, new Date('2026-01-15T12:00:00Z'));
+        expect(JSON.stringify(await reportOf(fresh))).toBe(JSON.stringify(await reportOf(registry)));
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('lists bob’s stored report on the greeter’s drift page', async () => {
       const { reports } = await get<{ reports: DriftReportListItem[] }>(
         '/api/v1/prompts/customer_support_greeter/drift',
