@@ -131,6 +131,8 @@ for (const dialect of DIALECTS)
         'POST /api/v1/rollouts/:id/resume': 'rollouts:write',
         'POST /api/v1/rollouts/:id/advance': 'rollouts:write',
         'POST /api/v1/rollouts/:id/abort': 'rollouts:write',
+        'PUT /api/v1/rollouts/:id/rules': 'rollouts:write',
+        'POST /api/v1/rollouts/:id/kill': 'rollouts:write',
       });
       expect([PERMISSIONS['rollouts:read'], PERMISSIONS['rollouts:write']]).toEqual(['viewer', 'deployer']);
     });

@@ -9,6 +9,7 @@ import {
   type PromptOverride,
   type RolloutChangeEvent,
   type SnapshotRollout,
+  type TargetingRule,
 } from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
 import type { AuditRow, RegistryReads } from '../registry/store.js';
@@ -80,6 +81,8 @@ const ROLLOUT_ACTIONS = new Set([
   'rollout.resumed',
   'rollout.aborted',
   'rollout.completed',
+  'rollout.rules_set',
+  'rollout.killed',
 ]);
 
 interface RolloutChange {
@@ -93,7 +96,7 @@ interface RolloutChange {
 export const rolloutChangeOf = (row: AuditRow): RolloutChange | undefined => {
   if (!ROLLOUT_ACTIONS.has(row.action)) return undefined;
   const data = JSON.parse(row.data) as Record<string, unknown>;
-  const { name, label, rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion } = data;
+  const { name, label, rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion, rules, killed } = data;
   if (typeof name !== 'string' || typeof label !== 'string') return undefined;
   if (state !== 'running' && state !== 'paused') return { name, label, rollout: null };
   if (
@@ -106,7 +109,15 @@ export const rolloutChangeOf = (row: AuditRow): RolloutChange | undefined => {
   ) {
     return undefined;
   }
-  return { name, label, rollout: { id: rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion } };
+  const targeting = {
+    ...(Array.isArray(rules) ? { rules: rules as TargetingRule[] } : {}),
+    ...(killed === true ? { killed } : {}),
+  };
+  return {
+    name,
+    label,
+    rollout: { id: rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion, ...targeting },
+  };
 };
 
 interface OverrideChange {

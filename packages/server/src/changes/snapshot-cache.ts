@@ -92,8 +92,9 @@ const inScope = (scope: SnapshotScope): ((name: string) => boolean) => {
 /** `"rollouts":{…}` of one prompt: its running and paused rollouts, the candidate's content as stored. */
 const rolloutsPart = (rollouts: readonly SnapshotRolloutRow[]): string => {
   const parts = rollouts.map((row) => {
-    const { id, salt, mode, state, ramp } = toRolloutView(row);
-    const head = JSON.stringify({ id, salt, mode, state, ramp }).slice(0, -1);
+    const { id, salt, mode, state, ramp, rules, killed } = toRolloutView(row);
+    const targeting = { ...(rules === null ? {} : { rules }), ...(killed ? { killed } : {}) };
+    const head = JSON.stringify({ id, salt, mode, state, ramp, ...targeting }).slice(0, -1);
     const candidate = `{"version":${row.candidateVersion},"sha":"${row.candidateSha}","content":${row.candidateContent}}`;
     return `${JSON.stringify(row.label)}:${head},"candidate":${candidate}}`;
   });

@@ -1,10 +1,11 @@
-import { PromptopsError, TENANT_PATTERN, type FieldIssue } from '@promptops/core';
+import { PromptopsError, TENANT_PATTERN, type EvaluationContext, type FieldIssue } from '@promptops/core';
 
 /**
  * What a `POST /v1/chat/completions` asks of the gateway, read from its body and headers: which prompt
  * (`model: "prompt:NAME[@REF]"`, else the `X-Promptops-Prompt` header), its variables (`promptops.variables`,
  * else the JSON of `X-Promptops-Variables`), the unit key for a rollout (`user`, else `X-Promptops-Unit`),
- * the tenant whose override applies (`X-Promptops-Tenant`), and the rest of the body, which goes upstream
+ * the tenant whose override applies (`X-Promptops-Tenant`), the attributes a rollout's targeting rules read
+ * (the JSON object of `X-Promptops-Context`), and the rest of the body, which goes upstream
  * as the caller wrote it (minus `promptops`).
  */
 
@@ -17,6 +18,8 @@ export interface GatewayRequest {
   readonly unitKey: string | null;
   /** The tenant served its effective prompt, or null: the shared prompt. */
   readonly tenant: string | null;
+  /** The evaluation context for a rollout's targeting rules, or null. */
+  readonly context: EvaluationContext | null;
   readonly stream: boolean;
   /** The caller's messages, appended after the prompt's. */
   readonly messages: readonly Readonly<Record<string, unknown>>[];
@@ -114,6 +117,25 @@ const tenantOf = (headers: Headers): string | null => {
   return tenant;
 };
 
+const contextOf = (headers: Headers): EvaluationContext | null => {
+  const text = header(headers, 'x-promptops-context');
+  if (text === undefined) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!isObject(parsed)) {
+    throw invalid(
+      'the X-Promptops-Context header must be a JSON object of attributes',
+      'headers.x-promptops-context',
+      'send e.g. X-Promptops-Context: {"targetingKey":"u1","tenant":"acme","appVersion":"2.1.0"}',
+    );
+  }
+  return parsed;
+};
+
 const messagesOf = (value: unknown): readonly Readonly<Record<string, unknown>>[] => {
   if (value === undefined) return [];
   const issues: FieldIssue[] = [];
@@ -151,6 +173,7 @@ export const parseGatewayRequest = (body: unknown, headers: Headers): GatewayReq
     variables: variablesOf(body, headers),
     unitKey: unitKeyOf(body, headers),
     tenant: tenantOf(headers),
+    context: contextOf(headers),
     stream: stream === true,
     messages: messagesOf(messages),
     fields,

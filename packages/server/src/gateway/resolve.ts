@@ -3,6 +3,7 @@ import {
   parseRef,
   resolveFromSnapshot,
   resolveTenant,
+  type EvaluationContext,
   type Resolution,
   type Snapshot,
   type TenantResolution,
@@ -63,11 +64,13 @@ export const createGatewayResolver = (snapshots: SnapshotCache, registry: Regist
     ref: string,
     unitKey: string | null,
     tenant: string | null = null,
+    context: EvaluationContext | null = null,
   ): Promise<GatewayResolution> => {
     const pending = snapshots.entry(actor, ALL);
     const entry = 'then' in pending ? await pending : pending;
     const snapshot = snapshotOf(entry);
-    const served = resolveFromSnapshot(snapshot, ref, { unitKey }) ?? (await fromRegistry(actor, ref));
+    const options = context === null ? { unitKey } : { unitKey, context };
+    const served = resolveFromSnapshot(snapshot, ref, options) ?? (await fromRegistry(actor, ref));
     if (tenant === null) return { ...served, tenant: null };
     const effective = resolveTenant(snapshot, served, tenant);
     return { ...served, content: effective.content, tenant: effective };

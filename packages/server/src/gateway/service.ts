@@ -254,7 +254,7 @@ export const createGatewayService = (deps: GatewayDeps) => {
       const started = performance.now();
       const startedAt = now();
       const request = parseGatewayRequest(body, headers);
-      const served = await deps.resolve(actor, request.ref, request.unitKey, request.tenant);
+      const served = await deps.resolve(actor, request.ref, request.unitKey, request.tenant, request.context);
       const call: Call = {
         actor,
         eventId: `gw_${randomUUID()}`,
@@ -286,6 +286,7 @@ export const createGatewayService = (deps: GatewayDeps) => {
         'x-promptops-version': String(served.version),
         'x-promptops-arm': served.variant,
         ...(served.rolloutId === null ? {} : { 'x-promptops-rollout': served.rolloutId }),
+        ...(served.rule === undefined ? {} : { 'x-promptops-rule': String(served.rule) }),
         ...tenantHeaders(served),
         'x-promptops-trace-id': call.eventId,
       };

@@ -1,4 +1,4 @@
-import type { RolloutConfig, RolloutMode, RolloutState } from '@promptops/core';
+import type { RolloutConfig, RolloutMode, RolloutState, TargetingRule } from '@promptops/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { SqlDialect } from '../storage/dialect.js';
 import type { Database, RolloutTables } from '../storage/schema.js';
@@ -38,6 +38,8 @@ const toRollout = (row: RolloutSelect): RolloutRow => ({
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   endedAt: row.ended_at,
+  rules: row.rules === null ? null : (JSON.parse(row.rules) as TargetingRule[]),
+  killed: row.killed === 1,
 });
 
 const toDecision = (row: Selectable<RolloutTables['rollout_decisions']>): RolloutDecisionRow => ({
@@ -179,6 +181,8 @@ const writes = (db: Db, dialect: SqlDialect): RolloutTx => {
           ...(patch.stepStartedAt === undefined ? {} : { step_started_at: patch.stepStartedAt }),
           ...(patch.reason === undefined ? {} : { reason: patch.reason }),
           ...(patch.endedAt === undefined ? {} : { ended_at: patch.endedAt }),
+          ...(patch.rules === undefined ? {} : { rules: patch.rules === null ? null : JSON.stringify(patch.rules) }),
+          ...(patch.killed === undefined ? {} : { killed: patch.killed ? 1 : 0 }),
         })
         .where('project_id', '=', projectId)
         .where('id', '=', id)

@@ -1,4 +1,4 @@
-import { activeRamp, type Rollout, type RolloutConfig } from '@promptops/core';
+import { activeRamp, type Rollout, type RolloutConfig, type TargetingRule } from '@promptops/core';
 import type { RolloutDecisionRow, RolloutRow } from './store.js';
 
 /** The rollout as the API returns it. */
@@ -22,6 +22,10 @@ export interface RolloutView {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly endedAt: string | null;
+  /** Targeting rules tried before the ramp (docs/decisions/targeting.md); null: none. */
+  readonly rules: readonly TargetingRule[] | null;
+  /** The kill switch: everyone is served the baseline until resumed. */
+  readonly killed: boolean;
 }
 
 export interface DecisionView {
@@ -63,6 +67,8 @@ export const toRolloutView = (row: RolloutRow): RolloutView => ({
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,
   endedAt: row.endedAt,
+  rules: row.rules,
+  killed: row.killed,
 });
 
 export const toDecisionView = (row: RolloutDecisionRow): DecisionView => ({
@@ -82,6 +88,8 @@ export const ROLLOUT_AUDIT_ACTIONS = {
   resume: 'rollout.resumed',
   abort: 'rollout.aborted',
   complete: 'rollout.completed',
+  rules: 'rollout.rules_set',
+  kill: 'rollout.killed',
 } as const;
 
 /**
@@ -100,4 +108,6 @@ export const rolloutAuditData = (row: RolloutRow): Record<string, unknown> => ({
   candidateSha: row.candidateSha,
   candidateVersion: row.candidateVersion,
   reason: row.reason,
+  ...(row.rules === null ? {} : { rules: row.rules }),
+  ...(row.killed ? { killed: true } : {}),
 });

@@ -116,4 +116,44 @@ export const rolloutRoutes = (rollouts: RolloutService) => async (app: FastifyIn
       async (request) => rollouts[action](requireActor(request.actor), request.params.id, request.body?.reason),
     );
   }
+
+  app.put<{ Params: { id: string }; Body: { rules: unknown[] | null; reason?: string } }>(
+    '/api/v1/rollouts/:id/rules',
+    {
+      config: { permission: 'rollouts:write' },
+      schema: {
+        tags: ['rollouts'],
+        summary:
+          "Set a rollout's targeting rules (tried in order before the ramp; the first match serves a label, an arm or a percentage of its segment); null or [] clears them",
+        params: idParams,
+        body: {
+          type: 'object',
+          required: ['rules'],
+          additionalProperties: false,
+          // Each rule's fields are checked by core's targetingRules, which names every bad one (400 invalid_targeting_rules).
+          properties: { rules: { type: ['array', 'null'], maxItems: 50 }, reason },
+        },
+      },
+    },
+    async (request) =>
+      rollouts.setRules(requireActor(request.actor), request.params.id, request.body.rules, request.body.reason),
+  );
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/api/v1/rollouts/:id/kill',
+    {
+      config: { permission: 'rollouts:write' },
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        tags: ['rollouts'],
+        summary:
+          'The kill switch: everyone is served the baseline at once, rules and ramp aside (the rollout is paused; resume turns it off); never waits for review',
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, properties: { reason } },
+      },
+    },
+    async (request) => rollouts.kill(requireActor(request.actor), request.params.id, request.body?.reason),
+  );
 };

@@ -7,6 +7,7 @@ import {
   newRollout,
   rolloutArmFigures,
   summarizeShadowPairs,
+  targetingRules,
   transitionRollout,
   type RolloutConfig,
   type RolloutDecision,
@@ -145,7 +146,13 @@ export const createRolloutService = (
   const update = (
     tx: { rollouts: RolloutTx },
     row: RolloutRow,
-    next: { state: RolloutState; stepIndex: number; stepStartedAt: string | null; reason: string | null },
+    next: {
+      state: RolloutState;
+      stepIndex: number;
+      stepStartedAt: string | null;
+      reason: string | null;
+      killed?: boolean;
+    },
   ): Promise<RolloutRow> => {
     const now = clock.now().toISOString();
     const ended = next.state === 'completed' || next.state === 'aborted';
@@ -347,8 +354,77 @@ export const createRolloutService = (
         }
       }
       const moved = transitionRollout(rollout, action, clock.now(), why);
-      const updated = await update(tx, row, moved);
+      // Resuming is how a killed rollout serves its arms again.
+      const updated = await update(tx, row, action === 'resume' && row.killed ? { ...moved, killed: false } : moved);
       await record(tx, updated, action === 'advance' ? 'manual-advance' : action, actor.name, why, null);
+      return toRolloutView(updated);
+    });
+
+  const notActive = (row: RolloutRow, what: string): PromptopsError =>
+    new PromptopsError('conflict', 'rollout_transition_invalid', `rollout ${row.id} is ${row.state}: ${what}`, {
+      fix: 'see it with GET /api/v1/rollouts/ID (promptops rollout show ID); a finished rollout serves nothing to steer',
+      details: { rolloutId: row.id, state: row.state },
+    });
+
+  /**
+   * Sets (or, with null or [], clears) a rollout's targeting rules. A rule serving another label's
+   * version is refused on a protected label: it would serve users what no review approved.
+   */
+  const setRules = async (actor: Actor, id: string, input: unknown, reason?: string): Promise<RolloutView> => {
+    const checked = input === null ? [] : targetingRules(input);
+    const rules = checked.length === 0 ? null : checked;
+    // A rollout's prompt and label never change, so its policy is read before the transaction.
+    const target = await rollouts.getRollout(actor.projectId, id);
+    if (target === undefined) throw notFound(id);
+    const serving = (rules ?? []).flatMap((rule, i) => ('label' in rule.serve ? [`rules[${i}]`] : []));
+    if (serving.length > 0) {
+      const policy = await effectivePolicy(reviews, actor.projectId, target.label, target.name);
+      if (policy?.protected === true) {
+        throw new PromptopsError(
+          'forbidden',
+          'label_protected',
+          `'${target.label}' of '${target.name}' is protected: ${serving.join(', ')} would serve another label's version to its users without review`,
+          {
+            fix: 'serve an arm instead ({ "arm": "candidate" } or { "percentage": n }), whose candidate the rollout already passed review with',
+            details: { name: target.name, label: target.label, rules: serving },
+          },
+        );
+      }
+    }
+    return transaction(async (tx) => {
+      const row = await tx.rollouts.lockRollout(actor.projectId, id);
+      if (row === undefined) throw notFound(id);
+      if (row.state !== 'draft' && row.state !== 'running' && row.state !== 'paused') {
+        throw notActive(row, 'rules can be set on a draft, running or paused rollout only');
+      }
+      const updated = await tx.rollouts.updateRollout(row.projectId, row.id, {
+        rules,
+        updatedAt: clock.now().toISOString(),
+      });
+      const why = reasonOf(reason, rules === null ? `rules cleared by ${actor.name}` : `rules set by ${actor.name}`);
+      await record(tx, updated, 'rules', actor.name, why, { rules });
+      return toRolloutView(updated);
+    });
+  };
+
+  /**
+   * The kill switch: everyone is served the baseline at once (rules and ramp aside), and a running
+   * rollout is paused so the scheduler leaves it alone; `resume` turns the switch off. Killing a killed
+   * rollout changes nothing and records nothing.
+   */
+  const kill = async (actor: Actor, id: string, reason?: string): Promise<RolloutView> =>
+    transaction(async (tx) => {
+      const row = await tx.rollouts.lockRollout(actor.projectId, id);
+      if (row === undefined) throw notFound(id);
+      if (row.state !== 'running' && row.state !== 'paused') {
+        throw notActive(row, 'only a running or paused rollout serves anyone, so only one can be killed');
+      }
+      if (row.killed) return toRolloutView(row);
+      const why = reasonOf(reason, `killed by ${actor.name}`);
+      const rollout = coreRollout(row);
+      const paused = row.state === 'running' ? transitionRollout(rollout, 'pause', clock.now(), why) : rollout;
+      const updated = await update(tx, row, { ...paused, killed: true });
+      await record(tx, updated, 'kill', actor.name, why, null);
       return toRolloutView(updated);
     });
 
@@ -491,6 +567,8 @@ export const createRolloutService = (
     resume: (actor: Actor, id: string, reason?: string) => act(actor, id, 'resume', reason),
     advance: (actor: Actor, id: string, reason?: string) => act(actor, id, 'advance', reason),
     abort: (actor: Actor, id: string, reason?: string) => act(actor, id, 'abort', reason),
+    setRules,
+    kill,
     tick,
     /** Every running rollout of every project (the scheduler's work list). */
     running: () => rollouts.runningRollouts(),

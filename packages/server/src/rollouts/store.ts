@@ -1,4 +1,4 @@
-import type { RolloutConfig, RolloutMode, RolloutState } from '@promptops/core';
+import type { RolloutConfig, RolloutMode, RolloutState, TargetingRule } from '@promptops/core';
 import type { TxScope } from '../storage/transaction.js';
 
 /**
@@ -29,16 +29,22 @@ export interface RolloutRow {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly endedAt: string | null;
+  /** Targeting rules tried before the ramp; null: none. */
+  readonly rules: readonly TargetingRule[] | null;
+  /** The kill switch: everyone is served the baseline. */
+  readonly killed: boolean;
 }
 
-export type NewRollout = Omit<RolloutRow, 'name' | 'updatedAt' | 'endedAt'>;
+export type NewRollout = Omit<RolloutRow, 'name' | 'updatedAt' | 'endedAt' | 'rules' | 'killed'>;
 
-export type RolloutPatch = Partial<Pick<RolloutRow, 'state' | 'stepIndex' | 'stepStartedAt' | 'reason' | 'endedAt'>> & {
+export type RolloutPatch = Partial<
+  Pick<RolloutRow, 'state' | 'stepIndex' | 'stepStartedAt' | 'reason' | 'endedAt' | 'rules' | 'killed'>
+> & {
   readonly updatedAt: string;
 };
 
 export type DecisionAction =
-  'start' | 'advance' | 'hold' | 'pause' | 'resume' | 'abort' | 'complete' | 'manual-advance';
+  'start' | 'advance' | 'hold' | 'pause' | 'resume' | 'abort' | 'complete' | 'manual-advance' | 'rules' | 'kill';
 
 export interface RolloutDecisionRow {
   readonly id: number;

@@ -398,6 +398,10 @@ export type RolloutTables = {
     created_at: string;
     updated_at: string;
     ended_at: string | null;
+    /** TargetingRule[] as JSON text (0018); null: none. */
+    rules: string | null;
+    /** 1: the kill switch is on (0018). */
+    killed: Generated<number>;
   };
   rollout_decisions: {
     id: Generated<number>;

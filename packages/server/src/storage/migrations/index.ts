@@ -16,6 +16,7 @@ import { rolloutsMigration } from './0011-rollouts.js';
 import { traceRolloutsMigration } from './0013-trace-rollouts.js';
 import { incidentsMigration } from './0014-incidents.js';
 import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.js';
+import { rolloutTargetingMigration } from './0018-rollout-targeting.js';
 import { webhooksMigration } from './0017-webhooks.js';
 import { driftMigration } from './0012-drift.js';
 import { tenantOverridesMigration } from './0015-tenant-overrides.js';
@@ -36,6 +37,7 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0013-trace-rollouts': traceRolloutsMigration(),
   '0014-incidents': incidentsMigration(dialect),
   '0016-change-request-rollouts': changeRequestRolloutsMigration(),
+  '0018-rollout-targeting': rolloutTargetingMigration(),
   '0017-webhooks': webhooksMigration(dialect),
   '0012-drift': driftMigration(dialect),
   '0015-tenant-overrides': tenantOverridesMigration(dialect),
