@@ -62,6 +62,8 @@ const promptFields: Record<string, Field> = {
   version: [fc.constantFrom(1, 2, 18, Number.MAX_SAFE_INTEGER), fc.constantFrom(0, -1, 1.5, 2 ** 53, '1')],
   sha: hex(64),
   effectiveSha: hex(64),
+  baseSha: hex(64),
+  overrideSha: hex(64),
 };
 const fields: Record<string, Field> = {
   id: [

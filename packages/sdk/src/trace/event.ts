@@ -58,7 +58,8 @@ export interface IngestEvent {
   traceId?: string;
   spanId?: string;
   parentSpanId?: string;
-  prompt?: { name: string; version?: number; sha?: string };
+  /** `sha`: the version's; a tenant's trace adds what it was served (`effectiveSha`) and its `overrideSha`. */
+  prompt?: { name: string; version?: number; sha?: string; effectiveSha?: string; overrideSha?: string };
   label?: string;
   tenant?: string;
   rollout?: { id?: string; arm: string };
@@ -116,6 +117,22 @@ const isCount = (value: unknown): value is number =>
 const isShortText = (value: unknown): value is string =>
   typeof value === 'string' && value.length > 0 && value.length <= MAX_SHORT_TEXT;
 
+/**
+ * A tenant's resolved prompt (`get(name, { tenant })`): its `sha` is the effective one, `baseSha` the
+ * version's; the trace keeps the version's as `prompt.sha`, as the gateway does.
+ */
+const tenantOf = (
+  prompt: NonNullable<TraceInput['prompt']>,
+): { tenant: string; baseSha: string; overrideSha: string | null } | undefined => {
+  const p = prompt as { tenant?: unknown; baseSha?: unknown; overrideSha?: unknown };
+  if (typeof p.tenant !== 'string' || typeof p.baseSha !== 'string') return undefined;
+  return {
+    tenant: p.tenant,
+    baseSha: p.baseSha,
+    overrideSha: typeof p.overrideSha === 'string' ? p.overrideSha : null,
+  };
+};
+
 export type BuiltEvent =
   { readonly ok: true; readonly event: IngestEvent } | { readonly ok: false; readonly issues: FieldIssue[] };
 
@@ -159,6 +176,19 @@ export const buildEvent = (input: TraceInput, id: string, nowMs: number): BuiltE
       ...(version === undefined || version === 0 ? {} : { version }),
       ...(prompt.sha === undefined ? {} : { sha: prompt.sha.toLowerCase() }),
     };
+    const tenant = tenantOf(prompt);
+    if (tenant !== undefined) {
+      if (!SHA.test(tenant.baseSha)) bad('prompt.baseSha', 'must be 64 hex characters');
+      if (tenant.overrideSha !== null && !SHA.test(tenant.overrideSha))
+        bad('prompt.overrideSha', 'must be 64 hex characters');
+      event.tenant = tenant.tenant;
+      event.prompt = {
+        ...event.prompt,
+        sha: tenant.baseSha.toLowerCase(),
+        ...(prompt.sha === undefined ? {} : { effectiveSha: prompt.sha.toLowerCase() }),
+        ...(tenant.overrideSha === null ? {} : { overrideSha: tenant.overrideSha.toLowerCase() }),
+      };
+    }
     if ('label' in prompt && prompt.label !== null && prompt.label !== undefined) {
       if (!LABEL_PATTERN.test(prompt.label)) bad('prompt.label', 'is not a label name');
       event.label = prompt.label;

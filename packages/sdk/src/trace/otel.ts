@@ -58,6 +58,11 @@ export const spanAttributes = (event: IngestEvent): Record<string, AttributeValu
   set('promptops.prompt.name', event.prompt?.name);
   set('promptops.prompt.sha', event.prompt?.sha);
   set('promptops.prompt.version', event.prompt?.version);
+  if (event.prompt?.effectiveSha !== undefined) {
+    set('promptops.prompt.base_sha', event.prompt.sha);
+    set('promptops.prompt.effective_sha', event.prompt.effectiveSha);
+  }
+  set('promptops.prompt.override_sha', event.prompt?.overrideSha);
   set('promptops.label', event.label);
   set('promptops.tenant', event.tenant);
   set('promptops.rollout.id', event.rollout?.id);

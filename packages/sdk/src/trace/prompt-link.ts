@@ -15,6 +15,10 @@ export interface ServedPrompt {
   readonly variant: string;
   readonly source: string;
   readonly releaseSha: string | null;
+  /** `get(name, { tenant })`: the tenant, the base version's sha and the override applied (`sha` is then the effective one). */
+  readonly tenant?: string | null;
+  readonly baseSha?: string;
+  readonly overrideSha?: string | null;
   /** The label's active rollout, when one served it. */
   readonly rolloutId?: string | null;
   /** The candidate a shadow rollout runs on a copy of the call. */

@@ -40,6 +40,8 @@ interface WellFormedPrompt {
   readonly version?: number | undefined;
   readonly sha?: string | undefined;
   readonly effectiveSha?: string | undefined;
+  readonly baseSha?: string | undefined;
+  readonly overrideSha?: string | undefined;
 }
 
 // The same patterns as the schema, compiled once.
@@ -84,7 +86,9 @@ const wellFormedPrompt = (value: unknown): boolean => {
     optString(value['name'], 0, MAX_SHORT_TEXT, PROMPT_NAME_PATTERN) &&
     (version === undefined || (isInt(version) && version >= 1)) &&
     optPattern(value['sha'], HEX64) &&
-    optPattern(value['effectiveSha'], HEX64)
+    optPattern(value['effectiveSha'], HEX64) &&
+    optPattern(value['baseSha'], HEX64) &&
+    optPattern(value['overrideSha'], HEX64)
   );
 };
 

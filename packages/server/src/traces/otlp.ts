@@ -4,7 +4,7 @@ import { sanitizeEntries } from './sanitize.js';
 
 /**
  * OTLP spans to promptops trace events. Reads the GenAI semantic conventions (`gen_ai.*`), the promptops
- * attributes (`promptops.prompt.name`, `.sha`, `.version`, `promptops.label`, `.tenant`, `.rollout.id`,
+ * attributes (`promptops.prompt.name`, `.sha`, `.version`, `.base_sha`, `.override_sha`, `promptops.label`, `.tenant`, `.rollout.id`,
  * `.rollout.arm`, `promptops.shadow_of`, `.release.sha`) and OpenFeature's `feature_flag.*` (on the span or on its
  * `feature_flag` evaluation events), and what Langfuse's exporter (`@langfuse/otel`) records of a generation
  * (`langfuse.observation.prompt.name`, `.version`, model, usage, output, level). Spans that carry no
@@ -189,6 +189,9 @@ const MAPPED = new Set([
   'promptops.prompt.version',
   'promptops.prompt.sha',
   'promptops.prompt.effective_sha',
+  'promptops.prompt.base_sha',
+  'promptops.prompt.override_sha',
+  'promptops.override_sha',
   'promptops.label',
   'promptops.tenant',
   'promptops.rollout.id',
@@ -262,13 +265,16 @@ const toEvent = (view: OtlpSpanView, resource: Map<string, AttrValue>): Record<s
     spanId: view.spanId === '' ? undefined : view.spanId,
     parentSpanId: view.parentSpanId === '' ? undefined : view.parentSpanId,
     prompt:
-      promptName === undefined && !a.has('promptops.prompt.sha')
+      promptName === undefined && !a.has('promptops.prompt.sha') && !a.has('promptops.prompt.base_sha')
         ? undefined
         : {
             name: promptName,
             version: integer(a.get('promptops.prompt.version') ?? a.get(LANGFUSE.promptVersion)),
             sha: text(a.get('promptops.prompt.sha')),
             effectiveSha: text(a.get('promptops.prompt.effective_sha')),
+            baseSha: text(a.get('promptops.prompt.base_sha')),
+            // `promptops.override_sha`: the name the gateway's traces carry it under.
+            overrideSha: text(a.get('promptops.prompt.override_sha') ?? a.get('promptops.override_sha')),
           },
     label: text(a.get('promptops.label')),
     tenant: text(a.get('promptops.tenant')),

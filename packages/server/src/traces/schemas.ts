@@ -10,7 +10,7 @@ import {
   VARIABLE_LIMITS,
 } from './limits.js';
 import { isWellFormedEvent, type WellFormedEvent } from './fast-event.js';
-import { sanitizeMap } from './sanitize.js';
+import { sanitizeMap, type Sanitized } from './sanitize.js';
 
 /**
  * One ingest event, validated on its own so a bad item rejects only itself. Unknown fields are ignored
@@ -60,6 +60,9 @@ export const ingestEventSchema = z.object({
       version: z.number().int().min(1).optional(),
       sha: hex(64).optional(),
       effectiveSha: hex(64).optional(),
+      /** With a tenant's override: the base version's sha (then `sha` is the effective one, as the SDK has it). */
+      baseSha: hex(64).optional(),
+      overrideSha: hex(64).optional(),
     })
     .optional(),
   label: z.string().regex(LABEL_PATTERN, 'is not a label name').optional(),
@@ -100,6 +103,25 @@ export type ParsedEvent =
 
 const json = (value: object): string | null => (Object.keys(value).length === 0 ? null : JSON.stringify(value));
 
+/**
+ * `prompt_sha` is the version's sha (versions and per-sha metrics link to it): `baseSha` when given, and
+ * `sha` is then what was served, the effective sha (unless `effectiveSha` says it).
+ */
+const shas = (prompt: WellFormedEvent['prompt']): { promptSha: string | null; effectiveSha: string | null } => {
+  const base = prompt?.baseSha?.toLowerCase();
+  const sha = prompt?.sha?.toLowerCase() ?? null;
+  const effective = prompt?.effectiveSha?.toLowerCase() ?? null;
+  return base === undefined
+    ? { promptSha: sha, effectiveSha: effective }
+    : { promptSha: base, effectiveSha: effective ?? sha };
+};
+
+/** The override sha is kept as the attribute the gateway writes too (`promptops.override_sha`), never dropped. */
+const withOverrideSha = (attributes: Sanitized, overrideSha: string | undefined): Sanitized =>
+  overrideSha === undefined
+    ? attributes
+    : { ...attributes, value: { ...attributes.value, 'promptops.override_sha': overrideSha.toLowerCase() } };
+
 /** A valid event to its storage row: the time window, the free-form maps' limits, JSON encoded once. */
 const toRow = (event: WellFormedEvent, nowMs: number): ParsedEvent => {
   const startedAtMs = typeof event.startedAt === 'number' ? event.startedAt : Date.parse(event.startedAt);
@@ -112,8 +134,10 @@ const toRow = (event: WellFormedEvent, nowMs: number): ParsedEvent => {
   }
   const variables =
     event.variables === undefined ? { value: {}, dropped: 0 } : sanitizeMap(event.variables, VARIABLE_LIMITS);
-  const attributes =
-    event.attributes === undefined ? { value: {}, dropped: 0 } : sanitizeMap(event.attributes, ATTRIBUTE_LIMITS);
+  const attributes = withOverrideSha(
+    event.attributes === undefined ? { value: {}, dropped: 0 } : sanitizeMap(event.attributes, ATTRIBUTE_LIMITS),
+    event.prompt?.overrideSha,
+  );
   const { prompt, rollout, usage } = event;
   const trace: NewTrace = {
     eventId: event.id,
@@ -123,8 +147,7 @@ const toRow = (event: WellFormedEvent, nowMs: number): ParsedEvent => {
     parentSpanId: event.parentSpanId?.toLowerCase() ?? null,
     promptName: prompt?.name ?? null,
     promptVersion: prompt?.version ?? null,
-    promptSha: prompt?.sha?.toLowerCase() ?? null,
-    effectiveSha: prompt?.effectiveSha?.toLowerCase() ?? null,
+    ...shas(prompt),
     label: event.label ?? null,
     tenant: event.tenant ?? null,
     rolloutId: rollout?.id ?? null,
