@@ -56,9 +56,15 @@ export const rolloutArmFigures = (
 export interface ShadowPairInput {
   readonly at: string;
   readonly variables: Readonly<Record<string, unknown>> | null;
-  readonly baseline: { readonly id: string; readonly output: string | null };
-  readonly candidate: { readonly id: string; readonly output: string | null };
+  /** `passed`: the live assertions' verdict on the side's output (null: none applied; absent: not run). */
+  readonly baseline: { readonly id: string; readonly output: string | null; readonly passed?: boolean | null };
+  readonly candidate: { readonly id: string; readonly output: string | null; readonly passed?: boolean | null };
 }
+
+const passRate = (pairs: readonly ShadowPairInput[], side: 'baseline' | 'candidate') => {
+  const verdicts = pairs.flatMap((p) => (typeof p[side].passed === 'boolean' ? [p[side].passed] : []));
+  return { passed: verdicts.filter(Boolean).length, total: verdicts.length };
+};
 
 const mean = (values: readonly number[]): number | null =>
   values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
@@ -68,8 +74,8 @@ const excerpt = (text: string | null, max: number): string | null =>
 
 /**
  * `total` pairs recorded, `pairs` the newest of them. Difference is 1 − token Jaccard (core drift's
- * pairSimilarity): cheap on long outputs and blind to reordering. Live assertion results are not
- * recorded with traces, so `assertions` is null.
+ * pairSimilarity): cheap on long outputs and blind to reordering. `assertions`: the live assertion pass
+ * rates per arm over these pairs, null when no side of any pair was checked.
  */
 export const summarizeShadowPairs = (
   total: number,
@@ -94,13 +100,23 @@ export const summarizeShadowPairs = (
       shadowTraceId: pair.candidate.id,
       at: pair.at,
       variables: pair.variables,
-      baseline: { output: excerpt(pair.baseline.output, excerptChars), length: pair.baseline.output?.length ?? 0 },
-      candidate: { output: excerpt(pair.candidate.output, excerptChars), length: pair.candidate.output?.length ?? 0 },
+      baseline: {
+        output: excerpt(pair.baseline.output, excerptChars),
+        length: pair.baseline.output?.length ?? 0,
+        ...(pair.baseline.passed === undefined ? {} : { passed: pair.baseline.passed }),
+      },
+      candidate: {
+        output: excerpt(pair.candidate.output, excerptChars),
+        length: pair.candidate.output?.length ?? 0,
+        ...(pair.candidate.passed === undefined ? {} : { passed: pair.candidate.passed }),
+      },
       difference,
     }));
+  const baseline = passRate(pairs, 'baseline');
+  const candidate = passRate(pairs, 'candidate');
   return {
     pairs: total,
-    assertions: null,
+    assertions: baseline.total + candidate.total === 0 ? null : { baseline, candidate },
     length: { baseline: length('baseline'), candidate: length('candidate') },
     differing,
   };

@@ -40,6 +40,7 @@ import { createPolicyService } from '../reviews/policies.js';
 import { policyRoutes, reviewRoutes } from '../reviews/routes.js';
 import { createReviewService } from '../reviews/service.js';
 import { createPromptService } from '../prompts/service.js';
+import { withLiveAssertions } from '../rollouts/live-assertions.js';
 import type { RolloutObservationSource } from '../rollouts/observations.js';
 import { rolloutRoutes } from '../rollouts/routes.js';
 import { createRolloutScheduler, type RolloutScheduler, type RolloutSchedulerOptions } from '../rollouts/scheduler.js';
@@ -298,9 +299,10 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       },
     }),
   );
+  // The traces (with the live assertions of the prompt's suites) decide unless a test injects its own figures.
+  const traceObservations = withLiveAssertions(storage.traces, storage);
   const rollouts = createRolloutService(storage, clock, evalGate, {
-    // The traces decide unless a test injects its own figures.
-    observations: () => options.rollouts?.observations ?? storage.traces,
+    observations: () => options.rollouts?.observations ?? traceObservations,
   });
   await app.register(rolloutRoutes(rollouts));
   await app.register(tenantRoutes(createTenantService(storage, clock)));

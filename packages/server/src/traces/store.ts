@@ -142,12 +142,20 @@ export interface TraceRollupStatus {
 /**
  * A rollout's traces per arm ('baseline' and 'candidate'; other arm names are not a rollout's), received at
  * or after a time: core decide()'s `metrics` (error rate per call, mean latency in ms, mean numeric score,
- * thumbs-down share of thumbs) and the calls per arm. Live assertion results are not recorded with traces,
- * so `assertion_pass_rate` is absent. The shape of rollouts/observations.ts's ArmObservations.
+ * thumbs-down share of thumbs) and the calls per arm. `assertion_pass_rate` is absent: the rollouts
+ * feature runs the live assertions on `rolloutOutputs`. The shape of rollouts/observations.ts's ArmObservations.
  */
 export interface RolloutTraceFigures {
   readonly metrics: RolloutMetrics;
   readonly requests: ArmPair<number>;
+}
+
+/** One call of a rollout with what the live assertions read. */
+export interface RolloutOutputRow {
+  readonly id: string;
+  readonly arm: 'baseline' | 'candidate';
+  readonly output: string | null;
+  readonly variables: Record<string, unknown> | null;
 }
 
 /** One side of a shadow pair. */
@@ -195,6 +203,8 @@ export interface TraceStore {
   traceMetrics(projectId: number, query: MetricsQuery): Promise<MetricsBucketRow[]>;
   /** The rollout scheduler's figures: per arm, the traces received at or after `sinceMs` (epoch ms). */
   rolloutObservations(projectId: number, rolloutId: string, sinceMs: number): Promise<RolloutTraceFigures>;
+  /** The rollout's calls received at or after `sinceMs` with outputs and variables, newest `limit` first. */
+  rolloutOutputs(projectId: number, rolloutId: string, sinceMs: number, limit: number): Promise<RolloutOutputRow[]>;
   /** A shadow rollout's pairs (baseline trace, its shadow), newest first. */
   shadowPairs(projectId: number, rolloutId: string, options: { limit: number }): Promise<ShadowPairRows>;
   /**

@@ -18,7 +18,7 @@ import { countsAsScore, HOUR_MS } from './rollup-deltas.js';
 import { backfillStep, readTraceDims, rollupEventOfTrace, rollupStatus } from './rollup-backfill.js';
 import { foldStep } from './rollup-fold.js';
 import { rawMetrics, rollupMetrics, rollupsAnswer } from './metrics.js';
-import { rolloutFigures, shadowPairRows } from './rollout-figures.js';
+import { rolloutFigures, rolloutOutputRows, shadowPairRows } from './rollout-figures.js';
 import {
   applyRollups,
   applyRowRollups,
@@ -264,6 +264,10 @@ export const createKyselyTraceStore = (
 
     rolloutObservations(projectId, rolloutId, sinceMs) {
       return rolloutFigures(db, projectId, rolloutId, sinceMs);
+    },
+
+    rolloutOutputs(projectId, rolloutId, sinceMs, limit) {
+      return rolloutOutputRows(db, projectId, rolloutId, sinceMs, limit);
     },
 
     shadowPairs(projectId, rolloutId, options) {

@@ -1,7 +1,7 @@
 import type { ArmPair, MeanStats, ProportionStats } from '@promptops/core';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../storage/schema.js';
-import type { RolloutTraceFigures, ShadowPairRows, ShadowSide, TraceStatus } from '../store.js';
+import type { RolloutOutputRow, RolloutTraceFigures, ShadowPairRows, ShadowSide, TraceStatus } from '../store.js';
 
 /**
  * A rollout's figures from its traces, read by the time the server received them (`created_at_ms`, the
@@ -100,4 +100,35 @@ export const shadowPairRows = async (
       candidate: side(row.c_id, row.c_output, row.c_status, row.c_latency),
     })),
   };
+};
+
+/**
+ * The rollout's calls since `sinceMs` with their outputs and variables (newest `limit`): the live assertions'
+ * input. A shadow call ran on its baseline call's variables, read from there when it stores none.
+ */
+export const rolloutOutputRows = async (
+  db: Kysely<Database>,
+  projectId: number,
+  rolloutId: string,
+  sinceMs: number,
+  limit: number,
+): Promise<RolloutOutputRow[]> => {
+  const rows = await sql<{ id: string; arm: string; output: string | null; variables: string | null }>`
+    select t.event_id as id, t.rollout_arm as arm, t.output as output, coalesce(t.variables, b.variables) as variables
+    from traces t left join traces b on b.project_id = t.project_id and b.event_id = t.shadow_of
+    where t.project_id = ${projectId} and t.rollout_id = ${rolloutId} and t.created_at_ms >= ${sinceMs}
+      and t.rollout_arm in ('baseline', 'candidate')
+    order by t.created_at_ms desc, t.id desc limit ${limit}`.execute(db);
+  return rows.rows.flatMap((row) =>
+    isArm(row.arm)
+      ? [
+          {
+            id: row.id,
+            arm: row.arm,
+            output: row.output,
+            variables: row.variables === null ? null : (JSON.parse(row.variables) as Record<string, unknown>),
+          },
+        ]
+      : [],
+  );
 };
