@@ -22,6 +22,7 @@ import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRuns } from './commands/runs.js';
 import { registerReview } from './commands/review.js';
+import { registerResolve } from './commands/resolve.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
@@ -115,6 +116,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerPolicy(program, ctx);
   registerReview(program, ctx);
   registerRollout(program, ctx);
+  registerResolve(program, ctx);
   registerBlame(program, ctx);
   registerVerify(program, ctx);
   registerTraces(program, ctx);

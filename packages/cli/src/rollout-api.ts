@@ -1,4 +1,4 @@
-import type { ChangeRequestView, RolloutDetail, RolloutState, RolloutView } from '@promptops/core';
+import type { ChangeRequestView, RolloutDetail, RolloutState, RolloutView, TargetingRule } from '@promptops/core';
 import type { ApiClient } from './api-client.js';
 
 /** Typed calls of the rollout routes (docs/api.md, "Rollouts"). */
@@ -41,6 +41,9 @@ export const rolloutApi = (client: ApiClient) => ({
     rollout: RolloutPlanBody;
   }): Promise<ChangeRequestView> => client.request('POST', '/reviews', body),
   show: (id: string): Promise<RolloutDetail> => client.request('GET', `/rollouts/${seg(id)}`),
-  act: (id: string, action: RolloutAction, reason?: string): Promise<RolloutView> =>
+  act: (id: string, action: RolloutAction | 'kill', reason?: string): Promise<RolloutView> =>
     client.request('POST', `/rollouts/${seg(id)}/${action}`, reason === undefined ? {} : { reason }),
+  /** Sets (null: clears) the rollout's targeting rules. */
+  setRules: (id: string, rules: readonly TargetingRule[] | null, reason?: string): Promise<RolloutView> =>
+    client.request('PUT', `/rollouts/${seg(id)}/rules`, { rules, ...(reason === undefined ? {} : { reason }) }),
 });

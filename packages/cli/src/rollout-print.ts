@@ -11,10 +11,27 @@ import {
   type RolloutDecisionView,
   type RolloutDetail,
   type RolloutView,
+  type TargetingCondition,
+  type TargetingRule,
 } from '@promptops/core';
 import { formatTime, versionRef, type Colors, type Output } from './output.js';
 
 /** The human views of `promptops rollout …`. */
+
+const conditionText = (c: TargetingCondition): string =>
+  `${c.attribute} ${c.op} ${c.op === 'in' || c.op === 'not_in' ? `[${c.values.join(', ')}]` : JSON.stringify(c.values[0])}`;
+
+/** One rule on one line: `"name": tenant in [acme] → the candidate`. */
+export const ruleText = (rule: TargetingRule): string => {
+  const when = rule.when.length === 0 ? 'everyone' : rule.when.map(conditionText).join(' and ');
+  const serve =
+    'label' in rule.serve
+      ? `label ${rule.serve.label}`
+      : 'arm' in rule.serve
+        ? `the ${rule.serve.arm}`
+        : `${rule.serve.percentage} % to the candidate`;
+  return `${rule.name === undefined ? '' : `"${rule.name}": `}${when} → ${serve}`;
+};
 
 const MINUTE = 60_000;
 
@@ -192,6 +209,8 @@ export const printRolloutDetail = (detail: RolloutDetail, out: Output): void => 
   const { rollout } = detail;
   printRolloutLine(rollout, out);
   out.line(`  ${planText(rollout)}`);
+  if (rollout.killed === true) out.line(`  ${out.colors.red('killed')}: everyone gets the baseline until resumed`);
+  (rollout.rules ?? []).forEach((rule, i) => out.line(`  rule ${i + 1}: ${ruleText(rule)}`));
   out.line(
     `  started by ${rollout.createdBy} ${formatTime(rollout.createdAt)}${rollout.endedAt === null ? '' : `; ended ${formatTime(rollout.endedAt)}`}`,
   );

@@ -34,6 +34,7 @@ describe('commands', () => {
       'teams',
       'review',
       'rollout',
+      'resolve',
       'blame',
       'verify',
       'trace',

@@ -1,6 +1,7 @@
 import type { RolloutConfig, RolloutMode } from './rollouts/config.js';
 import type { ArmPair, GuardrailVerdict } from './rollouts/guardrails.js';
 import type { RolloutState } from './rollouts/state.js';
+import type { TargetingRule } from './rollouts/targeting.js';
 
 /** Rollouts as the API answers them (docs/api.md, "Rollouts"): shared by the server, the CLI and the dashboard. */
 
@@ -24,6 +25,10 @@ export interface RolloutView {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly endedAt: string | null;
+  /** Targeting rules tried before the ramp; null: none (absent from servers before them). */
+  readonly rules?: readonly TargetingRule[] | null;
+  /** The kill switch: everyone is served the baseline until resumed. */
+  readonly killed?: boolean;
 }
 
 export const ROLLOUT_DECISION_ACTIONS = [
@@ -35,6 +40,8 @@ export const ROLLOUT_DECISION_ACTIONS = [
   'abort',
   'complete',
   'manual-advance',
+  'rules',
+  'kill',
 ] as const;
 export type RolloutDecisionAction = (typeof ROLLOUT_DECISION_ACTIONS)[number];
 

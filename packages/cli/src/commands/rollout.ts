@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import {
@@ -6,14 +8,17 @@ import {
   isPromptopsError,
   parseGuardrail,
   rolloutConfig,
+  targetingRules,
   type RolloutState,
+  type TargetingRule,
   type RolloutView,
 } from '@promptops/core';
 import type { ApiClient } from '../api-client.js';
+import { UsageError } from '../errors.js';
 import { labelArg, promptNameArg, refArg, type CommandContext } from '../context.js';
 import { formatTime, versionRef } from '../output.js';
 import { rolloutApi, type RolloutAction } from '../rollout-api.js';
-import { planText, printRolloutDetail, printRolloutLine, rolloutHeadline } from '../rollout-print.js';
+import { planText, printRolloutDetail, printRolloutLine, rolloutHeadline, ruleText } from '../rollout-print.js';
 import { integerOption } from './options.js';
 
 /** `promptops rollout …`: shadow and split rollouts of a candidate version on a label. */
@@ -87,6 +92,37 @@ const findRollout = async (client: ApiClient, target: string, label: string, act
     );
   }
   return found.id;
+};
+
+/** Rules from a JSON file (a list, or { "rules": [...] }), checked by core now: a bad field is a usage error. */
+const rulesFile = (path: string, cwd: string): TargetingRule[] => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolve(cwd, path), 'utf8'));
+  } catch (error) {
+    throw new UsageError('invalid_argument', `--set ${path}: ${(error as Error).message}`, {
+      fix: 'give a JSON file holding a list of rules { when: [...], serve: {...} } (docs/decisions/targeting.md)',
+    });
+  }
+  const list =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && 'rules' in parsed
+      ? (parsed as { rules: unknown }).rules
+      : parsed;
+  try {
+    return targetingRules(list);
+  } catch (error) {
+    if (isPromptopsError(error)) throw UsageError.from(error);
+    throw error;
+  }
+};
+
+const printRules = (rules: readonly TargetingRule[] | null | undefined, out: { line(text?: string): void }): void => {
+  if (rules === null || rules === undefined || rules.length === 0) {
+    out.line('  no targeting rules: the ramp decides for everyone');
+    return;
+  }
+  rules.forEach((rule, i) => out.line(`  ${i + 1}. ${ruleText(rule)}`));
+  out.line('  anyone else: the ramp');
 };
 
 const targetArgument = (command: Command): Command =>
@@ -252,6 +288,68 @@ export const registerRollout = (program: Command, ctx: CommandContext): void => 
     }
     printRolloutDetail(detail, out);
   });
+
+  targetArgument(
+    rollout
+      .command('rules')
+      .description("show a rollout's targeting rules, or set (--set FILE) or clear (--clear) them"),
+  )
+    .option('--set <file>', 'a JSON file of rules, tried in order before the ramp')
+    .option('--clear', 'remove every rule')
+    .option('-m, --reason <text>', 'why (recorded in the decision log)')
+    .action(
+      async (
+        target: string,
+        options: { label: string; set?: string; clear?: boolean; reason?: string },
+        command: Command,
+      ) => {
+        if (options.set !== undefined && options.clear === true) {
+          throw new UsageError('invalid_argument', '--set and --clear cannot be used together', {
+            fix: 'give one of them, or neither to see the rules',
+          });
+        }
+        const rules = options.set === undefined ? undefined : rulesFile(options.set, ctx.io.cwd);
+        const out = ctx.output(command);
+        const client = await ctx.client(command);
+        const change = rules !== undefined || options.clear === true;
+        const id = await findRollout(client, target, labelArg(options.label), change);
+        const updated = change
+          ? await rolloutApi(client).setRules(id, rules ?? null, options.reason)
+          : (await rolloutApi(client).show(id)).rollout;
+        if (out.json) {
+          out.data(
+            change ? updated : { id: updated.id, rules: updated.rules ?? null, killed: updated.killed ?? false },
+          );
+          return;
+        }
+        out.line(
+          `${change ? (rules === undefined ? 'cleared the rules of ' : 'set the rules of ') : ''}${rolloutHeadline(updated, out.colors)}`,
+        );
+        printRules(updated.rules, out);
+        if (updated.killed === true) out.line('  killed: everyone gets the baseline until resumed');
+      },
+    );
+
+  targetArgument(
+    rollout
+      .command('kill')
+      .description('the kill switch: everyone gets the baseline at once, rules and ramp aside (resume turns it off)'),
+  )
+    .option('-m, --reason <text>', 'why (recorded in the decision log)')
+    .action(async (target: string, options: { label: string; reason?: string }, command: Command) => {
+      const out = ctx.output(command);
+      const client = await ctx.client(command);
+      const id = await findRollout(client, target, labelArg(options.label), true);
+      const updated = await rolloutApi(client).act(id, 'kill', options.reason);
+      if (out.json) {
+        out.data(updated);
+        return;
+      }
+      out.line(`killed ${rolloutHeadline(updated, out.colors)}`);
+      out.line(
+        `  ${updated.label} serves its own version to everyone; resume with: promptops rollout resume ${updated.id}`,
+      );
+    });
 
   const actions: Record<RolloutAction, { description: string; done: string }> = {
     pause: { description: 'pause a running rollout: it holds its ramp, units keep their arm', done: 'paused' },
