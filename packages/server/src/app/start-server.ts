@@ -9,6 +9,7 @@ import { sha256Hex } from '../auth/keys.js';
 import { systemClock } from '../context.js';
 import { seedDemo } from '../demo/seed.js';
 import { GATEWAY_CONFIG_ENV, loadGatewayConfig } from '../gateway/config-file.js';
+import { monitorTickMsFrom } from '../incidents/runner.js';
 import { rolloutTickMsFrom } from '../rollouts/scheduler.js';
 import { webhookSettingsFrom } from '../webhooks/settings.js';
 import { buildApp } from './app.js';
@@ -39,6 +40,8 @@ export interface ServerOptions extends ServeSettings {
   readonly gatewayConfig?: string;
   /** How often running rollouts are decided, in ms; default `PROMPTOPS_ROLLOUT_TICK_MS`, else 10 s. */
   readonly rolloutTickMs?: number;
+  /** How often monitors look, in ms; default `PROMPTOPS_MONITOR_TICK_MS`, else 5 s. */
+  readonly monitorTickMs?: number;
   /** Where start-up messages go; default stdout. */
   readonly print?: (line: string) => void;
 }
@@ -67,6 +70,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   // The demo without a config answers its prompts' providers (openai, anthropic) offline, simulated.
   const gateway = options.demo === true && loaded.config === undefined ? { ...loaded, simulateUnlisted: true } : loaded;
   const rolloutTickMs = options.rolloutTickMs ?? rolloutTickMsFrom(process.env);
+  const monitorTickMs = options.monitorTickMs ?? monitorTickMsFrom(process.env);
   const webhooks = webhookSettingsFrom(process.env, options.demo === true);
   let db = options.db ?? process.env['PROMPTOPS_DB'];
   // Before anything is touched: a busy port, or a data directory whose database another server uses
@@ -97,6 +101,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       ...(webRoot === undefined ? {} : { webRoot }),
       gateway,
       ...(rolloutTickMs === undefined ? {} : { rollouts: { tickMs: rolloutTickMs } }),
+      ...(monitorTickMs === undefined ? {} : { monitors: { tickMs: monitorTickMs } }),
       webhooks,
       ...settings,
     });

@@ -12,6 +12,17 @@ import type { IncidentService } from './service.js';
 export const MONITOR_LEASE = 'monitors';
 export const DEFAULT_MONITOR_TICK_MS = 5_000;
 
+/** `PROMPTOPS_MONITOR_TICK_MS`: how often the monitors look (benchmarks and tests shorten it). */
+export const monitorTickMsFrom = (env: NodeJS.ProcessEnv): number | undefined => {
+  const raw = env['PROMPTOPS_MONITOR_TICK_MS'];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 100) {
+    throw new Error(`PROMPTOPS_MONITOR_TICK_MS must be a whole number of milliseconds, 100 or more; got '${raw}'`);
+  }
+  return value;
+};
+
 export interface MonitorRunnerOptions {
   readonly tickMs?: number;
   readonly holder?: string;
