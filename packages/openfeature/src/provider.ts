@@ -15,6 +15,7 @@ import {
 } from '@openfeature/server-sdk';
 import {
   createClient,
+  decideTargeting,
   isPromptopsError,
   type ClientOptions,
   type GetOptions,
@@ -79,6 +80,11 @@ const stringIn = (context: EvaluationContext, field: string): string | undefined
 };
 
 const NO_CONTEXT: GetOptions = Object.freeze({});
+
+const isEmpty = (context: EvaluationContext): boolean => {
+  for (const _ in context) return false;
+  return true;
+};
 
 /**
  * An OpenFeature server provider that evaluates promptops prompts and rollouts locally, through the
@@ -177,7 +183,7 @@ export class PromptopsProvider implements Provider {
     const answer = this.answers.get(resolved) ?? this.answer(resolved);
     const tenant = tenantOf(resolved);
     const reason =
-      tenant !== null
+      tenant !== null || this.ruleMatched(key.name, options)
         ? StandardResolutionReasons.TARGETING_MATCH
         : resolved.rolloutId !== null && options.unitKey !== undefined
           ? StandardResolutionReasons.SPLIT
@@ -195,11 +201,16 @@ export class PromptopsProvider implements Provider {
       throw new FlagNotFoundError(`no running or paused rollout '${key.id}' in the snapshot`);
     }
     const unitKey = stringIn(context, 'targetingKey');
-    const resolved = this.get(where.name, { label: where.label, unitKey: unitKey ?? null });
+    const options = { label: where.label, unitKey: unitKey ?? null, context };
+    const resolved = this.get(where.name, options);
     return {
       value: resolved.variant === 'candidate',
       variant: resolved.variant,
-      reason: unitKey === undefined ? StandardResolutionReasons.STATIC : StandardResolutionReasons.SPLIT,
+      reason: this.ruleMatched(where.name, options)
+        ? StandardResolutionReasons.TARGETING_MATCH
+        : unitKey === undefined
+          ? StandardResolutionReasons.STATIC
+          : StandardResolutionReasons.SPLIT,
       flagMetadata: {
         rolloutId: key.id,
         name: where.name,
@@ -214,12 +225,26 @@ export class PromptopsProvider implements Provider {
     const unitKey = stringIn(context, 'targetingKey');
     const tenant = stringIn(context, 'tenant');
     const label = stringIn(context, 'label');
-    if (unitKey === undefined && tenant === undefined && label === undefined) return NO_CONTEXT;
+    if (unitKey === undefined && tenant === undefined && label === undefined && isEmpty(context)) return NO_CONTEXT;
     return {
       ...(unitKey === undefined ? {} : { unitKey }),
       ...(tenant === undefined ? {} : { tenant }),
       ...(label === undefined ? {} : { label }),
+      // The whole context feeds a rollout's targeting rules (the SDK reads it only under one).
+      context,
     };
+  }
+
+  /** Whether a targeting rule of the label's rollout decided this call (core's decision, as get made it). */
+  private ruleMatched(name: string, options: GetOptions): boolean {
+    const prompt = Object.hasOwn(this.client.snapshot().prompts, name)
+      ? this.client.snapshot().prompts[name]
+      : undefined;
+    const label = options.label ?? 'production';
+    const rollout =
+      prompt?.rollouts !== undefined && Object.hasOwn(prompt.rollouts, label) ? prompt.rollouts[label] : undefined;
+    if (rollout?.rules === undefined) return false;
+    return decideTargeting(rollout, options.unitKey ?? null, options.context).cause === 'rule';
   }
 
   private get(name: string, options: GetOptions): ResolvedPrompt {

@@ -28,3 +28,6 @@ export type { WebhookVerdict } from '@promptops/core/webhooks';
 export { PromptopsError, isPromptopsError } from '@promptops/core/errors';
 export type { PromptContent, RenderedPrompt } from '@promptops/core/render';
 export type { Lockfile, Snapshot } from '@promptops/core/resolve';
+// A rollout's targeting decision, as get() takes it (an OpenFeature provider reports a rule's match with it).
+export { decideTargeting } from '@promptops/core/rollouts';
+export type { EvaluationContext, TargetingOutcome, TargetingRule } from '@promptops/core/rollouts';
