@@ -3,7 +3,7 @@ import type { PromptDiff } from './diff.js';
 
 /** The public JSON shapes of traces, scores and metrics (docs/api.md, "Traces"). */
 
-export type MetricsGroupBy = 'sha' | 'label' | 'arm';
+export type MetricsGroupBy = 'sha' | 'label' | 'arm' | 'tenant';
 
 export interface TraceRecord {
   readonly id: string;

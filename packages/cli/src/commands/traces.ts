@@ -297,14 +297,14 @@ export const registerTraces = (program: Command, ctx: CommandContext): void => {
       'per-sha time buckets of a prompt: count, error rate, latency p50/p95/p99, tokens, cost, scores; label moves marked',
     )
     .argument('<name>', 'prompt name')
-    .addOption(new Option('--by <what>', 'one series per').choices(['sha', 'label', 'arm']).default('sha'))
+    .addOption(new Option('--by <what>', 'one series per').choices(['sha', 'label', 'arm', 'tenant']).default('sha'))
     .option('--rollout <id>', "only this rollout's traces (with --by arm: baseline against candidate)")
     .option('--since <when>', 'window start: 24h, 7d, or an ISO time', durationOption('since'), '24h')
     .option('--bucket <size>', 'bucket width: 15m, 1h, 1d (default: about 24 buckets)', durationOption('bucket'))
     .action(
       async (
         nameText: string,
-        options: { by: 'sha' | 'label' | 'arm'; rollout?: string; since: string; bucket?: string },
+        options: { by: 'sha' | 'label' | 'arm' | 'tenant'; rollout?: string; since: string; bucket?: string },
         command: Command,
       ) => {
         const name = promptNameArg(nameText);

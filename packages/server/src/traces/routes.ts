@@ -417,13 +417,13 @@ const queryRoutes = (service: TraceService) => async (app: FastifyInstance) => {
       schema: {
         tags: ['traces'],
         summary:
-          'Per-sha (or label, arm) time buckets: count, error rate, latency percentiles, tokens, cost, scores; label moves as markers',
+          'Per-sha (or label, arm, tenant) time buckets: count, error rate, latency percentiles, tokens, cost, scores; label moves as markers',
         params: nameParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            by: { type: 'string', enum: ['sha', 'label', 'arm'], default: 'sha' },
+            by: { type: 'string', enum: ['sha', 'label', 'arm', 'tenant'], default: 'sha' },
             since: { type: 'string', minLength: 1, maxLength: 40, default: '24h' },
             until: { type: 'string', minLength: 1, maxLength: 40 },
             bucket: { type: 'string', minLength: 2, maxLength: 10, default: '1h' },

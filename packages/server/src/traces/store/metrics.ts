@@ -2,7 +2,7 @@ import { emptyLatencySketch, latencySketchOf, mergeLatencySketches, planRollupWi
 import { sql, type Kysely } from 'kysely';
 import type { MetricsBucketRow, MetricsQuery } from '../store.js';
 import type { Database, RollupSums } from '../../storage/schema.js';
-import { HOUR_MS, MINUTE_MS, ROLLUP_GRAINS } from './rollup-deltas.js';
+import { HOUR_MS, MINUTE_MS, OTHER_TENANT, ROLLUP_GRAINS } from './rollup-deltas.js';
 import { decodeStoredSketch } from './rollups.js';
 
 /** Marked hours read one query each up to this many; beyond, one read of the part's minutes. */
@@ -18,7 +18,7 @@ const MAX_MARKED_QUERIES = 2;
  * sketch's 1 %, exact while the sketches hold their values).
  */
 
-const RAW_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
+const RAW_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm', tenant: 'tenant' } as const;
 
 type Group = { -readonly [K in keyof MetricsBucketRow]: MetricsBucketRow[K] };
 
@@ -158,7 +158,7 @@ export const rawMetrics = async (
   return rows;
 };
 
-const ROLLUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm' } as const;
+const ROLLUP_COLUMNS = { sha: 'prompt_sha', label: 'label', arm: 'rollout_arm', tenant: 'tenant' } as const;
 
 interface RollupRow extends RollupSums {
   /** Series rows carry the series, group rows their key. */
@@ -192,12 +192,16 @@ export const rollupMetrics = async (
     where project_id = ${projectId} and prompt_name = ${query.promptName}
       ${rolloutId === undefined ? sql`` : sql`and rollout_id = ${rolloutId}`}`.execute(db);
   for (const row of series.rows) keys.set(Number(row.id), row.key === '' ? null : row.key);
+  // By tenant: a prompt's tenants beyond the rollups' cap share OTHER_TENANT's series; the raw edges agree.
+  const tenants = query.by === 'tenant' ? new Set(keys.values()) : undefined;
+  const edgeKey = (key: string | null): string | null =>
+    tenants === undefined || key === null || tenants.has(key) ? key : OTHER_TENANT;
   for (const part of planRollupWindow(query.sinceMs, query.untilMs, grains)) {
     if (part.grainMs === null) {
       // The partial minutes at the edges: less than a minute of raw rows each.
       const raw = await rawMetrics(db, projectId, { ...query, sinceMs: part.fromMs, untilMs: part.toMs }, true);
       for (const row of raw) {
-        const group = groups.get(row.key, row.bucketStartMs);
+        const group = groups.get(edgeKey(row.key), row.bucketStartMs);
         group.count += row.count;
         group.errors += row.errors;
         group.inputTokens += row.inputTokens;
@@ -248,9 +252,9 @@ export const rollupMetrics = async (
             and hour_ms >= ${part.fromMs} and hour_ms < ${part.toMs}`.execute(db)
       ).rows.map((row) => Number(row.hour_ms)),
     );
-    // The rest from their group rows: a few an hour (a rollout's from its series' hour rows).
+    // The rest from their group rows: a few an hour (a rollout's, or by tenant, from the series' hour rows).
     const hours =
-      rolloutId !== undefined
+      rolloutId !== undefined || query.by === 'tenant'
         ? await rows(HOUR_MS, part.fromMs, part.toMs)
         : await sql<RollupRow>`
       select group_key, hour_ms as bucket_ms, count, errors, input_tokens, output_tokens, cost, thumbs_up,
