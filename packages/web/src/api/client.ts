@@ -13,6 +13,7 @@ export interface ApiClient {
   readonly key: string;
   get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
+  put<T>(path: string, body: unknown): Promise<T>;
   /** The raw streaming response of GET path (the change feed). */
   stream(path: string, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<Response>;
 }
@@ -52,6 +53,7 @@ export const createApiClient = (key: string, onUnauthorized: () => void): ApiCli
     key,
     get: (path, query, signal) => http.json('GET', withQuery(path, query), { signal }),
     post: (path, body) => http.json('POST', path, { json: body }),
+    put: (path, body) => http.json('PUT', path, { json: body }),
     stream: (path, headers, signal) => feed.open('GET', path, { headers, signal }),
   };
 };

@@ -12,6 +12,7 @@ import { useLabelEvents } from '../live/live-feed';
 import { ArmsTable, GuardrailsTable, ShadowPairs } from './rollout/rollout-figures';
 import { rampGeometry } from './rollout/ramp-chart';
 import { RolloutState } from './rollout/rollouts-table';
+import { TargetingPanel } from './rollout/targeting-panel';
 
 const CHART = { width: 640, height: 160, pad: 16 };
 /** A running rollout's figures change as traffic flows: looked at again this often. */
@@ -218,6 +219,8 @@ export const RolloutPage = ({ id }: { id: string }) => {
       {resource.loading && <Loading what="the rollout" />}
       {detail !== undefined && (
         <>
+          <h2>Targeting</h2>
+          <TargetingPanel rollout={detail.rollout} onDone={() => setRevision((value) => value + 1)} />
           <h2>Ramp over time</h2>
           <RampChart detail={detail} />
           <h2>Arms</h2>
