@@ -27,7 +27,7 @@ const contextArg = (text: string): EvaluationContext => {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(
-      'invalid_argument',
+      'usage.invalid_context',
       `--context takes a JSON object, got ${JSON.stringify(text.slice(0, 80))}`,
       {
         fix: `e.g. --context '{"targetingKey":"u1","tenant":"acme"}'`,

@@ -100,7 +100,7 @@ const rulesFile = (path: string, cwd: string): TargetingRule[] => {
   try {
     parsed = JSON.parse(readFileSync(resolve(cwd, path), 'utf8'));
   } catch (error) {
-    throw new UsageError('invalid_argument', `--set ${path}: ${(error as Error).message}`, {
+    throw new UsageError('usage.unreadable_rules', `--set ${path}: ${(error as Error).message}`, {
       fix: 'give a JSON file holding a list of rules { when: [...], serve: {...} } (docs/decisions/targeting.md)',
     });
   }
@@ -304,7 +304,7 @@ export const registerRollout = (program: Command, ctx: CommandContext): void => 
         command: Command,
       ) => {
         if (options.set !== undefined && options.clear === true) {
-          throw new UsageError('invalid_argument', '--set and --clear cannot be used together', {
+          throw new UsageError('usage.conflicting_options', '--set and --clear cannot be used together', {
             fix: 'give one of them, or neither to see the rules',
           });
         }
