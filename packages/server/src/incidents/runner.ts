@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Clock } from '../context.js';
+import { createLeasedJob } from '../leases/leased-job.js';
 import type { LeaseStore } from '../leases/store.js';
 import type { IncidentService } from './service.js';
 
@@ -37,40 +36,15 @@ export const createMonitorRunner = (
   leases: LeaseStore,
   clock: Clock,
   options: MonitorRunnerOptions = {},
-) => {
-  const tickMs = options.tickMs ?? DEFAULT_MONITOR_TICK_MS;
-  const leaseMs = options.leaseMs ?? Math.max(3 * tickMs, 30_000);
-  const holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<{ held: boolean; looked: number; fired: number }> | undefined;
-
-  const tick = async () => {
-    if (!(await leases.acquire(MONITOR_LEASE, holder, clock.now(), leaseMs)))
-      return { held: false, looked: 0, fired: 0 };
-    return { held: true, ...(await service.tick(options.log)) };
-  };
-  const once = () => {
-    running ??= tick().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  return {
-    holder,
-    tickMs,
-    tick: once,
-    start(): void {
-      if (timer !== undefined) return;
-      timer = setInterval(() => {
-        once().catch((error: unknown) => options.log?.error({ err: error }, 'monitors: tick failed'));
-      }, tickMs);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-      await leases.release(MONITOR_LEASE, holder).catch(() => undefined);
-    },
-  };
-};
+) =>
+  createLeasedJob<{ looked: number; fired: number }>({
+    leases,
+    name: MONITOR_LEASE,
+    clock,
+    tickMs: options.tickMs ?? DEFAULT_MONITOR_TICK_MS,
+    leaseMs: options.leaseMs,
+    holder: options.holder,
+    log: options.log,
+    idle: { looked: 0, fired: 0 },
+    work: () => service.tick(options.log),
+  });

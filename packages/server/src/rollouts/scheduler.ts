@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Clock } from '../context.js';
+import { createLeasedJob } from '../leases/leased-job.js';
 import type { LeaseStore } from '../leases/store.js';
 import type { RolloutService } from './service.js';
 
@@ -49,52 +48,26 @@ export const createRolloutScheduler = (
   leases: LeaseStore,
   clock: Clock,
   options: RolloutSchedulerOptions = {},
-) => {
-  const tickMs = options.tickMs ?? DEFAULT_ROLLOUT_TICK_MS;
-  const leaseMs = options.leaseMs ?? Math.max(3 * tickMs, 30_000);
-  const holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<TickResult> | undefined;
-
-  const tick = async (): Promise<TickResult> => {
-    if (!(await leases.acquire(ROLLOUT_LEASE, holder, clock.now(), leaseMs))) return { held: false, looked: 0 };
-    const rollouts = await service.running();
-    for (const rollout of rollouts) {
-      try {
-        await service.tick(rollout.projectId, rollout.id);
-      } catch (error) {
-        // One rollout's failure (its figures unreadable, a conflict) must not stop the others.
-        options.log?.error({ err: error, rolloutId: rollout.id }, 'rollouts: deciding failed');
+) =>
+  createLeasedJob<Omit<TickResult, 'held'>>({
+    leases,
+    name: ROLLOUT_LEASE,
+    clock,
+    tickMs: options.tickMs ?? DEFAULT_ROLLOUT_TICK_MS,
+    leaseMs: options.leaseMs,
+    holder: options.holder,
+    log: options.log,
+    idle: { looked: 0 },
+    work: async () => {
+      const rollouts = await service.running();
+      for (const rollout of rollouts) {
+        try {
+          await service.tick(rollout.projectId, rollout.id);
+        } catch (error) {
+          // One rollout's failure (its figures unreadable, a conflict) must not stop the others.
+          options.log?.error({ err: error, rolloutId: rollout.id }, 'rollouts: deciding failed');
+        }
       }
-    }
-    return { held: true, looked: rollouts.length };
-  };
-
-  /** One tick at a time: a slow one is not overlapped by the next. */
-  const once = (): Promise<TickResult> => {
-    running ??= tick().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  return {
-    holder,
-    tickMs,
-    tick: once,
-    start(): void {
-      if (timer !== undefined) return;
-      timer = setInterval(() => {
-        once().catch((error: unknown) => options.log?.error({ err: error }, 'rollouts: tick failed'));
-      }, tickMs);
-      timer.unref();
+      return { looked: rollouts.length };
     },
-    /** Stops ticking, waits for a tick in flight, and gives the lease up so another replica need not wait. */
-    async stop(): Promise<void> {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-      await leases.release(ROLLOUT_LEASE, holder).catch(() => undefined);
-    },
-  };
-};
+  });

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Clock } from '../context.js';
+import { createLeasedJob } from '../leases/leased-job.js';
 import type { LeaseStore } from '../leases/store.js';
 import type { WebhookService } from './service.js';
 
@@ -34,41 +33,18 @@ export const createWebhookDispatcher = (
   leases: LeaseStore,
   clock: Clock,
   options: WebhookDispatcherOptions = {},
-) => {
-  const tickMs = options.tickMs ?? DEFAULT_WEBHOOK_TICK_MS;
-  const leaseMs = options.leaseMs ?? Math.max(3 * tickMs, 30_000);
-  const holder = options.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<DispatchResult> | undefined;
-
-  const tick = async (): Promise<DispatchResult> => {
-    if (!(await leases.acquire(WEBHOOK_LEASE, holder, clock.now(), leaseMs)))
-      return { held: false, enqueued: 0, attempted: 0, delivered: 0 };
-    const enqueued = await service.enqueue();
-    return { held: true, enqueued, ...(await service.deliverDue()) };
-  };
-  const once = (): Promise<DispatchResult> => {
-    running ??= tick().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  return {
-    holder,
-    tickMs,
-    tick: once,
-    start(): void {
-      if (timer !== undefined) return;
-      timer = setInterval(() => {
-        once().catch((error: unknown) => options.log?.error({ err: error }, 'webhooks: tick failed'));
-      }, tickMs);
-      timer.unref();
+) =>
+  createLeasedJob<Omit<DispatchResult, 'held'>>({
+    leases,
+    name: WEBHOOK_LEASE,
+    clock,
+    tickMs: options.tickMs ?? DEFAULT_WEBHOOK_TICK_MS,
+    leaseMs: options.leaseMs,
+    holder: options.holder,
+    log: options.log,
+    idle: { enqueued: 0, attempted: 0, delivered: 0 },
+    work: async () => {
+      const enqueued = await service.enqueue();
+      return { enqueued, ...(await service.deliverDue()) };
     },
-    async stop(): Promise<void> {
-      if (timer !== undefined) clearInterval(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-      await leases.release(WEBHOOK_LEASE, holder).catch(() => undefined);
-    },
-  };
-};
+  });
