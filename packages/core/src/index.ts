@@ -27,6 +27,8 @@ export * from './blame.js';
 export * from './access-records.js';
 export * from './similar-names.js';
 export * from './rollouts/index.js';
+// Not in the rollouts subpath: live assertions load the eval engine, which the SDK must not import.
+export * from './rollouts/live-assertions.js';
 export * from './incidents/index.js';
 export * from './rollout-records.js';
 export * from './rollout-figures.js';

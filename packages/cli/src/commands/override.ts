@@ -25,7 +25,7 @@ const EXIT_CODES =
 
 export const tenantArg = (text: string): string => {
   if (!TENANT_PATTERN.test(text)) {
-    throw new UsageError('invalid_tenant', `"${text}" is not a tenant id`, {
+    throw new UsageError('usage.invalid_tenant', `"${text}" is not a tenant id`, {
       fix: 'a tenant id is letters, digits, "_", "." and "-" (at most 128), starting with a letter or digit, e.g. acme',
     });
   }
@@ -37,7 +37,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 const splitPair = (text: string, option: string, form: string): [string, string] => {
   const at = text.indexOf('=');
   if (at <= 0)
-    throw new UsageError('invalid_argument', `${option} takes ${form}, got "${text}"`, {
+    throw new UsageError('usage.invalid_argument', `${option} takes ${form}, got "${text}"`, {
       fix: `e.g. ${option} ${form}`,
     });
   return [text.slice(0, at), text.slice(at + 1)];
@@ -67,11 +67,11 @@ const paramOf = (text: string, params: Record<string, unknown>): void => {
   else if (name === 'temperature' || name === 'maxTokens') {
     const number = Number(value);
     if (value.trim() === '' || !Number.isFinite(number)) {
-      throw new UsageError('invalid_argument', `--param ${key} takes a number, got "${value}"`);
+      throw new UsageError('usage.invalid_argument', `--param ${key} takes a number, got "${value}"`);
     }
     params[name] = number;
   } else {
-    throw new UsageError('invalid_argument', `--param takes temperature, maxTokens or model, not "${key}"`, {
+    throw new UsageError('usage.invalid_argument', `--param takes temperature, maxTokens or model, not "${key}"`, {
       fix: 'an override may change only temperature, maxTokens (max_tokens) and model',
     });
   }
@@ -192,7 +192,7 @@ ${EXIT_CODES}`,
         const params: Record<string, unknown> = {};
         for (const text of options.param ?? []) paramOf(text, params);
         if (Object.keys(slots).length + Object.keys(variables).length + Object.keys(params).length === 0) {
-          throw new UsageError('invalid_argument', 'nothing to override: give --slot, --var or --param', {
+          throw new UsageError('usage.invalid_argument', 'nothing to override: give --slot, --var or --param', {
             fix: 'e.g. --slot greeting="Good day" (to go back to the shared prompt, roll back or set what it had)',
           });
         }
@@ -299,7 +299,8 @@ ${EXIT_CODES}`,
     .argument('<name>', 'prompt name')
     .requiredOption('--tenant <tenant>', 'tenant id', tenantArg)
     .requiredOption('--to <version>', 'the override version to restore, e.g. 1', (text: string) => {
-      if (!/^v?[1-9][0-9]{0,9}$/.test(text)) throw new UsageError('invalid_argument', '--to takes a version, e.g. 1');
+      if (!/^v?[1-9][0-9]{0,9}$/.test(text))
+        throw new UsageError('usage.invalid_argument', '--to takes a version, e.g. 1');
       return Number(text.replace(/^v/, ''));
     })
     .option('-m, --message <text>', 'why')

@@ -9,4 +9,3 @@ export * from './guardrails.js';
 export * from './decide.js';
 export * from './safe-regex.js';
 export * from './targeting.js';
-export * from './live-assertions.js';
