@@ -13,13 +13,13 @@ import { auditMacMigration } from './0008-audit-mac.js';
 import { traceIdIndexMigration } from './0009-trace-id-index.js';
 import { uniqueSuiteNamesPerPromptMigration } from './0010-unique-suite-names-per-prompt.js';
 import { rolloutsMigration } from './0011-rollouts.js';
+import { driftMigration } from './0012-drift.js';
 import { traceRolloutsMigration } from './0013-trace-rollouts.js';
 import { incidentsMigration } from './0014-incidents.js';
-import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.js';
-import { rolloutTargetingMigration } from './0018-rollout-targeting.js';
-import { webhooksMigration } from './0017-webhooks.js';
-import { driftMigration } from './0012-drift.js';
 import { tenantOverridesMigration } from './0015-tenant-overrides.js';
+import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.js';
+import { webhooksMigration } from './0017-webhooks.js';
+import { rolloutTargetingMigration } from './0018-rollout-targeting.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
 export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
@@ -34,13 +34,13 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0009-trace-id-index': traceIdIndexMigration(),
   '0010-unique-suite-names-per-prompt': uniqueSuiteNamesPerPromptMigration(dialect),
   '0011-rollouts': rolloutsMigration(dialect),
+  '0012-drift': driftMigration(dialect),
   '0013-trace-rollouts': traceRolloutsMigration(),
   '0014-incidents': incidentsMigration(dialect),
-  '0016-change-request-rollouts': changeRequestRolloutsMigration(),
-  '0018-rollout-targeting': rolloutTargetingMigration(),
-  '0017-webhooks': webhooksMigration(dialect),
-  '0012-drift': driftMigration(dialect),
   '0015-tenant-overrides': tenantOverridesMigration(dialect),
+  '0016-change-request-rollouts': changeRequestRolloutsMigration(),
+  '0017-webhooks': webhooksMigration(dialect),
+  '0018-rollout-targeting': rolloutTargetingMigration(),
 });
 
 /**
