@@ -1,3 +1,4 @@
+import { BoundedQueue } from '@promptops/core/bounded-queue';
 import { PromptopsError } from '@promptops/core/errors';
 
 /**
@@ -40,88 +41,34 @@ const count = (value: unknown, name: string, fallback: number, min: number): num
 };
 
 export class ShadowRunner {
-  readonly #concurrency: number;
-  readonly #maxQueue: number;
-  readonly #queue: (() => Promise<void>)[] = [];
-  readonly #idle = new Set<() => void>();
-  #running = 0;
-  #done = 0;
-  #dropped = 0;
-  #failed = 0;
-  #closed = false;
+  readonly #queue: BoundedQueue;
 
-  constructor(
-    options: ShadowOptions = {},
-    private readonly onError?: (error: unknown) => void,
-  ) {
-    this.#concurrency = count(options.concurrency, 'concurrency', SHADOW_DEFAULTS.concurrency, 1);
-    this.#maxQueue = count(options.maxQueue, 'maxQueue', SHADOW_DEFAULTS.maxQueue, 0);
+  constructor(options: ShadowOptions = {}, onError?: (error: unknown) => void) {
+    this.#queue = new BoundedQueue({
+      concurrency: count(options.concurrency, 'concurrency', SHADOW_DEFAULTS.concurrency, 1),
+      maxQueued: count(options.maxQueue, 'maxQueue', SHADOW_DEFAULTS.maxQueue, 0),
+      // Never on the caller's path: the job starts on a later turn of the event loop.
+      defer: (run) => setTimeout(run, 0),
+      onError,
+    });
   }
 
   stats(): ShadowStats {
-    return {
-      running: this.#running,
-      queued: this.#queue.length,
-      done: this.#done,
-      dropped: this.#dropped,
-      failed: this.#failed,
-    };
+    return this.#queue.stats();
   }
 
   /** Runs `job` when a slot is free; false when it was dropped (every slot busy and the queue full). */
   submit(job: () => Promise<void>): boolean {
-    if (this.#closed || (this.#running >= this.#concurrency && this.#queue.length >= this.#maxQueue)) {
-      this.#dropped += 1;
-      return false;
-    }
-    if (this.#running < this.#concurrency) this.#start(job);
-    else this.#queue.push(job);
-    return true;
+    return this.#queue.submit(job);
   }
 
   /** Resolves when nothing runs or waits. */
   idle(): Promise<void> {
-    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.add(resolve));
+    return this.#queue.idle();
   }
 
   /** No new shadow calls; those waiting are dropped, those running finish. */
   close(): Promise<void> {
-    this.#closed = true;
-    this.#dropped += this.#queue.length;
-    this.#queue.length = 0;
-    return this.idle();
-  }
-
-  #start(job: () => Promise<void>): void {
-    this.#running += 1;
-    // Never on the caller's path: the job starts on a later turn of the event loop.
-    setTimeout(() => {
-      let run: Promise<void>;
-      try {
-        run = job();
-      } catch (error) {
-        run = Promise.reject(error);
-      }
-      run
-        .then(
-          () => {
-            this.#done += 1;
-          },
-          (error: unknown) => {
-            this.#failed += 1;
-            this.onError?.(error);
-          },
-        )
-        .finally(() => {
-          this.#running -= 1;
-          const next = this.#queue.shift();
-          if (next !== undefined) this.#start(next);
-          else if (this.#running === 0) {
-            for (const resolve of this.#idle) resolve();
-            this.#idle.clear();
-          }
-        });
-    }, 0);
+    return this.#queue.close();
   }
 }
