@@ -1,10 +1,9 @@
-import { parseEvalSuiteFile, type EvalSuiteContent, type PromptContent } from '@promptops/core';
-import { createProvider, runSuite } from '@promptops/evals';
-import type { Actor, Clock } from '../context.js';
+import { parseEvalSuiteFile, type EvalSuiteContent } from '@promptops/core';
+import type { Clock } from '../context.js';
 import { createDriftService, type DriftStores } from '../drift/service.js';
-import { createEvalGate } from '../evals/gate.js';
-import { createEvalService, type EvalStores } from '../evals/service.js';
+import type { EvalStores } from '../evals/service.js';
 import type { ProjectRow } from '../registry/store.js';
+import { demoBob, demoSuiteSteps } from './evals.js';
 
 /**
  * The demo's drift evidence: suite `greeter-customers` (20 customers, each with a question) run by the
@@ -54,43 +53,17 @@ ${CUSTOMERS.map(([name, question]) => `  - id: ${name.toLowerCase()}\n    vars: 
 export const demoDriftSuite = (): EvalSuiteContent =>
   parseEvalSuiteFile(DEMO_DRIFT_SUITE_FILE, { file: `evals/${DEMO_DRIFT_SUITE}.eval.yaml` });
 
-const bob = (project: ProjectRow): Actor => ({
-  projectId: project.id,
-  projectName: project.name,
-  role: 'reviewer',
-  keyId: 'demo',
-  stamp: 0,
-  name: 'bob',
-  user: 'bob',
-});
-
 /** The suite's push and its runs on v17 and v18, by bob, on the days the story ran them. */
 export const demoDriftEvalSteps = (
   stores: EvalStores,
   project: ProjectRow,
   clock: Clock,
 ): { readonly daysAgo: number; readonly run: () => Promise<unknown> }[] => {
-  const evals = createEvalService(stores, clock, createEvalGate(stores.evals));
-  const actor = bob(project);
-  const suite = demoDriftSuite();
-  const provider = createProvider(suite.provider, { env: {} });
-  const runOn = async (version: number): Promise<void> => {
-    const prompt = await stores.registry.getPrompt(project.id, GREETER);
-    const row = prompt && (await stores.registry.getVersionByNumber(prompt.id, version));
-    if (row === undefined) throw new Error(`the demo has no ${GREETER} v${version}`);
-    const { stats: _stats, ...run } = await runSuite({
-      suite,
-      prompt: { content: JSON.parse(row.content) as PromptContent, version },
-      provider,
-      cache: null,
-      now: () => clock.now(),
-    });
-    await evals.recordRun(actor, run);
-  };
+  const { push, runOn } = demoSuiteSteps(stores, project, clock, demoDriftSuite());
   return [
     {
       daysAgo: 5.4,
-      run: () => evals.pushSuite(actor, { content: suite, message: 'twenty customers, one question each' }),
+      run: () => push('twenty customers, one question each'),
     },
     // After the taste test's runs (#1 on v17, #2 on v18), so those keep their numbers.
     { daysAgo: 2.45, run: () => runOn(17) },
@@ -100,7 +73,7 @@ export const demoDriftEvalSteps = (
 
 /** Bob's stored report of v17 → v18 on the suite, after the complaints: the drift page's first entry. */
 export const seedDemoDriftReport = async (stores: DriftStores, project: ProjectRow, clock: Clock): Promise<void> => {
-  await createDriftService(stores, clock).create(bob(project), {
+  await createDriftService(stores, clock).create(demoBob(project), {
     prompt: GREETER,
     a: 'v17',
     b: 'v18',

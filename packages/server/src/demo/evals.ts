@@ -63,38 +63,49 @@ export const demoEvalSteps = (
   project: ProjectRow,
   clock: Clock,
 ): { readonly daysAgo: number; readonly run: () => Promise<unknown> }[] => {
-  const evals = createEvalService(stores, clock, createEvalGate(stores.evals));
-  // bob, a reviewer: recording results is `evals:write`.
-  const actor: Actor = {
-    projectId: project.id,
-    projectName: project.name,
-    role: 'reviewer',
-    keyId: 'demo',
-    stamp: 0,
-    name: 'bob',
-    user: 'bob',
-  };
-  const suite = demoSuite();
-  const provider = createProvider(suite.provider, { env: {} });
-  const runOn = async (version: number): Promise<void> => {
-    const prompt = await stores.registry.getPrompt(project.id, GREETER);
-    const row = prompt && (await stores.registry.getVersionByNumber(prompt.id, version));
-    if (row === undefined) throw new Error(`the demo has no ${GREETER} v${version}`);
-    const { stats: _stats, ...run } = await runSuite({
-      suite,
-      prompt: { content: JSON.parse(row.content) as PromptContent, version },
-      provider,
-      cache: null,
-      now: () => clock.now(),
-    });
-    await evals.recordRun(actor, run);
-  };
+  const { push, runOn } = demoSuiteSteps(stores, project, clock, demoSuite());
   return [
-    {
-      daysAgo: 5.5,
-      run: () => evals.pushSuite(actor, { content: suite, message: 'greet customers by name, offer more help' }),
-    },
+    { daysAgo: 5.5, run: () => push('greet customers by name, offer more help') },
     { daysAgo: 4.5, run: () => runOn(17) },
     { daysAgo: 2.5, run: () => runOn(18) },
   ];
+};
+
+/** bob, a reviewer: recording results is `evals:write`. */
+export const demoBob = (project: ProjectRow): Actor => ({
+  projectId: project.id,
+  projectName: project.name,
+  role: 'reviewer',
+  keyId: 'demo',
+  stamp: 0,
+  name: 'bob',
+  user: 'bob',
+});
+
+/** Pushing a demo suite and running it on a greeter version, by bob, through the real eval service. */
+export const demoSuiteSteps = (
+  stores: EvalStores,
+  project: ProjectRow,
+  clock: Clock,
+  suite: EvalSuiteContent,
+): { readonly push: (message: string) => Promise<unknown>; readonly runOn: (version: number) => Promise<void> } => {
+  const evals = createEvalService(stores, clock, createEvalGate(stores.evals));
+  const actor = demoBob(project);
+  const provider = createProvider(suite.provider, { env: {} });
+  return {
+    push: (message) => evals.pushSuite(actor, { content: suite, message }),
+    async runOn(version) {
+      const prompt = await stores.registry.getPrompt(project.id, GREETER);
+      const row = prompt && (await stores.registry.getVersionByNumber(prompt.id, version));
+      if (row === undefined) throw new Error(`the demo has no ${GREETER} v${version}`);
+      const { stats: _stats, ...run } = await runSuite({
+        suite,
+        prompt: { content: JSON.parse(row.content) as PromptContent, version },
+        provider,
+        cache: null,
+        now: () => clock.now(),
+      });
+      await evals.recordRun(actor, run);
+    },
+  };
 };
