@@ -2,12 +2,14 @@ import { PromptopsError } from '@promptops/core/errors';
 import { promptSha, validatePromptContent, type PromptContent } from '@promptops/core/render';
 import {
   formatLockfile,
+  lockedOverrides,
   parseLockfile,
   parseRef,
   resolveFromSnapshot,
   type Lockfile,
   type Resolution,
   type Snapshot,
+  type SnapshotOverride,
   type SnapshotPrompt,
   type SnapshotVersion,
 } from '@promptops/core/resolve';
@@ -18,7 +20,9 @@ import { dict } from './snapshot-store.js';
  * What the client serves when the registry has nothing for a request: a lockfile's embedded contents
  * (`promptops lock --embed`), then in-code defaults. A lock entry serves requests for the label it was
  * locked from; an entry locked by version or sha (label null) serves any label, since it is what this
- * build ships. In-code defaults serve any label, and a pin only when it names their sha.
+ * build ships. In-code defaults serve any label, and a pin only when it names their sha. A lock entry's
+ * tenant overrides (verified by parseLockfile) serve those tenants their effective prompt; in-code defaults
+ * have none.
  */
 
 export interface FallbackOptions {
@@ -108,7 +112,9 @@ export const buildFallback = (
     else labels[entry.label] = entry.sha;
     const versions = dict<SnapshotVersion>();
     versions[entry.sha] = version;
-    prompts[name] = { labels, versions };
+    // A record without a prototype: a tenant named like `constructor` is just a name.
+    const overrides = lockedOverrides(entry, () => dict<SnapshotOverride>());
+    prompts[name] = { labels, versions, ...(overrides === undefined ? {} : { overrides }) };
   }
   return {
     releaseSha: lock?.releaseSha ?? null,

@@ -1,15 +1,17 @@
 import { PromptopsError } from '@promptops/core/errors';
 import {
   DEFAULT_LABEL,
+  parseRef,
   resolveFromSnapshot,
   resolveTenant,
   type Resolution,
   type Snapshot,
+  type SnapshotLabelRule,
   type SnapshotPrompt,
   type SnapshotRollout,
   type SnapshotVersion,
 } from '@promptops/core/resolve';
-import { assignArm, decideTargeting, type EvaluationContext } from '@promptops/core/rollouts';
+import { assignArm, decideTargeting, matchRule, type EvaluationContext } from '@promptops/core/rollouts';
 import { notServedWhileOffline, type RegistryOutage } from './errors.js';
 import { EMPTY_FALLBACK, fallbackMiss, resolveFallback, type Fallback } from './fallback.js';
 import { ResolvedPrompt, ShadowPrompt, type PromptSource } from './resolved-prompt.js';
@@ -23,7 +25,7 @@ export interface GetOptions {
   /**
    * The tenant whose override (if any) applies: the effective prompt, with `baseSha`, `overrideSha` and
    * `tenant` on the result. Only that tenant's own override is ever read; a pin by sha or version, and
-   * the lockfile or in-code fallback, serve the shared prompt.
+   * in-code defaults, serve the shared prompt; the lockfile serves the tenant's locked override.
    */
   readonly tenant?: string;
   /**
@@ -107,7 +109,38 @@ class TargetedPrompt {
   }
 }
 
-type Entry = ResolvedPrompt | ArmedPrompt | TargetedPrompt;
+/**
+ * A (name, label) whose label has its own targeting rules: core's matchRule per call, one outcome per
+ * matching rule built once; no match (or a rule serving a label the snapshot lacks) goes to `inner`, the
+ * entry the label would have without rules (its version, or its rollout's entry), built on first use.
+ */
+class RuledPrompt {
+  /** By rule index: its outcome, or null when that rule falls through to `inner`. */
+  private readonly outcomes: (ResolvedPrompt | null | undefined)[] = [];
+  private inner: Entry | undefined;
+
+  constructor(
+    private readonly rules: readonly SnapshotLabelRule[],
+    private readonly resolve: (unitKey: UnitKey, context: EvaluationContext | undefined) => ResolvedPrompt,
+    private readonly innerEntry: (unitKey: UnitKey, context: EvaluationContext | undefined) => Entry,
+  ) {}
+
+  pick(unitKey: UnitKey, context?: EvaluationContext): ResolvedPrompt {
+    const index = matchRule(this.rules, context);
+    if (index !== null) {
+      let hit = this.outcomes[index];
+      if (hit === undefined) {
+        const resolved = this.resolve(unitKey, context);
+        this.outcomes[index] = hit = resolved.labelRule === index ? resolved : null;
+      }
+      if (hit !== null) return hit;
+    }
+    const inner = (this.inner ??= this.innerEntry(unitKey, context));
+    return inner instanceof ResolvedPrompt ? inner : inner.pick(unitKey, context);
+  }
+}
+
+type Entry = ResolvedPrompt | ArmedPrompt | TargetedPrompt | RuledPrompt;
 
 /** Tenant results held in all; past it the tenant cache starts over (many tenants never grow memory unbounded). */
 export const TENANT_CACHE_MAX = 10_000;
@@ -125,8 +158,13 @@ export class Resolver {
   private fallback: Fallback = EMPTY_FALLBACK;
   /** label -> name -> result, for plain names. */
   private readonly byLabel = new Map<string, Map<string, Entry>>();
-  /** The default label's map, held directly: `get(name)` is then a single lookup. */
+  /** The default label's map, held directly. */
   private readonly byDefaultLabel = new Map<string, Entry>();
+  /**
+   * `get(name)` with no options, whatever the entry: with no unit key, context or tenant every entry has
+   * one fixed answer, so a plain get is a single lookup however the label is served.
+   */
+  private readonly plain = new Map<string, ResolvedPrompt>();
   /** `name@ref` strings and `{ sha }` pins. Cleared on any change (pins are rare). */
   private readonly byRef = new Map<string, Entry>();
   /**
@@ -189,14 +227,23 @@ export class Resolver {
   }
 
   get(nameOrRef: string, options?: GetOptions): ResolvedPrompt {
+    if (options === undefined) return this.plain.get(nameOrRef) ?? this.getPlain(nameOrRef);
     let hit: Entry | undefined;
-    if (options === undefined) hit = this.byDefaultLabel.get(nameOrRef);
-    else if (options.sha === undefined) {
+    if (options.sha === undefined) {
       hit = (options.label === undefined ? this.byDefaultLabel : this.byLabel.get(options.label))?.get(nameOrRef);
     }
     if (hit === undefined) hit = this.resolve(nameOrRef, options);
-    const shared = hit instanceof ResolvedPrompt ? hit : hit.pick(options?.unitKey, options?.context);
-    return options?.tenant === undefined ? shared : this.forTenant(shared, options.tenant);
+    const shared = hit instanceof ResolvedPrompt ? hit : hit.pick(options.unitKey, options.context);
+    return options.tenant === undefined ? shared : this.forTenant(shared, options.tenant);
+  }
+
+  /** A plain get's first answer (from its entry), kept in `plain` until the prompt changes. */
+  private getPlain(nameOrRef: string): ResolvedPrompt {
+    const hit = this.byDefaultLabel.get(nameOrRef) ?? this.resolve(nameOrRef, undefined);
+    const shared = hit instanceof ResolvedPrompt ? hit : hit.pick(undefined, undefined);
+    // `name@ref` answers live in byRef, cleared on any change; only plain names are kept here.
+    if (!nameOrRef.includes('@')) this.plain.set(nameOrRef, shared);
+    return shared;
   }
 
   private forTenant(shared: ResolvedPrompt, tenant: string): ResolvedPrompt {
@@ -214,18 +261,25 @@ export class Resolver {
     return resolved;
   }
 
-  /** The shared result with `tenant`'s override applied (core's resolveTenant); the fallback serves none. */
+  /**
+   * The shared result with `tenant`'s override applied (core's resolveTenant), from the snapshot, or from
+   * the lockfile when the lockfile served the shared result; in-code defaults serve none.
+   */
   private tenantPrompt(shared: ResolvedPrompt, tenant: string): ResolvedPrompt {
     const { name, label } = shared;
+    const source = shared.source === 'snapshot' ? this.snapshot : this.lockServing(name, shared.sha);
     const served =
-      shared.source === 'snapshot'
-        ? resolveTenant(this.snapshot, { name, label, sha: shared.sha, content: shared.content }, tenant)
-        : undefined;
+      source === undefined
+        ? undefined
+        : resolveTenant(source, { name, label, sha: shared.sha, content: shared.content }, tenant);
     let version = shared.version;
-    if (served !== undefined && served.baseSha !== shared.sha) {
+    if (source !== undefined && served !== undefined && served.baseSha !== shared.sha) {
       // A pinned base: its own version number.
-      const prompt = this.snapshot.prompts[name];
-      const pinned = prompt?.overrides?.[tenant]?.base;
+      const prompt = source.prompts[name];
+      const pinned =
+        prompt?.overrides !== undefined && Object.hasOwn(prompt.overrides, tenant)
+          ? prompt.overrides[tenant]?.base
+          : undefined;
       if (pinned?.sha === served.baseSha) version = pinned.version;
     }
     return new ResolvedPrompt(
@@ -242,7 +296,15 @@ export class Resolver {
       tenant,
       served?.baseSha ?? shared.sha,
       served?.overrideSha ?? null,
+      shared.labelRule,
     );
+  }
+
+  /** The lockfile's snapshot when its entry for `name` is the version `sha` (not an in-code default). */
+  private lockServing(name: string, sha: string): Snapshot | undefined {
+    const lock = this.fallback.lock;
+    const entry = Object.hasOwn(lock.prompts, name) ? lock.prompts[name] : undefined;
+    return entry !== undefined && Object.hasOwn(entry.versions, sha) ? lock : undefined;
   }
 
   private resolve(nameOrRef: string, options: GetOptions | undefined): Entry {
@@ -273,18 +335,30 @@ export class Resolver {
     ref: string | undefined,
     unitKey: UnitKey,
     context: EvaluationContext | undefined,
+    /** Leave the label's own rules aside: the entry a RuledPrompt falls through to. */
+    bare = false,
   ): Entry {
-    const first = this.lookup(name, label, ref, unitKey, context);
+    const rules = bare ? undefined : this.labelRulesOf(name, ref === undefined ? label : ref);
+    if (rules !== undefined) {
+      return new RuledPrompt(
+        rules,
+        (key, ctx) => this.lookup(name, label, ref, key, ctx),
+        (key, ctx) => this.entry(name, label, ref, key, ctx, true),
+      );
+    }
+    const first = this.lookup(name, label, ref, unitKey, context, bare);
     if (first.rolloutId === null || first.source !== 'snapshot' || first.label === null) return first;
     const prompt = this.snapshot.prompts[name]!;
     // The rollout's own label: a rule may have served another label's version.
     const rollout = prompt.rollouts![ref === undefined ? label : ref] ?? prompt.rollouts![first.label]!;
     if (rollout.rules !== undefined || rollout.killed === true) {
-      const targeted = new TargetedPrompt(rollout, (key, ctx) => this.lookup(name, label, ref, key, ctx));
+      const targeted = new TargetedPrompt(rollout, (key, ctx) => this.lookup(name, label, ref, key, ctx, bare));
       targeted.seed(unitKey, context, first);
       return targeted;
     }
-    const armed = new ArmedPrompt(rollout.salt, rollout.ramp, (key) => this.lookup(name, label, ref, key, undefined));
+    const armed = new ArmedPrompt(rollout.salt, rollout.ramp, (key) =>
+      this.lookup(name, label, ref, key, undefined, bare),
+    );
     armed.seed(unitKey ?? keyOf(context), first);
     return armed;
   }
@@ -295,12 +369,13 @@ export class Resolver {
     ref: string | undefined,
     unitKey: UnitKey,
     context: EvaluationContext | undefined,
+    bare = false,
   ): ResolvedPrompt {
     const nameRef = ref === undefined ? name : `${name}@${ref}`;
     const options = { label, unitKey: unitKey ?? null, ...(context === undefined ? {} : { context }) };
     let source: PromptSource = 'snapshot';
     let found: Resolution | undefined =
-      resolveFromSnapshot(this.snapshot, nameRef, options) ??
+      resolveFromSnapshot(bare ? this.withoutLabelRules(name) : this.snapshot, nameRef, options) ??
       (ref === undefined ? undefined : resolveFromSnapshot(this.pins, nameRef, options));
     if (found === undefined) {
       found = resolveFallback(this.fallback, name, label, ref);
@@ -321,7 +396,30 @@ export class Resolver {
       shadow === null
         ? null
         : new ShadowPrompt(shadow.rolloutId, found.name, shadow.version, shadow.sha, found.label, shadow.content),
+      null,
+      found.sha,
+      null,
+      found.labelRule ?? null,
     );
+  }
+
+  /** The rules of `labelOrRef` when it names a label that has some, else undefined. */
+  private labelRulesOf(name: string, labelOrRef: string): readonly SnapshotLabelRule[] | undefined {
+    const prompt = Object.hasOwn(this.snapshot.prompts, name) ? this.snapshot.prompts[name] : undefined;
+    const all = prompt?.labelRules;
+    if (all === undefined || !Object.hasOwn(all, labelOrRef)) return undefined;
+    return parseRef(labelOrRef).kind === 'label' ? all[labelOrRef] : undefined;
+  }
+
+  /** The snapshot with `name`'s label rules left out (a cache miss only, never the hot path). */
+  private withoutLabelRules(name: string): Snapshot {
+    const prompt = Object.hasOwn(this.snapshot.prompts, name) ? this.snapshot.prompts[name] : undefined;
+    if (prompt?.labelRules === undefined) return this.snapshot;
+    const { labelRules, ...rest } = prompt;
+    void labelRules;
+    const prompts = dict(this.snapshot.prompts);
+    prompts[name] = rest;
+    return { ...this.snapshot, prompts };
   }
 
   private notFound(name: string, label: string, ref: string | undefined): PromptopsError {
@@ -375,11 +473,13 @@ export class Resolver {
 
   private evict(name: string): void {
     for (const cache of this.byLabel.values()) cache.delete(name);
+    this.plain.delete(name);
     this.byRef.clear();
   }
 
   private clear(): void {
     for (const cache of this.byLabel.values()) cache.clear();
+    this.plain.clear();
     this.byRef.clear();
   }
 }
