@@ -45,6 +45,7 @@ import type { RolloutObservationSource } from '../rollouts/observations.js';
 import { rolloutRoutes } from '../rollouts/routes.js';
 import { createRolloutScheduler, type RolloutScheduler, type RolloutSchedulerOptions } from '../rollouts/scheduler.js';
 import { createRolloutService } from '../rollouts/service.js';
+import { createTenantViews } from '../tenants/effective.js';
 import { tenantRoutes } from '../tenants/routes.js';
 import { createTenantService } from '../tenants/service.js';
 import type { Stores } from './stores.js';
@@ -305,7 +306,8 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     observations: () => options.rollouts?.observations ?? traceObservations,
   });
   await app.register(rolloutRoutes(rollouts));
-  await app.register(tenantRoutes(createTenantService(storage, clock)));
+  const tenants = createTenantService(storage, clock);
+  await app.register(tenantRoutes(tenants, createTenantViews(storage.registry, tenants)));
   app.decorate(
     'rolloutScheduler',
     createRolloutScheduler(rollouts, storage.leases, clock, { log: app.log, ...options.rollouts }),

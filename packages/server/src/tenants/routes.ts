@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireActor } from '../request/actor.js';
 import { nameParams } from '../request/schemas.js';
+import type { TenantViews } from './effective.js';
 import type { SetOverrideInput, TenantService } from './service.js';
 
 const tenantParams = {
@@ -16,11 +17,41 @@ type Params = { name: string; tenant: string };
 const label = { type: 'string', minLength: 1, maxLength: 63 } as const;
 const message = { type: 'string', maxLength: 2000 } as const;
 
-export const tenantRoutes = (tenants: TenantService) => async (app: FastifyInstance) => {
+export const tenantRoutes = (tenants: TenantService, views: TenantViews) => async (app: FastifyInstance) => {
+  app.get<{ Params: { name: string }; Querystring: { label?: string } }>(
+    '/api/v1/prompts/:name/tenants/effective',
+    {
+      config: { permission: 'overrides:read' },
+      schema: {
+        tags: ['tenants'],
+        summary:
+          'Every tenant with an override and what it is served on its label (or on `label`): effective, base and override shas; `applies: false` when the override no longer fits its base',
+        params: nameParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { label } },
+      },
+    },
+    async (request) => views.list(requireActor(request.actor), request.params.name, request.query.label),
+  );
+
+  app.get<{ Params: Params; Querystring: { label?: string } }>(
+    '/api/v1/prompts/:name/tenants/:tenant/effective',
+    {
+      config: { permission: 'overrides:read' },
+      schema: {
+        tags: ['tenants'],
+        summary: "A tenant's current override, what it is served, and the diff of that against the base",
+        params: tenantParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { label } },
+      },
+    },
+    async (request) =>
+      views.show(requireActor(request.actor), request.params.name, request.params.tenant, request.query.label),
+  );
+
   app.get<{ Params: { name: string } }>(
     '/api/v1/prompts/:name/tenants',
     {
-      config: { permission: 'overrides:read' },
+      config: { permission: 'overrides:read', tenantScoped: true },
       schema: {
         tags: ['tenants'],
         summary: 'Every tenant with an override of the prompt, and its current override',
@@ -33,7 +64,7 @@ export const tenantRoutes = (tenants: TenantService) => async (app: FastifyInsta
   app.put<{ Params: Params; Body: SetOverrideInput }>(
     '/api/v1/prompts/:name/tenants/:tenant/override',
     {
-      config: { permission: 'overrides:write' },
+      config: { permission: 'overrides:write', tenantScoped: true },
       schema: {
         tags: ['tenants'],
         summary:
@@ -66,7 +97,7 @@ export const tenantRoutes = (tenants: TenantService) => async (app: FastifyInsta
   app.get<{ Params: Params; Querystring: { label?: string } }>(
     '/api/v1/prompts/:name/tenants/:tenant/override',
     {
-      config: { permission: 'overrides:read' },
+      config: { permission: 'overrides:read', tenantScoped: true },
       schema: {
         tags: ['tenants'],
         summary: "A tenant's current override and the effective prompt it gives (on its label, or on `label`)",
@@ -81,7 +112,7 @@ export const tenantRoutes = (tenants: TenantService) => async (app: FastifyInsta
   app.get<{ Params: Params }>(
     '/api/v1/prompts/:name/tenants/:tenant/override/history',
     {
-      config: { permission: 'overrides:read' },
+      config: { permission: 'overrides:read', tenantScoped: true },
       schema: {
         tags: ['tenants'],
         summary: "Every version of a tenant's override, newest first",
@@ -94,7 +125,7 @@ export const tenantRoutes = (tenants: TenantService) => async (app: FastifyInsta
   app.post<{ Params: Params; Body: { version: number; message?: string } }>(
     '/api/v1/prompts/:name/tenants/:tenant/override/rollback',
     {
-      config: { permission: 'overrides:write' },
+      config: { permission: 'overrides:write', tenantScoped: true },
       schema: {
         tags: ['tenants'],
         summary: "Roll a tenant's override back to an earlier version (appended as a new version)",
