@@ -14,6 +14,7 @@ export * from './audit-anchor.js';
 export * from './audit-story.js';
 export * from './audit-align.js';
 export * from './snapshot.js';
+export * from './label-rules.js';
 export * from './overrides.js';
 export * from './lockfile.js';
 export * from './trace-records.js';

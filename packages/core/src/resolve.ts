@@ -4,5 +4,6 @@
  */
 export * from './refs.js';
 export * from './snapshot.js';
+export * from './label-rules.js';
 export * from './overrides.js';
 export * from './lockfile.js';

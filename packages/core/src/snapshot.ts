@@ -5,11 +5,13 @@ import { assignArm } from './rollouts/assignment.js';
 import type { RolloutMode } from './rollouts/config.js';
 import {
   decideTargeting,
+  matchRule,
   type EvaluationContext,
   type TargetingOutcome,
   type TargetingRule,
 } from './rollouts/targeting.js';
 import { effectivePrompt, type PromptOverride } from './overrides.js';
+import type { SnapshotLabelRule } from './label-rules.js';
 import type { PromptContent } from './schema.js';
 
 /**
@@ -51,6 +53,8 @@ export interface SnapshotPrompt {
   readonly rollouts?: Readonly<Record<string, SnapshotRollout>>;
   /** tenant -> its current override; absent when no tenant has one. */
   readonly overrides?: Readonly<Record<string, SnapshotOverride>>;
+  /** label -> its targeting rules (label-rules.ts), tried before its rollout; absent when none has any. */
+  readonly labelRules?: Readonly<Record<string, readonly SnapshotLabelRule[]>>;
 }
 
 /**
@@ -107,6 +111,8 @@ export interface Resolution {
   readonly shadow: ShadowTarget | null;
   /** The index of the rollout's targeting rule that decided, when one did. */
   readonly rule?: number;
+  /** The index of the label's own targeting rule that decided, when one did (no rollout then). */
+  readonly labelRule?: number;
 }
 
 export const DEFAULT_LABEL = 'production';
@@ -177,6 +183,11 @@ const byLabel = (
   const sha = own(prompt.labels, label);
   const version = sha === undefined ? undefined : own(prompt.versions, sha);
   if (version === undefined) return undefined;
+  const rules = prompt.labelRules === undefined ? undefined : own(prompt.labelRules, label);
+  if (rules !== undefined) {
+    const ruled = byLabelRule(name, prompt, label, rules, options.context);
+    if (ruled !== undefined) return ruled;
+  }
   const rollout = prompt.rollouts === undefined ? undefined : own(prompt.rollouts, label);
   if (rollout === undefined) return { ...served(name, version, label, 'base', null), shadow: null };
   const unitKey = unitKeyOf(options);
@@ -194,6 +205,28 @@ const byLabel = (
       ? { rolloutId: rollout.id, version: candidate.version, sha: candidate.sha, content: candidate.content }
       : null;
   return { ...served(name, version, label, 'baseline', rollout.id), shadow };
+};
+
+/**
+ * What the label's first matching rule serves: a version (variant `base`, under the label asked for) or
+ * another label's version (under that label); undefined when no rule matches, or the served label is
+ * not in the snapshot (the label's own resolution then serves, as for a rollout's label rule).
+ */
+const byLabelRule = (
+  name: string,
+  prompt: SnapshotPrompt,
+  label: string,
+  rules: readonly SnapshotLabelRule[],
+  context: EvaluationContext | undefined,
+): Resolution | undefined => {
+  const index = matchRule(rules, context);
+  if (index === null) return undefined;
+  const { serve } = rules[index]!;
+  if ('version' in serve)
+    return { ...served(name, serve.version, label, 'base', null), shadow: null, labelRule: index };
+  const sha = own(prompt.labels, serve.label);
+  const other = sha === undefined ? undefined : own(prompt.versions, sha);
+  return other && { ...served(name, other, serve.label, 'base', null), shadow: null, labelRule: index };
 };
 
 const unitKeyOf = (options: ResolveOptions): string | null | undefined => {
@@ -236,10 +269,10 @@ const targeted = (
 export interface ResolutionExplanation {
   readonly resolution: Resolution | undefined;
   /** `pinned`: a sha or version; `no_rollout`: the label alone; else what the label's rollout decided. */
-  readonly cause: 'not_found' | 'pinned' | 'no_rollout' | 'killed' | 'rule' | 'ramp';
+  readonly cause: 'not_found' | 'pinned' | 'no_rollout' | 'label_rule' | 'killed' | 'rule' | 'ramp';
   readonly rollout: (Omit<SnapshotRollout, 'candidate'> & { readonly candidateSha: string }) | null;
-  /** The rule that matched (its index in the rollout's rules), or null. */
-  readonly rule: { readonly index: number; readonly rule: TargetingRule } | null;
+  /** The rule that matched (its index in the rollout's rules, or the label's for `label_rule`), or null. */
+  readonly rule: { readonly index: number; readonly rule: TargetingRule | SnapshotLabelRule } | null;
   readonly unitKey: string | null;
   /** The unit's bucket (0..9999) when the ramp or a percentage rule computed one. */
   readonly bucket: number | null;
@@ -255,6 +288,12 @@ export const explainResolution = (
   const unitKey = unitKeyOf(options) ?? null;
   const none = { resolution, rollout: null, rule: null, unitKey, bucket: null };
   if (resolution === undefined) return { ...none, cause: 'not_found' };
+  if (resolution.labelRule !== undefined) {
+    const at = nameOrRef.indexOf('@');
+    const label = at === -1 ? (options.label ?? DEFAULT_LABEL) : nameOrRef.slice(at + 1);
+    const rule = snapshot.prompts[resolution.name]!.labelRules![label]![resolution.labelRule]!;
+    return { ...none, cause: 'label_rule', rule: { index: resolution.labelRule, rule } };
+  }
   if (resolution.rolloutId === null) return { ...none, cause: resolution.label === null ? 'pinned' : 'no_rollout' };
   const at = nameOrRef.indexOf('@');
   const label = at === -1 ? (options.label ?? DEFAULT_LABEL) : nameOrRef.slice(at + 1);
@@ -287,6 +326,7 @@ export const applyRolloutEvent = (snapshot: Snapshot, event: RolloutChangeEvent)
     versions: before?.versions ?? {},
     ...(Object.keys(rollouts).length > 0 ? { rollouts } : {}),
     ...(before?.overrides === undefined ? {} : { overrides: before.overrides }),
+    ...(before?.labelRules === undefined ? {} : { labelRules: before.labelRules }),
   };
   return { ...snapshot, cursor: event.seq, prompts: { ...snapshot.prompts, [event.name]: prompt } };
 };
@@ -382,6 +422,34 @@ export const applyOverrideEvent = (snapshot: Snapshot, event: OverrideChangeEven
     versions: before?.versions ?? {},
     ...(before?.rollouts === undefined ? {} : { rollouts: before.rollouts }),
     ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
+    ...(before?.labelRules === undefined ? {} : { labelRules: before.labelRules }),
+  };
+  return { ...snapshot, cursor: event.seq, prompts: { ...snapshot.prompts, [event.name]: prompt } };
+};
+
+/** A label's targeting rules changed (`event: label_rules`): `rules` are its current ones, or null when cleared. */
+export interface LabelRulesChangeEvent {
+  readonly type: 'label_rules';
+  readonly seq: number;
+  readonly name: string;
+  readonly label: string;
+  readonly rules: readonly SnapshotLabelRule[] | null;
+}
+
+/** The snapshot after a label-rules event (idempotent: at or below the cursor it changes nothing). */
+export const applyLabelRulesEvent = (snapshot: Snapshot, event: LabelRulesChangeEvent): Snapshot => {
+  if (event.seq <= snapshot.cursor) return snapshot;
+  const before = own(snapshot.prompts, event.name);
+  if (before === undefined && event.rules === null) return { ...snapshot, cursor: event.seq };
+  const labelRules: Record<string, readonly SnapshotLabelRule[]> = { ...before?.labelRules };
+  if (event.rules === null) delete labelRules[event.label];
+  else labelRules[event.label] = event.rules;
+  const prompt: SnapshotPrompt = {
+    labels: before?.labels ?? {},
+    versions: before?.versions ?? {},
+    ...(before?.rollouts === undefined ? {} : { rollouts: before.rollouts }),
+    ...(before?.overrides === undefined ? {} : { overrides: before.overrides }),
+    ...(Object.keys(labelRules).length > 0 ? { labelRules } : {}),
   };
   return { ...snapshot, cursor: event.seq, prompts: { ...snapshot.prompts, [event.name]: prompt } };
 };

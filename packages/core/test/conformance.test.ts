@@ -216,6 +216,12 @@ describe('conformance: targeting.json', () => {
       get: { name: string; label?: string; unitKey: string | null; context: EvaluationContext };
       expected: Record<string, unknown>;
     }[];
+    labelResolutions: {
+      name: string;
+      snapshot: string;
+      get: { name: string; unitKey: string | null; context: EvaluationContext };
+      expected: Record<string, unknown>;
+    }[];
   }>('targeting.json');
 
   it.each(file.patterns.map((v) => [v.name, v] as const))('pattern: %s', (_, v) => {
@@ -246,6 +252,21 @@ describe('conformance: targeting.json', () => {
       rolloutId: r.rolloutId,
       shadowSha: r.shadow?.sha ?? null,
       rule: r.rule ?? null,
+    }).toEqual(v.expected);
+  });
+
+  it.each(file.labelResolutions.map((v) => [v.name, v] as const))('label rules: %s', (_, v) => {
+    const { name, ...options } = v.get;
+    const r = resolveFromSnapshot(JSON.parse(v.snapshot) as Snapshot, name, options)!;
+    expect({
+      version: r.version,
+      sha: r.sha,
+      label: r.label,
+      variant: r.variant,
+      rolloutId: r.rolloutId,
+      shadowSha: r.shadow?.sha ?? null,
+      rule: r.rule ?? null,
+      labelRule: r.labelRule ?? null,
     }).toEqual(v.expected);
   });
 });

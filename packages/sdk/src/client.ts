@@ -18,6 +18,7 @@ import { Resolver, type GetOptions } from './resolver.js';
 import {
   advanceCursor,
   applyLabelEvent,
+  applyLabelRulesChange,
   applyOverrideChange,
   applyRolloutChange,
   decodeEventText,
@@ -833,6 +834,10 @@ class Client implements PromptopsClient, Recorder {
           ? decoded.override
           : eventOverride(event, `change event ${event.seq}`, snapshot);
       this.commit(applyOverrideChange(snapshot, event, override), event.name);
+      return undefined;
+    }
+    if (event.type === 'label_rules') {
+      this.commit(applyLabelRulesChange(snapshot, event), event.name);
       return undefined;
     }
     if (event.type !== 'label') {

@@ -72,6 +72,8 @@ export class ResolvedPrompt {
     readonly baseSha: string = sha,
     /** The tenant's override applied, or null; `sha` is then the effective content's sha. */
     readonly overrideSha: string | null = null,
+    /** The index of the label's own targeting rule that served this call, or null. */
+    readonly labelRule: number | null = null,
   ) {
     Object.freeze(this);
   }

@@ -3,13 +3,17 @@ import { PromptopsError } from '@promptops/core/errors';
 import { type PromptContent } from '@promptops/core/render';
 import {
   TENANT_PATTERN,
+  type LabelRuleInput,
   type Snapshot,
+  type SnapshotLabelRule,
   type SnapshotOverride,
   type SnapshotPrompt,
   type SnapshotRollout,
   type SnapshotVersion,
+  applyLabelRulesEvent,
   applyOverrideEvent,
   applyRolloutEvent,
+  labelRules as checkLabelRules,
   overrideSha,
   parseOverride,
 } from '@promptops/core/resolve';
@@ -166,11 +170,14 @@ export const validateSnapshot = (data: unknown, what: string, previous?: Snapsho
     }
     const rollouts = raw.rollouts === undefined ? undefined : ingestRollouts(name, raw.rollouts, what, before);
     const overrides = raw.overrides === undefined ? undefined : ingestOverrides(name, raw.overrides, what, before);
+    const labelRules =
+      raw.labelRules === undefined ? undefined : ingestAllLabelRules(name, raw.labelRules, what, before);
     prompts[name] = {
       labels,
       versions,
       ...(rollouts === undefined ? {} : { rollouts }),
       ...(overrides === undefined ? {} : { overrides }),
+      ...(labelRules === undefined ? {} : { labelRules }),
     };
   }
   return { project: data.project, cursor, prompts };
@@ -362,6 +369,14 @@ export type FeedEvent =
       /** As received (null: the tenant has none any more); checked by `ingestOverride` before use. */
       readonly override: unknown;
     }
+  | {
+      readonly type: 'label_rules';
+      readonly seq: number;
+      readonly name: string;
+      readonly label: string;
+      /** As received (null: the label has none any more); checked by `ingestLabelRules` before use. */
+      readonly rules: unknown;
+    }
   | { readonly type: 'other'; readonly seq: number };
 
 export const parseFeedEvent = (data: unknown): FeedEvent => {
@@ -383,6 +398,12 @@ export const parseFeedEvent = (data: unknown): FeedEvent => {
       throw new PromptopsError('invalid', 'invalid_event', `override event ${data.seq} is malformed`);
     }
     return { type: 'override', seq: data.seq, name: data.name, tenant: data.tenant, override: data.override };
+  }
+  if (data.type === 'label_rules') {
+    if (typeof data.name !== 'string' || typeof data.label !== 'string' || data.rules === undefined) {
+      throw new PromptopsError('invalid', 'invalid_event', `label_rules event ${data.seq} is malformed`);
+    }
+    return { type: 'label_rules', seq: data.seq, name: data.name, label: data.label, rules: data.rules };
   }
   if (data.type !== 'label') return { type: 'other', seq: data.seq };
   const { name, label, sha, version, kind } = data;
@@ -458,6 +479,7 @@ export const applyLabelEvent = (
     versions,
     ...(before?.rollouts === undefined ? {} : { rollouts: before.rollouts }),
     ...(before?.overrides === undefined ? {} : { overrides: before.overrides }),
+    ...(before?.labelRules === undefined ? {} : { labelRules: before.labelRules }),
   };
   const change =
     previousSha === event.sha
@@ -591,6 +613,92 @@ export const applyOverrideChange = (
   const prompt = next.prompts[event.name]!;
   const prompts = dict(next.prompts);
   prompts[event.name] = prompt.overrides === undefined ? prompt : { ...prompt, overrides: dict(prompt.overrides) };
+  return { project: next.project, cursor: next.cursor, prompts };
+};
+
+const badLabelRules = (what: string, name: string, label: string, problem: string): PromptopsError =>
+  new PromptopsError('invalid', 'invalid_snapshot', `${what}: the rules on '${name}@${label}' ${problem}`);
+
+/**
+ * A label's rules received from outside: the conditions checked as the server checks them (core's
+ * labelRules), a served version hashed against its sha unless `before` already holds it.
+ */
+export const ingestLabelRules = (
+  name: string,
+  label: string,
+  raw: unknown,
+  what: string,
+  before?: SnapshotPrompt,
+): readonly SnapshotLabelRule[] => {
+  if (!Array.isArray(raw)) throw badLabelRules(what, name, label, 'are not a list');
+  const served = raw.map((rule: unknown) => {
+    const serve = isObject(rule) && isObject(rule.serve) ? rule.serve : undefined;
+    return serve !== undefined && isObject(serve.version) ? serve.version : undefined;
+  });
+  let checked: LabelRuleInput[];
+  try {
+    // The served version's number stands for it in the check.
+    checked = checkLabelRules(
+      raw.map((rule: Record<string, unknown>, i) =>
+        served[i] === undefined ? rule : { ...rule, serve: { version: served[i].version } },
+      ),
+    );
+  } catch (error) {
+    throw badLabelRules(what, name, label, `are invalid: ${(error as Error).message}`);
+  }
+  return Object.freeze(
+    checked.map((rule, i) => {
+      const v = served[i];
+      if (v === undefined) return Object.freeze(rule) as SnapshotLabelRule;
+      const known =
+        before !== undefined && typeof v.sha === 'string' && Object.hasOwn(before.versions, v.sha)
+          ? before.versions[v.sha]
+          : undefined;
+      const version = ingestVersion(name, v.sha, v.version, v.content, what, known);
+      return Object.freeze({ ...rule, serve: { version } });
+    }),
+  );
+};
+
+const ingestAllLabelRules = (
+  name: string,
+  raw: unknown,
+  what: string,
+  before: SnapshotPrompt | undefined,
+): Record<string, readonly SnapshotLabelRule[]> | undefined => {
+  if (!isObject(raw)) {
+    throw new PromptopsError(
+      'invalid',
+      'invalid_snapshot',
+      `${what}: prompt '${name}' has labelRules that are no object`,
+    );
+  }
+  const all = dict<readonly SnapshotLabelRule[]>();
+  for (const [label, rules] of Object.entries(raw)) all[label] = ingestLabelRules(name, label, rules, what, before);
+  return Object.keys(all).length > 0 ? all : undefined;
+};
+
+/** Applies one label-rules event (core's applyLabelRulesEvent), its rules checked by `ingestLabelRules`. */
+export const applyLabelRulesChange = (
+  snapshot: Snapshot,
+  event: Extract<FeedEvent, { type: 'label_rules' }>,
+): Snapshot => {
+  if (event.seq <= snapshot.cursor) return snapshot;
+  const before = Object.hasOwn(snapshot.prompts, event.name) ? snapshot.prompts[event.name] : undefined;
+  const rules =
+    event.rules === null
+      ? null
+      : ingestLabelRules(event.name, event.label, event.rules, `change event ${event.seq}`, before);
+  const next = applyLabelRulesEvent(snapshot, {
+    type: 'label_rules',
+    seq: event.seq,
+    name: event.name,
+    label: event.label,
+    rules,
+  });
+  const prompt = next.prompts[event.name]!;
+  const prompts = dict(next.prompts);
+  prompts[event.name] = prompt.labelRules === undefined ? prompt : { ...prompt, labelRules: dict(prompt.labelRules) };
   return { project: next.project, cursor: next.cursor, prompts };
 };
 

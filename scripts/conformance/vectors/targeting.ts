@@ -5,6 +5,7 @@ import {
   compileSafeRegex,
   decideTargeting,
   greeter,
+  labelRules,
   outcome,
   promptSha,
   resolveFromSnapshot,
@@ -166,11 +167,92 @@ const SNAPSHOTS: readonly (readonly [string, Partial<SnapshotRollout>])[] = [
   ['an empty rule list: the ramp', { rules: [], ramp: 50 }],
 ];
 
+/** A label's own rules (no rollout needed): served a version by number, or another label. */
+const LABEL_RULES = labelRules([
+  { name: 'pro gets v18', when: [{ attribute: 'plan', op: 'equals', values: ['pro'] }], serve: { version: 18 } },
+  {
+    name: 'beta tenants',
+    when: [{ attribute: 'tenant', op: 'in', values: ['globex', 'initech'] }],
+    serve: { label: 'beta' },
+  },
+  {
+    name: 'a missing label',
+    when: [{ attribute: 'tenant', op: 'equals', values: ['hooli'] }],
+    serve: { label: 'gamma' },
+  },
+  {
+    name: 'new apps at acme',
+    when: [
+      { attribute: 'email', op: 'regex', values: ['@acme\\.example$'] },
+      { attribute: 'appVersion', op: 'semver_gte', values: ['2.0.0'] },
+    ],
+    serve: { version: 18 },
+  },
+]);
+
+/** The snapshot's form of LABEL_RULES: a served version carries its content. */
+const labelRulesIn = (): Snapshot['prompts'][string]['labelRules'] => ({
+  production: LABEL_RULES.map((rule) => ({
+    ...rule,
+    serve: 'version' in rule.serve ? { version: version(rule.serve.version as 18) } : rule.serve,
+  })),
+});
+
+const LABEL_CONTEXTS: readonly (readonly [string, string | null, EvaluationContext])[] = [
+  ['no rule matches: the label serves', 'user-42', { tenant: 'umbrella' }],
+  ['no context at all: the label serves', null, {}],
+  ['a rule serves a version', null, { plan: 'pro' }],
+  ['a rule serves another label', 'user-42', { tenant: 'initech', plan: 'free' }],
+  ['the first matching rule wins', null, { tenant: 'globex', plan: 'pro' }],
+  ['a served label the snapshot lacks: the label serves', null, { tenant: 'hooli' }],
+  ['regex and semver together', null, { email: 'zoe@acme.example', appVersion: '2.1.0' }],
+  ['semver below the bound: no match', null, { email: 'zoe@acme.example', appVersion: '1.9.0' }],
+  ['a unit inside the rollout ramp, no rule: the rollout decides', 'frank', { tenant: 'umbrella' }],
+];
+
+const LABEL_SNAPSHOTS: readonly (readonly [string, boolean])[] = [
+  ['rules on a bare label', false],
+  ['rules on a label under a rollout (tried first)', true],
+];
+
+const labelResolutions = () =>
+  LABEL_SNAPSHOTS.flatMap(([name, withRollout]) => {
+    const base = snapshotWith({});
+    const prompt = base.prompts.customer_support_greeter!;
+    const { rollouts, ...bare } = prompt;
+    const snapshot: Snapshot = {
+      ...base,
+      prompts: {
+        customer_support_greeter: { ...(withRollout ? prompt : bare), labelRules: labelRulesIn() },
+      },
+    };
+    void rollouts;
+    const text = canonicalJson(snapshot);
+    return LABEL_CONTEXTS.map(([contextName, unitKey, context]) => {
+      const r = resolveFromSnapshot(snapshot, 'customer_support_greeter', { unitKey, context })!;
+      return {
+        name: `${name}: ${contextName}`,
+        snapshot: text,
+        get: { name: 'customer_support_greeter', unitKey, context },
+        expected: {
+          version: r.version,
+          sha: r.sha,
+          label: r.label,
+          variant: r.variant,
+          rolloutId: r.rolloutId,
+          shadowSha: r.shadow?.sha ?? null,
+          rule: r.rule ?? null,
+          labelRule: r.labelRule ?? null,
+        },
+      };
+    });
+  });
+
 const regexVerdict = (pattern: string) => (text: string) => ({ text, matches: compileSafeRegex(pattern).test(text) });
 
 export const TARGETING_FILE = () => ({
   description:
-    "Targeting rules (packages/core/src/rollouts/targeting.ts, safe-regex.ts). `patterns`: the regex subset, searched over code points (`matches` per text); `invalidPatterns`: refused at compile time. `invalidRules`: targetingRules(input) gives invalid_targeting_rules naming `paths`. `rules`: the rules of every `decisions` vector; `decisions`: decideTargeting({ ...rollout, rules }, unitKey, context) = { cause, rule, label, arm, bucket }. `invalidRules` concern whatever accepts rules from people (the server); an SDK may skip them. `resolutions`: resolveFromSnapshot(snapshot, name, { label, unitKey, context }) with the fields compared (`shadowSha` the shadow copy's sha or null, `rule` the rule index or null).",
+    "Targeting rules (packages/core/src/rollouts/targeting.ts, safe-regex.ts). `patterns`: the regex subset, searched over code points (`matches` per text); `invalidPatterns`: refused at compile time. `invalidRules`: targetingRules(input) gives invalid_targeting_rules naming `paths`. `rules`: the rules of every `decisions` vector; `decisions`: decideTargeting({ ...rollout, rules }, unitKey, context) = { cause, rule, label, arm, bucket }. `invalidRules` concern whatever accepts rules from people (the server); an SDK may skip them. `resolutions`: resolveFromSnapshot(snapshot, name, { label, unitKey, context }) with the fields compared (`shadowSha` the shadow copy's sha or null, `rule` the rule index or null). `labelResolutions`: the same with rules on the label itself (`prompts.NAME.labelRules.LABEL`, tried before its rollout; a served version carries its content), `labelRule` the label rule's index or null.",
   patterns: PATTERNS.map(([name, pattern, texts]) => ({ name, pattern, cases: texts.map(regexVerdict(pattern)) })),
   invalidPatterns: INVALID_PATTERNS.map(([name, pattern]) => {
     try {
@@ -220,6 +302,7 @@ export const TARGETING_FILE = () => ({
       };
     });
   }),
+  labelResolutions: labelResolutions(),
 });
 
 const INVALID_RULES: readonly (readonly [string, unknown])[] = [

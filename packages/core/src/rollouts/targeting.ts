@@ -146,7 +146,10 @@ export const conditionMatches = (condition: TargetingCondition, context: Evaluat
 };
 
 /** The index of the first rule whose conditions all hold, or null. */
-export const matchRule = (rules: readonly TargetingRule[], context: EvaluationContext | undefined): number | null => {
+export const matchRule = (
+  rules: readonly { readonly when: readonly TargetingCondition[] }[],
+  context: EvaluationContext | undefined,
+): number | null => {
   for (let i = 0; i < rules.length; i++) {
     if (rules[i]!.when.every((condition) => conditionMatches(condition, context))) return i;
   }
@@ -266,9 +269,21 @@ const checkServe = (input: unknown, path: string, issues: FieldIssue[]): Targeti
 };
 
 /** Rules from user input (a list); every bad field is named in one invalid_targeting_rules error. */
-export const targetingRules = (input: unknown): TargetingRule[] => {
+export const targetingRules = (input: unknown): TargetingRule[] => checkRules(input, checkServe);
+
+/** A rule's `serve`, checked: the value, or undefined with an issue pushed. */
+export type ServeChecker<S> = (input: unknown, path: string, issues: FieldIssue[]) => S | undefined;
+
+/**
+ * Rules `{ name?, when, serve }` from user input, `serve` checked by `serveOf`: a rollout's rules and a
+ * label's (label-rules.ts) share the conditions, limits and error.
+ */
+export const checkRules = <S>(
+  input: unknown,
+  serveOf: ServeChecker<S>,
+): { name?: string; when: TargetingCondition[]; serve: S }[] => {
   const issues: FieldIssue[] = [];
-  const rules: TargetingRule[] = [];
+  const rules: { name?: string; when: TargetingCondition[]; serve: S }[] = [];
   if (!Array.isArray(input) || input.length > TARGETING_LIMITS.rules) {
     issues.push({
       path: '',
@@ -303,7 +318,7 @@ export const targetingRules = (input: unknown): TargetingRule[] => {
           if (condition !== undefined) conditions.push(condition);
         });
       }
-      const serve = checkServe(rule.serve, `${path}.serve`, issues);
+      const serve = serveOf(rule.serve, `${path}.serve`, issues);
       if (serve !== undefined) rules.push({ ...(typeof name === 'string' ? { name } : {}), when: conditions, serve });
     });
   }
