@@ -8,8 +8,8 @@ import type { DriftReport } from './report-types.js';
  * both sides apply: which descriptors a review policy may require "no drift" on.
  */
 
-/** The sources the API builds reports from today (a shadow rollout's pairs come with rollouts). */
-export const DRIFT_API_SOURCES = ['offline', 'live'] as const satisfies readonly DriftSource[];
+/** The sources the API builds reports from. */
+export const DRIFT_API_SOURCES = ['offline', 'shadow', 'live'] as const satisfies readonly DriftSource[];
 export type DriftApiSource = (typeof DRIFT_API_SOURCES)[number];
 
 export interface DriftVersionRef {
@@ -20,13 +20,18 @@ export interface DriftVersionRef {
 /** `POST /api/v1/drift`. */
 export interface DriftRequest {
   readonly prompt: string;
-  /** Refs (vN, sha, label): A is the baseline, B the candidate. */
-  readonly a: string;
-  readonly b: string;
+  /**
+   * Refs (vN, sha, label): A is the baseline, B the candidate. Required for offline and live; a shadow
+   * report takes them from its rollout (given, they must name the rollout's baseline and candidate).
+   */
+  readonly a?: string;
+  readonly b?: string;
   readonly source: DriftApiSource;
   /** offline: the suite whose recorded runs of A and B are paired by case id. */
   readonly suite?: string;
-  /** live: a duration back from now (`24h`, `7d`, `90m`) or an ISO time range. */
+  /** shadow: the rollout whose shadow traces are paired with the baseline traces they name (`shadowOf`). */
+  readonly rollout?: string;
+  /** live, shadow: a duration back from now (`24h`, `7d`, `90m`) or an ISO time range (shadow: default all). */
   readonly window?: string | { readonly since: string; readonly until?: string };
   readonly options?: Partial<Omit<DriftOptions, 'minSamples'>> & {
     readonly minSamples?: Partial<DriftOptions['minSamples']>;
@@ -41,7 +46,7 @@ export interface DriftReportListItem {
   readonly b: DriftVersionRef;
   readonly source: DriftSource;
   readonly suite: string | null;
-  /** live: the time range read, ISO. */
+  /** live (and shadow when asked): the time range read, ISO. */
   readonly window: { readonly since: string; readonly until: string } | null;
   readonly drifted: boolean;
   readonly verdict: string;

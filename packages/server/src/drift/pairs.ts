@@ -1,10 +1,10 @@
 import type { DriftOutput, DriftPair, DriftSample } from '@promptops/core';
 import type { EvalRunCaseRow } from '../evals/store.js';
-import type { TraceRow } from '../traces/store.js';
+import type { ShadowPairRows, ShadowSide, TraceRow } from '../traces/store.js';
 
 /**
- * Recorded outputs to the drift report's input: eval run cases paired by case id (offline), traces as
- * unpaired samples (live). Pure, so the pairing rules are tested without a database.
+ * Recorded outputs to the drift report's input: eval run cases paired by case id (offline), a shadow
+ * rollout's trace pairs (shadow), traces as unpaired samples (live). Pure, so the pairing rules are tested without a database.
  */
 
 const parseObject = (text: string | null): Record<string, unknown> => {
@@ -85,3 +85,31 @@ export const traceSample = (row: TraceRow & { output: string }): DriftSample => 
   tokens: row.outputTokens,
   latencyMs: row.latencyMs,
 });
+
+const shadowOutput = (side: ShadowSide & { output: string }): DriftOutput => ({
+  output: side.output,
+  tokens: side.outputTokens ?? null,
+  latencyMs: side.latencyMs,
+});
+
+/**
+ * A shadow rollout's recorded pairs (newest first) as drift pairs, oldest first, named by the baseline
+ * trace. A pair counts when both calls succeeded with an output; the shadow ran on the baseline call's
+ * variables.
+ */
+export const shadowTracePairs = (rows: ShadowPairRows['pairs']): DriftPair[] =>
+  rows
+    .filter(
+      (row) =>
+        row.baseline.status === 'ok' &&
+        row.candidate.status === 'ok' &&
+        row.baseline.output !== null &&
+        row.candidate.output !== null,
+    )
+    .map((row) => ({
+      id: row.baseline.id,
+      vars: row.variables ?? {},
+      a: shadowOutput(row.baseline as ShadowSide & { output: string }),
+      b: shadowOutput(row.candidate as ShadowSide & { output: string }),
+    }))
+    .reverse();

@@ -1,4 +1,4 @@
-import type { DriftRequest } from '@promptops/core';
+import { DRIFT_API_SOURCES, type DriftRequest } from '@promptops/core';
 import type { FastifyInstance } from 'fastify';
 import { requireActor } from '../request/actor.js';
 import { nameParams } from '../request/schemas.js';
@@ -21,19 +21,21 @@ export const driftRoutes = (drift: DriftService) => async (app: FastifyInstance)
       schema: {
         tags: ['drift'],
         summary:
-          'Build and store a drift report: did B change what the outputs do, compared with A? (offline: a suite’s recorded runs of both, paired by case; live: traces of each in a window)',
+          'Build and store a drift report: did B change what the outputs do, compared with A? (offline: a suite’s recorded runs of both, paired by case; shadow: a shadow rollout’s pairs of traces; live: traces of each in a window)',
         body: {
           type: 'object',
-          required: ['prompt', 'a', 'b', 'source'],
+          required: ['prompt', 'source'],
           additionalProperties: false,
           properties: {
             prompt: { type: 'string', minLength: 1, maxLength: 200 },
-            a: { ...ref, description: 'the baseline: vN, a sha or a label' },
-            b: { ...ref, description: 'the candidate' },
-            source: { type: 'string', enum: ['offline', 'live'] },
+            a: { ...ref, description: 'the baseline: vN, a sha or a label (shadow: the rollout’s, may be left out)' },
+            b: { ...ref, description: 'the candidate (shadow: the rollout’s, may be left out)' },
+            source: { type: 'string', enum: [...DRIFT_API_SOURCES] },
             suite: { type: 'string', minLength: 1, maxLength: 200, description: 'offline: the eval suite' },
+            rollout: { type: 'string', minLength: 1, maxLength: 64, description: 'shadow: the rollout id' },
             window: {
-              description: 'live: a duration back from now (24h, 7d) or { since, until? }; default 24h',
+              description:
+                'live: a duration back from now (24h, 7d) or { since, until? }, default 24h; shadow: when the shadow calls were received, default the whole rollout',
               oneOf: [
                 when,
                 {

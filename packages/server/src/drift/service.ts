@@ -13,11 +13,14 @@ import type { EvalStore } from '../evals/store.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
 import type { PromptRow, RegistryStore, RegistryTx, VersionRow } from '../registry/store.js';
+import type { RolloutReads } from '../rollouts/store.js';
 import type { Transaction } from '../storage/transaction.js';
 import type { TraceStore } from '../traces/store.js';
 import { parseInstant } from '../traces/time.js';
+import { invalid } from './errors.js';
 import { offlineReport } from './offline.js';
-import { traceSample } from './pairs.js';
+import { shadowTracePairs, traceSample } from './pairs.js';
+import { shadowRollout } from './shadow.js';
 import type { DriftReportRow, DriftReportSummaryRow, DriftStore, DriftTx } from './store.js';
 
 /** Most traces read per version for a live report (newest first): enough for any test, bounded in memory. */
@@ -30,19 +33,47 @@ export interface DriftStores {
   readonly registry: RegistryStore;
   readonly evals: EvalStore;
   readonly traces: TraceStore;
+  readonly rollouts: Pick<RolloutReads, 'getRollout'>;
   readonly drift: DriftStore;
   readonly transaction: Transaction<{ readonly registry: RegistryTx; readonly drift: DriftTx }>;
 }
 
 export type DriftService = ReturnType<typeof createDriftService>;
 
-const invalid = (path: string, message: string, fix: string): PromptopsError =>
-  new PromptopsError('invalid', 'invalid_request', `${path} ${message}`, { fix, issues: [{ path, message }] });
-
 const reportNotFound = (id: number): PromptopsError =>
   new PromptopsError('not_found', 'drift_report_not_found', `drift report ${id} does not exist in this project`, {
     fix: 'list a prompt’s reports: GET /api/v1/prompts/NAME/drift (promptops drift list NAME)',
   });
+
+/** The fields each source takes, named when missing or out of place (before anything is read). */
+const checkFields = (request: DriftRequest): void => {
+  const { source } = request;
+  if (source !== 'shadow') {
+    for (const ref of ['a', 'b'] as const)
+      if (request[ref] === undefined)
+        throw invalid(
+          ref,
+          `is required for a ${source} report`,
+          'name the baseline and the candidate: "a": "v17", "b": "v18"',
+        );
+    if (request.rollout !== undefined)
+      throw invalid('rollout', 'applies to shadow reports only', 'leave it out, or use "source": "shadow"');
+  } else if (request.rollout === undefined) {
+    throw invalid('rollout', 'is required for a shadow report', 'name the shadow rollout: "rollout": "ro_…"');
+  }
+  if (source === 'offline') {
+    if (request.suite === undefined)
+      throw invalid(
+        'suite',
+        'is required for an offline report',
+        'name the eval suite to pair: "suite": "greeter-basics"',
+      );
+    if (request.window !== undefined)
+      throw invalid('window', 'applies to live and shadow reports only', 'leave it out, or use "source": "live"');
+  } else if (request.suite !== undefined) {
+    throw invalid('suite', 'applies to offline reports only', 'leave it out, or use "source": "offline"');
+  }
+};
 
 const versionName = (row: Pick<VersionRow, 'version'>): string => `v${row.version}`;
 
@@ -67,7 +98,7 @@ const toStored = (row: DriftReportRow): StoredDriftReport => ({
 });
 
 export const createDriftService = (stores: DriftStores, clock: Clock) => {
-  const { registry, evals, traces, drift, transaction } = stores;
+  const { registry, evals, traces, rollouts, drift, transaction } = stores;
 
   const requirePrompt = async (projectId: number, name: string): Promise<PromptRow> => {
     const prompt = await registry.getPrompt(projectId, name);
@@ -107,26 +138,33 @@ export const createDriftService = (stores: DriftStores, clock: Clock) => {
   return {
     /** Builds the report the request asks for and stores it (with its audit entry). */
     async create(actor: Actor, request: DriftRequest): Promise<StoredDriftReport> {
-      if (request.source === 'offline') {
-        if (request.suite === undefined)
-          throw invalid(
-            'suite',
-            'is required for an offline report',
-            'name the eval suite to pair: "suite": "greeter-basics"',
-          );
-        if (request.window !== undefined)
-          throw invalid('window', 'applies to live reports only', 'leave it out, or use "source": "live"');
-      } else if (request.suite !== undefined) {
-        throw invalid('suite', 'applies to offline reports only', 'leave it out, or use "source": "offline"');
-      }
+      checkFields(request);
       const prompt = await requirePrompt(actor.projectId, request.prompt);
-      const [a, b] = await Promise.all([
-        resolveRef(registry, prompt, request.a),
-        resolveRef(registry, prompt, request.b),
-      ]);
+      let a: VersionRow;
+      let b: VersionRow;
+      if (request.source === 'shadow') {
+        ({ a, b } = await shadowRollout(registry, rollouts, actor.projectId, prompt, request));
+      } else {
+        [a, b] = await Promise.all([
+          resolveRef(registry, prompt, request.a!),
+          resolveRef(registry, prompt, request.b!),
+        ]);
+      }
       let report: DriftReport;
       let window: { sinceMs: number; untilMs: number } | null = null;
-      if (request.source === 'offline') {
+      if (request.source === 'shadow') {
+        if (request.window !== undefined) window = windowOf(request.window);
+        const found = await traces.shadowPairs(actor.projectId, request.rollout!, {
+          limit: MAX_LIVE_SAMPLES,
+          ...(window === null ? {} : window),
+        });
+        report = buildDriftReport({
+          versions: { a: versionName(a), b: versionName(b) },
+          source: 'shadow',
+          pairs: shadowTracePairs(found.pairs),
+          options: (request.options ?? {}) as Partial<DriftOptions>,
+        });
+      } else if (request.source === 'offline') {
         const suite = request.suite!;
         if ((await evals.latestEvalSuite(actor.projectId, prompt.name, suite)) === undefined) {
           throw new PromptopsError(
@@ -140,8 +178,8 @@ export const createDriftService = (stores: DriftStores, clock: Clock) => {
           );
         }
         report = await offlineReport(evals, actor.projectId, prompt.name, a, b, suite, request.options, {
-          a: request.a,
-          b: request.b,
+          a: request.a!,
+          b: request.b!,
         });
       } else {
         window = windowOf(request.window);
@@ -187,6 +225,7 @@ export const createDriftService = (stores: DriftStores, clock: Clock) => {
             b: { sha: b.sha, version: b.version },
             source: request.source,
             ...(request.suite === undefined ? {} : { suite: request.suite }),
+            ...(request.rollout === undefined ? {} : { rollout: request.rollout }),
             drifted: report.drifted,
           },
         });

@@ -164,6 +164,7 @@ export interface ShadowSide {
   readonly output: string | null;
   readonly status: TraceStatus;
   readonly latencyMs: number | null;
+  readonly outputTokens?: number | null;
 }
 
 export interface ShadowPairRows {
@@ -205,8 +206,12 @@ export interface TraceStore {
   rolloutObservations(projectId: number, rolloutId: string, sinceMs: number): Promise<RolloutTraceFigures>;
   /** The rollout's calls received at or after `sinceMs` with outputs and variables, newest `limit` first. */
   rolloutOutputs(projectId: number, rolloutId: string, sinceMs: number, limit: number): Promise<RolloutOutputRow[]>;
-  /** A shadow rollout's pairs (baseline trace, its shadow), newest first. */
-  shadowPairs(projectId: number, rolloutId: string, options: { limit: number }): Promise<ShadowPairRows>;
+  /** A shadow rollout's pairs (baseline trace, its shadow), newest first; the window is on the shadow's receipt. */
+  shadowPairs(
+    projectId: number,
+    rolloutId: string,
+    options: { limit: number; sinceMs?: number; untilMs?: number },
+  ): Promise<ShadowPairRows>;
   /**
    * Deletes at most `limit` traces (with their scores) that started before `cutoffMs`, in one short
    * statement per project; returns how many. Call again until it returns less than `limit`. The metrics

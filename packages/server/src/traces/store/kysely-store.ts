@@ -271,7 +271,7 @@ export const createKyselyTraceStore = (
     },
 
     shadowPairs(projectId, rolloutId, options) {
-      return shadowPairRows(db, projectId, rolloutId, options.limit);
+      return shadowPairRows(db, projectId, rolloutId, options.limit, options);
     },
 
     async deleteTracesBefore(cutoffMs, limit) {

@@ -60,15 +60,21 @@ export const rolloutFigures = async (
   };
 };
 
-/** Shadow traces (`shadow_of` set) of the rollout joined to the baseline trace each names. */
+/**
+ * Shadow traces (`shadow_of` set) of the rollout joined to the baseline trace each names; with a window,
+ * those whose shadow trace was received in [sinceMs, untilMs).
+ */
 export const shadowPairRows = async (
   db: Kysely<Database>,
   projectId: number,
   rolloutId: string,
   limit: number,
+  window: { readonly sinceMs?: number; readonly untilMs?: number } = {},
 ): Promise<ShadowPairRows> => {
+  const since = window.sinceMs === undefined ? sql`` : sql` and c.created_at_ms >= ${window.sinceMs}`;
+  const until = window.untilMs === undefined ? sql`` : sql` and c.created_at_ms < ${window.untilMs}`;
   const joined = sql`from traces c inner join traces b on b.project_id = c.project_id and b.event_id = c.shadow_of
-    where c.project_id = ${projectId} and c.rollout_id = ${rolloutId} and c.shadow_of is not null`;
+    where c.project_id = ${projectId} and c.rollout_id = ${rolloutId} and c.shadow_of is not null${since}${until}`;
   const counted = await sql<{ n: number }>`select count(*) as n ${joined}`.execute(db);
   const rows = await sql<{
     started: number;
@@ -77,27 +83,37 @@ export const shadowPairRows = async (
     b_output: string | null;
     b_status: string;
     b_latency: number | null;
+    b_tokens: number | null;
     c_id: string;
     c_output: string | null;
     c_status: string;
     c_latency: number | null;
+    c_tokens: number | null;
   }>`
     select b.started_at_ms as started, b.variables as variables, b.event_id as b_id, b.output as b_output, b.status as b_status, b.latency_ms as b_latency,
-      c.event_id as c_id, c.output as c_output, c.status as c_status, c.latency_ms as c_latency
+      b.output_tokens as b_tokens, c.event_id as c_id, c.output as c_output, c.status as c_status, c.latency_ms as c_latency,
+      c.output_tokens as c_tokens
     ${joined} order by c.created_at_ms desc, c.id desc limit ${limit}`.execute(db);
-  const side = (id: string, output: string | null, status: string, latency: number | null): ShadowSide => ({
+  const side = (
+    id: string,
+    output: string | null,
+    status: string,
+    latency: number | null,
+    tokens: number | null,
+  ): ShadowSide => ({
     id,
     output,
     status: status as TraceStatus,
     latencyMs: latency === null ? null : Number(latency),
+    outputTokens: tokens === null ? null : Number(tokens),
   });
   return {
     count: Number(counted.rows[0]?.n ?? 0),
     pairs: rows.rows.map((row) => ({
       at: new Date(Number(row.started)).toISOString(),
       variables: row.variables === null ? null : (JSON.parse(row.variables) as Record<string, unknown>),
-      baseline: side(row.b_id, row.b_output, row.b_status, row.b_latency),
-      candidate: side(row.c_id, row.c_output, row.c_status, row.c_latency),
+      baseline: side(row.b_id, row.b_output, row.b_status, row.b_latency, row.b_tokens),
+      candidate: side(row.c_id, row.c_output, row.c_status, row.c_latency, row.c_tokens),
     })),
   };
 };
