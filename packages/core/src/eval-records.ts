@@ -26,6 +26,11 @@ export interface EvalCase {
   readonly assert: readonly EvalAssertion[];
   /** A case passes when its weighted score is at least this (0..1); default: the suite's. */
   readonly threshold?: number;
+  /**
+   * The tenant whose effective prompt (the base with its override) this case tests; it runs for that
+   * tenant only. Without one the case runs for the shared prompt and for every tenant with an override.
+   */
+  readonly tenant?: string;
 }
 
 export interface EvalProviderConfig {
@@ -103,6 +108,20 @@ export interface EvalRunInput {
   readonly cases: readonly EvalCaseResult[];
   readonly startedAt: string;
   readonly durationMs: number;
+  /**
+   * A tenant's run: its cases were rendered against the tenant's effective prompt (`prompt.sha` stays the
+   * base version's). Absent or null: the shared prompt.
+   */
+  readonly tenant?: EvalRunTenant | null;
+}
+
+/** Which tenant's effective prompt a run tested. */
+export interface EvalRunTenant {
+  readonly id: string;
+  /** The sha of the effective content the cases were rendered with (the base sha without an override). */
+  readonly effectiveSha: string;
+  /** The override applied; null when the tenant has none on this label. */
+  readonly overrideSha: string | null;
 }
 
 /** A run as the registry recorded it. `passed` and `summary` are computed by whoever records, never taken from a client. */
@@ -141,6 +160,24 @@ export interface EvalGateSuiteResult {
   readonly regressedCases: readonly string[];
   /** How many cases of the run passed, of how many (null when missing). */
   readonly cases: { readonly passed: number; readonly total: number } | null;
+  readonly message: string;
+  /** The tenants' effective prompts checked with this suite; absent when there were none. */
+  readonly tenants?: EvalGateTenants;
+}
+
+/** The tenant part of a suite's verdict: how many were checked, and those that did not pass. */
+export interface EvalGateTenants {
+  readonly checked: number;
+  readonly failed: readonly EvalGateTenantResult[];
+}
+
+export interface EvalGateTenantResult {
+  readonly tenant: string;
+  readonly status: 'failed' | 'missing';
+  /** The effective sha the candidate gives this tenant: the one a run must have tested. */
+  readonly effectiveSha: string;
+  readonly runId: string | null;
+  readonly failedCases: readonly string[];
   readonly message: string;
 }
 

@@ -3,6 +3,7 @@ import {
   JUDGE_PROMPT,
   JUDGE_PROMPT_SHA,
   caseHash,
+  casesFor,
   isJudgedAssertion,
   parseJudgeVerdict,
   promptSha,
@@ -17,6 +18,7 @@ import {
   type EvalSuiteContent,
   type JudgeVerdict,
   type PromptContent,
+  type TenantResolution,
 } from '@promptops/core';
 import { judgeCacheKey, outputCacheKey, type CachedResult, type ResultCache } from './cache.js';
 import { costOf } from './pricing.js';
@@ -37,7 +39,13 @@ export interface RunProgress {
 
 export interface RunSuiteOptions {
   readonly suite: EvalSuiteContent;
+  /** The base version under test. */
   readonly prompt: { readonly content: PromptContent; readonly version: number | null };
+  /**
+   * A tenant's run (core's `tenantEffectivePrompt` of this version): the suite's shared cases and that
+   * tenant's own are rendered against `tenant.content`. Without it, only the shared cases run.
+   */
+  readonly tenant?: TenantResolution;
   readonly provider: Provider;
   /** The judge for an `llm-rubric` assertion; default: `provider`. */
   readonly judgeFor?: (assertion: EvalAssertion) => Provider;
@@ -64,6 +72,11 @@ export const runSuite = async (options: RunSuiteOptions): Promise<EvalRunInput &
   const { suite, provider, cache } = options;
   const limit = pLimit(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
   const sha = promptSha(options.prompt.content);
+  const tenant = options.tenant;
+  // What the cases are rendered with, and what the cache keys on: the effective content, not the base.
+  const content = tenant?.content ?? options.prompt.content;
+  const effectiveSha = tenant?.sha ?? sha;
+  const suiteCases = casesFor(suite, tenant?.tenant ?? null);
   const started = options.now?.() ?? new Date();
   const startedMs = performance.now();
   let calls = 0;
@@ -120,16 +133,19 @@ export const runSuite = async (options: RunSuiteOptions): Promise<EvalRunInput &
     });
     let rendered;
     try {
-      rendered = renderPrompt(options.prompt.content, c.vars);
+      rendered = renderPrompt(content, c.vars);
     } catch (error) {
       return failed(`cannot render the prompt for this case: ${message(error)}`);
     }
     let result: { value: CachedResult; fresh: boolean };
     try {
-      result = await cached(outputCacheKey({ promptSha: sha, vars: c.vars, provider: provider.config }), async () => {
-        const answer = await provider.complete({ prompt: rendered, vars: c.vars, signal: options.signal });
-        return { output: answer.output, latencyMs: answer.latencyMs, usage: answer.usage };
-      });
+      result = await cached(
+        outputCacheKey({ promptSha: effectiveSha, vars: c.vars, provider: provider.config }),
+        async () => {
+          const answer = await provider.complete({ prompt: rendered, vars: c.vars, signal: options.signal });
+          return { output: answer.output, latencyMs: answer.latencyMs, usage: answer.usage };
+        },
+      );
     } catch (error) {
       return failed(message(error));
     }
@@ -163,10 +179,10 @@ export const runSuite = async (options: RunSuiteOptions): Promise<EvalRunInput &
   };
 
   const cases = await Promise.all(
-    suite.cases.map(async (c) => {
+    suiteCases.map(async (c) => {
       const result = await runCase(c);
       done += 1;
-      options.onProgress?.({ done, total: suite.cases.length, result });
+      options.onProgress?.({ done, total: suiteCases.length, result });
       return result;
     }),
   );
@@ -177,6 +193,9 @@ export const runSuite = async (options: RunSuiteOptions): Promise<EvalRunInput &
     cases,
     startedAt: started.toISOString(),
     durationMs: Math.round(performance.now() - startedMs),
+    ...(tenant === undefined
+      ? {}
+      : { tenant: { id: tenant.tenant, effectiveSha: tenant.sha, overrideSha: tenant.overrideSha } }),
     stats: { calls, cacheHits },
   };
 };

@@ -5,3 +5,4 @@ export * from './judge.js';
 export * from './promptfoo-import.js';
 export * from './similarity.js';
 export * from './suite.js';
+export * from './tenants.js';

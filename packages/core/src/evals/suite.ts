@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { contentSha } from '../canonical.js';
 import { PromptopsError, formatIssues, type FieldIssue } from '../errors.js';
 import type { EvalAssertion, EvalCase, EvalProviderConfig, EvalSuiteContent } from '../eval-records.js';
+import { TENANT_PATTERN } from '../overrides.js';
 import { PROMPT_NAME_PATTERN, promptNameSchema, protoKeyIssues, zodIssues } from '../schema.js';
 import { ASSERTION_TYPES, checkAssertion } from './assertions.js';
 import { DatasetError, parseDataset } from './dataset.js';
@@ -43,6 +44,13 @@ const caseSchema = z.strictObject({
   vars: jsonRecord,
   assert: z.array(assertionSchema),
   threshold: share('threshold').optional(),
+  tenant: z
+    .string({ error: 'tenant must be a tenant id (e.g. acme)' })
+    .regex(
+      TENANT_PATTERN,
+      'tenant is not a tenant id: letters, digits, "_", "." and "-" (at most 128), starting with a letter or digit, e.g. acme',
+    )
+    .optional(),
 });
 
 const providerSchema = z.strictObject({
@@ -131,7 +139,12 @@ export const suiteSha = (content: EvalSuiteContent): string => contentSha(conten
 
 /** A case's identity: sha256 of the canonical JSON of what decides its result (vars, assertions, threshold). */
 export const caseHash = (c: EvalCase): string =>
-  contentSha({ vars: c.vars, assert: c.assert, ...(c.threshold === undefined ? {} : { threshold: c.threshold }) });
+  contentSha({
+    vars: c.vars,
+    assert: c.assert,
+    ...(c.threshold === undefined ? {} : { threshold: c.threshold }),
+    ...(c.tenant === undefined ? {} : { tenant: c.tenant }),
+  });
 
 // ---------- the file format ----------
 
@@ -160,11 +173,12 @@ const fileCaseSchema = z.strictObject(
     vars: jsonRecord.optional(),
     assert: z.array(fileAssertionSchema, { error: 'assert must be a list of assertions' }).optional(),
     threshold: share('threshold').optional(),
+    tenant: z.string({ error: 'tenant must be a tenant id (e.g. acme)' }).optional(),
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; a case has id, description, vars, assert and threshold`
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}; a case has id, description, vars, assert, threshold and tenant`
         : issue.code === 'invalid_type'
           ? 'a case is a mapping like { id: alice, vars: {...}, assert: [...] }'
           : undefined,
@@ -345,6 +359,7 @@ const toSuiteContent = (
       vars: { ...(defaults.vars ?? {}), ...(c.vars ?? {}) },
       assert,
       ...(threshold === undefined ? {} : { threshold }),
+      ...(c.tenant === undefined ? {} : { tenant: c.tenant }),
     });
   });
   const provider = parseProviderSpec(data.provider ?? 'simulated');

@@ -20,6 +20,7 @@ import { createDriftCheck } from '../drift/check.js';
 import { driftRoutes } from '../drift/routes.js';
 import { createDriftService } from '../drift/service.js';
 import { createEvalGate, type EvalGate } from '../evals/gate.js';
+import { createTenantTargets } from '../evals/tenant-targets.js';
 import { evalRoutes } from '../evals/routes.js';
 import { createEvalService } from '../evals/service.js';
 import { registerGateway, type GatewayOptions } from '../gateway/plugin.js';
@@ -250,7 +251,8 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     };
   });
 
-  const evalGate = options.evalGate ?? createEvalGate(storage.evals);
+  const evalGate =
+    options.evalGate ?? createEvalGate(storage.evals, createTenantTargets(storage.registry, storage.tenants));
   const prompts = createPromptService(storage, clock);
   const labels = createLabelService(storage, clock, evalGate);
   const audit = createAuditService(storage);

@@ -1,4 +1,5 @@
 import {
+  casesFor,
   shortSha,
   type EvalGateSkipped,
   type EvalGateSuiteResult,
@@ -7,6 +8,13 @@ import {
 } from '@promptops/core';
 import { BoundedCache } from '../bounded-cache.js';
 import type { EvalRunRow, EvalStore, EvalSuiteRow } from './store.js';
+import {
+  checkTenants,
+  tenantsToCheck,
+  type TenantTarget,
+  type TenantTargets,
+  type TenantsVerdict,
+} from './gate-tenants.js';
 
 /**
  * The eval gate: may `sha` of `prompt` move to `label`? A required suite means the suite of that name that
@@ -26,6 +34,10 @@ import type { EvalRunRow, EvalStore, EvalSuiteRow } from './store.js';
  *
  * Runs count only when the registry recorded them: uploads need `evals:write` and are re-scored by the
  * server, so a client cannot claim a pass. Every read is scoped to the project and is one index probe.
+ *
+ * With `tenants`, every tenant whose override follows the label (and every tenant a case names) is checked
+ * too, on the effective prompt the candidate would give it (gate-tenants.ts); a tenant that fails or has no
+ * run on that effective sha fails the suite, named in its message.
  */
 
 export interface EvalGateInput {
@@ -53,9 +65,37 @@ const list = (ids: readonly string[]): string =>
 
 const percent = (rate: number): string => `${Math.round(rate * 1000) / 10}%`;
 
-type SuiteStore = Pick<EvalStore, 'latestEvalSuite' | 'listEvalSuitePrompts' | 'latestEvalRun' | 'listEvalRunVerdicts'>;
+type SuiteStore = Pick<
+  EvalStore,
+  | 'latestEvalSuite'
+  | 'listEvalSuitePrompts'
+  | 'latestEvalRun'
+  | 'listEvalRunVerdicts'
+  | 'latestTenantRuns'
+  | 'listEvalRunVerdictsOf'
+>;
 
-export const createEvalGate = (storage: SuiteStore): EvalGate => {
+/** Folds the tenants' part into a suite's verdict: the shared failure first, then the tenants'. */
+const withTenants = (result: EvalGateSuiteResult, tenants: TenantsVerdict | null): EvalGateSuiteResult => {
+  if (tenants === null) return result;
+  const failedTenants = tenants.failed;
+  const status =
+    result.status !== 'passed'
+      ? result.status
+      : failedTenants.some((t) => t.status === 'failed')
+        ? 'failed'
+        : failedTenants.length > 0
+          ? 'missing'
+          : 'passed';
+  return {
+    ...result,
+    status,
+    message: [result.message, tenants.message].filter((part) => part !== '').join('; '),
+    tenants: { checked: tenants.checked, failed: failedTenants },
+  };
+};
+
+export const createEvalGate = (storage: SuiteStore, tenantTargets?: TenantTargets): EvalGate => {
   // Suite versions are immutable: their parsed content is cached by sha.
   const contents = new BoundedCache<string, EvalSuiteContent>(500);
   const contentOf = (row: EvalSuiteRow): EvalSuiteContent => {
@@ -70,6 +110,7 @@ export const createEvalGate = (storage: SuiteStore): EvalGate => {
   const checkSuite = async (
     input: EvalGateInput,
     required: { readonly suite: string; readonly passRate?: number },
+    following: readonly TenantTarget[],
   ): Promise<EvalGateSuiteResult | EvalGateSkipped> => {
     const { projectId, sha, label, labelSha } = input;
     const name = required.suite;
@@ -103,17 +144,39 @@ export const createEvalGate = (storage: SuiteStore): EvalGate => {
         `suite '${name}' is not registered in this project: push a suite named ${name} with prompt: ${input.prompt}, and record a run on ${input.prompt} ${shortSha(sha)}`,
       );
     }
-    const requiredRate = required.passRate ?? contentOf(suite).passRate;
+    const content = contentOf(suite);
+    const requiredRate = required.passRate ?? content.passRate;
     const what = `suite '${name}' v${suite.version} (${shortSha(suite.sha)})`;
+    const targets = tenantTargets === undefined ? [] : tenantsToCheck(following, sha, content);
+    const tenants =
+      targets.length === 0
+        ? null
+        : await checkTenants(storage, {
+            projectId,
+            prompt: input.prompt,
+            sha,
+            name,
+            suiteSha: suite.sha,
+            requiredRate,
+            content,
+            targets,
+          });
+    if (casesFor(content, null).length === 0 && tenants !== null) {
+      // Every case names a tenant: there is no shared run to ask for.
+      return withTenants({ ...missing(suite.sha, requiredRate, ''), status: 'passed', cases: null }, tenants);
+    }
     const run = await storage.latestEvalRun(projectId, { promptSha: sha, suiteName: name, suiteSha: suite.sha });
     if (run === undefined) {
       const older = await storage.latestEvalRun(projectId, { promptSha: sha, suiteName: name });
-      return missing(
-        suite.sha,
-        requiredRate,
-        older === undefined
-          ? `${what} has no recorded run on ${input.prompt} ${shortSha(sha)}: run it (promptops eval) with a key that may write eval results`
-          : `${what} has no recorded run on ${input.prompt} ${shortSha(sha)}; run #${older.id} used an older version of the suite (${shortSha(older.suiteSha)}): run it again`,
+      return withTenants(
+        missing(
+          suite.sha,
+          requiredRate,
+          older === undefined
+            ? `${what} has no recorded run on ${input.prompt} ${shortSha(sha)}: run it (promptops eval) with a key that may write eval results`
+            : `${what} has no recorded run on ${input.prompt} ${shortSha(sha)}; run #${older.id} used an older version of the suite (${shortSha(older.suiteSha)}): run it again`,
+        ),
+        tenants,
       );
     }
 
@@ -146,23 +209,28 @@ export const createEvalGate = (storage: SuiteStore): EvalGate => {
     } else if (labelSha !== null && labelSha !== sha) {
       parts.push(`no run of this suite on ${label} (${shortSha(labelSha)}) to compare against`);
     }
-    return {
-      suite: name,
-      status: belowRequired ? 'failed' : regressedCases.length > 0 ? 'regressed' : 'passed',
-      runId: String(run.id),
-      suiteSha: suite.sha,
-      passRate: rate,
-      required: requiredRate,
-      failedCases,
-      regressedCases,
-      cases: { passed: passedCount, total: verdicts.length },
-      message: parts.join('; '),
-    };
+    return withTenants(
+      {
+        suite: name,
+        status: belowRequired ? 'failed' : regressedCases.length > 0 ? 'regressed' : 'passed',
+        runId: String(run.id),
+        suiteSha: suite.sha,
+        passRate: rate,
+        required: requiredRate,
+        failedCases,
+        regressedCases,
+        cases: { passed: passedCount, total: verdicts.length },
+        message: parts.join('; '),
+      },
+      tenants,
+    );
   };
 
   return {
     async check(input: EvalGateInput): Promise<EvalGateVerdict> {
-      const results = await Promise.all(input.suites.map((required) => checkSuite(input, required)));
+      // The tenants following the label, read once for every suite.
+      const following = tenantTargets === undefined || input.suites.length === 0 ? [] : await tenantTargets(input);
+      const results = await Promise.all(input.suites.map((required) => checkSuite(input, required, following)));
       const suites = results.filter((r): r is EvalGateSuiteResult => 'status' in r);
       const skipped = results.filter((r): r is EvalGateSkipped => !('status' in r));
       return {

@@ -15,6 +15,9 @@ import type {
 
 type EvalDb = Kysely<Database & EvalTables>;
 
+/** Run ids per `in (...)` list: well under SQLite's bound-parameter limit. */
+const VERDICT_CHUNK = 500;
+
 const toSuite = (row: Selectable<EvalTables['eval_suites']>): EvalSuiteRow => ({
   projectId: row.project_id,
   name: row.name,
@@ -44,6 +47,9 @@ const toRun = (row: Selectable<EvalTables['eval_runs']>): EvalRunRow => ({
   durationMs: Number(row.duration_ms),
   recordedBy: row.recorded_by,
   recordedAt: row.recorded_at,
+  tenant: row.tenant ?? null,
+  effectiveSha: row.effective_sha ?? null,
+  overrideSha: row.override_sha ?? null,
 });
 
 const nullableNumber = (value: number | null): number | null => (value === null ? null : Number(value));
@@ -149,6 +155,9 @@ const evalWrites = (database: Kysely<Database>): EvalTx => {
           duration_ms: run.durationMs,
           recorded_by: run.recordedBy,
           recorded_at: run.recordedAt,
+          tenant: run.tenant,
+          effective_sha: run.effectiveSha,
+          override_sha: run.overrideSha,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -298,11 +307,47 @@ const evalReads = (database: Kysely<Database>): EvalStore => {
         .where('project_id', '=', projectId)
         .where('prompt_sha', '=', query.promptSha)
         .where('suite_name', '=', query.suiteName)
+        .where('tenant', 'is', null)
         .$if(suiteSha !== undefined, (q) => q.where('suite_sha', '=', suiteSha ?? ''))
         .orderBy('id', 'desc')
         .limit(1)
         .executeTakeFirst();
       return row && toRun(row);
+    },
+
+    async latestTenantRuns(projectId, query): Promise<EvalRunRow[]> {
+      const newest = db
+        .selectFrom('eval_runs')
+        .select((eb) => eb.fn.max('id').as('id'))
+        .where('project_id', '=', projectId)
+        .where('prompt_sha', '=', query.promptSha)
+        .where('suite_name', '=', query.suiteName)
+        .where('suite_sha', '=', query.suiteSha)
+        .where('tenant', 'is not', null)
+        .groupBy(['tenant', 'effective_sha']);
+      const rows = await db
+        .selectFrom('eval_runs')
+        .selectAll()
+        .where('id', 'in', newest)
+        .orderBy('id', 'desc')
+        .execute();
+      return rows.map(toRun);
+    },
+
+    async listEvalRunVerdictsOf(runIds) {
+      const out = new Map<number, { caseId: string; pass: boolean }[]>(runIds.map((id) => [id, []]));
+      for (let start = 0; start < runIds.length; start += VERDICT_CHUNK) {
+        const rows = await db
+          .selectFrom('eval_run_cases')
+          .select(['run_id', 'case_id', 'pass'])
+          .where('run_id', 'in', runIds.slice(start, start + VERDICT_CHUNK))
+          .orderBy('run_id')
+          .orderBy('position')
+          .execute();
+        for (const row of rows)
+          out.get(Number(row.run_id))?.push({ caseId: row.case_id, pass: Number(row.pass) === 1 });
+      }
+      return out;
     },
   };
 };

@@ -34,6 +34,10 @@ export const toRunListItem = (row: EvalRunRow): EvalRunListItem => ({
   summary: JSON.parse(row.summary) as EvalRunSummary,
   recordedBy: row.recordedBy,
   recordedAt: row.recordedAt,
+  tenant:
+    row.tenant === null
+      ? null
+      : { id: row.tenant, effectiveSha: row.effectiveSha ?? row.promptSha, overrideSha: row.overrideSha },
 });
 
 export const toCaseResult = (row: EvalRunCaseRow): EvalCaseResult => ({

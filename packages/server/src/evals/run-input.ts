@@ -1,5 +1,6 @@
 import {
   PromptopsError,
+  TENANT_PATTERN,
   formatIssues,
   promptNameSchema,
   protoKeyIssues,
@@ -59,6 +60,15 @@ const runInputSchema = z.strictObject({
   cases: z.array(caseResultSchema).max(MAX_SUITE_CASES),
   startedAt: z.iso.datetime({ offset: true, error: 'startedAt must be an ISO-8601 time, e.g. 2025-01-31T12:00:00Z' }),
   durationMs: z.number().min(0),
+  // A tenant's run: which tenant, and the effective content its cases were rendered with.
+  tenant: z
+    .strictObject({
+      id: z.string().regex(TENANT_PATTERN, 'not a tenant id (letters, digits, "_", "." and "-", e.g. acme)'),
+      effectiveSha: sha,
+      overrideSha: sha.nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 
 /** Parses an uploaded run; a bad field is a 400 naming each field path. */

@@ -2,6 +2,7 @@ import {
   PromptopsError,
   assertLabelName,
   canonicalJson,
+  casesFor,
   compareRuns,
   contentSha,
   shortSha,
@@ -76,9 +77,13 @@ const runNotFound = (id: string): PromptopsError =>
     fix: 'list runs with `promptops runs list` / GET /api/v1/evals/runs',
   });
 
-/** The uploaded case ids must be exactly the suite's: none missing, none extra, none twice. */
+/**
+ * The uploaded case ids must be exactly the run's: the suite's shared cases, plus the tenant's own for a
+ * tenant's run; none missing, none extra, none twice.
+ */
 const checkCaseIds = (suite: EvalSuiteContent, input: EvalRunInput): void => {
-  const expected = new Set(suite.cases.map((c) => c.id));
+  const tenant = input.tenant?.id ?? null;
+  const expected = new Set(casesFor(suite, tenant).map((c) => c.id));
   const seen = new Set<string>();
   const duplicate: string[] = [];
   const extra: string[] = [];
@@ -97,9 +102,12 @@ const checkCaseIds = (suite: EvalSuiteContent, input: EvalRunInput): void => {
   throw new PromptopsError(
     'unprocessable',
     'case_mismatch',
-    `the run's cases do not match suite '${suite.name}' (${shortSha(input.suite.sha)}): ${parts.join('; ')}`,
+    `the run's cases do not match suite '${suite.name}' (${shortSha(input.suite.sha)})${tenant === null ? '' : ` for tenant ${tenant}`}: ${parts.join('; ')}`,
     {
-      fix: 'upload one result for every case of the suite version named in suite.sha',
+      fix:
+        tenant === null
+          ? 'upload one result for every case of the suite version named in suite.sha that names no tenant'
+          : `upload one result for every case of the suite that names no tenant or names ${tenant}`,
       details: { missing, extra, duplicate },
     },
   );
@@ -258,6 +266,9 @@ export const createEvalService = ({ registry, evals, transaction }: EvalStores, 
             durationMs: input.durationMs,
             recordedBy: actor.name,
             recordedAt: clock.now().toISOString(),
+            tenant: input.tenant?.id ?? null,
+            effectiveSha: input.tenant?.effectiveSha ?? null,
+            overrideSha: input.tenant?.overrideSha ?? null,
           },
           cases.map((c) => ({
             caseId: c.id,
@@ -292,6 +303,7 @@ export const createEvalService = ({ registry, evals, transaction }: EvalStores, 
             passed: run.passed,
             passRate: run.passRate,
             cases: { total: summary.total, passed: summary.passed, errors: summary.errors },
+            ...(run.tenant === null ? {} : { tenant: run.tenant, effectiveSha: run.effectiveSha }),
           },
         });
         return run;

@@ -49,6 +49,11 @@ export interface EvalRunRow {
   readonly durationMs: number;
   readonly recordedBy: string;
   readonly recordedAt: string;
+  /** The tenant whose effective prompt was tested, or null: the shared prompt. */
+  readonly tenant: string | null;
+  /** The effective content's sha (null for a shared run: `promptSha`). */
+  readonly effectiveSha: string | null;
+  readonly overrideSha: string | null;
 }
 
 export type NewEvalRun = Omit<EvalRunRow, 'id'>;
@@ -111,12 +116,22 @@ export interface EvalStore {
   listEvalRunCases(runId: number): Promise<EvalRunCaseRow[]>;
   /** Just (case id, pass) of a run's cases: what the gate compares. */
   listEvalRunVerdicts(runId: number): Promise<{ caseId: string; pass: boolean }[]>;
+  /** Just (case id, pass) of several runs' cases, by run id: the tenants' runs the gate compares. */
+  listEvalRunVerdictsOf(runIds: readonly number[]): Promise<Map<number, { caseId: string; pass: boolean }[]>>;
   /**
-   * The newest run of suite `suiteName` on prompt version `promptSha` (of that one suite sha, when given).
-   * One index probe.
+   * The newest shared run (no tenant) of suite `suiteName` on prompt version `promptSha` (of that one suite
+   * sha, when given). One index probe.
    */
   latestEvalRun(
     projectId: number,
     query: { readonly promptSha: string; readonly suiteName: string; readonly suiteSha?: string },
   ): Promise<EvalRunRow | undefined>;
+  /**
+   * The tenants' runs of suite version `suiteSha` on prompt version `promptSha`: the newest per (tenant,
+   * effective sha). One query, whatever the number of tenants.
+   */
+  latestTenantRuns(
+    projectId: number,
+    query: { readonly promptSha: string; readonly suiteName: string; readonly suiteSha: string },
+  ): Promise<EvalRunRow[]>;
 }

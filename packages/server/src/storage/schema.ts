@@ -357,6 +357,10 @@ export type EvalTables = {
     duration_ms: number;
     recorded_by: string;
     recorded_at: string;
+    /** The tenant whose effective prompt the run tested, or null: the shared prompt (migration 0022). */
+    tenant: string | null;
+    effective_sha: string | null;
+    override_sha: string | null;
   };
   eval_run_cases: {
     run_id: number;
