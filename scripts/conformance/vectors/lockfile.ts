@@ -5,10 +5,13 @@ import {
   formatLockfile,
   greeter,
   outcome,
+  overrideSha,
   parseLockfile,
+  parseOverride,
   promptSha,
   releaseShaOf,
   type LockEntry,
+  type LockOverride,
 } from './common.js';
 import { expectGet, type Get } from './resolution.js';
 
@@ -28,6 +31,38 @@ const valid = formatLockfile(createLockfile(entries));
 const lockObject = (): Record<string, unknown> => JSON.parse(valid) as Record<string, unknown>;
 const withPrompts = (prompts: Record<string, unknown>): string =>
   `${JSON.stringify({ lockfileVersion: 1, releaseSha: releaseShaOf(prompts as Record<string, { sha: string }>), prompts }, null, 2)}\n`;
+
+const ACME = { params: { temperature: 0.7 } };
+const GLOBEX = { variables: { question: 'Wie kann ich helfen?' }, params: { model: 'gpt-4o' } };
+const lockOverride = (override: object, version: number, base: LockOverride['base']): LockOverride => ({
+  version,
+  sha: overrideSha(parseOverride(override)),
+  label: 'production',
+  override,
+  base,
+});
+const withOverrides = formatLockfile(
+  createLockfile({
+    ...entries,
+    customer_support_greeter: {
+      ...entries['customer_support_greeter']!,
+      overrides: {
+        acme: lockOverride(ACME, 2, null),
+        globex: lockOverride(GLOBEX, 1, { version: 18, sha: SHA18, content: v18 }),
+      },
+    },
+  }),
+);
+const overridesObject = () =>
+  JSON.parse(withOverrides) as {
+    prompts: Record<string, { overrides: Record<string, Record<string, unknown>> } & Record<string, unknown>>;
+  };
+/** The lockfile with overrides after `change`, the release sha recomputed. */
+const editOverrides = (change: (overrides: Record<string, Record<string, unknown>>) => void): string => {
+  const { prompts } = overridesObject();
+  change(prompts['customer_support_greeter']!.overrides);
+  return withPrompts(prompts);
+};
 
 const GETS: readonly Get[] = [
   { name: 'customer_support_greeter' },
@@ -78,6 +113,7 @@ const VALID: readonly (readonly [string, string])[] = [
   ],
   ['no prompts', formatLockfile(createLockfile({}))],
   ['a version number edited goes unnoticed (versions are not hashed)', edit(valid, '"version": 17', '"version": 16')],
+  ['with tenant overrides (one following the label, one pinned to an embedded base)', withOverrides],
 ];
 
 const tamperedContent = withPrompts({
@@ -114,6 +150,39 @@ const INVALID: readonly (readonly [string, string])[] = [
     }),
   ],
   ['the top level is an array', '[]'],
+  ['an override edited in place', edit(withOverrides, '"temperature": 0.7', '"temperature": 0.9')],
+  [
+    "an override's sha changed with its content, the release sha left",
+    edit(
+      edit(withOverrides, '"temperature": 0.7', '"temperature": 0.9'),
+      overrideSha(parseOverride(ACME)),
+      overrideSha(parseOverride({ params: { temperature: 0.9 } })),
+    ),
+  ],
+  [
+    "an override's sha wrong (the release sha recomputed)",
+    editOverrides((o) => {
+      o['acme']!['sha'] = SHA17;
+    }),
+  ],
+  [
+    "a pinned base's content edited (the release sha recomputed)",
+    editOverrides((o) => {
+      o['globex']!['base'] = { version: 18, sha: SHA18, content: v17 };
+    }),
+  ],
+  [
+    'an override filed under an invalid tenant id',
+    editOverrides((o) => {
+      o['not a tenant'] = o['acme']!;
+    }),
+  ],
+  [
+    'an override that sets a template',
+    editOverrides((o) => {
+      o['acme']!['override'] = { template: 'Hi' };
+    }),
+  ],
 ];
 
 const validVector = ([name, text]: readonly [string, string], index: number) => {
@@ -144,7 +213,7 @@ const invalidVector = ([name, text]: readonly [string, string]) => {
 
 export const LOCKFILE_FILE = () => ({
   description:
-    'promptops.lock verification: parseLockfile (packages/core/src/lockfile.ts) as the SDK fallback loader applies it. A valid lockfile gives `expected` (releaseSha; per prompt sha, version, label and whether content is embedded) and `resolutions`: what get(name, label) answers with this lockfile as the only source (no server, no snapshot), each { get: { name, label? (absent: production) }, expected: { name, version, sha, label, source: "fallback" } } or { get, error: { code: "prompt_not_found" } }. An entry locked from a label answers that label only; an entry locked with label null answers any label. A refused lockfile gives its PromptopsError code: lockfile_tampered (embedded content does not hash to its sha or is filed under another name; releaseSha is not the sha of the canonical JSON of { name: sha }) or invalid_lockfile (not JSON, or not the schema; embedded content must be prompt content by the schema).',
+    'promptops.lock verification: parseLockfile (packages/core/src/lockfile.ts) as the SDK fallback loader applies it. A valid lockfile gives `expected` (releaseSha; per prompt sha, version, label and whether content is embedded) and `resolutions`: what get(name, label) answers with this lockfile as the only source (no server, no snapshot), each { get: { name, label? (absent: production) }, expected: { name, version, sha, label, source: "fallback" } } or { get, error: { code: "prompt_not_found" } }. An entry locked from a label answers that label only; an entry locked with label null answers any label. An entry may carry `overrides`: tenant -> { version, sha, label, override, base: { version, sha, content? } | null }, each override checked like the registry checks one (parseOverride) and hashing to its sha, the content of a pinned base to the sha of the base. A refused lockfile gives its PromptopsError code: lockfile_tampered (embedded content or an override does not hash to its sha, or content is filed under another name; releaseSha is not the sha of the canonical JSON of { name: part }, where part is the sha of the entry, or { sha, overrides: { tenant: { sha, label, base: base sha or null } } } for an entry with overrides) or invalid_lockfile (not JSON, or not the schema; embedded content must be prompt content by the schema; a tenant id must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$; an override sets only slots, variables and params).',
   valid: VALID.map(validVector),
   invalid: INVALID.map(invalidVector),
 });
