@@ -4,6 +4,7 @@ export * from './canonical.js';
 export * from './template.js';
 export * from './prompt.js';
 export * from './prompt-file.js';
+export * from './override-file.js';
 export * from './refs.js';
 export * from './diff.js';
 export * from './records.js';

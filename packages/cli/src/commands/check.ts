@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import {
   PromptopsError,
   gateFailureMessages,
+  isOverrideFile,
   parseLockfile,
   promptSha,
   shortSha,
@@ -22,6 +23,7 @@ import {
   type PromptFileRef,
 } from '../files.js';
 import { junitXml } from '../junit.js';
+import { checkOverrideFiles, type CheckedOverride } from './check-overrides.js';
 import { discoverSuites, runLoadedSuites, type SuiteRun } from './eval.js';
 import { percent } from './runs.js';
 
@@ -50,6 +52,8 @@ export interface CheckedFile {
   /** The content sha, or null when the file is invalid. */
   readonly sha: string | null;
   readonly ok: boolean;
+  /** Set for an override file (`overrides/<tenant>/<name>.override.yaml`): its tenant; `sha` is the override's. */
+  readonly tenant?: string | null;
 }
 
 const withoutPrefix = (message: string, file: string): string =>
@@ -151,7 +155,10 @@ export const registerCheck = (program: Command, ctx: CommandContext): void => {
     .description(
       'validate prompt files and the lock file, and run the eval suites of changed prompts, for CI: exit 1 on any problem (a server only with --against)',
     )
-    .argument('[paths...]', 'prompt files or folders (default: promptops.yaml prompts, else prompts/)')
+    .argument(
+      '[paths...]',
+      'prompt files, override files or folders (default: promptops.yaml prompts and their overrides/, else prompts/)',
+    )
     .option('--lock <file>', 'lock file to check the files against (default: promptops.yaml lock, else promptops.lock)')
     .option('--junit <file>', 'also write the results as JUnit XML (one testcase per prompt file)')
     .option('--no-evals', 'skip the eval suites of changed prompts')
@@ -169,7 +176,11 @@ export const registerCheck = (program: Command, ctx: CommandContext): void => {
       ) => {
         const out = ctx.output(command);
         const dirs = await ctx.promptDirs(command);
-        const refs = await discoverPromptFiles(paths, ctx.io.cwd, { defaults: dirs, roots: dirs });
+        const promptPaths = paths.filter((p) => !isOverrideFile(p));
+        const refs =
+          paths.length > 0 && promptPaths.length === 0
+            ? []
+            : await discoverPromptFiles(promptPaths, ctx.io.cwd, { defaults: dirs, roots: dirs });
         const { prompts, failures } = await readPromptFiles(refs);
         const problems: CheckProblem[] = failures.flatMap(problemsOf);
 
@@ -237,6 +248,27 @@ export const registerCheck = (program: Command, ctx: CommandContext): void => {
           }
         }
 
+        // Overrides named alone are checked against the prompt folders' files.
+        const promptsForOverrides =
+          paths.length === 0
+            ? prompts
+            : [
+                ...prompts,
+                ...(
+                  await readPromptFiles(
+                    await discoverPromptFiles([], ctx.io.cwd, { defaults: dirs, roots: dirs, allowEmpty: true }),
+                  )
+                ).prompts,
+              ];
+        const checkedOverrides = await checkOverrideFiles(
+          paths,
+          ctx.io.cwd,
+          dirs,
+          promptsForOverrides,
+          lock === undefined ? undefined : { lock, file: lockFile },
+        );
+        problems.push(...checkedOverrides.problems);
+
         // The suites of changed prompts (valid files only: a broken file is reported above).
         let evalRuns: SuiteRun[] = [];
         let gates: readonly EvalGateVerdict[] = [];
@@ -274,12 +306,15 @@ export const registerCheck = (program: Command, ctx: CommandContext): void => {
         const failed = new Set(problems.map((p) => p.file));
         const shaOf = new Map(prompts.map((p) => [p.file, promptSha(p.content)]));
         const nameOf = new Map(prompts.map((p) => [p.file, p.content.name]));
-        const files: CheckedFile[] = refs.map((ref: PromptFileRef) => ({
-          file: ref.file,
-          name: nameOf.get(ref.file) ?? ref.pathName,
-          sha: shaOf.get(ref.file) ?? null,
-          ok: !failed.has(ref.file),
-        }));
+        const files: CheckedFile[] = [
+          ...refs.map((ref: PromptFileRef) => ({
+            file: ref.file,
+            name: nameOf.get(ref.file) ?? ref.pathName,
+            sha: shaOf.get(ref.file) ?? null,
+            ok: !failed.has(ref.file),
+          })),
+          ...checkedOverrides.files.map((o: CheckedOverride) => ({ ...o, ok: !failed.has(o.file) })),
+        ];
         const ok = problems.length === 0;
         if (!ok) ctx.fail();
 
@@ -338,7 +373,9 @@ export const registerCheck = (program: Command, ctx: CommandContext): void => {
         const against =
           lock === undefined ? '' : ` against ${lockFile} (release ${c.yellow(shortSha(lock.releaseSha))})`;
         const suites = evalRuns.length === 0 ? '' : ` and ran ${plural(evalRuns.length, 'eval suite')}`;
-        const summary = `checked ${plural(files.length, 'prompt file')}${against}${suites}`;
+        const overrideFiles = checkedOverrides.files.length;
+        const checked = `${plural(files.length - overrideFiles, 'prompt file')}${overrideFiles === 0 ? '' : ` and ${plural(overrideFiles, 'override file')}`}`;
+        const summary = `checked ${checked}${against}${suites}`;
         out.line(
           ok
             ? `${summary}: ${c.green('OK')}`

@@ -10,16 +10,21 @@ import {
   shortSha,
   type FieldIssue,
   type LockEntry,
+  type LockOverride,
 } from '@promptops/core';
+import type { ApiClient } from '../api-client.js';
 import { mapInOrder } from '../concurrency.js';
 import { labelArg, type CommandContext } from '../context.js';
 import { discoverPromptFiles, loadPromptFiles, writeFileAtomic, type LoadedPrompt } from '../files.js';
+import { overrideApi } from '../override-api.js';
 
 /**
  * `promptops lock`: pins each prompt to what a label serves now, in `promptops.lock` (core's format:
  * sorted, canonical, so re-locking an unchanged registry rewrites nothing). The prompts are those of
  * the local prompt files, or every prompt with the label when there are none. `--embed` adds each
- * version's content, which the SDK serves when the server is unreachable.
+ * version's content, which the SDK serves when the server is unreachable. Each tenant's override of the
+ * label is pinned with the prompt (its pinned base's content too with `--embed`), so the SDK's fallback
+ * serves a tenant its own effective prompt.
  */
 
 export interface LockedPrompt {
@@ -31,7 +36,33 @@ export interface LockedPrompt {
   readonly file: string | null;
   /** Whether that file's content is the pinned version (null without a file); `check` fails when not. */
   readonly fileMatches: boolean | null;
+  /** The tenants' overrides pinned with it; absent when none. */
+  readonly overrides?: readonly { readonly tenant: string; readonly version: number; readonly sha: string }[];
 }
+
+/** Each tenant's current override of `name` that serves `label`, as the lock pins it. */
+const lockOverrides = async (
+  client: ApiClient,
+  name: string,
+  label: string,
+  embed: boolean,
+): Promise<Record<string, LockOverride> | undefined> => {
+  const records = (await overrideApi(client).list(name)).filter((r) => r.label === label);
+  if (records.length === 0) return undefined;
+  const out: Record<string, LockOverride> = {};
+  for (const r of records) {
+    const base = r.baseSha === null ? null : await client.getVersion(name, r.baseSha);
+    out[r.tenant] = {
+      version: r.version,
+      sha: r.sha,
+      label: r.label,
+      override: r.override,
+      base:
+        base === null ? null : { version: base.version, sha: base.sha, ...(embed ? { content: base.content } : {}) },
+    };
+  }
+  return out;
+};
 
 const readText = async (path: string): Promise<string | undefined> => {
   try {
@@ -103,6 +134,7 @@ export const registerLock = (program: Command, ctx: CommandContext): void => {
       const contents = embed
         ? await mapInOrder(pinned, async (p) => (await client.getVersion(p.name, p.sha)).content)
         : undefined;
+      const overrides = await mapInOrder(pinned, (p) => lockOverrides(client, p.name, label, embed));
       const entries: Record<string, LockEntry> = Object.fromEntries(
         pinned.map((p, index) => [
           p.name,
@@ -110,6 +142,7 @@ export const registerLock = (program: Command, ctx: CommandContext): void => {
             sha: p.sha,
             version: p.version,
             label,
+            ...(overrides[index] === undefined ? {} : { overrides: overrides[index] }),
             ...(contents === undefined ? {} : { content: contents[index]! }),
           },
         ]),
@@ -129,6 +162,13 @@ export const registerLock = (program: Command, ctx: CommandContext): void => {
           label,
           file: file?.file ?? null,
           fileMatches: file === undefined ? null : promptSha(file.content) === entry.sha,
+          ...(entry.overrides === undefined
+            ? {}
+            : {
+                overrides: Object.entries(entry.overrides)
+                  .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+                  .map(([tenant, o]) => ({ tenant, version: o.version, sha: o.sha })),
+              }),
         };
       });
       const differing = prompts.filter((p) => p.fileMatches === false);
@@ -147,6 +187,7 @@ export const registerLock = (program: Command, ctx: CommandContext): void => {
           c.bold(p.name),
           `v${p.version}`,
           c.yellow(shortSha(p.sha)),
+          p.overrides === undefined ? '' : `${p.overrides.length} override${p.overrides.length === 1 ? '' : 's'}`,
           p.fileMatches === false ? c.yellow('file differs') : '',
         ]),
       );

@@ -24,11 +24,13 @@ import {
   type PromptFileRef,
 } from '../files.js';
 import type { Output } from '../output.js';
+import { describeOverridePull, pullOverrides, readOverrideTree, type OverridePullResult } from './pull-overrides.js';
 
 /**
  * `promptops pull`: writes the registry's versions back to prompt files. A file whose content already
  * has the version's sha is never rewritten (whatever its YAML layout), so push then pull leaves a tree
- * byte-identical; a file with edits the registry does not have is kept unless --force.
+ * byte-identical; a file with edits the registry does not have is kept unless --force. Each pulled
+ * prompt's tenant overrides are written to `overrides/<tenant>/<name>.override.yaml` the same way.
  */
 
 export type PullResult =
@@ -205,10 +207,11 @@ export const registerPull = (program: Command, ctx: CommandContext): void => {
     )
     .option('--dir <dir>', 'folder for the files (default: the first promptops.yaml prompts folder, else prompts/)')
     .option('-f, --force', 'overwrite files with changes the registry does not have')
+    .option('--no-overrides', "skip the tenants' override files")
     .action(
       async (
         args: string[],
-        options: { label: string; ref?: string; dir?: string; force?: boolean },
+        options: { label: string; ref?: string; dir?: string; force?: boolean; overrides: boolean },
         command: Command,
       ) => {
         const out = ctx.output(command);
@@ -241,16 +244,35 @@ export const registerPull = (program: Command, ctx: CommandContext): void => {
           (target) => pullOne(client, target, tree, { dir, cwd: ctx.io.cwd, force }),
           (result) => out.line(describe(result, out)),
         );
+        const overrides: OverridePullResult[] = options.overrides
+          ? await pullOverrides(
+              client,
+              targets.map((t) => t.name),
+              await readOverrideTree(dirs, ctx.io.cwd),
+              { dir, cwd: ctx.io.cwd, force },
+              (result) => out.line(describeOverridePull(result, out)),
+            )
+          : [];
         const count = (status: PullResult['status']): number => results.filter((r) => r.status === status).length;
-        if (count('skipped') + count('error') > 0) ctx.fail();
+        const overrideCount = (status: OverridePullResult['status']): number =>
+          overrides.filter((r) => r.status === status).length;
+        if (count('skipped') + count('error') + overrideCount('skipped') + overrideCount('error') > 0) ctx.fail();
         if (out.json) {
-          out.data({ label: label ?? null, ref: ref ?? null, dir: displayPath(ctx.io.cwd, dir), results });
+          out.data({ label: label ?? null, ref: ref ?? null, dir: displayPath(ctx.io.cwd, dir), results, overrides });
           return;
         }
-        const parts = [`${count('created')} created`, `${count('updated')} updated`, `${count('unchanged')} unchanged`];
-        if (count('skipped') > 0) parts.push(`${count('skipped')} skipped`);
-        if (count('error') > 0) parts.push(`${count('error')} failed`);
-        out.line(`${results.length} prompt${results.length === 1 ? '' : 's'}: ${parts.join(', ')}`);
+        const summary = (
+          n: number,
+          what: string,
+          of: (s: 'created' | 'updated' | 'unchanged' | 'skipped' | 'error') => number,
+        ) => {
+          const parts = [`${of('created')} created`, `${of('updated')} updated`, `${of('unchanged')} unchanged`];
+          if (of('skipped') > 0) parts.push(`${of('skipped')} skipped`);
+          if (of('error') > 0) parts.push(`${of('error')} failed`);
+          return `${n} ${what}${n === 1 ? '' : 's'}: ${parts.join(', ')}`;
+        };
+        out.line(summary(results.length, 'prompt', count));
+        if (overrides.length > 0) out.line(summary(overrides.length, 'override', overrideCount));
       },
     );
 };
