@@ -59,9 +59,27 @@ describe('promptops drift (demo data)', () => {
     expect(runs.stdout).toContain('"version": 16');
   });
 
+  it('reports a shadow rollout’s pairs with --rollout, the versions taken from the rollout', async () => {
+    const result = await cli([GREETER, '--rollout', 'ro_shadowgreetr']);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout.split('\n')[0]).toMatch(
+      /^v18 drifted: .*mention the user's name 0 % vs 100 % of the time \(\d+ paired cases/,
+    );
+    const json = await cli([GREETER, 'v17', 'v18', '--rollout', 'ro_shadowgreetr', '--json']);
+    expect(json.code).toBe(1);
+    expect(json.json<StoredDriftReport>()).toMatchObject({
+      source: 'shadow',
+      a: { version: 17 },
+      b: { version: 18 },
+      report: { paired: true, source: 'shadow' },
+    });
+  });
+
   it('exits 2 on usage mistakes', async () => {
     expect((await cli([GREETER, 'v17', 'v18'])).code).toBe(2);
     expect((await cli([GREETER, 'v17', 'v18', '--suite', 's', '--window', '24h'])).code).toBe(2);
+    expect((await cli([GREETER, '--suite', 's'])).code).toBe(2);
+    expect((await cli([GREETER, 'v17', 'v18', '--suite', 's', '--rollout', 'ro_x'])).code).toBe(2);
     const window = await cli([GREETER, 'v17', 'v18', '--window', 'soon']);
     expect(window.code).toBe(2);
     expect(window.stderr).toContain('not a duration');
