@@ -125,7 +125,7 @@ export const parseOverrideFile = (
     if (!(error instanceof PromptopsError)) throw error;
     return fail(
       file,
-      error.issues ?? [{ path: '(root)', message: error.message }],
+      error.issues === undefined ? [{ path: '(root)', message: error.message }] : [...error.issues],
       error.fix ?? 'correct the fields listed above',
     );
   }
