@@ -191,6 +191,29 @@ describe('override files (real server)', () => {
     });
     expect(refused.json<Json>().overrides[0].error.message).toContain('greeting');
 
+    // A dry run with a prompt the push would create: its override would be set, nothing is written.
+    await writeAt(work, 'prompts/newcomer.prompt.yaml', GREETER);
+    await writeAt(work, 'prompts/overrides/initech/newcomer.override.yaml', 'slots:\n  greeting: Yo\n');
+    const dry = await run(
+      [
+        'push',
+        '--dry-run',
+        '--json',
+        'prompts/newcomer.prompt.yaml',
+        'prompts/overrides/initech/newcomer.override.yaml',
+      ],
+      {
+        env: registry.env,
+        cwd: work,
+      },
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.json<Json>()).toMatchObject({
+      results: [{ name: 'newcomer', status: 'new', version: 1 }],
+      overrides: [{ name: 'newcomer', tenant: 'initech', status: 'set', version: 1 }],
+    });
+    expect((await run(['prompts', '--json'], { env: registry.env, cwd: work })).stdout).not.toContain('newcomer');
+
     await writeAt(work, 'prompts/overrides/initech/greeter.override.yaml', 'colour: red\n');
     const invalid = await run(['push', '--json'], { env: registry.env, cwd: work });
     expect(invalid.code).toBe(1);

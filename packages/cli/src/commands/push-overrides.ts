@@ -65,7 +65,11 @@ export const pushOverride = async (
   try {
     const sha = overrideSha(override);
     const baseSha = await baseShaOf(client, name, base);
-    const current = await api.find(name, tenant);
+    // A dry run may meet a prompt this push would create: no override yet.
+    const current = await api.find(name, tenant).catch((error: unknown) => {
+      if (options.dryRun && error instanceof ApiError && error.code === 'prompt_not_found') return null;
+      throw error;
+    });
     const same =
       current !== null &&
       current.override.sha === sha &&
