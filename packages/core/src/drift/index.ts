@@ -1,6 +1,7 @@
 export * from '../stats/index.js';
 export * from './phrases.js';
 export * from './descriptors.js';
+export * from './embeddings.js';
 export * from './input.js';
 export * from './compare.js';
 export * from './verdict.js';

@@ -2,6 +2,7 @@ import { PromptopsError, formatIssues, type FieldIssue } from '../errors.js';
 import { checkAssertion } from '../evals/assertions.js';
 import { P_VALUE_ADJUSTMENTS, type PValueAdjustment } from '../stats/adjust.js';
 import type { DriftOutput } from './descriptors.js';
+import type { DriftEmbeddingsInput, DriftEmbeddingsSkipped } from './embeddings.js';
 
 /** Where the outputs come from: an eval dataset on both versions, a shadow rollout, or live traces. */
 export const DRIFT_SOURCES = ['offline', 'shadow', 'live'] as const;
@@ -50,6 +51,8 @@ export interface DriftReportInput {
   /** Unpaired outputs (live windows). */
   readonly samples?: { readonly a: readonly DriftSample[]; readonly b: readonly DriftSample[] };
   readonly options?: Partial<DriftOptions>;
+  /** Each output's embedding, in the order of `pairs` or `samples`, or why there are none. Optional. */
+  readonly embeddings?: DriftEmbeddingsInput | DriftEmbeddingsSkipped;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -102,6 +105,44 @@ const checkOptions = (options: unknown, issues: FieldIssue[]): DriftOptions => {
   return { ...(merged as unknown as DriftOptions), minSamples: minimum as DriftOptions['minSamples'] };
 };
 
+const checkEmbeddings = (given: Record<string, unknown>, issues: FieldIssue[]): void => {
+  const e = given.embeddings;
+  if (e === undefined) return;
+  if (!isObject(e) || typeof e.model !== 'string') {
+    issues.push({ path: 'embeddings', message: 'must be { model, a, b } (vectors) or { model, skipped } (why none)' });
+    return;
+  }
+  if (e.skipped !== undefined) {
+    if (typeof e.skipped !== 'string') issues.push({ path: 'embeddings.skipped', message: 'must say why, as text' });
+    return;
+  }
+  const counts = Array.isArray(given.pairs)
+    ? { a: given.pairs.length, b: given.pairs.length }
+    : isObject(given.samples) && Array.isArray(given.samples.a) && Array.isArray(given.samples.b)
+      ? { a: given.samples.a.length, b: given.samples.b.length }
+      : undefined;
+  let dim: number | undefined;
+  for (const side of ['a', 'b'] as const) {
+    const vectors = e[side];
+    if (!Array.isArray(vectors) || (counts !== undefined && vectors.length !== counts[side])) {
+      issues.push({ path: `embeddings.${side}`, message: 'must hold one vector per output, in the outputs’ order' });
+      continue;
+    }
+    const bad = vectors.findIndex(
+      (v: unknown) =>
+        !Array.isArray(v) ||
+        v.length === 0 ||
+        v.length !== (dim ??= v.length) ||
+        !v.every((x) => typeof x === 'number' && Number.isFinite(x)),
+    );
+    if (bad >= 0)
+      issues.push({
+        path: `embeddings.${side}[${bad}]`,
+        message: 'must be a list of finite numbers, as long as every other vector',
+      });
+  }
+};
+
 /** The input checked, options filled in; every bad field is named in one invalid_drift_input error. */
 export const checkDriftInput = (input: unknown): DriftReportInput & { readonly options: DriftOptions } => {
   const issues: FieldIssue[] = [];
@@ -142,6 +183,7 @@ export const checkDriftInput = (input: unknown): DriftReportInput & { readonly o
       (samples[side] as unknown[]).forEach((item, i) => checkOutput(item, `samples.${side}[${i}]`, issues));
   }
   const options = checkOptions(given.options, issues);
+  checkEmbeddings(given, issues);
   if (issues.length > 0) {
     throw new PromptopsError(
       'invalid',

@@ -1,6 +1,7 @@
 import type { Difference, SideValue } from './compare.js';
 import type { DriftOptions, DriftSource } from './input.js';
 import type { DescriptorKind } from './descriptors.js';
+import type { DriftEmbeddingResult } from './embeddings.js';
 
 /** The drift report's shape (built by report.ts, put in words by verdict.ts and text.ts). */
 
@@ -58,4 +59,6 @@ export interface DriftReport {
     readonly identical: number;
   } | null;
   readonly examples: readonly DriftExample[];
+  /** Only when embeddings were asked for (a provider is configured): computed, or why they are missing. */
+  readonly embedding?: DriftEmbeddingResult;
 }

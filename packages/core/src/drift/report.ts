@@ -7,6 +7,7 @@ import {
   type DescriptorRecord,
   type DescriptorValue,
 } from './descriptors.js';
+import { embeddingResult } from './embeddings.js';
 import { checkDriftInput, type DriftReportInput } from './input.js';
 import {
   DRIFT_REPORT_FORMAT,
@@ -186,6 +187,9 @@ export const buildDriftReport = (raw: DriftReportInput): DriftReport => {
     descriptors,
     similarity,
     examples,
+    ...(input.embeddings === undefined
+      ? {}
+      : { embedding: embeddingResult(input.embeddings, paired, options.alpha, round) }),
   };
 };
 

@@ -22,6 +22,20 @@ const difference = (d: DriftDescriptorResult): string => {
   return d.kind === 'categorical' ? `JS ${diff.estimate}` : `${show(diff.estimate)}${unit}${bounds}`;
 };
 
+/** The embedding section in one line: the pairs' cosine, or the distance of the means against its null. */
+const embeddingLine = (report: DriftReport): string | null => {
+  const e = report.embedding;
+  if (e === undefined) return null;
+  const head = `Embedding similarity (${e.model})`;
+  if (e.paired !== null)
+    return `${head}: mean cosine ${e.paired.mean}, median ${e.paired.median}, lowest ${e.paired.lowest} between paired outputs`;
+  if (e.unpaired !== null) {
+    const u = e.unpaired;
+    return `${head}: the mean embeddings are ${u.distance} apart (random splits: ${u.threshold} at most in ${Math.round((1 - report.alpha) * 100)} %, ${pInWords(u.p)}): ${u.drifted ? 'moved' : 'no evidence of a move'}`;
+  }
+  return `${head}: ${e.status === 'skipped' ? 'skipped, ' : ''}${e.note ?? 'nothing to compare'}`;
+};
+
 export const driftReportText = (report: DriftReport): string => {
   const rows = [
     ['descriptor', report.versions.a, report.versions.b, 'difference [CI]', 'test', 'adjusted p', 'drifted'],
@@ -43,6 +57,8 @@ export const driftReportText = (report: DriftReport): string => {
       .trimEnd(),
   );
   const lines = [report.verdict, '', ...table];
+  const embedding = embeddingLine(report);
+  if (embedding !== null) lines.push('', embedding);
   if (report.examples.length > 0) {
     lines.push('', 'Pairs that differ most:');
     for (const e of report.examples) {
