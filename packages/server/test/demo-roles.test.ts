@@ -22,6 +22,8 @@ const needs = (entry: AuditRow): Role | undefined => {
     case 'review.superseded':
     case 'eval.suite.created':
     case 'drift.reported':
+    case 'incident.acknowledged':
+    case 'incident.resolved':
       return 'editor';
     case 'review.approved':
     case 'review.rejected':
@@ -37,6 +39,10 @@ const needs = (entry: AuditRow): Role | undefined => {
     case 'rollout.resumed':
     case 'rollout.aborted':
       return 'deployer';
+    case 'override.set':
+    case 'override.rolled_back':
+      // On a protected label only an admin changes a tenant's override.
+      return (JSON.parse(entry.data) as { protectedLabel?: boolean }).protectedLabel === true ? 'admin' : 'editor';
     case 'label.forced':
     case 'policy.set':
     case 'policy.deleted':
@@ -48,8 +54,11 @@ const needs = (entry: AuditRow): Role | undefined => {
   }
 };
 
-/** Entries written by the server itself while setting the demo up (its members), not by one of its people. */
-const SYSTEM = new Set(['demo', 'system:rollouts']);
+/**
+ * Entries written by the server itself while setting the demo up (its members) or by its background jobs
+ * (the rollouts' scheduler, the default monitor and what a monitor opens), not by one of its people.
+ */
+const SYSTEM = new Set(['demo', 'system:rollouts', 'promptops:default-monitor', 'monitor:1']);
 
 for (const dialect of DIALECTS) {
   describe(`the demo's roles on ${dialect}`, () => {

@@ -32,6 +32,8 @@ import { LANGFUSE_API_PREFIX, keyMismatch, langfuseCredentials } from '../langfu
 import { langfuseRoutes } from '../langfuse/routes.js';
 import { createLangfuseService } from '../langfuse/service.js';
 import { labelRoutes } from '../labels/routes.js';
+import { createLabelRuleService } from '../labels/rules.js';
+import { labelRuleRoutes } from '../labels/rules-routes.js';
 import type { MetricsSource } from '../metrics/collect.js';
 import { HttpMetrics } from '../metrics/http.js';
 import { metricsRoutes } from '../metrics/routes.js';
@@ -258,6 +260,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   const audit = createAuditService(storage);
   await app.register(promptRoutes(prompts));
   await app.register(labelRoutes(labels));
+  await app.register(labelRuleRoutes(createLabelRuleService(storage, clock)));
   await app.register(langfuseRoutes(createLangfuseService(prompts, labels)));
   await app.register(auditRoutes(audit, storage, options.auditKeyring));
   await app.register(policyRoutes(createPolicyService(storage, clock)));
@@ -280,6 +283,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       log: app.log,
       rollouts: storage.rollouts,
       overrides: storage.tenants,
+      labelRules: storage.labelRules,
       ...options.changeFeed,
     }),
   );

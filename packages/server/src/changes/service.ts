@@ -1,6 +1,7 @@
 import { PromptopsError } from '@promptops/core';
 import type { Actor } from '../context.js';
 import type { RegistryStore } from '../registry/store.js';
+import type { LabelRuleReads } from '../labels/rules-store.js';
 import type { RolloutReads } from '../rollouts/store.js';
 import type { TenantReads } from '../tenants/store.js';
 import { createChangeReader, type ChangeEvent, type ChangeReader } from './events.js';
@@ -31,6 +32,8 @@ export interface ChangeFeedOptions extends Partial<SubscriberLimits> {
   readonly rollouts?: Pick<RolloutReads, 'snapshotRollouts'>;
   /** Tenants' current overrides, for the snapshot (events come from their audit entries). */
   readonly overrides?: Pick<TenantReads, 'projectOverrides'>;
+  /** Labels' own targeting rules, for the snapshot (events come from their audit entries). */
+  readonly labelRules?: Pick<LabelRuleReads, 'projectLabelRules'>;
   readonly log?: { error(details: object, message: string): void };
 }
 
@@ -92,7 +95,13 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
   const streams = new Set<() => void>();
   const polls = new Set<() => void>();
 
-  const snapshots = new SnapshotCache(registry, options.snapshotCache, options.rollouts, options.overrides);
+  const snapshots = new SnapshotCache(
+    registry,
+    options.snapshotCache,
+    options.rollouts,
+    options.overrides,
+    options.labelRules,
+  );
 
   const filterOf = (names: NameFilter | undefined) =>
     names === undefined ? {} : { filter: (event: ChangeEvent) => names(event.name) };

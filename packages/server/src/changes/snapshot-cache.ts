@@ -8,6 +8,7 @@ import type { LabeledVersionRow, RegistryReads } from '../registry/store.js';
 import { toRolloutView } from '../rollouts/records.js';
 import type { RolloutReads, SnapshotRolloutRow } from '../rollouts/store.js';
 import type { OverrideRow, TenantReads } from '../tenants/store.js';
+import type { LabelRuleReads } from '../labels/rules-store.js';
 
 /**
  * `GET /api/v1/snapshot` serialized once per project, scope and change stamp, and compressed once per
@@ -119,12 +120,36 @@ const overridesPart = (overrides: readonly SnapshotOverrideRow[]): string => {
   return `,"overrides":{${parts.join(',')}}`;
 };
 
+/** A label's rules as stored, each served version's content (as stored) by sha. */
+export interface SnapshotLabelRulesRow {
+  readonly label: string;
+  readonly rules: string;
+  readonly contents: ReadonlyMap<string, string>;
+}
+
+/** `"labelRules":{…}` of one prompt: each label's rules, a served version with its content as stored. */
+const labelRulesPart = (rows: readonly SnapshotLabelRulesRow[]): string => {
+  const parts = rows.map((row) => {
+    const rules = (JSON.parse(row.rules) as { serve: { version?: number; sha?: string } }[]).map((rule) => {
+      const { serve, ...rest } = rule;
+      const head = JSON.stringify(rest).slice(0, -1);
+      const sep = head === '{' ? '' : ',';
+      if (serve.sha === undefined) return `${head}${sep}"serve":${JSON.stringify(serve)}}`;
+      const version = `{"version":${serve.version},"sha":"${serve.sha}","content":${row.contents.get(serve.sha)}}`;
+      return `${head}${sep}"serve":{"version":${version}}}`;
+    });
+    return `${JSON.stringify(row.label)}:[${rules.join(',')}]`;
+  });
+  return `,"labelRules":{${parts.join(',')}}`;
+};
+
 const serialize = (
   project: string,
   cursor: number,
   rows: readonly LabeledVersionRow[],
   rollouts: ReadonlyMap<string, SnapshotRolloutRow[]> = new Map(),
   overrides: ReadonlyMap<string, SnapshotOverrideRow[]> = new Map(),
+  labelRules: ReadonlyMap<string, SnapshotLabelRulesRow[]> = new Map(),
 ): string => {
   const parts: string[] = [`{"project":${JSON.stringify(project)},"cursor":${cursor},"prompts":{`];
   for (let i = 0; i < rows.length;) {
@@ -147,6 +172,8 @@ const serialize = (
     if (active !== undefined) parts.push(rolloutsPart(active));
     const tenants = overrides.get(name);
     if (tenants !== undefined) parts.push(overridesPart(tenants));
+    const ruled = labelRules.get(name);
+    if (ruled !== undefined) parts.push(labelRulesPart(ruled));
     parts.push('}');
     i = end;
   }
@@ -166,6 +193,8 @@ export class SnapshotCache {
     private readonly rollouts?: Pick<RolloutReads, 'snapshotRollouts'>,
     /** Tenants' current overrides, sent with their prompts; none when not given. */
     private readonly overrides?: Pick<TenantReads, 'projectOverrides'>,
+    /** Labels' own targeting rules, sent with their prompts; none when not given. */
+    private readonly labelRules?: Pick<LabelRuleReads, 'projectLabelRules'>,
   ) {
     this.#entries = new BoundedCache(options.maxEntries ?? 256, options.maxBytes ?? 256 * 1024 * 1024);
   }
@@ -240,6 +269,26 @@ export class SnapshotCache {
     return byName;
   }
 
+  /** Labels' rules by prompt name, each served version's content read (versions never change). */
+  async #labelRules(projectId: number, keep: (name: string) => boolean): Promise<Map<string, SnapshotLabelRulesRow[]>> {
+    const byName = new Map<string, SnapshotLabelRulesRow[]>();
+    for (const row of (await this.labelRules?.projectLabelRules(projectId)) ?? []) {
+      if (!keep(row.name)) continue;
+      const served = (JSON.parse(row.rules) as { serve: { sha?: string } }[]).flatMap((r) => r.serve.sha ?? []);
+      const contents = new Map<string, string>();
+      for (const sha of new Set(served)) {
+        const version = await this.registry.getVersionBySha(row.promptId, sha);
+        if (version !== undefined) contents.set(sha, version.content);
+      }
+      // Versions are never deleted; were one missing, the label is sent without rules, never a guess.
+      if (contents.size !== new Set(served).size) continue;
+      const list = byName.get(row.name) ?? [];
+      list.push({ label: row.label, rules: row.rules, contents });
+      byName.set(row.name, list);
+    }
+    return byName;
+  }
+
   async #read(key: string, actor: Actor, scope: SnapshotScope): Promise<Slot> {
     const { projectId } = actor;
     // Names alone are selected by the database; a prefix is applied here, to the project's labels.
@@ -255,6 +304,7 @@ export class SnapshotCache {
     }
     const keep = inScope(scope);
     const overrides = await this.#overrides(projectId, keep);
+    const labelRules = await this.#labelRules(projectId, keep);
     const body = Buffer.from(
       serialize(
         actor.projectName,
@@ -262,6 +312,7 @@ export class SnapshotCache {
         labels.filter((row) => keep(row.name)),
         active,
         overrides,
+        labelRules,
       ),
     );
     const [head] = cursor === 0 ? [] : await this.registry.listAudit(projectId, { afterSeq: cursor - 1, limit: 1 });

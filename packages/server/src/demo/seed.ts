@@ -9,6 +9,7 @@ import { createReviewService } from '../reviews/service.js';
 import type { AccessTx } from '../access/store.js';
 import type { DriftStore, DriftTx } from '../drift/store.js';
 import type { EvalStore, EvalTx } from '../evals/store.js';
+import type { IncidentStore, IncidentTx } from '../incidents/store.js';
 import type { ProjectRow, RegistryStore, RegistryTx } from '../registry/store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
 import type { RolloutStore, RolloutTx } from '../rollouts/store.js';
@@ -17,6 +18,7 @@ import type { Transaction } from '../storage/transaction.js';
 import type { TraceStore } from '../traces/store.js';
 import { demoDriftEvalSteps, seedDemoDriftReport } from './drift.js';
 import { demoEvalSteps } from './evals.js';
+import { demoIncidentSteps } from './incidents.js';
 import { demoRolloutSteps } from './rollouts.js';
 import { demoSteps, DEMO_MEMBERS, type DemoStep } from './story.js';
 import { seedDemoTraces } from './traces.js';
@@ -31,6 +33,7 @@ export interface DemoStores {
   readonly traces: TraceStore;
   readonly drift: DriftStore;
   readonly rollouts: RolloutStore;
+  readonly incidents: IncidentStore;
   readonly transaction: Transaction<{
     readonly registry: RegistryTx;
     readonly access: AccessTx;
@@ -39,6 +42,7 @@ export interface DemoStores {
     readonly drift: DriftTx;
     readonly rollouts: RolloutTx;
     readonly tenants: TenantTx;
+    readonly incidents: IncidentTx;
   }>;
 }
 
@@ -134,9 +138,12 @@ export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Dat
   // regresses), in time order, so the audit log reads in the order things happened.
   // alice's shadow rollout of v18 (it aborted itself) and carol's split of summarize_ticket v4 (running).
   const rollouts = demoRolloutSteps(stores, project, clock, now);
+  // The default monitor catches v18, carol rolls back and resolves incident #1; dave forces v18 again.
+  const incident = demoIncidentSteps(stores, project, clock, (to) => void (at = to), labels);
   const timeline = [
     ...demoSteps().map((step) => ({ daysAgo: step.daysAgo, run: () => apply(step) })),
     ...rollouts.steps,
+    ...incident.steps,
     ...demoEvalSteps(stores, project, clock),
     ...demoDriftEvalSteps(stores, project, clock),
     // After the complaints, bob measured what v18 changed: the drift page's first report.
@@ -147,5 +154,10 @@ export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Dat
     await step.run();
   }
   // A week of traces over the same history, so `promptops metrics` shows complaints rising after v18.
-  await seedDemoTraces(stores, project, now, rollouts.shadowSpan());
+  await seedDemoTraces(
+    stores,
+    project,
+    now,
+    [rollouts.shadowSpan(), incident.span()].filter((s) => s !== undefined),
+  );
 };

@@ -12,9 +12,11 @@ const GREETER = 'customer_support_greeter';
 const DAY_MS = 86_400_000;
 export const DEMO_TRACE_COUNT = 3600;
 export const DEMO_COMPLAINT_ID = '4481';
+/** The week's calls reach the server in hourly batches (monitors and incidents read traces by that time). */
+const BATCH_MS = 3_600_000;
 
 /** mulberry32: small, fast, and the same sequence on every run. */
-const prng = (seed: number) => () => {
+export const prng = (seed: number) => () => {
   seed = (seed + 0x6d2b79f5) | 0;
   let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
@@ -48,8 +50,8 @@ export const seedDemoTraces = async (
   { registry, traces: store }: { readonly registry: RegistryReads; readonly traces: TraceStore },
   project: ProjectRow,
   now: Date,
-  /** The calls the demo's shadow rollout recorded itself (with their copies): not made twice. */
-  skip?: { readonly startMs: number; readonly endMs: number },
+  /** Spans whose calls other demo steps recorded themselves (the shadow rollout, the incident): not made twice. */
+  skip: readonly { readonly startMs: number; readonly endMs: number }[] = [],
 ): Promise<void> => {
   const prompt = await registry.getPrompt(project.id, GREETER);
   if (prompt === undefined) return;
@@ -78,7 +80,7 @@ export const seedDemoTraces = async (
     const sha = servedAt(startedAtMs);
     const served = sha === undefined ? undefined : versions.get(sha);
     if (sha === undefined || served === undefined) continue;
-    if (skip !== undefined && startedAtMs >= skip.startMs && startedAtMs < skip.endMs) continue;
+    if (skip.some((span) => startedAtMs >= span.startMs && startedAtMs < span.endMs)) continue;
     const eventId = String(1000 + i);
     const name = NAMES[Math.floor(random() * NAMES.length)]!;
     const [question, answer] = QUESTIONS[Math.floor(random() * QUESTIONS.length)]!;
@@ -129,8 +131,15 @@ export const seedDemoTraces = async (
       scores.push({ eventId, up: !down, comment, atMs: startedAtMs + 60_000 });
     }
   }
-  for (let offset = 0; offset < traces.length; offset += 500) {
-    await store.insertTraces(project.id, traces.slice(offset, offset + 500), now.getTime());
+  // Received at the end of the hour they ended in (or now): consecutive calls of one hour are one batch.
+  const receivedAt = (trace: NewTrace): number =>
+    Math.min(now.getTime(), Math.ceil((trace.startedAtMs + (trace.latencyMs ?? 0) + 1) / BATCH_MS) * BATCH_MS);
+  for (let offset = 0; offset < traces.length;) {
+    const at = receivedAt(traces[offset]!);
+    let end = offset + 1;
+    while (end < traces.length && receivedAt(traces[end]!) === at) end += 1;
+    await store.insertTraces(project.id, traces.slice(offset, end), at);
+    offset = end;
   }
   for (const score of scores) {
     await store.insertScore(project.id, {
