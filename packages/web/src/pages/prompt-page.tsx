@@ -17,6 +17,7 @@ import { EvalsTab } from './prompt/evals-tab';
 import { HistoryTab } from './prompt/history-tab';
 import { LabelCards } from './prompt/label-cards';
 import { RolloutsTab } from './prompt/rollouts-tab';
+import { TenantsTab } from './prompt/tenants-tab';
 
 // The charts (uPlot) load with the metrics tab only, so the history page stays small and fast.
 const MetricsTab = lazy(() => import('./prompt/metrics-tab').then((module) => ({ default: module.MetricsTab })));
@@ -29,6 +30,7 @@ const TABS = [
   { id: 'evals', text: 'Evals' },
   { id: 'drift', text: 'Drift' },
   { id: 'rollouts', text: 'Rollouts' },
+  { id: 'tenants', text: 'Tenants' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 const isTab = (value: string | null): value is TabId => TABS.some((tab) => tab.id === value);
@@ -125,6 +127,7 @@ export const PromptPage = ({ name }: { name: string }) => {
           />
         )}
         {tab === 'rollouts' && <RolloutsTab name={name} revision={revision} />}
+        {tab === 'tenants' && <TenantsTab name={name} tenant={search.get('tenant')} revision={revision} />}
         {tab === 'evals' && <EvalsTab name={name} run={search.get('run')} revision={revision} />}
         {tab === 'drift' && (
           <DriftTab
