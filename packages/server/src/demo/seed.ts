@@ -13,7 +13,7 @@ import type { IncidentStore, IncidentTx } from '../incidents/store.js';
 import type { ProjectRow, RegistryStore, RegistryTx } from '../registry/store.js';
 import type { ReviewStore, ReviewTx } from '../reviews/store.js';
 import type { RolloutStore, RolloutTx } from '../rollouts/store.js';
-import type { TenantTx } from '../tenants/store.js';
+import type { TenantStore, TenantTx } from '../tenants/store.js';
 import type { Transaction } from '../storage/transaction.js';
 import type { TraceStore } from '../traces/store.js';
 import { demoDriftEvalSteps, seedDemoDriftReport } from './drift.js';
@@ -21,6 +21,7 @@ import { demoEvalSteps } from './evals.js';
 import { demoIncidentSteps } from './incidents.js';
 import { demoRolloutSteps } from './rollouts.js';
 import { demoSteps, DEMO_MEMBERS, type DemoStep } from './story.js';
+import { demoTenantSteps } from './tenants.js';
 import { seedDemoTraces } from './traces.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -33,6 +34,7 @@ export interface DemoStores {
   readonly traces: TraceStore;
   readonly drift: DriftStore;
   readonly rollouts: RolloutStore;
+  readonly tenants: TenantStore;
   readonly incidents: IncidentStore;
   readonly transaction: Transaction<{
     readonly registry: RegistryTx;
@@ -146,6 +148,8 @@ export const seedDemo = async (stores: DemoStores, project: ProjectRow, now: Dat
     ...incident.steps,
     ...demoEvalSteps(stores, project, clock),
     ...demoDriftEvalSteps(stores, project, clock),
+    // acme's formal and globex's German greeter, layered on production (and their calls since).
+    ...demoTenantSteps(stores, project, clock, now),
     // After the complaints, bob measured what v18 changed: the drift page's first report.
     { daysAgo: 0.5, run: () => seedDemoDriftReport(stores, project, clock) },
   ].sort((a, b) => b.daysAgo - a.daysAgo);
