@@ -1,7 +1,6 @@
 import type { FieldIssue } from './errors.js';
 import { LABEL_PATTERN } from './refs.js';
 import { checkRules, type TargetingCondition } from './rollouts/targeting.js';
-import type { SnapshotVersion } from './snapshot.js';
 
 /**
  * Targeting rules on a bare label (no rollout needed): a context matching a rule is served a named
@@ -15,13 +14,6 @@ export interface LabelRuleInput {
   readonly name?: string;
   readonly when: readonly TargetingCondition[];
   readonly serve: { readonly label: string } | { readonly version: number };
-}
-
-/** A label rule as the snapshot carries it: a served version comes with its content, checked by sha. */
-export interface SnapshotLabelRule {
-  readonly name?: string;
-  readonly when: readonly TargetingCondition[];
-  readonly serve: { readonly label: string } | { readonly version: SnapshotVersion };
 }
 
 const checkLabelServe = (input: unknown, path: string, issues: FieldIssue[]): LabelRuleInput['serve'] | undefined => {

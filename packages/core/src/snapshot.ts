@@ -7,11 +7,11 @@ import {
   decideTargeting,
   matchRule,
   type EvaluationContext,
+  type TargetingCondition,
   type TargetingOutcome,
   type TargetingRule,
 } from './rollouts/targeting.js';
 import { effectivePrompt, type PromptOverride } from './overrides.js';
-import type { SnapshotLabelRule } from './label-rules.js';
 import type { PromptContent } from './schema.js';
 
 /**
@@ -42,6 +42,13 @@ export interface SnapshotRollout {
   readonly rules?: readonly TargetingRule[];
   /** The kill switch: everyone is served the baseline, rules and ramp aside. */
   readonly killed?: boolean;
+}
+
+/** A label's own targeting rule (label-rules.ts) as the snapshot carries it: a served version with its content. */
+export interface SnapshotLabelRule {
+  readonly name?: string;
+  readonly when: readonly TargetingCondition[];
+  readonly serve: { readonly label: string } | { readonly version: SnapshotVersion };
 }
 
 export interface SnapshotPrompt {

@@ -6,6 +6,7 @@ import type { DriftStore, DriftTx } from '../drift/store.js';
 import { createEvalStore } from '../evals/kysely-store.js';
 import { createIncidentStore } from '../incidents/kysely-store.js';
 import type { IncidentStore, IncidentTx } from '../incidents/store.js';
+import { createLabelRuleStore, type LabelRuleStore, type LabelRuleTx } from '../labels/rules-store.js';
 import { createLeaseStore } from '../leases/kysely-store.js';
 import { createMetricsStore } from '../metrics/kysely-store.js';
 import type { MetricsReads } from '../metrics/store.js';
@@ -39,6 +40,7 @@ export interface StoresTx {
   readonly drift: DriftTx;
   readonly incidents: IncidentTx;
   readonly webhooks: WebhookTx;
+  readonly labelRules: LabelRuleTx;
 }
 
 /** Escape hatch for tests and DBA tooling (e.g. dropping the append-only triggers). Never for application code. */
@@ -60,6 +62,7 @@ export interface Stores {
   readonly drift: DriftStore;
   readonly incidents: IncidentStore;
   readonly webhooks: WebhookStore;
+  readonly labelRules: LabelRuleStore;
   /** The grouped counts `/metrics` reads. */
   readonly metrics: MetricsReads;
   readonly traces: TraceStoreHandle;
@@ -93,6 +96,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
   const drift = createDriftStore(db);
   const incidents = createIncidentStore(db);
   const webhooks = createWebhookStore(db);
+  const labelRules = createLabelRuleStore(db);
   const traces = createTraceStore(db, dialect, {
     ...(sqliteFile === undefined ? {} : { sqliteFile }),
     ...(postgresUrl === undefined ? {} : { postgresUrl }),
@@ -110,6 +114,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
       let driftTx: DriftTx | undefined;
       let incidentsTx: IncidentTx | undefined;
       let webhooksTx: WebhookTx | undefined;
+      let labelRulesTx: LabelRuleTx | undefined;
       return fn({
         get registry() {
           return (registryTx ??= registry.inTransaction(scope));
@@ -138,6 +143,9 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
         get webhooks() {
           return (webhooksTx ??= webhooks.inTransaction(scope));
         },
+        get labelRules() {
+          return (labelRulesTx ??= labelRules.inTransaction(scope));
+        },
       });
     });
   return {
@@ -152,6 +160,7 @@ export const openStores = (dbUrl: string, options: StoresOptions = {}): Stores &
     drift,
     incidents,
     webhooks,
+    labelRules,
     metrics: createMetricsStore(db),
     traces,
     transaction,

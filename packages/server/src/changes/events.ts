@@ -4,6 +4,8 @@ import {
   PromptopsError,
   type DeploymentKind,
   type LabelChangeEvent,
+  type LabelRulesChangeEvent,
+  type SnapshotLabelRule,
   type OverrideChangeEvent,
   type PromptContent,
   type PromptOverride,
@@ -19,9 +21,9 @@ import type { AuditRow, RegistryReads } from '../registry/store.js';
  * transaction as every label move, and shared by all replicas, so its `seq` is the event id everywhere.
  */
 
-export type { LabelChangeEvent, OverrideChangeEvent, RolloutChangeEvent };
+export type { LabelChangeEvent, LabelRulesChangeEvent, OverrideChangeEvent, RolloutChangeEvent };
 
-export type ChangeEvent = LabelChangeEvent | RolloutChangeEvent | OverrideChangeEvent;
+export type ChangeEvent = LabelChangeEvent | RolloutChangeEvent | OverrideChangeEvent | LabelRulesChangeEvent;
 
 export interface ChangePage {
   readonly events: ChangeEvent[];
@@ -118,6 +120,23 @@ export const rolloutChangeOf = (row: AuditRow): RolloutChange | undefined => {
     label,
     rollout: { id: rolloutId, salt, mode, state, ramp, candidateSha, candidateVersion, ...targeting },
   };
+};
+
+interface LabelRulesChange {
+  readonly name: string;
+  readonly label: string;
+  /** As stored (labels/rules.ts): a served version by number and sha; null when cleared. */
+  readonly rules: readonly { serve: { label?: string; version?: number; sha?: string } }[] | null;
+}
+
+/** The label rules an audit entry records (labels/rules.ts writes the data), if any. */
+export const labelRulesChangeOf = (row: AuditRow): LabelRulesChange | undefined => {
+  if (row.action !== 'label.rules_set') return undefined;
+  const { name, label, rules } = JSON.parse(row.data) as Record<string, unknown>;
+  if (typeof name !== 'string' || typeof label !== 'string' || !(rules === null || Array.isArray(rules))) {
+    return undefined;
+  }
+  return { name, label, rules: rules as LabelRulesChange['rules'] };
 };
 
 interface OverrideChange {
@@ -227,6 +246,29 @@ export const createChangeReader = (registry: RegistryReads): ChangeReader => {
     return { type: 'override', seq, name, tenant, override: { version, sha, label, override, base } };
   };
 
+  /** A served version carries its content, as in the snapshot. */
+  const labelRulesEvent = async (
+    projectId: number,
+    seq: number,
+    { name, label, rules }: LabelRulesChange,
+  ): Promise<LabelRulesChangeEvent> => {
+    if (rules === null) return { type: 'label_rules', seq, name, label, rules: null };
+    const promptId = await promptIdOf(projectId, name);
+    const full: SnapshotLabelRule[] = [];
+    for (const { serve, ...rest } of rules) {
+      if (serve.sha === undefined) {
+        full.push({ ...rest, serve } as SnapshotLabelRule);
+        continue;
+      }
+      const content = await contentOf(projectId, promptId, serve.sha);
+      full.push({
+        ...rest,
+        serve: { version: { version: serve.version ?? 0, sha: serve.sha, content } },
+      } as SnapshotLabelRule);
+    }
+    return { type: 'label_rules', seq, name, label, rules: full };
+  };
+
   return {
     latestSeq: (projectId) => registry.latestAuditSeq(projectId),
     contentOf,
@@ -246,6 +288,11 @@ export const createChangeReader = (registry: RegistryReads): ChangeReader => {
           const content = await contentOf(projectId, await promptIdOf(projectId, name), candidateSha);
           const candidate = { version: candidateVersion, sha: candidateSha, content };
           events.push({ type: 'rollout', seq: row.seq, name, label, rollout: { ...rest, candidate } });
+          continue;
+        }
+        const ruled = labelRulesChangeOf(row);
+        if (ruled !== undefined) {
+          events.push(await labelRulesEvent(projectId, row.seq, ruled));
           continue;
         }
         const override = overrideChangeOf(row);
