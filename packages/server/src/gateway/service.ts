@@ -288,6 +288,7 @@ export const createGatewayService = (deps: GatewayDeps) => {
         ...(served.rolloutId === null ? {} : { 'x-promptops-rollout': served.rolloutId }),
         ...(served.rule === undefined ? {} : { 'x-promptops-rule': String(served.rule) }),
         ...(served.labelRule === undefined ? {} : { 'x-promptops-label-rule': String(served.labelRule) }),
+        ...(served.labelRule === undefined ? {} : { 'x-promptops-label-rule': String(served.labelRule) }),
         ...tenantHeaders(served),
         'x-promptops-trace-id': call.eventId,
       };

@@ -21,6 +21,7 @@ import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.j
 import { webhooksMigration } from './0017-webhooks.js';
 import { rolloutTargetingMigration } from './0018-rollout-targeting.js';
 import { labelRulesMigration } from './0023-label-rules.js';
+import { labelRulesMigration } from './0023-label-rules.js';
 import { evalRunTenantsMigration } from './0022-eval-run-tenants.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
@@ -43,6 +44,7 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0016-change-request-rollouts': changeRequestRolloutsMigration(),
   '0017-webhooks': webhooksMigration(dialect),
   '0018-rollout-targeting': rolloutTargetingMigration(),
+  '0023-label-rules': labelRulesMigration(dialect),
   '0023-label-rules': labelRulesMigration(dialect),
   '0022-eval-run-tenants': evalRunTenantsMigration(),
 });
