@@ -183,7 +183,7 @@ export class PromptopsProvider implements Provider {
     const answer = this.answers.get(resolved) ?? this.answer(resolved);
     const tenant = tenantOf(resolved);
     const reason =
-      tenant !== null || this.ruleMatched(key.name, options)
+      tenant !== null || resolved.labelRule !== null || this.ruleMatched(key.name, options)
         ? StandardResolutionReasons.TARGETING_MATCH
         : resolved.rolloutId !== null && options.unitKey !== undefined
           ? StandardResolutionReasons.SPLIT
