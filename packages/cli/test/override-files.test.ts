@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLockfile } from '@promptops/core';
+import {
+  createLockfile,
+  formatLockfile,
+  overrideSha,
+  parseLockfile,
+  parsePromptFile,
+  promptSha,
+} from '@promptops/core';
 import { createClient } from '../../sdk/src/index.js';
 import { hashTree, run, tempDir, writeAt, type RunOptions } from './helpers.js';
 import { startRegistry, type Registry } from './registry.js';
@@ -249,6 +256,41 @@ describe('promptops check on override files (offline)', () => {
       expect.objectContaining({ path: 'params.temperature', code: 'invalid_override' }),
     ]);
     expect(at('acme/missing.override.yaml')).toEqual([expect.objectContaining({ code: 'prompt_not_found' })]);
+
+    // Against a lock: a tenant named like an Object property is just a name (own-property lookups).
+    const own = await tempDir('promptops-cli-override-own-');
+    await writeAt(own, 'prompts/greeter.prompt.yaml', GREETER);
+    await writeAt(own, 'prompts/overrides/constructor/greeter.override.yaml', 'slots:\n  greeting: Yo\n');
+    const content = parsePromptFile(GREETER, { file: 'greeter', defaultName: 'greeter' });
+    await writeAt(
+      own,
+      'promptops.lock',
+      formatLockfile(
+        createLockfile({
+          greeter: {
+            sha: promptSha(content),
+            version: 1,
+            label: 'production',
+            overrides: {
+              acme: {
+                version: 1,
+                sha: overrideSha({ slots: { greeting: 'Hey' } }),
+                label: 'production',
+                override: { slots: { greeting: 'Hey' } },
+                base: null,
+              },
+            },
+          },
+        }),
+      ),
+    );
+    const ownCheck = await run(['check', '--no-evals', '--json'], { cwd: own });
+    expect(ownCheck.json<Json>().problems).toEqual([
+      expect.objectContaining({
+        code: 'stale_lock',
+        message: expect.stringContaining('has no override of "greeter" for tenant constructor'),
+      }),
+    ]);
 
     const text = await run(['check', '--no-evals'], { cwd: work });
     expect(text.stdout).toContain('prompts/overrides/acme/greeter.override.yaml');

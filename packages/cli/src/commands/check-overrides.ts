@@ -62,8 +62,11 @@ export const checkOverrideFiles = async (
   for (const o of overrides) {
     const { tenant, name } = o.target;
     const { override, label, base } = o.content;
-    const entry = lock?.lock.prompts[name];
-    const locked = entry?.overrides?.[tenant];
+    // Own properties only: a prompt or tenant named like `constructor` is just a name.
+    const prompts = lock?.lock.prompts;
+    const entry = prompts !== undefined && Object.hasOwn(prompts, name) ? prompts[name] : undefined;
+    const locked =
+      entry?.overrides !== undefined && Object.hasOwn(entry.overrides, tenant) ? entry.overrides[tenant] : undefined;
     // A pinned base is checked against the lock's copy of it when embedded, else the prompt's file.
     const against =
       base !== null && locked?.base?.content !== undefined && sameBase(base, locked.base)
