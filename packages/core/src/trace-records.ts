@@ -18,7 +18,8 @@ export interface TraceRecord {
   } | null;
   readonly label: string | null;
   readonly tenant: string | null;
-  readonly rollout: { readonly id: string | null; readonly arm: string | null } | null;
+  /** `unit`: the hash of the call's unit key (rolloutUnitHash), when the caller sent one. */
+  readonly rollout: { readonly id: string | null; readonly arm: string | null; readonly unit?: string } | null;
   /** A shadow output's trace: the id of the baseline trace it pairs with (same input, the candidate's output). */
   readonly shadowOf: string | null;
   readonly releaseSha: string | null;

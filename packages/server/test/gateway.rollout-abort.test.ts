@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import OpenAI, { APIError } from 'openai';
 import type { FastifyInstance } from 'fastify';
+import { rolloutUnitHash } from '@promptops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app/app.js';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
@@ -161,6 +162,13 @@ for (const dialect of DIALECTS)
         (g) => g['metric'] === 'error_rate',
       );
       expect(errors).toMatchObject({ status: 'fail' });
+      // The traces carry each unit's hash, never its key, and the SRM check counted units by it.
+      expect(shown['decisions'].at(-1)['figures']['srm']).toMatchObject({ counted: 'units' });
+      const traces = (await api('GET', `/api/v1/traces?rollout=${id}&limit=500`))['traces'] as Json[];
+      const hashes = new Map(Array.from({ length: unit }, (_, i) => [rolloutUnitHash(id, `user-${i + 1}`), i + 1]));
+      expect(traces.length).toBeGreaterThan(0);
+      for (const trace of traces) expect(hashes.has(trace['rollout']['unit'] as string)).toBe(true);
+      expect(JSON.stringify(traces)).not.toMatch(/user-\d/);
       expect((await api('GET', '/api/v1/prompts/bake/labels'))['labels']).toContainEqual(
         expect.objectContaining({ label: 'production', version: 1 }),
       );

@@ -106,7 +106,7 @@ const fields: Record<string, Field> = {
 };
 const nested: Record<string, Record<string, Field>> = {
   prompt: promptFields,
-  rollout: { id: lengths(1, 200), arm: lengths(1, 200) },
+  rollout: { id: lengths(1, 200), arm: lengths(1, 200), unit: hex(16) },
   usage: { inputTokens: numbers(1e9, true), outputTokens: numbers(1e9, true) },
 };
 const REQUIRED = new Set(['id', 'startedAt', 'name']);

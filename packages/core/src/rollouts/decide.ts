@@ -16,6 +16,13 @@ export interface RolloutObservations {
   readonly stepSamples: ArmPair<number>;
   /** Distinct unit keys per arm since the current step started, calls without one left out (split only). */
   readonly stepUnits?: ArmPair<number>;
+  /**
+   * What `stepUnits` counts: `units` (distinct unit hashes; the default) or `calls`, when no trace of the
+   * step carries a unit and calls stand in for them.
+   */
+  readonly unitsCounted?: 'units' | 'calls';
+  /** Calls of the step with no unit, left out of `stepUnits` when it counts units. */
+  readonly callsWithoutUnit?: number;
   /** Guardrail figures per arm since the rollout started. */
   readonly metrics: RolloutMetrics;
 }
@@ -48,7 +55,7 @@ export interface RolloutDecision {
   readonly nextStep: { readonly index: number; readonly ramp: number } | null;
   readonly guardrails: readonly GuardrailVerdict[];
   /** Null in a shadow, or when the step's ramp leaves an arm empty (0 or 100 %). */
-  readonly srm: SrmResult | null;
+  readonly srm: (SrmResult & { readonly counted: 'units' | 'calls' }) | null;
 }
 
 const formatDuration = (ms: number): string => {
@@ -94,9 +101,10 @@ export const decide = (rollout: Rollout, observations: RolloutObservations, now:
     following === undefined || following >= 100 ? null : { index: rollout.stepIndex + 1, ramp: following };
   const guardrails = evaluateGuardrails(config.guardrails, observations.metrics, config.alpha, config.sequentialTuning);
   const units = observations.stepUnits;
+  const counted = observations.unitsCounted ?? 'units';
   const srm =
     config.mode === 'split' && units !== undefined && ramp > 0 && ramp < 100
-      ? sampleRatioMismatch([units.baseline, units.candidate], [100 - ramp, ramp])
+      ? { ...sampleRatioMismatch([units.baseline, units.candidate], [100 - ramp, ramp]), counted }
       : null;
   const base = { at: now.toISOString(), step, guardrails, srm, nextStep: null };
   const verdict = (action: RolloutVerdict, cause: DecisionCause, reason: string): RolloutDecision => ({
@@ -111,10 +119,17 @@ export const decide = (rollout: Rollout, observations: RolloutObservations, now:
   const failed = guardrails.filter((g) => g.status === 'fail');
   if (failed.length > 0) return verdict('abort', 'guardrail_failed', failed.map((g) => g.reason).join('; '));
   if (srm?.mismatch === true) {
+    const unitless = observations.callsWithoutUnit ?? 0;
+    const what =
+      counted === 'calls'
+        ? 'calls (no trace carries a unit)'
+        : unitless > 0
+          ? `units (${unitless} calls without a unit left out)`
+          : 'units';
     return verdict(
       'pause',
       'sample_ratio_mismatch',
-      `sample-ratio mismatch at ${ramp} %: ${srm.observed[0]} baseline and ${srm.observed[1]} candidate units, expected about ${Math.round(srm.expected[0]!)} and ${Math.round(srm.expected[1]!)} (chi-square ${srm.statistic.toFixed(1)}, p = ${srm.pValue.toExponential(2)}): check assignment and trace logging`,
+      `sample-ratio mismatch at ${ramp} %: ${srm.observed[0]} baseline and ${srm.observed[1]} candidate ${what}, expected about ${Math.round(srm.expected[0]!)} and ${Math.round(srm.expected[1]!)} (chi-square ${srm.statistic.toFixed(1)}, p = ${srm.pValue.toExponential(2)}): check assignment and trace logging`,
     );
   }
   const shortfall = stepShortfall(rollout, observations.stepSamples, elapsedMs, ramp);

@@ -9,3 +9,4 @@ export * from './guardrails.js';
 export * from './decide.js';
 export * from './safe-regex.js';
 export * from './targeting.js';
+export * from './unit.js';

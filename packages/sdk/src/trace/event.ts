@@ -1,6 +1,8 @@
 import { PromptopsError, type FieldIssue } from '@promptops/core/errors';
 import { PROMPT_NAME_PATTERN } from '@promptops/core/render';
 import { LABEL_PATTERN } from '@promptops/core/resolve';
+import { rolloutUnitHash } from '@promptops/core/rollouts';
+import { sha256 } from '../digest.js';
 import type { ServedPrompt } from './prompt-link.js';
 
 /**
@@ -38,6 +40,11 @@ export interface TraceInput {
   readonly id?: string;
   /** For a shadow rollout's candidate run on a copy of a call: the id of the call's own (baseline) trace. */
   readonly shadowOf?: string;
+  /**
+   * The unit key the prompt was resolved for (`get(name, { unitKey })`). Sent only as its hash
+   * (`rollout.unit`, with a rollout's prompt), never as is: the server's sample-ratio check counts units.
+   */
+  readonly unitKey?: string;
 }
 
 export type ScoreKind = 'thumbs' | 'numeric' | 'label';
@@ -62,7 +69,7 @@ export interface IngestEvent {
   prompt?: { name: string; version?: number; sha?: string; effectiveSha?: string; overrideSha?: string };
   label?: string;
   tenant?: string;
-  rollout?: { id?: string; arm: string };
+  rollout?: { id?: string; arm: string; unit?: string };
   shadowOf?: string;
   releaseSha?: string;
   variables?: Readonly<Record<string, unknown>>;
@@ -197,6 +204,11 @@ export const buildEvent = (input: TraceInput, id: string, nowMs: number): BuiltE
     if ('variant' in prompt && typeof prompt.variant === 'string' && prompt.variant !== 'base') {
       const rolloutId = 'rolloutId' in prompt ? prompt.rolloutId : undefined;
       event.rollout = typeof rolloutId === 'string' ? { id: rolloutId, arm: prompt.variant } : { arm: prompt.variant };
+      const { unitKey } = input;
+      if (unitKey !== undefined && typeof unitKey !== 'string') bad('unitKey', 'must be a string');
+      else if (typeof rolloutId === 'string' && unitKey !== undefined && unitKey !== '') {
+        event.rollout.unit = rolloutUnitHash(rolloutId, unitKey, sha256);
+      }
     }
     if ('releaseSha' in prompt && prompt.releaseSha !== null && prompt.releaseSha !== undefined) {
       if (!RELEASE_SHA.test(prompt.releaseSha)) bad('prompt.releaseSha', 'must be 7 to 64 hex characters');

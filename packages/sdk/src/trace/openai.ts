@@ -98,12 +98,15 @@ const instrumentedCall = (state: State, original: Fn, self: unknown, args: unkno
   const started = performance.now();
   const requestModel = isObject(params) ? text(params['model']) : undefined;
   const streaming = isObject(params) && params['stream'] === true;
+  // OpenAI's `user` is the unit key, as the gateway takes it: the trace carries only its hash.
+  const user = isObject(params) ? text(params['user']) : undefined;
   const base: TraceInput = {
     id: newEventId(),
     startedAt: Date.now(),
     provider: state.options.provider ?? 'openai',
     ...(link === undefined ? {} : { prompt: link.prompt, variables: link.variables }),
     ...(requestModel === undefined ? {} : { model: requestModel }),
+    ...(user === undefined ? {} : { unitKey: user }),
   };
   const attributes: Record<string, AttributeValue> = { 'gen_ai.operation.name': 'chat' };
   if (requestModel !== undefined) attributes['gen_ai.request.model'] = requestModel;

@@ -67,6 +67,7 @@ export const spanAttributes = (event: IngestEvent): Record<string, AttributeValu
   set('promptops.tenant', event.tenant);
   set('promptops.rollout.id', event.rollout?.id);
   set('promptops.rollout.arm', event.rollout?.arm);
+  set('promptops.rollout.unit', event.rollout?.unit);
   set('promptops.shadow_of', event.shadowOf);
   set('promptops.release.sha', event.releaseSha);
   for (const [key, value] of Object.entries(event.attributes ?? {})) {

@@ -1,8 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import {
   isPromptopsError,
   renderPrompt,
+  rolloutUnitHash,
   type PromptContent,
   type Resolution,
   type ShadowTarget,
@@ -105,6 +106,8 @@ const tenantHeaders = (served: GatewayResolution): Record<string, string> =>
         ...(served.tenant.overrideSha === null ? {} : { 'x-promptops-override-sha': served.tenant.overrideSha }),
       };
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 export const createGatewayService = (deps: GatewayDeps) => {
   const now = deps.now ?? Date.now;
   /** Answers sent whose trace (and shadow copy) is still to be handed on. */
@@ -132,7 +135,18 @@ export const createGatewayService = (deps: GatewayDeps) => {
       },
       ...(call.served.tenant === null ? {} : { tenant: call.served.tenant.tenant }),
       ...(call.served.label === null ? {} : { label: call.served.label }),
-      ...(arm.rolloutId === null ? {} : { rollout: { id: arm.rolloutId, arm: arm.arm } }),
+      ...(arm.rolloutId === null
+        ? {}
+        : {
+            rollout: {
+              id: arm.rolloutId,
+              arm: arm.arm,
+              // The unit's hash, never its key: the SRM check counts units by it.
+              ...(call.request.unitKey === null
+                ? {}
+                : { unit: rolloutUnitHash(arm.rolloutId, call.request.unitKey, sha256) }),
+            },
+          }),
       ...(Object.keys(call.request.variables).length === 0 ? {} : { variables: call.request.variables }),
       ...(summary?.output == null ? {} : { output: truncate(summary.output, MAX_OUTPUT_CHARS) }),
       model: summary?.model ?? target.content.config.model ?? undefined,
@@ -287,7 +301,6 @@ export const createGatewayService = (deps: GatewayDeps) => {
         'x-promptops-arm': served.variant,
         ...(served.rolloutId === null ? {} : { 'x-promptops-rollout': served.rolloutId }),
         ...(served.rule === undefined ? {} : { 'x-promptops-rule': String(served.rule) }),
-        ...(served.labelRule === undefined ? {} : { 'x-promptops-label-rule': String(served.labelRule) }),
         ...(served.labelRule === undefined ? {} : { 'x-promptops-label-rule': String(served.labelRule) }),
         ...tenantHeaders(served),
         'x-promptops-trace-id': call.eventId,

@@ -10,8 +10,10 @@ export interface ArmObservations {
   readonly metrics: RolloutMetrics;
   /** Calls per arm over the window. */
   readonly requests: ArmPair<number>;
-  /** Distinct unit keys per arm over the window, when known (the SRM test counts these, else calls). */
+  /** Distinct unit hashes per arm over the window, when known (the SRM test counts these, else calls). */
   readonly units?: ArmPair<number>;
+  /** Calls per arm with no unit hash, left out of `units`. */
+  readonly unitless?: ArmPair<number>;
 }
 
 export interface RolloutObservationSource {

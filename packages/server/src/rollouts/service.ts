@@ -6,6 +6,7 @@ import {
   gateFailureMessages,
   newRollout,
   rolloutArmFigures,
+  srmCounts,
   summarizeShadowPairs,
   targetingRules,
   transitionRollout,
@@ -457,7 +458,7 @@ export const createRolloutService = (
         coreRollout(row),
         {
           stepSamples: sinceStep.requests,
-          stepUnits: sinceStep.units ?? sinceStep.requests,
+          ...srmCounts(sinceStep),
           metrics: sinceStart.metrics,
         },
         now,
@@ -502,7 +503,14 @@ export const createRolloutService = (
     return {
       rollout: toRolloutView(row),
       decisions,
-      arms: seen ? rolloutArmFigures(figures, config.alpha, config.sequentialTuning) : null,
+      arms: seen
+        ? rolloutArmFigures(
+            // Units only where traces carry them (null, not zeros, otherwise).
+            { ...figures, units: srmCounts(figures).unitsCounted === 'units' ? figures.units : undefined },
+            config.alpha,
+            config.sequentialTuning,
+          )
+        : null,
       guardrails: seen
         ? evaluateGuardrails(config.guardrails, figures.metrics, config.alpha, config.sequentialTuning)
         : null,

@@ -104,6 +104,8 @@ export interface TracesTable {
   tenant: string | null;
   rollout_id: string | null;
   rollout_arm: string | null;
+  /** The hash of the call's unit key (migration 0019). */
+  rollout_unit: string | null;
   /** The event id of the baseline trace a shadow output pairs with (migration 0013). */
   shadow_of: string | null;
   release_sha: string | null;

@@ -18,7 +18,9 @@ export interface WellFormedEvent {
   readonly prompt?: WellFormedPrompt | undefined;
   readonly label?: string | undefined;
   readonly tenant?: string | undefined;
-  readonly rollout?: { readonly id?: string | undefined; readonly arm?: string | undefined } | undefined;
+  readonly rollout?:
+    | { readonly id?: string | undefined; readonly arm?: string | undefined; readonly unit?: string | undefined }
+    | undefined;
   readonly shadowOf?: string | undefined;
   readonly releaseSha?: string | undefined;
   readonly variables?: unknown;
@@ -109,7 +111,11 @@ export const isWellFormedEvent = (input: unknown): input is WellFormedEvent => {
     wellFormedPrompt(e['prompt']) &&
     optPattern(e['label'], LABEL_PATTERN) &&
     shortText(e['tenant']) &&
-    (rollout === undefined || (isObject(rollout) && shortText(rollout['id']) && shortText(rollout['arm']))) &&
+    (rollout === undefined ||
+      (isObject(rollout) &&
+        shortText(rollout['id']) &&
+        shortText(rollout['arm']) &&
+        optPattern(rollout['unit'], HEX16))) &&
     optString(e['shadowOf'], 1, MAX_EVENT_ID_LENGTH, EVENT_ID) &&
     optPattern(e['releaseSha'], RELEASE_SHA) &&
     optString(e['output'], 0, MAX_OUTPUT_LENGTH) &&

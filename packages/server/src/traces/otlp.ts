@@ -196,6 +196,7 @@ const MAPPED = new Set([
   'promptops.tenant',
   'promptops.rollout.id',
   'promptops.rollout.arm',
+  'promptops.rollout.unit',
   'promptops.shadow_of',
   'promptops.release.sha',
   'promptops.variables',
@@ -278,7 +279,10 @@ const toEvent = (view: OtlpSpanView, resource: Map<string, AttrValue>): Record<s
           },
     label: text(a.get('promptops.label')),
     tenant: text(a.get('promptops.tenant')),
-    rollout: rolloutId === undefined && rolloutArm === undefined ? undefined : { id: rolloutId, arm: rolloutArm },
+    rollout:
+      rolloutId === undefined && rolloutArm === undefined
+        ? undefined
+        : { id: rolloutId, arm: rolloutArm, unit: text(a.get('promptops.rollout.unit')) },
     shadowOf: text(a.get('promptops.shadow_of')),
     releaseSha: text(a.get('promptops.release.sha')),
     variables: variablesOf(a.get('promptops.variables')),

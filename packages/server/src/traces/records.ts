@@ -19,7 +19,14 @@ export const toTraceRecord = (row: TraceRow): TraceRecord => ({
       : { name: row.promptName, version: row.promptVersion, sha: row.promptSha, effectiveSha: row.effectiveSha },
   label: row.label,
   tenant: row.tenant,
-  rollout: row.rolloutId === null && row.rolloutArm === null ? null : { id: row.rolloutId, arm: row.rolloutArm },
+  rollout:
+    row.rolloutId === null && row.rolloutArm === null
+      ? null
+      : {
+          id: row.rolloutId,
+          arm: row.rolloutArm,
+          ...(row.rolloutUnit === null ? {} : { unit: row.rolloutUnit }),
+        },
   shadowOf: row.shadowOf,
   releaseSha: row.releaseSha,
   variables: parseJson(row.variables),

@@ -67,7 +67,20 @@ export const ingestEventSchema = z.object({
     .optional(),
   label: z.string().regex(LABEL_PATTERN, 'is not a label name').optional(),
   tenant: shortText.optional(),
-  rollout: z.object({ id: shortText.optional(), arm: shortText.optional() }).optional(),
+  rollout: z
+    .object({
+      id: shortText.optional(),
+      arm: shortText.optional(),
+      /** The hash of the call's unit key (core's rolloutUnitHash): the SRM check counts distinct ones. */
+      unit: z
+        .string()
+        .regex(
+          /^[0-9a-fA-F]{16}$/,
+          'must be 16 hex characters: the start of sha256("ROLLOUT_ID:UNIT_KEY") (rolloutUnitHash in @promptops/core), never the unit key itself',
+        )
+        .optional(),
+    })
+    .optional(),
   /** A shadow rollout's candidate output: the id of the baseline call's trace it pairs with. */
   shadowOf: eventId.optional(),
   releaseSha: z
@@ -152,6 +165,7 @@ const toRow = (event: WellFormedEvent, nowMs: number): ParsedEvent => {
     tenant: event.tenant ?? null,
     rolloutId: rollout?.id ?? null,
     rolloutArm: rollout?.arm ?? null,
+    rolloutUnit: rollout?.unit?.toLowerCase() ?? null,
     shadowOf: event.shadowOf ?? null,
     releaseSha: event.releaseSha?.toLowerCase() ?? null,
     variables: json(variables.value),

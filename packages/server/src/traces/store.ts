@@ -22,6 +22,8 @@ export interface NewTrace {
   readonly tenant: string | null;
   readonly rolloutId: string | null;
   readonly rolloutArm: string | null;
+  /** The hash of the call's unit key (core's rolloutUnitHash), never the key. Absent means none. */
+  readonly rolloutUnit?: string | null;
   /** A shadow output's trace: the event id of the baseline trace it pairs with. Absent means none. */
   readonly shadowOf?: string | null;
   readonly releaseSha: string | null;
@@ -43,6 +45,7 @@ export interface TraceRow extends NewTrace {
   /** Internal row id (cursor tie-breaker); the public id is `eventId`. */
   readonly id: number;
   readonly projectId: number;
+  readonly rolloutUnit: string | null;
   readonly shadowOf: string | null;
   readonly createdAtMs: number;
 }
@@ -148,6 +151,10 @@ export interface TraceRollupStatus {
 export interface RolloutTraceFigures {
   readonly metrics: RolloutMetrics;
   readonly requests: ArmPair<number>;
+  /** Distinct unit hashes per arm (calls without one left out). */
+  readonly units: ArmPair<number>;
+  /** Calls per arm with no unit hash. */
+  readonly unitless: ArmPair<number>;
 }
 
 /** One call of a rollout with what the live assertions read. */

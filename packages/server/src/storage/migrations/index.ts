@@ -20,6 +20,7 @@ import { tenantOverridesMigration } from './0015-tenant-overrides.js';
 import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.js';
 import { webhooksMigration } from './0017-webhooks.js';
 import { rolloutTargetingMigration } from './0018-rollout-targeting.js';
+import { traceUnitsMigration } from './0019-trace-units.js';
 import { labelRulesMigration } from './0023-label-rules.js';
 import { labelRulesMigration } from './0023-label-rules.js';
 import { evalRunTenantsMigration } from './0022-eval-run-tenants.js';
@@ -44,6 +45,7 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0016-change-request-rollouts': changeRequestRolloutsMigration(),
   '0017-webhooks': webhooksMigration(dialect),
   '0018-rollout-targeting': rolloutTargetingMigration(),
+  '0019-trace-units': traceUnitsMigration(),
   '0023-label-rules': labelRulesMigration(dialect),
   '0023-label-rules': labelRulesMigration(dialect),
   '0022-eval-run-tenants': evalRunTenantsMigration(),

@@ -52,6 +52,7 @@ const toTrace = (row: Selectable<TracesTable>): TraceRow => ({
   tenant: row.tenant,
   rolloutId: row.rollout_id,
   rolloutArm: row.rollout_arm,
+  rolloutUnit: row.rollout_unit,
   shadowOf: row.shadow_of,
   releaseSha: row.release_sha,
   variables: row.variables,

@@ -6,7 +6,8 @@ import type { RolloutOutputRow, RolloutTraceFigures, ShadowPairRows, ShadowSide,
 /**
  * A rollout's figures from its traces, read by the time the server received them (`created_at_ms`, the
  * server's clock, as the rollout's step times are), through the (project, rollout, received) index: two
- * grouped reads per look, whatever the window. Raw rows rather than the rollups: the guardrails need sums
+ * grouped reads per look, whatever the window. Units are distinct `rollout_unit` hashes (calls without
+ * one counted apart), for the sample-ratio check. Raw rows rather than the rollups: the guardrails need sums
  * of squares, which the rollups do not keep, and the rollout's own traces are few next to the project's.
  */
 
@@ -23,8 +24,19 @@ export const rolloutFigures = async (
 ): Promise<RolloutTraceFigures> => {
   const window = sql`t.project_id = ${projectId} and t.rollout_id = ${rolloutId} and t.created_at_ms >= ${sinceMs}
     and t.rollout_arm in ('baseline', 'candidate')`;
-  const calls = await sql<{ arm: string; n: number; errors: number; lat_n: number; lat_sum: number; lat_sq: number }>`
-    select t.rollout_arm as arm, count(*) as n, sum(case when t.status = 'error' then 1 else 0 end) as errors,
+  const calls = await sql<{
+    arm: string;
+    n: number;
+    units: number;
+    unitless: number;
+    errors: number;
+    lat_n: number;
+    lat_sum: number;
+    lat_sq: number;
+  }>`
+    select t.rollout_arm as arm, count(*) as n, count(distinct t.rollout_unit) as units,
+      sum(case when t.rollout_unit is null then 1 else 0 end) as unitless,
+      sum(case when t.status = 'error' then 1 else 0 end) as errors,
       count(t.latency_ms) as lat_n, coalesce(sum(t.latency_ms), 0) as lat_sum,
       coalesce(sum(t.latency_ms * t.latency_ms), 0) as lat_sq
     from traces t where ${window} group by t.rollout_arm`.execute(db);
@@ -36,6 +48,8 @@ export const rolloutFigures = async (
     group by t.rollout_arm, s.kind`.execute(db);
 
   const requests = pair(() => 0);
+  const units = pair(() => 0);
+  const unitless = pair(() => 0);
   const errorRate = pair<ProportionStats>(() => ({ count: 0, events: 0 }));
   const latency = pair<MeanStats>(() => ({ count: 0, sum: 0, sumOfSquares: 0 }));
   const score = pair<MeanStats>(() => ({ count: 0, sum: 0, sumOfSquares: 0 }));
@@ -43,6 +57,8 @@ export const rolloutFigures = async (
   for (const row of calls.rows) {
     if (!isArm(row.arm)) continue;
     requests[row.arm] = Number(row.n);
+    units[row.arm] = Number(row.units);
+    unitless[row.arm] = Number(row.unitless);
     errorRate[row.arm] = { count: Number(row.n), events: Number(row.errors) };
     latency[row.arm] = { count: Number(row.lat_n), sum: Number(row.lat_sum), sumOfSquares: Number(row.lat_sq) };
   }
@@ -56,6 +72,8 @@ export const rolloutFigures = async (
   }
   return {
     requests: requests as ArmPair<number>,
+    units: units as ArmPair<number>,
+    unitless: unitless as ArmPair<number>,
     metrics: { error_rate: errorRate, latency, score, thumbs_down_rate: thumbsDown },
   };
 };

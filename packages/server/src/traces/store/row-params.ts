@@ -17,6 +17,7 @@ export const INSERT_COLUMNS = [
   'tenant',
   'rollout_id',
   'rollout_arm',
+  'rollout_unit',
   'shadow_of',
   'release_sha',
   'variables',
@@ -57,6 +58,7 @@ export const rowParams = (projectId: number, t: NewTrace, createdAtMs: number): 
   t.tenant,
   t.rolloutId,
   t.rolloutArm,
+  t.rolloutUnit ?? null,
   t.shadowOf ?? null,
   t.releaseSha,
   t.variables,
@@ -76,7 +78,7 @@ export const rowParams = (projectId: number, t: NewTrace, createdAtMs: number): 
 
 /**
  * Rows per statement, largest first: any batch is a few statements of these fixed shapes. The largest
- * stays under both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535): 1,000 x 28 columns.
+ * stays under both databases' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535): 1,000 x 29 columns.
  */
 export const CHUNK_SIZES = [1000, 100, 20, 5, 1] as const;
 const MAX_PARAMS = 32_766; // the smaller of the two
