@@ -27,7 +27,7 @@ export const evalJunitXml = (runs: readonly JunitRun[]): string => {
   ];
   for (const { run, file } of runs) {
     const own = (pick: (c: EvalRunInput['cases'][number]) => boolean): number => run.cases.filter(pick).length;
-    const suiteName = `${run.suite.name} (${run.prompt.name})`;
+    const suiteName = `${run.suite.name} (${run.prompt.name}${run.tenant == null ? '' : `, tenant ${run.tenant.id}`})`;
     lines.push(
       `  <testsuite name="${escapeXml(suiteName)}" tests="${run.cases.length}" failures="${own((c) => c.error === null && !c.pass)}" errors="${own((c) => c.error !== null)}" skipped="0" time="${seconds(run.durationMs)}" timestamp="${escapeXml(run.startedAt)}" file="${escapeXml(file)}">`,
     );

@@ -22,9 +22,17 @@ describe('promptops runs / gate (demo data)', () => {
   it('runs list: the greeter-basics runs on v18 and v17, newest first', async () => {
     const json = await cli(['runs', 'list', '--prompt', GREETER, '--suite', 'greeter-basics', '--json']);
     expect(json.code, json.stderr).toBe(0);
-    const { runs } = json.json<{
-      runs: { id: string; passed: boolean; prompt: { version: number }; suite: { name: string } }[];
-    }>();
+    const listed = json.json<{
+      runs: {
+        id: string;
+        passed: boolean;
+        prompt: { version: number };
+        suite: { name: string };
+        tenant: { id: string } | null;
+      }[];
+    }>().runs;
+    // The shared prompt's runs (the tenants' runs on their effective prompts are listed too).
+    const runs = listed.filter((r) => r.tenant === null);
     expect(runs.map((r) => [r.prompt.version, r.passed, r.suite.name])).toEqual([
       [18, false, 'greeter-basics'],
       [17, true, 'greeter-basics'],

@@ -3,13 +3,21 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   PromptopsError,
+  casesFor,
   parseProviderSpec,
+  parseRef,
+  promptSha,
   shortSha,
   summarizeRun,
+  suiteTenants,
+  tenantEffectivePrompt,
   type EvalRunInput,
   type EvalSuiteContent,
   type PromptContent,
+  type TenantResolution,
 } from '@promptops/core';
+import { ApiError } from '../api-client.js';
+import { overrideApi, type OverrideRecord } from '../override-api.js';
 import { labelArg, type CommandContext } from '../context.js';
 import { recordRuns } from '../eval-registry.js';
 import { printFailures } from '../eval-failures.js';
@@ -46,6 +54,8 @@ export interface SuiteRun {
   readonly run: EvalRunInput;
   readonly passed: boolean;
   readonly calls: number;
+  /** A tenant's run: the suite on that tenant's effective prompt. */
+  readonly tenant?: string;
 }
 
 const providerOption = (text: string): string => {
@@ -97,6 +107,65 @@ const promptSource = async (
     }
     return Promise.resolve({ content: prompt.content, version: null, from: prompt.file });
   };
+};
+
+/**
+ * The label whose tenants' overrides the suites run with: `--against LABEL` (what the gate will check),
+ * else `--ref` when it names a label. Undefined: no tenant runs (the overrides live in the registry).
+ */
+const tenantsLabel = (options: Pick<EvalOptions, 'ref' | 'against'>): string | undefined => {
+  if (options.against !== undefined) return options.against;
+  if (options.ref === undefined) return undefined;
+  const ref = parseRef(options.ref);
+  return ref.kind === 'label' ? ref.label : undefined;
+};
+
+/** The current overrides following `label`, by prompt name, read from the registry once per prompt. */
+const overridesSource = (client: Parameters<typeof overrideApi>[0], label: string) => {
+  const known = new Map<string, Promise<Map<string, OverrideRecord>>>();
+  return (name: string): Promise<Map<string, OverrideRecord>> => {
+    let entry = known.get(name);
+    if (entry === undefined) {
+      entry = overrideApi(client)
+        .list(name)
+        .then(
+          (records) =>
+            new Map(records.filter((r) => r.label === label && r.baseSha === null).map((r) => [r.tenant, r])),
+          (error: unknown) => {
+            // A prompt the registry does not know yet has no overrides.
+            if (error instanceof ApiError && error.status === 404) return new Map<string, OverrideRecord>();
+            throw error;
+          },
+        );
+      known.set(name, entry);
+    }
+    return entry;
+  };
+};
+
+/**
+ * The tenants a suite runs for: every tenant whose override follows the label, and every tenant a case
+ * names (without an override it is served the shared prompt); only those with a case to run.
+ */
+const tenantResolutions = (
+  suite: EvalSuiteContent,
+  base: { readonly name: string; readonly label: string; readonly content: PromptContent },
+  overrides: ReadonlyMap<string, OverrideRecord>,
+): TenantResolution[] => {
+  const sha = promptSha(base.content);
+  const tenants = [...new Set([...overrides.keys(), ...suiteTenants(suite)])].sort();
+  return tenants
+    .filter((tenant) => casesFor(suite, tenant).length > 0)
+    .map((tenant) => {
+      const record = overrides.get(tenant);
+      return tenantEffectivePrompt(
+        { ...base, sha },
+        tenant,
+        record === undefined
+          ? null
+          : { version: record.version, sha: record.sha, label: record.label, override: record.override },
+      );
+    });
 };
 
 export const discoverSuites = async (
@@ -151,8 +220,12 @@ const printHuman = (out: Output, runs: readonly SuiteRun[], columns: number | un
     const summary = summarizeRun(run.cases);
     const cached = run.cases.filter((x) => x.cached).length;
     const version = run.prompt.version === null ? 'local' : `v${run.prompt.version}`;
+    const tenant =
+      run.tenant == null
+        ? ''
+        : ` tenant ${c.bold(run.tenant.id)} (effective ${c.yellow(shortSha(run.tenant.effectiveSha))})`;
     out.line(
-      `${passed ? c.green('PASS') : c.red('FAIL')} ${c.bold(suite.name)}  ${run.prompt.name} ${version} (${c.yellow(shortSha(run.prompt.sha))})  ${run.provider.id}:${run.provider.model}  ` +
+      `${passed ? c.green('PASS') : c.red('FAIL')} ${c.bold(suite.name)}  ${run.prompt.name} ${version} (${c.yellow(shortSha(run.prompt.sha))})${tenant}  ${run.provider.id}:${run.provider.model}  ` +
         `${summary.passed}/${summary.total} passed (needs ${percent(suite.passRate)})  score ${summary.score.toFixed(2)}  ` +
         `${c.dim(`${plural(calls, 'call')}, ${cached} cached, ${run.durationMs} ms${summary.cost > 0 ? `, $${summary.cost.toFixed(4)}` : ''}`)}`,
     );
@@ -165,11 +238,13 @@ export const runLoadedSuites = async (
   ctx: CommandContext,
   command: Command,
   suites: readonly LoadedSuite[],
-  options: Pick<EvalOptions, 'ref' | 'provider' | 'concurrency' | 'cache' | 'cacheDir'>,
+  options: Pick<EvalOptions, 'ref' | 'provider' | 'concurrency' | 'cache' | 'cacheDir' | 'against'>,
 ): Promise<SuiteRun[]> => {
   const out = ctx.output(command);
   const evals = await import('@promptops/evals');
   const promptFor = await promptSource(ctx, command, suites, options.ref);
+  const label = tenantsLabel(options);
+  const overridesOf = label === undefined ? undefined : overridesSource(await ctx.client(command), label);
   const cache =
     options.cache === false
       ? null
@@ -185,35 +260,56 @@ export const runLoadedSuites = async (
     const config = options.provider === undefined ? suite.provider : parseProviderSpec(options.provider);
     const provider = evals.createProvider(config, providerOptions);
     const judges = new Map<string, ReturnType<typeof evals.createProvider>>();
-    const label = `${suite.name} (${prompt.from}${prompt.version === null ? '' : ` v${prompt.version}`})`;
-    out.progress(`${bar(0, suite.cases.length)} ${label}`);
-    const run = await evals.runSuite({
-      suite,
-      prompt: { content: prompt.content, version: prompt.version },
-      provider,
-      judgeFor: (assertion) => {
-        const spec = assertion.options?.provider;
-        if (typeof spec !== 'string') return provider;
-        let judge = judges.get(spec);
-        if (judge === undefined) {
-          judge = evals.createProvider(parseProviderSpec(spec), providerOptions);
-          judges.set(spec, judge);
-        }
-        return judge;
-      },
-      concurrency: options.concurrency,
-      cache,
-      onProgress: ({ done, total }) => out.progress(`${bar(done, total)} ${label}`),
-    });
-    out.done();
-    const { stats, ...input } = run;
-    runs.push({
-      file: loaded.file,
-      suite,
-      run: input,
-      passed: evals.runPassed(suite, input.cases),
-      calls: stats.calls,
-    });
+    const title = `${suite.name} (${prompt.from}${prompt.version === null ? '' : ` v${prompt.version}`})`;
+    const runOne = async (tenant: TenantResolution | undefined): Promise<void> => {
+      const what = tenant === undefined ? title : `${title} [tenant ${tenant.tenant}]`;
+      const total = casesFor(suite, tenant?.tenant ?? null).length;
+      out.progress(`${bar(0, total)} ${what}`);
+      const run = await evals.runSuite({
+        suite,
+        prompt: { content: prompt.content, version: prompt.version },
+        ...(tenant === undefined ? {} : { tenant }),
+        provider,
+        judgeFor: (assertion) => {
+          const spec = assertion.options?.provider;
+          if (typeof spec !== 'string') return provider;
+          let judge = judges.get(spec);
+          if (judge === undefined) {
+            judge = evals.createProvider(parseProviderSpec(spec), providerOptions);
+            judges.set(spec, judge);
+          }
+          return judge;
+        },
+        concurrency: options.concurrency,
+        cache,
+        onProgress: ({ done }) => out.progress(`${bar(done, total)} ${what}`),
+      });
+      out.done();
+      const { stats, ...input } = run;
+      runs.push({
+        file: loaded.file,
+        suite,
+        run: input,
+        passed: evals.runPassed(suite, input.cases),
+        calls: stats.calls,
+        ...(tenant === undefined ? {} : { tenant: tenant.tenant }),
+      });
+    };
+    // Cases naming no tenant run on the shared prompt; a suite of tenant cases only has no shared run.
+    if (casesFor(suite, null).length > 0) await runOne(undefined);
+    if (overridesOf === undefined || label === undefined) {
+      const named = suiteTenants(suite);
+      if (named.length > 0) {
+        out.note(
+          `${suite.name}: cases for ${named.join(', ')} not run: tenants' overrides come from the registry; add --ref LABEL or --against LABEL`,
+        );
+      }
+      continue;
+    }
+    const overrides = await overridesOf(suite.prompt);
+    for (const tenant of tenantResolutions(suite, { name: suite.prompt, label, content: prompt.content }, overrides)) {
+      await runOne(tenant);
+    }
   }
   return runs;
 };

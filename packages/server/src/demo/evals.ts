@@ -1,10 +1,17 @@
-import { parseEvalSuiteFile, type EvalSuiteContent, type PromptContent } from '@promptops/core';
+import {
+  parseEvalSuiteFile,
+  tenantEffectivePrompt,
+  type EvalSuiteContent,
+  type PromptContent,
+  type PromptOverride,
+} from '@promptops/core';
 import { createProvider, runSuite } from '@promptops/evals';
 import type { Actor, Clock } from '../context.js';
 import { createEvalGate } from '../evals/gate.js';
 import { createEvalService } from '../evals/service.js';
 import type { EvalStores } from '../evals/service.js';
 import type { ProjectRow } from '../registry/store.js';
+import type { TenantReads } from '../tenants/store.js';
 
 /**
  * The taste test of the demo story: suite `greeter-basics` for `customer_support_greeter` (the same file
@@ -59,15 +66,18 @@ export const demoSuite = (): EvalSuiteContent =>
  * is the seed's, set to each step's day.
  */
 export const demoEvalSteps = (
-  stores: EvalStores,
+  stores: EvalStores & { readonly tenants?: Pick<TenantReads, 'currentOverrides'> },
   project: ProjectRow,
   clock: Clock,
 ): { readonly daysAgo: number; readonly run: () => Promise<unknown> }[] => {
-  const { push, runOn } = demoSuiteSteps(stores, project, clock, demoSuite());
+  const { push, runOn, runTenantsOn } = demoSuiteSteps(stores, project, clock, demoSuite());
   return [
     { daysAgo: 5.5, run: () => push('greet customers by name, offer more help') },
     { daysAgo: 4.5, run: () => runOn(17) },
     { daysAgo: 2.5, run: () => runOn(18) },
+    // Once tenants have overrides on production (demo/tenants.ts), moving production checks each tenant's
+    // effective prompt too: bob runs the suite for them on both versions, as `eval --against production` does.
+    { daysAgo: 0.2, run: () => runTenantsOn([17, 18], 'production') },
   ];
 };
 
@@ -84,28 +94,59 @@ export const demoBob = (project: ProjectRow): Actor => ({
 
 /** Pushing a demo suite and running it on a greeter version, by bob, through the real eval service. */
 export const demoSuiteSteps = (
-  stores: EvalStores,
+  stores: EvalStores & { readonly tenants?: Pick<TenantReads, 'currentOverrides'> },
   project: ProjectRow,
   clock: Clock,
   suite: EvalSuiteContent,
-): { readonly push: (message: string) => Promise<unknown>; readonly runOn: (version: number) => Promise<void> } => {
+): {
+  readonly push: (message: string) => Promise<unknown>;
+  readonly runOn: (version: number) => Promise<void>;
+  readonly runTenantsOn: (versions: readonly number[], label: string) => Promise<void>;
+} => {
   const evals = createEvalService(stores, clock, createEvalGate(stores.evals));
   const actor = demoBob(project);
   const provider = createProvider(suite.provider, { env: {} });
+  const versionOf = async (version: number) => {
+    const prompt = await stores.registry.getPrompt(project.id, GREETER);
+    const row = prompt && (await stores.registry.getVersionByNumber(prompt.id, version));
+    if (prompt === undefined || row === undefined) throw new Error(`the demo has no ${GREETER} v${version}`);
+    return { promptId: prompt.id, sha: row.sha, content: JSON.parse(row.content) as PromptContent };
+  };
   return {
     push: (message) => evals.pushSuite(actor, { content: suite, message }),
     async runOn(version) {
-      const prompt = await stores.registry.getPrompt(project.id, GREETER);
-      const row = prompt && (await stores.registry.getVersionByNumber(prompt.id, version));
-      if (row === undefined) throw new Error(`the demo has no ${GREETER} v${version}`);
+      const { content } = await versionOf(version);
       const { stats: _stats, ...run } = await runSuite({
         suite,
-        prompt: { content: JSON.parse(row.content) as PromptContent, version },
+        prompt: { content, version },
         provider,
         cache: null,
         now: () => clock.now(),
       });
       await evals.recordRun(actor, run);
+    },
+    /** The suite on each tenant's effective prompt of each version, for the overrides following `label`. */
+    async runTenantsOn(versions, label) {
+      if (stores.tenants === undefined) return;
+      for (const version of versions) {
+        const { promptId, sha, content } = await versionOf(version);
+        const overrides = (await stores.tenants.currentOverrides(promptId)).filter(
+          (o) => o.label === label && o.baseSha === null,
+        );
+        for (const o of overrides) {
+          const entry = { ...o, override: JSON.parse(o.content) as PromptOverride };
+          const tenant = tenantEffectivePrompt({ name: GREETER, label, sha, content }, o.tenant, entry);
+          const { stats: _stats, ...run } = await runSuite({
+            suite,
+            prompt: { content, version },
+            tenant,
+            provider,
+            cache: null,
+            now: () => clock.now(),
+          });
+          await evals.recordRun(actor, run);
+        }
+      }
     },
   };
 };
