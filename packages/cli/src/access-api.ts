@@ -17,8 +17,12 @@ const seg = (value: string): string => encodeURIComponent(value);
 export const accessApi = (client: ApiClient) => ({
   listKeys: async (): Promise<readonly KeyRecord[]> =>
     (await client.request<{ keys: readonly KeyRecord[] }>('GET', '/keys')).keys,
-  createKey: (body: { name: string; role: AccessRole; user?: string | undefined }): Promise<CreatedKeyResult> =>
-    client.request('POST', '/keys', body),
+  createKey: (body: {
+    name: string;
+    role: AccessRole;
+    user?: string | undefined;
+    tenant?: string | undefined;
+  }): Promise<CreatedKeyResult> => client.request('POST', '/keys', body),
   rotateKey: (keyId: string, body: { graceSeconds?: number | undefined }): Promise<RotatedKeyResult> =>
     client.request('POST', `/keys/${seg(keyId)}/rotate`, body),
   revokeKey: (keyId: string): Promise<RevokedKeyResult> => client.request('POST', `/keys/${seg(keyId)}/revoke`, {}),

@@ -20,6 +20,8 @@ export interface KeyRecord {
   readonly effectiveRole: AccessRole | null;
   /** The user the key acts as (actions are attributed to them), or null. */
   readonly user: string | null;
+  /** The tenant the key is limited to (that tenant's overrides and traces only), or null: the whole project. */
+  readonly tenant: string | null;
   readonly createdBy: string;
   readonly createdAt: string;
   readonly lastUsedAt: string | null;

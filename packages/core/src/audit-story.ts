@@ -143,14 +143,16 @@ export const readAuditStory = (entries: Iterable<StoryEntry>): AuditStory => {
     } else if (action === 'project.created') {
       // In the new project's own log: its first admin key (the creator's log names the project instead).
       key(data['keyId'], seq, { role: data['role'], user: null, createdBy: actor, createdAt: at, revokedAt: null });
-    } else if (action === 'key.created') {
+    } else if (action === 'key.created' || action === 'key.rotated') {
+      // The tenant scope is compared too: a scope dropped in SQL would widen what the key reaches.
       const { role, user } = data;
-      key(data['keyId'], seq, { role, name, user, createdBy: actor, createdAt: at, revokedAt: null });
-    } else if (action === 'key.rotated') {
-      const { role, user } = data;
-      key(data['newKeyId'], seq, { role, name, user, createdBy: actor, createdAt: at, revokedAt: null });
-      const grace = typeof data['graceSeconds'] === 'number' ? data['graceSeconds'] : 0;
-      key(data['keyId'], seq, { revokedAt: new Date(Date.parse(at) + grace * 1000).toISOString() });
+      const tenant = data['tenant'] ?? null;
+      const keyId = action === 'key.created' ? data['keyId'] : data['newKeyId'];
+      key(keyId, seq, { role, name, user, tenant, createdBy: actor, createdAt: at, revokedAt: null });
+      if (action === 'key.rotated') {
+        const grace = typeof data['graceSeconds'] === 'number' ? data['graceSeconds'] : 0;
+        key(data['keyId'], seq, { revokedAt: new Date(Date.parse(at) + grace * 1000).toISOString() });
+      }
     } else if (action === 'key.revoked') {
       key(data['keyId'], seq, { revokedAt: at });
     } else if (action === 'member.added' || action === 'member.updated') {

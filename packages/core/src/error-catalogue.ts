@@ -110,6 +110,12 @@ export const ERROR_CATALOGUE = {
     'send Authorization: Bearer <api key> with a valid key',
   ),
   forbidden: e('forbidden', 'auth', "the key's role may not do this", 'use a key with a higher role'),
+  tenant_scope: e(
+    'forbidden',
+    'auth',
+    "a tenant-scoped key reaches only its own tenant's overrides and traces, and the shared prompts",
+    'use a key of the whole project for this, or act on the tenant the key is scoped to',
+  ),
   too_many_auth_failures: e(
     'rate_limited',
     'auth',

@@ -28,6 +28,11 @@ export interface PolicySpec {
   readonly authorMayApprove: boolean;
   /** Drift descriptors (`mentions.user_name`, `mentions.*`) the candidate must not drift on (offline report). */
   readonly noDrift: readonly string[];
+  /**
+   * Customer self-service: a tenant-scoped key may change its own tenant's override on the protected
+   * label (otherwise only an admin may). Nothing else changes: the label itself still moves by review.
+   */
+  readonly tenantSelfService: boolean;
 }
 
 export interface PolicyRecord extends PolicySpec {

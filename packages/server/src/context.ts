@@ -17,6 +17,11 @@ export interface Actor {
   /** The key's own name (differs from `name` when the key acts as a user). */
   readonly keyName?: string;
   /**
+   * The tenant a tenant-scoped key is limited to; absent for a key of the whole project. The auth hook
+   * lets such a key reach only routes declaring `tenantScoped`, which limit themselves to this tenant.
+   */
+  readonly tenant?: string;
+  /**
    * The project's change stamp (newest audit seq) when the request was authenticated. Caches of
    * mutable state (labels) are valid for a request only when they were filled at this stamp.
    */

@@ -5,6 +5,7 @@ import type { CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatTime, type Output } from '../output.js';
 import { integerOption } from './options.js';
+import { tenantArg } from './override.js';
 
 /** `promptops keys|members|projects`: who may do what in a project (admins manage keys and members). */
 
@@ -32,9 +33,9 @@ const userArg = (text: string): string => {
 };
 
 const roleText = (key: KeyRecord): string =>
-  key.effectiveRole === null || key.effectiveRole === key.role
+  (key.effectiveRole === null || key.effectiveRole === key.role
     ? key.role
-    : `${key.role} (acts as ${key.effectiveRole})`;
+    : `${key.role} (acts as ${key.effectiveRole})`) + ((key.tenant ?? null) === null ? '' : `, tenant ${key.tenant}`);
 
 /** The secret on stdout (pipeable), the warning on stderr; with --json both in the document. */
 const showSecret = (
@@ -87,15 +88,26 @@ export const registerAccess = (program: Command, ctx: CommandContext): void => {
     .argument('<name>', 'what the key is for, e.g. ci or checkout-service')
     .addOption(roleOption('the role the key acts with'))
     .option('--user <name>', 'a member the key acts as (actions are attributed to them; role at most theirs)', userArg)
-    .action(async (name: string, options: { role: AccessRole; user?: string }, command: Command) => {
+    .option(
+      '--tenant <tenant>',
+      'limit the key to one tenant: its overrides, its part of the snapshot and feed, its traces (viewer or editor)',
+      tenantArg,
+    )
+    .action(async (name: string, options: { role: AccessRole; user?: string; tenant?: string }, command: Command) => {
       const out = ctx.output(command);
       const created = await accessApi(await ctx.client(command)).createKey({
         name,
         role: options.role,
         user: options.user,
+        tenant: options.tenant,
       });
       const as = created.key.user === null ? '' : `, acting as ${created.key.user}`;
-      showSecret(out, `created key ${created.key.keyId} "${created.key.name}" (${created.key.role}${as}):`, created);
+      const scope = (created.key.tenant ?? null) === null ? '' : `, tenant ${created.key.tenant}`;
+      showSecret(
+        out,
+        `created key ${created.key.keyId} "${created.key.name}" (${created.key.role}${as}${scope}):`,
+        created,
+      );
     });
 
   keys

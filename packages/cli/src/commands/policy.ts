@@ -29,6 +29,7 @@ const describe = (policy: PolicyRecord): string => {
     `${policy.approvals} approval${policy.approvals === 1 ? '' : 's'} by ${policy.minRole}+${who.length > 0 ? ` among ${who.join(' and ')}` : ''}`,
     policy.authorMayApprove ? 'the author may approve' : 'not by the author',
   ];
+  if (policy.tenantSelfService) parts.push("tenant keys may change their own tenant's overrides");
   if (policy.suites.length > 0) {
     parts.push(
       `suites ${policy.suites.map((s) => (s.passRate === undefined ? s.suite : `${s.suite} (${s.passRate})`)).join(', ')}`,
@@ -69,6 +70,10 @@ export const registerPolicy = (program: Command, ctx: CommandContext): void => {
     .option('--code-owners', "only the prompt's owners (promptops owners) may approve")
     .option('--min-role <role>', 'the lowest role that may approve: reviewer, deployer or admin (default reviewer)')
     .option('--author-may-approve', 'let the author approve their own change (off by default)')
+    .option(
+      '--tenant-self-service',
+      "let a tenant-scoped key change its own tenant's override on this label (customer self-service; off by default)",
+    )
     .option('--unprotect', 'the label moves by promote again (keeps a record of the policy)')
     .option('--prompts <pattern>', "narrow the policy to prompts matching a name or glob ('support/**')", '*')
     .action(
@@ -81,6 +86,7 @@ export const registerPolicy = (program: Command, ctx: CommandContext): void => {
           codeOwners?: boolean;
           minRole?: string;
           authorMayApprove?: boolean;
+          tenantSelfService?: boolean;
           unprotect?: boolean;
           prompts: string;
         },
@@ -96,6 +102,7 @@ export const registerPolicy = (program: Command, ctx: CommandContext): void => {
           ...(options.codeOwners === true ? { codeOwners: true } : {}),
           ...(options.minRole === undefined ? {} : { minRole: options.minRole as PolicySpec['minRole'] }),
           ...(options.authorMayApprove === true ? { authorMayApprove: true } : {}),
+          ...(options.tenantSelfService === true ? { tenantSelfService: true } : {}),
         };
         const out = ctx.output(command);
         const result = await (await ctx.client(command)).setPolicy(label, body);

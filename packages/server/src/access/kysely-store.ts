@@ -47,6 +47,7 @@ const toKey = (row: KeyJoinRow): AccessKeyRow => ({
   createdAt: row.created_at,
   lastUsedAt: row.last_used_at,
   revokedAt: row.revoked_at,
+  tenant: row.tenant ?? null,
 });
 
 const memberSelect = (db: Kysely<AccessDatabase>) =>
@@ -186,6 +187,7 @@ const accessWrites = (database: Kysely<Database>, dialect: SqlDialect): Omit<Acc
             role: key.role,
             name: key.name,
             user_id: key.userId,
+            tenant: key.tenant ?? null,
             created_by: key.createdBy,
             created_at: key.createdAt,
             last_used_at: null,

@@ -20,6 +20,7 @@ export const toKeyRecord = (row: AccessKeyRow, nowMs: number): KeyRecord => {
     role: row.role,
     effectiveRole: works ? role : null,
     user: row.userName,
+    tenant: row.tenant,
     createdBy: row.createdBy,
     createdAt: row.createdAt,
     lastUsedAt: row.lastUsedAt,

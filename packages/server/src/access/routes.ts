@@ -1,3 +1,4 @@
+import { TENANT_PATTERN } from '@promptops/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireActor } from '../request/actor.js';
 import { ROLES, type Role } from './store.js';
@@ -53,7 +54,7 @@ export const accessRoutes = (access: AccessService) => async (app: FastifyInstan
     async (request) => access.getKey(requireActor(request.actor), request.params.keyId),
   );
 
-  app.post<{ Body: { name: string; role: Role; user?: string } }>(
+  app.post<{ Body: { name: string; role: Role; user?: string; tenant?: string } }>(
     '/api/v1/keys',
     {
       config: { permission: 'keys:write' },
@@ -72,6 +73,12 @@ export const accessRoutes = (access: AccessService) => async (app: FastifyInstan
             },
             role,
             user: { ...userName, description: 'a member the key acts as (its role may not exceed theirs)' },
+            tenant: {
+              type: 'string',
+              pattern: TENANT_PATTERN.source,
+              description:
+                'limits the key to this tenant: its overrides, the snapshot and change feed with only its overrides, its traces (role viewer or editor)',
+            },
           },
         },
       },

@@ -28,6 +28,12 @@ export const projectTarget = (name: string): string => `#project/${name}`;
 
 export const MAX_GRACE_SECONDS = 86_400;
 
+/**
+ * A tenant-scoped key is a customer's key: everything it may call needs at most an editor, and a higher
+ * role would let it past a protected label's rule for overrides (only the policy's self-service may).
+ */
+export const TENANT_KEY_MAX_ROLE: Role = 'editor';
+
 export interface CreatedKey {
   readonly key: KeyRecord;
   /** The key itself: shown once, never stored. */
@@ -113,21 +119,24 @@ export const insertAuditedKey = async (
     userId: number | null;
     /** The member the key acts as, by name (recorded in the entry). */
     user: string | null;
+    /** The tenant the key is limited to (recorded in the entry, which verify compares). */
+    tenant?: string | null;
     createdBy: string;
     at: string;
   },
 ): Promise<string> => {
   const { projectId, name, role, userId, user, createdBy, at } = input;
+  const tenant = input.tenant ?? null;
   const hash = hashApiKey(secret);
   const keyId = keyIdOf(hash);
-  await tx.access.insertApiKey({ projectId, keyId, hash, role, name, userId, createdBy, createdAt: at });
+  await tx.access.insertApiKey({ projectId, keyId, hash, role, name, userId, tenant, createdBy, createdAt: at });
   await tx.registry.appendAudit({
     projectId,
     at,
     actor: createdBy,
     action: 'key.created',
     target: keyTarget(keyId),
-    data: { keyId, name, role, user },
+    data: { keyId, name, role, user, ...(tenant === null ? {} : { tenant }) },
   });
   return keyId;
 };
@@ -148,7 +157,15 @@ export const createAccessService = ({ registry, access, transaction }: AccessSto
 
   const mintKey = async (
     tx: AccessWriteTx,
-    input: { projectId: number; name: string; role: Role; userId: number | null; createdBy: string; at: string },
+    input: {
+      projectId: number;
+      name: string;
+      role: Role;
+      userId: number | null;
+      tenant?: string | null;
+      createdBy: string;
+      at: string;
+    },
   ): Promise<{ keyId: string; secret: string }> => {
     const secret = generateApiKey();
     const hash = hashApiKey(secret);
@@ -175,8 +192,22 @@ export const createAccessService = ({ registry, access, transaction }: AccessSto
       return toKeyRecord(row, now().getTime());
     },
 
-    async createKey(actor: Actor, input: { name: string; role: Role; user?: string }): Promise<CreatedKey> {
+    async createKey(
+      actor: Actor,
+      input: { name: string; role: Role; user?: string; tenant?: string },
+    ): Promise<CreatedKey> {
       const at = now();
+      if (input.tenant !== undefined && roleRankOf(input.role) > roleRankOf(TENANT_KEY_MAX_ROLE)) {
+        throw new PromptopsError(
+          'invalid',
+          'invalid_request',
+          `a tenant-scoped key cannot have role ${input.role}: it reads and writes one tenant's overrides, which needs at most ${TENANT_KEY_MAX_ROLE}`,
+          {
+            fix: `use --role viewer or --role ${TENANT_KEY_MAX_ROLE} with --tenant (a policy's tenantSelfService lets it change its override on a protected label)`,
+            issues: [{ path: 'role', message: `at most ${TENANT_KEY_MAX_ROLE} with a tenant` }],
+          },
+        );
+      }
       return transaction(async (tx) => {
         await tx.access.lockProjectAccess(actor.projectId);
         const members = (await tx.access.listMembers(actor.projectId)).map((member) => member.name);
@@ -203,6 +234,7 @@ export const createAccessService = ({ registry, access, transaction }: AccessSto
           role: input.role,
           userId,
           user: input.user ?? null,
+          tenant: input.tenant ?? null,
           createdBy: actor.name,
           at: at.toISOString(),
         });
@@ -236,6 +268,7 @@ export const createAccessService = ({ registry, access, transaction }: AccessSto
           name: old.name,
           role: old.role,
           userId: old.userId,
+          tenant: old.tenant,
           createdBy: actor.name,
           at: at.toISOString(),
         });
@@ -246,7 +279,15 @@ export const createAccessService = ({ registry, access, transaction }: AccessSto
           actor: actor.name,
           action: 'key.rotated',
           target: keyTarget(keyId),
-          data: { keyId, newKeyId, name: old.name, role: old.role, user: old.userName, graceSeconds: grace },
+          data: {
+            keyId,
+            newKeyId,
+            name: old.name,
+            role: old.role,
+            user: old.userName,
+            ...(old.tenant === null ? {} : { tenant: old.tenant }),
+            graceSeconds: grace,
+          },
         });
         return {
           key: await readKey(tx, actor.projectId, newKeyId, at.getTime()),

@@ -59,6 +59,8 @@ export interface AccessKeyRow {
   readonly lastUsedAt: string | null;
   /** When the key stops (or stopped) working; a time in the future while a rotated key is in its grace. */
   readonly revokedAt: string | null;
+  /** The tenant the key is limited to (its overrides, snapshot part and traces), or null: the whole project. */
+  readonly tenant: string | null;
 }
 
 /** A new API key: bootstrap's admin key or one minted through the access API. */
@@ -70,6 +72,8 @@ export interface NewApiKey {
   readonly name: string;
   /** The user the key acts as, or null for a key of its own (a service key). */
   readonly userId: number | null;
+  /** The tenant the key is limited to; absent or null: the whole project. */
+  readonly tenant?: string | null;
   readonly createdBy: string;
   readonly createdAt: string;
 }

@@ -62,6 +62,7 @@ import { createWebhookService, type WebhookOptions } from '../webhooks/service.j
 import { registerTraces, type TraceOptions } from '../traces/plugin.js';
 import { requireActor } from '../request/actor.js';
 import { errorHandler, replyWithError } from '../request/errors.js';
+import { tenantScopeRefusal } from '../request/tenant-scope.js';
 import { refuseMalformedInput } from './input-guards.js';
 import { resolveTimeouts, type ServerTimeouts } from './timeouts.js';
 import { fastifyTrustProxy, type TrustProxy } from './trust-proxy.js';
@@ -118,7 +119,12 @@ export interface AppOptions {
   /** `/metrics` without a key (`--metrics-public`); else it needs a `metrics:read` key. */
   readonly metricsPublic?: boolean;
   /** Observes every registered route (the permission test enumerates them). */
-  readonly onRoute?: (route: { method: string; url: string; permission: Permission | undefined }) => void;
+  readonly onRoute?: (route: {
+    method: string;
+    url: string;
+    permission: Permission | undefined;
+    tenantScoped: boolean;
+  }) => void;
 }
 
 /** Routes that must declare a permission: everything an API key guards. */
@@ -169,7 +175,8 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   // One place decides who may call what; a guarded route without a declared permission cannot exist.
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
-      options.onRoute?.({ method, url: route.url ?? '', permission: route.config?.permission });
+      const { permission, tenantScoped } = route.config ?? {};
+      options.onRoute?.({ method, url: route.url ?? '', permission, tenantScoped: tenantScoped === true });
     }
     if (isGuarded(route.url ?? '') && route.config?.permission === undefined) {
       throw new Error(`route ${String(route.method)} ${route.url} declares no permission`);
@@ -180,6 +187,10 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   const authorize = (request: FastifyRequest, actor: Actor, permission: Permission | undefined): void => {
     if (permission !== undefined && !roleAllows(actor.role, permission)) {
       throw new PromptopsError(
+    // A tenant-scoped key reaches only the routes that limit themselves to its tenant.
+    if (actor.tenant !== undefined && request.routeOptions.config.tenantScoped !== true) {
+      throw tenantScopeRefusal(actor.tenant, 'use this route (it is not limited to one tenant)');
+    }
         'forbidden',
         'forbidden',
         `the key's role '${actor.role}' may not ${permissionPhrase(permission)}`,
@@ -238,10 +249,12 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
     status: 'ok',
     db: storage.dialect,
   }));
-  app.get('/api/v1/openapi.json', { config: { permission: 'prompts:read' }, schema: { hide: true } }, async () =>
-    app.swagger(),
+  app.get(
+    '/api/v1/openapi.json',
+    { config: { permission: 'prompts:read', tenantScoped: true }, schema: { hide: true } },
+    async () => app.swagger(),
   );
-  app.get('/api/v1/me', { config: { permission: 'prompts:read' } }, async (request) => {
+  app.get('/api/v1/me', { config: { permission: 'prompts:read', tenantScoped: true } }, async (request) => {
     const actor = requireActor(request.actor);
     return {
       project: { id: actor.projectId, name: actor.projectName },
@@ -252,6 +265,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       name: actor.name,
     };
   });
+      tenant: actor.tenant ?? null,
 
   const evalGate =
     options.evalGate ?? createEvalGate(storage.evals, createTenantTargets(storage.registry, storage.tenants));

@@ -119,6 +119,7 @@ export const createAuthenticator = (
         name: actorNameOf({ name: row.name, user: row.userName }),
         user: row.userName,
         keyName: row.name,
+        ...(row.tenant === null ? {} : { tenant: row.tenant }),
       },
       stopsAt: row.revokedAt === null ? null : Date.parse(row.revokedAt),
     };

@@ -160,7 +160,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
   app.get<{ Querystring: { names?: string; prefix?: string } }>(
     '/api/v1/snapshot',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       schema: {
         tags: ['changes'],
         summary:
@@ -181,7 +181,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
   app.get<{ Querystring: { after?: number; names?: string; prefix?: string; catchup: 'replay' | 'snapshot' } }>(
     '/api/v1/stream',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       exposeHeadRoute: false, // a HEAD would hold a subscription open with nothing to show for it
       schema: {
         tags: ['changes'],
@@ -214,7 +214,7 @@ export const changeRoutes = (feed: ChangeFeed) => async (app: FastifyInstance) =
   app.get<{ Querystring: { after?: number; wait: number; names?: string; prefix?: string } }>(
     '/api/v1/changes',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       exposeHeadRoute: false, // a HEAD would hold a subscription open with nothing to show for it
       schema: {
         tags: ['changes'],

@@ -103,8 +103,15 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
     options.labelRules,
   );
 
-  const filterOf = (names: NameFilter | undefined) =>
-    names === undefined ? {} : { filter: (event: ChangeEvent) => names(event.name) };
+  /** The prompts asked for; for a tenant-scoped key also no other tenant's override events. */
+  const filterOf = (names: NameFilter | undefined, actor: Actor): { filter?: (event: ChangeEvent) => boolean } => {
+    const { tenant } = actor;
+    if (tenant === undefined) return names === undefined ? {} : { filter: (event) => names(event.name) };
+    return {
+      filter: (event) =>
+        (event.type !== 'override' || event.tenant === tenant) && (names === undefined || names(event.name)),
+    };
+  };
 
   /** The position to start after: the client's, checked against the log, else the newest entry. */
   const startAfter = async (projectId: number, after: number | undefined): Promise<number> => {
@@ -151,7 +158,7 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
     ): Promise<{ events: ChangeEvent[]; cursor: number }> {
       const { projectId } = actor;
       let cursor = await startAfter(projectId, query.after);
-      const keep = filterOf(query.names).filter ?? (() => true);
+      const keep = filterOf(query.names, actor).filter ?? (() => true);
       for (;;) {
         const page = await reader.readAfter(projectId, cursor, settings.pageSize);
         cursor = page.cursor;
@@ -186,7 +193,7 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
         const subscription: Subscription = openSubscription(hub, reader, ownerOf(actor), cursor, sink, {
           pageSize: settings.pageSize,
           maxQueued: settings.maxQueuedBatches,
-          ...filterOf(query.names),
+          ...filterOf(query.names, actor),
         });
         const timer = setTimeout(() => finish([], subscription.position), waitMs);
         query.signal?.addEventListener('abort', onAbort, { once: true });
@@ -199,7 +206,7 @@ export const createChangeFeed = (registry: RegistryStore, options: ChangeFeedOpt
       return openSubscription(hub, reader, ownerOf(actor), after, sink, {
         pageSize: settings.pageSize,
         maxQueued: settings.maxQueuedBatches,
-        ...filterOf(names),
+        ...filterOf(names, actor),
       });
     },
 

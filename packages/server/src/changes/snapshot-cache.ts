@@ -24,6 +24,8 @@ export interface SnapshotScope {
   readonly names?: readonly string[];
   /** Only prompts whose name starts with it; with `names`, the prompts either selects. */
   readonly prefix?: string;
+  /** Only this tenant's overrides (a tenant-scoped key's); set from the key, never from the request. */
+  readonly tenant?: string;
 }
 
 export interface SnapshotEntry {
@@ -76,7 +78,8 @@ interface Slot extends SnapshotEntry {
 }
 
 export const scopeKey = (scope: SnapshotScope): string =>
-  `${scope.names === undefined ? '*' : [...scope.names].sort().join(',')}\u0000${scope.prefix ?? ''}`;
+  `${scope.names === undefined ? '*' : [...scope.names].sort().join(',')}\u0000${scope.prefix ?? ''}` +
+  (scope.tenant === undefined ? '' : `\u0000tenant:${scope.tenant}`);
 
 const inScope = (scope: SnapshotScope): ((name: string) => boolean) => {
   const { prefix } = scope;
@@ -204,8 +207,12 @@ export class SnapshotCache {
     return { entries: this.#entries.size, bytes: this.#entries.weight };
   }
 
-  /** The snapshot at the actor's stamp or later: from memory when one is held (no promise), else read once. */
-  entry(actor: Actor, scope: SnapshotScope): SnapshotEntry | Promise<SnapshotEntry> {
+  /**
+   * The snapshot at the actor's stamp or later: from memory when one is held (no promise), else read once.
+   * A tenant-scoped key gets only its tenant's overrides: its own entry, cache key and ETag.
+   */
+  entry(actor: Actor, requested: SnapshotScope): SnapshotEntry | Promise<SnapshotEntry> {
+    const scope: SnapshotScope = actor.tenant === undefined ? requested : { ...requested, tenant: actor.tenant };
     const key = `${actor.projectId}\u0000${scopeKey(scope)}`;
     const hit = this.#entries.get(key);
     if (hit !== undefined && hit.stamp >= actor.stamp) return hit;
@@ -251,10 +258,14 @@ export class SnapshotCache {
   }
 
   /** Current overrides by prompt name, read after the labels like rollouts (override events replace too). */
-  async #overrides(projectId: number, keep: (name: string) => boolean): Promise<Map<string, SnapshotOverrideRow[]>> {
+  async #overrides(
+    projectId: number,
+    keep: (name: string) => boolean,
+    tenant: string | undefined,
+  ): Promise<Map<string, SnapshotOverrideRow[]>> {
     const byName = new Map<string, SnapshotOverrideRow[]>();
     for (const row of (await this.overrides?.projectOverrides(projectId)) ?? []) {
-      if (!keep(row.name)) continue;
+      if (!keep(row.name) || (tenant !== undefined && row.tenant !== tenant)) continue;
       let base: SnapshotOverrideRow['base'] = null;
       if (row.baseSha !== null) {
         const pinned = await this.registry.getVersionBySha(row.promptId, row.baseSha);
@@ -303,7 +314,7 @@ export class SnapshotCache {
       active.set(row.name, list);
     }
     const keep = inScope(scope);
-    const overrides = await this.#overrides(projectId, keep);
+    const overrides = await this.#overrides(projectId, keep, scope.tenant);
     const labelRules = await this.#labelRules(projectId, keep);
     const body = Buffer.from(
       serialize(

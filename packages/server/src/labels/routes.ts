@@ -9,7 +9,7 @@ export const labelRoutes = (labels: LabelService) => async (app: FastifyInstance
   app.get<{ Params: { name: string } }>(
     '/api/v1/prompts/:name/labels',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       schema: { tags: ['labels'], summary: 'Current labels of a prompt', params: nameParams },
     },
     async (request) => ({ labels: await labels.list(requireActor(request.actor), request.params.name) }),

@@ -13,7 +13,7 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
   app.get(
     '/api/v1/prompts',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       schema: { tags: ['prompts'], summary: 'List prompts with their head and labels' },
     },
     async (request) => ({
@@ -24,7 +24,7 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
   app.get<{ Params: NameParams }>(
     '/api/v1/prompts/:name',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       schema: { tags: ['prompts'], summary: 'A prompt: head and labels', params: nameParams },
     },
     async (request) => prompts.get(requireActor(request.actor), request.params.name),
@@ -70,7 +70,7 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
   app.get<{ Params: NameParams; Querystring: { limit: number; before?: number } }>(
     '/api/v1/prompts/:name/versions',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       schema: {
         tags: ['prompts'],
         summary: 'Log of a prompt, newest first',
@@ -98,7 +98,7 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
   app.get<{ Params: NameParams & { ref: string } }>(
     '/api/v1/prompts/:name/versions/:ref',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       schema: { tags: ['prompts'], summary: 'One version by ref (v17, sha prefix, label)', params: nameRefParams },
     },
     (request, reply) => {
@@ -114,7 +114,7 @@ export const promptRoutes = (prompts: PromptService) => async (app: FastifyInsta
   app.get<{ Params: NameParams; Querystring: { from: string; to: string } }>(
     '/api/v1/prompts/:name/diff',
     {
-      config: { permission: 'prompts:read' },
+      config: { permission: 'prompts:read', tenantScoped: true },
       schema: {
         tags: ['prompts'],
         summary: 'Diff two refs',

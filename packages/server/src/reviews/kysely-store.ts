@@ -31,6 +31,7 @@ const toPolicy = (row: Selectable<ReviewDatabase['label_policies']>): PolicyRow 
   suites: list<{ suite: string; passRate?: number }>(row.suites),
   authorMayApprove: Number(row.author_may_approve) === 1,
   noDrift: list<string>(row.no_drift),
+  tenantSelfService: Number(row.tenant_self_service) === 1,
   updatedAt: row.updated_at,
   updatedBy: row.updated_by,
 });
@@ -187,6 +188,7 @@ const reviewQueries = (database: Kysely<Database>): ReviewTx => {
         suites: JSON.stringify(row.suites),
         author_may_approve: row.authorMayApprove ? 1 : 0,
         no_drift: JSON.stringify(row.noDrift),
+        tenant_self_service: row.tenantSelfService === true ? 1 : 0,
         updated_at: row.updatedAt,
         updated_by: row.updatedBy,
       };

@@ -51,6 +51,7 @@ export const toPolicyRecord = (row: PolicyRow): PolicyRecord => ({
   suites: row.suites,
   authorMayApprove: row.authorMayApprove,
   noDrift: row.noDrift,
+  tenantSelfService: row.tenantSelfService,
   updatedAt: row.updatedAt,
   updatedBy: row.updatedBy,
 });
@@ -79,6 +80,7 @@ export interface PolicyInput {
   readonly suites?: readonly { readonly suite: string; readonly passRate?: number }[];
   readonly authorMayApprove?: boolean;
   readonly noDrift?: readonly string[];
+  readonly tenantSelfService?: boolean;
 }
 
 /** A full policy from input: omitted fields take their defaults (a protected label needs 1 reviewer). */
@@ -113,6 +115,7 @@ export const policySpec = (input: PolicyInput): PolicySpec => {
     suites: suites.map(({ suite, passRate }) => (passRate === undefined ? { suite } : { suite, passRate })),
     authorMayApprove: input.authorMayApprove ?? false,
     noDrift: checkNoDrift(input.noDrift),
+    tenantSelfService: input.tenantSelfService ?? false,
   };
 };
 

@@ -55,6 +55,7 @@ export const policyRoutes = (policies: PolicyService) => async (app: FastifyInst
     authorMayApprove: { type: 'boolean' },
     // Checked by name in policySpec (core's checkNoDrift), so an unknown descriptor is named in the 400.
     noDrift: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 120 } },
+    tenantSelfService: { type: 'boolean' },
   } as const;
 
   app.get<{ Querystring: { label?: string } }>(

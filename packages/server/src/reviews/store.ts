@@ -19,6 +19,8 @@ export interface PolicyRow {
   readonly authorMayApprove: boolean;
   /** Drift descriptors a change request must not drift on (JSON list in `no_drift`). */
   readonly noDrift: readonly string[];
+  /** A tenant-scoped key may change its own tenant's override on the label (`tenant_self_service`). */
+  readonly tenantSelfService: boolean;
   readonly updatedAt: string;
   readonly updatedBy: string;
 }

@@ -23,6 +23,8 @@ export interface ApiKeysTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** The tenant the key is limited to, or null (migration 0021). */
+  tenant: string | null;
 }
 
 export interface PromptsTable {
@@ -272,6 +274,7 @@ export type ReviewDatabase = {
     suites: string;
     author_may_approve: number;
     no_drift: Generated<string>;
+    tenant_self_service: Generated<number>;
     updated_at: string;
     updated_by: string;
   };

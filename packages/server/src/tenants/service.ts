@@ -14,6 +14,7 @@ import { roleAllows } from '../auth/permissions.js';
 import type { Actor, Clock } from '../context.js';
 import { unknownPrompt } from '../prompts/errors.js';
 import { resolveRef } from '../prompts/resolve-ref.js';
+import { assertOwnTenant, seesTenant } from '../request/tenant-scope.js';
 import type { PromptRow, RegistryReads, RegistryStore, RegistryTx } from '../registry/store.js';
 import { effectivePolicy } from '../reviews/policies.js';
 import type { ReviewTx } from '../reviews/store.js';
@@ -101,22 +102,36 @@ export const createTenantService = (stores: TenantStores, clock: Clock) => {
     return { sha: version.sha, content: JSON.parse(version.content) as PromptContent };
   };
 
-  /** Refuses a change on a protected label to anyone but an admin; true when the label is protected. */
-  const checkPolicy = async (reads: ReviewTx, actor: Actor, name: string, label: string): Promise<boolean> => {
+  /**
+   * Who may change an override on a protected label: an admin, or a tenant-scoped key (its own tenant,
+   * checked before) when the policy allows tenant self-service; a tenant-scoped key never by its role
+   * alone. What the audit entry records of it, or null when the label is not protected.
+   */
+  const checkPolicy = async (
+    reads: ReviewTx,
+    actor: Actor,
+    name: string,
+    label: string,
+  ): Promise<{ protectedLabel: true; tenantSelfService?: true } | null> => {
     const policy = await effectivePolicy(reads, actor.projectId, label, name);
-    if (policy?.protected !== true) return false;
-    if (!roleAllows(actor.role, 'labels:force')) {
-      throw new PromptopsError(
-        'forbidden',
-        'label_protected',
-        `'${label}' of '${name}' is protected: its tenant overrides change only by an admin (an override changes what '${label}' serves to that tenant)`,
-        {
-          fix: `ask an admin to set it, or set the override on an unprotected label (--label staging) first`,
-          details: { name, label, policy },
-        },
-      );
+    if (policy?.protected !== true) return null;
+    if (actor.tenant !== undefined) {
+      if (policy.tenantSelfService) return { protectedLabel: true, tenantSelfService: true };
+    } else if (roleAllows(actor.role, 'labels:force')) {
+      return { protectedLabel: true };
     }
-    return true;
+    throw new PromptopsError(
+      'forbidden',
+      'label_protected',
+      `'${label}' of '${name}' is protected: its tenant overrides change only by an admin${actor.tenant === undefined ? '' : ", or by the tenant's own key where the policy allows tenant self-service"} (an override changes what '${label}' serves to that tenant)`,
+      {
+        fix:
+          actor.tenant === undefined
+            ? 'ask an admin to set it, or set the override on an unprotected label (--label staging) first'
+            : `ask an admin to set it, or to allow self-service: promptops policy set ${label} --tenant-self-service`,
+        details: { name, label, policy },
+      },
+    );
   };
 
   /** Appends a version (and its audit entry) unless it equals the current one. */
@@ -131,7 +146,7 @@ export const createTenantService = (stores: TenantStores, clock: Clock) => {
     transaction(async (tx) => {
       const prompt = await tx.registry.lockPrompt(actor.projectId, name, clock.now().toISOString());
       if (prompt.headSha === null) throw await unknownPrompt(tx.registry, actor.projectId, name);
-      const isProtected = await checkPolicy(tx.reviews, actor, name, input.label);
+      const policy = await checkPolicy(tx.reviews, actor, name, input.label);
       const base = await baseOf(tx.registry, prompt, input.label, input.base);
       effectivePrompt(base.content, input.override);
       const sha = overrideSha(input.override);
@@ -169,7 +184,8 @@ export const createTenantService = (stores: TenantStores, clock: Clock) => {
           baseSha,
           override: input.override,
           message: input.message,
-          ...(isProtected ? { protectedLabel: true } : {}),
+          ...policy,
+          ...(actor.tenant === undefined ? {} : { keyTenant: actor.tenant }),
           ...extra,
         },
       });
@@ -178,6 +194,7 @@ export const createTenantService = (stores: TenantStores, clock: Clock) => {
 
   return {
     async set(actor: Actor, name: string, tenant: string, input: SetOverrideInput) {
+      assertOwnTenant(actor, tenant);
       const label = input.label ?? DEFAULT_LABEL;
       assertLabelName(label);
       if (label === LATEST_LABEL) {
@@ -200,6 +217,7 @@ export const createTenantService = (stores: TenantStores, clock: Clock) => {
       tenant: string,
       label?: string,
     ): Promise<{ override: OverrideRecord; effective: EffectivePrompt & { label: string } }> {
+      assertOwnTenant(actor, tenant);
       const prompt = await promptOf(registry, actor, name);
       const row = await tenants.currentOverride(prompt.id, tenant);
       if (!row) throw noOverride(name, tenant);
@@ -210,6 +228,7 @@ export const createTenantService = (stores: TenantStores, clock: Clock) => {
     },
 
     async history(actor: Actor, name: string, tenant: string): Promise<{ versions: OverrideRecord[] }> {
+      assertOwnTenant(actor, tenant);
       const prompt = await promptOf(registry, actor, name);
       const rows = await tenants.overrideHistory(prompt.id, tenant, MAX_HISTORY);
       if (rows.length === 0) throw noOverride(name, tenant);
@@ -218,11 +237,13 @@ export const createTenantService = (stores: TenantStores, clock: Clock) => {
 
     async list(actor: Actor, name: string): Promise<{ tenants: OverrideRecord[] }> {
       const prompt = await promptOf(registry, actor, name);
-      return { tenants: (await tenants.currentOverrides(prompt.id)).map((row) => toOverrideRecord(name, row)) };
+      const rows = (await tenants.currentOverrides(prompt.id)).filter((row) => seesTenant(actor, row.tenant));
+      return { tenants: rows.map((row) => toOverrideRecord(name, row)) };
     },
 
     /** Appends a copy of an earlier version (the history stays append-only). */
     async rollback(actor: Actor, name: string, tenant: string, input: { version: number; message?: string }) {
+      assertOwnTenant(actor, tenant);
       const prompt = await promptOf(registry, actor, name);
       const target = await tenants.getOverrideVersion(prompt.id, tenant, input.version);
       if (!target) {

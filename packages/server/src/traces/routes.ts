@@ -369,7 +369,7 @@ const queryRoutes = (service: TraceService) => async (app: FastifyInstance) => {
   app.get<{ Querystring: TraceQuery }>(
     '/api/v1/traces',
     {
-      config: { permission: 'traces:read' },
+      config: { permission: 'traces:read', tenantScoped: true },
       schema: {
         tags: ['traces'],
         summary: 'Traces, newest first, filtered; cursor-paginated',
@@ -382,7 +382,7 @@ const queryRoutes = (service: TraceService) => async (app: FastifyInstance) => {
   app.get<{ Params: { id: string } }>(
     '/api/v1/traces/:id',
     {
-      config: { permission: 'traces:read' },
+      config: { permission: 'traces:read', tenantScoped: true },
       schema: {
         tags: ['traces'],
         summary: 'One trace in full, its prompt version, the diff to its parent and to what its label serves now',

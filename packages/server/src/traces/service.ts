@@ -26,6 +26,7 @@ import { toScoreRecord, toTraceRecord, type ScoreRecord, type TraceRecord } from
 import type { EncodedIngestResult, IngestResult } from './ingest/body.js';
 import { scoreSchema } from './schemas.js';
 import { parseDuration, parseInstant } from './time.js';
+import { assertOwnTenant, seesTenant } from '../request/tenant-scope.js';
 
 export interface TraceQuery {
   readonly traceId?: string;
@@ -45,6 +46,13 @@ export interface TraceQuery {
 
 const MAX_BUCKETS = 2000;
 const MAX_LATENCY_SAMPLES = 100_000;
+
+/** The tenant filter of a trace query: a tenant-scoped key's own tenant always, and no other. */
+const tenantFilter = (actor: Actor, asked: string | undefined): { tenant?: string } => {
+  if (asked !== undefined) assertOwnTenant(actor, asked);
+  const tenant = actor.tenant ?? asked;
+  return tenant === undefined ? {} : { tenant };
+};
 
 const traceNotFound = (id: string): PromptopsError =>
   new PromptopsError('not_found', 'trace_not_found', `no trace with id '${id}' in this project`, {
@@ -147,7 +155,7 @@ export const createTraceService = ({ traces, registry, reviews }: TraceStores, c
         ...(query.version === undefined ? {} : { promptVersion: query.version }),
         ...(query.sha === undefined ? {} : { shaPrefix: query.sha.toLowerCase() }),
         ...(query.label === undefined ? {} : { label: query.label }),
-        ...(query.tenant === undefined ? {} : { tenant: query.tenant }),
+        ...tenantFilter(actor, query.tenant),
         ...(query.rollout === undefined ? {} : { rolloutId: query.rollout }),
         ...(query.arm === undefined ? {} : { rolloutArm: query.arm }),
         ...(query.status === undefined ? {} : { status: query.status }),
@@ -167,7 +175,8 @@ export const createTraceService = ({ traces, registry, reviews }: TraceStores, c
 
     async detail(actor: Actor, id: string): Promise<TraceDetail> {
       const row = await traces.getTrace(actor.projectId, id);
-      if (row === undefined) throw traceNotFound(id);
+      // Another tenant's trace is to a tenant-scoped key what another project's is: not there.
+      if (row === undefined || !seesTenant(actor, row.tenant)) throw traceNotFound(id);
       const scores = (await traces.listScores(actor.projectId, id)).map(toScoreRecord);
       const detail: { -readonly [K in keyof TraceDetail]: TraceDetail[K] } = {
         trace: { ...toTraceRecord(row), scores },

@@ -21,9 +21,10 @@ import { changeRequestRolloutsMigration } from './0016-change-request-rollouts.j
 import { webhooksMigration } from './0017-webhooks.js';
 import { rolloutTargetingMigration } from './0018-rollout-targeting.js';
 import { traceUnitsMigration } from './0019-trace-units.js';
-import { labelRulesMigration } from './0023-label-rules.js';
-import { labelRulesMigration } from './0023-label-rules.js';
+import { webhookAttemptsMigration } from './0020-webhook-attempts.js';
+import { tenantScopedKeysMigration } from './0021-tenant-scoped-keys.js';
 import { evalRunTenantsMigration } from './0022-eval-run-tenants.js';
+import { labelRulesMigration } from './0023-label-rules.js';
 
 /** Every migration, in order of their names. Add new ones here; never edit one that has shipped. */
 export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
@@ -46,9 +47,10 @@ export const migrationsFor = (dialect: SqlDialect): Record<string, Migration> =>
   '0017-webhooks': webhooksMigration(dialect),
   '0018-rollout-targeting': rolloutTargetingMigration(),
   '0019-trace-units': traceUnitsMigration(),
-  '0023-label-rules': labelRulesMigration(dialect),
-  '0023-label-rules': labelRulesMigration(dialect),
+  '0020-webhook-attempts': webhookAttemptsMigration(dialect),
+  '0021-tenant-scoped-keys': tenantScopedKeysMigration(),
   '0022-eval-run-tenants': evalRunTenantsMigration(),
+  '0023-label-rules': labelRulesMigration(dialect),
 });
 
 /**
