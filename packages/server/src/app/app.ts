@@ -185,12 +185,12 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   const authenticate = createAuthenticator(storage, clock, new AuthFailureLimiter(options.authRateLimit));
   const writes = options.writeRateLimit === false ? undefined : new WriteRateLimiter(options.writeRateLimit);
   const authorize = (request: FastifyRequest, actor: Actor, permission: Permission | undefined): void => {
-    if (permission !== undefined && !roleAllows(actor.role, permission)) {
-      throw new PromptopsError(
     // A tenant-scoped key reaches only the routes that limit themselves to its tenant.
     if (actor.tenant !== undefined && request.routeOptions.config.tenantScoped !== true) {
       throw tenantScopeRefusal(actor.tenant, 'use this route (it is not limited to one tenant)');
     }
+    if (permission !== undefined && !roleAllows(actor.role, permission)) {
+      throw new PromptopsError(
         'forbidden',
         'forbidden',
         `the key's role '${actor.role}' may not ${permissionPhrase(permission)}`,
@@ -263,9 +263,9 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
       keyName: actor.keyName ?? actor.name,
       user: actor.user,
       name: actor.name,
+      tenant: actor.tenant ?? null,
     };
   });
-      tenant: actor.tenant ?? null,
 
   const evalGate =
     options.evalGate ?? createEvalGate(storage.evals, createTenantTargets(storage.registry, storage.tenants));
