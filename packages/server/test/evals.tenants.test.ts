@@ -193,6 +193,17 @@ for (const dialect of DIALECTS) {
       const gate = await call('GET', `/api/v1/prompts/greeter/gate?ref=v2&label=production&suite=tenants`);
       expect(gate.status, JSON.stringify(gate.body)).toBe(200);
       expect(gate.body['passed']).toBe(false);
+      // A change request's eval check asks the same gate: it fails naming acme.
+      const opened = await call(
+        'POST',
+        '/api/v1/reviews',
+        { name: 'greeter', ref: 'v2', label: 'production', message: 'kinder wording' },
+        registry.keys.editor,
+      );
+      expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+      expect(opened.body['checks']['evals']['status']).toBe('failed');
+      expect(opened.body['checks']['evals']['message']).toContain('failing for tenant acme');
+      expect(opened.body['checks']['evals']['message']).not.toContain('globex');
     });
 
     it('a changed override needs a run on its new effective prompt; then a shared-only change passes', async () => {

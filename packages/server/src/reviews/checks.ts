@@ -118,7 +118,21 @@ export const computeChecks = (input: {
               s.regressedCases.length === 0 ? '' : ` (regressed from ${base}: ${s.regressedCases.join(', ')})`;
             const failed =
               s.failedCases.length === 0 || regressed !== '' ? '' : ` (failing: ${s.failedCases.join(', ')})`;
-            return `${s.suite}${count}: ${s.status}${regressed}${failed}`;
+            const tenants = (status: 'failed' | 'missing'): string[] =>
+              (s.tenants?.failed ?? []).filter((t) => t.status === status).map((t) => t.tenant);
+            const failingTenants = tenants('failed');
+            const missingTenants = tenants('missing');
+            const forTenants = [
+              failingTenants.length === 0
+                ? ''
+                : `failing for tenant${failingTenants.length > 1 ? 's' : ''} ${failingTenants.join(', ')}`,
+              missingTenants.length === 0
+                ? ''
+                : `no run for tenant${missingTenants.length > 1 ? 's' : ''} ${missingTenants.join(', ')}`,
+            ]
+              .filter((part) => part !== '')
+              .join('; ');
+            return `${s.suite}${count}: ${s.status}${regressed}${failed}${forTenants === '' ? '' : ` (${forTenants})`}`;
           })
           .join(', ');
 
