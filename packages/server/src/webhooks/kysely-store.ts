@@ -1,9 +1,17 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
 import type { Database } from '../storage/schema.js';
 import type { TxScope } from '../storage/transaction.js';
-import type { DeliveryRow, DeliveryStatus, WebhookFormat, WebhookRow, WebhookStore, WebhookTx } from './store.js';
+import type {
+  AttemptRow,
+  DeliveryRow,
+  DeliveryStatus,
+  WebhookFormat,
+  WebhookRow,
+  WebhookStore,
+  WebhookTx,
+} from './store.js';
 
-/** The tables of migration 0017, as Kysely sees them. */
+/** The tables of migrations 0017 and 0020, as Kysely sees them. */
 export type WebhookTables = {
   webhooks: {
     id: Generated<number>;
@@ -32,6 +40,16 @@ export type WebhookTables = {
     error: string | null;
     created_at: string;
     last_attempt_at: string | null;
+  };
+  webhook_attempts: {
+    id: Generated<number>;
+    delivery_id: number;
+    project_id: number;
+    attempt: number;
+    at: string;
+    response_code: number | null;
+    error: string | null;
+    duration_ms: number | null;
   };
 };
 
@@ -89,6 +107,12 @@ const writes = (database: Kysely<Database>): WebhookTx => {
       return toWebhook(inserted);
     },
     async deleteWebhook(projectId, id) {
+      const deliveries = db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('project_id', '=', projectId)
+        .where('webhook_id', '=', id);
+      await db.deleteFrom('webhook_attempts').where('delivery_id', 'in', deliveries).execute();
       await db
         .deleteFrom('webhook_deliveries')
         .where('project_id', '=', projectId)
@@ -190,7 +214,20 @@ export const createWebhookStore = (
         .execute();
       return rows.map(toDelivery);
     },
-    async recordAttempt(id, result) {
+    async recordAttempt(delivery, result) {
+      // The attempt's row first: if the update below never happens, the retry is a further attempt anyway.
+      await db
+        .insertInto('webhook_attempts')
+        .values({
+          delivery_id: delivery.id,
+          project_id: delivery.projectId,
+          attempt: result.attempt,
+          at: result.at,
+          response_code: result.responseCode,
+          error: result.error,
+          duration_ms: result.durationMs,
+        })
+        .execute();
       await db
         .updateTable('webhook_deliveries')
         .set((eb) => ({
@@ -202,8 +239,26 @@ export const createWebhookStore = (
           error: result.error,
           last_attempt_at: result.at,
         }))
-        .where('id', '=', id)
+        .where('id', '=', delivery.id)
         .execute();
+    },
+    async listAttempts(projectId, deliveryIds) {
+      if (deliveryIds.length === 0) return [];
+      const rows = await db
+        .selectFrom('webhook_attempts')
+        .selectAll()
+        .where('project_id', '=', projectId)
+        .where('delivery_id', 'in', [...deliveryIds])
+        .orderBy('id')
+        .execute();
+      return rows.map((row): AttemptRow => ({
+        deliveryId: Number(row.delivery_id),
+        attempt: Number(row.attempt),
+        at: row.at,
+        responseCode: row.response_code === null ? null : Number(row.response_code),
+        error: row.error,
+        durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+      }));
     },
     async redeliver(id, at) {
       await db

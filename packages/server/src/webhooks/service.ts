@@ -12,7 +12,15 @@ import type { Transaction } from '../storage/transaction.js';
 import { webhookBody, webhookEventOf } from './events.js';
 import { newWebhookSecret, secretKeyMissing, type SecretBox } from './secrets.js';
 import { httpSend, type Send } from './sender.js';
-import type { DeliveryRow, NewDelivery, WebhookFormat, WebhookRow, WebhookStore, WebhookTx } from './store.js';
+import type {
+  AttemptRow,
+  DeliveryRow,
+  NewDelivery,
+  WebhookFormat,
+  WebhookRow,
+  WebhookStore,
+  WebhookTx,
+} from './store.js';
 import { checkedAddresses, parseTarget, systemResolve, type Resolve } from './targets.js';
 
 export interface WebhookStores {
@@ -57,7 +65,7 @@ export const publicWebhook = (row: WebhookRow) => ({
   createdAt: row.createdAt,
 });
 
-const publicDelivery = (row: DeliveryRow) => ({
+const publicDelivery = (row: DeliveryRow, attempts: readonly AttemptRow[]) => ({
   id: row.id,
   webhookId: row.webhookId,
   event: row.event,
@@ -70,6 +78,10 @@ const publicDelivery = (row: DeliveryRow) => ({
   error: row.error,
   createdAt: row.createdAt,
   lastAttemptAt: row.lastAttemptAt,
+  /** Every attempt, oldest first (a redelivery's start again at 1). */
+  attemptLog: attempts
+    .filter((a) => a.deliveryId === row.id)
+    .map(({ attempt, at, responseCode, error, durationMs }) => ({ attempt, at, responseCode, error, durationMs })),
   payload: row.payload,
 });
 
@@ -197,7 +209,8 @@ export const createWebhookService = (stores: WebhookStores, clock: Clock, option
     }
     const delivered = error === null && status !== null;
     const delay = RETRY_DELAYS_MS[attemptNo - 1];
-    await webhooks.recordAttempt(delivery.id, {
+    await webhooks.recordAttempt(delivery, {
+      attempt: attemptNo,
       at,
       status: delivered ? 'delivered' : delay === undefined ? 'failed' : 'pending',
       nextAttemptAt: delivered || delay === undefined ? null : new Date(started.getTime() + delay).toISOString(),
@@ -231,7 +244,12 @@ export const createWebhookService = (stores: WebhookStores, clock: Clock, option
     list: async (actor: Actor) => (await webhooks.listWebhooks(actor.projectId)).map(publicWebhook),
     deliveries: async (actor: Actor, id: number, limit = 100) => {
       await webhookOf(actor, id);
-      return (await webhooks.listDeliveries(actor.projectId, id, limit)).map(publicDelivery);
+      const rows = await webhooks.listDeliveries(actor.projectId, id, limit);
+      const attempts = await webhooks.listAttempts(
+        actor.projectId,
+        rows.map((row) => row.id),
+      );
+      return rows.map((row) => publicDelivery(row, attempts));
     },
     redeliver: async (actor: Actor, id: number, deliveryId: number) => {
       await webhookOf(actor, id);
@@ -245,7 +263,10 @@ export const createWebhookService = (stores: WebhookStores, clock: Clock, option
         );
       }
       await webhooks.redeliver(delivery.id, clock.now().toISOString());
-      return publicDelivery((await webhooks.getDelivery(actor.projectId, id, deliveryId))!);
+      return publicDelivery(
+        (await webhooks.getDelivery(actor.projectId, id, deliveryId))!,
+        await webhooks.listAttempts(actor.projectId, [deliveryId]),
+      );
     },
   };
 };

@@ -49,12 +49,24 @@ export type NewDelivery = Pick<DeliveryRow, 'webhookId' | 'projectId' | 'eventSe
 };
 
 export interface AttemptResult {
+  /** The attempt's number within the delivery's current run (a redelivery starts again at 1). */
+  readonly attempt: number;
   readonly at: string;
   readonly status: DeliveryStatus;
   readonly nextAttemptAt: string | null;
   readonly responseCode: number | null;
   readonly durationMs: number | null;
   readonly error: string | null;
+}
+
+/** One attempt of a delivery, as made (migration 0020). */
+export interface AttemptRow {
+  readonly deliveryId: number;
+  readonly attempt: number;
+  readonly at: string;
+  readonly responseCode: number | null;
+  readonly error: string | null;
+  readonly durationMs: number | null;
 }
 
 export interface WebhookTx {
@@ -72,7 +84,10 @@ export interface WebhookStore {
   getDelivery(projectId: number, webhookId: number, id: number): Promise<DeliveryRow | undefined>;
   /** Pending deliveries due at `now`, oldest first. */
   dueDeliveries(now: string, limit: number): Promise<DeliveryRow[]>;
-  recordAttempt(id: number, result: AttemptResult): Promise<void>;
+  /** Records one attempt: its own row, and the delivery's latest state. */
+  recordAttempt(delivery: Pick<DeliveryRow, 'id' | 'projectId'>, result: AttemptResult): Promise<void>;
+  /** The attempts of these deliveries of the project, oldest first. */
+  listAttempts(projectId: number, deliveryIds: readonly number[]): Promise<AttemptRow[]>;
   /** Makes a delivery pending again, due at `at`, with its attempts counted afresh. */
   redeliver(id: number, at: string): Promise<void>;
 }
