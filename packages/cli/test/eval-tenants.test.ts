@@ -119,6 +119,10 @@ describe('promptops eval per tenant', () => {
     expect(suite.tenants?.failed.map((t) => [t.tenant, t.status])).toEqual([['acme', 'failed']]);
     expect(suite.message).toContain('failing for acme');
 
+    const listed = await run(['runs', 'list', '--suite', 'tenants'], { env });
+    expect(listed.stdout).toMatch(/greeter@v2 \(tenant acme\)\s+\w{7}\s+fail\s+1\/2/);
+    expect(listed.stdout).toMatch(/greeter@v2 \(tenant globex\)\s+\w{7}\s+pass\s+1\/1/);
+
     const human = await run(['gate', 'greeter', 'v2', '--label', 'production', '--suite', 'tenants'], { env });
     expect(human.code).toBe(1);
     expect(human.stdout).toContain('acme');

@@ -28,8 +28,9 @@ const shaOption = (text: string): string => {
 
 export const percent = (rate: number): string => `${Math.round(rate * 1000) / 10}%`;
 
+/** `greeter@v17`, and a tenant's run `greeter@v17 (tenant acme)`: it tested that tenant's effective prompt. */
 const promptOf = (run: EvalRunListItem): string =>
-  `${run.prompt.name}${run.prompt.version === null ? '' : `@v${run.prompt.version}`}`;
+  `${run.prompt.name}${run.prompt.version === null ? '' : `@v${run.prompt.version}`}${run.tenant == null ? '' : ` (tenant ${run.tenant.id})`}`;
 
 const verdict = (out: Output, passed: boolean): string => (passed ? out.colors.green('pass') : out.colors.red('fail'));
 
