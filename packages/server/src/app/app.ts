@@ -18,7 +18,7 @@ import { permissionPhrase } from '../auth/permission-phrase.js';
 import { systemClock, type Actor, type Clock } from '../context.js';
 import { createDriftCheck } from '../drift/check.js';
 import { driftRoutes } from '../drift/routes.js';
-import { createDriftService } from '../drift/service.js';
+import { createDriftService, type DriftServiceOptions } from '../drift/service.js';
 import { createEvalGate, type EvalGate } from '../evals/gate.js';
 import { createTenantTargets } from '../evals/tenant-targets.js';
 import { evalRoutes } from '../evals/routes.js';
@@ -116,6 +116,8 @@ export interface AppOptions {
   readonly monitors?: MonitorRunnerOptions;
   /** Webhooks: the secrets' box (PROMPTOPS_SECRET_KEY), private targets, the dispatcher's tick and lease. */
   readonly webhooks?: WebhookOptions & WebhookDispatcherOptions;
+  /** Drift reports: the embeddings provider (PROMPTOPS_EMBEDDINGS_URL and _MODEL); none by default. */
+  readonly drift?: DriftServiceOptions;
   /** `/metrics` without a key (`--metrics-public`); else it needs a `metrics:read` key. */
   readonly metricsPublic?: boolean;
   /** Observes every registered route (the permission test enumerates them). */
@@ -289,7 +291,7 @@ export const buildApp = async (options: AppOptions): Promise<FastifyInstance> =>
   await app.register(accessRoutes(createAccessService(storage, clock)));
   await registerTraces(app, storage, clock, options.traces);
   await app.register(evalRoutes(createEvalService(storage, clock, evalGate)));
-  await app.register(driftRoutes(createDriftService(storage, clock)));
+  await app.register(driftRoutes(createDriftService(storage, clock, options.drift)));
   if (options.webRoot !== undefined) webFallback = await registerWeb(app, options.webRoot);
   app.decorate(
     'changeFeed',

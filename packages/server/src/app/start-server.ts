@@ -8,6 +8,7 @@ import { bootstrap } from '../auth/bootstrap.js';
 import { sha256Hex } from '../auth/keys.js';
 import { systemClock } from '../context.js';
 import { seedDemo } from '../demo/seed.js';
+import { embeddingsSettingsFrom, type EmbeddingsSettings } from '../drift/embeddings.js';
 import { GATEWAY_CONFIG_ENV, loadGatewayConfig } from '../gateway/config-file.js';
 import { monitorTickMsFrom } from '../incidents/runner.js';
 import { rolloutTickMsFrom } from '../rollouts/scheduler.js';
@@ -42,6 +43,8 @@ export interface ServerOptions extends ServeSettings {
   readonly rolloutTickMs?: number;
   /** How often monitors look, in ms; default `PROMPTOPS_MONITOR_TICK_MS`, else 5 s. */
   readonly monitorTickMs?: number;
+  /** Drift reports' embeddings provider; default from PROMPTOPS_EMBEDDINGS_URL, _MODEL, _API_KEY, _TIMEOUT_MS (none). */
+  readonly embeddings?: EmbeddingsSettings;
   /** Where start-up messages go; default stdout. */
   readonly print?: (line: string) => void;
 }
@@ -72,6 +75,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
   const rolloutTickMs = options.rolloutTickMs ?? rolloutTickMsFrom(process.env);
   const monitorTickMs = options.monitorTickMs ?? monitorTickMsFrom(process.env);
   const webhooks = webhookSettingsFrom(process.env, options.demo === true);
+  const embeddings = options.embeddings ?? embeddingsSettingsFrom(process.env);
   let db = options.db ?? process.env['PROMPTOPS_DB'];
   // Before anything is touched: a busy port, or a data directory whose database another server uses
   // (an explicit --db may be shared by replicas), refuse the start instead of failing half-way.
@@ -103,6 +107,7 @@ export const startServer = async (options: ServerOptions = {}): Promise<RunningS
       ...(rolloutTickMs === undefined ? {} : { rollouts: { tickMs: rolloutTickMs } }),
       ...(monitorTickMs === undefined ? {} : { monitors: { tickMs: monitorTickMs } }),
       webhooks,
+      ...(embeddings === undefined ? {} : { drift: { embeddings } }),
       ...settings,
     });
     await app.listen({ host, port }).catch((error: NodeJS.ErrnoException) => {

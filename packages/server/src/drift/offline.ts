@@ -3,6 +3,7 @@ import {
   buildDriftReport,
   shortSha,
   type DriftOptions,
+  type DriftPair,
   type DriftReport,
   type DriftRequest,
 } from '@promptops/core';
@@ -32,9 +33,28 @@ export const runMissing = (
 };
 
 /**
- * The offline report of `suite` on versions A and B: the newest recorded run of the suite on each, paired
- * by case id (pairs.ts). Throws 409 drift_run_missing when a version has no recorded run of it.
+ * The pairs of an offline report of `suite` on versions A and B: the newest recorded run of the suite on
+ * each, paired by case id (pairs.ts). Throws 409 drift_run_missing when a version has no recorded run of it.
  */
+export const offlinePairs = async (
+  evals: Pick<EvalStore, 'latestEvalRun' | 'listEvalRunCases'>,
+  projectId: number,
+  prompt: string,
+  a: Version,
+  b: Version,
+  suite: string,
+  refs: { readonly a: string; readonly b: string } = { a: `v${a.version}`, b: `v${b.version}` },
+): Promise<DriftPair[]> => {
+  const [runA, runB] = await Promise.all(
+    [a, b].map((v) => evals.latestEvalRun(projectId, { promptSha: v.sha, suiteName: suite })),
+  );
+  const missing = [runA === undefined ? a : null, runB === undefined ? b : null].filter((v) => v !== null);
+  if (missing.length > 0) throw runMissing(prompt, suite, missing, refs);
+  const [casesA, casesB] = await Promise.all([evals.listEvalRunCases(runA!.id), evals.listEvalRunCases(runB!.id)]);
+  return pairRunCases(casesA, casesB).pairs;
+};
+
+/** The offline report of `suite` on versions A and B (offlinePairs), without embeddings. */
 export const offlineReport = async (
   evals: Pick<EvalStore, 'latestEvalRun' | 'listEvalRunCases'>,
   projectId: number,
@@ -44,18 +64,11 @@ export const offlineReport = async (
   suite: string,
   options: DriftRequest['options'] = {},
   refs: { readonly a: string; readonly b: string } = { a: `v${a.version}`, b: `v${b.version}` },
-): Promise<DriftReport> => {
-  const [runA, runB] = await Promise.all(
-    [a, b].map((v) => evals.latestEvalRun(projectId, { promptSha: v.sha, suiteName: suite })),
-  );
-  const missing = [runA === undefined ? a : null, runB === undefined ? b : null].filter((v) => v !== null);
-  if (missing.length > 0) throw runMissing(prompt, suite, missing, refs);
-  const [casesA, casesB] = await Promise.all([evals.listEvalRunCases(runA!.id), evals.listEvalRunCases(runB!.id)]);
-  return buildDriftReport({
+): Promise<DriftReport> =>
+  buildDriftReport({
     versions: { a: `v${a.version}`, b: `v${b.version}` },
     source: 'offline',
-    pairs: pairRunCases(casesA, casesB).pairs,
+    pairs: await offlinePairs(evals, projectId, prompt, a, b, suite, refs),
     // Partial minSamples are merged with the defaults by core's input check.
     options: options as Partial<DriftOptions>,
   });
-};

@@ -3,9 +3,11 @@ import {
   buildDriftReport,
   driftReportJson,
   type DriftOptions,
+  type DriftPair,
   type DriftReport,
   type DriftReportListItem,
   type DriftRequest,
+  type DriftSample,
   type StoredDriftReport,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
@@ -18,7 +20,8 @@ import type { Transaction } from '../storage/transaction.js';
 import type { TraceStore } from '../traces/store.js';
 import { parseInstant } from '../traces/time.js';
 import { invalid } from './errors.js';
-import { offlineReport } from './offline.js';
+import { driftEmbeddings, type EmbeddingsSettings } from './embeddings.js';
+import { offlinePairs } from './offline.js';
 import { shadowTracePairs, traceSample } from './pairs.js';
 import { shadowRollout } from './shadow.js';
 import type { DriftReportRow, DriftReportSummaryRow, DriftStore, DriftTx } from './store.js';
@@ -97,7 +100,12 @@ const toStored = (row: DriftReportRow): StoredDriftReport => ({
   report: JSON.parse(row.report) as DriftReport,
 });
 
-export const createDriftService = (stores: DriftStores, clock: Clock) => {
+/** What the drift service may call outside the database: an embeddings provider, none by default. */
+export interface DriftServiceOptions {
+  readonly embeddings?: EmbeddingsSettings;
+}
+
+export const createDriftService = (stores: DriftStores, clock: Clock, options: DriftServiceOptions = {}) => {
   const { registry, evals, traces, rollouts, drift, transaction } = stores;
 
   const requirePrompt = async (projectId: number, name: string): Promise<PromptRow> => {
@@ -150,7 +158,7 @@ export const createDriftService = (stores: DriftStores, clock: Clock) => {
           resolveRef(registry, prompt, request.b!),
         ]);
       }
-      let report: DriftReport;
+      let outputs: { pairs: DriftPair[] } | { samples: { a: DriftSample[]; b: DriftSample[] } };
       let window: { sinceMs: number; untilMs: number } | null = null;
       if (request.source === 'shadow') {
         if (request.window !== undefined) window = windowOf(request.window);
@@ -158,12 +166,7 @@ export const createDriftService = (stores: DriftStores, clock: Clock) => {
           limit: MAX_LIVE_SAMPLES,
           ...(window === null ? {} : window),
         });
-        report = buildDriftReport({
-          versions: { a: versionName(a), b: versionName(b) },
-          source: 'shadow',
-          pairs: shadowTracePairs(found.pairs),
-          options: (request.options ?? {}) as Partial<DriftOptions>,
-        });
+        outputs = { pairs: shadowTracePairs(found.pairs) };
       } else if (request.source === 'offline') {
         const suite = request.suite!;
         if ((await evals.latestEvalSuite(actor.projectId, prompt.name, suite)) === undefined) {
@@ -177,22 +180,25 @@ export const createDriftService = (stores: DriftStores, clock: Clock) => {
             },
           );
         }
-        report = await offlineReport(evals, actor.projectId, prompt.name, a, b, suite, request.options, {
-          a: request.a!,
-          b: request.b!,
-        });
+        const refs = { a: request.a!, b: request.b! };
+        outputs = { pairs: await offlinePairs(evals, actor.projectId, prompt.name, a, b, suite, refs) };
       } else {
         window = windowOf(request.window);
         const [samplesA, samplesB] = await Promise.all(
           [a, b].map((v) => liveSamples(actor.projectId, prompt.name, v.sha, window!.sinceMs, window!.untilMs)),
         );
-        report = buildDriftReport({
-          versions: { a: versionName(a), b: versionName(b) },
-          source: 'live',
-          samples: { a: samplesA!, b: samplesB! },
-          options: (request.options ?? {}) as Partial<DriftOptions>,
-        });
+        outputs = { samples: { a: samplesA!, b: samplesB! } };
       }
+      const embeddings =
+        options.embeddings === undefined ? undefined : await driftEmbeddings(options.embeddings, outputs);
+      const report = buildDriftReport({
+        versions: { a: versionName(a), b: versionName(b) },
+        source: request.source,
+        ...outputs,
+        // Partial minSamples are merged with the defaults by core's input check.
+        options: (request.options ?? {}) as Partial<DriftOptions>,
+        ...(embeddings === undefined ? {} : { embeddings }),
+      });
       const at = clock.now().toISOString();
       const row = await transaction(async (tx) => {
         const inserted = await tx.drift.insertDriftReport({

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { insertAuditedKey } from '../../src/access/service.js';
 import { systemClock, type Clock } from '../../src/context.js';
-import { buildApp } from '../../src/app/app.js';
+import { buildApp, type AppOptions } from '../../src/app/app.js';
 import { createStorage, type RawSqlAccess } from '../../src/app/stores.js';
 import { ROLES, type Role } from '../../src/access/store.js';
 import type { Stores } from '../../src/app/stores.js';
@@ -57,7 +57,7 @@ export interface TestRegistry {
 
 export const openTestRegistry = async (
   dialect: TestDatabase,
-  options: { clock?: Clock } = {},
+  options: { clock?: Clock; app?: Partial<Omit<AppOptions, 'storage' | 'clock'>> } = {},
 ): Promise<TestRegistry> => {
   const db = await freshDbUrl(dialect);
   const storage = await createStorage(db.url);
@@ -72,7 +72,7 @@ export const openTestRegistry = async (
     keys[role] =
       role === 'admin' ? ADMIN_KEY : await addKey(storage, project.id, role, `po_test_${role}_key_0000000000000000`);
   }
-  const app = await buildApp({ storage, clock });
+  const app = await buildApp({ ...options.app, storage, clock });
   await app.ready();
   return {
     dbUrl: db.url,
