@@ -82,7 +82,7 @@ const seedTenants = async (stores: DemoTenantStores, project: ProjectRow, clock:
         releaseSha: null,
         variables: JSON.stringify({ question: i % 2 === 0 ? 'Where is my order?' : 'How do I reset my password?' }),
         output,
-        model: effective.content.config.model,
+        model: effective.content.config.model ?? null,
         provider: 'openai',
         latencyMs: 450 + ((i * 97) % 600),
         inputTokens,
