@@ -96,6 +96,9 @@ describeEachDatabase('evals store contract: %s', (dialect) => {
       durationMs: 12,
       recordedBy: 'ada',
       recordedAt: AT,
+      tenant: null,
+      effectiveSha: null,
+      overrideSha: null,
     });
     const cases: EvalRunCaseRow[] = ['b-case', 'a-case'].map((caseId, i) => ({
       caseId,
@@ -160,6 +163,41 @@ describeEachDatabase('evals store contract: %s', (dialect) => {
     expect(
       await storage.evals.latestEvalRun(other.id, { promptSha: promptSha(2), suiteName: 'smoke' }),
     ).toBeUndefined();
+
+    // Tenants' runs: never the shared evidence; the newest per (tenant, effective sha), in one query.
+    const tenantRun = (tenant: string, effective: string): NewEvalRun => ({
+      ...run(project.id, 2),
+      tenant,
+      effectiveSha: shaOf(effective),
+      overrideSha: shaOf(`${tenant}-override`),
+    });
+    const acmeOld = await insert(tenantRun('acme', 'acme-1'));
+    const acme = await insert(tenantRun('acme', 'acme-1'), cases.slice(0, 1));
+    const acmeNew = await insert(tenantRun('acme', 'acme-2'));
+    const globex = await insert(tenantRun('globex', 'globex-1'), []);
+    expect(acme).toMatchObject({ tenant: 'acme', effectiveSha: shaOf('acme-1'), overrideSha: shaOf('acme-override') });
+    expect(await storage.evals.latestEvalRun(project.id, { promptSha: promptSha(2), suiteName: 'smoke' })).toEqual(
+      second,
+    );
+    const tenantRuns = await storage.evals.latestTenantRuns(project.id, {
+      promptSha: promptSha(2),
+      suiteName: 'smoke',
+      suiteSha: shaOf('greeter/smoke: v'),
+    });
+    expect(tenantRuns.map((r) => r.id)).toEqual([globex.id, acmeNew.id, acme.id]);
+    expect(tenantRuns.map((r) => r.id)).not.toContain(acmeOld.id);
+    const verdicts = await storage.evals.listEvalRunVerdictsOf([acme.id, globex.id]);
+    expect(Object.fromEntries(verdicts)).toEqual({
+      [acme.id]: [{ caseId: 'b-case', pass: true }],
+      [globex.id]: [],
+    });
+    expect(
+      await storage.evals.latestTenantRuns(other.id, {
+        promptSha: promptSha(2),
+        suiteName: 'smoke',
+        suiteSha: shaOf('greeter/smoke: v'),
+      }),
+    ).toEqual([]);
 
     // Recorded results are append-only in the database.
     await expect(storage.rawSql('UPDATE eval_runs SET passed = 1 - passed')).rejects.toThrow(/append-only/);
