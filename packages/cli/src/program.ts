@@ -12,6 +12,7 @@ import { registerIncident } from './commands/incident.js';
 import { registerImportLangfuse } from './commands/import-langfuse.js';
 import { registerInit } from './commands/init.js';
 import { registerLabels } from './commands/labels.js';
+import { registerLabelRules } from './commands/label-rules.js';
 import { registerLock } from './commands/lock.js';
 import { registerLog } from './commands/log.js';
 import { registerMonitor } from './commands/monitor.js';
@@ -113,6 +114,7 @@ export const createProgram = (io: CliIo, options: ProgramOptions = {}): Command 
   registerShow(program, ctx);
   registerDiff(program, ctx);
   registerLabels(program, ctx);
+  registerLabelRules(program, ctx);
   registerPolicy(program, ctx);
   registerReview(program, ctx);
   registerRollout(program, ctx);

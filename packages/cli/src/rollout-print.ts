@@ -21,15 +21,26 @@ import { formatTime, versionRef, type Colors, type Output } from './output.js';
 const conditionText = (c: TargetingCondition): string =>
   `${c.attribute} ${c.op} ${c.op === 'in' || c.op === 'not_in' ? `[${c.values.join(', ')}]` : JSON.stringify(c.values[0])}`;
 
+/** A rollout's rule, or a label's own (serving a version: by number, or as the snapshot carries it). */
+type AnyRule =
+  | TargetingRule
+  | {
+      readonly name?: string;
+      readonly when: TargetingRule['when'];
+      readonly serve: { readonly label: string } | { readonly version: number | { readonly version: number } };
+    };
+
 /** One rule on one line: `"name": tenant in [acme] → the candidate`. */
-export const ruleText = (rule: TargetingRule): string => {
+export const ruleText = (rule: AnyRule): string => {
   const when = rule.when.length === 0 ? 'everyone' : rule.when.map(conditionText).join(' and ');
   const serve =
     'label' in rule.serve
       ? `label ${rule.serve.label}`
-      : 'arm' in rule.serve
-        ? `the ${rule.serve.arm}`
-        : `${rule.serve.percentage} % to the candidate`;
+      : 'version' in rule.serve
+        ? `v${typeof rule.serve.version === 'number' ? rule.serve.version : rule.serve.version.version}`
+        : 'arm' in rule.serve
+          ? `the ${rule.serve.arm}`
+          : `${rule.serve.percentage} % to the candidate`;
   return `${rule.name === undefined ? '' : `"${rule.name}": `}${when} → ${serve}`;
 };
 

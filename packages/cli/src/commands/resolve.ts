@@ -41,6 +41,7 @@ const CAUSES: Record<ResolutionExplanation['cause'], string> = {
   not_found: 'not in the snapshot',
   pinned: 'a pinned version: rollouts and rules do not apply',
   no_rollout: 'no rollout on the label: its version serves everyone',
+  label_rule: "a rule on the label matched: it serves this instead of the label's version",
   killed: 'the rollout is killed: everyone gets the baseline',
   rule: 'a targeting rule matched',
   ramp: 'no rule matched: the ramp decided',
@@ -57,7 +58,10 @@ const printExplanation = (x: ResolutionExplanation, ref: string, out: Output): v
       `  rollout ${rollout.id}: ${rollout.mode}, ${rollout.state}${rollout.killed === true ? ', killed' : ''}, ramp ${rollout.ramp} %, candidate ${c.dim(shortSha(rollout.candidateSha))}`,
     );
   }
-  if (x.rule !== null) out.line(`  rule ${x.rule.index + 1}: ${ruleText(x.rule.rule)}`);
+  if (x.rule !== null) {
+    const whose = x.cause === 'label_rule' ? 'label rule' : 'rule';
+    out.line(`  ${whose} ${x.rule.index + 1}: ${ruleText(x.rule.rule)}`);
+  }
   if (x.unitKey !== null)
     out.line(`  unit ${JSON.stringify(x.unitKey)}${x.bucket === null ? '' : `, bucket ${x.bucket}`}`);
   if (r.shadow !== null) out.line(`  a copy of the call goes to v${r.shadow.version} ${c.dim(shortSha(r.shadow.sha))}`);
