@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, tempDir, type RunOptions } from './helpers.js';
 import { startRegistry, type Registry } from './registry.js';
@@ -65,6 +67,36 @@ describe('promptops webhook (real server)', () => {
     expect(removed.stderr).toBe('');
     expect(removed.stdout).toContain('removed webhook 2');
     expect((await cli(['webhook', 'list', '--json'])).json<Json>()['webhooks']).toHaveLength(1);
+  });
+
+  it('lists every attempt of a delivery with --attempts', async () => {
+    // Port 9 (discard) refuses: each attempt is an error with no response code.
+    const added = await cli(['webhook', 'add', 'http://127.0.0.1:9/attempts', '--events', 'version.pushed', '--json']);
+    expect(added.code, added.stderr).toBe(0);
+    const id = String(added.json<Json>()['webhook']['id']);
+    const file = join(dir, 'attempts.prompt.yaml');
+    await writeFile(
+      file,
+      'name: attempts_prompt\ntype: text\nmodel: { provider: openai, name: gpt-4o-mini }\ntemplate: hi\n',
+    );
+    const pushed = await cli(['push', file]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    // The dispatcher runs on its own clock: wait until its first attempt is recorded.
+    let deliveries: Json[] = [];
+    for (let i = 0; i < 300 && (deliveries[0]?.['attemptLog']?.length ?? 0) === 0; i += 1) {
+      deliveries = (await cli(['webhook', 'deliveries', id, '--json'])).json<Json>()['deliveries'] as Json[];
+      if ((deliveries[0]?.['attemptLog']?.length ?? 0) === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(deliveries[0]!['attemptLog'][0]).toMatchObject({
+      attempt: 1,
+      responseCode: null,
+      error: expect.any(String),
+    });
+    const shown = await cli(['webhook', 'deliveries', id, '--attempts']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^delivery\s+event\s+attempt\s+at\s+code\s+took\s+error/m);
+    expect(shown.stdout).toMatch(new RegExp(`^${deliveries[0]!['id']}\\s+version\\.pushed\\s+1\\s+\\S.*—`, 'm'));
+    expect((await cli(['webhook', 'rm', id])).code).toBe(0);
   });
 
   it('exits 2 on usage errors and 1 on refusals', async () => {

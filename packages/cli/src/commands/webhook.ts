@@ -31,6 +31,14 @@ interface Delivery {
   readonly durationMs: number | null;
   readonly error: string | null;
   readonly lastAttemptAt: string | null;
+  /** Every attempt, oldest first (servers before migration 0020 send none). */
+  readonly attemptLog?: readonly {
+    readonly attempt: number;
+    readonly at: string;
+    readonly responseCode: number | null;
+    readonly error: string | null;
+    readonly durationMs: number | null;
+  }[];
 }
 
 const webhookApi = (client: ApiClient) => ({
@@ -78,6 +86,7 @@ Examples:
   promptops webhook add https://hooks.slack.com/services/T/B/X --events label.rolled_back --format slack
   promptops webhook list
   promptops webhook deliveries 1
+  promptops webhook deliveries 1 --attempts
   promptops webhook redeliver 1 42
 
 Deliveries carry X-Promptops-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">; check it with
@@ -144,7 +153,8 @@ ${EXIT_CODES}`,
     .description("a webhook's deliveries, newest first: status, attempts, response code, duration, error")
     .argument('<id>', 'webhook id', idArg)
     .option('--limit <n>', 'at most this many (default 100)', integerOption('--limit', 1, 500))
-    .action(async (id: number, options: { limit?: number }, command: Command) => {
+    .option('--attempts', 'one row per attempt instead: when, response code, duration, error')
+    .action(async (id: number, options: { limit?: number; attempts?: boolean }, command: Command) => {
       const out = ctx.output(command);
       const deliveries = await webhookApi(await ctx.client(command)).deliveries(id, options.limit);
       if (out.json) {
@@ -153,6 +163,23 @@ ${EXIT_CODES}`,
       }
       if (deliveries.length === 0) {
         out.line(`no deliveries for webhook ${id}`);
+        return;
+      }
+      if (options.attempts === true) {
+        out.table(
+          deliveries.flatMap((d) =>
+            (d.attemptLog ?? []).map((a) => [
+              String(d.id),
+              d.event,
+              String(a.attempt),
+              formatTime(a.at),
+              a.responseCode === null ? '—' : String(a.responseCode),
+              a.durationMs === null ? '—' : `${a.durationMs} ms`,
+              a.error ?? '',
+            ]),
+          ),
+          ['delivery', 'event', 'attempt', 'at', 'code', 'took', 'error'],
+        );
         return;
       }
       out.table(

@@ -30,7 +30,15 @@ export const locateWebDist = (): string | undefined => {
 export const WEB_BUILD_HINT = 'the dashboard is not built: run `npm run build` (or `npm run build -w @promptops/web`)';
 
 /** The sections of the dashboard's client-side router (packages/web/src/app/app.tsx); a test keeps them in step. */
-export const DASHBOARD_SECTIONS = ['prompts', 'traces', 'reviews', 'rollouts', 'incidents', 'audit'] as const;
+export const DASHBOARD_SECTIONS = [
+  'prompts',
+  'traces',
+  'reviews',
+  'rollouts',
+  'incidents',
+  'webhooks',
+  'audit',
+] as const;
 const APP_PATH = new RegExp(`^/(index\\.html|(${DASHBOARD_SECTIONS.join('|')})(/[^?]*)?)?(\\?.*)?$`);
 
 /**

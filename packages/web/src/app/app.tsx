@@ -20,6 +20,7 @@ const IncidentsPage = lazy(() =>
   import('../pages/incidents-page').then((module) => ({ default: module.IncidentsPage })),
 );
 const IncidentPage = lazy(() => import('../pages/incident-page').then((module) => ({ default: module.IncidentPage })));
+const WebhooksPage = lazy(() => import('../pages/webhooks-page').then((module) => ({ default: module.WebhooksPage })));
 const AuditPage = lazy(() => import('../pages/audit-page').then((module) => ({ default: module.AuditPage })));
 
 export const App = () => (
@@ -38,6 +39,7 @@ const NAV = [
   { to: '/rollouts', text: 'Rollouts' },
   { to: '/incidents', text: 'Incidents' },
   { to: '/traces', text: 'Traces' },
+  { to: '/webhooks', text: 'Webhooks' },
   { to: '/audit', text: 'Audit log' },
 ] as const;
 
@@ -123,6 +125,7 @@ const Route = ({ path }: { path: string }): ReactNode => {
   if (matchPath('/incidents', path)) return <IncidentsPage />;
   const incident = matchPath('/incidents/:id', path);
   if (incident) return <IncidentPage key={incident['id']} id={incident['id']!} />;
+  if (matchPath('/webhooks', path)) return <WebhooksPage />;
   if (matchPath('/audit', path)) return <AuditPage />;
   return (
     <section>
