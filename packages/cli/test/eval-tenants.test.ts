@@ -128,6 +128,32 @@ describe('promptops eval per tenant', () => {
     expect(human.stdout).toContain('acme');
   });
 
+  it('check --against runs the suites on the tenants too and reports the failing tenant', async () => {
+    const dir = await tempDir();
+    await writeAt(dir, 'evals/tenants.eval.yaml', SUITE);
+    await writeAt(
+      dir,
+      'prompts/greeter.prompt.yaml',
+      [
+        'type: text',
+        'model: { provider: openai, name: gpt-4o-mini }',
+        'variables: { user_name: string, question: string }',
+        'slots: { style: Always greet the user by name. }',
+        'template: |',
+        '  {{> style}} Help {{user_name}} warmly.',
+        '  {{question}}',
+        '',
+      ].join('\n'),
+    );
+    const pushed = await run(['push', '-m', 'warmly'], { cwd: dir, env });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const result = await run(['check', '--against', 'production', '--json'], { cwd: dir, env });
+    expect(result.code, result.stdout).toBe(1);
+    const messages = result.json<{ problems: { code: string; message: string }[] }>().problems.map((p) => p.message);
+    expect(messages.some((m) => m.includes('suite "tenants" for tenant acme'))).toBe(true);
+    expect(messages.some((m) => m.includes('for tenant globex'))).toBe(false);
+  });
+
   it('says which tenant cases it could not run without a label', async () => {
     const result = await run(['eval', '--ref', 'v1', '--no-cache'], { cwd, env });
     expect(result.code, result.stderr).toBe(0);

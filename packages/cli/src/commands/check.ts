@@ -133,7 +133,7 @@ const evalProblems = (runs: readonly SuiteRun[], gates: readonly EvalGateVerdict
         name: r.suite.prompt,
         path: null,
         code: 'eval_failed',
-        message: `suite "${r.suite.name}": ${summary.passed}/${summary.total} cases passed (needs ${percent(r.suite.passRate)}); failing: ${failing.join(', ')}`,
+        message: `suite "${r.suite.name}"${r.tenant === undefined ? '' : ` for tenant ${r.tenant}`}: ${summary.passed}/${summary.total} cases passed (needs ${percent(r.suite.passRate)}); failing: ${failing.join(', ')}`,
         fix: `see each failure with: promptops eval ${r.file}`,
       };
     }),
@@ -283,7 +283,12 @@ export const registerCheck = (program: Command, ctx: CommandContext): void => {
               changed.has(suite.content.prompt),
             );
             if (suites.length > 0) {
-              evalRuns = await runLoadedSuites(ctx, command, suites, { concurrency: 4, cache: options.cache });
+              // With --against, the suites also run on each tenant's effective prompt the gate will check.
+              evalRuns = await runLoadedSuites(ctx, command, suites, {
+                concurrency: 4,
+                cache: options.cache,
+                ...(options.against === undefined ? {} : { against: options.against }),
+              });
               if (options.against !== undefined) {
                 gates = (await recordRuns(await ctx.client(command), evalRuns, options.against)).gates;
               }
