@@ -38,6 +38,12 @@ const OTHER_PROMPTS = 100;
 const PARTS = new Set((process.env['BENCH_PARTS'] ?? 'resolution,propagation,startup').split(','));
 const SIZES = (process.env['BENCH_PROMPTS'] ?? '500,5000').split(',').map(Number);
 const STARTS = Number(process.env['BENCH_STARTS'] ?? 20);
+/**
+ * Another build of the SDK (its dist/index.js, e.g. a copy of packages/sdk/dist made at an earlier
+ * commit) measured in the same rounds as this one, so a change to `get` is compared before and after
+ * under the same load.
+ */
+const BEFORE = process.env['BENCH_SDK_BEFORE'];
 
 const v17 = versionOf(greeter(17), 1);
 const v18 = versionOf(greeter(18), 2);
@@ -105,7 +111,10 @@ const sampleRound = (subject: Subject, samples: number[], count: number): void =
 const quantile = (sorted: readonly number[], q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 
-const resolutionBench = (client: PromptopsClient): Map<string, { p50: number; p99: number; calls: number }> => {
+const resolutionBench = (
+  client: PromptopsClient,
+  before?: PromptopsClient,
+): Map<string, { p50: number; p99: number; calls: number }> => {
   const map = new Map<string, unknown>();
   for (let i = 0; i < OTHER_PROMPTS; i += 1) map.set(`faq/topic-${i}`, { sha: String(i) });
   map.set(NAME, client.get(NAME));
@@ -144,6 +153,24 @@ const resolutionBench = (client: PromptopsClient): Map<string, { p50: number; p9
         return sink;
       },
     },
+    ...(before === undefined
+      ? []
+      : [
+          {
+            name: 'client.get (label resolution), BENCH_SDK_BEFORE',
+            run: (n: number) => {
+              for (let i = 0; i < n; i += 1) sink += before.get(NAME).version;
+              return sink;
+            },
+          },
+          {
+            name: 'client.get with a unit key (rollout), BEFORE',
+            run: (n: number) => {
+              for (let i = 0; i < n; i += 1) sink += before.get(ROLLOUT_NAME, { unitKey: UNITS[i & 1023]! }).version;
+              return sink;
+            },
+          },
+        ]),
     {
       name: 'client.get with options ({ label, unitKey })',
       run: (n) => {
@@ -291,8 +318,15 @@ const resolution = async (url: string): Promise<void> => {
   if (!arms.has('baseline') || !arms.has('candidate')) {
     throw new Error(`${ROLLOUT_NAME}: the client sees no running split rollout (arms: ${[...arms].join(', ')})`);
   }
-  const results = resolutionBench(client);
+  let before: PromptopsClient | undefined;
+  if (BEFORE !== undefined) {
+    const sdk = (await import(BEFORE)) as { createClient: typeof createClient };
+    before = sdk.createClient({ url, apiKey: KEY });
+    await before.ready();
+  }
+  const results = resolutionBench(client, before);
   await client.close();
+  await before?.close();
   const floor = results.get('Map.get (floor)')!.p50;
   const growthbook = results.get('GrowthBook getFeatureValue (50/50 on id)')!.p50;
   console.log(
