@@ -3,6 +3,7 @@ import type { PromptContent } from '@promptops/core';
 import { buildApp } from '../src/app/app.js';
 import type { Permission } from '../src/auth/permissions.js';
 import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
+import { openSse } from './support/sse.js';
 import { ingest, SHA_A, traceEvent } from './support/traces.js';
 
 /**
@@ -221,6 +222,29 @@ for (const dialect of DIALECTS)
       expect(entry?.['data']).toMatchObject({ protectedLabel: true, tenantSelfService: true, keyTenant: 'acme' });
     });
 
+    it("the change stream sends no other tenant's override event", async () => {
+      await registry.app.listen({ port: 0, host: '127.0.0.1' });
+      const address = registry.app.server.address();
+      if (typeof address !== 'object' || address === null) throw new Error('no address');
+      const url = `http://127.0.0.1:${address.port}/api/v1/stream?after=0`;
+      const stream = await openSse(url, { authorization: `Bearer ${acmeViewer}` });
+      try {
+        const admin = registry.keys.admin;
+        const change = { label: 'staging', message: 'stream' };
+        expect((await set('globex', { override: { slots: { greeting: 'Servus' } }, ...change }, admin)).status).toBe(
+          201,
+        );
+        expect((await set('acme', { override: { slots: { greeting: 'Howdy' } }, ...change }, admin)).status).toBe(201);
+        // Events arrive in audit order: once acme's later one is here, globex's would have been too.
+        await stream.until(() => stream.messages.some((m) => m.event === 'override' && m.data.includes('Howdy')));
+        const overrides = stream.messages.filter((m) => m.event === 'override');
+        expect(overrides.map((m) => (JSON.parse(m.data) as Json)['tenant'])).toEqual(overrides.map(() => 'acme'));
+        expect(stream.messages.some((m) => m.data.includes('Servus') || m.data.includes('Hallo'))).toBe(false);
+      } finally {
+        await stream.close();
+      }
+    });
+
     it('is refused every route that does not limit itself to its tenant (tenant x route matrix)', async () => {
       const routes: { method: string; url: string; permission: Permission | undefined; tenantScoped: boolean }[] = [];
       const app = await buildApp({ storage: registry.storage, onRoute: (route) => routes.push(route) });
@@ -261,5 +285,19 @@ for (const dialect of DIALECTS)
         refused += 1;
       }
       expect(refused).toBeGreaterThan(40);
+    });
+
+    it('verify shows a tenant scope dropped or changed in SQL (it would widen what the key reaches)', async () => {
+      type Report = { problems: { table: string; problem: string; message: string }[] };
+      const keyProblems = async (): Promise<Report['problems']> =>
+        ((await call('GET', '/api/v1/verify')).body as Report).problems.filter((p) => p.table === 'api_keys');
+      expect(await keyProblems()).toEqual([]);
+      await registry.storage.rawSql(`UPDATE api_keys SET tenant = NULL WHERE name = 'acme reader'`);
+      await registry.storage.rawSql(`UPDATE api_keys SET tenant = 'globex' WHERE name = 'acme portal'`);
+      const problems = await keyProblems();
+      expect(problems).toHaveLength(2);
+      for (const problem of problems) {
+        expect(problem).toMatchObject({ problem: 'altered', message: expect.stringContaining('tenant') });
+      }
     });
   });
