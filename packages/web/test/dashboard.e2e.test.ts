@@ -698,6 +698,11 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     expect(await page.getByTestId('shadow-pairs').locator('tbody tr').first().textContent()).toMatch(/Hi \w+!/);
     expect(await page.getByTestId('arm-metric-error_rate').textContent()).toMatch(/%.*\[.*%.*\]/);
     await snap(page, 'rollout-shadow');
+    // The pairs as a drift report, read on the prompt's drift tab.
+    await page.getByRole('button', { name: 'Drift report from these pairs' }).click();
+    await page.getByTestId('drift-detail').waitFor();
+    expect(new URL(page.url()).searchParams.get('tab')).toBe('drift');
+    expect(await page.getByTestId('drift-detail').textContent()).toMatch(/v18 drifted: .*mention the user's name/);
     await context.close();
   });
 

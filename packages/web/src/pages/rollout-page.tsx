@@ -11,6 +11,7 @@ import { ErrorNote, Loading } from '../components/states';
 import { useLabelEvents } from '../live/live-feed';
 import { ArmsTable, GuardrailsTable, ShadowPairs } from './rollout/rollout-figures';
 import { rampGeometry } from './rollout/ramp-chart';
+import { ShadowDriftButton } from './rollout/shadow-drift';
 import { RolloutState } from './rollout/rollouts-table';
 import { TargetingPanel } from './rollout/targeting-panel';
 
@@ -231,6 +232,7 @@ export const RolloutPage = ({ id }: { id: string }) => {
             <>
               <h2>Shadow pairs</h2>
               <ShadowPairs shadow={detail.shadow} />
+              {detail.shadow !== null && <ShadowDriftButton rollout={detail.rollout} />}
             </>
           )}
           <h2>Decision log</h2>
