@@ -120,10 +120,13 @@ const tenantsLabel = (options: Pick<EvalOptions, 'ref' | 'against'>): string | u
   return ref.kind === 'label' ? ref.label : undefined;
 };
 
-/** The current overrides following `label`, by prompt name, read from the registry once per prompt. */
-const overridesSource = (client: Parameters<typeof overrideApi>[0], label: string) => {
-  const known = new Map<string, Promise<Map<string, OverrideRecord>>>();
-  return (name: string): Promise<Map<string, OverrideRecord>> => {
+/**
+ * The current overrides following `label`, by prompt name, read from the registry once per prompt. A key
+ * that may not list tenants (a tenant-scoped key) runs the shared prompt only, said in a note.
+ */
+const overridesSource = (client: Parameters<typeof overrideApi>[0], label: string, note: (text: string) => void) => {
+  const known = new Map<string, Promise<Map<string, OverrideRecord> | null>>();
+  return (name: string): Promise<Map<string, OverrideRecord> | null> => {
     let entry = known.get(name);
     if (entry === undefined) {
       entry = overrideApi(client)
@@ -134,6 +137,10 @@ const overridesSource = (client: Parameters<typeof overrideApi>[0], label: strin
           (error: unknown) => {
             // A prompt the registry does not know yet has no overrides.
             if (error instanceof ApiError && error.status === 404) return new Map<string, OverrideRecord>();
+            if (error instanceof ApiError && error.status === 403) {
+              note(`${name}: tenants not run: this key may not list their overrides (${error.message})`);
+              return null;
+            }
             throw error;
           },
         );
@@ -244,7 +251,8 @@ export const runLoadedSuites = async (
   const evals = await import('@promptops/evals');
   const promptFor = await promptSource(ctx, command, suites, options.ref);
   const label = tenantsLabel(options);
-  const overridesOf = label === undefined ? undefined : overridesSource(await ctx.client(command), label);
+  const overridesOf =
+    label === undefined ? undefined : overridesSource(await ctx.client(command), label, (text) => out.note(text));
   const cache =
     options.cache === false
       ? null
@@ -307,6 +315,7 @@ export const runLoadedSuites = async (
       continue;
     }
     const overrides = await overridesOf(suite.prompt);
+    if (overrides === null) continue;
     for (const tenant of tenantResolutions(suite, { name: suite.prompt, label, content: prompt.content }, overrides)) {
       await runOne(tenant);
     }
