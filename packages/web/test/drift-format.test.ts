@@ -4,6 +4,7 @@ import {
   adjustedPText,
   differenceText,
   driftedText,
+  embeddingText,
   sampleText,
   sideText,
   sourceText,
@@ -167,5 +168,35 @@ describe('sourceText', () => {
       ),
     ).toBe('live · 2026-03-09 12:00 → 2026-03-10 12:00 UTC');
     expect(sourceText(item({ source: 'shadow', suite: null }))).toBe('shadow');
+  });
+});
+
+describe('embeddingText', () => {
+  const base = { status: 'computed' as const, model: 'toy', note: null, paired: null, unpaired: null };
+  it('says nothing without an embedding section', () => {
+    expect(embeddingText({})).toBeNull();
+  });
+  it('gives the paired cosine, the unpaired distance against its null, or why they are missing', () => {
+    expect(
+      embeddingText({ embedding: { ...base, paired: { measure: 'cosine', mean: 0.9123, median: 0.95, lowest: 0.2 } } }),
+    ).toBe('embedding similarity (toy): mean cosine 0.912 between paired outputs (lowest 0.2)');
+    expect(
+      embeddingText({
+        embedding: {
+          ...base,
+          unpaired: {
+            measure: 'mean-embedding-distance',
+            distance: 0.31,
+            threshold: 0.12,
+            p: 0.004975,
+            resamples: 200,
+            drifted: true,
+          },
+        },
+      }),
+    ).toBe('embedding similarity (toy): mean embeddings 0.31 apart, random splits 0.12 (p = 0.005): moved');
+    expect(embeddingText({ embedding: { ...base, status: 'skipped', note: 'HTTP 500' } })).toBe(
+      'embedding similarity (toy): skipped, HTTP 500',
+    );
   });
 });

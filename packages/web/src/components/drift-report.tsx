@@ -3,6 +3,7 @@ import {
   adjustedPText,
   differenceText,
   driftedText,
+  embeddingText,
   sampleText,
   sideText,
   testText,
@@ -34,6 +35,11 @@ export const DriftReportView = ({ report, verdict = true }: { report: DriftRepor
       {report.similarity !== null &&
         ` · pairs share ${Math.round(report.similarity.mean * 100)} % of their words on average (${report.similarity.identical} identical)`}
     </p>
+    {embeddingText(report) !== null && (
+      <p className="muted small" data-testid="drift-embedding">
+        {embeddingText(report)}
+      </p>
+    )}
     <DescriptorTable report={report} />
     {report.examples.length > 0 && <ExamplePairs report={report} />}
   </div>

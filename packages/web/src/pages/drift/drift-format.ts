@@ -79,3 +79,18 @@ export const sourceText = (item: Pick<DriftReportListItem, 'source' | 'suite' | 
   if (item.window !== null) return `${item.source} · ${utc(item.window.since)} → ${utc(item.window.until)} UTC`;
   return item.source;
 };
+
+/** The embedding section in one line (present only when the server has an embeddings provider). */
+export const embeddingText = (report: Pick<DriftReport, 'embedding'>): string | null => {
+  const e = report.embedding;
+  if (e === undefined) return null;
+  const head = `embedding similarity (${e.model})`;
+  if (e.paired !== null)
+    return `${head}: mean cosine ${figure(e.paired.mean)} between paired outputs (lowest ${figure(e.paired.lowest)})`;
+  if (e.unpaired !== null) {
+    const u = e.unpaired;
+    const p = u.p < 0.001 ? 'p < 0.001' : `p = ${u.p.toFixed(3)}`;
+    return `${head}: mean embeddings ${figure(u.distance)} apart, random splits ${figure(u.threshold)} (${p}): ${u.drifted ? 'moved' : 'no evidence of a move'}`;
+  }
+  return `${head}: ${e.status === 'skipped' ? 'skipped, ' : ''}${e.note ?? 'nothing to compare'}`;
+};
