@@ -620,6 +620,7 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
       'Evals',
       'Drift',
       'Rollouts',
+      'Tenants',
     ]);
     for (const tab of await tabs.all()) {
       const box = (await tab.boundingBox())!;
