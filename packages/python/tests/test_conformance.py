@@ -322,6 +322,35 @@ def test_targeting_resolution(vector: Dict[str, Any]) -> None:
     assert got == vector["expected"]
 
 
+@pytest.mark.parametrize("vector", _cases("targeting", "labelResolutions"))
+def test_label_rules_resolution(vector: Dict[str, Any]) -> None:
+    """Rules on the label itself (tried before its rollout), through core's resolution and the client."""
+    snapshot = validate_snapshot(js_json_parse(vector["snapshot"]), "vector")
+    get, expected = vector["get"], vector["expected"]
+    r = resolve_from_snapshot(snapshot, get["name"], label=get.get("label"), unit_key=get["unitKey"], context=get["context"])
+    assert r is not None
+    got = {
+        "version": r.version,
+        "sha": r.sha,
+        "label": r.label,
+        "variant": r.variant,
+        "rolloutId": r.rollout_id,
+        "shadowSha": None if r.shadow is None else r.shadow.sha,
+        "rule": r.rule,
+        "labelRule": r.label_rule,
+    }
+    assert got == expected
+    client = _client_on(vector["snapshot"], None)
+    for _ in range(2):
+        served = client.get(get["name"], unit_key=get["unitKey"], context=get["context"])
+        assert (served.sha, served.variant, served.label, served.rollout_id) == (
+            expected["sha"],
+            expected["variant"],
+            expected["label"],
+            expected["rolloutId"],
+        )
+
+
 @pytest.mark.parametrize("vector", _cases("targeting", "resolutions"))
 def test_targeting_through_the_client(vector: Dict[str, Any]) -> None:
     """The client's get(unit_key=..., context=...) serves what the vector says, cache included."""

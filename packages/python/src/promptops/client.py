@@ -30,9 +30,11 @@ from .snapshot import (
     SnapshotVersion,
     advance_cursor,
     apply_label_event,
+    apply_label_rules_event,
     apply_rollout_event,
     decode_event_text,
     diff_labels,
+    ingest_label_rules,
     ingest_rollout,
     ingest_version,
     known_version,
@@ -672,6 +674,12 @@ class Client:
             rollout = None if raw_rollout is None else ingest_rollout(event.name, raw_rollout, f"change event {event.seq}")
             with self._state_lock:
                 self._commit(apply_rollout_event(self._resolver.snapshot, event, rollout), event.name)
+            return
+        if event.type == "label_rules":
+            what = f"change event {event.seq}"
+            rules = None if event.rules is None else ingest_label_rules(event.name, event.label, event.rules, what)
+            with self._state_lock:
+                self._commit(apply_label_rules_event(self._resolver.snapshot, event, rules), event.name)
             return
         if event.type != "label":
             with self._state_lock:

@@ -139,7 +139,11 @@ class Resolver:
         if (unit_key or context) and sha is None and isinstance(name_or_ref, str):
             at = name_or_ref.find("@")
             prompt = self.snapshot.prompts.get(name_or_ref if at == -1 else name_or_ref[:at])
-            if prompt is not None and prompt.rollouts and (at != -1 or label in prompt.rollouts):
+            if (
+                prompt is not None
+                and (prompt.rollouts or prompt.label_rules)
+                and (at != -1 or label in prompt.rollouts or label in prompt.label_rules)
+            ):
                 with self.lock:
                     armed = self._under_rollout(name_or_ref, label, unit_key, context)
                 if armed is not None:
@@ -178,7 +182,7 @@ class Resolver:
         self, name_or_ref: str, label: str, unit_key: Optional[str], context: Optional[Mapping[str, Any]]
     ) -> Optional[ResolvedPrompt]:
         found = resolve_from_snapshot(self.snapshot, name_or_ref, label=label, unit_key=unit_key, context=context)
-        if found is None or found.rollout_id is None:
+        if found is None or (found.rollout_id is None and found.label_rule is None):
             return None
         shadow_sha = None if found.shadow is None else found.shadow.sha
         key = (label, name_or_ref, found.variant, found.sha, shadow_sha, found.label)

@@ -18,7 +18,7 @@ from .canonical import SHA_PATTERN, canonical_json, js_json, short_sha
 from .errors import PromptopsError
 from .assignment import assign_arm
 from .refs import parse_ref
-from .targeting import decide_targeting
+from .targeting import decide_targeting, match_rule
 
 __all__ = [
     "Snapshot",
@@ -72,14 +72,18 @@ class SnapshotRollout(NamedTuple):
 
 
 _NO_ROLLOUTS: Dict[str, SnapshotRollout] = {}
+_NO_LABEL_RULES: Dict[str, List[Dict[str, Any]]] = {}
 
 
 class SnapshotPrompt(NamedTuple):
-    """label -> sha, sha -> version, and label -> its active rollout (never mutated: copy to change)."""
+    """label -> sha, sha -> version, label -> its active rollout, and label -> its own targeting rules
+    (never mutated: copy to change)."""
 
     labels: Dict[str, str]
     versions: Dict[str, SnapshotVersion]
     rollouts: Dict[str, SnapshotRollout] = _NO_ROLLOUTS
+    label_rules: Dict[str, List[Dict[str, Any]]] = _NO_LABEL_RULES
+    """Rules ``{name?, when, serve}``, ``serve`` ``{"label": L}`` or ``{"version": SnapshotVersion}``."""
 
 
 class Snapshot(NamedTuple):
@@ -113,6 +117,8 @@ class Resolution(NamedTuple):
     shadow: Optional[ShadowTarget] = None
     rule: Optional[int] = None
     """The index of the rollout's targeting rule that decided, when one did."""
+    label_rule: Optional[int] = None
+    """The index of the label's own targeting rule that decided, when one did (no rollout then)."""
 
 
 EMPTY_SNAPSHOT = Snapshot("", 0, {})
@@ -129,6 +135,11 @@ def _by_label(
     version = None if sha is None else prompt.versions.get(sha)
     if version is None:
         return None
+    rules = prompt.label_rules.get(label)
+    if rules is not None:
+        ruled = _by_label_rule(name, prompt, label, rules, context)
+        if ruled is not None:
+            return ruled
     rollout = prompt.rollouts.get(label)
     if rollout is None:
         return Resolution(name, version.version, version.sha, label, version.content)
@@ -148,6 +159,25 @@ def _by_label(
         c = rollout.candidate
         shadow = ShadowTarget(rollout.id, c.version, c.sha, c.content)
     return Resolution(name, version.version, version.sha, label, version.content, "baseline", rollout.id, shadow)
+
+
+def _by_label_rule(
+    name: str, prompt: SnapshotPrompt, label: str, rules: List[Dict[str, Any]], context: Optional[Mapping[str, Any]]
+) -> Optional[Resolution]:
+    # As core's byLabelRule: the first matching rule's version (under the label asked for) or another
+    # label's version; None when none matches or the served label is not in the snapshot.
+    index = match_rule(rules, context)
+    if index is None:
+        return None
+    serve = rules[index]["serve"]
+    if "version" in serve:
+        v: SnapshotVersion = serve["version"]
+        return Resolution(name, v.version, v.sha, label, v.content, label_rule=index)
+    sha = prompt.labels.get(serve["label"])
+    other = None if sha is None else prompt.versions.get(sha)
+    if other is None:
+        return None
+    return Resolution(name, other.version, other.sha, serve["label"], other.content, label_rule=index)
 
 
 def _targeted(
@@ -311,7 +341,13 @@ def validate_snapshot(data: Any, what: str, previous: Optional[Snapshot] = None)
             if not isinstance(raw_rollouts, dict):
                 raise PromptopsError("invalid", "invalid_snapshot", f"{what}: prompt '{name}' has rollouts that are not an object")
             rollouts = {label: ingest_rollout(name, r, what) for label, r in raw_rollouts.items()}
-        prompts[name] = SnapshotPrompt(labels, versions, rollouts)
+        label_rules = _NO_LABEL_RULES
+        raw_label_rules = raw.get("labelRules")
+        if raw_label_rules is not None:
+            if not isinstance(raw_label_rules, dict):
+                raise PromptopsError("invalid", "invalid_snapshot", f"{what}: prompt '{name}' has labelRules that are not an object")
+            label_rules = {label: ingest_label_rules(name, label, r, what) for label, r in raw_label_rules.items()}
+        prompts[name] = SnapshotPrompt(labels, versions, rollouts, label_rules)
     return Snapshot(data["project"], int(cursor), prompts)
 
 
@@ -337,6 +373,33 @@ def ingest_rollout(name: str, raw: Any, what: str) -> SnapshotRollout:
     if not isinstance(killed, bool) or not (rules is None or _rules_shape(rules)):
         raise PromptopsError("invalid", "invalid_snapshot", f"{what}: '{name}' has malformed targeting rules")
     return SnapshotRollout(fields["id"], fields["salt"], fields["mode"], fields["state"], ramp, candidate, rules, killed)
+
+
+def ingest_label_rules(name: str, label: str, raw: Any, what: str) -> List[Dict[str, Any]]:
+    """A label's rules received from outside: their shape checked, a served version verified by its sha."""
+    if not _rules_shape(raw):
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: the rules on '{name}@{label}' are malformed")
+    rules: List[Dict[str, Any]] = []
+    for rule in raw:
+        serve = rule["serve"]
+        if "version" in serve and isinstance(serve["version"], dict):
+            v = serve["version"]
+            version = ingest_version(name, v.get("sha"), v.get("version"), v.get("content"), what)
+            rules.append({**rule, "serve": {"version": version}})
+        elif isinstance(serve.get("label"), str):
+            rules.append(rule)
+        else:
+            raise PromptopsError("invalid", "invalid_snapshot", f"{what}: a rule on '{name}@{label}' serves neither a version nor a label")
+    return rules
+
+
+def _label_rules_json(rules: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    out = []
+    for rule in rules:
+        v = rule["serve"].get("version")
+        serve = rule["serve"] if v is None else {"version": {"version": v.version, "sha": v.sha, "content": v.content}}
+        out.append({**rule, "serve": serve})
+    return out
 
 
 def _rules_shape(rules: Any) -> bool:
@@ -371,6 +434,11 @@ def snapshot_to_json(snapshot: Snapshot) -> Dict[str, Any]:
                     if prompt.rollouts
                     else {}
                 ),
+                **(
+                    {"labelRules": {label: _label_rules_json(r) for label, r in prompt.label_rules.items()}}
+                    if prompt.label_rules
+                    else {}
+                ),
             }
             for name, prompt in snapshot.prompts.items()
         },
@@ -402,6 +470,8 @@ class FeedEvent(NamedTuple):
     has_content: bool = False
     rollout: Any = None
     """A rollout event's ``rollout`` as sent (None: the label has no active rollout any more)."""
+    rules: Any = None
+    """A label_rules event's ``rules`` as sent (None: the label has none any more)."""
 
 
 def parse_feed_event(data: Any) -> FeedEvent:
@@ -418,6 +488,11 @@ def parse_feed_event(data: Any) -> FeedEvent:
         if not isinstance(name, str) or not isinstance(label, str) or not (rollout is None or isinstance(rollout, dict)):
             raise PromptopsError("invalid", "invalid_event", f"rollout event {seq} is malformed")
         return FeedEvent("rollout", seq, name, label, rollout=rollout)
+    if data.get("type") == "label_rules":
+        name, label, rules = data.get("name"), data.get("label"), data.get("rules")
+        if not isinstance(name, str) or not isinstance(label, str) or not (rules is None or isinstance(rules, list)):
+            raise PromptopsError("invalid", "invalid_event", f"label_rules event {seq} is malformed")
+        return FeedEvent("label_rules", seq, name, label, rules=rules)
     if data.get("type") != "label":
         return FeedEvent("other", seq)
     name, label, sha, version, kind = (data.get(k) for k in ("name", "label", "sha", "version", "kind"))
@@ -485,7 +560,12 @@ def apply_label_event(
         if following is not None:
             versions[sha] = following
     prompts = dict(snapshot.prompts)
-    prompts[event.name] = SnapshotPrompt(labels, versions, _NO_ROLLOUTS if before is None else before.rollouts)
+    prompts[event.name] = SnapshotPrompt(
+        labels,
+        versions,
+        _NO_ROLLOUTS if before is None else before.rollouts,
+        _NO_LABEL_RULES if before is None else before.label_rules,
+    )
     change = (
         None
         if previous_sha == event.sha
@@ -508,7 +588,32 @@ def apply_rollout_event(snapshot: Snapshot, event: FeedEvent, rollout: Optional[
         rollouts[event.label] = rollout
     prompts = dict(snapshot.prompts)
     prompts[event.name] = SnapshotPrompt(
-        {} if before is None else before.labels, {} if before is None else before.versions, rollouts or _NO_ROLLOUTS
+        {} if before is None else before.labels,
+        {} if before is None else before.versions,
+        rollouts or _NO_ROLLOUTS,
+        _NO_LABEL_RULES if before is None else before.label_rules,
+    )
+    return Snapshot(snapshot.project, event.seq, prompts)
+
+
+def apply_label_rules_event(snapshot: Snapshot, event: FeedEvent, rules: Optional[List[Dict[str, Any]]]) -> Snapshot:
+    """Sets (or, with None, clears) one label's own rules (checked by ingest_label_rules); idempotent."""
+    if event.seq <= snapshot.cursor:
+        return snapshot
+    before = snapshot.prompts.get(event.name)
+    if before is None and rules is None:
+        return snapshot._replace(cursor=event.seq)
+    label_rules = dict(before.label_rules) if before is not None else {}
+    if rules is None:
+        label_rules.pop(event.label, None)
+    else:
+        label_rules[event.label] = rules
+    prompts = dict(snapshot.prompts)
+    prompts[event.name] = SnapshotPrompt(
+        {} if before is None else before.labels,
+        {} if before is None else before.versions,
+        _NO_ROLLOUTS if before is None else before.rollouts,
+        label_rules or _NO_LABEL_RULES,
     )
     return Snapshot(snapshot.project, event.seq, prompts)
 

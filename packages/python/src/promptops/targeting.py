@@ -386,6 +386,14 @@ def _condition_matches(condition: Mapping[str, Any], context: Optional[Mapping[s
     return False  # an operator of a newer server: the condition does not hold
 
 
+def match_rule(rules: Sequence[Mapping[str, Any]], context: Optional[Mapping[str, Any]]) -> Optional[int]:
+    """The index of the first rule whose conditions all hold (a rollout's or a label's own), or None."""
+    for i, rule in enumerate(rules):
+        if all(_condition_matches(c, context) for c in rule["when"]):
+            return i
+    return None
+
+
 class TargetingOutcome(NamedTuple):
     cause: str
     """``killed``, ``rule`` or ``ramp``."""
@@ -406,11 +414,7 @@ def decide_targeting(
     """The kill switch first, then the first rule whose conditions all hold, then the ramp."""
     if killed:
         return TargetingOutcome("killed", None, None, "baseline", None)
-    index = None
-    for i, rule in enumerate(rules or ()):
-        if all(_condition_matches(c, context) for c in rule["when"]):
-            index = i
-            break
+    index = match_rule(rules or (), context)
     if index is None:
         a = assign_arm(salt, unit_key, ramp)
         return TargetingOutcome("ramp", None, None, a.arm, a.bucket)
