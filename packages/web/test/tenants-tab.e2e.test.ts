@@ -121,4 +121,22 @@ describe("the greeter's Tenants tab in headless Chromium", { timeout: 90_000 }, 
     expect(pageErrors).toEqual([]);
     await page.context().close();
   });
+
+  it('shows a tenant whose override was set meanwhile without a reload (the change feed)', async () => {
+    const page = await signedIn();
+    await page.goto(`${server.url}/prompts/${GREETER}?tab=tenants`);
+    await page.getByTestId('tenant-acme').waitFor();
+    await expect.poll(() => page.locator('.live-live').count()).toBe(1);
+    expect(await page.getByTestId('tenant-initech').count()).toBe(0);
+    const response = await fetch(`${server.url}/api/v1/prompts/${GREETER}/tenants/initech/override`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ override: { params: { temperature: 0 } }, message: 'initech: deterministic' }),
+    });
+    expect(response.status).toBe(201);
+    await page.getByTestId('tenant-initech').waitFor();
+    expect(await page.getByTestId('tenant-initech').textContent()).toContain('initech: deterministic');
+    expect(pageErrors).toEqual([]);
+    await page.context().close();
+  });
 });

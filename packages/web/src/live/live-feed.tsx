@@ -1,25 +1,33 @@
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { SseParser, readEventStream } from '@promptops/core/sse';
 import { ApiError } from '../api/client';
+import type { OverrideChangeEvent } from '@promptops/core';
 import type { LabelChangeEvent } from '../api/types';
 import { useSession } from '../app/session';
 
 /**
  * One connection to the change feed (GET /api/v1/stream) for the whole page. Label moves and new
- * versions (the `latest` label's push moves) reach every subscribed view without a reload. On a drop it
- * reconnects with backoff and resumes after the last event id it saw, so nothing is missed.
+ * versions (the `latest` label's push moves), and tenants' override changes, reach every subscribed view
+ * without a reload. On a drop it reconnects with backoff and resumes after the last event id it saw, so
+ * nothing is missed.
  */
 
 export type LiveStatus = 'connecting' | 'live' | 'offline';
 
 type Listener = (event: LabelChangeEvent) => void;
+type OverrideListener = (event: OverrideChangeEvent) => void;
 
 interface LiveFeed {
   readonly status: LiveStatus;
   subscribe(listener: Listener): () => void;
+  subscribeOverrides(listener: OverrideListener): () => void;
 }
 
-const LiveContext = createContext<LiveFeed>({ status: 'offline', subscribe: () => () => undefined });
+const LiveContext = createContext<LiveFeed>({
+  status: 'offline',
+  subscribe: () => () => undefined,
+  subscribeOverrides: () => () => undefined,
+});
 
 export const useLiveStatus = (): LiveStatus => useContext(LiveContext).status;
 
@@ -39,6 +47,22 @@ export const useLabelEvents = (onEvent: Listener, promptName?: string): void => 
   );
 };
 
+/** Calls `onEvent` for every change of a tenant's override of `promptName` while the component is mounted. */
+export const useOverrideEvents = (onEvent: OverrideListener, promptName: string): void => {
+  const { subscribeOverrides } = useContext(LiveContext);
+  const latest = useRef(onEvent);
+  useEffect(() => {
+    latest.current = onEvent;
+  });
+  useEffect(
+    () =>
+      subscribeOverrides((event) => {
+        if (event.name === promptName) latest.current(event);
+      }),
+    [subscribeOverrides, promptName],
+  );
+};
+
 const MAX_BACKOFF_MS = 30_000;
 
 export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
@@ -46,11 +70,17 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
   const [status, setStatus] = useState<LiveStatus>('connecting');
   const [feed] = useState(() => {
     const listeners = new Set<Listener>();
+    const overrideListeners = new Set<OverrideListener>();
     return {
       listeners,
+      overrideListeners,
       subscribe: (listener: Listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);
+      },
+      subscribeOverrides: (listener: OverrideListener) => {
+        overrideListeners.add(listener);
+        return () => overrideListeners.delete(listener);
       },
     };
   });
@@ -75,6 +105,9 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
             } else if (message.event === 'label') {
               const event = JSON.parse(message.data) as LabelChangeEvent;
               for (const listener of feed.listeners) listener(event);
+            } else if (message.event === 'override') {
+              const event = JSON.parse(message.data) as OverrideChangeEvent;
+              for (const listener of feed.overrideListeners) listener(event);
             }
           });
           if (response.body !== null) await readEventStream(response.body, parser, () => undefined);
@@ -95,6 +128,9 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
     return () => controller.abort();
   }, [api, feed]);
 
-  const value = useMemo(() => ({ status, subscribe: feed.subscribe }), [status, feed]);
+  const value = useMemo(
+    () => ({ status, subscribe: feed.subscribe, subscribeOverrides: feed.subscribeOverrides }),
+    [status, feed],
+  );
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 };

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { promptPath, withQuery } from '../../api/client';
 import type { MetricsResult, MetricsSeries, PromptDiff } from '../../api/types';
 import { millis, percent } from '../../app/format';
@@ -6,6 +7,7 @@ import { useApiGet } from '../../app/use-api';
 import { Sha, When } from '../../components/badges';
 import { DiffView } from '../../components/diff-view';
 import { Empty, ErrorNote, Loading } from '../../components/states';
+import { useOverrideEvents } from '../../live/live-feed';
 
 /** What a tenant is served (GET …/tenants/effective and …/tenants/:tenant/effective). */
 interface Effective {
@@ -50,17 +52,21 @@ const thumbsDown = (series: MetricsSeries | undefined): string => {
  * prompt diffed against the shared base (`?tenant=ID`, the first by default).
  */
 export const TenantsTab = ({ name, tenant, revision }: { name: string; tenant: string | null; revision: number }) => {
+  // An override set or rolled back elsewhere reloads the tenants (label moves come through `revision`).
+  const [changes, setChanges] = useState(0);
+  useOverrideEvents(() => setChanges((value) => value + 1), name);
+  const reloadOn = `${revision}:${changes}`;
   const list = useApiGet<{ tenants: (TenantOverride & { effective: Effective })[] }>(
     promptPath(name, '/tenants/effective'),
     undefined,
-    revision,
+    reloadOn,
   );
   const metrics = useApiGet<MetricsResult>(promptPath(name, '/metrics'), METRICS_WINDOW, revision);
   const selected = tenant ?? list.data?.tenants[0]?.tenant ?? null;
   const detail = useApiGet<TenantDetail>(
     selected === null ? null : promptPath(name, `/tenants/${encodeURIComponent(selected)}/effective`),
     undefined,
-    revision,
+    reloadOn,
   );
   const seriesOf = (id: string) => metrics.data?.series.find((series) => series.key === id);
   const tenantHref = (id: string) => withQuery(`/prompts/${encodeURIComponent(name)}`, { tab: 'tenants', tenant: id });
