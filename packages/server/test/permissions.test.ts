@@ -135,6 +135,14 @@ for (const dialect of DIALECTS)
         'POST /api/v1/rollouts/:id/kill': 'rollouts:write',
       });
       expect([PERMISSIONS['rollouts:read'], PERMISSIONS['rollouts:write']]).toEqual(['viewer', 'deployer']);
+      // A label's own targeting rules: viewers read them, deployers set and clear them.
+      const labelRules = routes.filter((r) => r.url.endsWith('/labels/:label/rules') && r.method !== 'HEAD');
+      expect(Object.fromEntries(labelRules.map((r) => [`${r.method} ${r.url}`, r.permission]))).toEqual({
+        'GET /api/v1/prompts/:name/labels/:label/rules': 'prompts:read',
+        'PUT /api/v1/prompts/:name/labels/:label/rules': 'labels:write',
+        'DELETE /api/v1/prompts/:name/labels/:label/rules': 'labels:write',
+      });
+      expect(PERMISSIONS['labels:write']).toBe('deployer');
     });
 
     it('the permission table only names roles that exist', () => {
