@@ -123,6 +123,7 @@ export class PromptopsProvider implements Provider {
       this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: flags });
     this.unsubscribe.push(
       this.client.on('change', (event) => changed([`prompt:${event.name}`])),
+      this.client.on('labelRules', (event) => changed([`prompt:${event.name}`])),
       this.client.on('rollout', (event) => {
         const ids = [event.rollout?.id, event.previousId].filter((id): id is string => typeof id === 'string');
         changed([`prompt:${event.name}`, ...[...new Set(ids)].map((id) => `rollout:${id}`)]);

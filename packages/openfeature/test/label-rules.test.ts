@@ -1,4 +1,4 @@
-import { OpenFeature, StandardResolutionReasons, type Client } from '@openfeature/server-sdk';
+import { OpenFeature, ProviderEvents, StandardResolutionReasons, type Client } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PromptopsProvider } from '@promptops/openfeature';
 import { ADMIN_KEY, api, greeter, startServerWithGateway, versionOf, waitFor } from './support.js';
@@ -18,6 +18,7 @@ describe('PromptopsProvider and label rules (sqlite)', () => {
   let server: Awaited<ReturnType<typeof startServerWithGateway>>;
   let provider: PromptopsProvider;
   let of: Client;
+  const changed: string[][] = [];
 
   beforeAll(async () => {
     server = await startServerWithGateway();
@@ -30,16 +31,16 @@ describe('PromptopsProvider and label rules (sqlite)', () => {
     provider = new PromptopsProvider({ url: server.url, apiKey: ADMIN_KEY, traces: false, snapshotCheckIntervalMs: 0 });
     await OpenFeature.setProviderAndWait('promptops-label-rules', provider);
     of = OpenFeature.getClient('promptops-label-rules');
+    of.addHandler(ProviderEvents.ConfigurationChanged, (details) => changed.push(details?.flagsChanged ?? []));
     await registry.call('PUT', `/api/v1/prompts/${NAME}/labels/production/rules`, {
       rules: [
         { when: [{ attribute: 'plan', op: 'equals', values: ['pro'] }], serve: { version: 2 } },
         { when: [{ attribute: 'tenant', op: 'in', values: ['globex'] }], serve: { label: 'beta' } },
       ],
     });
-    await waitFor(
-      () => provider.evaluatePrompt(`prompt:${NAME}`, { plan: 'pro' }).variant === 'v2',
-      'the label rules to arrive',
-    );
+    // The rules arrive as a change-feed event: CONFIGURATION_CHANGED names the prompt's flag.
+    await waitFor(() => changed.some((flags) => flags.includes(`prompt:${NAME}`)), 'the label rules to arrive');
+    expect(provider.evaluatePrompt(`prompt:${NAME}`, { plan: 'pro' }).variant).toBe('v2');
   });
 
   afterAll(async () => {

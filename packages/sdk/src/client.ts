@@ -108,9 +108,18 @@ export interface RolloutEvent extends RolloutChange {
   readonly seq: number;
 }
 
+/** A label's own targeting rules were set (`rules`: how many) or cleared (0), from the change feed. */
+export interface LabelRulesEvent {
+  readonly name: string;
+  readonly label: string;
+  readonly rules: number;
+  readonly seq: number;
+}
+
 export interface ClientEvents extends Record<string, unknown> {
   change: ChangeEvent;
   rollout: RolloutEvent;
+  labelRules: LabelRulesEvent;
   error: PromptopsError;
 }
 
@@ -838,6 +847,8 @@ class Client implements PromptopsClient, Recorder {
     }
     if (event.type === 'label_rules') {
       this.commit(applyLabelRulesChange(snapshot, event), event.name);
+      const rules = Array.isArray(event.rules) ? event.rules.length : 0;
+      this.emitter.emit('labelRules', { name: event.name, label: event.label, rules, seq: event.seq });
       return undefined;
     }
     if (event.type !== 'label') {

@@ -4,6 +4,7 @@ export type {
   ClientEvents,
   ClientOptions,
   ClientStatus,
+  LabelRulesEvent,
   PromptopsClient,
   RolloutEvent,
   Transport,
