@@ -14,7 +14,7 @@ import { prng } from './traces.js';
  *   judge scores every answer (`helpfulness`), and thumbs-down rise;
  * - the monitor looks every minute, fires on the score drop once it has its 50 calls, opens the incident
  *   and notifies; carol acknowledges, rolls back to v17 and resolves it after the scores come back;
- * - the next morning dave forces v18 again (the tour starts there: production serves v18).
+ * - hours later dave forces v18 again (the tour starts there: production has served v18 for two days).
  * The demo's week of traces is sparse (about 20 calls an hour, below the default monitor's 50 in its hour);
  * the hours around the move are seeded at a busy support bot's rate (`INCIDENT_CALLS_PER_HOUR`), and the
  * week's traces skip them (`span`).
@@ -23,9 +23,9 @@ import { prng } from './traces.js';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 const GREETER = 'customer_support_greeter';
-/** dave's first break glass (story.ts: v18 pushed 3 days ago, forced a day later) and his second. */
-export const DEMO_FORCED_DAYS_AGO = 2;
-export const DEMO_REFORCED_DAYS_AGO = 1.9;
+/** dave's first break glass (story.ts: v18 pushed 3 days ago, forced 0.65 days later) and his second. */
+export const DEMO_FORCED_DAYS_AGO = 2.35;
+export const DEMO_REFORCED_DAYS_AGO = 2;
 const INCIDENT_CALLS_PER_HOUR = 120;
 /** The busy hours: from an hour before the move (the monitor's baseline) to an hour after the rollback. */
 const BEFORE_MS = 70 * MINUTE_MS;

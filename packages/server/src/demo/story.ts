@@ -176,7 +176,8 @@ const greeterSteps = (): DemoStep[] => {
         {
           kind: 'promote',
           author: 'dave',
-          daysAgo: daysAgo - 1,
+          // The first time; incident #1 rolled it back, and he forced it again (demo/incidents.ts).
+          daysAgo: daysAgo - 0.65,
           name: GREETER,
           ref: 'v18',
           label: 'production',
