@@ -6,7 +6,8 @@ import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registr
  * The demo's tenants through the real services: acme (formal) and globex (German) override the greeter on
  * the production label it follows, set by dana (an admin: production is protected); production itself still
  * serves v18 to everyone else; a few calls served with each tenant's effective prompt make metrics by
- * tenant show them, and no tenant's trace carries another's effective sha.
+ * tenant show them, and no tenant's trace carries another's effective sha. A fix to the shared prompt
+ * reaches both tenants.
  */
 
 const GREETER = 'customer_support_greeter';
@@ -76,6 +77,40 @@ for (const dialect of DIALECTS) {
         // Every call with an override was served this tenant's effective prompt on v18, never another's.
         expect(new Set(served.map((t) => t['prompt']['effectiveSha']))).toEqual(new Set([effective[tenant]]));
         expect(new Set(served.map((t) => t['prompt']['sha']))).toEqual(new Set([V18_SHA]));
+      }
+    });
+
+    it('a fix to the shared greeter reaches both tenants, each keeping its own wording', async () => {
+      const send = async (method: 'POST' | 'PUT', url: string, payload: Json): Promise<Json> => {
+        const response = await registry.app.inject({
+          method,
+          url,
+          payload,
+          headers: { authorization: `Bearer ${registry.keys.admin}` },
+        });
+        expect(response.statusCode, response.body).toBeLessThan(300);
+        return response.json<Json>();
+      };
+      const v18 = (await get(`/api/v1/prompts/${GREETER}/versions/v18`))['content'] as Json;
+      const [system, ...rest] = v18['messages'] as Json[];
+      const fixed = {
+        ...v18,
+        messages: [{ ...system, content: `${system!['content']}Always greet the user by name.\n` }, ...rest],
+      };
+      await send('POST', `/api/v1/prompts/${GREETER}/versions`, { content: fixed, parent: V18_SHA, message: 'fix' });
+      await send('PUT', `/api/v1/prompts/${GREETER}/labels/production`, {
+        ref: 'v19',
+        force: true,
+        reason: 'greet by name again',
+      });
+      const { tenants } = await get(`/api/v1/prompts/${GREETER}/tenants/effective`);
+      for (const tenant of ['acme', 'globex']) {
+        const shown = await get(`/api/v1/prompts/${GREETER}/tenants/${tenant}/override`);
+        expect(shown['effective']['content']['messages'][0]['content']).toContain('Always greet the user by name.');
+        const own = tenant === 'acme' ? 'valued customer' : 'liebe Kundin, lieber Kunde';
+        expect(shown['effective']['content']['variables']['user_name']['default']).toBe(own);
+        const listed = (tenants as Json[]).find((t) => t['tenant'] === tenant)!;
+        expect(listed['effective']).toMatchObject({ applies: true, baseVersion: 19, sha: shown['effective']['sha'] });
       }
     });
   });
