@@ -438,19 +438,6 @@ export type LabelRuleTables = {
   };
 };
 
-/** A label's own targeting rules (migration 0023); `rules` is JSON text. */
-export type LabelRuleTables = {
-  label_rules: {
-    id: Generated<number>;
-    project_id: number;
-    prompt_id: number;
-    label: string;
-    rules: string;
-    updated_by: string;
-    updated_at: string;
-  };
-};
-
 /** Tenant override versions (migration 0015) as Kysely sees them. */
 export type TenantTables = {
   tenant_overrides: {
