@@ -8,7 +8,18 @@ import {
 } from '@promptops/core';
 import type { LoadedPrompt } from '../files.js';
 import { discoverOverrideFiles, readOverrideFiles, type OverrideFileFailure } from '../override-files.js';
-import type { CheckProblem } from './check.js';
+
+/** One problem `promptops check` reports: the file, the field and the fix. */
+export interface CheckProblem {
+  /** The prompt file, or the lock file for problems of the lock itself. */
+  readonly file: string;
+  readonly name: string | null;
+  /** The field, e.g. `messages[1].content` or `variables.tone`; null when the whole file is meant. */
+  readonly path: string | null;
+  readonly code: string;
+  readonly message: string;
+  readonly fix: string;
+}
 
 /**
  * `check` for override files, offline: each file's fields (core's parseOverrideFile, the tenant from its

@@ -23,7 +23,9 @@ import {
   type PromptFileRef,
 } from '../files.js';
 import { junitXml } from '../junit.js';
-import { checkOverrideFiles, type CheckedOverride } from './check-overrides.js';
+import { checkOverrideFiles, type CheckedOverride, type CheckProblem } from './check-overrides.js';
+
+export type { CheckProblem } from './check-overrides.js';
 import { discoverSuites, runLoadedSuites, type SuiteRun } from './eval.js';
 import { percent } from './runs.js';
 
@@ -34,17 +36,6 @@ import { percent } from './runs.js';
  * the lock; every prompt without one), and with `--against LABEL` records those runs and reports the
  * registry's eval gate per prompt. Exit 1 on any problem.
  */
-
-export interface CheckProblem {
-  /** The prompt file, or the lock file for problems of the lock itself. */
-  readonly file: string;
-  readonly name: string | null;
-  /** The field, e.g. `messages[1].content` or `variables.tone`; null when the whole file is meant. */
-  readonly path: string | null;
-  readonly code: string;
-  readonly message: string;
-  readonly fix: string;
-}
 
 export interface CheckedFile {
   readonly file: string;
