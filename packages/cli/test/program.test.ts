@@ -29,6 +29,7 @@ describe('commands', () => {
       'labels',
       'promote',
       'rollback',
+      'label-rules',
       'policy',
       'owners',
       'teams',

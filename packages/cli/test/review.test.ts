@@ -39,7 +39,10 @@ describe('promptops policy / review / blame (demo data)', () => {
 
     const history = await cli(['labels', GREETER, '--history', '--label', 'production', '--json']);
     const { deployments } = history.json<{ deployments: DeploymentRecord[] }>();
-    expect(deployments.slice(0, 2)).toMatchObject([
+    // dave forced v18 twice: the incident's monitor caught the first, carol rolled it back (demo/incidents.ts).
+    expect(deployments.slice(0, 4)).toMatchObject([
+      { kind: 'break-glass', actor: 'dave', toVersion: 18 },
+      { kind: 'rollback', actor: 'carol', toVersion: 17 },
       { kind: 'break-glass', actor: 'dave', toVersion: 18 },
       { kind: 'merge', actor: 'bob', toVersion: 17, changeRequest: 1 },
     ]);
@@ -92,7 +95,7 @@ describe('promptops policy / review / blame (demo data)', () => {
     expect(approved.checks.evals).toMatchObject({
       status: 'failed',
       message:
-        'greeter-basics 0/5: failed (regressed from v17: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account)',
+        'greeter-basics 0/5: failed (regressed from v17: alice-password, bob-refund, chen-shipping, dana-invoice, emeka-account) (failing for tenants acme, globex)',
       verdict: {
         passed: false,
         against: { label: 'production', sha: expect.stringMatching(/^6504af8/) },

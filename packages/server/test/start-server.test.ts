@@ -110,7 +110,10 @@ describe('startServer', () => {
       changeRequest?: number;
     }[];
     expect(history[1]).toMatchObject({ kind: 'break-glass', actor: 'dave', toVersion: 18 });
-    expect(history[2]).toMatchObject({ kind: 'merge', actor: 'bob', toVersion: 17, changeRequest: 1 });
+    // The first break glass met the incident's monitor, and carol rolled it back (demo/incidents.ts).
+    expect(history[2]).toMatchObject({ kind: 'rollback', actor: 'carol', toVersion: 17 });
+    expect(history[3]).toMatchObject({ kind: 'break-glass', actor: 'dave', toVersion: 18 });
+    expect(history[4]).toMatchObject({ kind: 'merge', actor: 'bob', toVersion: 17, changeRequest: 1 });
     const direct = await api(server.url, key, '/api/v1/prompts/customer_support_greeter/labels/production', {
       method: 'PUT',
       body: JSON.stringify({ ref: 'v18' }),
@@ -125,7 +128,7 @@ describe('startServer', () => {
       { op: 'remove', text: 'Always greet the user by name.' },
     ]);
     expect(request['checks']['approvals']).toMatchObject({ status: 'pending', required: 1 });
-    expect((request['timeline'] as { kind: string }[]).map((e) => e.kind)).toEqual(['opened', 'forced']);
+    expect((request['timeline'] as { kind: string }[]).map((e) => e.kind)).toEqual(['opened', 'forced', 'forced']);
     await server.close();
 
     // The demo starts from the same story every time.

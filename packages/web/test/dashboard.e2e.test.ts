@@ -321,9 +321,11 @@ describe('dashboard in headless Chromium', { timeout: 90_000 }, () => {
     await page.getByRole('link', { name: 'Evals' }).click();
     const rows = page.locator('.evals-table tbody tr');
     await rows.first().waitFor();
-    // greeter-basics (the taste test) and greeter-customers (the drift report's evidence), on v17 and v18.
-    expect(await rows.count()).toBe(4);
-    const basics = rows.filter({ hasText: 'greeter-basics' });
+    // greeter-basics (the taste test) and greeter-customers (the drift report's evidence), on v17 and v18;
+    // greeter-basics also on the effective prompts of the demo's tenants acme and globex.
+    expect(await rows.count()).toBe(8);
+    expect(await rows.filter({ hasText: 'tenant acme' }).count()).toBe(2);
+    const basics = rows.filter({ hasText: 'greeter-basics' }).filter({ hasNotText: 'tenant' });
     expect(await basics.count()).toBe(2);
     expect((await basics.nth(0).textContent()) ?? '').toMatch(/v18.*greeter-basics.*fail.*0\/5.*0%/);
     expect((await basics.nth(1).textContent()) ?? '').toMatch(/v17.*greeter-basics.*pass.*5\/5.*100%/);

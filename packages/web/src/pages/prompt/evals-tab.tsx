@@ -67,6 +67,11 @@ export const EvalsTab = ({ name, run, revision }: { name: string; run: string | 
                 </td>
                 <td>
                   v{item.prompt.version} <Sha sha={item.prompt.sha} />
+                  {item.tenant != null && (
+                    <span className="chip" title={`effective ${item.tenant.effectiveSha.slice(0, 7)}`}>
+                      tenant {item.tenant.id}
+                    </span>
+                  )}
                 </td>
                 <td>
                   {item.suite.name} <Sha sha={item.suite.sha} />
