@@ -172,6 +172,11 @@ export class Resolver {
    * event or a new snapshot replaces that shared result, and so drops its tenants' entries with it.
    */
   private byTenant = new WeakMap<ResolvedPrompt, Map<string, ResolvedPrompt>>();
+  /**
+   * `get(name, { tenant })` with nothing else: name -> tenant -> result, two lookups like `plain`'s one.
+   * Dropped with `plain` (a change to the prompt) and with `byTenant` (past TENANT_CACHE_MAX).
+   */
+  private readonly plainTenants = new Map<string, Map<string, ResolvedPrompt>>();
   private tenantEntries = 0;
   /** Set once the client has tried the server: before that, errors say to await ready(). */
   loaded = false;
@@ -228,6 +233,16 @@ export class Resolver {
 
   get(nameOrRef: string, options?: GetOptions): ResolvedPrompt {
     if (options === undefined) return this.plain.get(nameOrRef) ?? this.getPlain(nameOrRef);
+    const { tenant } = options;
+    if (
+      tenant !== undefined &&
+      options.label === undefined &&
+      options.sha === undefined &&
+      options.unitKey === undefined &&
+      options.context === undefined
+    ) {
+      return this.plainTenants.get(nameOrRef)?.get(tenant) ?? this.getPlainTenant(nameOrRef, tenant);
+    }
     let hit: Entry | undefined;
     if (options.sha === undefined) {
       hit = (options.label === undefined ? this.byDefaultLabel : this.byLabel.get(options.label))?.get(nameOrRef);
@@ -246,12 +261,24 @@ export class Resolver {
     return shared;
   }
 
+  /** A plain tenant get's first answer, built on the plain answer and kept in `plainTenants`. */
+  private getPlainTenant(nameOrRef: string, tenant: string): ResolvedPrompt {
+    const resolved = this.forTenant(this.plain.get(nameOrRef) ?? this.getPlain(nameOrRef), tenant);
+    if (!nameOrRef.includes('@')) {
+      let tenants = this.plainTenants.get(nameOrRef);
+      if (tenants === undefined) this.plainTenants.set(nameOrRef, (tenants = new Map()));
+      tenants.set(tenant, resolved);
+    }
+    return resolved;
+  }
+
   private forTenant(shared: ResolvedPrompt, tenant: string): ResolvedPrompt {
     let tenants = this.byTenant.get(shared);
     const hit = tenants?.get(tenant);
     if (hit !== undefined) return hit;
     if (++this.tenantEntries > TENANT_CACHE_MAX) {
       this.byTenant = new WeakMap();
+      this.plainTenants.clear();
       this.tenantEntries = 1;
       tenants = undefined;
     }
@@ -474,12 +501,14 @@ export class Resolver {
   private evict(name: string): void {
     for (const cache of this.byLabel.values()) cache.delete(name);
     this.plain.delete(name);
+    this.plainTenants.delete(name);
     this.byRef.clear();
   }
 
   private clear(): void {
     for (const cache of this.byLabel.values()) cache.clear();
     this.plain.clear();
+    this.plainTenants.clear();
     this.byRef.clear();
   }
 }
