@@ -1,12 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import OpenAI, { APIError } from 'openai';
-import type { FastifyInstance } from 'fastify';
 import { rolloutUnitHash } from '@promptops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app/app.js';
-import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
-import { call } from './support/http.js';
-import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registry.js';
+import { openRolloutBake, type GatewayAnswer, type Json, type RolloutBake } from './support/gateway-rollout.js';
+import { DIALECTS } from './support/registry.js';
 
 /**
  * A split rollout met by real traffic end to end: the official `openai` client calls the gateway, which
@@ -16,106 +11,29 @@ import { DIALECTS, openTestRegistry, type TestRegistry } from './support/registr
  * guardrail. Afterwards the gateway serves every unit the baseline.
  */
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const content = (system: string, provider: string) => ({
-  name: 'bake',
-  type: 'chat',
-  messages: [{ role: 'system', content: system }],
-  config: { provider, model: 'gpt-4o-mini', params: {} },
-  variables: { user_name: { type: 'string', required: true } },
-  slots: {},
-});
-
 /** Calls per round of traffic, and the most rounds before the test gives up (it aborts in about two). */
 const ROUND = 40;
 const MAX_ROUNDS = 25;
 
 for (const dialect of DIALECTS)
   describe(`a split rollout aborted by the scheduler on gateway traffic, on ${dialect}`, () => {
-    let registry: TestRegistry;
-    let good: FakeUpstream;
-    let bad: FakeUpstream;
-    let app: FastifyInstance;
-    let client: OpenAI;
+    let bake: RolloutBake;
     let v1: { sha: string };
     let v2: { sha: string };
     let unit = 0;
 
-    const api = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown): Promise<Json> => {
-      const reply = await call<Json>(app, method, url, registry.keys.admin, payload);
-      expect(reply.status, `${method} ${url}: ${reply.text}`).toBeLessThan(300);
-      return reply.body;
-    };
+    const api = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown): Promise<Json> =>
+      bake.api(method, url, payload);
+    const send = (unitKey: string): Promise<GatewayAnswer> => bake.send(unitKey);
 
     beforeAll(async () => {
-      registry = await openTestRegistry(dialect);
-      good = await startFakeUpstream({ record: false });
-      bad = await startFakeUpstream({ record: false });
-      app = await buildApp({
-        storage: registry.storage,
-        // Ticked by the test; the timer never starts (start-server.ts starts it).
-        rollouts: { holder: 'e2e', tickMs: 60_000 },
-        gateway: {
-          config: {
-            providers: { openai: { baseURL: `${good.url}/v1` }, flaky: { baseURL: `${bad.url}/v1` } },
-          },
-        },
-      });
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-      client = new OpenAI({ apiKey: registry.keys.editor, baseURL: `${base}/v1`, maxRetries: 0 });
-      v1 = (await api('POST', '/api/v1/prompts/bake/versions', {
-        content: content('Greet {{user_name}}.', 'openai'),
-        parent: null,
-        message: 'baseline',
-      })) as { sha: string };
-      v2 = (await api('POST', '/api/v1/prompts/bake/versions', {
-        content: content('Greet {{user_name}} warmly.', 'flaky'),
-        parent: v1.sha,
-        message: 'candidate',
-      })) as { sha: string };
-      await api('PUT', '/api/v1/prompts/bake/labels/production', { ref: 'v1' });
+      bake = await openRolloutBake(dialect, { failCandidate: true });
+      ({ v1, v2 } = bake);
     });
 
     afterAll(async () => {
-      await app?.close();
-      await good?.close();
-      await bad?.close();
-      await registry?.close();
+      await bake?.close();
     });
-
-    /** One call as a new unit; answers the arm and sha the gateway served (an upstream error included). */
-    const send = async (
-      unitKey: string,
-    ): Promise<{ arm: string | null; sha: string | null; rollout: string | null; status: number }> => {
-      // The candidate's upstream fails every call it gets, in OpenAI's error shape.
-      bad.script.push({ status: 500, body: { error: { message: 'overloaded', type: 'server_error' } } });
-      try {
-        const { response } = await client.chat.completions
-          .create({
-            model: 'prompt:bake@production',
-            user: unitKey,
-            messages: [{ role: 'user', content: 'hello' }],
-            ...({ promptops: { variables: { user_name: 'Ada' } } } as Record<string, unknown>),
-          })
-          .withResponse();
-        return {
-          arm: response.headers.get('x-promptops-arm'),
-          sha: response.headers.get('x-promptops-sha'),
-          rollout: response.headers.get('x-promptops-rollout'),
-          status: response.status,
-        };
-      } catch (error) {
-        if (!(error instanceof APIError)) throw error;
-        return {
-          arm: error.headers?.get('x-promptops-arm') ?? null,
-          sha: error.headers?.get('x-promptops-sha') ?? null,
-          rollout: error.headers?.get('x-promptops-rollout') ?? null,
-          status: error.status ?? 0,
-        };
-      }
-    };
 
     it('aborts on the error-rate guardrail by itself; then every unit gets the baseline', async () => {
       const started = await api('POST', '/api/v1/prompts/bake/rollouts', {
@@ -143,12 +61,10 @@ for (const dialect of DIALECTS)
           }
         }
         // Every trace of the round written, then one look by the lease holder.
-        await app.gateway.settle();
-        expect((await app.rolloutScheduler.tick()).held).toBe(true);
-        state = (await api('GET', `/api/v1/rollouts/${id}`))['rollout']['state'] as string;
+        state = (await bake.look(id))['rollout']['state'] as string;
       }
       expect(served.candidate, 'the candidate served some units before the abort').toBeGreaterThan(0);
-      expect(app.gateway.stats().traces).toMatchObject({ dropped: 0, failed: 0 });
+      expect(bake.app.gateway.stats().traces).toMatchObject({ dropped: 0, failed: 0 });
 
       const shown = await api('GET', `/api/v1/rollouts/${id}`);
       expect(shown['rollout']).toMatchObject({ state: 'aborted' });
