@@ -81,6 +81,13 @@ const stringIn = (context: EvaluationContext, field: string): string | undefined
 
 const NO_CONTEXT: GetOptions = Object.freeze({});
 
+interface CallOptions {
+  readonly unitKey: string | undefined;
+  readonly tenant: string | undefined;
+  readonly label: string | undefined;
+  readonly context: EvaluationContext;
+}
+
 const isEmpty = (context: EvaluationContext): boolean => {
   for (const _ in context) return false;
   return true;
@@ -227,13 +234,11 @@ export class PromptopsProvider implements Provider {
     const tenant = stringIn(context, 'tenant');
     const label = stringIn(context, 'label');
     if (unitKey === undefined && tenant === undefined && label === undefined && isEmpty(context)) return NO_CONTEXT;
-    return {
-      ...(unitKey === undefined ? {} : { unitKey }),
-      ...(tenant === undefined ? {} : { tenant }),
-      ...(label === undefined ? {} : { label }),
-      // The whole context feeds a rollout's targeting rules (the SDK reads it only under one).
-      context,
-    };
+    // One shape for every call, absent fields undefined (the SDK reads them so): no spreads, and the SDK's
+    // reads of it stay monomorphic (spreads cost about 1 µs a call in bench/openfeature). The whole context feeds a
+    // rollout's targeting rules (the SDK reads it only under one).
+    const options: CallOptions = { unitKey, tenant, label, context };
+    return options as GetOptions;
   }
 
   /** Whether a targeting rule of the label's rollout decided this call (core's decision, as get made it). */
