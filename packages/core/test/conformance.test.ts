@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFORMANCE_DIR, generateVectors } from '../../../scripts/conformance/generate.js';
@@ -18,6 +19,7 @@ import {
   parseOverride,
   parseRef,
   promptSha,
+  rolloutUnitHash,
   renderPrompt,
   resolveFromSnapshot,
   sha256Hex,
@@ -156,6 +158,7 @@ describe('conformance: assignment.json', () => {
       arms: Arms;
     }[];
     invalidRamps: ({ name: string; ramp: number } & Failing)[];
+    unitHashes: { name: string; rolloutId: string; unitKey: string; hashed: string; unitHash: string }[];
   }>('assignment.json');
 
   it.each(file.hashes.map((v) => [v.name, v] as const))('hash: %s', (_, v) => {
@@ -176,6 +179,14 @@ describe('conformance: assignment.json', () => {
 
   it.each(file.invalidRamps.map((v) => [v.name, v] as const))('refused ramp: %s', (_, v) => {
     expect(codeOf(() => assignArm('ro_01hx7k', 'user-42', v.ramp))).toBe(v.error.code);
+  });
+
+  it.each(file.unitHashes.map((v) => [v.name, v] as const))('unit hash: %s', (_, v) => {
+    expect(`${v.rolloutId}:${v.unitKey}`).toBe(v.hashed);
+    expect(rolloutUnitHash(v.rolloutId, v.unitKey)).toBe(v.unitHash);
+    // node:crypto's digest, as the SDK and the gateway pass it, gives the same hash.
+    const digest = (text: string): string => createHash('sha256').update(text).digest('hex');
+    expect(rolloutUnitHash(v.rolloutId, v.unitKey, digest)).toBe(v.unitHash);
   });
 });
 

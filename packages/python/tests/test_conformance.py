@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from promptops import Client, PromptopsError
-from promptops.assignment import assign_arm, assignment_bucket, assignment_input, murmur3_32, utf8_bytes
+from promptops.assignment import assign_arm, assignment_bucket, assignment_input, murmur3_32, rollout_unit_hash, utf8_bytes
 from promptops.canonical import canonical_json, content_sha
 from promptops.lockfile import js_json_parse, parse_lockfile
 from promptops.overrides import effective_prompt, parse_override
@@ -262,6 +262,12 @@ def test_assignment_unit(vector: Dict[str, Any]) -> None:
 @pytest.mark.parametrize("vector", _cases("assignment", "invalidRamps"))
 def test_assignment_invalid_ramp(vector: Dict[str, Any]) -> None:
     assert _error_code(lambda: assign_arm("ro_01hx7k", "user-42", vector["ramp"])) == vector["error"]["code"]
+
+
+@pytest.mark.parametrize("vector", _cases("assignment", "unitHashes"))
+def test_rollout_unit_hash(vector: Dict[str, Any]) -> None:
+    assert f"{vector['rolloutId']}:{vector['unitKey']}" == vector["hashed"]
+    assert rollout_unit_hash(vector["rolloutId"], vector["unitKey"]) == vector["unitHash"]
 
 
 # ---- tenant overrides ------------------------------------------------------------------------------

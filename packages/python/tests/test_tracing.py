@@ -16,6 +16,7 @@ import pytest
 
 import promptops.trace.otel as otel
 from promptops import Client, PromptopsError, instrument_openai, prompt_span, set_prompt_attributes
+from promptops.resolved import ResolvedPrompt
 from promptops.trace.event import TRUNCATED, build_event
 
 from conftest import SRC
@@ -76,6 +77,34 @@ def test_the_event_has_the_typescript_sdk_wire_format() -> None:
     assert len(event["output"]) == 128 * 1024 and event["output"].endswith(TRUNCATED)
     bad = build_event({"prompt": {"name": "Bad Name", "sha": "xyz"}, "latency_ms": -1, "status": "meh", "span_id": "12"}, "e 2", 0)
     assert [issue["path"] for issue in bad.issues] == ["id", "latencyMs", "prompt.name", "prompt.sha", "spanId", "status"]
+
+
+def test_a_rollout_trace_carries_the_rollout_and_the_unit_hash_never_the_key() -> None:
+    served = ResolvedPrompt("greeter", 2, "b" * 64, "production", "candidate", "snapshot", None, CONTENT, "ro_01hx7k")
+    built = build_event({"prompt": served, "unit_key": "zoë@example.com"}, "e1", 0)
+    assert built.issues == [] and built.event is not None
+    # The conformance vector "an e-mail address" (conformance/assignment.json unitHashes).
+    assert built.event["rollout"] == {"id": "ro_01hx7k", "arm": "candidate", "unit": "1b59ecdee5251c8c"}
+    assert "zo" not in json.dumps(built.event)
+    assert otel.span_attributes(built.event)["promptops.rollout.unit"] == "1b59ecdee5251c8c"
+    assert otel.span_attributes(built.event)["promptops.rollout.id"] == "ro_01hx7k"
+    # No unit key, or an empty one: the rollout and arm, no unit.
+    for data in ({"prompt": served}, {"prompt": served, "unit_key": ""}):
+        assert build_event(data, "e2", 0).event["rollout"] == {"id": "ro_01hx7k", "arm": "candidate"}  # type: ignore[index]
+    # The base arm (no rollout on the label) records no rollout, whatever the unit key.
+    base = ResolvedPrompt("greeter", 1, "a" * 64, "production", "base", "snapshot", None, CONTENT)
+    assert "rollout" not in build_event({"prompt": base, "unit_key": "user-42"}, "e3", 0).event  # type: ignore[operator]
+    assert [issue["path"] for issue in build_event({"prompt": served, "unit_key": 42}, "e4", 0).issues] == ["unitKey"]
+
+
+def test_instrument_openai_sends_the_user_as_the_unit_key() -> None:
+    served = ResolvedPrompt("greeter", 2, "b" * 64, "production", "baseline", "snapshot", None, CONTENT, "ro_01hx7k")
+    recorder = _Recorder()
+    openai = instrument_openai(_FakeOpenAI(_completion), recorder)
+    openai.chat.completions.create(**served.to_openai({"name": "Ada"}), user="user-42")
+    (event,) = recorder.events
+    assert event["unit_key"] == "user-42"
+    assert build_event(event, "e1", 0).event["rollout"]["unit"] == "8fbee10ed30a3540"  # type: ignore[index]
 
 
 def test_events_are_batched_and_retried_after_a_503_with_retry_after(fake: FakeServer) -> None:

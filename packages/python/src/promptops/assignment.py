@@ -7,6 +7,7 @@ reshuffles every unit). No unit key (``None`` or ``""``): the baseline. Vectors:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from typing import NamedTuple, Optional
@@ -21,6 +22,7 @@ __all__ = [
     "assignment_input",
     "murmur3_32",
     "ramp_threshold",
+    "rollout_unit_hash",
     "utf8_bytes",
 ]
 
@@ -49,6 +51,13 @@ def _mix(k: int) -> int:
 def utf8_bytes(text: str) -> bytes:
     # A lone surrogate (possible in a JSON string) becomes U+FFFD, as JavaScript's TextEncoder writes it.
     return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
+def rollout_unit_hash(rollout_id: str, unit_key: str) -> str:
+    """A unit's identity on a rollout's traces (``rollout.unit``), core's ``rolloutUnitHash``: the first 16
+    hex characters of sha256 over the UTF-8 of ``rollout_id + ":" + unit_key``. The server's sample-ratio
+    check counts these; the key itself (often a user id) is never sent."""
+    return hashlib.sha256(utf8_bytes(f"{rollout_id}:{unit_key}")).hexdigest()[:16]
 
 
 def murmur3_32(data: bytes, seed: int = 0) -> int:

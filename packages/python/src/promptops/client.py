@@ -314,7 +314,8 @@ class Client:
         ``score``. Fields: ``prompt`` (the ``ResolvedPrompt`` served), ``variables``, ``output``, ``model``,
         ``provider``, ``latency_ms``, ``usage`` ({input_tokens, output_tokens}), ``cost``, ``status``,
         ``error``, ``tenant``, ``attributes``, ``trace_id``, ``span_id``, ``parent_span_id``,
-        ``started_at``, ``id``. Never raises: invalid input is reported through ``on_error``."""
+        ``started_at``, ``id``, ``unit_key`` (the key ``get`` resolved the prompt for; a rollout's trace carries
+        only its hash, ``rollout.unit``). Never raises: invalid input is reported through ``on_error``."""
         return self._tracer.trace(event)
 
     def _record(self, event: Mapping[str, Any], span: Any) -> str:

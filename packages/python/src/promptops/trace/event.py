@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional
 
+from ..assignment import rollout_unit_hash
 from ..errors import FieldIssue, PromptopsError
 from ..refs import LABEL_PATTERN, PROMPT_NAME_PATTERN
 
@@ -137,7 +138,15 @@ def build_event(data: Mapping[str, Any], event_id: str, now_ms: float) -> BuiltE
         # No rollout arm is recorded for the base arm: it stays null unless a rollout served it.
         variant = _field(prompt, "variant")
         if isinstance(variant, str) and variant != "base":
-            event["rollout"] = {"arm": variant}
+            rollout_id = _field(prompt, "rollout_id")
+            rollout: Dict[str, Any] = {"id": rollout_id, "arm": variant} if isinstance(rollout_id, str) else {"arm": variant}
+            # The unit key the prompt was resolved for, sent only as its hash: the server counts units by it.
+            unit_key = data.get("unit_key")
+            if unit_key is not None and not isinstance(unit_key, str):
+                bad("unitKey", "must be a string")
+            elif isinstance(rollout_id, str) and unit_key:
+                rollout["unit"] = rollout_unit_hash(rollout_id, unit_key)
+            event["rollout"] = rollout
         release_sha = _field(prompt, "release_sha")
         if release_sha is not None:
             if not isinstance(release_sha, str) or _RELEASE_SHA.match(release_sha) is None:

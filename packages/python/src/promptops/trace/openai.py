@@ -137,6 +137,10 @@ class _Call:
             base["variables"] = link.variables
         if model is not None:
             base["model"] = model
+        # OpenAI's ``user`` is the unit key, as the gateway takes it: the trace carries only its hash.
+        user = _text(kwargs.get("user"))
+        if user is not None:
+            base["unit_key"] = user
         attributes: Dict[str, Any] = {"gen_ai.operation.name": "chat"}
         if model is not None:
             attributes["gen_ai.request.model"] = model

@@ -66,7 +66,10 @@ def span_attributes(event: Dict[str, Any]) -> Dict[str, Any]:
     put("promptops.prompt.version", prompt.get("version"))
     put("promptops.label", event.get("label"))
     put("promptops.tenant", event.get("tenant"))
-    put("promptops.rollout.arm", (event.get("rollout") or {}).get("arm"))
+    rollout = event.get("rollout") or {}
+    put("promptops.rollout.id", rollout.get("id"))
+    put("promptops.rollout.arm", rollout.get("arm"))
+    put("promptops.rollout.unit", rollout.get("unit"))
     put("promptops.release.sha", event.get("releaseSha"))
     for key, value in (event.get("attributes") or {}).items():
         if key.startswith("gen_ai."):
