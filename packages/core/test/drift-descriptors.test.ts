@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { DRIFT_DESCRIPTORS, describeOutput, endingPhrase, openingPhrase, pairSimilarity } from '@promptops/core/drift';
+import { normalizeText } from '../src/evals/similarity.js';
 
 describe('output descriptors', () => {
   it('measures length, mentions, format and phrasing of one output', () => {
@@ -98,5 +100,41 @@ describe('output descriptors', () => {
       expect(['binary', 'numeric', 'categorical'], name).toContain(spec.kind);
       expect(spec.family.length, name).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('word and token counting', () => {
+  // Every character JavaScript's \s matches, plus neighbours that it does not (U+0085, U+180E, U+200B).
+  const SPACES = [' ', '\t', '\n', '\v', '\f', '\r', '\u00a0', '\u1680', '\u2000', '\u200a', '\u2028', '\u2029'];
+  const MORE = ['\u202f', '\u205f', '\u3000', '\ufeff', '\u0085', '\u180e', '\u200b'];
+  const text = fc
+    .array(fc.oneof(fc.constantFrom(...SPACES, ...MORE, 'a', 'É', '1', '.', '😀'), fc.string()), { maxLength: 40 })
+    .map((parts) => parts.join(''));
+
+  it('counts words as trim().split(/\\s+/) does', () => {
+    fc.assert(
+      fc.property(text, (output) => {
+        const trimmed = output.trim();
+        const expected = trimmed === '' ? 0 : trimmed.split(/\s+/).length;
+        expect(describeOutput({ output })['length.words']).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('scores pair similarity on the words normalizeText keeps', () => {
+    const reference = (a: string, b: string): number => {
+      const words = (s: string) => new Set(normalizeText(s).split(' ').filter(Boolean));
+      const [left, right] = [words(a), words(b)];
+      if (left.size === 0 && right.size === 0) return 1;
+      const shared = [...left].filter((w) => right.has(w)).length;
+      return shared / (left.size + right.size - shared);
+    };
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        expect(pairSimilarity(a, b)).toBe(reference(a, b));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

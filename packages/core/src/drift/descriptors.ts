@@ -105,6 +105,33 @@ const codePoints = (text: string): number => {
   return count;
 };
 
+/** Whether a UTF-16 unit is in JavaScript's `\s` (WhiteSpace and LineTerminator, as `trim` uses). */
+const isSpace = (unit: number): boolean =>
+  unit === 32 ||
+  (unit >= 9 && unit <= 13) ||
+  (unit > 127 &&
+    (unit === 0xa0 ||
+      unit === 0x1680 ||
+      (unit >= 0x2000 && unit <= 0x200a) ||
+      unit === 0x2028 ||
+      unit === 0x2029 ||
+      unit === 0x202f ||
+      unit === 0x205f ||
+      unit === 0x3000 ||
+      unit === 0xfeff));
+
+/** `text.trim().split(/\s+/).length` for a non-blank text, without building the words (20,000 outputs). */
+const wordCount = (text: string): number => {
+  let count = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const space = isSpace(text.charCodeAt(i));
+    if (!space && !inWord) count += 1;
+    inWord = !space;
+  }
+  return count;
+};
+
 const mentionText = (value: unknown): string | undefined => {
   if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim();
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
@@ -121,7 +148,7 @@ export const describeOutput = (item: DriftOutput, options: DescribeOptions = {})
   const trimmed = text.trim();
   const record: Record<string, DescriptorValue> = {
     'length.chars': codePoints(text),
-    'length.words': trimmed === '' ? 0 : trimmed.split(/\s+/).length,
+    'length.words': trimmed === '' ? 0 : wordCount(trimmed),
   };
   const lower = text.toLowerCase();
   for (const name of Object.keys(options.vars ?? {}).sort()) {

@@ -18,9 +18,13 @@ export const normalizeText = (text: string): string =>
     .replace(/\s+/g, ' ')
     .trim();
 
+/** The words of normalizeText(text) (its runs of letters and digits), with one regex pass, no rewriting. */
+const words = (text: string): RegExpMatchArray | [] =>
+  text.toLowerCase().match(ASCII.test(text) ? /[a-z0-9]+/g : /[\p{L}\p{N}]+/gu) ?? [];
+
 export const tokenJaccard = (a: string, b: string): number => {
-  const left = new Set(normalizeText(a).split(' ').filter(Boolean));
-  const right = new Set(normalizeText(b).split(' ').filter(Boolean));
+  const left = new Set(words(a));
+  const right = new Set(words(b));
   if (left.size === 0 && right.size === 0) return 1;
   let shared = 0;
   for (const token of left) if (right.has(token)) shared += 1;
