@@ -39,10 +39,10 @@ describe('promptops policy / review / blame (demo data)', () => {
 
     const history = await cli(['labels', GREETER, '--history', '--label', 'production', '--json']);
     const { deployments } = history.json<{ deployments: DeploymentRecord[] }>();
-    // dave forced v18 twice: the incident's monitor caught the first, carol rolled it back (demo/incidents.ts).
+    // dave forced v18 twice: the incident's monitor caught the first and rolled it back (demo/incidents.ts).
     expect(deployments.slice(0, 4)).toMatchObject([
       { kind: 'break-glass', actor: 'dave', toVersion: 18 },
-      { kind: 'rollback', actor: 'carol', toVersion: 17 },
+      { kind: 'auto-rollback', toVersion: 17 },
       { kind: 'break-glass', actor: 'dave', toVersion: 18 },
       { kind: 'merge', actor: 'bob', toVersion: 17, changeRequest: 1 },
     ]);

@@ -33,6 +33,7 @@ const needs = (entry: AuditRow): Role | undefined => {
       // A merge moves the label on the policy's approvals; every other move is a deployer's.
       return (JSON.parse(entry.data) as { kind?: string }).kind === 'merge' ? 'editor' : 'deployer';
     case 'label.rolled_back':
+    case 'monitor.created':
     case 'rollout.started':
     case 'rollout.stepped':
     case 'rollout.paused':

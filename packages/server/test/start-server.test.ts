@@ -110,8 +110,8 @@ describe('startServer', () => {
       changeRequest?: number;
     }[];
     expect(history[1]).toMatchObject({ kind: 'break-glass', actor: 'dave', toVersion: 18 });
-    // The first break glass met the incident's monitor, and carol rolled it back (demo/incidents.ts).
-    expect(history[2]).toMatchObject({ kind: 'rollback', actor: 'carol', toVersion: 17 });
+    // The first break glass met the incident's monitor, which rolled it back (demo/incidents.ts).
+    expect(history[2]).toMatchObject({ kind: 'auto-rollback', toVersion: 17 });
     expect(history[3]).toMatchObject({ kind: 'break-glass', actor: 'dave', toVersion: 18 });
     expect(history[4]).toMatchObject({ kind: 'merge', actor: 'bob', toVersion: 17, changeRequest: 1 });
     const direct = await api(server.url, key, '/api/v1/prompts/customer_support_greeter/labels/production', {

@@ -9,11 +9,13 @@ import { prng } from './traces.js';
 
 /**
  * The demo's incident #1, through the real monitor and incident services on the seed's clock:
- * - the greeter's `production` is protected, so the default monitor has watched it since the policy;
+ * - when the policy protects the greeter's `production`, carol adds a monitor on it that rolls back by
+ *   itself (other protected labels get the default, notify-only monitor);
  * - dave's break-glass move of v18 (story.ts) starts answering without the customer's name; an online
  *   judge scores every answer (`helpfulness`), and thumbs-down rise;
- * - the monitor looks every minute, fires on the score drop once it has its 50 calls, opens the incident
- *   and notifies; carol acknowledges, rolls back to v17 and resolves it after the scores come back;
+ * - the monitor looks every minute, fires on the score drop once it has its 50 calls, opens the incident,
+ *   notifies and rolls production back to v17 (an `auto-rollback`); carol acknowledges, and resolves it
+ *   after the scores come back;
  * - hours later dave forces v18 again (the tour starts there: production has served v18 for two days).
  * The demo's week of traces is sparse (about 20 calls an hour, below the default monitor's 50 in its hour);
  * the hours around the move are seeded at a busy support bot's rate (`INCIDENT_CALLS_PER_HOUR`), and the
@@ -35,7 +37,6 @@ const GIVE_UP_MS = 90 * MINUTE_MS;
 
 /** The seconds each person takes, after the monitor's notification. */
 const ACK_AFTER_MS = 4 * MINUTE_MS;
-const ROLLBACK_AFTER_MS = 11 * MINUTE_MS;
 const RESOLVE_AFTER_MS = 45 * MINUTE_MS;
 
 export interface DemoIncidentStores extends IncidentStores {
@@ -196,16 +197,11 @@ export const demoIncidentSteps = (
     if (!fired) throw new Error('demo: the default monitor did not fire on v18');
     const carol = actorOf(project, 'carol');
     const [incident] = await stores.incidents.listIncidents(project.id);
-    await insertCalls(stores, project, random, bad, lookMs, lookMs + ACK_AFTER_MS, counter);
+    // The monitor rolled production back as it fired: v17 answers from then on.
+    const rolledBackMs = lookMs;
+    await insertCalls(stores, project, random, good, rolledBackMs, rolledBackMs + AFTER_MS, counter);
     travel(new Date(lookMs + ACK_AFTER_MS));
     await incidents.acknowledge(carol, incident!.id);
-    const rolledBackMs = lookMs + ROLLBACK_AFTER_MS;
-    await insertCalls(stores, project, random, bad, lookMs + ACK_AFTER_MS, rolledBackMs, counter);
-    travel(new Date(rolledBackMs));
-    await labels.rollback(carol, GREETER, 'production', {
-      reason: `incident #${incident!.id}: helpfulness fell after v${bad.version}`,
-    });
-    await insertCalls(stores, project, random, good, rolledBackMs, rolledBackMs + AFTER_MS, counter);
     span = { startMs: forcedMs - BEFORE_MS, endMs: rolledBackMs + AFTER_MS };
     travel(new Date(lookMs + RESOLVE_AFTER_MS));
     await incidents.resolve(
@@ -215,8 +211,19 @@ export const demoIncidentSteps = (
     );
   };
   const steps = [
-    // The policy protects the greeter's production from 8 days ago: its default monitor from then on.
-    { daysAgo: 8 - 1 / 1440, run: async () => void (await ensureDefaultMonitors(stores, clock)) },
+    // The policy protects the greeter's production from 8 days ago; carol's monitor rolls back by itself.
+    {
+      daysAgo: 8 - 1 / 1440,
+      run: async () => {
+        if ((await stores.registry.getPrompt(project.id, GREETER)) !== undefined) {
+          await incidents.addMonitor(actorOf(project, 'carol'), GREETER, {
+            label: 'production',
+            config: { action: 'rollback' },
+          });
+        }
+        await ensureDefaultMonitors(stores, clock);
+      },
+    },
     { daysAgo: DEMO_FORCED_DAYS_AGO - 1 / 1440, run },
     {
       daysAgo: DEMO_REFORCED_DAYS_AGO,
