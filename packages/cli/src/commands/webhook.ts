@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { isWebhookEventName, WEBHOOK_EVENTS } from '@promptops/core';
+import { isWebhookEventName, WEBHOOK_EVENTS, type WebhookDeliveryRecord, type WebhookRecord } from '@promptops/core';
 import type { CommandContext } from '../context.js';
 import type { ApiClient } from '../api-client.js';
 import { formatTime } from '../output.js';
@@ -10,36 +10,8 @@ import { integerOption } from './options.js';
 
 const EXIT_CODES = 'Exit codes: 0 done, 1 an error (refused target, unknown webhook, not allowed, server), 2 usage.';
 
-interface Webhook {
-  readonly id: number;
-  readonly url: string;
-  readonly events: readonly string[];
-  readonly format: 'json' | 'slack';
-  readonly active: boolean;
-  readonly createdBy: string;
-  readonly createdAt: string;
-}
-
-interface Delivery {
-  readonly id: number;
-  readonly event: string;
-  readonly eventSeq: number;
-  readonly status: 'pending' | 'delivered' | 'failed';
-  readonly attempts: number;
-  readonly nextAttemptAt: string | null;
-  readonly responseCode: number | null;
-  readonly durationMs: number | null;
-  readonly error: string | null;
-  readonly lastAttemptAt: string | null;
-  /** Every attempt, oldest first (servers before migration 0020 send none). */
-  readonly attemptLog?: readonly {
-    readonly attempt: number;
-    readonly at: string;
-    readonly responseCode: number | null;
-    readonly error: string | null;
-    readonly durationMs: number | null;
-  }[];
-}
+type Webhook = WebhookRecord;
+type Delivery = WebhookDeliveryRecord;
 
 const webhookApi = (client: ApiClient) => ({
   add: (body: { url: string; events: readonly string[]; format?: string }) =>

@@ -5,6 +5,8 @@ import {
   isWebhookEventName,
   signWebhook,
   webhookEventMatches,
+  type WebhookDeliveryRecord,
+  type WebhookRecord,
 } from '@promptops/core';
 import type { Actor, Clock } from '../context.js';
 import type { RegistryStore, RegistryTx } from '../registry/store.js';
@@ -55,7 +57,7 @@ const invalid = (message: string, fix: string): PromptopsError =>
   new PromptopsError('invalid', 'invalid_webhook', message, { fix });
 
 /** What answers show of a webhook: never its secret. */
-export const publicWebhook = (row: WebhookRow) => ({
+export const publicWebhook = (row: WebhookRow): WebhookRecord => ({
   id: row.id,
   url: row.url,
   events: row.events,
@@ -65,7 +67,7 @@ export const publicWebhook = (row: WebhookRow) => ({
   createdAt: row.createdAt,
 });
 
-const publicDelivery = (row: DeliveryRow, attempts: readonly AttemptRow[]) => ({
+const publicDelivery = (row: DeliveryRow, attempts: readonly AttemptRow[]): WebhookDeliveryRecord => ({
   id: row.id,
   webhookId: row.webhookId,
   event: row.event,
@@ -78,7 +80,6 @@ const publicDelivery = (row: DeliveryRow, attempts: readonly AttemptRow[]) => ({
   error: row.error,
   createdAt: row.createdAt,
   lastAttemptAt: row.lastAttemptAt,
-  /** Every attempt, oldest first (a redelivery's start again at 1). */
   attemptLog: attempts
     .filter((a) => a.deliveryId === row.id)
     .map(({ attempt, at, responseCode, error, durationMs }) => ({ attempt, at, responseCode, error, durationMs })),

@@ -1,11 +1,12 @@
+import type { WebhookDeliveryStatus, WebhookFormat } from '@promptops/core';
 /**
  * The webhooks feature's store: subscriptions and their deliveries (`kysely-store.ts` implements it for
  * both databases). Reads take the project id, so no query reaches another project's rows; the
  * dispatcher's reads (`activeWebhooks`, `dueDeliveries`) span projects, as it serves them all.
  */
 
-export type WebhookFormat = 'json' | 'slack';
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+export type { WebhookFormat } from '@promptops/core';
+export type DeliveryStatus = WebhookDeliveryStatus;
 
 export interface WebhookRow {
   readonly id: number;

@@ -81,3 +81,5 @@ export interface DriftReportPage {
 
 /** `GET /api/v1/evals/runs`: runs without their cases, newest first. */
 export type { EvalRunPage as EvalRunsPage } from '@promptops/core';
+
+export type { WebhookAttemptRecord, WebhookDeliveryRecord, WebhookRecord } from '@promptops/core';

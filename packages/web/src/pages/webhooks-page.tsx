@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { WebhookAttemptRecord, WebhookDeliveryRecord, WebhookRecord } from '../api/types';
 import { dateTime } from '../app/format';
 import { useSession } from '../app/session';
 import { useNotify } from '../app/toasts';
@@ -6,39 +7,9 @@ import { useApiGet } from '../app/use-api';
 import { When } from '../components/badges';
 import { Empty, ErrorNote, Loading } from '../components/states';
 
-/** What GET /webhooks and /webhooks/:id/deliveries answer (never a secret). */
-interface Webhook {
-  readonly id: number;
-  readonly url: string;
-  readonly events: readonly string[];
-  readonly format: 'json' | 'slack';
-  readonly active: boolean;
-  readonly createdBy: string;
-  readonly createdAt: string;
-}
-
-interface Attempt {
-  readonly attempt: number;
-  readonly at: string;
-  readonly responseCode: number | null;
-  readonly error: string | null;
-  readonly durationMs: number | null;
-}
-
-interface Delivery {
-  readonly id: number;
-  readonly event: string;
-  readonly eventSeq: number;
-  readonly status: 'pending' | 'delivered' | 'failed';
-  readonly attempts: number;
-  readonly nextAttemptAt: string | null;
-  readonly responseCode: number | null;
-  readonly durationMs: number | null;
-  readonly error: string | null;
-  readonly createdAt: string;
-  readonly lastAttemptAt: string | null;
-  readonly attemptLog?: readonly Attempt[];
-}
+type Webhook = WebhookRecord;
+type Attempt = WebhookAttemptRecord;
+type Delivery = WebhookDeliveryRecord;
 
 const DELIVERIES_SHOWN = 50;
 
