@@ -1,21 +1,9 @@
-import type { EffectivePrompt, PromptOverride } from '@promptops/core';
+import type { EffectivePrompt, OverrideRecord, PromptOverride } from '@promptops/core';
 import { ApiError, type ApiClient } from './api-client.js';
 
 /** Typed calls of the tenant override routes (docs/api.md, "Tenant overrides"). */
 
-export interface OverrideRecord {
-  readonly name: string;
-  readonly tenant: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly override: PromptOverride;
-  readonly label: string;
-  /** The pinned base version's sha, or null: it follows the label. */
-  readonly baseSha: string | null;
-  readonly author: string;
-  readonly message: string;
-  readonly createdAt: string;
-}
+export type { OverrideRecord };
 
 export interface OverrideWithEffective {
   readonly override: OverrideRecord;

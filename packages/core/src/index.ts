@@ -34,6 +34,7 @@ export * from './rollouts/live-assertions.js';
 export * from './incidents/index.js';
 export * from './rollout-records.js';
 export * from './webhook-records.js';
+export * from './override-records.js';
 export * from './rollout-figures.js';
 export * from './gateway-config.js';
 export * from './drift/index.js';

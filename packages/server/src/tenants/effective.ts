@@ -3,6 +3,7 @@ import {
   diffPrompts,
   effectivePrompt,
   shortSha,
+  type EffectiveSummary,
   type PromptContent,
   type PromptDiff,
 } from '@promptops/core';
@@ -12,19 +13,7 @@ import { resolveRef } from '../prompts/resolve-ref.js';
 import type { PromptRow, RegistryReads } from '../registry/store.js';
 import type { OverrideRecord, TenantService } from './service.js';
 
-/** What a tenant is served on a label: the effective sha with the base it was built on. */
-export interface EffectiveSummary {
-  readonly label: string;
-  readonly sha: string;
-  readonly baseSha: string;
-  readonly baseVersion: number;
-  /** null when the override does not apply. */
-  readonly overrideSha: string | null;
-  /** false when the override no longer fits its base: the tenant is served the shared base. */
-  readonly applies: boolean;
-  /** Why it does not apply. */
-  readonly reason?: string;
-}
+export type { EffectiveSummary };
 
 interface Base {
   readonly sha: string;

@@ -7,6 +7,7 @@ import {
   overrideSha,
   parseOverride,
   type EffectivePrompt,
+  type OverrideRecord,
   type PromptContent,
   type PromptOverride,
 } from '@promptops/core';
@@ -32,19 +33,7 @@ export interface TenantStores {
 }
 
 /** An override version as the API returns it. */
-export interface OverrideRecord {
-  readonly name: string;
-  readonly tenant: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly override: PromptOverride;
-  readonly label: string;
-  /** The pinned base version, or null: it follows the label. */
-  readonly baseSha: string | null;
-  readonly author: string;
-  readonly message: string;
-  readonly createdAt: string;
-}
+export type { OverrideRecord };
 
 export interface SetOverrideInput {
   readonly override: unknown;

@@ -83,3 +83,4 @@ export interface DriftReportPage {
 export type { EvalRunPage as EvalRunsPage } from '@promptops/core';
 
 export type { WebhookAttemptRecord, WebhookDeliveryRecord, WebhookRecord } from '@promptops/core';
+export type { EffectiveSummary, OverrideRecord } from '@promptops/core';

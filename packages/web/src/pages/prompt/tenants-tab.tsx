@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { promptPath, withQuery } from '../../api/client';
-import type { MetricsResult, MetricsSeries, PromptDiff } from '../../api/types';
+import type { EffectiveSummary, MetricsResult, MetricsSeries, OverrideRecord, PromptDiff } from '../../api/types';
 import { millis, percent } from '../../app/format';
 import { Link } from '../../app/router';
 import { useApiGet } from '../../app/use-api';
@@ -9,28 +9,9 @@ import { DiffView } from '../../components/diff-view';
 import { Empty, ErrorNote, Loading } from '../../components/states';
 import { useOverrideEvents } from '../../live/live-feed';
 
-/** What a tenant is served (GET …/tenants/effective and …/tenants/:tenant/effective). */
-interface Effective {
-  readonly label: string;
-  readonly sha: string;
-  readonly baseSha: string;
-  readonly baseVersion: number;
-  readonly overrideSha: string | null;
-  /** false: the override no longer fits its base, so the tenant is served the base. */
-  readonly applies: boolean;
-  readonly reason?: string;
-}
+type Effective = EffectiveSummary;
 
-interface TenantOverride {
-  readonly tenant: string;
-  readonly version: number;
-  readonly sha: string;
-  readonly label: string;
-  readonly baseSha: string | null;
-  readonly author: string;
-  readonly message: string;
-  readonly createdAt: string;
-}
+type TenantOverride = Omit<OverrideRecord, 'name' | 'override'>;
 
 interface TenantDetail {
   readonly override: TenantOverride;
