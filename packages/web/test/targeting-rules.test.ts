@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRulesText, ruleSummary } from '../src/pages/rollout/targeting-rules';
+import { parseLabelRulesText, parseRulesText, ruleSummary } from '../src/pages/rollout/targeting-rules';
 
 /** The rollout page's rules: one line each, and the editor's JSON checked by core before it is sent. */
 
@@ -33,5 +33,20 @@ describe('targeting rules on the rollout page', () => {
     ]);
     const good = [{ when: [{ attribute: 'tenant', op: 'equals', values: ['acme'] }], serve: { arm: 'candidate' } }];
     expect(parseRulesText(JSON.stringify(good))).toEqual({ ok: true, rules: good });
+  });
+
+  it("summarizes a label's own rule serving a version, and checks a label's conditions before sending", () => {
+    expect(
+      ruleSummary({
+        name: 'acme stays',
+        when: [{ attribute: 'tenant', op: 'equals', values: ['acme'] }],
+        serve: { version: 17, sha: 'abc' },
+      }),
+    ).toBe('"acme stays": tenant equals "acme" → v17');
+    const good = [{ when: [{ attribute: 'tenant', op: 'in', values: ['acme'] }], serve: { version: 17 } }];
+    expect(parseLabelRulesText(JSON.stringify(good))).toEqual({ ok: true, rules: good });
+    expect(parseLabelRulesText('')).toEqual({ ok: true, rules: null });
+    const bad = parseLabelRulesText(JSON.stringify([{ when: [{ attribute: 'tenant', op: 'like', values: ['a'] }] }]));
+    expect(!bad.ok && bad.problems.map((p) => p.split(':')[0])).toEqual(['rules[0].when[0].op', 'rules[0].serve']);
   });
 });

@@ -14,6 +14,7 @@ export interface ApiClient {
   get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
   /** The raw streaming response of GET path (the change feed). */
   stream(path: string, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<Response>;
 }
@@ -54,6 +55,7 @@ export const createApiClient = (key: string, onUnauthorized: () => void): ApiCli
     get: (path, query, signal) => http.json('GET', withQuery(path, query), { signal }),
     post: (path, body) => http.json('POST', path, { json: body }),
     put: (path, body) => http.json('PUT', path, { json: body }),
+    delete: (path) => http.json('DELETE', path),
     stream: (path, headers, signal) => feed.open('GET', path, { headers, signal }),
   };
 };

@@ -1,13 +1,13 @@
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { SseParser, readEventStream } from '@promptops/core/sse';
 import { ApiError } from '../api/client';
-import type { OverrideChangeEvent } from '@promptops/core';
+import type { LabelRulesChangeEvent, OverrideChangeEvent } from '@promptops/core';
 import type { LabelChangeEvent } from '../api/types';
 import { useSession } from '../app/session';
 
 /**
  * One connection to the change feed (GET /api/v1/stream) for the whole page. Label moves and new
- * versions (the `latest` label's push moves), and tenants' override changes, reach every subscribed view
+ * versions (the `latest` label's push moves), tenants' override changes and labels' rules reach every subscribed view
  * without a reload. On a drop it reconnects with backoff and resumes after the last event id it saw, so
  * nothing is missed.
  */
@@ -16,17 +16,20 @@ export type LiveStatus = 'connecting' | 'live' | 'offline';
 
 type Listener = (event: LabelChangeEvent) => void;
 type OverrideListener = (event: OverrideChangeEvent) => void;
+type LabelRulesListener = (event: LabelRulesChangeEvent) => void;
 
 interface LiveFeed {
   readonly status: LiveStatus;
   subscribe(listener: Listener): () => void;
   subscribeOverrides(listener: OverrideListener): () => void;
+  subscribeLabelRules(listener: LabelRulesListener): () => void;
 }
 
 const LiveContext = createContext<LiveFeed>({
   status: 'offline',
   subscribe: () => () => undefined,
   subscribeOverrides: () => () => undefined,
+  subscribeLabelRules: () => () => undefined,
 });
 
 export const useLiveStatus = (): LiveStatus => useContext(LiveContext).status;
@@ -63,6 +66,22 @@ export const useOverrideEvents = (onEvent: OverrideListener, promptName: string)
   );
 };
 
+/** Calls `onEvent` when a label of `promptName` has its targeting rules set or cleared. */
+export const useLabelRulesEvents = (onEvent: LabelRulesListener, promptName: string): void => {
+  const { subscribeLabelRules } = useContext(LiveContext);
+  const latest = useRef(onEvent);
+  useEffect(() => {
+    latest.current = onEvent;
+  });
+  useEffect(
+    () =>
+      subscribeLabelRules((event) => {
+        if (event.name === promptName) latest.current(event);
+      }),
+    [subscribeLabelRules, promptName],
+  );
+};
+
 const MAX_BACKOFF_MS = 30_000;
 
 export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
@@ -71,9 +90,11 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
   const [feed] = useState(() => {
     const listeners = new Set<Listener>();
     const overrideListeners = new Set<OverrideListener>();
+    const labelRulesListeners = new Set<LabelRulesListener>();
     return {
       listeners,
       overrideListeners,
+      labelRulesListeners,
       subscribe: (listener: Listener) => {
         listeners.add(listener);
         return () => listeners.delete(listener);
@@ -81,6 +102,10 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
       subscribeOverrides: (listener: OverrideListener) => {
         overrideListeners.add(listener);
         return () => overrideListeners.delete(listener);
+      },
+      subscribeLabelRules: (listener: LabelRulesListener) => {
+        labelRulesListeners.add(listener);
+        return () => labelRulesListeners.delete(listener);
       },
     };
   });
@@ -108,6 +133,9 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
             } else if (message.event === 'override') {
               const event = JSON.parse(message.data) as OverrideChangeEvent;
               for (const listener of feed.overrideListeners) listener(event);
+            } else if (message.event === 'label_rules') {
+              const event = JSON.parse(message.data) as LabelRulesChangeEvent;
+              for (const listener of feed.labelRulesListeners) listener(event);
             }
           });
           if (response.body !== null) await readEventStream(response.body, parser, () => undefined);
@@ -129,7 +157,12 @@ export const LiveFeedProvider = ({ children }: { children: ReactNode }) => {
   }, [api, feed]);
 
   const value = useMemo(
-    () => ({ status, subscribe: feed.subscribe, subscribeOverrides: feed.subscribeOverrides }),
+    () => ({
+      status,
+      subscribe: feed.subscribe,
+      subscribeOverrides: feed.subscribeOverrides,
+      subscribeLabelRules: feed.subscribeLabelRules,
+    }),
     [status, feed],
   );
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;

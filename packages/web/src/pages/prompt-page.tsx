@@ -9,7 +9,7 @@ import { useApiGet } from '../app/use-api';
 import { Sha, When } from '../components/badges';
 import { RollbackDialog, type RollbackTarget } from '../components/rollback-dialog';
 import { ErrorNote, Loading } from '../components/states';
-import { useLabelEvents } from '../live/live-feed';
+import { useLabelEvents, useLabelRulesEvents } from '../live/live-feed';
 import { CompareTab } from './prompt/compare-tab';
 import { DeploymentsTab } from './prompt/deployments-tab';
 import { DriftTab } from './prompt/drift-tab';
@@ -53,6 +53,9 @@ export const PromptPage = ({ name }: { name: string }) => {
     revision,
   );
   const refresh = useCallback(() => setRevision((value) => value + 1), []);
+  // Rules set or cleared (here or elsewhere) reload the labels' rules alone.
+  const [rulesRevision, setRulesRevision] = useState(0);
+  useLabelRulesEvents(() => setRulesRevision((value) => value + 1), name);
 
   // The moves made from this page are announced when they succeed; the feed's echo of them is not.
   const ownMoves = useRef(new Set<string>());
@@ -104,6 +107,7 @@ export const PromptPage = ({ name }: { name: string }) => {
           canDeploy={canDeploy}
           onRollback={setRollback}
           historyHref={(label) => tabHref('deployments', { label })}
+          rulesRevision={rulesRevision}
         />
       )}
       <nav className="tabs" aria-label={`${name} views`}>

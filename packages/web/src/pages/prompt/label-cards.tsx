@@ -2,9 +2,13 @@ import type { LabelRecord, RollbackOptions } from '../../api/types';
 import { Link } from '../../app/router';
 import { LabelChip, Sha, When } from '../../components/badges';
 import type { RollbackTarget } from '../../components/rollback-dialog';
+import { LabelRulesPanel } from './label-rules';
 import { labelOrder } from './labels';
 
-/** What each label serves now: version, short sha, when and by whom, and a rollback for deployers. */
+/**
+ * What each label serves now: version, short sha, when and by whom, its targeting rules, and a rollback
+ * for deployers.
+ */
 export const LabelCards = ({
   name,
   labels,
@@ -12,6 +16,7 @@ export const LabelCards = ({
   canDeploy,
   onRollback,
   historyHref,
+  rulesRevision,
 }: {
   name: string;
   labels: readonly LabelRecord[];
@@ -20,6 +25,8 @@ export const LabelCards = ({
   canDeploy: boolean;
   onRollback: (target: RollbackTarget) => void;
   historyHref: (label: string) => string;
+  /** Changes when the labels' rules moved elsewhere (the change feed). */
+  rulesRevision: number;
 }) => (
   <ul className="label-cards" aria-label="Labels">
     {[...labels].sort(labelOrder).map((label) => {
@@ -51,6 +58,7 @@ export const LabelCards = ({
               </button>
             )}
           </div>
+          <LabelRulesPanel name={name} label={label} canDeploy={canDeploy} revision={rulesRevision} />
         </li>
       );
     })}

@@ -1,7 +1,8 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import type { RolloutView } from '../../api/types';
 import { useSession } from '../../app/session';
 import { useNotify } from '../../app/toasts';
+import { RulesEditor } from '../../components/rules-editor';
 import { ErrorNote } from '../../components/states';
 import { parseRulesText, ruleSummary } from './targeting-rules';
 
@@ -13,10 +14,7 @@ import { parseRulesText, ruleSummary } from './targeting-rules';
 export const TargetingPanel = ({ rollout, onDone }: { rollout: RolloutView; onDone: () => void }) => {
   const { api, canDeploy } = useSession();
   const notify = useNotify();
-  const editorId = useId();
   const [editing, setEditing] = useState(false);
-  const [text, setText] = useState('');
-  const [problems, setProblems] = useState<readonly string[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | undefined>(undefined);
   const rules = rollout.rules ?? [];
@@ -36,16 +34,6 @@ export const TargetingPanel = ({ rollout, onDone }: { rollout: RolloutView; onDo
     } finally {
       setBusy(false);
     }
-  };
-  const save = (event: FormEvent) => {
-    event.preventDefault();
-    const parsed = parseRulesText(text);
-    if (!parsed.ok) {
-      setProblems(parsed.problems);
-      return;
-    }
-    setProblems([]);
-    void send(`/rollouts/${encodeURIComponent(rollout.id)}/rules`, 'put', { rules: parsed.rules }, 'Rules saved');
   };
 
   return (
@@ -67,14 +55,7 @@ export const TargetingPanel = ({ rollout, onDone }: { rollout: RolloutView; onDo
       )}
       {canDeploy && editable && !editing && (
         <div className="rollout-actions">
-          <button
-            type="button"
-            className="button"
-            onClick={() => {
-              setText(rules.length === 0 ? '' : JSON.stringify(rules, null, 2));
-              setEditing(true);
-            }}
-          >
+          <button type="button" className="button" onClick={() => setEditing(true)}>
             Edit rules…
           </button>
           {live && rollout.killed !== true && (
@@ -92,32 +73,16 @@ export const TargetingPanel = ({ rollout, onDone }: { rollout: RolloutView; onDo
         </div>
       )}
       {editing && (
-        <form onSubmit={save}>
-          <label htmlFor={editorId} className="field-label">
-            Rules as JSON (empty clears them), e.g. [{'{'} "when": [{'{'} "attribute": "tenant", "op": "in", "values":
-            ["acme"] {'}'}], "serve": {'{'} "arm": "candidate" {'}'} {'}'}]
-          </label>
-          <textarea
-            id={editorId}
-            className="input"
-            rows={10}
-            value={text}
-            onChange={(event) => setText(event.target.value)}
-          />
-          {problems.length > 0 && (
-            <ul className="error-note" role="alert">
-              {problems.map((problem) => (
-                <li key={problem}>{problem}</li>
-              ))}
-            </ul>
-          )}
-          <button type="submit" className="button" disabled={busy}>
-            Save rules
-          </button>
-          <button type="button" className="button" onClick={() => setEditing(false)}>
-            Cancel
-          </button>
-        </form>
+        <RulesEditor
+          rules={rules}
+          example='[{ "when": [{ "attribute": "tenant", "op": "in", "values": ["acme"] }], "serve": { "arm": "candidate" } }]'
+          parse={parseRulesText}
+          busy={busy}
+          onSave={(parsed) =>
+            void send(`/rollouts/${encodeURIComponent(rollout.id)}/rules`, 'put', { rules: parsed }, 'Rules saved')
+          }
+          onCancel={() => setEditing(false)}
+        />
       )}
       {error !== undefined && <ErrorNote error={error} />}
     </div>
