@@ -31,6 +31,7 @@ from .snapshot import (
     advance_cursor,
     apply_label_event,
     apply_label_rules_event,
+    apply_override_event,
     apply_rollout_event,
     decode_event_text,
     diff_labels,
@@ -122,12 +123,12 @@ def _fast_get(resolver: Resolver) -> Callable[..., ResolvedPrompt]:
         sha: Optional[str] = None,
         context: Optional[Mapping[str, Any]] = None,
     ) -> ResolvedPrompt:
-        if label is production and sha is None and not unit_key and context is None:
+        if label is production and sha is None and not unit_key and context is None and tenant is None:
             try:
                 return hot[name]
             except (KeyError, TypeError):
                 pass
-        return resolve(name, label, sha, unit_key, context)
+        return resolve(name, label, sha, unit_key, context, tenant)
 
     get.__doc__ = Client.get.__doc__
     return get
@@ -252,10 +253,12 @@ class Client:
         ``sha`` pins a version like ``name@<sha>``. ``unit_key`` (a user, session or tenant id) picks the
         arm when the label is under a rollout (sticky; none: the baseline); ``context`` (attributes such as
         ``tenant`` or ``appVersion``, and ``targetingKey`` as the unit key when none is given) feeds the
-        rollout's targeting rules; ``tenant`` is reserved for tenant overrides. Raises ``prompt_not_found``
-        naming what is available."""
+        rollout's targeting rules; ``tenant`` applies that tenant's own override (from the snapshot, or the
+        lockfile when it served): the result's ``sha`` is then the effective sha, with ``base_sha``,
+        ``override_sha`` and ``tenant``; a pin by sha or version, another label than the override's and
+        in-code defaults serve the shared prompt. Raises ``prompt_not_found`` naming what is available."""
         # The instance's own `get` (_fast_get) shadows this one: the same lookup, without a bound method.
-        return self._resolver.get(name, label, sha, unit_key, context)
+        return self._resolver.get(name, label, sha, unit_key, context, tenant)
 
     def ready(self, timeout: Optional[float] = None) -> "Client":
         """Reads the lockfile and the cache file, then loads the snapshot from the server (conditional on
@@ -681,6 +684,11 @@ class Client:
             rules = None if event.rules is None else ingest_label_rules(event.name, event.label, event.rules, what)
             with self._state_lock:
                 self._commit(apply_label_rules_event(self._resolver.snapshot, event, rules), event.name)
+            return
+        if event.type == "override":
+            with self._state_lock:
+                applied = apply_override_event(self._resolver.snapshot, event, f"change event {event.seq}")
+                self._commit(applied, event.name)
             return
         if event.type != "label":
             with self._state_lock:

@@ -13,7 +13,7 @@ from .errors import PromptopsError
 from .lockfile import parse_lockfile
 from .prompt import prompt_sha, validate_prompt_content
 from .refs import parse_ref
-from .snapshot import Resolution, Snapshot, SnapshotPrompt, SnapshotVersion, resolve_from_snapshot
+from .snapshot import Resolution, Snapshot, SnapshotOverride, SnapshotPrompt, SnapshotVersion, resolve_from_snapshot
 
 __all__ = ["Fallback", "EMPTY_FALLBACK", "build_fallback", "defaults_from", "read_lockfile", "resolve_fallback", "fallback_miss"]
 
@@ -79,7 +79,7 @@ def build_fallback(
             unlabelled[name] = version
         else:
             labels[entry["label"]] = entry["sha"]
-        prompts[name] = SnapshotPrompt(labels, {entry["sha"]: version})
+        prompts[name] = SnapshotPrompt(labels, {entry["sha"]: version}, overrides=_locked_overrides(entry))
     return Fallback(
         None if lock is None else lock["releaseSha"],
         Snapshot("", 0, prompts),
@@ -88,6 +88,19 @@ def build_fallback(
         without_content,
         None if lock is None else origin,
     )
+
+
+def _locked_overrides(entry: Mapping[str, Any]) -> Dict[str, SnapshotOverride]:
+    """The entry's overrides (verified by parse_lockfile), as the snapshot holds them. A pinned base
+    without embedded content is left out: that tenant gets the shared prompt rather than a guess."""
+    out: Dict[str, SnapshotOverride] = {}
+    for tenant, o in (entry.get("overrides") or {}).items():
+        base = o["base"]
+        if base is not None and base.get("content") is None:
+            continue
+        pinned = None if base is None else SnapshotVersion(int(base["version"]), base["sha"], base["content"])
+        out[tenant] = SnapshotOverride(int(o["version"]), o["sha"], o["label"], o["override"], pinned)
+    return out
 
 
 def fallback_miss(fallback: Fallback, name: str, label: str, ref: Optional[str]) -> str:

@@ -4,7 +4,7 @@ The release sha identifies the whole set: sha256 of the canonical JSON of ``{nam
 tenant overrides contributes ``{sha, overrides: {tenant: {sha, label, base}}}`` instead). A lockfile is
 verified whole: its shape, every embedded content and tenant override against its sha, and the release
 sha against the entries; one failed check refuses the file (``invalid_lockfile`` or ``lockfile_tampered``).
-This SDK verifies the overrides but does not apply them: its fallback serves every tenant the shared prompt.
+When the lockfile serves a prompt, ``get(name, tenant=...)`` applies only that tenant's locked override.
 """
 
 from __future__ import annotations

@@ -73,9 +73,26 @@ class ResolvedPrompt:
       and record, never to return; else None
     - ``source``: ``'snapshot'`` (the registry's: live, cached on disk or prefetched) or ``'fallback'``
     - ``release_sha``: the lockfile's release sha when the client was given a lockfile, else None
+    - ``tenant``: the tenant asked for (``get(..., tenant=...)``), else None. Then ``sha`` is the effective
+      sha (of ``content``, the tenant's override applied), ``base_sha`` the version's it was built on, and
+      ``override_sha`` the override's (None when no override of the tenant applies, so ``sha == base_sha``)
     """
 
-    __slots__ = ("name", "version", "sha", "label", "variant", "source", "release_sha", "content", "rollout_id", "shadow")
+    __slots__ = (
+        "name",
+        "version",
+        "sha",
+        "label",
+        "variant",
+        "source",
+        "release_sha",
+        "content",
+        "rollout_id",
+        "shadow",
+        "tenant",
+        "base_sha",
+        "override_sha",
+    )
 
     name: str
     version: int
@@ -87,6 +104,9 @@ class ResolvedPrompt:
     content: Dict[str, Any]
     rollout_id: Optional[str]
     shadow: Optional["ResolvedPrompt"]
+    tenant: Optional[str]
+    base_sha: str
+    override_sha: Optional[str]
 
     def __init__(
         self,
@@ -100,8 +120,14 @@ class ResolvedPrompt:
         content: Dict[str, Any],
         rollout_id: Optional[str] = None,
         shadow: Optional["ResolvedPrompt"] = None,
+        tenant: Optional[str] = None,
+        base_sha: Optional[str] = None,
+        override_sha: Optional[str] = None,
     ) -> None:
         setter = object.__setattr__
+        setter(self, "tenant", tenant)
+        setter(self, "base_sha", sha if base_sha is None else base_sha)
+        setter(self, "override_sha", override_sha)
         setter(self, "rollout_id", rollout_id)
         setter(self, "shadow", shadow)
         setter(self, "name", name)
@@ -122,7 +148,9 @@ class ResolvedPrompt:
     def __repr__(self) -> str:
         return (
             f"ResolvedPrompt(name={self.name!r}, version={self.version}, sha={self.sha[:7]!r}, "
-            f"label={self.label!r}, variant={self.variant!r}, source={self.source!r})"
+            f"label={self.label!r}, variant={self.variant!r}, source={self.source!r}"
+            + ("" if self.tenant is None else f", tenant={self.tenant!r}")
+            + ")"
         )
 
     def render(self, variables: Optional[Mapping[str, Any]] = None) -> RenderedPrompt:

@@ -23,11 +23,14 @@ from .snapshot import (
     SnapshotPrompt,
     SnapshotVersion,
     resolve_from_snapshot,
+    resolve_tenant,
 )
 
 __all__ = ["Resolver", "RegistryOutage"]
 
 _UNREACHABLE = ("server_unreachable", "server_timeout")
+TENANT_CACHE_MAX = 10_000
+"""Tenant results held in all; past it the tenant cache starts over."""
 
 RegistryOutage = Tuple[str, Optional[PromptopsError]]
 """``(url, last problem)``: set until a snapshot came from the registry."""
@@ -68,6 +71,9 @@ class Resolver:
         self._by_label: Dict[str, Dict[str, ResolvedPrompt]] = {DEFAULT_LABEL: self.by_default}
         self._by_ref: Dict[str, ResolvedPrompt] = {}
         self._by_arm: Dict[Tuple[Any, ...], ResolvedPrompt] = {}
+        self._by_tenant: Dict[Tuple[int, str], Tuple[ResolvedPrompt, ResolvedPrompt]] = {}
+        """(id of the shared result, tenant) -> (that shared result, the tenant's). Holding the shared
+        result keeps its id from being reused; dropped with the shared results."""
         """Results under a rollout, per (label, name or ref, variant, sha, shadow sha)."""
         self.lock = threading.RLock()
         self.loaded = False
@@ -100,6 +106,7 @@ class Resolver:
                     cache.pop(name, None)
                 self._by_ref.clear()
                 self._by_arm.clear()
+                self._by_tenant = {}
 
     def set_fallback(self, fallback: Fallback) -> None:
         with self.lock:
@@ -121,6 +128,7 @@ class Resolver:
             cache.clear()
         self._by_ref.clear()
         self._by_arm.clear()
+        self._by_tenant = {}
 
     # ---- resolution --------------------------------------------------------------------------------
 
@@ -131,9 +139,22 @@ class Resolver:
         sha: Optional[str] = None,
         unit_key: Optional[str] = None,
         context: Optional[Mapping[str, Any]] = None,
+        tenant: Optional[str] = None,
     ) -> ResolvedPrompt:
         """The cached result, else resolves (under the lock) and caches it; raises ``prompt_not_found``.
-        ``unit_key`` picks the arm when the label is under a rollout, ``context`` feeds its targeting rules."""
+        ``unit_key`` picks the arm when the label is under a rollout, ``context`` feeds its targeting rules;
+        ``tenant`` applies that tenant's own override to the shared result."""
+        shared = self._shared(name_or_ref, label, sha, unit_key, context)
+        return shared if tenant is None else self._for_tenant(shared, tenant)
+
+    def _shared(
+        self,
+        name_or_ref: str,
+        label: str,
+        sha: Optional[str],
+        unit_key: Optional[str],
+        context: Optional[Mapping[str, Any]],
+    ) -> ResolvedPrompt:
         if label is None:
             label = DEFAULT_LABEL
         if (unit_key or context) and sha is None and isinstance(name_or_ref, str):
@@ -177,6 +198,50 @@ class Resolver:
         ref = sha if at == -1 else name_or_ref[at + 1 :]
         resolved = self._by_ref[key] = self._lookup(name, label, ref)
         return resolved
+
+    def _for_tenant(self, shared: ResolvedPrompt, tenant: str) -> ResolvedPrompt:
+        """The tenant's result built on ``shared``, cached until ``shared`` is replaced."""
+        if not isinstance(tenant, str):
+            raise PromptopsError(
+                "invalid", "invalid_options", f"get(): tenant must be a string, got {type(tenant).__name__}", fix="pass the tenant id"
+            )
+        key = (id(shared), tenant)
+        hit = self._by_tenant.get(key)
+        if hit is not None and hit[0] is shared:
+            return hit[1]
+        with self.lock:
+            resolved = self._tenant_prompt(shared, tenant)
+            if len(self._by_tenant) >= TENANT_CACHE_MAX:
+                self._by_tenant = {}
+            self._by_tenant[key] = (shared, resolved)
+        return resolved
+
+    def _tenant_prompt(self, shared: ResolvedPrompt, tenant: str) -> ResolvedPrompt:
+        """``shared`` with the tenant's override applied (``resolve_tenant``), from the snapshot, or from
+        the lockfile when the lockfile served ``shared``; in-code defaults apply none."""
+        source = self.snapshot if shared.source == "snapshot" else self._lock_serving(shared.name, shared.sha)
+        served = None if source is None else resolve_tenant(source, shared, tenant)
+        return ResolvedPrompt(
+            shared.name,
+            shared.version if served is None else served.version,
+            shared.sha if served is None else served.sha,
+            shared.label,
+            shared.variant,
+            shared.source,
+            shared.release_sha,
+            shared.content if served is None else served.content,
+            shared.rollout_id,
+            shared.shadow,
+            tenant,
+            shared.sha if served is None else served.base_sha,
+            None if served is None else served.override_sha,
+        )
+
+    def _lock_serving(self, name: str, sha: str) -> Optional[Snapshot]:
+        """The lockfile's snapshot when its entry for ``name`` is the version ``sha`` (not an in-code default)."""
+        lock = self.fallback.lock
+        entry = lock.prompts.get(name)
+        return lock if entry is not None and sha in entry.versions else None
 
     def _under_rollout(
         self, name_or_ref: str, label: str, unit_key: Optional[str], context: Optional[Mapping[str, Any]]

@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 from .canonical import SHA_PATTERN, canonical_json, js_json, short_sha
 from .errors import PromptopsError
 from .assignment import assign_arm
+from .lockfile import TENANT_PATTERN
+from .overrides import effective_prompt, override_sha, parse_override
 from .refs import parse_ref
 from .targeting import decide_targeting, match_rule
 
@@ -25,6 +27,8 @@ __all__ = [
     "SnapshotPrompt",
     "SnapshotVersion",
     "SnapshotRollout",
+    "SnapshotOverride",
+    "TenantResolution",
     "ShadowTarget",
     "Resolution",
     "EMPTY_SNAPSHOT",
@@ -35,6 +39,8 @@ __all__ = [
     "parse_feed_event",
     "apply_label_event",
     "apply_rollout_event",
+    "apply_override_event",
+    "resolve_tenant",
     "ingest_rollout",
     "advance_cursor",
     "diff_labels",
@@ -71,8 +77,20 @@ class SnapshotRollout(NamedTuple):
     """The kill switch: everyone is served the baseline."""
 
 
+class SnapshotOverride(NamedTuple):
+    """A tenant's current override of a prompt: it serves that tenant's resolutions of ``label``, on what
+    the label serves, or on ``base`` (a pinned version) when set."""
+
+    version: int
+    sha: str
+    label: str
+    override: Dict[str, Any]
+    base: Optional[SnapshotVersion]
+
+
 _NO_ROLLOUTS: Dict[str, SnapshotRollout] = {}
 _NO_LABEL_RULES: Dict[str, List[Dict[str, Any]]] = {}
+_NO_OVERRIDES: Dict[str, SnapshotOverride] = {}
 
 
 class SnapshotPrompt(NamedTuple):
@@ -84,6 +102,8 @@ class SnapshotPrompt(NamedTuple):
     rollouts: Dict[str, SnapshotRollout] = _NO_ROLLOUTS
     label_rules: Dict[str, List[Dict[str, Any]]] = _NO_LABEL_RULES
     """Rules ``{name?, when, serve}``, ``serve`` ``{"label": L}`` or ``{"version": SnapshotVersion}``."""
+    overrides: Dict[str, SnapshotOverride] = _NO_OVERRIDES
+    """tenant -> its current override (read only by that tenant's own key)."""
 
 
 class Snapshot(NamedTuple):
@@ -347,8 +367,78 @@ def validate_snapshot(data: Any, what: str, previous: Optional[Snapshot] = None)
             if not isinstance(raw_label_rules, dict):
                 raise PromptopsError("invalid", "invalid_snapshot", f"{what}: prompt '{name}' has labelRules that are not an object")
             label_rules = {label: ingest_label_rules(name, label, r, what) for label, r in raw_label_rules.items()}
-        prompts[name] = SnapshotPrompt(labels, versions, rollouts, label_rules)
+        overrides = _NO_OVERRIDES
+        raw_overrides = raw.get("overrides")
+        if raw_overrides is not None:
+            if not isinstance(raw_overrides, dict):
+                raise PromptopsError("invalid", "invalid_snapshot", f"{what}: prompt '{name}' has overrides that are not an object")
+            overrides = {tenant: ingest_override(name, tenant, o, what) for tenant, o in raw_overrides.items()}
+        prompts[name] = SnapshotPrompt(labels, versions, rollouts, label_rules, overrides)
     return Snapshot(data["project"], int(cursor), prompts)
+
+
+def ingest_override(name: str, tenant: Any, raw: Any, what: str) -> SnapshotOverride:
+    """A tenant's override received from outside, verified like a version: the tenant id is one the
+    registry accepts, the override hashes to its sha, a pinned base's content to the base's sha."""
+    fields = raw if isinstance(raw, dict) else {}
+    label, sha, base = fields.get("label"), fields.get("sha"), fields.get("base")
+    if (
+        not isinstance(tenant, str)
+        or TENANT_PATTERN.match(tenant) is None
+        or not isinstance(label, str)
+        or not isinstance(sha, str)
+        or not _is_safe_integer(fields.get("version"))
+        or not (base is None or isinstance(base, dict))
+    ):
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: '{name}' has a malformed override for tenant {tenant!r}")
+    try:
+        override = parse_override(fields.get("override"))
+    except PromptopsError as error:
+        raise PromptopsError("invalid", "invalid_snapshot", f"{what}: tenant '{tenant}''s override of '{name}': {error.message}") from None
+    if override_sha(override) != sha:
+        raise PromptopsError(
+            "invalid",
+            "sha_mismatch",
+            f"{what}: tenant '{tenant}''s override of '{name}' does not hash to its sha {short_sha(sha)}",
+            fix="the data was altered or truncated; delete it (a cache file is rewritten from the server)",
+        )
+    pinned = None if base is None else ingest_version(name, base.get("sha"), base.get("version"), base.get("content"), what)
+    return SnapshotOverride(int(fields["version"]), sha, label, override, pinned)
+
+
+def _override_json(o: SnapshotOverride) -> Dict[str, Any]:
+    b = o.base
+    base = None if b is None else {"version": b.version, "sha": b.sha, "content": b.content}
+    return {"version": o.version, "sha": o.sha, "label": o.label, "override": o.override, "base": base}
+
+
+class TenantResolution(NamedTuple):
+    """What a tenant is served: the effective content and sha, the base sha and the override sha (None
+    when no override of the tenant applies), and the base's version number."""
+
+    content: Dict[str, Any]
+    sha: str
+    base_sha: str
+    override_sha: Optional[str]
+    version: int
+
+
+def resolve_tenant(snapshot: Snapshot, resolution: Any, tenant: str) -> TenantResolution:
+    """Applies ``tenant``'s override to a label's resolution (a Resolution or ResolvedPrompt: its name,
+    label, version, sha and content; core's ``resolveTenant``). Only that tenant's
+    own entry is read (a dict lookup: a tenant named like a method is just a key); a pin (label None) or
+    another label gets none. An override that no longer fits its base serves the shared base."""
+    plain = TenantResolution(resolution.content, resolution.sha, resolution.sha, None, resolution.version)
+    prompt = snapshot.prompts.get(resolution.name)
+    entry = None if prompt is None else prompt.overrides.get(tenant)
+    if entry is None or resolution.label is None or entry.label != resolution.label:
+        return plain
+    base = entry.base if entry.base is not None else SnapshotVersion(resolution.version, resolution.sha, resolution.content)
+    try:
+        effective = effective_prompt(base.content, entry.override)
+    except PromptopsError:
+        return plain
+    return TenantResolution(effective["content"], effective["sha"], base.sha, entry.sha, base.version)
 
 
 def ingest_rollout(name: str, raw: Any, what: str) -> SnapshotRollout:
@@ -439,6 +529,7 @@ def snapshot_to_json(snapshot: Snapshot) -> Dict[str, Any]:
                     if prompt.label_rules
                     else {}
                 ),
+                **({"overrides": {t: _override_json(o) for t, o in prompt.overrides.items()}} if prompt.overrides else {}),
             }
             for name, prompt in snapshot.prompts.items()
         },
@@ -472,6 +563,9 @@ class FeedEvent(NamedTuple):
     """A rollout event's ``rollout`` as sent (None: the label has no active rollout any more)."""
     rules: Any = None
     """A label_rules event's ``rules`` as sent (None: the label has none any more)."""
+    tenant: str = ""
+    override: Any = None
+    """An override event's tenant and current override as sent (None: removed)."""
 
 
 def parse_feed_event(data: Any) -> FeedEvent:
@@ -493,6 +587,11 @@ def parse_feed_event(data: Any) -> FeedEvent:
         if not isinstance(name, str) or not isinstance(label, str) or not (rules is None or isinstance(rules, list)):
             raise PromptopsError("invalid", "invalid_event", f"label_rules event {seq} is malformed")
         return FeedEvent("label_rules", seq, name, label, rules=rules)
+    if data.get("type") == "override":
+        name, tenant, override = data.get("name"), data.get("tenant"), data.get("override")
+        if not isinstance(name, str) or not isinstance(tenant, str) or not (override is None or isinstance(override, dict)):
+            raise PromptopsError("invalid", "invalid_event", f"override event {seq} is malformed")
+        return FeedEvent("override", seq, name, tenant=tenant, override=override)
     if data.get("type") != "label":
         return FeedEvent("other", seq)
     name, label, sha, version, kind = (data.get(k) for k in ("name", "label", "sha", "version", "kind"))
@@ -565,6 +664,7 @@ def apply_label_event(
         versions,
         _NO_ROLLOUTS if before is None else before.rollouts,
         _NO_LABEL_RULES if before is None else before.label_rules,
+        _NO_OVERRIDES if before is None else before.overrides,
     )
     change = (
         None
@@ -592,6 +692,7 @@ def apply_rollout_event(snapshot: Snapshot, event: FeedEvent, rollout: Optional[
         {} if before is None else before.versions,
         rollouts or _NO_ROLLOUTS,
         _NO_LABEL_RULES if before is None else before.label_rules,
+        _NO_OVERRIDES if before is None else before.overrides,
     )
     return Snapshot(snapshot.project, event.seq, prompts)
 
@@ -614,6 +715,31 @@ def apply_label_rules_event(snapshot: Snapshot, event: FeedEvent, rules: Optiona
         {} if before is None else before.versions,
         _NO_ROLLOUTS if before is None else before.rollouts,
         label_rules or _NO_LABEL_RULES,
+        _NO_OVERRIDES if before is None else before.overrides,
+    )
+    return Snapshot(snapshot.project, event.seq, prompts)
+
+
+def apply_override_event(snapshot: Snapshot, event: FeedEvent, what: str) -> Snapshot:
+    """Sets (or, with None, removes) one tenant's override, verified first; idempotent like a label event."""
+    if event.seq <= snapshot.cursor:
+        return snapshot
+    override = None if event.override is None else ingest_override(event.name, event.tenant, event.override, what)
+    before = snapshot.prompts.get(event.name)
+    if before is None and override is None:
+        return snapshot._replace(cursor=event.seq)
+    overrides = dict(before.overrides) if before is not None else {}
+    if override is None:
+        overrides.pop(event.tenant, None)
+    else:
+        overrides[event.tenant] = override
+    prompts = dict(snapshot.prompts)
+    prompts[event.name] = SnapshotPrompt(
+        {} if before is None else before.labels,
+        {} if before is None else before.versions,
+        _NO_ROLLOUTS if before is None else before.rollouts,
+        _NO_LABEL_RULES if before is None else before.label_rules,
+        overrides or _NO_OVERRIDES,
     )
     return Snapshot(snapshot.project, event.seq, prompts)
 
