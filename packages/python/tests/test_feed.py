@@ -195,10 +195,16 @@ def test_a_server_behind_the_cursor_or_a_resync_reloads_the_snapshot(fake: FakeS
     client = _client(fake).ready()
     try:
         errors = Errors(client)
-        wait_for(lambda: len(connections) >= 3 and client.status()["connected"], what="three connections", wake=errors.wake)
-        assert "cursor_regressed" in errors.codes()
-        # The start, then one reload after the regression and one after the resync.
-        assert len(fake.seen("GET", "/api/v1/snapshot")) >= 3
+        # The start, then one reload after the regression and one after the resync; the reloads and the
+        # reconnections run on the client's thread, so wait for all of them rather than the third connection.
+        wait_for(
+            lambda: len(connections) >= 3
+            and client.status()["connected"]
+            and len(fake.seen("GET", "/api/v1/snapshot")) >= 3
+            and "cursor_regressed" in errors.codes(),
+            what="three connections, three snapshot loads and the regression reported",
+            wake=errors.wake,
+        )
     finally:
         client.close()
 
