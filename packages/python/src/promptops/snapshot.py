@@ -697,27 +697,28 @@ def apply_rollout_event(snapshot: Snapshot, event: FeedEvent, rollout: Optional[
     return Snapshot(snapshot.project, event.seq, prompts)
 
 
+def _set_entry(snapshot: Snapshot, event: FeedEvent, field: str, key: str, value: Any, empty: Any) -> Snapshot:
+    """The snapshot at the event, with one prompt's ``field`` (a dict) holding ``value`` at ``key``, or
+    without ``key`` when ``value`` is None (``empty`` stands for a field with nothing left)."""
+    before = snapshot.prompts.get(event.name)
+    if before is None and value is None:
+        return snapshot._replace(cursor=event.seq)
+    base = before if before is not None else SnapshotPrompt({}, {})
+    entries = dict(getattr(base, field))
+    if value is None:
+        entries.pop(key, None)
+    else:
+        entries[key] = value
+    prompts = dict(snapshot.prompts)
+    prompts[event.name] = base._replace(**{field: entries or empty})
+    return Snapshot(snapshot.project, event.seq, prompts)
+
+
 def apply_label_rules_event(snapshot: Snapshot, event: FeedEvent, rules: Optional[List[Dict[str, Any]]]) -> Snapshot:
     """Sets (or, with None, clears) one label's own rules (checked by ingest_label_rules); idempotent."""
     if event.seq <= snapshot.cursor:
         return snapshot
-    before = snapshot.prompts.get(event.name)
-    if before is None and rules is None:
-        return snapshot._replace(cursor=event.seq)
-    label_rules = dict(before.label_rules) if before is not None else {}
-    if rules is None:
-        label_rules.pop(event.label, None)
-    else:
-        label_rules[event.label] = rules
-    prompts = dict(snapshot.prompts)
-    prompts[event.name] = SnapshotPrompt(
-        {} if before is None else before.labels,
-        {} if before is None else before.versions,
-        _NO_ROLLOUTS if before is None else before.rollouts,
-        label_rules or _NO_LABEL_RULES,
-        _NO_OVERRIDES if before is None else before.overrides,
-    )
-    return Snapshot(snapshot.project, event.seq, prompts)
+    return _set_entry(snapshot, event, "label_rules", event.label, rules, _NO_LABEL_RULES)
 
 
 def apply_override_event(snapshot: Snapshot, event: FeedEvent, what: str) -> Snapshot:
@@ -725,23 +726,7 @@ def apply_override_event(snapshot: Snapshot, event: FeedEvent, what: str) -> Sna
     if event.seq <= snapshot.cursor:
         return snapshot
     override = None if event.override is None else ingest_override(event.name, event.tenant, event.override, what)
-    before = snapshot.prompts.get(event.name)
-    if before is None and override is None:
-        return snapshot._replace(cursor=event.seq)
-    overrides = dict(before.overrides) if before is not None else {}
-    if override is None:
-        overrides.pop(event.tenant, None)
-    else:
-        overrides[event.tenant] = override
-    prompts = dict(snapshot.prompts)
-    prompts[event.name] = SnapshotPrompt(
-        {} if before is None else before.labels,
-        {} if before is None else before.versions,
-        _NO_ROLLOUTS if before is None else before.rollouts,
-        _NO_LABEL_RULES if before is None else before.label_rules,
-        overrides or _NO_OVERRIDES,
-    )
-    return Snapshot(snapshot.project, event.seq, prompts)
+    return _set_entry(snapshot, event, "overrides", event.tenant, override, _NO_OVERRIDES)
 
 
 def advance_cursor(snapshot: Snapshot, cursor: int) -> Snapshot:
