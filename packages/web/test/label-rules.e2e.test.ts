@@ -1,12 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { resolveFromSnapshot, type Snapshot } from '@promptops/core';
-import { startServer, type RunningServer } from '@promptops/server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { RunningServer } from '@promptops/server';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey, keyIdOf } from '../../server/src/auth/keys.js';
+import { startDemoDashboard, type DemoDashboard } from './support/demo-dashboard.js';
 
 /**
  * A label's own targeting rules on the greeter's page in Debian's Chromium against a real
@@ -15,18 +11,15 @@ import { hashApiKey, keyIdOf } from '../../server/src/auth/keys.js';
  * cleared without a reload; a rule a protected label refuses shows the server's reason and fix.
  */
 
-const CHROMIUM = process.env['PROMPTOPS_CHROMIUM'] ?? '/usr/bin/chromium';
 const ADMIN_KEY = 'po_e2e_label_rules_admin_key_0000000';
 const VIEWER_KEY = 'po_e2e_label_rules_viewer_key_000000';
 const GREETER = 'customer_support_greeter';
-const webDist = fileURLToPath(new URL('../dist', import.meta.url));
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let server: RunningServer;
-let browser: Browser;
-let dataDir: string;
-const pageErrors: string[] = [];
+let dashboard: DemoDashboard;
+let pageErrors: string[] = [];
 
 const api = async (path: string, init: { method?: string; body?: unknown } = {}): Promise<Json> => {
   const response = await fetch(`${server.url}/api/v1${path}`, {
@@ -44,14 +37,7 @@ const api = async (path: string, init: { method?: string; body?: unknown } = {})
 const rulesPath = (label: string) => `/prompts/${GREETER}/labels/${label}/rules`;
 
 const signedIn = async (key: string): Promise<Page> => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-  await page.goto(`${server.url}/`);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('identity').waitFor();
+  const page = await dashboard.signIn(key);
   await page.goto(`${server.url}/prompts/${GREETER}`);
   await page.getByTestId('label-staging').waitFor();
   return page;
@@ -60,42 +46,12 @@ const signedIn = async (key: string): Promise<Page> => {
 const cardText = async (page: Page, label: string) => (await page.getByTestId(`label-${label}`).textContent()) ?? '';
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM} (apt-get install -y chromium)`);
-  if (!existsSync(join(webDist, 'index.html')))
-    throw new Error('build the dashboard first: npm run build -w @promptops/web');
-  dataDir = mkdtempSync(join(tmpdir(), 'promptops-web-label-rules-'));
-  server = await startServer({
-    demo: true,
-    port: 0,
-    dataDir,
-    initAdminKey: ADMIN_KEY,
-    webRoot: webDist,
-    print: () => undefined,
-  });
-  const hash = hashApiKey(VIEWER_KEY);
-  const project = await server.storage.registry.getProjectByName('default');
-  await server.storage.transaction((tx) =>
-    tx.access.insertApiKey({
-      projectId: project!.id,
-      keyId: keyIdOf(hash),
-      hash,
-      role: 'viewer',
-      name: 'viewer',
-      userId: null,
-      createdBy: 'e2e',
-      createdAt: new Date().toISOString(),
-    }),
-  );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  dashboard = await startDemoDashboard('label-rules', { admin: ADMIN_KEY, viewer: VIEWER_KEY });
+  ({ server, pageErrors } = dashboard);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  await dashboard?.close();
 });
 
 describe("a label's targeting rules on the prompt page in headless Chromium", { timeout: 90_000 }, () => {

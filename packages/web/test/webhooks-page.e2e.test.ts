@@ -1,13 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer, type RunningServer } from '@promptops/server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { RunningServer } from '@promptops/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey, keyIdOf } from '../../server/src/auth/keys.js';
+import { startDemoDashboard, type DemoDashboard } from './support/demo-dashboard.js';
 
 /**
  * The Webhooks page in Debian's Chromium against a real `promptops serve --demo` serving the built
@@ -16,20 +11,17 @@ import { hashApiKey, keyIdOf } from '../../server/src/auth/keys.js';
  * the receiver is back, and sees it delivered with both attempts; a viewer is told webhooks are admins'.
  */
 
-const CHROMIUM = process.env['PROMPTOPS_CHROMIUM'] ?? '/usr/bin/chromium';
 const ADMIN_KEY = 'po_e2e_webhooks_admin_key_00000000000';
 const VIEWER_KEY = 'po_e2e_webhooks_viewer_key_0000000000';
-const webDist = fileURLToPath(new URL('../dist', import.meta.url));
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let server: RunningServer;
-let browser: Browser;
-let dataDir: string;
+let dashboard: DemoDashboard;
 let receiver: Server;
 let status = 503;
 const received: string[] = [];
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 const saved = { ...process.env };
 
 const api = async (method: string, path: string, body?: unknown): Promise<Json> => {
@@ -42,22 +34,7 @@ const api = async (method: string, path: string, body?: unknown): Promise<Json> 
   return (await response.json()) as Json;
 };
 
-const signedIn = async (key: string): Promise<Page> => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
-  await page.goto(`${server.url}/`);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('identity').waitFor();
-  return page;
-};
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM} (apt-get install -y chromium)`);
-  if (!existsSync(join(webDist, 'index.html')))
-    throw new Error('build the dashboard first: npm run build -w @promptops/web');
   receiver = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -70,40 +47,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   // The receiver is on loopback: the operator allows private targets.
   process.env['PROMPTOPS_WEBHOOK_ALLOW_PRIVATE'] = '1';
-  dataDir = mkdtempSync(join(tmpdir(), 'promptops-web-webhooks-'));
-  server = await startServer({
-    demo: true,
-    port: 0,
-    dataDir,
-    initAdminKey: ADMIN_KEY,
-    webRoot: webDist,
-    print: () => undefined,
-  });
-  const hash = hashApiKey(VIEWER_KEY);
-  const project = await server.storage.registry.getProjectByName('default');
-  await server.storage.transaction((tx) =>
-    tx.access.insertApiKey({
-      projectId: project!.id,
-      keyId: keyIdOf(hash),
-      hash,
-      role: 'viewer',
-      name: 'viewer',
-      userId: null,
-      createdBy: 'e2e',
-      createdAt: new Date().toISOString(),
-    }),
-  );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  dashboard = await startDemoDashboard('webhooks', { admin: ADMIN_KEY, viewer: VIEWER_KEY });
+  ({ server, pageErrors } = dashboard);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
+  await dashboard?.close();
   await new Promise<void>((resolve) => (receiver === undefined ? resolve() : receiver.close(() => resolve())));
-  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   if (saved['PROMPTOPS_WEBHOOK_ALLOW_PRIVATE'] === undefined) delete process.env['PROMPTOPS_WEBHOOK_ALLOW_PRIVATE'];
   else process.env['PROMPTOPS_WEBHOOK_ALLOW_PRIVATE'] = saved['PROMPTOPS_WEBHOOK_ALLOW_PRIVATE'];
 });
@@ -126,7 +76,7 @@ describe('the Webhooks page in headless Chromium', { timeout: 120_000 }, () => {
       .toBeGreaterThan(0);
     expect(delivery).toMatchObject({ status: 'pending', responseCode: 503, event: 'label.moved' });
 
-    const page = await signedIn(ADMIN_KEY);
+    const page = await dashboard.signIn(ADMIN_KEY);
     await page.getByRole('link', { name: 'Webhooks' }).click();
     await expect.poll(() => new URL(page.url()).pathname).toBe('/webhooks');
     const section = page.getByTestId(`webhook-${webhook['id']}`);
@@ -167,7 +117,7 @@ describe('the Webhooks page in headless Chromium', { timeout: 120_000 }, () => {
     expect(log).toContain('200');
     await page.context().close();
 
-    const viewer = await signedIn(VIEWER_KEY);
+    const viewer = await dashboard.signIn(VIEWER_KEY);
     await viewer.goto(`${server.url}/webhooks`);
     await viewer.getByText('Webhooks are managed by the project').waitFor();
     expect(await viewer.getByRole('button', { name: /Redeliver/ }).count()).toBe(0);
