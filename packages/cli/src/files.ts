@@ -50,6 +50,15 @@ const walk = async (dir: string, out: string[]): Promise<void> => {
 const isFile = async (path: string): Promise<boolean> => (await stat(path).catch(() => undefined))?.isFile() ?? false;
 
 /** A path as the user should read it: relative to the working directory when inside it. */
+/** A file's read or parse failure as a PromptopsError: parse errors as they are, I/O errors naming the file. */
+export const fileError = (file: string, error: unknown): PromptopsError =>
+  error instanceof PromptopsError
+    ? error
+    : new PromptopsError('invalid', 'unreadable_file', `${file}: ${(error as Error).message}`, {
+        fix: 'check that the file exists and is readable',
+        details: { file },
+      });
+
 export const displayPath = (cwd: string, path: string): string => {
   const rel = relative(cwd, path);
   return (rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel).split(sep).join('/');
@@ -164,13 +173,7 @@ export const readPromptFiles = async (
     } catch (error) {
       failures.push({
         ref,
-        error:
-          error instanceof PromptopsError
-            ? error
-            : new PromptopsError('invalid', 'unreadable_file', `${ref.file}: ${(error as Error).message}`, {
-                fix: 'check that the file exists and is readable',
-                details: { file: ref.file },
-              }),
+        error: fileError(ref.file, error),
       });
     }
   }

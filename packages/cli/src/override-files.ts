@@ -9,7 +9,7 @@ import {
   type OverrideFile,
 } from '@promptops/core';
 import { ApiError, type ApiClient } from './api-client.js';
-import { displayPath } from './files.js';
+import { displayPath, fileError } from './files.js';
 
 /**
  * Prompts as code for tenant overrides: `<prompts folder>/overrides/<tenant>/<name>.override.yaml`
@@ -137,13 +137,7 @@ export const readOverrideFiles = async (
     } catch (error) {
       failures.push({
         ref,
-        error:
-          error instanceof PromptopsError
-            ? error
-            : new PromptopsError('invalid', 'unreadable_file', `${ref.file}: ${(error as Error).message}`, {
-                fix: 'check that the file exists and is readable',
-                details: { file: ref.file },
-              }),
+        error: fileError(ref.file, error),
       });
     }
   }
